@@ -1,0 +1,57 @@
+"""JSON errors for every failure: ``{"error": {"code", "message"}}`` with the right status.
+
+Handlers here replace Flask's HTML error pages and catch everything else as a
+500 without a traceback in the body (the traceback goes to the log).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """Raise in a view to answer with this status, code and message."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def bad_request(message: str, code: str = "bad_request") -> ApiError:
+    return ApiError(400, code, message)
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, "not_found", message)
+
+
+def error_response(status: int, code: str, message: str):
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    return response
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        messages = {
+            404: "no such endpoint; see /api/v1/openapi.json",
+            405: f"method not allowed; allowed: {', '.join(sorted(exc.valid_methods or []))}" if getattr(exc, "valid_methods", None) else "method not allowed",
+            413: "request body too large",
+        }
+        return error_response(exc.code or 500, code, messages.get(exc.code, exc.description or exc.name))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", f"internal error ({exc.__class__.__name__}); see the agent's log")

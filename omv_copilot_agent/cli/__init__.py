@@ -1,0 +1,65 @@
+"""``omv-copilot``: the shell face of the agent (argparse).
+
+Global options come before the subcommand (``omv-copilot --config F status``).
+Each subcommand lives in a module of this package listed in :data:`COMMANDS`
+and exposes ``register(subparsers)``; its handler gets ``(args, ctx)`` and
+returns an exit code. Errors the user can fix print one line to stderr and
+exit 2 (usage/config) or 1 (runtime) — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from omv_copilot_agent import __version__
+from omv_copilot_agent.config import ConfigError
+
+COMMANDS = ("status", "daemon")
+
+
+class CliError(Exception):
+    """A failure to report in one line; ``code`` is the exit status."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="omv-copilot",
+        description="OMV Co-Pilot: health, alerts and troubleshooting for an OpenMediaVault NAS.",
+    )
+    parser.add_argument("--config", metavar="PATH", help="config file (default: $OMV_COPILOT_CONFIG or /etc/omv-copilot/config.yaml)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"omv_copilot_agent.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except ConfigError as exc:
+        print(f"omv-copilot: config error: {exc}", file=sys.stderr)
+        return 2
+    except CliError as exc:
+        print(f"omv-copilot: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("omv-copilot: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,105 @@
+"""How CLI commands reach the agent: the daemon's API if it answers, else in-process.
+
+Commands call :func:`connect` and get an object with ``get(path, **params)`` and
+``post(path, body)`` returning decoded JSON either way, plus ``mode``
+('daemon' or 'in-process') so output can say which one answered.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from omv_copilot_agent import config as config_mod
+from omv_copilot_agent.cli import CliError
+
+
+@dataclass
+class ApiReply:
+    status: int
+    body: dict
+
+
+class Client:
+    mode = "daemon"
+
+    def __init__(self, base_url: str, token: str, timeout: float = 30.0):
+        self.base_url, self.token, self.timeout = base_url, token, timeout
+
+    def request(self, method: str, path: str, params: dict | None = None, body: dict | None = None) -> ApiReply:
+        import requests
+
+        try:
+            response = requests.request(method, self.base_url + path, params=params, json=body, timeout=self.timeout,
+                                        headers={"Authorization": f"Bearer {self.token}"})
+        except requests.RequestException as exc:
+            raise CliError(f"cannot reach the daemon at {self.base_url}: {exc.__class__.__name__}") from None
+        try:
+            data = response.json()
+        except ValueError:
+            raise CliError(f"daemon answered {response.status_code} without JSON") from None
+        return ApiReply(response.status_code, data)
+
+    def get(self, path: str, **params) -> dict:
+        return _unwrap(self.request("GET", path, params={k: v for k, v in params.items() if v is not None}))
+
+    def post(self, path: str, body: dict | None = None) -> dict:
+        return _unwrap(self.request("POST", path, body=body or {}))
+
+
+class InProcessClient(Client):
+    """Runs the API app in this process against a freshly collected snapshot."""
+
+    mode = "in-process"
+
+    def __init__(self, config):
+        from omv_copilot_agent.api import create_app
+        from omv_copilot_agent.daemon.agent import Agent
+        from omv_copilot_agent.store import Store, StoreError
+
+        import tempfile
+
+        try:
+            store = Store(config.data_dir)
+        except StoreError:
+            store = Store(tempfile.mkdtemp(prefix="omv-copilot-"))
+        self.agent = Agent(config, store=store)
+        self.agent.run_cycle()
+        self.token = "in-process"
+        self.app = create_app(self.agent, self.token)
+        self.http = self.app.test_client()
+
+    def request(self, method: str, path: str, params: dict | None = None, body: dict | None = None) -> ApiReply:
+        response = self.http.open(path, method=method, query_string=params, json=body if method != "GET" else None,
+                                  headers={"Authorization": f"Bearer {self.token}", "Host": "localhost"})
+        return ApiReply(response.status_code, json.loads(response.get_data(as_text=True) or "{}"))
+
+
+def _unwrap(reply: ApiReply) -> dict:
+    if reply.status >= 400:
+        error = reply.body.get("error", {}) if isinstance(reply.body, dict) else {}
+        raise CliError(error.get("message") or f"HTTP {reply.status}")
+    return reply.body
+
+
+def connect(args, *, allow_in_process: bool = True) -> Client:
+    """The daemon's API when it is up and the token is readable; otherwise in-process."""
+    config = config_mod.load(args.config)
+    from omv_copilot_agent.daemon import parse_listen
+
+    host, port = parse_listen(config["api"]["listen"])
+    host = "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else (f"[{host}]" if ":" in host else host))
+    try:
+        token = config.token_file.read_text().strip()
+    except OSError:
+        token = None
+    if token:
+        client = Client(f"http://{host}:{port}", token, timeout=float(getattr(args, "timeout", 0) or 30))
+        try:
+            client.request("GET", "/healthz")
+            return client
+        except CliError:
+            pass
+    if not allow_in_process:
+        raise CliError("the daemon is not running (systemctl start omv-copilot) and this command needs it")
+    return InProcessClient(config)

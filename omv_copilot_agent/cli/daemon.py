@@ -1,0 +1,31 @@
+"""``omv-copilot daemon``: run the scheduler and API (foreground by default)."""
+
+from __future__ import annotations
+
+import logging
+
+from omv_copilot_agent import config as config_mod
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("daemon", help="run the collector and the API server",
+                            description="Run the collection scheduler and the localhost API in one process.")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--foreground", action="store_true", help="stay in the foreground (default)")
+    mode.add_argument("--detach", action="store_true", help="detach (python-daemon) for systems without systemd")
+    parser.add_argument("--pidfile", metavar="PATH", help="pid file (with --detach)")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    config = config_mod.load(args.config)
+    level = getattr(logging, config["logging"]["level"])
+    logging.getLogger().setLevel(logging.DEBUG if args.verbose else level)
+    from omv_copilot_agent.daemon import serve
+
+    if args.detach:
+        from omv_copilot_agent.daemon.detach import detached
+
+        with detached(config, args.pidfile):
+            return serve(config)
+    return serve(config)

@@ -1,0 +1,9 @@
+"""Source 'services' (placeholder until its collector lands)."""
+
+from omv_copilot_agent.collect.base import Unavailable
+
+NAME = "services"
+
+
+def collect(ctx):
+    raise Unavailable("not implemented yet")

@@ -1,0 +1,178 @@
+"""Configuration: one YAML file, validated against per-section schemas, with env overrides.
+
+Each concern owns a schema file in ``config/schema/<section>.yaml`` (JSON Schema
+written in YAML, with ``default`` on every property), so adding a feature never
+means editing a central list. Loading merges defaults, the file and environment
+overrides (``OMV_COPILOT_<SECTION>__<KEY>=value``, value parsed as YAML), then
+validates and reports the first problem as ``key.path: what is wrong``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_PATH = "/etc/omv-copilot/config.yaml"
+ENV_PATH = "OMV_COPILOT_CONFIG"
+ENV_PREFIX = "OMV_COPILOT_"
+SCHEMA_DIR = Path(__file__).with_name("schema")
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; ``str()`` is one line naming the key."""
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    """The whole configuration schema, assembled from the section files."""
+    properties = {}
+    for path in sorted(SCHEMA_DIR.glob("*.yaml")):
+        properties[path.stem] = yaml.safe_load(path.read_text())
+    return {"type": "object", "additionalProperties": False, "properties": properties}
+
+
+def defaults(node: dict | None = None) -> Any:
+    """The documented default configuration (every section, every key)."""
+    node = schema() if node is None else node
+    if node.get("type") == "object" and "properties" in node:
+        return {key: defaults(sub) for key, sub in node["properties"].items()}
+    return copy.deepcopy(node.get("default"))
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _env_overrides(environ: dict[str, str]) -> dict:
+    sections = set(schema()["properties"])
+    data: dict = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        path = name[len(ENV_PREFIX):].lower().split("__")
+        if path[0] not in sections:
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{'.'.join(path)}: environment variable {name} is not valid YAML ({exc.problem})") from None
+        node = data
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return data
+
+
+def _error_path(error) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    if error.validator == "additionalProperties":
+        extra = set(error.instance) - set(error.schema.get("properties", {}))
+        if extra:
+            parts.append(sorted(extra)[0])
+            return ".".join(parts) + ": unknown key"
+    if error.validator == "required":
+        return ".".join(parts + [error.message.split("'")[1]]) + ": is required"
+    return ".".join(parts) + ": " + _describe(error)
+
+
+def _describe(error) -> str:
+    if error.validator == "type":
+        return f"must be of type {error.validator_value}, not {type(error.instance).__name__} ({error.instance!r})"
+    if error.validator == "enum":
+        return f"must be one of {', '.join(map(str, error.validator_value))}, not {error.instance!r}"
+    if error.validator in ("minimum", "maximum", "exclusiveMinimum"):
+        return f"{error.instance!r} is out of range ({error.validator} {error.validator_value})"
+    if error.validator == "pattern":
+        return error.schema.get("description") and f"{error.instance!r} is not valid: {error.schema['description']}" or f"{error.instance!r} does not match {error.validator_value}"
+    return error.message
+
+
+def validate(data: dict) -> None:
+    """Raise :class:`ConfigError` for the first problem, deepest key first."""
+    import jsonschema
+
+    validator = jsonschema.Draft7Validator(schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: (-len(e.absolute_path), str(e.absolute_path)))
+    if errors:
+        raise ConfigError(_error_path(errors[0]))
+
+
+class Config(dict):
+    """The validated configuration; a dict plus where it came from."""
+
+    path: str | None = None
+
+    def get_path(self, dotted: str, default: Any = None) -> Any:
+        node: Any = self
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self["data_dir"])
+
+    @property
+    def token_file(self) -> Path:
+        return Path(self["api"]["token_file"])
+
+
+def config_path(cli_path: str | None = None, environ: dict[str, str] | None = None) -> str:
+    environ = os.environ if environ is None else environ
+    return cli_path or environ.get(ENV_PATH) or DEFAULT_PATH
+
+
+def load(path: str | None = None, *, environ: dict[str, str] | None = None, must_exist: bool | None = None) -> Config:
+    """Load, merge and validate the configuration.
+
+    A missing file is fine for the default path (defaults apply) but an error
+    for a path the user named explicitly.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    explicit = path is not None or ENV_PATH in environ
+    path = config_path(path, environ)
+    file_data: dict = {}
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if must_exist if must_exist is not None else explicit:
+            raise ConfigError(f"{path}: config file does not exist") from None
+        text = ""
+    except (PermissionError, IsADirectoryError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.__class__.__name__})") from None
+    try:
+        loaded = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if loaded is None:
+        loaded = {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: top level must be a mapping of sections, not {type(loaded).__name__}")
+    file_data = loaded
+    merged = _merge(_merge(defaults(), file_data), _env_overrides(environ))
+    validate(merged)
+    config = Config(merged)
+    config.path = path
+    return config
+
+
+def from_dict(data: dict) -> Config:
+    """A validated configuration from a dict of overrides (tests, `make run`)."""
+    merged = _merge(defaults(), data)
+    validate(merged)
+    return Config(merged)

@@ -1,0 +1,144 @@
+"""The daemon: collection scheduler + API server in one process.
+
+Entry point :func:`serve`. The scheduler runs a cycle every
+``collect.interval_s`` (first one at once), prunes hourly, and stops cleanly on
+SIGTERM/SIGINT: the API server is closed, the store is closed, exit code 0.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import signal
+import socket
+import threading
+import time
+
+from omv_copilot_agent.config import ConfigError
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 3600
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]")
+    port_n = int(port)
+    if not 1 <= port_n <= 65535:
+        raise ConfigError(f"api.listen: port {port_n} is out of range 1-65535")
+    return host, port_n
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(config) -> tuple[str, int]:
+    """host, port to bind; refuses a non-loopback address unless api.allow_remote."""
+    host, port = parse_listen(config["api"]["listen"])
+    if not is_loopback(host) and not config["api"]["allow_remote"]:
+        raise ConfigError(f"api.listen: {host} is not a loopback address; set api.allow_remote: true to expose the API")
+    return host, port
+
+
+class Scheduler:
+    """Runs collection cycles on an interval until stopped."""
+
+    def __init__(self, agent, interval_s: float):
+        self.agent = agent
+        self.interval_s = interval_s
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        last_prune = 0.0
+        while not self.stop_event.is_set():
+            start = time.monotonic()
+            try:
+                snap = self.agent.run_cycle()
+                log.info("cycle %d done in %.2f s (%s)", self.agent.cycles, snap.duration_s, snap.overall)
+            except Exception:
+                log.exception("collection cycle failed")
+            if time.monotonic() - last_prune > PRUNE_EVERY_S:
+                self.agent.prune()
+                last_prune = time.monotonic()
+            self.stop_event.wait(max(0.0, self.interval_s - (time.monotonic() - start)))
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+
+def build_server(app, host: str, port: int, threads: int):
+    """A waitress server bound now (so a busy port fails fast with a clear error)."""
+    from waitress.server import create_server
+
+    try:
+        return create_server(app, host=host, port=port, threads=threads, ident="omv-copilot",
+                             clear_untrusted_proxy_headers=True, channel_timeout=30)
+    except OSError as exc:
+        raise ConfigError(f"api.listen: cannot bind {host}:{port}: {exc.strerror}") from None
+
+
+def serve(config, *, ready=None) -> int:
+    """Run until SIGTERM. ``ready`` (callable) is told when the API is listening."""
+    from omv_copilot_agent.api import create_app
+    from omv_copilot_agent.api.auth import ensure_token
+    from omv_copilot_agent.daemon.agent import Agent
+
+    host, port = check_bind(config)
+    token = ensure_token(config.token_file)
+    agent = Agent(config)
+    app = create_app(agent, token)
+    server = build_server(app, host, port, int(config["api"]["threads"]))
+    scheduler = Scheduler(agent, float(config["collect"]["interval_s"]))
+
+    def _stop(signum, _frame):
+        log.info("signal %d: shutting down", signum)
+        scheduler.stop()
+        server.close()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    api_thread = threading.Thread(target=_serve_forever, args=(server,), name="api", daemon=True)
+    api_thread.start()
+    log.info("API listening on http://%s:%d/ (token in %s)", host, port, config.token_file)
+    if ready:
+        ready()
+    _notify_systemd("READY=1")
+    try:
+        scheduler.run()
+    finally:
+        _notify_systemd("STOPPING=1")
+        server.close()
+        api_thread.join(timeout=5)
+        agent.close()
+    return 0
+
+
+def _serve_forever(server) -> None:
+    try:
+        server.run()
+    except (OSError, ValueError):  # closed during shutdown
+        pass
+
+
+def _notify_systemd(message: str) -> None:
+    """sd_notify without libsystemd: one datagram to $NOTIFY_SOCKET, if set."""
+    import os
+
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.connect(address)
+            sock.sendall(message.encode())
+    except OSError as exc:
+        log.debug("sd_notify failed: %s", exc)

@@ -1,0 +1,360 @@
+"""The one way this agent runs a program on the box.
+
+Every collector and every knowledge-base diagnostic goes through :func:`run`, so
+the rules live in one place: an argv list (never a shell), a binary on the
+allowlist with its arguments checked by that binary's own rule, a timeout that
+kills the whole process group, and capped output. Nothing here changes the
+system: each rule admits only read-only uses of its tool.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Iterable
+
+DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_MAX_OUTPUT = 512 * 1024
+
+#: Characters a shell would give meaning to. They are never needed by a
+#: read-only diagnostic argument, so their presence means someone is trying
+#: to smuggle a second command in.
+SHELL_METACHARACTERS = set(";|&`$<>\n\r\\\x00")
+
+#: Search path for binaries: fixed, so a hostile PATH cannot swap a tool.
+SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class CommandRefused(ValueError):
+    """The command is not allowed; the message says why. It was not run."""
+
+
+@dataclass
+class CommandResult:
+    """What happened when a command ran (or why it could not)."""
+
+    argv: list[str]
+    returncode: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    duration_s: float = 0.0
+    timed_out: bool = False
+    truncated: bool = False
+    error: str | None = None  # binary missing, refused, could not start
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.timed_out and self.returncode == 0
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("extra")
+        return data
+
+
+Rule = Callable[[list[str]], "str | None"]
+
+
+def _subcommands(*allowed: str, min_args: int = 1) -> Rule:
+    """Rule: the first argument must be one of ``allowed``."""
+
+    def rule(args: list[str]) -> str | None:
+        if len(args) < min_args or args[0] not in allowed:
+            return f"only these subcommands are allowed: {', '.join(allowed)}"
+        return None
+
+    return rule
+
+
+def _forbid(*flags: str) -> Rule:
+    """Rule: any argument except ``flags`` (or ``flag=...``)."""
+
+    def rule(args: list[str]) -> str | None:
+        for arg in args:
+            if arg.split("=", 1)[0] in flags:
+                return f"option {arg.split('=', 1)[0]} changes the system"
+        return None
+
+    return rule
+
+
+def _any_args(args: list[str]) -> str | None:
+    return None
+
+
+def _only_flags(*flags: str) -> Rule:
+    """Rule: every argument that starts with '-' must be one of ``flags``."""
+
+    def rule(args: list[str]) -> str | None:
+        for arg in args:
+            if arg.startswith("-") and arg.split("=", 1)[0] not in flags:
+                return f"option {arg} is not allowed"
+        return None
+
+    return rule
+
+
+_SECRET_PATH_WORDS = ("shadow", "private", "secret", "token", "key", "passwd-", "copilot", "ssl/")
+
+
+def _read_paths(args: list[str]) -> str | None:
+    for arg in args:
+        if any(word in arg for word in _SECRET_PATH_WORDS):
+            return f"{arg} may hold secrets"
+        if not arg.startswith("-") and not arg.startswith(("/proc/", "/sys/", "/etc/", "/var/log/")):
+            return f"may only read under /proc, /sys, /etc or /var/log, not {arg}"
+        if ".." in arg.split("/"):
+            return "'..' is not allowed in paths"
+    return None
+
+
+_OMV_READ_PREFIXES = ("get", "enumerate", "is", "check")
+
+
+def _omv_rpc(args: list[str]) -> str | None:
+    rest = list(args)
+    if rest[:1] == ["-u"]:
+        if len(rest) < 2 or rest[1] != "admin":
+            return "omv-rpc may only run as -u admin"
+        rest = rest[2:]
+    if len(rest) < 2:
+        return "omv-rpc needs <service> <method>"
+    method = rest[1]
+    if not method.startswith(_OMV_READ_PREFIXES) or method == "getDiagnosticReport_":
+        return f"omv-rpc method {method} is not a read method"
+    return None
+
+
+#: binary -> rule over its arguments (the argv without argv[0]).
+ALLOWLIST: dict[str, Rule] = {
+    "smartctl": _forbid("-s", "--smart", "-o", "--saveauto", "-S", "-t", "--test", "-X", "--abort", "--set"),
+    "systemctl": _subcommands("show", "is-active", "is-enabled", "is-failed", "status", "list-units", "list-timers", "list-unit-files", "--version"),
+    "journalctl": _forbid("--vacuum-size", "--vacuum-time", "--vacuum-files", "--rotate", "--flush", "--sync", "--relinquish-var", "--smart-relinquish-var", "--setup-keys", "--update-catalog"),
+    "omv-rpc": _omv_rpc,
+    "zpool": _subcommands("status", "list", "get", "iostat"),
+    "zfs": _subcommands("list", "get"),
+    "mdadm": _only_flags("--detail", "-D", "--examine", "-E", "--query", "-Q", "--brief", "-b", "--scan", "-s", "--verbose", "-v"),
+    "cat": _read_paths,
+    "df": _any_args,
+    "lsblk": _any_args,
+    "findmnt": _any_args,
+    "blkid": _only_flags("-o", "-s", "-p", "-i"),
+    "ip": _forbid("add", "del", "delete", "set", "change", "replace", "flush", "link-netns"),
+    "ss": _only_flags("-t", "-u", "-l", "-n", "-p", "-a", "-s", "-tlnp", "-tunlp", "-ltn", "-lntp", "-tulpn", "-x", "-4", "-6"),
+    "ping": _only_flags("-c", "-W", "-w", "-4", "-6", "-q", "-n"),
+    "testparm": _only_flags("-s", "--suppress-prompt", "-v"),
+    "smbstatus": _only_flags("-b", "-S", "-L", "-p", "--brief", "--shares", "--locks", "--processes", "-j", "--json"),
+    "exportfs": _only_flags("-v", "-s"),
+    "showmount": _only_flags("-e", "-a", "-d", "--exports"),
+    "apt-get": lambda a: None if ("-s" in a or "--simulate" in a or "--just-print" in a or "--dry-run" in a) else "apt-get only with -s (simulate)",
+    "apt-cache": _subcommands("policy", "show", "madison", "depends", "rdepends", "search"),
+    "apt-mark": _subcommands("showhold", "showmanual", "showauto"),
+    "dpkg": _only_flags("-l", "-s", "-L", "--list", "--status", "--audit", "-C", "--get-selections", "-S"),
+    "uptime": _any_args,
+    "free": _any_args,
+    "uname": _any_args,
+    "hostname": _only_flags("-f", "-I", "-d", "-s"),
+    "timedatectl": _subcommands("status", "show", "timesync-status", "show-timesync", min_args=0),
+    "chronyc": _subcommands("tracking", "sources", "sourcestats"),
+    "ethtool": _only_flags("-S", "-i", "-k"),
+    "iostat": _any_args,
+    "vmstat": _any_args,
+    "dmesg": _only_flags("-T", "--ctime", "-l", "--level", "-k", "--kernel", "-H", "--human", "--time-format", "-x"),
+    "getfacl": _only_flags("-p", "-n", "--absolute-names", "--numeric"),
+    "stat": _only_flags("-c", "--format", "-L"),
+    "ls": _only_flags("-l", "-la", "-ld", "-a", "-h", "-n", "-lh", "-lah", "-d"),
+    "id": _any_args,
+    "getent": _subcommands("passwd", "group", "hosts", "ahosts"),
+    "resolvectl": _subcommands("status", "query", "dns", min_args=0),
+    "nslookup": _any_args,
+    "host": _any_args,
+    "docker": _subcommands("ps", "info", "images", "inspect", "logs", "version", "system", "stats"),
+    "upsc": _any_args,
+    "quota": _only_flags("-v", "-s", "-u", "-g"),
+    "repquota": _only_flags("-a", "-s", "-u", "-g", "-v"),
+    "nft": lambda a: None if a[:2] == ["list", "ruleset"] else "nft only 'list ruleset'",
+    "iptables": _only_flags("-L", "-n", "-v", "-S", "--list", "--numeric"),
+    "openssl": lambda a: None if a[:1] in (["x509"], ["s_client"]) and "-out" not in a else "openssl only x509 / s_client, no -out",
+    "postqueue": _only_flags("-p"),
+    "mailq": _any_args,
+    "sensors": _any_args,
+    "nvme": _subcommands("list", "smart-log", "id-ctrl", "error-log"),
+    "hdparm": _only_flags("-C", "-I", "-i"),
+    "lsusb": _any_args,
+    "du": _only_flags("-s", "-h", "-x", "-d", "--max-depth", "-sh", "-shx"),
+}
+
+
+def register(binary: str, rule: Rule) -> None:
+    """Add a read-only tool to the allowlist (used by tests and the knowledge base)."""
+    ALLOWLIST[binary] = rule
+
+
+def check(argv: list[str]) -> None:
+    """Raise :class:`CommandRefused` naming the reason if ``argv`` may not run."""
+    if not argv or not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+        raise CommandRefused("command must be a non-empty list of strings")
+    binary = os.path.basename(argv[0])
+    if argv[0] != binary and not argv[0].startswith("/"):
+        raise CommandRefused(f"relative path {argv[0]!r} is not allowed")
+    rule = ALLOWLIST.get(binary)
+    if rule is None:
+        raise CommandRefused(f"{binary} is not on the allowlist of read-only tools")
+    for arg in argv[1:]:
+        bad = SHELL_METACHARACTERS.intersection(arg)
+        if bad:
+            raise CommandRefused(f"argument {arg!r} contains shell metacharacters {''.join(sorted(bad))!r}")
+    reason = rule(argv[1:])
+    if reason:
+        raise CommandRefused(f"{binary}: {reason}")
+
+
+def which(binary: str) -> str | None:
+    """Locate ``binary`` on the fixed safe path (plus $OMV_COPILOT_EXTRA_PATH for tests)."""
+    extra = os.environ.get("OMV_COPILOT_EXTRA_PATH")
+    path = f"{extra}:{SAFE_PATH}" if extra else SAFE_PATH
+    return shutil.which(binary, path=path)
+
+
+def _decode(data: bytes, cap: int) -> tuple[str, bool]:
+    truncated = len(data) > cap
+    return data[:cap].decode("utf-8", "replace"), truncated
+
+
+def run(
+    argv: list[str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    max_output: int = DEFAULT_MAX_OUTPUT,
+    env: dict[str, str] | None = None,
+) -> CommandResult:
+    """Run ``argv`` if the allowlist admits it; never raises for the command's own failure.
+
+    A refused command comes back with ``error`` set and is never started. A
+    missing binary, a non-zero exit and a timeout are all reported in the
+    result, so callers turn them into a degraded status instead of a crash.
+    """
+    result = CommandResult(argv=list(argv) if isinstance(argv, list) else [str(argv)])
+    try:
+        check(argv)
+    except CommandRefused as exc:
+        result.error = f"refused: {exc}"
+        return result
+    binary = argv[0] if argv[0].startswith("/") else which(argv[0])
+    if not binary or not os.path.exists(binary):
+        result.error = f"{argv[0]} is not installed"
+        return result
+    run_env = {"PATH": SAFE_PATH, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+    if env:
+        run_env.update(env)
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            [binary, *argv[1:]],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=run_env,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        result.error = f"could not start {argv[0]}: {exc.strerror or exc}"
+        return result
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        out, err = proc.communicate()
+        result.timed_out = True
+        result.error = f"{argv[0]} did not finish within {timeout:g} s and was killed"
+    result.duration_s = round(time.monotonic() - start, 4)
+    result.returncode = proc.returncode
+    result.stdout, t1 = _decode(out or b"", max_output)
+    result.stderr, t2 = _decode(err or b"", max_output // 4)
+    result.truncated = t1 or t2
+    return result
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+
+
+def run_pipeline(stages: Iterable[list[str]], **kwargs) -> CommandResult:
+    """Run ``a | b | c`` without a shell: each stage is checked and fed the previous stdout.
+
+    Only text filters (grep, head, tail, wc, sort) may follow the first stage.
+    """
+    stages = list(stages)
+    filters = {"grep", "head", "tail", "wc", "sort"}
+    for stage in stages[1:]:
+        if not stage or os.path.basename(stage[0]) not in filters:
+            return CommandResult(argv=[a for s in stages for a in s + ["|"]][:-1], error=f"refused: only {', '.join(sorted(filters))} may follow a pipe")
+    result = run(stages[0], **kwargs)
+    for stage in stages[1:]:
+        if result.error:
+            return result
+        result = _filter(stage, result)
+    return result
+
+
+def _filter(stage: list[str], previous: CommandResult) -> CommandResult:
+    """Apply a text filter stage in-process (no second process, no shell)."""
+    bad = [a for a in stage if SHELL_METACHARACTERS.intersection(a)]
+    if bad:
+        return CommandResult(argv=stage, error=f"refused: argument {bad[0]!r} contains shell metacharacters")
+    lines = previous.stdout.splitlines()
+    name, args = os.path.basename(stage[0]), stage[1:]
+    try:
+        lines = _TEXT_FILTERS[name](lines, args)
+    except (ValueError, IndexError) as exc:
+        return CommandResult(argv=stage, error=f"refused: bad {name} arguments: {exc}")
+    out = "\n".join(lines) + ("\n" if lines else "")
+    rc = previous.returncode if name != "grep" else (0 if lines else 1)
+    return CommandResult(argv=previous.argv + ["|"] + stage, returncode=rc, stdout=out, stderr=previous.stderr,
+                         duration_s=previous.duration_s, truncated=previous.truncated)
+
+
+def _grep(lines: list[str], args: list[str]) -> list[str]:
+    import re
+
+    flags = 0
+    invert = False
+    patterns = []
+    for arg in args:
+        if arg in ("-i",):
+            flags |= re.IGNORECASE
+        elif arg in ("-v",):
+            invert = True
+        elif arg in ("-E", "-e"):
+            continue
+        elif arg.startswith("-"):
+            raise ValueError(f"grep option {arg} not supported")
+        else:
+            patterns.append(arg)
+    if not patterns:
+        raise ValueError("grep needs a pattern")
+    rx = re.compile(patterns[0], flags)
+    return [l for l in lines if bool(rx.search(l)) != invert]
+
+
+def _count_arg(args: list[str], default: int = 10) -> int:
+    if "-n" in args:
+        return int(args[args.index("-n") + 1])
+    return default
+
+
+_TEXT_FILTERS = {
+    "grep": _grep,
+    "head": lambda lines, args: lines[: _count_arg(args)],
+    "tail": lambda lines, args: lines[-_count_arg(args):] if _count_arg(args) else [],
+    "wc": lambda lines, args: [str(len(lines))],
+    "sort": lambda lines, args: sorted(lines, reverse=any("r" in a for a in args if a.startswith("-"))),
+}

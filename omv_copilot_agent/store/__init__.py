@@ -1,0 +1,168 @@
+"""SQLite store: the only place that speaks SQL.
+
+One file in ``data_dir`` (``copilot.db``), WAL mode so the API reads while the
+collector writes, schema migrations applied in order from ``migrations/NNNN_*.sql``
+and recorded in ``schema_version``. Each concern adds its tables with a new
+migration file and its queries in a module of this package (``snapshots``,
+``metrics``, …), mixed into :class:`Store`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+DB_NAME = "copilot.db"
+
+
+class StoreError(RuntimeError):
+    """The database refused an operation; the message says what and why."""
+
+
+def _migrations() -> list[tuple[int, str, Path]]:
+    found = []
+    for path in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+        found.append((int(path.name[:4]), path.stem[5:], path))
+    return found
+
+
+class BaseStore:
+    """Connection handling, transactions and migrations."""
+
+    def __init__(self, data_dir: str | os.PathLike, *, readonly: bool = False):
+        self.data_dir = Path(data_dir)
+        self.path = self.data_dir / DB_NAME
+        self.readonly = readonly
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self.last_write_error: str | None = None
+        if not readonly:
+            try:
+                self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+            except OSError as exc:
+                raise StoreError(f"cannot create data directory {self.data_dir}: {exc.strerror}") from None
+        self.migrate()
+
+    # -- connections -------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            if self.readonly:
+                conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10, isolation_level=None)
+            else:
+                conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {self.path}: {exc}") from None
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=10000")
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; failures (disk full, read-only) become StoreError."""
+        if self.readonly:
+            raise StoreError("store is open read-only")
+        with self._write_lock:
+            conn = self.conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+                self.last_write_error = None
+            except sqlite3.Error as exc:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                self.last_write_error = f"{exc} ({self.path})"
+                raise StoreError(f"could not write to {self.path}: {exc}") from None
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"could not read {self.path}: {exc}") from None
+
+    # -- migrations --------------------------------------------------
+    def schema_version(self) -> int:
+        try:
+            row = self.conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        except sqlite3.OperationalError:
+            return 0
+        return row[0] or 0
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations in order, each in its own transaction."""
+        if self.readonly:
+            return []
+        applied = []
+        with self._write_lock:
+            conn = self.conn
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)")
+            current = self.schema_version()
+            for version, name, path in _migrations():
+                if version <= current:
+                    continue
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    for statement in _split_sql(path.read_text()):
+                        conn.execute(statement)
+                    conn.execute("INSERT INTO schema_version VALUES (?, ?, ?)", (version, name, time.time()))
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    conn.execute("ROLLBACK")
+                    raise StoreError(f"migration {path.name} failed: {exc}") from None
+                applied.append(version)
+                log.info("applied migration %s", path.name)
+        return applied
+
+    def integrity_check(self) -> str:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def _split_sql(text: str) -> list[str]:
+    """Split a migration file into statements (no semicolons inside strings there)."""
+    lines = [l for l in text.splitlines() if not l.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+from omv_copilot_agent.store.metrics import MetricsMixin  # noqa: E402
+from omv_copilot_agent.store.snapshots import SnapshotsMixin  # noqa: E402
+
+
+class Store(SnapshotsMixin, MetricsMixin, BaseStore):
+    """The agent's database. Concerns add a mixin module and a migration."""
+
+    def prune(self, now: float | None = None, *, snapshot_days: int = 7) -> dict[str, int]:
+        """Apply retention for every concern; returns rows removed per table."""
+        now = now or time.time()
+        removed = {"snapshots": self.prune_snapshots(now - snapshot_days * 86400)}
+        removed.update(self.downsample_metrics(now))
+        return removed
+
+
+__all__ = ["Store", "StoreError", "DB_NAME"]

@@ -1,0 +1,77 @@
+"""The metric time series, downsampled like RRD so the store stays small.
+
+Tier 0 keeps raw samples for 48 h, tier 1 five-minute averages for 30 days,
+tier 2 hourly averages for 2 years. ``series()`` reads across tiers so a
+forecast over a week sees 5-minute points and one over a year sees hours.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterable
+
+# (tier, bucket seconds, keep seconds)
+TIERS = ((0, 0, 48 * 3600), (1, 300, 30 * 86400), (2, 3600, 730 * 86400))
+
+Sample = tuple[str, str, float]  # name, labels, value
+
+
+def labels_key(labels: dict | str | None) -> str:
+    """Canonical label string: ``k=v,k2=v2`` sorted, so lookups are exact."""
+    if not labels:
+        return ""
+    if isinstance(labels, str):
+        return labels
+    return ",".join(f"{k}={labels[k]}" for k in sorted(labels))
+
+
+class MetricsMixin:
+    def add_metrics(self, ts: float, samples: Iterable[Sample]) -> int:
+        rows = [(ts, name, labels_key(labels), float(value)) for name, labels, value in samples if value is not None]
+        if not rows:
+            return 0
+        with self.write() as conn:
+            conn.executemany("INSERT INTO metrics (ts, name, labels, value, tier) VALUES (?, ?, ?, ?, 0)", rows)
+        return len(rows)
+
+    def series(self, name: str, labels: dict | str | None = None, since: float = 0.0, until: float | None = None) -> list[tuple[float, float]]:
+        """(ts, value) points of one series, oldest first, finest tier available per time range."""
+        until = until or time.time() + 1
+        key = labels_key(labels)
+        rows = self.query(
+            "SELECT ts, value, tier FROM metrics WHERE name = ? AND labels = ? AND ts >= ? AND ts <= ? ORDER BY ts",
+            (name, key, since, until),
+        )
+        if not rows:
+            return []
+        raw_start = min((r["ts"] for r in rows if r["tier"] == 0), default=None)
+        five_start = min((r["ts"] for r in rows if r["tier"] == 1), default=None)
+        points = []
+        for r in rows:
+            if r["tier"] == 2 and five_start is not None and r["ts"] >= five_start:
+                continue
+            if r["tier"] == 1 and raw_start is not None and r["ts"] >= raw_start:
+                continue
+            points.append((r["ts"], r["value"]))
+        return points
+
+    def metric_names(self) -> list[tuple[str, str]]:
+        return [(r["name"], r["labels"]) for r in self.query("SELECT DISTINCT name, labels FROM metrics ORDER BY name, labels")]
+
+    def downsample_metrics(self, now: float | None = None) -> dict[str, int]:
+        """Roll expired raw samples into 5-min averages, those into hourly; drop the oldest."""
+        now = now or time.time()
+        removed = {}
+        with self.write() as conn:
+            for (tier, _, keep), (next_tier, bucket, _) in zip(TIERS, TIERS[1:]):
+                cutoff = now - keep
+                conn.execute(
+                    "INSERT INTO metrics (ts, name, labels, value, tier) "
+                    "SELECT CAST(ts / ? AS INTEGER) * ? + ? / 2.0, name, labels, AVG(value), ? FROM metrics "
+                    "WHERE tier = ? AND ts < ? GROUP BY name, labels, CAST(ts / ? AS INTEGER)",
+                    (bucket, bucket, bucket, next_tier, tier, cutoff, bucket),
+                )
+                removed[f"metrics_tier{tier}"] = conn.execute("DELETE FROM metrics WHERE tier = ? AND ts < ?", (tier, cutoff)).rowcount
+            last_tier, _, keep = TIERS[-1]
+            removed[f"metrics_tier{last_tier}"] = conn.execute("DELETE FROM metrics WHERE tier = ? AND ts < ?", (last_tier, now - keep)).rowcount
+        return removed

@@ -1,0 +1,143 @@
+"""Shared fixtures: configs in tmp dirs, a real loopback API server, a real daemon process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+FIXTURES = SHARED / "fixtures"
+TESTBED = SHARED / "omv-testbed"
+PYTHON = "/usr/bin/python3"
+
+sys.path.insert(0, str(ROOT))
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def make_config(tmp_path):
+    """make_config(overrides) -> (Config, path): a valid config file in tmp_path."""
+    from omv_copilot_agent import config as config_mod
+
+    def _make(overrides: dict | None = None, name: str = "config.yaml"):
+        data = {"data_dir": str(tmp_path / "data"),
+                "api": {"listen": f"127.0.0.1:{free_port()}", "token_file": str(tmp_path / "token")},
+                "collect": {"interval_s": 10, "source_timeout_s": 10}}
+        for key, value in (overrides or {}).items():
+            if isinstance(value, dict):
+                data.setdefault(key, {}).update(value)
+            else:
+                data[key] = value
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data))
+        return config_mod.load(str(path)), path
+
+    return _make
+
+
+class LiveServer:
+    """An Agent + API served by waitress on a loopback port in this process."""
+
+    def __init__(self, config, agent, token):
+        from omv_copilot_agent.api import create_app
+        from omv_copilot_agent.daemon import build_server
+
+        self.agent = agent
+        self.token = token
+        self.app = create_app(agent, token)
+        self.server = build_server(self.app, "127.0.0.1", 0, 4)
+        self.port = self.server.effective_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+
+    def request(self, method, path, *, token=..., **kwargs):
+        import requests
+
+        headers = kwargs.pop("headers", {})
+        token = self.token if token is ... else token
+        if token:
+            headers.setdefault("Authorization", f"Bearer {token}")
+        return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def close(self):
+        self.server.close()
+
+
+@pytest.fixture
+def live_server(make_config):
+    """live_server(overrides=None, sources=None, cycle=True) -> LiveServer on a real port."""
+    from omv_copilot_agent.collect import Collector
+    from omv_copilot_agent.daemon.agent import Agent
+
+    servers = []
+
+    def _start(overrides=None, sources=("system",), cycle=True):
+        config, _ = make_config(overrides)
+        agent = Agent(config, collector=Collector(config, sources=tuple(sources)))
+        if cycle:
+            agent.run_cycle()
+        server = LiveServer(config, agent, "test-token-" + "x" * 20)
+        servers.append(server)
+        return server
+
+    yield _start
+    for server in servers:
+        server.close()
+        server.agent.close()
+
+
+def start_daemon(config_path, env=None, extra_args=()):
+    """Start `python3 -m omv_copilot_agent daemon` as a real process; wait for /healthz."""
+    import requests
+    from omv_copilot_agent import config as config_mod
+
+    config = config_mod.load(str(config_path))
+    proc = subprocess.Popen([PYTHON, "-m", "omv_copilot_agent", "--config", str(config_path), "daemon", *extra_args],
+                            cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    url = "http://" + config["api"]["listen"]
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"daemon exited {proc.returncode}: {err.decode()[-2000:]}")
+        try:
+            if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("daemon did not answer /healthz within 30 s")
+
+
+def run_cli(*args, env=None, timeout=120, input=None):
+    return subprocess.run([PYTHON, "-m", "omv_copilot_agent", *args], cwd=ROOT, env={**os.environ, **(env or {})},
+                          capture_output=True, text=True, timeout=timeout, input=input)
+
+
+def needs_root():
+    return pytest.mark.skipif(os.geteuid() != 0, reason="needs root")

@@ -1,0 +1,51 @@
+import pytest
+
+from omv_copilot_agent import config as config_mod
+from tests.conftest import run_cli
+
+
+def test_defaults_documented():
+    d = config_mod.defaults()
+    assert d["api"]["listen"] == "127.0.0.1:8888"
+    assert d["data_dir"] == "/var/lib/omv-copilot"
+    assert d["omv_rpc"]["command"] == "omv-rpc"
+    assert d["collect"]["interval_s"] == 60
+
+
+@pytest.mark.parametrize("text,message", [
+    ("collect:\n  interval_s: fast\n", "collect.interval_s: must be of type integer"),
+    ("api:\n  listen: 8888\n", "api.listen: must be of type string"),
+    ("api:\n  listen: nohostport\n", "api.listen:"),
+    ("colect: {}\n", "colect: unknown key"),
+    ("collect:\n  interval_s: 1\n", "collect.interval_s: 1 is out of range"),
+    ("- a\n- b\n", "top level must be a mapping"),
+    ("api: [\n", "not valid YAML"),
+])
+def test_bad_config_names_the_key(tmp_path, text, message):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(config_mod.ConfigError) as exc:
+        config_mod.load(str(path))
+    assert message in str(exc.value)
+
+
+def test_cli_exits_nonzero_with_one_line(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("collect:\n  interval_s: 'soon'\n")
+    result = run_cli("--config", str(path), "status")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "collect.interval_s" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_env_overrides_and_env_path(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("collect:\n  interval_s: 30\n")
+    cfg = config_mod.load(environ={"OMV_COPILOT_CONFIG": str(path), "OMV_COPILOT_API__LISTEN": "127.0.0.1:9999"})
+    assert cfg["collect"]["interval_s"] == 30 and cfg["api"]["listen"] == "127.0.0.1:9999"
+
+
+def test_missing_explicit_file_is_an_error(tmp_path):
+    with pytest.raises(config_mod.ConfigError, match="does not exist"):
+        config_mod.load(str(tmp_path / "nope.yaml"))

@@ -1,0 +1,56 @@
+import time
+
+import pytest
+
+from omv_copilot_agent import runner
+
+
+@pytest.mark.parametrize("argv,reason", [
+    (["rm", "-rf", "/"], "not on the allowlist"),
+    (["bash", "-c", "id"], "not on the allowlist"),
+    (["df", "-h;", "rm"], "shell metacharacters"),
+    (["df", "$(id)"], "shell metacharacters"),
+    (["systemctl", "restart", "smbd"], "subcommands"),
+    (["smartctl", "-t", "long", "/dev/sda"], "changes the system"),
+    (["omv-rpc", "-u", "admin", "System", "reboot"], "not a read method"),
+    (["cat", "/etc/shadow"], "secrets"),
+    (["cat", "/home/user/x"], "may only read"),
+    (["apt-get", "install", "x"], "simulate"),
+    (["./df"], "relative path"),
+    ([], "non-empty"),
+])
+def test_refused_commands_never_run(argv, reason):
+    result = runner.run(argv)
+    assert result.error and result.error.startswith("refused") and reason in result.error
+    assert result.returncode is None
+
+
+def test_runs_allowed_command():
+    result = runner.run(["uname", "-s"])
+    assert result.ok and result.stdout.strip() == "Linux"
+
+
+def test_missing_binary_is_reported(monkeypatch):
+    runner.register("definitely-not-here", lambda a: None)
+    result = runner.run(["definitely-not-here"])
+    assert result.error == "definitely-not-here is not installed"
+
+
+def test_timeout_kills(monkeypatch):
+    runner.register("sleep", lambda a: None)
+    start = time.monotonic()
+    result = runner.run(["sleep", "30"], timeout=0.5)
+    assert result.timed_out and "killed" in result.error
+    assert time.monotonic() - start < 5
+
+
+def test_output_is_capped():
+    result = runner.run(["cat", "/proc/self/status"], max_output=20)
+    assert result.truncated and len(result.stdout) == 20
+
+
+def test_pipeline_filters_in_process():
+    result = runner.run_pipeline([["cat", "/proc/meminfo"], ["grep", "MemTotal"], ["head", "-n", "1"]])
+    assert result.ok and result.stdout.startswith("MemTotal")
+    refused = runner.run_pipeline([["cat", "/proc/meminfo"], ["sh"]])
+    assert refused.error.startswith("refused")
