@@ -141,3 +141,6 @@ def run_cli(*args, env=None, timeout=120, input=None):
 
 def needs_root():
     return pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+
+
+from tests.testbed import omv_engine, omv_web  # noqa: E402,F401  (fixtures)
