@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI, TESTBED
+TESTBED = Path(__file__).resolve().parent.parent.parent / "shared" / "omv-testbed"
+IN_CI = os.environ.get("CI") == "true"
 
 LOCK = Path("/run/omv-testbed.lock")
 
