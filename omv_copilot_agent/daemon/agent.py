@@ -21,6 +21,11 @@ log = logging.getLogger(__name__)
 
 SECRET_WORDS = ("key", "token", "password", "secret")
 
+#: Concerns attached to the Agent in this order (later ones may use earlier ones):
+#: module ``omv_copilot_agent.<name>`` exposing ``attach(agent) -> service``,
+#: stored as ``agent.<name>``. A concern not yet present is skipped.
+EXTENSIONS = ("knowledge", "alerts", "assist")
+
 
 def redact_config(node, parent_key: str = ""):
     """A copy of the config with every secret-looking value replaced by '***'."""
@@ -45,10 +50,23 @@ class Agent:
         self.last_store_error: str | None = None
         self.on_snapshot: list[Callable[[Snapshot], None]] = []
         self._cycle_lock = threading.Lock()
+        self.config_listeners: list[Callable[[dict], None]] = []
+        for name in EXTENSIONS:
+            setattr(self, name, self._attach(name))
         try:
             self.snapshot = self.store.latest_snapshot()
         except StoreError as exc:
             log.warning("could not read the last snapshot: %s", exc)
+
+    def _attach(self, name: str):
+        import importlib
+
+        try:
+            module = importlib.import_module(f"omv_copilot_agent.{name}")
+        except ImportError:
+            return None
+        attach = getattr(module, "attach", None)
+        return attach(self) if attach else None
 
     def run_cycle(self) -> Snapshot:
         """Collect, store, and notify listeners; a store failure is logged, not fatal."""
