@@ -1,9 +1,131 @@
-"""Source 'omv' (placeholder until its collector lands)."""
+"""Source 'omv': OpenMediaVault's configuration, read through omv-rpc.
 
-from omv_copilot_agent.collect.base import Unavailable
+The engine is slow (≈1 s per call), so the configuration is read once and
+kept in ``ctx.cache``; it is re-read only when ``config.xml``'s mtime changes.
+The cheap live bits of ``System.getInformation`` (configDirty, updates) are
+refreshed at most every ``LIVE_REFRESH_S``. One failing method does not lose
+the others: it goes to ``data.errors`` and makes the source degraded.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable
+
+from omv_copilot_agent.collect.base import Degraded, Unavailable
+from omv_copilot_agent.collect.omv_rpc import OmvRpcClient, OmvRpcError
 
 NAME = "omv"
+LIVE_REFRESH_S = 120.0
+
+PAGE = {"start": 0, "limit": -1}
 
 
-def collect(ctx):
-    raise Unavailable("not implemented yet")
+def _rows(resp) -> list:
+    if isinstance(resp, dict) and "data" in resp:
+        return list(resp.get("data") or [])
+    return list(resp or []) if isinstance(resp, list) else []
+
+
+def _users(resp) -> list[dict]:
+    return [{"name": u.get("name"), "uid": u.get("uid"), "groups": u.get("groups") or [], "email": u.get("email")}
+            for u in _rows(resp)]
+
+
+def _email(resp) -> dict:
+    resp = resp or {}
+    return {k: resp.get(k) for k in ("enable", "server", "port", "tls", "sender", "primaryemail", "secondaryemail")}
+
+
+def _topics(resp) -> list[dict]:
+    return [{"id": t.get("id"), "enable": t.get("enable"), "title": t.get("title")} for t in _rows(resp)]
+
+
+#: key -> (service, method, params, transform)
+CONFIG_CALLS: dict[str, tuple[str, str, dict | None, Callable[[Any], Any]]] = {
+    "services": ("Services", "getStatus", {}, lambda r: [{k: s.get(k) for k in ("name", "title", "enabled", "running")} for s in _rows(r)]),
+    "shared_folders": ("ShareMgmt", "getList", PAGE, _rows),
+    "smb_shares": ("SMB", "getShareList", PAGE, _rows),
+    "nfs_shares": ("NFS", "getShareList", PAGE, _rows),
+    "users": ("UserMgmt", "getUserList", PAGE, _users),
+    "network": ("Network", "enumerateDevices", {}, _rows),
+    "cron_jobs": ("Cron", "getList", {**PAGE, "type": ["userdefined"]}, _rows),
+    "rsync_jobs": ("Rsync", "getList", PAGE, _rows),
+    "email": ("EmailNotification", "get", {}, _email),
+    "topics": ("Notification", "getList", PAGE, _topics),
+    "filesystems": ("FileSystemMgmt", "enumerateFilesystems", {}, _rows),
+    "raid": ("MdMgmt", "getList", PAGE, _rows),
+    "smart": ("Smart", "getList", PAGE, _rows),
+}
+
+
+def client_from(config) -> OmvRpcClient:
+    return OmvRpcClient(config.get_path("omv_rpc.command", "omv-rpc"), float(config.get_path("omv_rpc.timeout_s", 15)))
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+
+
+def _live(info) -> dict:
+    info = info or {}
+    return {"version": info.get("version"), "hostname": info.get("hostname"),
+            "config_dirty": info.get("configDirty"), "dirty_modules": info.get("dirtyModules") or [],
+            "reboot_required": info.get("rebootRequired"), "available_updates": info.get("availablePkgUpdates")}
+
+
+def read_config(client: OmvRpcClient) -> tuple[dict, dict]:
+    """Every configuration call once; returns (data, errors by 'Service.method')."""
+    data: dict = {}
+    errors: dict[str, str] = {}
+    for key, (service, method, params, transform) in CONFIG_CALLS.items():
+        try:
+            data[key] = transform(client.call(service, method, params))
+        except OmvRpcError as exc:
+            data[key] = {} if key == "email" else []
+            if f"RPC service '{service}' not found" in exc.reason:
+                continue  # plugin not installed (e.g. openmediavault-md): nothing to report
+            errors[f"{service}.{method}"] = exc.reason
+            data[key] = {} if key == "email" else []
+    data["notifications"] = {"email": data.pop("email"), "topics": data.pop("topics")}
+    return data, errors
+
+
+def collect(ctx) -> dict:
+    client = client_from(ctx.config)
+    if not client.available():
+        raise Unavailable("omv-rpc not found (not an OpenMediaVault box)")
+    cache = ctx.cache.setdefault(NAME, {})
+    now = time.monotonic()
+    errors: dict[str, str] = {}
+    if "live" not in cache or now - cache.get("live_at", 0) >= LIVE_REFRESH_S:
+        try:
+            cache["live"] = _live(client.call("System", "getInformation", {}))
+            cache["live_at"] = now
+            cache.pop("live_error", None)
+        except OmvRpcError as exc:
+            if exc.missing:
+                raise Unavailable(exc.reason) from None
+            cache["live_error"] = exc.reason
+            cache.setdefault("live", _live({}))
+            cache["live_at"] = now
+    if cache.get("live_error"):
+        errors["System.getInformation"] = cache["live_error"]
+    mtime = _mtime(ctx.config.get_path("omv_rpc.config_xml", "/etc/openmediavault/config.xml"))
+    if "config" not in cache or cache.get("mtime") != mtime:
+        cache["config"], cache["config_errors"] = read_config(client)
+        cache["mtime"] = mtime
+    errors.update(cache["config_errors"])
+    data = {**cache["live"], **cache["config"], "errors": dict(errors)}
+    if errors:
+        raise Degraded("; ".join(f"{m}: {r}" for m, r in errors.items())[:1000], data)
+    return data
+
+
+def invalidate(ctx_cache: dict) -> None:
+    """Forget the cached configuration (tests, settings changes)."""
+    ctx_cache.pop(NAME, None)
