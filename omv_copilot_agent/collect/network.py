@@ -1,9 +1,33 @@
-"""Source 'network' (placeholder until its collector lands)."""
+"""Source 'network': interfaces, addresses, link, speed, duplex, MTU, counters (psutil)."""
 
-from omv_copilot_agent.collect.base import Unavailable
+from __future__ import annotations
+
+import socket
+
+import psutil
 
 NAME = "network"
+_DUPLEX = {psutil.NIC_DUPLEX_FULL: "full", psutil.NIC_DUPLEX_HALF: "half", psutil.NIC_DUPLEX_UNKNOWN: None}
 
 
-def collect(ctx):
-    raise Unavailable("not implemented yet")
+def collect(ctx) -> dict:
+    stats = psutil.net_if_stats()
+    addrs = psutil.net_if_addrs()
+    counters = psutil.net_io_counters(pernic=True)
+    out = []
+    for name in sorted(set(stats) | set(addrs)):
+        st = stats.get(name)
+        mac, addresses = None, []
+        for a in addrs.get(name, []):
+            if a.family == psutil.AF_LINK:
+                mac = a.address
+            elif a.family in (socket.AF_INET, socket.AF_INET6):
+                addresses.append({"family": "ipv4" if a.family == socket.AF_INET else "ipv6",
+                                  "address": a.address.split("%")[0], "netmask": a.netmask})
+        c = counters.get(name)
+        out.append({"name": name, "up": bool(st and st.isup), "speed_mbps": (st.speed or None) if st else None,
+                    "duplex": _DUPLEX.get(st.duplex) if st else None, "mtu": st.mtu if st else None, "mac": mac,
+                    "addresses": addresses,
+                    "counters": {k: getattr(c, k) for k in ("bytes_sent", "bytes_recv", "packets_sent", "packets_recv",
+                                                            "errin", "errout", "dropin", "dropout")} if c else {}})
+    return {"interfaces": out}
