@@ -73,8 +73,9 @@ def pending(lists_dir: str = LISTS, status_file: str = STATUS) -> tuple[list[dic
 
 
 def collect(ctx) -> dict:
-    if not os.path.exists(STATUS):
-        raise Unavailable("no dpkg status file (not a Debian box)")
-    items, newest = pending()
+    try:
+        items, newest = pending()
+    except FileNotFoundError:
+        raise Unavailable("no dpkg status file (not a Debian box)") from None
     return {"pending": items, "pending_count": len(items), "security_count": sum(1 for p in items if p["security"]),
             "lists_age_s": round(time.time() - newest, 1) if newest else None}

@@ -80,7 +80,7 @@ def filesystems(omv_filesystems: list[dict] | None) -> list[dict]:
         if fs.get("mounted") is False or (fs.get("mountpoint") and fs["mountpoint"] not in seen and fs.get("mounted") is not True):
             out.append({"device": fs.get("devicefile"), "mountpoint": fs.get("mountpoint") or None, "fstype": fs.get("type"),
                         "uuid": fs.get("uuid"), "label": fs.get("label"), "total": _int(fs.get("size")),
-                        "used": None, "free": _int(fs.get("available")), "percent": fs.get("percent"),
+                        "used": None, "free": _int(fs.get("available")), "percent": fs.get("percentage"),
                         "readonly": None, "mounted": False, "omv_managed": True, "omv_status": fs.get("status")})
     return out
 
