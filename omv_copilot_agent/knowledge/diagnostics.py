@@ -115,3 +115,7 @@ def run_step(diag: dict, params: dict, *, timeout: float = 15.0, max_output: int
         except re.error:
             out["matched_expected"] = expected.lower() in result.stdout.lower()
     return out
+
+
+# Read-only tools the patterns need beyond the foundation's allowlist.
+runner.register("pdbedit", lambda a: None if a in (["-L"], ["-L", "-v"], ["-Lv"]) else "pdbedit only lists users (-L)")
