@@ -1,0 +1,47 @@
+"""``/api/v1/assist/diagnostics`` and ``/assist/solution``: run a pattern's checks, show its fixes.
+
+Diagnostics run through the knowledge runner (allowlist, validated placeholders);
+solutions are only returned, never executed.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from omv_copilot_agent.api.errors import bad_request
+from omv_copilot_agent.api.knowledge import kb, pattern_or_404
+from omv_copilot_agent.api.params import json_body
+
+bp = Blueprint("knowledge_assist", __name__, url_prefix="/api/v1/assist")
+
+DIAG_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["pattern_id"],
+               "properties": {"pattern_id": {"type": "string", "maxLength": 64},
+                              "params": {"type": "object", "maxProperties": 20,
+                                         "additionalProperties": {"type": "string", "maxLength": 300}}}}
+SOLUTION_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["pattern_id"],
+                   "properties": {"pattern_id": {"type": "string", "maxLength": 64}}}
+
+
+@bp.post("/diagnostics")
+def run_diagnostics():
+    body = json_body(DIAG_SCHEMA)
+    pattern = pattern_or_404(body["pattern_id"])
+    from omv_copilot_agent.knowledge.diagnostics import validate_param
+
+    for name, value in (body.get("params") or {}).items():
+        reason = validate_param(name, value)
+        if reason:
+            raise bad_request(reason, "invalid_parameter")
+    results = kb().run_diagnostics(pattern["pattern_id"], body.get("params") or {})
+    return jsonify({"pattern_id": pattern["pattern_id"], "results": results,
+                    "passed": sum(1 for r in results if r["matched_expected"] is True),
+                    "failed": sum(1 for r in results if r["matched_expected"] is False or r["error"])})
+
+
+@bp.post("/solution")
+def solution():
+    body = json_body(SOLUTION_SCHEMA)
+    pattern = pattern_or_404(body["pattern_id"])
+    return jsonify({"pattern_id": pattern["pattern_id"], "title": pattern["title"],
+                    "solutions": kb().solutions(pattern["pattern_id"]),
+                    "note": "commands are shown for you to run; the agent never runs a solution"})

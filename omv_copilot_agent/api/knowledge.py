@@ -1,0 +1,84 @@
+"""``/api/v1/knowledge/*``: browse and search the pattern knowledge base, record feedback."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, jsonify
+
+from omv_copilot_agent.api import agent
+from omv_copilot_agent.api.errors import ApiError, bad_request, not_found
+from omv_copilot_agent.api.params import choice_arg, int_arg, json_body, str_arg
+
+bp = Blueprint("knowledge", __name__, url_prefix="/api/v1/knowledge")
+
+CATEGORIES = ("storage", "network", "services", "performance", "security", "hardware", "backup")
+PATTERN_ID = re.compile(r"[a-z0-9][a-z0-9_-]{2,63}")
+
+
+def kb():
+    """The agent's KnowledgeBase, or 503 when the package is absent."""
+    service = getattr(agent(), "knowledge", None)
+    if service is None:
+        raise ApiError(503, "not_available", "the knowledge base is not available")
+    return service
+
+
+def pattern_or_404(pattern_id) -> dict:
+    """Validate the id's shape first so traversal/unicode/oversized ids are a clean 400."""
+    if not isinstance(pattern_id, str) or not PATTERN_ID.fullmatch(pattern_id):
+        raise bad_request("pattern id must be 3-64 characters of a-z, 0-9, '-' or '_'", "invalid_pattern_id")
+    pattern = kb().get(pattern_id)
+    if pattern is None:
+        raise not_found(f"no pattern '{pattern_id}'")
+    return pattern
+
+
+def summary(p: dict) -> dict:
+    return {"pattern_id": p["pattern_id"], "title": p["title"], "category": p["category"],
+            "confidence": p.get("confidence"), "has_signals": bool(p.get("state_signals"))}
+
+
+@bp.get("/patterns")
+def patterns():
+    category = choice_arg("category", CATEGORIES)
+    limit = int_arg("limit", 50, minimum=1, maximum=500)
+    offset = int_arg("offset", 0, minimum=0, maximum=100000)
+    items = sorted(kb().patterns.values(), key=lambda p: (p["category"], p["pattern_id"]))
+    if category:
+        items = [p for p in items if p["category"] == category]
+    return jsonify({"total": len(items), "limit": limit, "offset": offset,
+                    "data": [summary(p) for p in items[offset:offset + limit]], "errors": kb().errors})
+
+
+@bp.get("/patterns/<path:pattern_id>")
+def pattern(pattern_id):
+    return jsonify(pattern_or_404(pattern_id))
+
+
+@bp.get("/search")
+def search():
+    query = str_arg("q", required=True, max_length=500)
+    limit = int_arg("limit", 5, minimum=1, maximum=50)
+    matches = kb().search(query, agent().snapshot, limit=limit)
+    return jsonify({"query": query, "results": [m.to_dict() for m in matches]})
+
+
+FEEDBACK_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["pattern_id", "helpful"],
+                   "properties": {"pattern_id": {"type": "string", "maxLength": 64}, "helpful": {"type": "boolean"},
+                                  "comment": {"type": ["string", "null"], "maxLength": 2000},
+                                  "query": {"type": ["string", "null"], "maxLength": 500}}}
+
+
+@bp.post("/feedback")
+def feedback():
+    body = json_body(FEEDBACK_SCHEMA)
+    pattern_or_404(body["pattern_id"])
+    from omv_copilot_agent.store import StoreError
+
+    try:
+        fid = agent().store.add_feedback(body["pattern_id"], body["helpful"], body.get("comment"), body.get("query"))
+    except StoreError as exc:
+        raise ApiError(503, "store_unavailable", str(exc)) from None
+    counts = agent().store.feedback_counts().get(body["pattern_id"], (0, 0))
+    return jsonify({"id": fid, "pattern_id": body["pattern_id"], "helpful": counts[0], "not_helpful": counts[1]}), 201

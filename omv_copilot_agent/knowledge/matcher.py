@@ -1,0 +1,135 @@
+"""Rank patterns for a query and a snapshot: BM25 over title/symptoms/triggers + state signals.
+
+Score in [0, 1]: the text side's BM25 is squashed (1 - e^(-s/k)), state signals that
+hold combine with it as independent evidence, and feedback nudges by at most
+±FEEDBACK_CAP. Every contribution is written into ``reasons`` so the answer can show
+why a pattern was chosen.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+from omv_copilot_agent.knowledge import signals as sig
+from omv_copilot_agent.knowledge.text import tokens
+
+FIELD_WEIGHTS = {"title": 3.0, "symptoms": 2.0, "triggers": 2.0, "keywords": 1.5, "category": 1.0}
+K1, B = 1.2, 0.75
+SQUASH = 6.0
+SIGNAL_EVIDENCE = 0.6
+FEEDBACK_STEP, FEEDBACK_CAP = 0.02, 0.1
+
+
+@dataclass
+class Match:
+    pattern_id: str
+    title: str
+    category: str
+    score: float
+    reasons: list[str] = field(default_factory=list)
+    pattern: dict = field(default_factory=dict, repr=False)
+
+    def to_dict(self, *, with_pattern: bool = False) -> dict:
+        out = {"pattern_id": self.pattern_id, "title": self.title, "category": self.category,
+               "score": round(self.score, 4), "reasons": list(self.reasons)}
+        if with_pattern:
+            out["pattern"] = self.pattern
+        return out
+
+
+class Index:
+    """A BM25 index over weighted pattern fields, built once per load."""
+
+    def __init__(self, patterns: dict[str, dict]):
+        self.patterns = patterns
+        self.docs: dict[str, Counter] = {}
+        for pid, p in patterns.items():
+            tf: Counter = Counter()
+            for name, weight in FIELD_WEIGHTS.items():
+                value = p.get(name) or []
+                for text in ([value] if isinstance(value, str) else value):
+                    for tok in tokens(text, synonyms=False):
+                        tf[tok] += weight
+            self.docs[pid] = tf
+        n = max(len(self.docs), 1)
+        df: Counter = Counter()
+        for tf in self.docs.values():
+            df.update(tf.keys())
+        self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        self.avglen = sum(sum(tf.values()) for tf in self.docs.values()) / n if self.docs else 1.0
+        self.vocab = sorted(self.idf)
+
+    def _resolve(self, term: str) -> tuple[str | None, str | None]:
+        """The indexed term for a query token, tolerating typos ('smaba'→'samba')."""
+        if term in self.idf:
+            return term, None
+        if len(term) < 4 or not term.isalpha():
+            return None, None
+        close = difflib.get_close_matches(term, self.vocab, n=1, cutoff=0.8)
+        return (close[0], f"'{term}'≈'{close[0]}'") if close else (None, None)
+
+    def score(self, query: str) -> dict[str, tuple[float, list[str]]]:
+        terms, notes = [], []
+        for tok in dict.fromkeys(tokens(query)):
+            resolved, note = self._resolve(tok)
+            if resolved and resolved not in terms:
+                terms.append(resolved)
+                if note:
+                    notes.append(note)
+        out = {}
+        for pid, tf in self.docs.items():
+            length = sum(tf.values()) or 1
+            total, words = 0.0, []
+            for term in terms:
+                f = tf.get(term)
+                if not f:
+                    continue
+                total += self.idf[term] * f * (K1 + 1) / (f + K1 * (1 - B + B * length / self.avglen))
+                words.append(term)
+            if total > 0:
+                out[pid] = (total, words + notes)
+        return out
+
+
+def feedback_nudge(counts: tuple[int, int] | None) -> float:
+    if not counts:
+        return 0.0
+    helpful, unhelpful = counts
+    return max(-FEEDBACK_CAP, min(FEEDBACK_CAP, FEEDBACK_STEP * (helpful - unhelpful)))
+
+
+def rank(index: Index, query: str, snapshot=None, *, limit: int = 5, feedback: dict | None = None,
+         min_score: float = 0.05) -> list[Match]:
+    text = index.score(query or "") if query and query.strip() else {}
+    snap = sig.snapshot_dict(snapshot)
+    results = []
+    for pid, pattern in index.patterns.items():
+        reasons: list[str] = []
+        text_score = 0.0
+        if pid in text:
+            raw, words = text[pid]
+            text_score = 1 - math.exp(-raw / SQUASH)
+            reasons.append(f"words: {', '.join(words)} (text {text_score:.2f})")
+        hits = []
+        if snap:
+            for s in pattern.get("state_signals") or []:
+                hits.extend(sig.evaluate(s, snap))
+        score = text_score
+        if hits:
+            score = 1 - (1 - text_score) * (1 - SIGNAL_EVIDENCE)
+            reasons.extend(f"signal: {h}" for h in hits[:5])
+        if score <= 0:
+            continue
+        nudge = feedback_nudge((feedback or {}).get(pid))
+        if nudge:
+            h, u = feedback[pid]
+            score += nudge
+            reasons.append(f"feedback: {nudge:+.2f} ({h} helpful, {u} not helpful)")
+        score = max(0.0, min(1.0, score))
+        if score >= min_score:
+            results.append(Match(pid, pattern["title"], pattern["category"], score, reasons, pattern))
+    results.sort(key=lambda m: (-m.score, m.pattern_id))
+    return results[:limit]

@@ -1,0 +1,78 @@
+"""Text normalisation for matching: tokens, light stemming, synonyms, typo tolerance.
+
+Why not a library: Debian has no stemmer we may depend on, and admins' queries are
+short; a few suffix rules plus a domain synonym table carry most of the weight.
+"""
+
+from __future__ import annotations
+
+import re
+
+STOPWORDS = set("""a an the is are was were be been my me i it its to of in on for and or with at by from this that
+there what why how when can cant can't cannot does doesnt doesn't do dont don't not no any some after
+into i'm im our we you your have has had just still will wont won't get getting got keeps keep""".split())
+
+#: phrase or word -> canonical tokens (applied before stemming).
+SYNONYMS = {
+    "samba": "smb", "cifs": "smb", "windows share": "smb", "network drive": "smb share", "mapped drive": "smb share",
+    "nas slow": "slow performance", "slow": "slow performance", "sluggish": "slow performance", "laggy": "slow performance",
+    "speed": "throughput performance", "transfer": "transfer throughput", "mb/s": "throughput", "mbps": "throughput",
+    "webui": "web ui", "web interface": "web ui", "gui": "web ui", "dashboard": "web ui", "login page": "web ui login",
+    "hdd": "disk", "harddrive": "disk", "hard drive": "disk", "drive": "disk", "ssd": "disk", "drives": "disk",
+    "raid": "raid mdadm", "md": "mdadm", "array": "raid", "degraded": "degraded",
+    "full": "full space", "no space": "full space", "out of space": "full space", "space left": "full space",
+    "readonly": "read-only", "read only": "read-only", "ro": "read-only",
+    "container": "docker", "containers": "docker", "compose": "docker compose", "portainer": "docker",
+    "ups": "ups nut", "power outage": "ups power", "blackout": "ups power",
+    "mail": "email", "e-mail": "email", "notification": "email notification", "notifications": "email notification",
+    "time": "time ntp", "clock": "time ntp", "ntp": "ntp time", "chrony": "ntp time",
+    "cert": "certificate", "ssl": "certificate tls", "https": "certificate tls", "tls": "certificate tls",
+    "backup": "backup rsync", "rsync": "rsync backup", "snapshot": "snapshot backup",
+    "temp": "temperature", "hot": "temperature", "overheating": "temperature", "heat": "temperature",
+    "update": "upgrade apt", "updates": "upgrade apt", "upgrade": "upgrade apt", "apt": "apt upgrade",
+    "plex": "plex media", "jellyfin": "jellyfin media", "emby": "jellyfin media",
+    "502": "502 bad gateway", "bad gateway": "502 bad gateway",
+    "wifi": "network", "lan": "network", "ethernet": "network", "nic": "network interface",
+    "usb": "usb", "external": "usb external", "nvme": "nvme ssd", "m.2": "nvme",
+    "zfs": "zfs pool", "zpool": "zfs pool",
+    "permission denied": "permission denied access", "access denied": "permission denied access",
+    "perms": "permission", "acl": "acl permission",
+    "firewall": "firewall iptables", "blocked": "firewall blocked",
+    "dns": "dns resolve", "resolve": "dns resolve", "hostname": "dns hostname",
+    "ipv6": "ipv6", "bond": "bonding", "bonding": "bonding", "lacp": "bonding",
+    "smart": "smart", "bad sectors": "reallocated pending sector", "bad sector": "reallocated pending sector",
+    "something wrong": "", "something is wrong": "", "not working": "fail", "broken": "fail",
+    "wont mount": "mount fail", "won't mount": "mount fail", "doesnt mount": "mount fail",
+}
+
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9./+-]*[a-z0-9]|[a-z0-9]")
+
+
+def stem(word: str) -> str:
+    """Strip common English suffixes (light: 'mounting'→'mount', 'disks'→'disk', 'failed'→'fail')."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""), ("ly", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)] + repl
+            if suffix == "es" and not base.endswith(("ss", "sh", "ch", "x")):
+                base = word[:-1]
+            if suffix in ("ing", "ed") and len(base) > 3 and base[-1] == base[-2] and base[-1] not in "ls":
+                base = base[:-1]
+            return base
+    return word
+
+
+def expand(text: str) -> str:
+    """Apply the synonym table (phrases first, longest first) to lowercase text."""
+    text = " " + re.sub(r"\s+", " ", text.lower()) + " "
+    for phrase in sorted(SYNONYMS, key=len, reverse=True):
+        needle = f" {phrase} "
+        if needle in text:
+            text = text.replace(needle, f" {phrase} {SYNONYMS[phrase]} ")
+    return text
+
+
+def tokens(text: str, *, synonyms: bool = True) -> list[str]:
+    raw = expand(text) if synonyms else text.lower()
+    return [stem(t) for t in _TOKEN.findall(raw) if t not in STOPWORDS]
