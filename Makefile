@@ -9,12 +9,13 @@ RUNTIME_DEPS := $(shell $(PYTHON) tools/debian-deps debian/control)
 TEST_DEPS    := $(shell grep -v '^\#' tests/apt-packages.txt)
 PYTEST_ARGS ?=
 
-.PHONY: help deps test-deps run test bench clean
+.PHONY: help deps test-deps run test bench clean deb
 
 help:
 	@echo "make run    install runtime deps, start the daemon on $(DEV_LISTEN) with a dev config in $(DEV_DIR)/"
 	@echo "make test   install runtime + test deps, run the whole suite"
 	@echo "make bench  run the benchmarks in bench/ (prints tables)"
+	@echo "make deb    build dist/openmediavault-copilot_<version>_all.deb (and run lintian)"
 
 # Install only what is missing; apt-get needs root (sudo otherwise).
 define apt_install
@@ -58,3 +59,12 @@ bench: deps
 clean:
 	rm -rf build dist *.egg-info .pytest_cache
 	find . -name __pycache__ -prune -exec rm -rf {} +
+
+# Build in a scratch copy so the work tree stays clean; the .deb lands in dist/.
+deb:
+	@rm -rf build/deb && mkdir -p build/deb/src dist
+	@tar --exclude=./build --exclude=./dist --exclude=./.git --exclude=./.dev --exclude=__pycache__ -cf - . | tar -xf - -C build/deb/src
+	cd build/deb/src && env PATH=/usr/bin:/bin:/usr/sbin:/sbin dpkg-buildpackage -us -uc -b
+	cp build/deb/*.deb dist/
+	lintian --fail-on error,warning build/deb/*.changes
+	@ls -l dist/*.deb
