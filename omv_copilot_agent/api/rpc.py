@@ -96,6 +96,8 @@ def _paging(params: dict) -> tuple[int, int | None, str | None, str, str | None]
     if sortdir not in ("ASC", "DESC"):
         raise bad_request("params.sortdir must be ASC or DESC", "invalid_parameter")
     search = params.get("search")
+    if isinstance(search, int) and not isinstance(search, bool):
+        search = str(search)  # OMV's rpc.common.getlist allows an integer search
     if search is not None and not isinstance(search, str):
         raise bad_request("params.search must be a string", "invalid_parameter")
     return start, (None if limit in (None, -1) else limit), sortfield or None, sortdir, search or None
