@@ -43,7 +43,7 @@
       },
       show: function (page, navOpts) {
         if (!root || PAGES.indexOf(page) < 0) { return; }
-        var p = root.down('#' + page);
+        var p = root.child('#' + page);
         root.setActiveTab(p);
         if (p.navigate) { p.navigate(navOpts || {}); }
       }

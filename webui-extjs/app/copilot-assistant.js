@@ -56,8 +56,8 @@
         return '<a href="#" class="ocp-followup" data-followup="' + h(q) + '">' + h(q) + '</a>';
       }).join(' ') + '</div>');
     }
-    out.push('<div class="ocp-feedback">Helpful? <a href="#" class="ocp-thumb" data-feedback="up" data-answer="' + idx + '" title="Helpful">👍</a> ' +
-      '<a href="#" class="ocp-thumb" data-feedback="down" data-answer="' + idx + '" title="Not helpful">👎</a></div>');
+    out.push('<div class="ocp-feedback">Helpful? <a href="#" class="ocp-thumb" data-feedback="up" data-answer="' + idx + '" title="Helpful">Yes</a> ' +
+      '<a href="#" class="ocp-thumb" data-feedback="down" data-answer="' + idx + '" title="Not helpful">No</a></div>');
     return '<div class="ocp-answer">' + out.join('') + '</div>';
   };
 

@@ -60,7 +60,7 @@
       ],
       items: [
         card('Health', 'health'),
-        card('Open alerts', 'alerts'),
+        card('Open alerts', 'openAlerts'),
         card('Filesystems', 'filesystems', {columnWidth: 1}),
         card('Disks (SMART)', 'disks'),
         card('RAID', 'raid'),
@@ -177,10 +177,10 @@
     function loadAlerts() {
       return app.call('getAlerts', {start: 0, limit: 10, state: 'firing'}).then(function (res) {
         var list = C.rows(res);
-        set('alerts', list.length ? '<ul class="ocp-list">' + list.map(function (a) {
+        set('openAlerts', list.length ? '<ul class="ocp-list">' + list.map(function (a) {
           return '<li>' + C.severityBadge(a.severity) + ' ' + C.h(a.title || a.rule) + ' <span class="ocp-muted">' + C.h(a.subject || '') + '</span></li>';
         }).join('') + '</ul>' + '<a href="#" class="ocp-link" data-goto="alerts">All alerts →</a>' : '<div class="ocp-text-ok">No open alerts.</div>');
-      }).catch(function (e) { set('alerts', C.errorHtml('Alerts not available', e)); });
+      }).catch(function (e) { set('openAlerts', C.errorHtml('Alerts not available', e)); });
     }
 
     function series(name, labels, since) {

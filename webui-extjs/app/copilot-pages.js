@@ -68,7 +68,7 @@
           }) +
           ((p.related_patterns || []).length ? '<h4>Related</h4>' + listOf(p.related_patterns, text) : '') +
           ((p.references || []).length ? '<h4>References</h4>' + listOf(p.references, text) : '') +
-          '<div class="ocp-feedback">Was this pattern helpful? <a href="#" class="ocp-thumb" data-feedback="up">👍</a> <a href="#" class="ocp-thumb" data-feedback="down">👎</a></div>');
+          '<div class="ocp-feedback">Was this pattern helpful? <a href="#" class="ocp-thumb" data-feedback="up">Yes</a> <a href="#" class="ocp-thumb" data-feedback="down">No</a></div>');
       }).catch(function (e) { detail.update(C.errorHtml('Pattern ' + id + ' not available', e)); });
     }
 
