@@ -46,7 +46,7 @@ def _install_dropin(on: bool) -> None:
 
 
 def _route_installed() -> bool:
-    return any("/copilot/panel" in p.read_text(errors="replace") for p in WORKBENCH.glob("route.d/*.yaml"))
+    return any("copilot" in p.read_text(errors="replace") for p in WORKBENCH.glob("route.d/*.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +131,7 @@ def _shot(driver, base: str, route: str) -> bytes:
 def test_panel_mounts_inside_omv_frame(omv_panel, driver):
     base = omv_panel
     _login(driver, base)
-    _goto(driver, base, "#/copilot/panel")
+    _goto(driver, base, "#/diagnostics/copilot")
     wb.wait(driver, lambda d: d.execute_script(
         "var r = document.querySelector('mat-sidenav-content .ocp-root'); return !!r && (r.hasAttribute('data-ready') || !!r.querySelector('.ocp-login'));"),
         message="the Co-Pilot panel did not mount inside mat-sidenav-content")

@@ -7,7 +7,9 @@
  */
 (function () {
   'use strict';
-  var ROUTE = /^#\/copilot\/panel(?:[/?]|$)/;
+  // OMV injects plugin routes only under its own top-level modules (first URL segment), so
+  // the route is e.g. /diagnostics/copilot; /copilot/panel is accepted too.
+  var ROUTE = /^#\/(?:[a-z-]+\/)?copilot(?:\/panel)?(?:[/?]|$)/;
   var BASE = '/copilot/';
   var CSS = ['ext/theme/theme-classic-sandbox-all.css', 'ext/charts-sandbox.css', 'copilot.css'];
   var JS = ['ext/ext-all-sandbox.js', 'ext/charts-sandbox.js', 'copilot-core.js', 'copilot-dashboard.js',
