@@ -51,8 +51,9 @@
 
     function size() {
       if (!root) { return; }
-      var top = wrap.getBoundingClientRect().top - host.getBoundingClientRect().top + (host.scrollTop || 0);
-      var w = Math.max(320, wrap.clientWidth), hgt = opts.height || Math.max(480, host.clientHeight - top - (opts.reserve || 0));
+      // Fill the window below the panel's top edge (inside OMV the host element itself has no height).
+      var top = wrap.getBoundingClientRect().top + (window.pageYOffset || 0);
+      var w = Math.max(320, wrap.clientWidth), hgt = opts.height || Math.max(480, window.innerHeight - top - (opts.reserve || 0));
       root.setSize(w, hgt);
     }
 
