@@ -9,13 +9,14 @@ RUNTIME_DEPS := $(shell $(PYTHON) tools/debian-deps debian/control)
 TEST_DEPS    := $(shell grep -v '^\#' tests/apt-packages.txt)
 PYTEST_ARGS ?=
 
-.PHONY: help deps test-deps run test bench clean deb
+.PHONY: help deps test-deps run test bench clean deb webui
 
 help:
 	@echo "make run    install runtime deps, start the daemon on $(DEV_LISTEN) with a dev config in $(DEV_DIR)/"
 	@echo "make test   install runtime + test deps, run the whole suite"
 	@echo "make bench  run the benchmarks in bench/ (prints tables)"
 	@echo "make deb    build dist/openmediavault-copilot_<version>_all.deb (and run lintian)"
+	@echo "make webui  build the ExtJS web UI into build/webui/ (ExtJS 6.2 GPL from npm, cached in build/cache/)"
 
 # Install only what is missing; apt-get needs root (sudo otherwise).
 define apt_install
@@ -38,15 +39,22 @@ $(DEV_DIR)/config.yaml:
 	@printf '%s\n' "# Development config written by 'make run' (git-ignored). See README.md." \
 	  "data_dir: $(CURDIR)/$(DEV_DIR)/data" \
 	  "api:" "  listen: $(DEV_LISTEN)" "  token_file: $(CURDIR)/$(DEV_DIR)/api-token" \
+	  "  serve_ui: $(CURDIR)/build/webui" \
 	  "collect:" "  interval_s: 30" > $@
 	@echo "wrote $@"
 
-run: deps $(DEV_DIR)/config.yaml
+# The web UI: app + loader + only the ExtJS files the panel loads (webui-extjs/build.sh).
+webui:
+	@sh webui-extjs/build.sh
+
+run: deps $(DEV_DIR)/config.yaml webui
 	@$(PYTHON) -c 'from omv_copilot_agent.config import load; from omv_copilot_agent.api.auth import ensure_token; c = load("$(DEV_DIR)/config.yaml"); ensure_token(c.token_file)'
 	@echo "OMV Co-Pilot API:   http://$(DEV_LISTEN)/api/v1/system/status"
 	@echo "API token:          $$(cat $(DEV_DIR)/api-token)  (file: $(DEV_DIR)/api-token)"
 	@echo "Try:  curl -H \"Authorization: Bearer \$$(cat $(DEV_DIR)/api-token)\" http://$(DEV_LISTEN)/api/v1/system/status"
-	exec $(PYTHON) -m omv_copilot_agent --config $(DEV_DIR)/config.yaml daemon
+	@echo "Web UI:             http://$(DEV_LISTEN)/ui/#token=$$(cat $(DEV_DIR)/api-token)"
+	@echo "                    (the token rides in the URL fragment: never sent to a server or logged; the page keeps it in sessionStorage and removes it from the address bar)"
+	exec env OMV_COPILOT_API__SERVE_UI=$(CURDIR)/build/webui $(PYTHON) -m omv_copilot_agent --config $(DEV_DIR)/config.yaml daemon
 
 # pytest exit code 5 (no tests collected) is a failure, not a green run.
 test: test-deps

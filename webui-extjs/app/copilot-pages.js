@@ -1,0 +1,361 @@
+/*
+ * Knowledge, Diagnostics, Traces, Alerts and History pages. Lists are ExtJS grids fed
+ * from the RPC method table; details are rendered HTML (escaped) next to them.
+ */
+(function () {
+  'use strict';
+  var Ext = window.Ext6;
+  var C = window.OmvCopilot;
+  var h = C.h;
+
+  function detailPanel(itemId, empty) {
+    return Ext.create('Ext.panel.Panel', {
+      region: 'east', split: true, width: '50%', minWidth: 280, scrollable: 'y', bodyPadding: 10, itemId: itemId, cls: 'ocp-detail',
+      html: '<div class="ocp-muted">' + h(empty) + '</div>'
+    });
+  }
+
+  function listOf(items, fn) {
+    items = items || [];
+    if (!items.length) { return '<div class="ocp-muted">None.</div>'; }
+    return '<ul class="ocp-list">' + items.map(function (x, i) { return '<li>' + fn(x, i) + '</li>'; }).join('') + '</ul>';
+  }
+
+  function text(x) {
+    return typeof x === 'string' ? h(x) : h(x && (x.text || x.description || x.name || JSON.stringify(x)));
+  }
+
+  /* ---------------- Knowledge ---------------- */
+  C.createKnowledge = function (app) {
+    var store = Ext.create('Ext.data.Store', {fields: ['pattern_id', 'title', 'category', 'confidence', 'score']});
+    var detail = detailPanel('patternDetail', 'Select a pattern to see its symptoms, diagnostics and solutions.');
+    var current = null;
+
+    function load(search) {
+      var params = {start: 0, limit: 500};
+      if (search) { params.search = search; }
+      grid.setLoading(true);
+      return app.call('getPatterns', params).then(function (r) {
+        store.loadData(C.rows(r).map(function (p) {
+          return {pattern_id: p.pattern_id || p.id, title: p.title, category: p.category, confidence: p.confidence, score: p.score};
+        }));
+        grid.down('#count').setText((r && r.total !== undefined ? r.total : store.getCount()) + ' patterns');
+      }).catch(function (e) {
+        store.removeAll();
+        detail.update(C.errorHtml('Patterns not available', e));
+        app.handleError(e);
+      }).then(function () { grid.setLoading(false); });
+    }
+
+    function show(id) {
+      current = id;
+      detail.update('<div class="ocp-muted">Loading ' + h(id) + '…</div>');
+      return app.call('getPattern', {id: id}).then(function (p) {
+        p = (p && p.pattern) || p || {};
+        if (current !== id) { return; }
+        detail.update('<h3>' + h(p.title || id) + '</h3>' +
+          '<div>' + C.badge(p.pattern_id || id) + ' ' + (p.category ? C.badge(p.category) : '') +
+          (p.confidence !== undefined ? ' ' + C.badge('confidence ' + p.confidence) : '') + '</div>' +
+          '<h4>Symptoms</h4>' + listOf(p.symptoms, text) +
+          '<h4>Diagnostics</h4>' + listOf(p.diagnostics, function (d) {
+            return '<b>' + h(d.name) + '</b> <code>' + h(d.command || (d.argv || []).join(' ')) + '</code>' +
+              (d.expected_output ? '<div class="ocp-muted">expects: ' + h(d.expected_output) + '</div>' : '');
+          }) +
+          '<p><a href="#" class="ocp-btn" data-run="' + h(p.pattern_id || id) + '">Run diagnostics</a></p>' +
+          '<h4>Solutions</h4>' + listOf(p.solutions, function (s) {
+            return (s.priority ? C.badge('#' + s.priority) + ' ' : '') + (s.risk ? C.severityBadge(s.risk) + ' ' : '') + '<b>' + h(s.action) + '</b>' +
+              (s.command ? '<div><code>' + h(s.command) + '</code></div>' : '') + (s.explanation ? '<div class="ocp-muted">' + h(s.explanation) + '</div>' : '');
+          }) +
+          ((p.related_patterns || []).length ? '<h4>Related</h4>' + listOf(p.related_patterns, text) : '') +
+          ((p.references || []).length ? '<h4>References</h4>' + listOf(p.references, text) : '') +
+          '<div class="ocp-feedback">Was this pattern helpful? <a href="#" class="ocp-thumb" data-feedback="up">Yes</a> <a href="#" class="ocp-thumb" data-feedback="down">No</a></div>');
+      }).catch(function (e) { detail.update(C.errorHtml('Pattern ' + id + ' not available', e)); });
+    }
+
+    var grid = Ext.create('Ext.grid.Panel', {
+      region: 'center', store: store, itemId: 'patternGrid', emptyText: 'No patterns.',
+      columns: [
+        {text: 'ID', dataIndex: 'pattern_id', width: 110},
+        {text: 'Title', dataIndex: 'title', flex: 1, renderer: h},
+        {text: 'Category', dataIndex: 'category', width: 110, renderer: h}
+      ],
+      tbar: [
+        {xtype: 'textfield', itemId: 'search', emptyText: 'Search patterns…', width: 260, enableKeyEvents: true,
+          listeners: {specialkey: function (f, e) { if (e.getKey() === e.ENTER) { load(f.getValue()); } }}},
+        {text: 'Search', handler: function () { load(grid.down('#search').getValue()); }},
+        {text: 'Clear', handler: function () { grid.down('#search').setValue(''); load(''); }},
+        '->', {xtype: 'tbtext', itemId: 'count', text: ''}
+      ],
+      listeners: {selectionchange: function (sm, sel) { if (sel.length) { show(sel[0].get('pattern_id')); } }}
+    });
+
+    var panel = Ext.create('Ext.panel.Panel', {title: 'Knowledge', itemId: 'knowledge', layout: 'border', items: [grid, detail]});
+    panel.on('afterrender', function () {
+      detail.body.on('click', function (ev, el) {
+        ev.preventDefault();
+        if (el.dataset.run) { app.show('diagnostics', {pattern_id: el.dataset.run}); return; }
+        if (el.dataset.feedback && current) {
+          app.call('feedback', {pattern_id: current, helpful: el.dataset.feedback === 'up'}).then(function () {
+            el.parentNode.innerHTML = 'Thanks for the feedback.';
+          }).catch(function (e) { C.toast('Feedback not saved: ' + C.explain(e)); });
+        }
+      }, null, {delegate: 'a'});
+      load('');
+    }, null, {single: true});
+    panel.navigate = function (opts) { if (opts && opts.pattern_id) { show(opts.pattern_id); } };
+    return panel;
+  };
+
+  /* ---------------- Diagnostics ---------------- */
+  C.stepPassed = function (s) {
+    return !s.error && !s.timed_out && s.returncode === 0 && s.matched_expected !== false;
+  };
+
+  C.createDiagnostics = function (app) {
+    var patterns = Ext.create('Ext.data.Store', {fields: ['pattern_id', 'title']});
+    var steps = Ext.create('Ext.data.Store', {fields: ['name', 'argv', 'returncode', 'stdout', 'stderr', 'duration_s', 'timed_out', 'error', 'matched_expected', 'passed']});
+    var output = detailPanel('diagOutput', 'Run a pattern\'s diagnostics; select a step to see its output.');
+    var running = false;
+
+    var combo = Ext.create('Ext.form.field.ComboBox', {
+      fieldLabel: 'Pattern', labelWidth: 55, width: 380, store: patterns, valueField: 'pattern_id', displayField: 'title',
+      queryMode: 'local', anyMatch: true, forceSelection: true, itemId: 'pattern', emptyText: 'Choose a pattern…',
+      tpl: '<tpl for="."><div class="x6-boundlist-item">{pattern_id:htmlEncode} — {title:htmlEncode}</div></tpl>'
+    });
+    var paramsField = Ext.create('Ext.form.field.Text', {fieldLabel: 'Parameters', labelWidth: 70, width: 300, itemId: 'params', emptyText: 'e.g. client_ip=192.168.1.20'});
+    var progress = Ext.create('Ext.ProgressBar', {width: 200, hidden: true});
+
+    function parseParams() {
+      var out = {}, raw = (paramsField.getValue() || '').trim();
+      if (!raw) { return out; }
+      var bad = null;
+      raw.split(/[\s,]+/).forEach(function (kv) {
+        var m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(kv);
+        if (m) { out[m[1]] = m[2]; } else { bad = kv; }
+      });
+      if (bad) { throw new Error('Parameter "' + bad + '" is not name=value. Write e.g. client_ip=192.168.1.20'); }
+      return out;
+    }
+
+    function run() {
+      var id = combo.getValue();
+      if (!id) { C.toast('Choose a pattern first.'); return; }
+      var params;
+      try { params = parseParams(); } catch (e) { output.update('<div class="ocp-error">' + h(e.message) + '</div>'); return; }
+      if (running) { return; }
+      running = true;
+      steps.removeAll();
+      progress.show();
+      progress.wait({interval: 200, text: 'Running diagnostics of ' + id + '…'});
+      panel.down('#runBtn').disable();
+      output.update('<div class="ocp-muted">Running…</div>');
+      app.call('runDiagnostics', {pattern_id: id, params: params}).then(function (r) {
+        var list = C.rows(r && (r.results || r.steps) ? {data: r.results || r.steps} : r);
+        steps.loadData(list.map(function (s) { return Ext.apply({passed: C.stepPassed(s)}, s); }));
+        var passed = list.filter(C.stepPassed).length;
+        output.update('<div class="' + (passed === list.length ? 'ocp-text-ok' : 'ocp-text-warn') + '">' + passed + ' of ' + list.length + ' steps passed.</div>' +
+          '<div class="ocp-muted">Select a step to see its output.</div>');
+        if (list.length) { grid.getSelectionModel().select(0); }
+      }).catch(function (e) {
+        output.update(C.errorHtml('Diagnostics did not run', e));
+        app.handleError(e);
+      }).then(function () {
+        running = false;
+        progress.reset();
+        progress.hide();
+        panel.down('#runBtn').enable();
+      });
+    }
+
+    function showStep(rec) {
+      var s = rec.getData();
+      output.update('<h3>' + h(s.name) + ' ' + (s.passed ? C.badge('pass', 'ocp-ok') : C.badge('fail', 'ocp-bad')) + '</h3>' +
+        '<div><code>' + h((s.argv || []).join(' ')) + '</code></div>' +
+        '<div class="ocp-muted">exit ' + h(s.returncode) + ' · ' + h(s.duration_s) + ' s' + (s.timed_out ? ' · timed out' : '') +
+        (s.matched_expected === false ? ' · output did not match the expected' : '') + '</div>' +
+        (s.error ? '<div class="ocp-error">' + h(s.error) + '</div>' : '') +
+        '<h4>Output</h4><pre class="ocp-pre">' + h(s.stdout || '(empty)') + '</pre>' +
+        (s.stderr ? '<h4>Errors</h4><pre class="ocp-pre">' + h(s.stderr) + '</pre>' : ''));
+    }
+
+    var grid = Ext.create('Ext.grid.Panel', {
+      region: 'center', store: steps, itemId: 'stepGrid', emptyText: 'No diagnostics run yet.',
+      columns: [
+        {text: 'Result', dataIndex: 'passed', width: 80, renderer: function (v) { return v ? C.badge('pass', 'ocp-ok') : C.badge('fail', 'ocp-bad'); }},
+        {text: 'Step', dataIndex: 'name', flex: 1, renderer: h},
+        {text: 'Exit', dataIndex: 'returncode', width: 60},
+        {text: 'Seconds', dataIndex: 'duration_s', width: 80}
+      ],
+      listeners: {selectionchange: function (sm, sel) { if (sel.length) { showStep(sel[0]); } }}
+    });
+
+    var panel = Ext.create('Ext.panel.Panel', {
+      title: 'Diagnostics', itemId: 'diagnostics', layout: 'border',
+      tbar: [combo, paramsField, {text: 'Run', itemId: 'runBtn', handler: run}, progress],
+      items: [grid, output]
+    });
+
+    var loaded = null;
+    function loadPatterns() {
+      loaded = loaded || app.call('getPatterns', {start: 0, limit: -1}).then(function (r) {
+        patterns.loadData(C.rows(r).map(function (p) { return {pattern_id: p.pattern_id || p.id, title: p.title || p.pattern_id}; }));
+      }).catch(function (e) { loaded = null; output.update(C.errorHtml('Patterns not available', e)); });
+      return loaded;
+    }
+    panel.on('afterrender', loadPatterns, null, {single: true});
+    panel.navigate = function (opts) {
+      if (!opts || !opts.pattern_id) { return; }
+      loadPatterns().then(function () {
+        if (!patterns.findRecord('pattern_id', opts.pattern_id, 0, false, true, true)) {
+          patterns.add({pattern_id: opts.pattern_id, title: opts.pattern_id});
+        }
+        combo.setValue(opts.pattern_id);
+        if (opts.run) { run(); }
+      });
+    };
+    return panel;
+  };
+
+  /* ---------------- Traces ---------------- */
+  C.createTraces = function (app) {
+    var store = Ext.create('Ext.data.Store', {fields: ['id', 'query', 'started_at', 'duration_s', 'mode', 'context']});
+    var detail = detailPanel('traceDetail', 'Select a trace to see its decision points.');
+
+    function load() {
+      grid.setLoading(true);
+      return app.call('getTraces', {start: 0, limit: 200}).then(function (r) {
+        store.loadData(C.rows(r).map(function (t) {
+          return {id: t.id || t.trace_id, query: t.query, started_at: t.started_at || t.created_at || t.ts, duration_s: t.duration_s || t.total_s, mode: t.mode, context: t.context};
+        }));
+      }).catch(function (e) { detail.update(C.errorHtml('Traces not available', e)); app.handleError(e); })
+        .then(function () { grid.setLoading(false); });
+    }
+
+    function show(id) {
+      detail.update('<div class="ocp-muted">Loading…</div>');
+      app.call('getTrace', {id: id}).then(function (t) {
+        t = (t && t.trace) || t || {};
+        var points = t.decision_points || t.steps || t.points || t.events || [];
+        var total = points.reduce(function (acc, p) { return acc + (Number(p.duration_s) || Number(p.duration_ms) / 1000 || 0); }, 0) || 1;
+        detail.update('<h3>' + h(t.query || id) + '</h3><div>' + (t.mode ? C.badge(t.mode) : '') + ' ' + (t.context ? C.badge('Specialist: ' + t.context) : '') +
+          ' <span class="ocp-muted">' + C.time(t.started_at || t.created_at) + '</span></div>' +
+          '<h4>Decision points</h4>' + (points.length ? '<table class="ocp-table ocp-timeline"><tbody>' + points.map(function (p, i) {
+            var d = Number(p.duration_s) || (Number(p.duration_ms) / 1000) || 0;
+            return '<tr><td>' + (i + 1) + '</td><td><b>' + h(p.name || p.step || p.point) + '</b><div class="ocp-muted">' + h(p.decision || p.summary || p.detail || '') + '</div></td>' +
+              '<td style="width:40%"><div class="ocp-bar ocp-bar-small"><div class="ocp-bar-fill ocp-info-fill" style="width:' + Math.max(1, Math.round(d / total * 100)) + '%"></div></div></td>' +
+              '<td>' + (d * 1000).toFixed(0) + ' ms</td></tr>';
+          }).join('') + '</tbody></table>' : '<div class="ocp-muted">No decision points recorded.</div>') +
+          '<h4>Flowchart (Mermaid)</h4><pre class="ocp-pre" data-mermaid="1">' + h(t.mermaid || t.flowchart || '(no flowchart recorded)') + '</pre>');
+      }).catch(function (e) { detail.update(C.errorHtml('Trace not available', e)); });
+    }
+
+    var grid = Ext.create('Ext.grid.Panel', {
+      region: 'center', store: store, itemId: 'traceGrid', emptyText: 'No traces yet: ask the Assistant a question.',
+      columns: [
+        {text: 'When', dataIndex: 'started_at', width: 150, renderer: C.time},
+        {text: 'Question', dataIndex: 'query', flex: 1, renderer: h},
+        {text: 'Mode', dataIndex: 'mode', width: 80, renderer: h},
+        {text: 'Seconds', dataIndex: 'duration_s', width: 70}
+      ],
+      tbar: [{text: 'Refresh', handler: function () { load(); }}],
+      listeners: {selectionchange: function (sm, sel) { if (sel.length) { show(sel[0].get('id')); } }}
+    });
+    var panel = Ext.create('Ext.panel.Panel', {title: 'Traces', itemId: 'traces', layout: 'border', items: [grid, detail]});
+    panel.on('activate', load);
+    return panel;
+  };
+
+  /* ---------------- Alerts ---------------- */
+  C.createAlerts = function (app) {
+    var store = Ext.create('Ext.data.Store', {fields: ['id', 'severity', 'state', 'title', 'subject', 'message', 'first_seen', 'last_seen', 'count', 'rule']});
+    var stateCombo = Ext.create('Ext.form.field.ComboBox', {fieldLabel: 'State', labelWidth: 40, width: 170, editable: false, itemId: 'stateFilter',
+      store: [['', 'All'], ['firing', 'Firing'], ['acknowledged', 'Acknowledged'], ['resolved', 'Resolved']], value: '',
+      listeners: {select: function () { load(); }}});
+    var sevCombo = Ext.create('Ext.form.field.ComboBox', {fieldLabel: 'Severity', labelWidth: 55, width: 170, editable: false, itemId: 'sevFilter',
+      store: [['', 'All'], ['critical', 'Critical'], ['warning', 'Warning'], ['info', 'Info']], value: '',
+      listeners: {select: function () { load(); }}});
+
+    function load() {
+      var params = {start: 0, limit: 200};
+      if (stateCombo.getValue()) { params.state = stateCombo.getValue(); }
+      if (sevCombo.getValue()) { params.severity = sevCombo.getValue(); }
+      grid.setLoading(true);
+      return app.call('getAlerts', params).then(function (r) {
+        store.loadData(C.rows(r));
+        grid.down('#alertCount').setText((r && r.total !== undefined ? r.total : store.getCount()) + ' alerts');
+      }).catch(function (e) {
+        store.removeAll();
+        grid.down('#alertCount').setText('');
+        C.toast('Alerts not available: ' + C.explain(e));
+        app.handleError(e);
+      }).then(function () { grid.setLoading(false); });
+    }
+
+    function acknowledge() {
+      var sel = grid.getSelection();
+      if (!sel.length) { C.toast('Select an alert first.'); return; }
+      var rec = sel[0];
+      app.call('acknowledgeAlert', {id: rec.get('id')}).then(function () {
+        C.toast('Alert acknowledged.');
+        load();
+      }).catch(function (e) { C.toast('Could not acknowledge: ' + C.explain(e)); });
+    }
+
+    var grid = Ext.create('Ext.grid.Panel', {
+      title: 'Alerts', itemId: 'alerts', store: store, emptyText: 'No alerts match the filter.',
+      columns: [
+        {text: 'Severity', dataIndex: 'severity', width: 90, renderer: C.severityBadge},
+        {text: 'State', dataIndex: 'state', width: 110, renderer: h},
+        {text: 'Alert', dataIndex: 'title', flex: 1, renderer: function (v, m, r) { return h(v || r.get('rule')) + '<div class="ocp-muted">' + h(r.get('message') || '') + '</div>'; }},
+        {text: 'Subject', dataIndex: 'subject', width: 140, renderer: h},
+        {text: 'Last seen', dataIndex: 'last_seen', width: 150, renderer: C.time},
+        {text: 'Count', dataIndex: 'count', width: 60}
+      ],
+      tbar: [stateCombo, sevCombo, {text: 'Refresh', handler: function () { load(); }}, '-',
+        {text: 'Acknowledge', itemId: 'ackBtn', handler: acknowledge}, '->', {xtype: 'tbtext', itemId: 'alertCount', text: ''}]
+    });
+    grid.on('activate', load);
+    return grid;
+  };
+
+  /* ---------------- History ---------------- */
+  C.createHistory = function (app) {
+    var issues = Ext.create('Ext.data.Store', {fields: ['id', 'title', 'severity', 'state', 'first_seen', 'resolved_at', 'rule', 'subject']});
+    var notes = Ext.create('Ext.data.Store', {fields: ['id', 'text', 'created_at', 'alert_id']});
+
+    function load() {
+      app.call('getHistory', {start: 0, limit: 200}).then(function (r) { issues.loadData(C.rows(r)); })
+        .catch(function (e) { issues.removeAll(); C.toast('History not available: ' + C.explain(e)); });
+      app.call('getNotes', {}).then(function (r) { notes.loadData(C.rows(r)); })
+        .catch(function (e) { notes.removeAll(); C.toast('Notes not available: ' + C.explain(e)); });
+    }
+
+    function addNote() {
+      var f = panel.down('#noteText'), t = (f.getValue() || '').trim();
+      if (!t) { C.toast('Write a note first.'); return; }
+      app.call('addNote', {text: t}).then(function () { f.setValue(''); C.toast('Note saved.'); load(); })
+        .catch(function (e) { C.toast('Note not saved: ' + C.explain(e)); });
+    }
+
+    var panel = Ext.create('Ext.tab.Panel', {
+      title: 'History', itemId: 'history',
+      items: [
+        {xtype: 'grid', title: 'Issues', store: issues, emptyText: 'No issues recorded.', columns: [
+          {text: 'Severity', dataIndex: 'severity', width: 90, renderer: C.severityBadge},
+          {text: 'Issue', dataIndex: 'title', flex: 1, renderer: function (v, m, r) { return h(v || r.get('rule')); }},
+          {text: 'Subject', dataIndex: 'subject', width: 140, renderer: h},
+          {text: 'State', dataIndex: 'state', width: 100, renderer: h},
+          {text: 'First seen', dataIndex: 'first_seen', width: 150, renderer: C.time},
+          {text: 'Resolved', dataIndex: 'resolved_at', width: 150, renderer: C.time}]},
+        {xtype: 'grid', title: 'Notes', store: notes, emptyText: 'No notes yet.', columns: [
+          {text: 'When', dataIndex: 'created_at', width: 150, renderer: C.time},
+          {text: 'Note', dataIndex: 'text', flex: 1, renderer: h}],
+          tbar: [{xtype: 'textfield', itemId: 'noteText', width: 420, emptyText: 'Write a note (what you changed, why)…', maxLength: 2000, enforceMaxLength: true,
+            listeners: {specialkey: function (f, e) { if (e.getKey() === e.ENTER) { addNote(); } }}},
+            {text: 'Add note', handler: addNote}]}
+      ]
+    });
+    panel.on('activate', load);
+    return panel;
+  };
+}());

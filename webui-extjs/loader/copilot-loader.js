@@ -1,0 +1,94 @@
+/*
+ * OMV Co-Pilot loader — injected into OMV's index.html by the nginx drop-in
+ * (etc/nginx/openmediavault-webgui.d/openmediavault-copilot.conf). It must be inert on
+ * every page but the Co-Pilot route: it only watches the hash. On "#/copilot/panel" it
+ * loads the panel's CSS/JS from /copilot/ (once), mounts the panel into the blankPage
+ * of that route inside OMV's frame, and on leaving it unmounts and disables the CSS.
+ */
+(function () {
+  'use strict';
+  // OMV injects plugin routes only under its own top-level modules (first URL segment), so
+  // the route is e.g. /diagnostics/copilot; /copilot/panel is accepted too.
+  var ROUTE = /^#\/(?:[a-z-]+\/)?copilot(?:\/panel)?(?:[/?]|$)/;
+  var BASE = '/copilot/';
+  var CSS = ['ext/theme/theme-classic-sandbox-all.css', 'ext/charts-sandbox.css', 'copilot.css'];
+  var JS = ['ext/ext-all-sandbox.js', 'ext/charts-sandbox.js', 'copilot-core.js', 'copilot-dashboard.js',
+    'copilot-assistant.js', 'copilot-pages.js', 'copilot-app.js'];
+  var links = [], loading = null, lastHash = null, mountedHost = null, tries = 0;
+
+  function loadScripts() {
+    if (loading) { return loading; }
+    loading = JS.reduce(function (p, src) {
+      return p.then(function () {
+        return new Promise(function (resolve, reject) {
+          var s = document.createElement('script');
+          s.src = BASE + src;
+          s.onload = resolve;
+          s.onerror = function () { reject(new Error('could not load ' + BASE + src)); };
+          document.head.appendChild(s);
+        });
+      });
+    }, Promise.resolve());
+    loading.catch(function () { loading = null; });
+    return loading;
+  }
+
+  function css(on) {
+    if (on && !links.length) {
+      CSS.forEach(function (href) {
+        var l = document.createElement('link');
+        l.rel = 'stylesheet';
+        l.href = BASE + href;
+        l.setAttribute('data-copilot', '1');
+        document.head.appendChild(l);
+        links.push(l);
+      });
+    }
+    links.forEach(function (l) { l.disabled = !on; });
+  }
+
+  /** The blank page's element inside OMV's frame (mat-sidenav-content holds the routed page). */
+  function findHost() {
+    var content = document.querySelector('mat-sidenav-content');
+    if (!content) { return null; }
+    return content.querySelector('omv-blank-page') || content.querySelector('router-outlet + *') || null;
+  }
+
+  function unmount() {
+    if (window.OmvCopilot && window.OmvCopilot.unmount) { window.OmvCopilot.unmount(); }
+    mountedHost = null;
+    css(false);
+  }
+
+  function mount() {
+    var host = findHost();
+    if (!host) {
+      if (tries++ < 100) { setTimeout(function () { if (ROUTE.test(location.hash)) { mount(); } }, 100); }
+      return;
+    }
+    if (host === mountedHost && host.querySelector('.ocp-root')) { return; }
+    mountedHost = host;
+    var dark = /dark/.test(document.body.className + ' ' + document.documentElement.className);
+    window.OmvCopilot.mount(host, {transport: 'omv', dark: dark, reserve: 16});
+  }
+
+  function check() {
+    var hash = location.hash;
+    if (hash === lastHash) { return; }
+    lastHash = hash;
+    if (ROUTE.test(hash)) {
+      css(true);
+      tries = 0;
+      loadScripts().then(function () { if (ROUTE.test(location.hash)) { window.Ext6.onReady(mount); } })
+        .catch(function (e) { if (window.console) { window.console.warn('OMV Co-Pilot: ' + e.message); } });
+    } else if (mountedHost || links.length) {
+      unmount();
+    }
+  }
+
+  // Angular's hash router navigates with pushState (no hashchange event), so also poll cheaply.
+  window.addEventListener('hashchange', check);
+  window.addEventListener('popstate', check);
+  setInterval(check, 300);
+  check();
+}());
