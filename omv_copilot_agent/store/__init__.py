@@ -150,11 +150,12 @@ def _split_sql(text: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
+from omv_copilot_agent.store.alerts import AlertsMixin  # noqa: E402
 from omv_copilot_agent.store.metrics import MetricsMixin  # noqa: E402
 from omv_copilot_agent.store.snapshots import SnapshotsMixin  # noqa: E402
 
 
-class Store(SnapshotsMixin, MetricsMixin, BaseStore):
+class Store(AlertsMixin, SnapshotsMixin, MetricsMixin, BaseStore):
     """The agent's database. Concerns add a mixin module and a migration."""
 
     def prune(self, now: float | None = None, *, snapshot_days: int = 7) -> dict[str, int]:
