@@ -151,11 +151,12 @@ def _split_sql(text: str) -> list[str]:
 
 
 from omv_copilot_agent.store.knowledge import KnowledgeMixin  # noqa: E402
+from omv_copilot_agent.store.alerts import AlertsMixin  # noqa: E402
 from omv_copilot_agent.store.metrics import MetricsMixin  # noqa: E402
 from omv_copilot_agent.store.snapshots import SnapshotsMixin  # noqa: E402
 
 
-class Store(SnapshotsMixin, MetricsMixin, KnowledgeMixin, BaseStore):
+class Store(AlertsMixin, SnapshotsMixin, MetricsMixin, KnowledgeMixin, BaseStore):
     """The agent's database. Concerns add a mixin module and a migration."""
 
     def prune(self, now: float | None = None, *, snapshot_days: int = 7) -> dict[str, int]:

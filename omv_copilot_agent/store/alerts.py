@@ -1,0 +1,92 @@
+"""Alert and note rows: all the SQL of the alerts concern.
+
+An alert is an *episode* of one (rule, subject) condition: it is updated in
+place while the condition holds (last_seen, count) and closed when it clears,
+so a condition that lasts 100 cycles is one row, and history is the closed rows.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+OPEN_STATES = ("firing", "acknowledged")
+
+
+def _alert(row) -> dict:
+    d = dict(row)
+    d["details"] = json.loads(d.get("details") or "{}")
+    d.pop("clear_count", None)
+    return d
+
+
+class AlertsMixin:
+    def open_alert_rows(self) -> list[dict]:
+        return [_alert(r) | {"clear_count": r["clear_count"]} for r in
+                self.query("SELECT * FROM alerts WHERE state IN ('firing','acknowledged') ORDER BY id")]
+
+    def insert_alert(self, a: dict, now: float) -> int:
+        with self.write() as conn:
+            cur = conn.execute(
+                "INSERT INTO alerts (rule, subject, severity, state, title, message, first_seen, last_seen, details) "
+                "VALUES (?, ?, ?, 'firing', ?, ?, ?, ?, ?)",
+                (a["rule"], a["subject"], a["severity"], a["title"], a["message"], now, now, json.dumps(a.get("details") or {}, default=str)))
+            return cur.lastrowid
+
+    def touch_alert(self, alert_id: int, a: dict, now: float) -> None:
+        """The condition still holds: refresh text/severity, last_seen and count; reset the clear streak."""
+        with self.write() as conn:
+            conn.execute("UPDATE alerts SET severity = ?, title = ?, message = ?, details = ?, last_seen = ?, "
+                         "count = count + 1, clear_count = 0 WHERE id = ?",
+                         (a["severity"], a["title"], a["message"], json.dumps(a.get("details") or {}, default=str), now, alert_id))
+
+    def mark_clear(self, alert_id: int) -> int:
+        with self.write() as conn:
+            conn.execute("UPDATE alerts SET clear_count = clear_count + 1 WHERE id = ?", (alert_id,))
+            return conn.execute("SELECT clear_count FROM alerts WHERE id = ?", (alert_id,)).fetchone()[0]
+
+    def resolve_alert(self, alert_id: int, now: float) -> None:
+        with self.write() as conn:
+            conn.execute("UPDATE alerts SET state = 'resolved', resolved_at = ? WHERE id = ?", (now, alert_id))
+
+    def ack_alert(self, alert_id: int, note: str | None, now: float | None = None) -> bool:
+        with self.write() as conn:
+            cur = conn.execute("UPDATE alerts SET state = 'acknowledged', acknowledged_at = ?, ack_note = ? "
+                               "WHERE id = ? AND state = 'firing'", (now or time.time(), note, alert_id))
+            return cur.rowcount > 0
+
+    def get_alert(self, alert_id: int) -> dict | None:
+        rows = self.query("SELECT * FROM alerts WHERE id = ?", (alert_id,))
+        return _alert(rows[0]) if rows else None
+
+    def list_alerts(self, state: str | None = None, severity: str | None = None, limit: int = 100, offset: int = 0) -> tuple[int, list[dict]]:
+        where, params = [], []
+        if state == "open":
+            where.append("state IN ('firing','acknowledged')")
+        elif state:
+            where.append("state = ?")
+            params.append(state)
+        if severity:
+            where.append("severity = ?")
+            params.append(severity)
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        total = self.query(f"SELECT COUNT(*) FROM alerts{clause}", tuple(params))[0][0]
+        rows = self.query(f"SELECT * FROM alerts{clause} ORDER BY last_seen DESC, id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
+        return total, [_alert(r) for r in rows]
+
+    def add_note(self, text: str, alert_id: int | None = None, now: float | None = None) -> dict:
+        with self.write() as conn:
+            cur = conn.execute("INSERT INTO notes (created_at, text, alert_id) VALUES (?, ?, ?)", (now or time.time(), text, alert_id))
+            nid = cur.lastrowid
+        return dict(self.query("SELECT * FROM notes WHERE id = ?", (nid,))[0])
+
+    def list_notes(self, alert_id: int | None = None, limit: int = 100, offset: int = 0) -> tuple[int, list[dict]]:
+        clause, params = ("WHERE alert_id = ?", (alert_id,)) if alert_id is not None else ("", ())
+        total = self.query(f"SELECT COUNT(*) FROM notes {clause}", params)[0][0]
+        rows = self.query(f"SELECT * FROM notes {clause} ORDER BY id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
+        return total, [dict(r) for r in rows]
+
+    def list_snapshots(self, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+        total = self.query("SELECT COUNT(*) FROM snapshots")[0][0]
+        rows = self.query("SELECT id, taken_at, overall FROM snapshots ORDER BY taken_at DESC, id DESC LIMIT ? OFFSET ?", (limit, offset))
+        return total, [dict(r) for r in rows]
