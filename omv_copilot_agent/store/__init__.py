@@ -152,9 +152,10 @@ def _split_sql(text: str) -> list[str]:
 
 from omv_copilot_agent.store.metrics import MetricsMixin  # noqa: E402
 from omv_copilot_agent.store.snapshots import SnapshotsMixin  # noqa: E402
+from omv_copilot_agent.store.assist import AssistMixin  # noqa: E402
 
 
-class Store(SnapshotsMixin, MetricsMixin, BaseStore):
+class Store(SnapshotsMixin, MetricsMixin, AssistMixin, BaseStore):
     """The agent's database. Concerns add a mixin module and a migration."""
 
     def prune(self, now: float | None = None, *, snapshot_days: int = 7) -> dict[str, int]:
