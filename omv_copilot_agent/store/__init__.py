@@ -154,9 +154,10 @@ from omv_copilot_agent.store.knowledge import KnowledgeMixin  # noqa: E402
 from omv_copilot_agent.store.alerts import AlertsMixin  # noqa: E402
 from omv_copilot_agent.store.metrics import MetricsMixin  # noqa: E402
 from omv_copilot_agent.store.snapshots import SnapshotsMixin  # noqa: E402
+from omv_copilot_agent.store.assist import AssistMixin  # noqa: E402
 
 
-class Store(AlertsMixin, SnapshotsMixin, MetricsMixin, KnowledgeMixin, BaseStore):
+class Store(AlertsMixin, SnapshotsMixin, MetricsMixin, KnowledgeMixin, AssistMixin, BaseStore):
     """The agent's database. Concerns add a mixin module and a migration."""
 
     def prune(self, now: float | None = None, *, snapshot_days: int = 7) -> dict[str, int]:

@@ -1,0 +1,45 @@
+"""Assistant rows: conversation turns and decision traces (kept ``assist.trace_retention_days``)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+
+class AssistMixin:
+    def add_turn(self, conversation_id: str, query: str, answer: dict) -> None:
+        with self.write() as conn:
+            conn.execute("INSERT INTO assist_turns (conversation_id, created_at, query, answer) VALUES (?, ?, ?, ?)",
+                         (conversation_id, time.time(), query, json.dumps(answer, default=str)))
+
+    def turns(self, conversation_id: str, limit: int = 20) -> list[dict]:
+        rows = self.query("SELECT created_at, query, answer FROM assist_turns WHERE conversation_id = ? ORDER BY id DESC LIMIT ?",
+                          (conversation_id, limit))
+        return [{"created_at": r["created_at"], "query": r["query"], "answer": json.loads(r["answer"])} for r in reversed(rows)]
+
+    def conversations(self, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+        total = self.query("SELECT COUNT(DISTINCT conversation_id) FROM assist_turns")[0][0]
+        rows = self.query("SELECT conversation_id, MIN(created_at) AS started_at, MAX(created_at) AS last_at, COUNT(*) AS turns, "
+                          "(SELECT query FROM assist_turns t2 WHERE t2.conversation_id = t.conversation_id ORDER BY id LIMIT 1) AS first_query "
+                          "FROM assist_turns t GROUP BY conversation_id ORDER BY last_at DESC LIMIT ? OFFSET ?", (limit, offset))
+        return total, [dict(r) for r in rows]
+
+    def save_trace(self, trace: dict) -> None:
+        with self.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO assist_traces (id, created_at, query, mode, provider, data) VALUES (?, ?, ?, ?, ?, ?)",
+                         (trace["id"], trace["created_at"], trace["query"], trace["mode"], trace.get("provider"),
+                          json.dumps(trace, default=str)))
+
+    def get_trace(self, trace_id: str) -> dict | None:
+        rows = self.query("SELECT data FROM assist_traces WHERE id = ?", (trace_id,))
+        return json.loads(rows[0]["data"]) if rows else None
+
+    def list_traces(self, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+        total = self.query("SELECT COUNT(*) FROM assist_traces")[0][0]
+        rows = self.query("SELECT id, created_at, query, mode, provider FROM assist_traces ORDER BY created_at DESC LIMIT ? OFFSET ?",
+                          (limit, offset))
+        return total, [dict(r) for r in rows]
+
+    def prune_traces(self, before: float) -> int:
+        with self.write() as conn:
+            return conn.execute("DELETE FROM assist_traces WHERE created_at < ?", (before,)).rowcount
