@@ -9,7 +9,7 @@ setup(
     version=__version__,
     description="AI troubleshooting and health assistant for OpenMediaVault",
     packages=find_packages(include=["omv_copilot_agent", "omv_copilot_agent.*"]),
-    package_data={"omv_copilot_agent": ["config/schema/*.yaml", "store/migrations/*.sql", "api/openapi.yaml"]},
+    package_data={"omv_copilot_agent": ["config/schema/*.yaml", "store/migrations/*.sql", "api/openapi.yaml", "knowledge/schema.yaml"]},
     entry_points={"console_scripts": ["omv-copilot = omv_copilot_agent.cli:main"]},
     python_requires=">=3.11",
 )
