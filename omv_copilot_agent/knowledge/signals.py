@@ -13,10 +13,14 @@ from typing import Any
 
 
 def _get(node: Any, path: str) -> Any:
+    """Follow a dot path; a numeric part indexes a list ('cpu.load.0' is the 1-minute load)."""
     for part in path.split(".") if path else []:
-        if not isinstance(node, dict):
+        if isinstance(node, list) and part.isdigit():
+            node = node[int(part)] if int(part) < len(node) else None
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
             return None
-        node = node.get(part)
     return node
 
 
