@@ -50,12 +50,16 @@ class KnowledgeBase:
     def signals(self, snapshot) -> list[Match]:
         return matcher.rank(self.index, "", snapshot, limit=len(self.patterns), feedback=None)
 
-    def run_diagnostics(self, pattern_id: str, params: dict | None = None, *, progress=None) -> list[dict]:
+    def run_diagnostics(self, pattern_id: str, params: dict | None = None, *, progress=None,
+                        step: int | None = None) -> list[dict]:
+        """Run the pattern's diagnostics in order (only index ``step`` when given); solutions never run."""
         pattern = self.get(pattern_id)
         if pattern is None:
             raise KeyError(pattern_id)
         results = []
         for i, diag in enumerate(pattern["diagnostics"]):
+            if step is not None and i != step:
+                continue
             if progress:
                 progress(i, len(pattern["diagnostics"]), diag)
             results.append(diagnostics.run_step(diag, params or {}, timeout=self.timeout_s, max_output=self.max_output))

@@ -87,6 +87,9 @@ def build(command: str, params: dict) -> list[list[str]]:
     stages.append(current)
     if any(not s for s in stages):
         raise runner.CommandRefused("empty pipeline stage")
+    if "/" in stages[0][0]:
+        # a path would bypass the fixed search path (runner.which): name the tool, never a file
+        raise runner.CommandRefused(f"name the tool, not a path: {stages[0][0]!r}")
     runner.check(stages[0])
     for stage in stages[1:]:
         check_filter(stage)
