@@ -96,3 +96,16 @@ def test_feedback_from_a_broken_store_does_not_break_search():
 
     kb = KnowledgeBase(ROOT / "patterns", store=BrokenStore())
     assert kb.search("web ui 502 bad gateway")[0].pattern_id == "webui-502-bad-gateway"
+
+
+def test_bench_script_runs_and_prints_its_table():
+    """bench/knowledge.py is what docs/benchmarks.md quotes; keep it runnable (no timing asserted)."""
+    import subprocess
+
+    from tests.conftest import PYTHON
+
+    result = subprocess.run([PYTHON, str(ROOT / "bench" / "knowledge.py")], capture_output=True, text=True, timeout=300,
+                            env={"KNOWLEDGE_BENCH_REPEAT": "1", "KNOWLEDGE_BENCH_SYNTHETIC": "50", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "MATCH p50 ms" in result.stdout and "shipped + 50 synthetic" in result.stdout
+    assert f"{len(QUERIES)}/{len(QUERIES)} (100 %)" in result.stdout.splitlines()[3]
