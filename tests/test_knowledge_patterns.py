@@ -106,6 +106,7 @@ def test_references_are_https(kb):
     for pid, pattern in kb.patterns.items():
         assert pattern["references"], pid
         assert all(r.startswith("https://") for r in pattern["references"]), pid
+        assert len(pattern["references"]) == len(set(pattern["references"])), f"{pid}: duplicate reference"
 
 
 # --- the loader with broken files -------------------------------------------------------------
