@@ -152,11 +152,20 @@ def run_step(diag: dict, params: dict, *, timeout: float = DEFAULT_TIMEOUT_S, ma
                timed_out=result.timed_out, truncated=result.truncated, error=result.error)
     expected = diag.get("expected_output")
     if expected and result.error is None:
-        try:
-            out["matched_expected"] = re.search(expected, result.stdout, re.IGNORECASE | re.MULTILINE) is not None
-        except re.error:
-            out["matched_expected"] = expected.lower() in result.stdout.lower()
+        out["matched_expected"] = matches_expected(expected, result.stdout)
     return out
+
+
+def matches_expected(expected: str, output: str) -> bool:
+    """``expected_output`` is a case-insensitive multiline regex (a plain substring if it does not compile).
+
+    A healthy-state check can be written as a negative look-ahead over the whole output,
+    e.g. ``\\A(?![\\s\\S]*: inactive)`` passes only when no md array is inactive.
+    """
+    try:
+        return re.search(expected, output, re.IGNORECASE | re.MULTILINE) is not None
+    except re.error:
+        return expected.lower() in output.lower()
 
 
 # Read-only tools the patterns need beyond the foundation's allowlist.
