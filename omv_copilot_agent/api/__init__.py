@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from omv_copilot_agent.api import auth, errors
 
 BLUEPRINTS = ("health", "system", "knowledge", "diagnostics", "rpc", "ui", "openapi")
+BLUEPRINTS += ("alerts", "history", "metrics")  # alerts concern
 
 
 def agent():
