@@ -124,6 +124,30 @@ def test_config_read_once_and_refreshed_on_mtime_change(make_config, fake_omv, t
         collector.close()
 
 
+def test_failed_call_is_retried_alone_after_a_while(make_config, fake_omv, tmp_path, monkeypatch):
+    """A transient failure (engine restarting) is not cached until config.xml changes; only it is re-called."""
+    from omv_copilot_agent.collect import omv as omv_source
+
+    xml = tmp_path / "config.xml"
+    xml.write_text("<config/>")
+    command = fake_omv("fail:UserMgmt.getUserList")
+    calls = Path(command).parent / "calls.log"
+    collector, snap = _collect(make_config, command, tmp_xml=xml)
+    try:
+        assert snap.sources["omv"].status == "degraded" and snap.sources["omv"].data["users"] == []
+        (Path(command).parent / "fake-mode").write_text("")
+        calls.write_text("")
+        assert collector.collect().sources["omv"].status == "degraded", "not retried before RETRY_FAILED_S"
+        assert calls.read_text() == ""
+        monkeypatch.setattr(omv_source, "RETRY_FAILED_S", 0.0)
+        snap = collector.collect()
+        assert snap.sources["omv"].status == "ok" and snap.sources["omv"].data["users"][0]["name"] == "alice"
+        assert calls.read_text().split() == ["UserMgmt.getUserList"]
+        assert snap.sources["omv"].data["notifications"]["email"]["server"] == "smtp.example.org"
+    finally:
+        collector.close()
+
+
 def test_hung_source_is_cut_and_cycle_completes(make_config, fake_omv, tmp_path):
     collector, snap = _collect(make_config, fake_omv("slow"), sources=("omv", "system", "network"),
                                tmp_xml=tmp_path / "c.xml", timeout=2)
