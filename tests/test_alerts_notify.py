@@ -214,4 +214,4 @@ def test_min_severity_filter_and_test_endpoint(live_server, hook):
 def test_test_endpoint_without_channels_is_409(live_server):
     server = live_server({"alerts": {"udev_monitor": False}})
     r = server.post("/api/v1/alerts/test-notification")
-    assert r.status_code == 409 and "no notification channel" in r.json()["reason"]
+    assert r.status_code == 409 and "no notification channel" in r.json()["error"]["message"]

@@ -70,8 +70,11 @@ def acknowledge(id):  # noqa: A002
 
 @bp.post("/alerts/test-notification")
 def test_notification():
+    json_body({"type": "object", "additionalProperties": False}, optional=True)  # no fields; bad JSON is a 400
     result = service().test_notification()
-    return jsonify(result), (200 if result["sent"] else 502 if result["channels"] else 409)
+    if not result["channels"]:
+        raise ApiError(409, "no_channel", result["reason"])
+    return jsonify(result), (200 if result["sent"] else 502)
 
 
 @bp.get("/health")
