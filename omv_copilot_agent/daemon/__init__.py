@@ -82,9 +82,13 @@ def build_server(app, host: str, port: int, threads: int):
     """A waitress server bound now (so a busy port fails fast with a clear error)."""
     from waitress.server import create_server
 
+    # Waitress buffers a whole body before the app sees it (default cap 1 GiB); cap it near the
+    # API's own limit, which answers bodies between the two with a JSON 413 (api.BodyLimit).
+    limit = int(getattr(app, "config", {}).get("MAX_CONTENT_LENGTH") or 262144)
     try:
         return create_server(app, host=host, port=port, threads=threads, ident="omv-copilot",
-                             clear_untrusted_proxy_headers=True, channel_timeout=30)
+                             clear_untrusted_proxy_headers=True, channel_timeout=30,
+                             max_request_body_size=max(4 * limit, 1 << 20))
     except OSError as exc:
         raise ConfigError(f"api.listen: cannot bind {host}:{port}: {exc.strerror}") from None
 
