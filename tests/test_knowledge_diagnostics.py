@@ -108,7 +108,7 @@ def test_allowed_command_runs_with_validated_placeholder_as_one_argument(tools):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.sampled_from(PLACEHOLDERS),
        value=st.one_of(st.text(max_size=80),
-                       st.builds(lambda a, m, b: a + m + b, st.sampled_from(["/dev/sda", "nas", "/srv/x", "10.0.0.1", "eth0", ""]),
+                       st.builds(lambda a, m, b: a + m + b, st.sampled_from(["/dev/sda", "nas", "/srv/x", "10.0.0.1", "eth0", "", "-", "--"]),
                                  st.sampled_from([";", "|", "&&", "`", "$(", "\n", " ", "../", ">", "\x00", "'", '"']),
                                  st.sampled_from(["rm -rf /", "reboot", "id)", "etc/shadow", "", "x"]))))
 def test_placeholder_values_never_inject(tools, name, value):
@@ -120,6 +120,7 @@ def test_placeholder_values_never_inject(tools, name, value):
         return
     assert stages == [["spytool", "--flag", value, "--end"]]
     assert not runner.SHELL_METACHARACTERS.intersection(value)
+    assert not value.startswith("-"), "a value must never become an option of the tool"
     assert ".." not in value.split("/")
 
 
