@@ -37,6 +37,7 @@ class AlertService:
         self.notifier = Notifier(self.config, self._notify_context)
         self.watcher = None
         self.last_evaluation: dict = {}
+        self.last_report_at = time.time()  # the first daily report goes out a day after start
 
     # -- config ------------------------------------------------------
     def config(self) -> dict:
@@ -62,6 +63,9 @@ class AlertService:
         if cfg["udev_monitor"] and self.watcher is None:
             self.start_watcher()
         self.evaluate(snapshot)
+        if cfg["email"] and cfg["daily_report"] and snapshot.taken_at - self.last_report_at >= 86400:
+            self.last_report_at = snapshot.taken_at
+            self.mail_report()
         try:
             self.save_config_snapshot(snapshot)
         except Exception:
@@ -177,6 +181,18 @@ class AlertService:
         self.notifier.flush(timeout=120)
         got = list(self.notifier.deliveries)[before:]
         return {"sent": all(d["ok"] for d in got) and bool(got), "channels": channels, "deliveries": got}
+
+    def report(self, html: bool = False) -> str:
+        from omv_copilot_agent.alerts import report
+
+        return report.render(report.build(self), html=html)
+
+    def mail_report(self) -> bool:
+        from omv_copilot_agent.alerts import report
+
+        data = report.build(self)
+        subject = f"[{data['host']}] Health report: {data['health']['score']}/100, {len(data['open'])} open alert(s)"
+        return self.notifier.send_report(subject, report.render(data))
 
     # -- configuration history ---------------------------------------
     def save_config_snapshot(self, snapshot, *, daily_s: float = 86400) -> int | None:
