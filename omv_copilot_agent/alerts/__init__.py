@@ -38,6 +38,7 @@ class AlertService:
         self.watcher = None
         self.last_evaluation: dict = {}
         self.last_report_at = time.time()  # the first daily report goes out a day after start
+        self.rrd_imported: dict | None = None  # None until the first snapshot tried it
 
     # -- config ------------------------------------------------------
     def config(self) -> dict:
@@ -62,6 +63,8 @@ class AlertService:
             return
         if cfg["udev_monitor"] and self.watcher is None:
             self.start_watcher()
+        if self.rrd_imported is None:
+            self.rrd_imported = self.import_rrd(snapshot) if cfg["rrd_import"] else {}
         self.evaluate(snapshot)
         if cfg["email"] and cfg["daily_report"] and snapshot.taken_at - self.last_report_at >= 86400:
             self.last_report_at = snapshot.taken_at
@@ -113,6 +116,16 @@ class AlertService:
         if cfg.get("alertmanager_url"):
             self.notifier.push_alertmanager(self.open_alerts(state="firing") + events.resolved)
         return events
+
+    def import_rrd(self, snapshot, rrd_dir: str | None = None) -> dict:
+        """Backfill metric history from OMV's collectd RRD files (once per start; idempotent)."""
+        from omv_copilot_agent.alerts.rrd_import import import_history
+
+        try:
+            return import_history(self.store, snapshot, rrd_dir or self.config()["rrd_dir"])
+        except Exception as exc:  # no rrdtool module, unreadable directory: forecasts just start later
+            log.warning("RRD history import failed: %s", exc)
+            return {"error": str(exc)}
 
     # -- udev --------------------------------------------------------
     def start_watcher(self, source: str = "udev") -> bool:

@@ -132,3 +132,17 @@ class AlertsMixin:
         d = dict(rows[0])
         d["data"] = json.loads(d["data"])
         return d
+
+    # -- history imported from collectd RRD files --------------------------
+    def import_metric_points(self, name: str, labels, points: list[tuple[float, int, float]]) -> int:
+        """Insert (ts, tier, value) points older than the series' first sample (idempotent re-import)."""
+        from omv_copilot_agent.store.metrics import labels_key
+
+        key = labels_key(labels)
+        first = self.query("SELECT MIN(ts) FROM metrics WHERE name = ? AND labels = ?", (name, key))[0][0]
+        rows = [(ts, name, key, value, tier) for ts, tier, value in points if first is None or ts < first]
+        if not rows:
+            return 0
+        with self.write() as conn:
+            conn.executemany("INSERT INTO metrics (ts, name, labels, value, tier) VALUES (?, ?, ?, ?, ?)", rows)
+        return len(rows)
