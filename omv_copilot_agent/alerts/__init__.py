@@ -82,7 +82,7 @@ class AlertService:
             mp = fs.get("mountpoint")
             if not mp or fs.get("mounted") is False or not fs.get("total"):
                 continue
-            points = self.store.series("fs.used_bytes", {"mountpoint": mp}, since=now - cfg["forecast_window_s"], until=now + 1)
+            points = self.store.usage_series("fs.used_bytes", {"mountpoint": mp}, now - cfg["forecast_window_s"], now + 1)
             out[mp] = forecasting.forecast(mp, points, fs["total"], now, min_points=cfg["forecast_min_points"],
                                            min_span_s=cfg["forecast_min_span_s"])
         with self._lock:
@@ -95,8 +95,12 @@ class AlertService:
         now = now or snapshot.taken_at
         with self._lock:
             started = time.perf_counter()
-            ctx = RuleContext(snapshot, cfg, now, self.store.series, self.compute_forecasts(snapshot, now),
-                              list(self.device_events))
+            mounts = {f.get("mountpoint") for f in snapshot.data("storage").get("filesystems") or []}
+            fresh = (self._forecast_at is not None and 0 <= now - self._forecast_at < cfg["forecast_interval_s"]
+                     and set(self._forecasts) <= mounts)
+            forecasts = dict(self._forecasts) if fresh else self.compute_forecasts(snapshot, now)
+            forecast_s = time.perf_counter() - started
+            ctx = RuleContext(snapshot, cfg, now, self.store.series, forecasts, list(self.device_events))
             results, errors = {}, {}
             for rule in self.rules:
                 try:
@@ -104,10 +108,10 @@ class AlertService:
                 except Exception as exc:  # one broken rule must not stop the others
                     log.exception("rule %s failed", rule.NAME)
                     results[rule.NAME], errors[rule.NAME] = None, f"{exc.__class__.__name__}: {exc}"
-            rules_s = time.perf_counter() - started
+            rules_s = time.perf_counter() - started - forecast_s
             events = lifecycle.apply(self.store, results, now, resolve_after=cfg["resolve_after_clear_cycles"],
                                      reopen_within_s=cfg["reopen_within_s"])
-            self.last_evaluation = {"at": now, "rules_s": rules_s, "total_s": time.perf_counter() - started,
+            self.last_evaluation = {"at": now, "rules_s": rules_s, "forecast_s": forecast_s, "forecasts_cached": fresh, "total_s": time.perf_counter() - started,
                                     "findings": sum(len(r or []) for r in results.values()), "errors": errors,
                                     "skipped": sorted(n for n, r in results.items() if r is None and n not in errors),
                                     "new": len(events.new), "resolved": len(events.resolved)}
