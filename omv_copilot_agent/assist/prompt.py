@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+from omv_copilot_agent import paths
+
+PROMPTS_DIR = paths.data_path("prompts")  # /usr/share/omv-copilot/prompts when installed
 
 #: Sources in order of relevance per context (first = keep longest).
 RELEVANCE = {
