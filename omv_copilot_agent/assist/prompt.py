@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from pathlib import Path
 
-from omv_copilot_agent import paths
+from omv_copilot_agent.paths import data_path
 
-PROMPTS_DIR = paths.data_path("prompts")  # /usr/share/omv-copilot/prompts when installed
+#: /usr/share/omv-copilot/prompts when installed (debian/rules), the repo's prompts/ otherwise.
+PROMPTS_DIR = data_path("prompts")
 
 #: Sources in order of relevance per context (first = keep longest).
 RELEVANCE = {
