@@ -201,6 +201,8 @@ def test_notification_topic_registered(plugin_installed):
     data = _ok(topics)
     items = data["data"] if isinstance(data, dict) else data
     topic = next(t for t in items if t["id"] == "copilot")
+    dirty = Path("/var/lib/openmediavault/dirtymodules.json")
+    dirty_before = dirty.read_bytes() if dirty.exists() else None
     assert topic["title"] == "Co-Pilot alerts"
     was = _ok(copilot("isNotificationEnabled"))
     assert isinstance(was, bool)
@@ -212,6 +214,11 @@ def test_notification_topic_registered(plugin_installed):
             assert _ok(copilot("isNotificationEnabled")) is enable
     finally:
         omv("Notification", "set", {"uuid": topic["uuid"], "id": "copilot", "enable": was})
+        # Saving a notification marks OMV modules dirty ("pending changes"); the test bed is shared.
+        if dirty_before is None:
+            dirty.unlink(missing_ok=True)
+        else:
+            dirty.write_bytes(dirty_before)
 
 
 # --- every method through the engine ------------------------------------------------------------
@@ -408,3 +415,90 @@ def test_web_session_calls_copilot(daemon, omv_web):
     anonymous = requests.post(omv_web + "/rpc.php", json={"service": "Copilot", "method": "getStatus",
                                                           "params": {}, "options": None}, timeout=60)
     assert anonymous.status_code == 401 or anonymous.json().get("error"), anonymous.text[-300:]
+
+
+# --- OMV's real web UI in headless Chromium -------------------------------------------------------
+
+SHOTS = ROOT / "build" / "screenshots"
+DOC_SHOTS = ROOT / "docs" / "screenshots"
+
+
+def _text(driver) -> str:
+    return driver.execute_script("return document.body ? document.body.innerText : ''") or ""
+
+
+def _shot(driver, name: str) -> None:
+    """build/screenshots/omv-NAME.png; also docs/screenshots/ when COPILOT_UPDATE_SCREENSHOTS=1."""
+    import os
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    # Error toasts of the page before (they linger for seconds) would cover this one.
+    driver.execute_script("document.querySelectorAll('#toast-container > *, .toast-container > *').forEach(e => e.remove())")
+    driver.save_screenshot(str(SHOTS / f"omv-{name}.png"))
+    if os.environ.get("COPILOT_UPDATE_SCREENSHOTS") == "1":
+        shutil.copyfile(SHOTS / f"omv-{name}.png", DOC_SHOTS / f"omv-{name}.png")
+
+
+def _settle(driver, wb) -> None:
+    """No OMV progress bar / spinner left (the page's RPCs have answered)."""
+    wb.wait(driver, lambda d: d.execute_script(
+        "return !document.querySelector('mat-progress-bar, mat-spinner, .mat-mdc-progress-spinner, omv-progress-bar')"),
+        message="the page kept loading")
+
+
+def test_workbench_pages_in_the_browser(daemon, omv_web):
+    """Admin logs in to OMV's UI, sees Co-Pilot in the navigation, every page shows the daemon's data."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from tests import webui_browser as wb
+
+    first = bridge(daemon, "getPatterns", {"start": 0, "limit": 1, "sortfield": "pattern_id", "sortdir": "ASC"}).json()
+    driver = wb.make_driver(1400, 900)
+    try:
+        driver.get(omv_web + "/")
+        user = wb.wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, "input[type=text]"))
+        user.send_keys("admin")
+        pwd = driver.find_element(By.CSS_SELECTOR, "input[type=password]")
+        pwd.send_keys("openmediavault")
+        pwd.send_keys(Keys.ENTER)
+        wb.wait(driver, lambda d: d.execute_script("return !!document.querySelector('mat-sidenav-content')"),
+                message="OMV did not show its workbench after login")
+        # The dashboard shows the widgets the user enabled (OMV keeps that in localStorage).
+        widgets = [yaml.safe_load(p.read_text())["data"]["id"] for p in sorted((PLUGIN / "workbench" / "dashboard.d").glob("*.yaml"))]
+        driver.execute_script("localStorage.setItem('admin@dashboard_widgets', arguments[0])", json.dumps(widgets))
+        driver.get(omv_web + "/#/dashboard")
+        driver.refresh()
+        wb.wait(driver, lambda d: "Health score" in _text(d) and "Co-Pilot open alerts" in _text(d),
+                message="the Co-Pilot dashboard widgets did not appear")
+        _settle(driver, wb)
+        _shot(driver, "dashboard")
+
+        nav = wb.wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, "mat-sidenav"))
+        wb.wait(driver, lambda d: "Co-Pilot" in nav.text, message="no Co-Pilot entry in OMV's navigation")
+
+        expected = {
+            "overview": ["Daemon:", "running", "Last collection:"],
+            "knowledge": [first["data"][0]["title"]],
+            "alerts": ["Severity", "Title"],
+            "traces": ["Query", "Mode"],
+            "settings": ["Assistant (LLM)", "Collection interval"],
+        }
+        for page in PAGES:
+            driver.get(omv_web + f"/#/diagnostics/copilot/{page}")
+            for text in expected[page]:
+                wb.wait(driver, lambda d, t=text: t in _text(d), message=f"{page}: '{text}' not shown")
+            _settle(driver, wb)
+            assert "Fatal" not in _text(driver) and "Stack trace" not in _text(driver)
+            _shot(driver, page)
+        driver.get(omv_web + f"/#/diagnostics/copilot/knowledge/details/{first['data'][0]['pattern_id']}")
+        wb.wait(driver, lambda d: first["data"][0]["pattern_id"] in _text(d) and "solutions" in _text(d),
+                message="pattern detail page shows no pattern")
+        _shot(driver, "pattern")
+    except Exception:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(SHOTS / "omv-failure.png"))
+        (SHOTS / "omv-failure.txt").write_text(driver.current_url + "\n" + _text(driver))
+        raise
+    finally:
+        driver.quit()
