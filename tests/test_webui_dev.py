@@ -28,9 +28,9 @@ ANSWER = {
     "analysis": "Docker's data root lives on the OS disk and fills it.",
     "possible_causes": [{"cause": "Images and volumes under /var/lib/docker", "likelihood": "high"}],
     "suggested_diagnostics": [{"name": "Root usage", "command": "df -h /", "purpose": "how full is /", "pattern_id": PATTERN}],
-    "recommended_actions": [{"action": "Prune unused images", "command": "docker system prune -a", "risk": "medium",
+    "recommended_actions": [{"action": "Prune unused images", "command": "docker system prune -a", "risk": "data-risk",
                              "explanation": "removes stopped containers and unused images"},
-                            {"action": "Show usage", "command": "docker system df", "risk": "low", "explanation": "read-only"}],
+                            {"action": "Show usage", "command": "docker system df", "risk": "read-only", "explanation": "only shows usage"}],
     "follow_up_questions": ["Which container writes the most?"],
     "confidence": 0.62, "confidence_label": "medium",
     "matched_patterns": [{"pattern_id": PATTERN, "title": "Docker fills the root filesystem", "score": 0.8}],
@@ -241,8 +241,11 @@ def test_assistant_renders_a_contract_answer_and_its_controls_work(driver, ui):
     _js(driver, f"{_q('#assistant')}.showAnswer(arguments[0], 'docker filled my disk');", ANSWER)
     answer = wb.wait(driver, lambda d: _js(d, "var a = document.querySelector('.ocp-answer'); return a && a.textContent;"))
     for part in ("KB-only", "Specialist: storage", "Confidence", "62%", "Analysis", "Possible causes", "Diagnostics",
-                 "Actions", "Follow-up questions", "medium", "low", "docker system prune -a"):
+                 "Actions", "Follow-up questions", "data-risk", "read-only", "docker system prune -a"):
         assert part in answer, part
+    # Risk labels are coloured by what they risk.
+    assert _js(driver, "return Array.from(document.querySelectorAll('.ocp-answer .ocp-badge.ocp-bad')).some(function (b) { return b.textContent === 'data-risk'; })")
+    assert _js(driver, "return Array.from(document.querySelectorAll('.ocp-answer .ocp-badge.ocp-ok')).some(function (b) { return b.textContent === 'read-only'; })")
     assert _js(driver, "return document.querySelector('.ocp-answer .ocp-conf .ocp-bar-fill').style.width") == "62%"
     _js(driver, "document.querySelector('.ocp-answer').scrollIntoView();")
     _shot(driver, "assistant")
@@ -399,6 +402,10 @@ def test_history_issues_and_notes(driver, ui):
     box.send_keys(Keys.ENTER)
     wb.wait(driver, lambda d: _js(d, f"return {_q('#noteGrid')}.getStore().getRange().some(function (r) {{ return r.get('text') === 'Replaced the SATA cable of sdb'; }})"))
     assert any(n["text"] == "Replaced the SATA cable of sdb" for n in ui.agent.store.list_notes()[1])
+    # Configuration snapshots: rows, or (no RPC method for them in this build) a message saying so.
+    _js(driver, f"{_q('#history')}.setActiveTab({_q('#configTab')});")
+    wb.wait(driver, lambda d: _js(d, f"var g = {_q('#snapGrid')}; return g.getStore().getCount() > 0 || "
+                                     "g.getView().el.dom.textContent.indexOf('Configuration snapshots not available') >= 0;"))
     assert _errors(driver) == []
 
 

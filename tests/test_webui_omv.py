@@ -119,7 +119,13 @@ def omv_panel(omv_web, tmp_path_factory):
                 "data_dir": str(tmp / "data"),
                 "api": {"listen": f"127.0.0.1:{free_port()}", "token_file": str(token_file)},
                 "collect": {"interval_s": 3600, "source_timeout_s": 60, "disabled_sources": ["smart", "apt"]}}))
-            proc, _url = start_daemon(config)
+            proc, url = start_daemon(config)
+            import requests
+
+            headers = {"Authorization": "Bearer " + token_file.read_text().strip()}
+            deadline = time.time() + 180  # the first collection cycle
+            while time.time() < deadline and requests.get(url + "/api/v1/system/status", headers=headers, timeout=30).status_code != 200:
+                time.sleep(0.5)
             DEFAULTS.write_text(f"# written by tests/test_webui_omv.py; removed when it ends\nOMV_COPILOT_CONFIG={config}\n")
             yield omv_web
         finally:
@@ -227,7 +233,11 @@ def _need_daemon_behind_engine() -> None:
 
     result = omv_rpc("Copilot", "getStatus", {}, timeout=120)
     if result.returncode != 0:
-        pytest.skip(f"the engine's Copilot service does not reach the test daemon: {result.stderr[-300:]}")
+        try:
+            reason = json.loads(result.stderr)["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            reason = result.stderr[:300]
+        pytest.skip(f"the engine's Copilot service does not reach the test daemon: {reason[:300]}")
 
 
 def _shot_file(driver, name: str) -> None:

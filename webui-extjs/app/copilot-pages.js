@@ -30,6 +30,7 @@
     if (!grid || grid.destroyed) { return; }
     var view = grid.getView();
     view.emptyText = '<div class="' + Ext.baseCSSPrefix + 'grid-empty">' + html + '</div>';
+    view.deferEmptyText = false;
     grid.getStore().removeAll();
     view.refresh();
   };
