@@ -63,7 +63,7 @@ test: test-deps
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 bench: deps
-	@for script in bench/*.py; do echo "== $$script"; $(PYTHON) $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(PYTHON) $$script || exit 1; done
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache
