@@ -71,7 +71,7 @@ def test_daemon_serves_status_with_token_and_stops_cleanly(make_config, tmp_path
     try:
         token = _wait_for(lambda: (tmp_path / "token").exists() and (tmp_path / "token").read_text().strip(),
                           what="token file written")
-        assert (tmp_path / "token").stat().st_mode & 0o777 == 0o640
+        assert (tmp_path / "token").stat().st_mode & 0o007 == 0  # not world-readable
         response = _wait_for(lambda: (r := _status(url, token)).status_code == 200 and r, what="first snapshot")
         body = response.json()
         sources = body["sources"]
