@@ -76,4 +76,21 @@ QUERIES: list[tuple[str, str]] = [
     ("webui reachable from internet port forward", "webui-exposed-internet"),
     ("smaba shair not acessible", "smb-share-not-accessible"),
     ("samba service enabled but not running", "omv-service-enabled-not-running"),
+    # typos as people type them
+    ("raid degarded after disk failure", "mdadm-degraded"),
+    ("filesytem not mounted after reboot", "fs-not-mounted-after-reboot"),
+    ("certficate expired", "certificate-expiry"),
+    ("permision denied writing to samba share", "smb-permission-denied"),
+    ("plex cant acess media folder", "media-server-permissions"),
+    ("dokcer container wont start", "docker-compose-plugin-issues"),
+    ("webui login not workng", "webui-login-fails"),
+    ("emial notifications not sent", "email-notifications-fail"),
+    ("nfs acces denied", "nfs-mount-denied"),
+    ("ups nut not comunicating", "ups-nut-not-communicating"),
+    # symptoms described, not named
+    ("my nas is slow when copying files over smb", "slow-smb-transfers"),
+    ("disk keeps waking up, wont go to sleep", "usb-disk-sleep"),
+    ("omv says reboot required", "reboot-required-kernel"),
+    ("smb share shows up empty after a restart", "fs-not-mounted-after-reboot"),
+    ("apply button pending changes error", "config-apply-fails"),
 ]

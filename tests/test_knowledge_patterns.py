@@ -98,12 +98,15 @@ def test_solutions_are_ordered_and_risk_labelled(kb):
         ordered = kb.solutions(pid)
         assert [s["priority"] for s in ordered] == sorted(priorities)
         assert all(s["risk"] in ("read-only", "changes-config", "restarts-service", "data-risk") for s in ordered)
+        for s in ordered:  # shown to a human, never filled or run: use /dev/sdX-style examples, not {placeholders}
+            assert not diagnostics.placeholders(s.get("command") or ""), f"{pid}: solution command has a placeholder"
 
 
 def test_references_are_https(kb):
     for pid, pattern in kb.patterns.items():
         assert pattern["references"], pid
         assert all(r.startswith("https://") for r in pattern["references"]), pid
+        assert len(pattern["references"]) == len(set(pattern["references"])), f"{pid}: duplicate reference"
 
 
 # --- the loader with broken files -------------------------------------------------------------

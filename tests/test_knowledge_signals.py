@@ -1,4 +1,4 @@
-"""State signals against snapshots built from real captures (/work/shared/fixtures) and realistic data.
+"""State signals against snapshots built from real captures (tests/fixtures/knowledge) and realistic data.
 
 Each signal must fire where the box really has the problem and stay quiet on healthy
 data and on missing/degraded sources (a broken collector must not invent a problem).
@@ -10,11 +10,12 @@ import json
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import ROOT
 from omv_copilot_agent.collect import mdstat, smart
 from omv_copilot_agent.knowledge import KnowledgeBase, signals
 
-pytestmark = pytest.mark.skipif(not (FIXTURES / "smartctl").is_dir(), reason="shared fixtures not present")
+#: Copies of /work/shared/fixtures (licences and origin in its README), so these tests run in any clone.
+FIXTURES = ROOT / "tests" / "fixtures" / "knowledge"
 
 
 @pytest.fixture(scope="module")
@@ -258,3 +259,33 @@ def test_every_signal_op(kb):
     assert not signals.evaluate({"description": "t", "source": "system", "field": "missing", "op": "false"}, snap(system=item))
     assert signals.evaluate({"description": "t", "source": "system", "field": "nested.v.1", "op": "eq", "value": 2}, snap(system=item))
     assert not signals.evaluate({"description": "t", "source": "system", "field": "nested.v.9", "op": "ne", "value": 2}, snap(system=item))
+
+
+# --- diagnostics' expected_output judged on the same real captures ---------------------------
+
+def test_md_diagnostics_expected_output_on_real_mdstat(kb):
+    from omv_copilot_agent.knowledge.diagnostics import matches_expected
+
+    real = (FIXTURES / "proc" / "mdstat").read_text()
+    healthy = "\n".join(real.split("\n\n")[:3]) + "\n\nunused devices: <none>\n"  # md3, md127, md0: clean
+    assert "md4" not in healthy and "md3" in healthy
+    degraded_cat = kb.get("mdadm-degraded")["diagnostics"][0]
+    inactive_cat = kb.get("mdadm-inactive-array")["diagnostics"][0]
+    assert degraded_cat["command"] == inactive_cat["command"] == "cat /proc/mdstat"
+    assert matches_expected(degraded_cat["expected_output"], real) is False   # md6 [U_], md7 [U_UU]
+    assert matches_expected(degraded_cat["expected_output"], healthy) is True
+    assert matches_expected(inactive_cat["expected_output"], real) is False   # md4, md219 inactive
+    assert matches_expected(inactive_cat["expected_output"], healthy) is True
+    detail = kb.get("mdadm-degraded")["diagnostics"][1]["expected_output"]
+    assert matches_expected(detail, "        Raid Level : raid1\n             State : clean \n") is True
+    assert matches_expected(detail, "             State : active \n") is True
+    assert matches_expected(detail, "             State : clean, degraded, recovering \n") is False
+
+
+def test_smart_diagnostics_expected_output_on_real_drives(kb):
+    from omv_copilot_agent.knowledge.diagnostics import matches_expected
+
+    health = kb.get("smart-overall-failed")["diagnostics"][0]["expected_output"]
+    assert matches_expected(health, "SMART overall-health self-assessment test result: PASSED") is True
+    assert matches_expected(health, "SMART overall-health self-assessment test result: FAILED!") is False
+    assert matches_expected("(unclosed", "text with (unclosed paren") is True  # bad regex falls back to substring

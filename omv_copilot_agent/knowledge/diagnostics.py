@@ -38,7 +38,7 @@ _RX = {
     "path": r"/(srv|mnt|media|export|var/log|etc)(/[A-Za-z0-9._@+ -]{1,128}){0,16}",
     "mountpoint": r"/(srv|mnt|media|export)?(/[A-Za-z0-9._@+-]{1,128}){0,16}",
     "pool": r"[A-Za-z][A-Za-z0-9_.:-]{0,63}",
-    "ups": r"[A-Za-z0-9_-]{1,32}(@[A-Za-z0-9.-]{1,253})?",
+    "ups": r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}(@[A-Za-z0-9][A-Za-z0-9.-]{0,252})?",
     "container": r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}",
     "cert": r"/etc/ssl/certs/[A-Za-z0-9._-]{1,128}\.(crt|pem)",
     "port": r"\d{1,5}",
@@ -152,11 +152,20 @@ def run_step(diag: dict, params: dict, *, timeout: float = DEFAULT_TIMEOUT_S, ma
                timed_out=result.timed_out, truncated=result.truncated, error=result.error)
     expected = diag.get("expected_output")
     if expected and result.error is None:
-        try:
-            out["matched_expected"] = re.search(expected, result.stdout, re.IGNORECASE | re.MULTILINE) is not None
-        except re.error:
-            out["matched_expected"] = expected.lower() in result.stdout.lower()
+        out["matched_expected"] = matches_expected(expected, result.stdout)
     return out
+
+
+def matches_expected(expected: str, output: str) -> bool:
+    """``expected_output`` is a case-insensitive multiline regex (a plain substring if it does not compile).
+
+    A healthy-state check can be written as a negative look-ahead over the whole output,
+    e.g. ``\\A(?![\\s\\S]*: inactive)`` passes only when no md array is inactive.
+    """
+    try:
+        return re.search(expected, output, re.IGNORECASE | re.MULTILINE) is not None
+    except re.error:
+        return expected.lower() in output.lower()
 
 
 # Read-only tools the patterns need beyond the foundation's allowlist.
