@@ -124,6 +124,30 @@ def test_config_read_once_and_refreshed_on_mtime_change(make_config, fake_omv, t
         collector.close()
 
 
+def test_failed_call_is_retried_alone_after_a_while(make_config, fake_omv, tmp_path, monkeypatch):
+    """A transient failure (engine restarting) is not cached until config.xml changes; only it is re-called."""
+    from omv_copilot_agent.collect import omv as omv_source
+
+    xml = tmp_path / "config.xml"
+    xml.write_text("<config/>")
+    command = fake_omv("fail:UserMgmt.getUserList")
+    calls = Path(command).parent / "calls.log"
+    collector, snap = _collect(make_config, command, tmp_xml=xml)
+    try:
+        assert snap.sources["omv"].status == "degraded" and snap.sources["omv"].data["users"] == []
+        (Path(command).parent / "fake-mode").write_text("")
+        calls.write_text("")
+        assert collector.collect().sources["omv"].status == "degraded", "not retried before RETRY_FAILED_S"
+        assert calls.read_text() == ""
+        monkeypatch.setattr(omv_source, "RETRY_FAILED_S", 0.0)
+        snap = collector.collect()
+        assert snap.sources["omv"].status == "ok" and snap.sources["omv"].data["users"][0]["name"] == "alice"
+        assert calls.read_text().split() == ["UserMgmt.getUserList"]
+        assert snap.sources["omv"].data["notifications"]["email"]["server"] == "smtp.example.org"
+    finally:
+        collector.close()
+
+
 def test_hung_source_is_cut_and_cycle_completes(make_config, fake_omv, tmp_path):
     collector, snap = _collect(make_config, fake_omv("slow"), sources=("omv", "system", "network"),
                                tmp_xml=tmp_path / "c.xml", timeout=2)
@@ -131,8 +155,51 @@ def test_hung_source_is_cut_and_cycle_completes(make_config, fake_omv, tmp_path)
         assert snap.sources["omv"].status == "degraded" and "timed out after 2 s" in snap.sources["omv"].reason
         assert snap.sources["system"].status == "ok" and snap.sources["network"].status == "ok"
         assert snap.duration_s < 25  # far below the fake's 30 s sleep per call
+        # the hung omv-rpc was killed at the cut: its thread ends instead of waiting 13 x 5 s of RPC timeouts
+        _wait_until(lambda: collector.running_processes() == 0 and not _source_threads("omv"))
     finally:
         collector.close()
+
+
+def _source_threads(name: str) -> list:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == f"collect-{name}" and t.is_alive()]
+
+
+def _wait_until(predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached within the (generous) deadline"
+        time.sleep(0.05)
+
+
+def test_close_during_a_cycle_kills_the_hung_rpc_and_stores_nothing(make_config, fake_omv, tmp_path):
+    """What the daemon's SIGTERM does: close() wakes collect(), which raises instead of returning a snapshot."""
+    import threading
+
+    from omv_copilot_agent.collect import Collector, CollectorClosed
+
+    config, _ = make_config({"omv_rpc": {"command": fake_omv("slow"), "timeout_s": 120, "config_xml": str(tmp_path / "c.xml")},
+                             "collect": {"source_timeout_s": 300}})
+    collector = Collector(config, sources=("omv", "system"))
+    outcome = {}
+
+    def cycle():
+        try:
+            outcome["snapshot"] = collector.collect()
+        except CollectorClosed as exc:
+            outcome["closed"] = str(exc)
+
+    worker = threading.Thread(target=cycle, daemon=True)
+    worker.start()
+    _wait_until(lambda: collector.running_processes() == 1)  # the fake omv-rpc is sleeping
+    collector.close()
+    worker.join(timeout=60)
+    assert not worker.is_alive() and "closed" in outcome and "snapshot" not in outcome
+    _wait_until(lambda: collector.running_processes() == 0 and not _source_threads("omv"))
+    with pytest.raises(CollectorClosed):
+        collector.collect()
 
 
 # --- the real OMV engine (tests/testbed.py) ---------------------------------------------------------

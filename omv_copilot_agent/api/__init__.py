@@ -8,12 +8,14 @@ One blueprint per resource, each a module of this package exposing ``bp``;
 from __future__ import annotations
 
 import importlib
+import io
+import json
 
 from flask import Flask, current_app
 
 from omv_copilot_agent.api import auth, errors
 
-BLUEPRINTS = ("health", "system", "knowledge", "diagnostics", "rpc", "ui", "openapi")
+BLUEPRINTS = ("health", "system", "knowledge", "diagnostics", "rpc", "ui", "openapi", "assist", "traces", "settings")
 BLUEPRINTS += ("alerts", "history", "metrics")  # alerts concern
 
 
@@ -37,4 +39,49 @@ def create_app(agent_obj, token: str) -> Flask:
     for name in BLUEPRINTS:
         module = importlib.import_module(f"omv_copilot_agent.api.{name}")
         app.register_blueprint(module.bp)
+    app.wsgi_app = BodyLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
     return app
+
+
+class BodyLimit:
+    """WSGI middleware: a body over ``api.max_body_bytes`` is a 413 JSON error before any view runs.
+
+    Werkzeug 2.2 enforces MAX_CONTENT_LENGTH only when parsing forms, not for
+    ``get_json()``, and never for chunked bodies (no Content-Length); this
+    checks both, buffering a chunked body up to the limit so views see a
+    normal, length-delimited body.
+    """
+
+    def __init__(self, wsgi_app, limit: int):
+        self.wsgi_app = wsgi_app
+        self.limit = limit
+
+    def __call__(self, environ, start_response):
+        raw_length = environ.get("CONTENT_LENGTH") or ""
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if raw_length.strip():
+            try:
+                length = int(raw_length)
+            except ValueError:
+                return self._error(start_response, "400 Bad Request", "bad_request", "Content-Length is not a number")
+            if length > self.limit:
+                return self._too_large(start_response, length)
+        elif chunked or environ.get("wsgi.input_terminated"):
+            data = environ["wsgi.input"].read(self.limit + 1)
+            if len(data) > self.limit:
+                return self._too_large(start_response, None)
+            environ["wsgi.input"] = io.BytesIO(data)
+            environ["CONTENT_LENGTH"] = str(len(data))
+        return self.wsgi_app(environ, start_response)
+
+    def _too_large(self, start_response, length: int | None):
+        size = f"{length} bytes" if length is not None else "more than the limit"
+        return self._error(start_response, "413 Request Entity Too Large", "request_too_large",
+                           f"request body too large: {size}; the limit is {self.limit} bytes (api.max_body_bytes)")
+
+    @staticmethod
+    def _error(start_response, status: str, code: str, message: str):
+        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                                ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")])
+        return [body]

@@ -70,6 +70,7 @@ def acknowledge(id):  # noqa: A002
 
 @bp.post("/alerts/test-notification")
 def test_notification():
+    json_body({"type": "object", "additionalProperties": False}, optional=True)  # no fields; bad JSON is a 400
     result = service().test_notification()
     if not result["channels"]:
         raise ApiError(409, "no_channel", "no notification channel configured: set alerts.email, alerts.webhooks or alerts.alertmanager_url")

@@ -37,11 +37,22 @@ def ensure_token(path: Path) -> str:
 
 
 def host_allowed(host_header: str, extra: list[str]) -> bool:
+    """Whether ``Host`` names this machine: a local name (or a configured one) and at most a numeric port.
+
+    Strict on purpose: anything after the name but ``:<digits>`` (``localhost:80@evil``,
+    ``[::1]x``) is refused rather than guessed at.
+    """
     host = host_header.strip().lower()
     if host.startswith("["):
-        name = host[: host.find("]") + 1]
+        end = host.find("]")
+        name, rest = (host[: end + 1], host[end + 1:]) if end > 0 else (host, "")
+    elif host.count(":") == 1:
+        name, _, port = host.partition(":")
+        rest = ":" + port
     else:
-        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        name, rest = host, ""
+    if rest and not (rest.startswith(":") and rest[1:].isascii() and rest[1:].isdigit()):
+        return False
     return name in LOCAL_HOSTS or name in {h.lower() for h in extra}
 
 

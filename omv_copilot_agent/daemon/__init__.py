@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 
+from omv_copilot_agent.collect import CollectorClosed
 from omv_copilot_agent.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ class Scheduler:
             try:
                 snap = self.agent.run_cycle()
                 log.info("cycle %d done in %.2f s (%s)", self.agent.cycles, snap.duration_s, snap.overall)
+            except CollectorClosed:
+                break  # shutting down: the interrupted cycle is not stored
             except Exception:
                 log.exception("collection cycle failed")
             if time.monotonic() - last_prune > PRUNE_EVERY_S:
@@ -70,16 +73,22 @@ class Scheduler:
             self.stop_event.wait(max(0.0, self.interval_s - (time.monotonic() - start)))
 
     def stop(self) -> None:
+        """Stop after (or, by closing the collector, during) the current cycle."""
         self.stop_event.set()
+        self.agent.collector.close()
 
 
 def build_server(app, host: str, port: int, threads: int):
     """A waitress server bound now (so a busy port fails fast with a clear error)."""
     from waitress.server import create_server
 
+    # Waitress buffers a whole body before the app sees it (default cap 1 GiB); cap it near the
+    # API's own limit, which answers bodies between the two with a JSON 413 (api.BodyLimit).
+    limit = int(getattr(app, "config", {}).get("MAX_CONTENT_LENGTH") or 262144)
     try:
         return create_server(app, host=host, port=port, threads=threads, ident="omv-copilot",
-                             clear_untrusted_proxy_headers=True, channel_timeout=30)
+                             clear_untrusted_proxy_headers=True, channel_timeout=30,
+                             max_request_body_size=max(4 * limit, 1 << 20))
     except OSError as exc:
         raise ConfigError(f"api.listen: cannot bind {host}:{port}: {exc.strerror}") from None
 
