@@ -439,6 +439,10 @@ def test_query_job_flow(daemon):
     else:
         pytest.fail("query job did not finish within 300 s")
     assert job["status"] in ("done", "succeeded", "finished"), job
+    assert job.get("result") or job.get("answer"), job
+    other = _ok(copilot("startQuery", {"query": "Is my RAID healthy?", "direct": True}))["job_id"]
+    cancelled = _ok(copilot("cancelQuery", {"job_id": other}))
+    assert cancelled["job_id"] == other and cancelled["status"] in ("cancelled", "done"), cancelled
 
 
 # --- through OMV's web server with the admin session ---------------------------------------------
@@ -498,6 +502,13 @@ def test_workbench_pages_in_the_browser(daemon, omv_web):
     from tests import webui_browser as wb
 
     first = bridge(daemon, "getPatterns", {"start": 0, "limit": 1, "sortfield": "pattern_id", "sortdir": "ASC"}).json()
+    # A trace to show on the Traces page (a direct answer: no LLM needed).
+    job = bridge(daemon, "startQuery", {"query": "Why is the SSH service down?", "direct": True}).json()["job_id"]
+    deadline = time.time() + 300
+    while bridge(daemon, "getQueryResult", {"job_id": job}).json().get("status") in ("queued", "running", "pending") \
+            and time.time() < deadline:
+        time.sleep(0.5)
+    alert_title = bridge(daemon, "getAlerts", {"start": 0, "limit": -1, "state": "firing"}).json()["data"][0]["title"]
     driver = wb.make_driver(1400, 900)
     try:
         driver.get(omv_web + "/")
@@ -524,9 +535,9 @@ def test_workbench_pages_in_the_browser(daemon, omv_web):
         expected = {
             "overview": ["Daemon:", "running", "Last collection:"],
             "knowledge": [first["data"][0]["title"]],
-            "alerts": ["Severity", "Title"],
-            "traces": ["Query", "Mode"],
-            "settings": ["Assistant (LLM)", "Collection interval"],
+            "alerts": ["Severity", alert_title],
+            "traces": ["Query", "Why is the SSH service down?"],
+            "settings": ["Assistant (LLM)", "Collection interval", "Disk usage warning"],
         }
         for page in PAGES:
             driver.get(omv_web + f"/#/diagnostics/copilot/{page}")
