@@ -29,6 +29,7 @@
   /** Failed calls of this page ({method, status, code, message}): what went wrong, for support and tests. */
   C.failures = [];
   function remember(method, status, err) {
+    err.method = method;
     if (C.failures.length < 200) { C.failures.push({method: method, status: status, code: err.code, kind: err.kind, message: err.message}); }
     return err;
   }
@@ -159,7 +160,9 @@
   };
 
   C.severityBadge = function (sev) {
-    var cls = {critical: 'ocp-bad', warning: 'ocp-warn', info: 'ocp-info', high: 'ocp-bad', medium: 'ocp-warn', low: 'ocp-ok'}[String(sev || '').toLowerCase()] || '';
+    var cls = {critical: 'ocp-bad', warning: 'ocp-warn', info: 'ocp-info', high: 'ocp-bad', medium: 'ocp-warn', low: 'ocp-ok',
+      // the knowledge base's risk labels (knowledge/schema.yaml)
+      'read-only': 'ocp-ok', 'changes-config': 'ocp-warn', 'restarts-service': 'ocp-warn', 'data-risk': 'ocp-bad'}[String(sev || '').toLowerCase()] || '';
     return C.badge(sev || 'unknown', cls);
   };
 
@@ -167,6 +170,9 @@
   C.explain = function (err) {
     if (!err) { return 'Unknown error.'; }
     if (err.kind === 'login') { return err.message + ' Log in to OpenMediaVault first, then reopen Co-Pilot.'; }
+    if (err.code === 'unknown_method' || err.code === 'not_implemented') {
+      return 'This version of the Co-Pilot daemon does not provide "' + (err.method || 'this') + '" yet; update the omv-copilot package to use it.';
+    }
     if (err.kind === 'rpc') { return err.message; }
     return err.message || String(err);
   };

@@ -30,6 +30,7 @@
     if (!grid || grid.destroyed) { return; }
     var view = grid.getView();
     view.emptyText = '<div class="' + Ext.baseCSSPrefix + 'grid-empty">' + html + '</div>';
+    view.deferEmptyText = false;
     grid.getStore().removeAll();
     view.refresh();
   };
@@ -430,7 +431,7 @@
         .catch(function (e) { C.gridMessage(panel.down('#noteGrid'), C.errorHtml('Notes not available', e)); });
       app.call('getSnapshots', {start: 0, limit: 100}).then(function (r) {
         snaps.loadData(C.rows(r).map(function (x) {
-          return {id: x.id || x.snapshot_id, taken_at: x.taken_at || x.created_at || x.ts, summary: x.summary || x.source || x.hash || '', raw: x};
+          return {id: x.id || x.snapshot_id, taken_at: x.taken_at || x.created_at || x.ts, summary: [x.reason, x.hash && String(x.hash).slice(0, 12)].filter(Boolean).join(' · ') || x.summary || '', raw: x};
         }));
       }).catch(function (e) { C.gridMessage(panel.down('#snapGrid'), C.errorHtml('Configuration snapshots not available', e)); });
     }
