@@ -119,13 +119,11 @@
     var lastQuestion = null;
     function showQuestion(q) { lastQuestion = q; append('<div class="ocp-q">' + C.h(q) + '</div>', 'ocp-msg-q'); }
 
-    function showAnswer(a, question) {
+    function showAnswer(a, question, live) {
       answers.push(Ext.apply({_question: question || lastQuestion}, a));
       append(C.renderAnswer(a, answers.length - 1), 'ocp-msg-a');
-      if (a.conversation_id && a.conversation_id !== conversationId) {
-        conversationId = a.conversation_id;
-        loadConversations();
-      }
+      if (a.conversation_id) { conversationId = a.conversation_id; }
+      if (live) { loadConversations(); }
     }
 
     function busy(on) {
@@ -151,7 +149,7 @@
         var answer = r.answer || r.result || (r.analysis !== undefined ? r : null);
         if (answer && (status === '' || status === 'done' || status === 'finished' || status === 'completed' || status === 'succeeded' || status === 'ok')) {
           finish();
-          showAnswer(answer);
+          showAnswer(answer, null, true);
         } else if (status === 'cancelled' || status === 'canceled') {
           finish();
           append('<div class="ocp-muted">Cancelled.</div>');
@@ -190,7 +188,7 @@
           poll();
         } else if (r && r.analysis !== undefined) {
           finish();
-          showAnswer(r);
+          showAnswer(r, null, true);
         } else {
           finish();
           append('<div class="ocp-error">The server did not start the question (no job id). Try again.</div>');

@@ -262,7 +262,7 @@
       grid.setLoading(true);
       return app.call('getTraces', {start: 0, limit: 200}).then(function (r) {
         store.loadData(C.rows(r).map(function (t) {
-          return {id: t.id || t.trace_id, query: t.query, started_at: t.started_at || t.created_at || t.ts, duration_s: t.duration_s || t.total_s, mode: t.mode, context: t.context};
+          return {id: t.id || t.trace_id, query: t.query, started_at: t.started_at || t.created_at || t.ts, duration_s: t.duration_s || t.total_s || (t.duration_ms !== undefined && t.duration_ms !== null ? Math.round(t.duration_ms) / 1000 : null), mode: t.mode, context: t.context};
         }));
       }).catch(function (e) { detail.update(C.errorHtml('Traces not available', e)); app.handleError(e); })
         .then(function () { grid.setLoading(false); });
