@@ -159,7 +159,10 @@
       progress.wait({interval: 200, text: 'Running diagnostics of ' + id + '…'});
       panel.down('#runBtn').disable();
       output.update('<div class="ocp-muted">Running…</div>');
-      app.call('runDiagnostics', {pattern_id: id, params: params}).then(function (r) {
+      // An empty params object is left out: OMV's PHP would pass it on as a JSON list ([]).
+      var args = {pattern_id: id};
+      if (Object.keys(params).length) { args.params = params; }
+      app.call('runDiagnostics', args).then(function (r) {
         var list = C.rows(r && (r.results || r.steps) ? {data: r.results || r.steps} : r);
         steps.loadData(list.map(function (s) { return Ext.apply({passed: C.stepPassed(s)}, s); }));
         var passed = list.filter(C.stepPassed).length;
