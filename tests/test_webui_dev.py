@@ -181,6 +181,11 @@ def test_every_page_renders_from_the_real_daemon_without_console_errors(driver, 
     wb.wait(driver, lambda d: "Loading" not in _text(d, "#dashboard #health"))
     wb.wait(driver, lambda d: _js(d, "return document.querySelectorAll('.ocp-dashboard canvas, .ocp-dashboard svg').length > 0"))
     assert "Snapshot" in _js(driver, f"return {_q('#dashboard #stamp')}.el.dom.textContent")
+    # Health score and forecasts come from the real alerts service (no "not available").
+    assert "/100" in _text(driver, "#dashboard #health")
+    wb.wait(driver, lambda d: "Forecast" in _text(d, "#dashboard #filesystems"))
+    assert "not available" not in _text(driver, "#dashboard #filesystems")
+    assert _js(driver, "return document.querySelectorAll('.ocp-dashboard .ocp-bar').length > 0")  # usage bars
     _shot(driver, "dashboard")
     for name in PAGES[1:]:
         _tab(driver, name)
