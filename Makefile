@@ -9,12 +9,13 @@ RUNTIME_DEPS := $(shell $(PYTHON) tools/debian-deps debian/control)
 TEST_DEPS    := $(shell grep -v '^\#' tests/apt-packages.txt)
 PYTEST_ARGS ?=
 
-.PHONY: help deps test-deps run test bench clean deb webui
+.PHONY: help deps test-deps run test bench fuzz clean deb webui
 
 help:
 	@echo "make run    install runtime deps, start the daemon on $(DEV_LISTEN) with a dev config in $(DEV_DIR)/"
 	@echo "make test   install runtime + test deps, run the whole suite"
 	@echo "make bench  run the benchmarks in bench/ (prints tables)"
+	@echo "make fuzz   schemathesis over every endpoint of a real daemon (venv from PyPI in build/fuzz-venv)"
 	@echo "make deb    build dist/openmediavault-copilot_<version>_all.deb (and run lintian)"
 	@echo "make webui  build the ExtJS web UI into build/webui/ (ExtJS 6.2 GPL from npm, cached in build/cache/)"
 
@@ -62,17 +63,27 @@ test: test-deps
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 bench: deps
-	@for script in bench/*.py; do echo "== $$script"; $(PYTHON) $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(PYTHON) $$script || exit 1; done
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache
 	find . -name __pycache__ -prune -exec rm -rf {} +
 
-# Build in a scratch copy so the work tree stays clean; the .deb lands in dist/.
-deb:
+# Build in a scratch copy so the work tree stays clean; the .deb lands in dist/. The web UI
+# is built first (the package ships build/webui; a package build must not fetch from npm).
+DEB_BUILD_DEPS := dpkg-dev debhelper dh-python python3-all python3-setuptools lintian
+deb: deps webui
+	$(call apt_install,$(DEB_BUILD_DEPS))
 	@rm -rf build/deb && mkdir -p build/deb/src dist
 	@tar --exclude=./build --exclude=./dist --exclude=./.git --exclude=./.dev --exclude=__pycache__ -cf - . | tar -xf - -C build/deb/src
+	@cp -r build/webui build/deb/src/webui-dist
 	cd build/deb/src && env PATH=/usr/bin:/bin:/usr/sbin:/sbin dpkg-buildpackage -us -uc -b
 	cp build/deb/*.deb dist/
 	lintian --fail-on error,warning build/deb/*.changes
 	@ls -l dist/*.deb
+
+# schemathesis (PyPI, in build/fuzz-venv seeing Debian's packages) over every endpoint of a real daemon.
+# FUZZ_ARGS e.g. "--max-examples 200 --max-time 600"; `make test` runs a short seeded pass (tests/test_fuzz.py).
+FUZZ_ARGS ?= --max-examples 100 --max-time 300
+fuzz: deps
+	$(PYTHON) tests/fuzz.py $(FUZZ_ARGS)

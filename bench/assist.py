@@ -115,7 +115,7 @@ def main() -> int:
     fake.close()
 
     head = ["what", "n", "median ms", "p95 ms", "max ms"]
-    table("assist latency (fixture snapshot, 24 patterns+, SQLite in tmp)", head, [
+    table(f"assist latency (fixture snapshot, {len(agent.knowledge.patterns)} patterns, SQLite in tmp)", head, [
         ["KB-only answer, in-process (engine.ask)", *stats(kb)],
         ["KB-only answer over HTTP (POST /assist/query)", *stats(http)],
         ["prompt build (jinja2 + 5,000-char state budget)", *stats(build)],

@@ -178,7 +178,9 @@ def bench_store(config_path: Path, snapshots: int) -> str:
         store.close()
     per = grown / snapshots
     retention = int(config["collect"]["snapshot_retention_days"])
-    rows = [["snapshot JSON", f"{len(snap.to_dict().__repr__()) / 1024:.1f} KiB (approx.)"],
+    import json
+
+    rows = [["snapshot JSON", f"{len(json.dumps(snap.to_dict(), separators=(',', ':'), default=str)) / 1024:.1f} KiB"],
             ["metric samples per cycle", str(len(samples))],
             [f"DB growth per {snapshots} cycles", f"{grown / 2**20:.2f} MiB ({per / 1024:.1f} KiB per cycle)"],
             [f"at 60 s interval, {retention} d retention", f"{per * 1440 * retention / 2**20:.0f} MiB"],

@@ -34,7 +34,7 @@ def make_agent(tmp_path, alerts: dict | None = None):
     from omv_copilot_agent import config as config_mod
     from omv_copilot_agent.daemon.agent import Agent
 
-    cfg = config_mod.from_dict({"data_dir": str(tmp_path / "data"), "alerts": {"udev_monitor": False, **(alerts or {})}})
+    cfg = config_mod.from_dict({"data_dir": str(tmp_path / "data"), "alerts": {"udev_monitor": False, "rrd_import": False, **(alerts or {})}})
     return Agent(cfg)
 
 

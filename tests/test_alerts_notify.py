@@ -214,4 +214,19 @@ def test_min_severity_filter_and_test_endpoint(live_server, hook):
 def test_test_endpoint_without_channels_is_409(live_server):
     server = live_server({"alerts": {"udev_monitor": False}})
     r = server.post("/api/v1/alerts/test-notification")
-    assert r.status_code == 409 and "no notification channel" in r.json()["reason"]
+    assert r.status_code == 409 and "no notification channel" in r.json()["error"]["message"]
+
+
+def test_daily_health_report_is_mailed(tmp_path, sink):
+    smtp = sink()
+    agent = make_agent(tmp_path, {"email": True, "email_to": ["admin@example.org"], "smtp_host": "127.0.0.1",
+                                  "smtp_port": smtp.port, "notify_min_severity": "critical"})
+    agent.alerts.last_report_at = NOW - 86400 - 1
+    for t in (NOW, NOW + 60):  # the second cycle the same day sends no second report
+        agent.snapshot = snapshot(t, storage={"filesystems": [fs("/srv/a", 91)]})
+        agent.alerts.on_snapshot(agent.snapshot)
+    assert agent.alerts.notifier.flush(60)
+    assert len(smtp.messages) == 1
+    msg = smtp.messages[0][1]
+    assert "Health report: 90/100, 1 open alert(s)" in msg["Subject"]
+    assert "[WARNING] Filesystem /srv/a is 91% full" in msg.get_payload()

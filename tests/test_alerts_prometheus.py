@@ -113,3 +113,23 @@ def test_alertmanager_receives_pushed_alert(tmp_path, process):
     assert agent.alerts.notifier.flush(60)
     _wait(lambda: not [a for a in requests.get(url + "/api/v2/alerts", params={"active": "true"}, timeout=5).json()
                        if a["labels"].get("alertname") == "fs_full"], what="alert resolved in alertmanager")
+
+
+PROMTOOL = shutil.which("promtool")
+
+
+@_absent(PROMTOOL, "prometheus (promtool)")
+def test_fleet_rules_and_dashboard_use_served_metrics(live_server):
+    import json
+    import re
+    from pathlib import Path
+
+    fleet = Path(__file__).resolve().parent.parent / "docs" / "fleet"
+    r = subprocess.run([PROMTOOL, "check", "rules", str(fleet / "omv-copilot-rules.yml")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    server = live_server({"alerts": {"udev_monitor": False}}, sources=("system", "storage"))
+    served = set(re.findall(r"^# TYPE (\w+)", server.get("/metrics").text, re.M))
+    exprs = [p["targets"][0]["expr"] for p in json.loads((fleet / "grafana-dashboard.json").read_text())["panels"]]
+    exprs += [r["expr"] for g in yaml.safe_load((fleet / "omv-copilot-rules.yml").read_text())["groups"] for r in g["rules"]]
+    used = {m for e in exprs for m in re.findall(r"\b(omv_copilot_\w+)", e)}
+    assert used and used <= served, used - served

@@ -215,3 +215,9 @@ def test_rpc_bridge_start_and_poll(srv):
     traces = server.post("/api/v1/rpc", json={"method": "getTraces", "params": {"start": 0, "limit": 5}}).json()
     assert traces["total"] == 1
     assert server.post("/api/v1/rpc", json={"method": "getSettings", "params": {}}).status_code == 200
+
+
+def test_settings_deeply_nested_body_is_400(srv):
+    deep = '{"assist":' + '{"a":' * 200 + "1" + "}" * 201
+    r = srv().request("PUT", "/api/v1/settings", data=deep, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and "assist" in r.json()["error"]["message"]

@@ -212,3 +212,56 @@ def test_every_source_reports_a_status_reason_and_duration(make_config):
     d = snap.to_dict()
     assert set(d) == {"taken_at", "duration_s", "sources"}
     assert set(d["sources"]["system"]) == {"status", "reason", "duration_s", "collected_at", "data"}
+
+
+# --- storage: ZFS, system: temperatures, agent: retention from config --------------------------
+
+def test_zfs_pools_when_zpool_exists(fake_tools):
+    from omv_copilot_agent.collect import storage
+
+    out = "tank\tONLINE\t3985729650688\t1234567890\t3984495082798\t0\nbackup\tDEGRADED\t1000\t900\t100\t90\n"
+    fake_tools({"zpool": {"returncode": 0, "stdout": out}})
+    pools, error = storage.zfs()
+    assert error is None
+    assert pools[1] == {"name": "backup", "health": "DEGRADED", "size": 1000, "alloc": 900, "free": 100, "capacity_percent": 90}
+    fake_tools({}, missing=("zpool",))
+    assert storage.zfs() == ([], None)  # no ZFS here: nothing to report, not an error
+    fake_tools({"zpool": {"returncode": 1, "stderr": "The ZFS modules are not loaded.\n"}})
+    pools, error = storage.zfs()
+    assert pools == [] and "ZFS modules are not loaded" in error
+
+
+def test_temperatures_where_sensors_exist(monkeypatch):
+    import psutil
+
+    from omv_copilot_agent.collect import system
+
+    shwtemp = psutil._common.shwtemp if hasattr(psutil, "_common") else None
+    if shwtemp is None:
+        pytest.skip("psutil without _common.shwtemp")
+    monkeypatch.setattr(psutil, "sensors_temperatures", lambda: {"coretemp": [shwtemp("Package id 0", 48.0, 80.0, 100.0),
+                                                                              shwtemp("", 45.0, None, None)]})
+    assert system.temperatures() == [
+        {"sensor": "coretemp", "label": "Package id 0", "current_c": 48.0, "high_c": 80.0, "critical_c": 100.0},
+        {"sensor": "coretemp", "label": "coretemp", "current_c": 45.0, "high_c": None, "critical_c": None}]
+    monkeypatch.setattr(psutil, "sensors_temperatures", lambda: {})
+    assert system.temperatures() == []  # a VM without sensors
+
+
+def test_agent_prune_uses_configured_snapshot_retention(make_config):
+    from omv_copilot_agent.collect import Collector
+    from omv_copilot_agent.collect.base import SourceResult
+    from omv_copilot_agent.collect.snapshot import Snapshot
+    from omv_copilot_agent.daemon.agent import Agent
+
+    config, _ = make_config({"collect": {"snapshot_retention_days": 2}})
+    agent = Agent(config, collector=Collector(config, sources=("system",)))
+    try:
+        now = __import__("time").time()
+        for days in (5, 3, 1):
+            agent.store.save_snapshot(Snapshot(now - days * 86400, {"system": SourceResult("system", "ok")}))
+        agent.run_cycle()
+        agent.prune()
+        assert agent.store.snapshot_count() == 2  # 1 day old + the one just collected
+    finally:
+        agent.close()

@@ -108,7 +108,7 @@ def test_allowed_command_runs_with_validated_placeholder_as_one_argument(tools):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.sampled_from(PLACEHOLDERS),
        value=st.one_of(st.text(max_size=80),
-                       st.builds(lambda a, m, b: a + m + b, st.sampled_from(["/dev/sda", "nas", "/srv/x", "10.0.0.1", "eth0", ""]),
+                       st.builds(lambda a, m, b: a + m + b, st.sampled_from(["/dev/sda", "nas", "/srv/x", "10.0.0.1", "eth0", "", "-", "--"]),
                                  st.sampled_from([";", "|", "&&", "`", "$(", "\n", " ", "../", ">", "\x00", "'", '"']),
                                  st.sampled_from(["rm -rf /", "reboot", "id)", "etc/shadow", "", "x"]))))
 def test_placeholder_values_never_inject(tools, name, value):
@@ -120,6 +120,7 @@ def test_placeholder_values_never_inject(tools, name, value):
         return
     assert stages == [["spytool", "--flag", value, "--end"]]
     assert not runner.SHELL_METACHARACTERS.intersection(value)
+    assert not value.startswith("-"), "a value must never become an option of the tool"
     assert ".." not in value.split("/")
 
 
@@ -165,3 +166,25 @@ def test_config_sets_timeout_and_cap(make_config, tools):
     kb = attach(SimpleNamespace(config=config, store=None))
     assert (kb.timeout_s, kb.max_output) == (2.0, 2048)
     assert list(kb.patterns) == ["fake-checks"]
+
+
+# --- shipped patterns against OMV's real engine (the test bed) ---------------------------------
+
+def test_omv_rpc_diagnostics_run_against_the_real_engine(omv_engine):
+    """The patterns' omv-rpc diagnostics are real read methods with the parameters OMV 7 demands."""
+    from tests.conftest import ROOT
+
+    kb = KnowledgeBase(ROOT / "patterns", timeout_s=120)
+    answers = kb.run_diagnostics("engined-not-running", step=2)[0]
+    assert answers["argv"] == ["omv-rpc", "-u", "admin", "System", "getInformation"]
+    assert answers["returncode"] == 0 and answers["matched_expected"] is True, answers
+    dirty = kb.run_diagnostics("config-apply-fails", step=0)[0]
+    assert dirty["returncode"] == 0 and dirty["stdout"].strip() in ("true", "false"), dirty
+    assert dirty["matched_expected"] is (dirty["stdout"].strip() == "false")
+    rsync = kb.run_diagnostics("rsync-job-fails", step=0)[0]
+    assert rsync["returncode"] == 0 and '"total"' in rsync["stdout"], rsync
+    every = [(pid, i) for pid, p in kb.patterns.items() for i, d in enumerate(p["diagnostics"]) if d["command"].startswith("omv-rpc")]
+    assert len(every) >= 4
+    for pid, i in every:  # each one is a method the engine accepts (no missing params, no write method)
+        result = kb.run_diagnostics(pid, step=i)[0]
+        assert result["error"] is None and result["returncode"] == 0, (pid, result["stderr"][-300:])

@@ -1,4 +1,4 @@
-"""State signals against snapshots built from real captures (/work/shared/fixtures) and realistic data.
+"""State signals against snapshots built from real captures (tests/fixtures/knowledge) and realistic data.
 
 Each signal must fire where the box really has the problem and stay quiet on healthy
 data and on missing/degraded sources (a broken collector must not invent a problem).
@@ -10,11 +10,12 @@ import json
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import ROOT
 from omv_copilot_agent.collect import mdstat, smart
 from omv_copilot_agent.knowledge import KnowledgeBase, signals
 
-pytestmark = pytest.mark.skipif(not (FIXTURES / "smartctl").is_dir(), reason="shared fixtures not present")
+#: Copies of /work/shared/fixtures (licences and origin in its README), so these tests run in any clone.
+FIXTURES = ROOT / "tests" / "fixtures" / "knowledge"
 
 
 @pytest.fixture(scope="module")

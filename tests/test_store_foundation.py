@@ -114,3 +114,19 @@ def test_readers_see_committed_data_while_a_writer_is_busy(tmp_path):
         thread.join(timeout=30)
     assert results == [1.0]
     store.close()
+
+
+def test_snapshots_stored_compressed_and_old_text_rows_still_read(tmp_path):
+    import json
+
+    store = Store(tmp_path)
+    snap = _snap(5.0)
+    snap.sources["logs"] = SourceResult("logs", "ok", {"entries": [{"message": "smbd: auth failed " * 5}] * 200}, None, 0.1, 5.0)
+    store.save_snapshot(snap)
+    blob = store.query("SELECT data FROM snapshots")[0]["data"]
+    assert isinstance(blob, bytes) and len(blob) * 5 < len(json.dumps(snap.to_dict()))
+    assert store.latest_snapshot().to_dict() == json.loads(json.dumps(snap.to_dict()))
+    with store.write() as conn:  # a row from before compression
+        conn.execute("INSERT INTO snapshots (taken_at, overall, data) VALUES (9.0, 'ok', ?)", (json.dumps(_snap(9.0).to_dict()),))
+    assert store.latest_snapshot().taken_at == 9.0
+    store.close()

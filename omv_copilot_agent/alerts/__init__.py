@@ -37,6 +37,8 @@ class AlertService:
         self.notifier = Notifier(self.config, self._notify_context)
         self.watcher = None
         self.last_evaluation: dict = {}
+        self.last_report_at = time.time()  # the first daily report goes out a day after start
+        self.rrd_imported: dict | None = None  # None until the first snapshot tried it
 
     # -- config ------------------------------------------------------
     def config(self) -> dict:
@@ -61,7 +63,12 @@ class AlertService:
             return
         if cfg["udev_monitor"] and self.watcher is None:
             self.start_watcher()
+        if self.rrd_imported is None:
+            self.rrd_imported = self.import_rrd(snapshot) if cfg["rrd_import"] else {}
         self.evaluate(snapshot)
+        if cfg["email"] and cfg["daily_report"] and snapshot.taken_at - self.last_report_at >= 86400:
+            self.last_report_at = snapshot.taken_at
+            self.mail_report()
         try:
             self.save_config_snapshot(snapshot)
         except Exception:
@@ -75,7 +82,7 @@ class AlertService:
             mp = fs.get("mountpoint")
             if not mp or fs.get("mounted") is False or not fs.get("total"):
                 continue
-            points = self.store.series("fs.used_bytes", {"mountpoint": mp}, since=now - cfg["forecast_window_s"], until=now + 1)
+            points = self.store.usage_series("fs.used_bytes", {"mountpoint": mp}, now - cfg["forecast_window_s"], now + 1)
             out[mp] = forecasting.forecast(mp, points, fs["total"], now, min_points=cfg["forecast_min_points"],
                                            min_span_s=cfg["forecast_min_span_s"])
         with self._lock:
@@ -88,8 +95,12 @@ class AlertService:
         now = now or snapshot.taken_at
         with self._lock:
             started = time.perf_counter()
-            ctx = RuleContext(snapshot, cfg, now, self.store.series, self.compute_forecasts(snapshot, now),
-                              list(self.device_events))
+            mounts = {f.get("mountpoint") for f in snapshot.data("storage").get("filesystems") or []}
+            fresh = (self._forecast_at is not None and 0 <= now - self._forecast_at < cfg["forecast_interval_s"]
+                     and set(self._forecasts) <= mounts)
+            forecasts = dict(self._forecasts) if fresh else self.compute_forecasts(snapshot, now)
+            forecast_s = time.perf_counter() - started
+            ctx = RuleContext(snapshot, cfg, now, self.store.series, forecasts, list(self.device_events))
             results, errors = {}, {}
             for rule in self.rules:
                 try:
@@ -97,10 +108,10 @@ class AlertService:
                 except Exception as exc:  # one broken rule must not stop the others
                     log.exception("rule %s failed", rule.NAME)
                     results[rule.NAME], errors[rule.NAME] = None, f"{exc.__class__.__name__}: {exc}"
-            rules_s = time.perf_counter() - started
+            rules_s = time.perf_counter() - started - forecast_s
             events = lifecycle.apply(self.store, results, now, resolve_after=cfg["resolve_after_clear_cycles"],
                                      reopen_within_s=cfg["reopen_within_s"])
-            self.last_evaluation = {"at": now, "rules_s": rules_s, "total_s": time.perf_counter() - started,
+            self.last_evaluation = {"at": now, "rules_s": rules_s, "forecast_s": forecast_s, "forecasts_cached": fresh, "total_s": time.perf_counter() - started,
                                     "findings": sum(len(r or []) for r in results.values()), "errors": errors,
                                     "skipped": sorted(n for n, r in results.items() if r is None and n not in errors),
                                     "new": len(events.new), "resolved": len(events.resolved)}
@@ -109,6 +120,16 @@ class AlertService:
         if cfg.get("alertmanager_url"):
             self.notifier.push_alertmanager(self.open_alerts(state="firing") + events.resolved)
         return events
+
+    def import_rrd(self, snapshot, rrd_dir: str | None = None) -> dict:
+        """Backfill metric history from OMV's collectd RRD files (once per start; idempotent)."""
+        from omv_copilot_agent.alerts.rrd_import import import_history
+
+        try:
+            return import_history(self.store, snapshot, rrd_dir or self.config()["rrd_dir"])
+        except Exception as exc:  # no rrdtool module, unreadable directory: forecasts just start later
+            log.warning("RRD history import failed: %s", exc)
+            return {"error": str(exc)}
 
     # -- udev --------------------------------------------------------
     def start_watcher(self, source: str = "udev") -> bool:
@@ -177,6 +198,18 @@ class AlertService:
         self.notifier.flush(timeout=120)
         got = list(self.notifier.deliveries)[before:]
         return {"sent": all(d["ok"] for d in got) and bool(got), "channels": channels, "deliveries": got}
+
+    def report(self, html: bool = False) -> str:
+        from omv_copilot_agent.alerts import report
+
+        return report.render(report.build(self), html=html)
+
+    def mail_report(self) -> bool:
+        from omv_copilot_agent.alerts import report
+
+        data = report.build(self)
+        subject = f"[{data['host']}] Health report: {data['health']['score']}/100, {len(data['open'])} open alert(s)"
+        return self.notifier.send_report(subject, report.render(data))
 
     # -- configuration history ---------------------------------------
     def save_config_snapshot(self, snapshot, *, daily_s: float = 86400) -> int | None:

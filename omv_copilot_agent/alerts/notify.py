@@ -115,6 +115,13 @@ class Notifier:
         self._put(("notify", event, alert))
         return True
 
+    def send_report(self, subject: str, body: str) -> bool:
+        """Mail the daily health report (e-mail channel only)."""
+        if not self._config().get("email"):
+            return False
+        self._put(("report", subject, body))
+        return True
+
     def push_alertmanager(self, alerts: list[dict]) -> None:
         if alerts and self._config().get("alertmanager_url"):
             self._put(("alertmanager", None, alerts))
@@ -153,6 +160,8 @@ class Notifier:
             try:
                 if kind == "notify":
                     self._notify(event, payload)
+                elif kind == "report":
+                    self._deliver("email", "report", None, lambda: self._send_mail(event, payload))
                 else:
                     self._deliver("alertmanager", "push", None, lambda: self._send_alertmanager(payload))
             except Exception:
@@ -193,11 +202,13 @@ class Notifier:
         return self._context().get("hostname") or socket.gethostname()
 
     def _send_email(self, event: str, alert: dict) -> None:
+        self._send_mail(*render(event, alert, self._host()))
+
+    def _send_mail(self, subject: str, body: str) -> None:
         cfg, ctx = self._config(), self._context()
         to = list(cfg.get("email_to") or []) or [e for e in [ctx.get("primaryemail")] if e]
         if not to:
             raise RuntimeError("no recipient: set alerts.email_to or OMV's primary notification e-mail")
-        subject, body = render(event, alert, self._host())
         msg = EmailMessage()
         msg["Subject"], msg["To"] = subject, ", ".join(to)
         msg["From"] = cfg.get("email_from") or ctx.get("sender") or f"omv-copilot@{self._host()}"

@@ -10,16 +10,18 @@ log = logging.getLogger(__name__)
 IGNORED_PREFIXES = ("loop", "ram", "zram", "dm-", "md", "nbd", "sr")
 
 
-def interesting(sys_name: str) -> bool:
-    return not sys_name.startswith(IGNORED_PREFIXES)
+def interesting(sys_name: str, ignore: tuple[str, ...] = IGNORED_PREFIXES) -> bool:
+    return not sys_name.startswith(ignore)
 
 
 class DeviceWatcher:
     """A pyudev MonitorObserver on block disks; ``callback(action, devnode, model, serial)``."""
 
-    def __init__(self, callback: Callable[[str, str, str | None, str | None], None], source: str = "udev"):
+    def __init__(self, callback: Callable[[str, str, str | None, str | None], None], source: str = "udev",
+                 ignore: tuple[str, ...] = IGNORED_PREFIXES):
         self.callback = callback
         self.source = source
+        self.ignore = ignore
         self.observer = None
         self.error: str | None = None
 
@@ -40,7 +42,7 @@ class DeviceWatcher:
 
     def _on_event(self, device) -> None:
         action = device.action
-        if action not in ("add", "remove") or not interesting(device.sys_name):
+        if action not in ("add", "remove") or not interesting(device.sys_name, self.ignore):
             return
         try:
             self.callback(action, device.device_node or f"/dev/{device.sys_name}",

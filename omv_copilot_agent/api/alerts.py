@@ -70,8 +70,14 @@ def acknowledge(id):  # noqa: A002
 
 @bp.post("/alerts/test-notification")
 def test_notification():
+    json_body({"type": "object", "additionalProperties": False}, optional=True)  # no fields; bad JSON is a 400
     result = service().test_notification()
-    return jsonify(result), (200 if result["sent"] else 502 if result["channels"] else 409)
+    if not result["channels"]:
+        raise ApiError(409, "no_channel", "no notification channel configured: set alerts.email, alerts.webhooks or alerts.alertmanager_url")
+    if not result["sent"]:
+        failed = "; ".join(f"{d['channel']}: {d['error']}" for d in result["deliveries"] if not d["ok"]) or "no delivery recorded"
+        raise ApiError(502, "notification_failed", f"test notification failed: {failed}"[:500])
+    return jsonify(result)
 
 
 @bp.get("/health")
@@ -84,3 +90,15 @@ def health():
     result["snapshot_age_s"] = round(snap.age_s(), 1) if snap else None
     result["last_evaluation"] = svc.last_evaluation or None
     return jsonify(result)
+
+
+@bp.get("/health/report")
+def health_report():
+    """The daily health report now: text (default), ``?format=html``, or ``?format=json`` ({text, html})."""
+    from flask import Response
+
+    fmt = choice_arg("format", ("text", "html", "json"), "text")
+    if fmt == "json":
+        return jsonify({"text": service().report(), "html": service().report(html=True)})
+    body = service().report(html=fmt == "html")
+    return Response(body, content_type="text/html; charset=utf-8" if fmt == "html" else "text/plain; charset=utf-8")

@@ -27,7 +27,7 @@ def kb():
 def pattern_or_404(pattern_id, field: str = "pattern_id") -> dict:
     """Validate the id's shape first so traversal/unicode/oversized ids are a clean 400 naming ``field``."""
     if not isinstance(pattern_id, str) or not PATTERN_ID.fullmatch(pattern_id):
-        raise bad_request(f"field '{field}' must be 3-64 characters of a-z, 0-9, '-' or '_'", "invalid_pattern_id")
+        raise bad_request(f"field '{field}': a pattern id is 3-64 characters of a-z, 0-9, '-' or '_'", "invalid_pattern_id")
     pattern = kb().get(pattern_id)
     if pattern is None:
         raise not_found(f"no pattern '{pattern_id}'")

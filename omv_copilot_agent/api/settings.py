@@ -79,6 +79,22 @@ def _keep_secrets(new, old):
     return new
 
 
+MAX_DEPTH = 6
+
+
+def _depth(node) -> int:
+    """Nesting depth, iteratively (a hostile body must not hit Python's recursion limit)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            return level
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
 def current() -> dict:
     cfg = agent().config
     return {name: copy.deepcopy(cfg.get(name)) for name in EDITABLE if name in cfg}
@@ -92,13 +108,16 @@ def get_settings():
 
 @bp.put("/settings")
 def put_settings():
-    body = _strip_set_flags(json_body())
+    body = json_body()
     cfg = agent().config
     for section, value in body.items():
         if section not in EDITABLE or section not in cfg:
             raise bad_request(f"field '{section}': not an editable section (editable: {', '.join(EDITABLE)})", "invalid_body")
         if not isinstance(value, dict):
             raise bad_request(f"field '{section}': must be an object of settings", "invalid_body")
+        if _depth(value) > MAX_DEPTH:
+            raise bad_request(f"field '{section}': nested deeper than any setting ({MAX_DEPTH} levels)", "invalid_body")
+    body = _strip_set_flags(body)
     from omv_copilot_agent.config import ConfigError, _merge, validate
 
     merged = copy.deepcopy(dict(cfg))

@@ -38,7 +38,7 @@ _RX = {
     "path": r"/(srv|mnt|media|export|var/log|etc)(/[A-Za-z0-9._@+ -]{1,128}){0,16}",
     "mountpoint": r"/(srv|mnt|media|export)?(/[A-Za-z0-9._@+-]{1,128}){0,16}",
     "pool": r"[A-Za-z][A-Za-z0-9_.:-]{0,63}",
-    "ups": r"[A-Za-z0-9_-]{1,32}(@[A-Za-z0-9.-]{1,253})?",
+    "ups": r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}(@[A-Za-z0-9][A-Za-z0-9.-]{0,252})?",
     "container": r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}",
     "cert": r"/etc/ssl/certs/[A-Za-z0-9._-]{1,128}\.(crt|pem)",
     "port": r"\d{1,5}",

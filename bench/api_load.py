@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""API load: requests/s and p50/p95/p99 latency per endpoint at 1, 8 and 32 concurrent clients.
+
+One real daemon (default sources, collection every 60 s) on a loopback port;
+clients are threads in this process with keep-alive sessions, each level
+bounded by ``BENCH_API_REQUESTS`` requests (default 600) and ``BENCH_API_S``
+seconds (default 15). Client and server share the same cores, so the numbers
+are a floor for what a separate client would see. Endpoints not served by this
+build (e.g. ``/assist/query`` before the assistant lands) are listed as such.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+from _common import machine, percentile, start_daemon, stop, table
+
+LEVELS = (1, 8, 32)
+MAX_REQUESTS = int(os.environ.get("BENCH_API_REQUESTS", "600"))
+MAX_SECONDS = float(os.environ.get("BENCH_API_S", "15"))
+ENDPOINTS = [
+    ("GET /system/status", "GET", "/api/v1/system/status", None),
+    ("GET /healthz", "GET", "/healthz", None),
+    ("GET /knowledge/search", "GET", "/api/v1/knowledge/search?q=raid+degraded+disk", None),
+    ("POST /assist/query (KB only)", "POST", "/api/v1/assist/query", {"query": "my RAID is degraded, what now?", "direct": False}),
+]
+
+
+def run_level(url: str, token: str, method: str, path: str, body, clients: int) -> tuple[int, int, float, list[float]]:
+    """(ok, errors, elapsed s, latencies ms) for ``clients`` threads sharing the request budget."""
+    latencies: list[float] = []
+    errors = [0]
+    budget = [MAX_REQUESTS]
+    lock = threading.Lock()
+    deadline = time.monotonic() + MAX_SECONDS
+
+    def client():
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+        while time.monotonic() < deadline:
+            with lock:
+                if budget[0] <= 0:
+                    return
+                budget[0] -= 1
+            start = time.perf_counter()
+            try:
+                r = session.request(method, url + path, json=body, timeout=30)
+                ok = r.status_code < 400
+            except requests.RequestException:
+                ok = False
+            elapsed = (time.perf_counter() - start) * 1000
+            with lock:
+                if ok:
+                    latencies.append(elapsed)
+                else:
+                    errors[0] += 1
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=MAX_SECONDS + 60)
+    return len(latencies), errors[0], time.monotonic() - start, latencies
+
+
+def main() -> int:
+    print(f"machine: {machine()}")
+    print(f"each level: at most {MAX_REQUESTS} requests or {MAX_SECONDS:g} s\n", flush=True)
+    rows, summary = [], {}
+    with tempfile.TemporaryDirectory(prefix="copilot-bench-") as tmp:
+        proc, url, token, _ = start_daemon(Path(tmp))
+        try:
+            deadline = time.monotonic() + 60
+            while requests.get(url + "/healthz", timeout=5).json().get("snapshot_age_s") is None:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("no snapshot within 60 s")
+                time.sleep(0.2)
+            for label, method, path, body in ENDPOINTS:
+                probe = requests.request(method, url + path, json=body, timeout=60,
+                                         headers={"Authorization": f"Bearer {token}"})
+                if probe.status_code == 404:
+                    rows.append([label, "-", "not served in this build", "", "", "", ""])
+                    continue
+                if probe.status_code >= 400:
+                    rows.append([label, "-", f"answers {probe.status_code}: {probe.text[:60]}", "", "", "", ""])
+                    continue
+                for clients in LEVELS:
+                    ok, errors, elapsed, lat = run_level(url, token, method, path, body, clients)
+                    p50, p95, p99 = (percentile(lat, q) for q in (50, 95, 99))
+                    summary[(label, clients)] = (p50, p99)
+                    rows.append([label, clients, f"{ok / elapsed:.0f}", f"{p50:.1f}", f"{p95:.1f}", f"{p99:.1f}", errors])
+                    print(f"  {label} x{clients}: {ok} ok in {elapsed:.1f} s", flush=True)
+        finally:
+            stop(proc)
+    print()
+    print(table(["endpoint", "clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"], rows))
+    status = summary.get(("GET /system/status", 8))
+    if status:
+        print(f"\ntarget: /system/status p99 <= 25 ms at 8 clients: {'met' if status[1] <= 25 else 'NOT met'} ({status[1]:.1f} ms)")
+    assist = summary.get(("POST /assist/query (KB only)", 1))
+    print("target: KB-only assist p50 <= 50 ms: " + (f"{'met' if assist[0] <= 50 else 'NOT met'} ({assist[0]:.1f} ms)"
+                                                     if assist else "not measured (endpoint not served)"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
