@@ -210,7 +210,8 @@
     }
 
     function loadConversations() {
-      return app.call('getConversations', {}).then(function (r) {
+      // OMV's list datamodel requires start and limit.
+      return app.call('getConversations', {start: 0, limit: 100}).then(function (r) {
         convStore.loadData(C.rows(r).map(function (c) {
           return {id: c.id || c.conversation_id, title: c.title || c.first_query || c.summary || (c.id || c.conversation_id), updated_at: c.updated_at || c.last_at || c.created_at};
         }));
@@ -278,7 +279,9 @@
           var mp = (ans.matched_patterns || [])[0];
           if (!mp) { return; }
           // Knowledge feedback rates the best-matching pattern for this question.
-          app.call('feedback', {pattern_id: mp.pattern_id, helpful: d.feedback === 'up', query: String(ans._question || '').slice(0, 500) || null})
+          var fb = {pattern_id: mp.pattern_id, helpful: d.feedback === 'up'};
+          if (ans._question) { fb.query = String(ans._question).slice(0, 500); }  // a string or absent (OMV's datamodel)
+          app.call('feedback', fb)
             .then(function () {
               Ext.fly(el.parentNode).addCls('ocp-feedback-done');
               el.parentNode.innerHTML = 'Thanks for the feedback.';

@@ -461,7 +461,7 @@
       var raw = rec.get('raw') || {};
       var inline = raw.config || raw.configuration || raw.data || raw.content;
       if (inline !== undefined) { return Promise.resolve(inline); }
-      return app.call('getSnapshot', {id: rec.get('id')}).then(function (x) { return (x && (x.config || x.configuration || x.data || x.content)) || x; });
+      return app.call('getSnapshot', {id: String(rec.get('id'))}).then(function (x) { return (x && (x.config || x.configuration || x.data || x.content)) || x; });
     }
 
     function compare(older, newer) {
