@@ -69,10 +69,14 @@ clean:
 	rm -rf build dist *.egg-info .pytest_cache
 	find . -name __pycache__ -prune -exec rm -rf {} +
 
-# Build in a scratch copy so the work tree stays clean; the .deb lands in dist/.
-deb:
+# Build in a scratch copy so the work tree stays clean; the .deb lands in dist/. The web UI
+# is built first (the package ships build/webui; a package build must not fetch from npm).
+DEB_BUILD_DEPS := dpkg-dev debhelper dh-python python3-all python3-setuptools lintian
+deb: deps webui
+	$(call apt_install,$(DEB_BUILD_DEPS))
 	@rm -rf build/deb && mkdir -p build/deb/src dist
 	@tar --exclude=./build --exclude=./dist --exclude=./.git --exclude=./.dev --exclude=__pycache__ -cf - . | tar -xf - -C build/deb/src
+	@cp -r build/webui build/deb/src/webui-dist
 	cd build/deb/src && env PATH=/usr/bin:/bin:/usr/sbin:/sbin dpkg-buildpackage -us -uc -b
 	cp build/deb/*.deb dist/
 	lintian --fail-on error,warning build/deb/*.changes

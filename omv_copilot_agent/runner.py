@@ -13,7 +13,9 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable
 
@@ -31,6 +33,76 @@ SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 class CommandRefused(ValueError):
     """The command is not allowed; the message says why. It was not run."""
+
+
+class Cancelled(RuntimeError):
+    """The owner of the current :class:`ProcessScope` gave up (timeout, shutdown): the command was stopped.
+
+    Raised by :func:`run` only inside a cancelled scope, so a caller that
+    gave up is not fed a half-result it could cache as if it were real.
+    """
+
+
+class ProcessScope:
+    """The child processes started on behalf of one owner (e.g. one collector source).
+
+    The owner can :meth:`cancel` the scope when it stops waiting — a source cut
+    at its timeout, a collector closing on SIGTERM — which kills every process
+    still running in it (whole process group) and makes later :func:`run` calls
+    in the scope raise :class:`Cancelled` at once. Without this, a hung
+    ``omv-rpc`` would keep its thread (and so interpreter exit) waiting for its
+    own, much longer, timeout.
+    """
+
+    def __init__(self, name: str = ""):
+        self.name = name
+        self.cancelled = False
+        self._procs: set[subprocess.Popen] = set()
+        # Re-entrant: cancel() may run in a signal handler that interrupted this same thread.
+        self._lock = threading.RLock()
+
+    def _add(self, proc: subprocess.Popen) -> bool:
+        with self._lock:
+            if self.cancelled:
+                return False
+            self._procs.add(proc)
+            return True
+
+    def _discard(self, proc: subprocess.Popen) -> None:
+        with self._lock:
+            self._procs.discard(proc)
+
+    def running(self) -> int:
+        """How many processes of this scope are still running."""
+        with self._lock:
+            return len(self._procs)
+
+    def cancel(self) -> int:
+        """Kill every process still running in this scope; returns how many were killed."""
+        with self._lock:
+            self.cancelled = True
+            procs = list(self._procs)
+        for proc in procs:
+            _kill_group(proc)
+        return len(procs)
+
+
+_scopes = threading.local()
+
+
+@contextmanager
+def process_scope(scope: ProcessScope):
+    """Run the block with ``scope`` as this thread's scope: every :func:`run` in it registers there."""
+    previous = getattr(_scopes, "current", None)
+    _scopes.current = scope
+    try:
+        yield scope
+    finally:
+        _scopes.current = previous
+
+
+def current_scope() -> ProcessScope | None:
+    return getattr(_scopes, "current", None)
 
 
 @dataclass
@@ -252,6 +324,9 @@ def run(
     run_env = {"PATH": SAFE_PATH, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
     if env:
         run_env.update(env)
+    scope = current_scope()
+    if scope is not None and scope.cancelled:
+        raise Cancelled(f"{argv[0]} not started: {scope.name or 'its owner'} was cancelled")
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -265,6 +340,10 @@ def run(
     except OSError as exc:
         result.error = f"could not start {argv[0]}: {exc.strerror or exc}"
         return result
+    if scope is not None and not scope._add(proc):
+        _kill_group(proc)
+        proc.communicate()
+        raise Cancelled(f"{argv[0]} stopped: {scope.name or 'its owner'} was cancelled")
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -272,6 +351,11 @@ def run(
         out, err = proc.communicate()
         result.timed_out = True
         result.error = f"{argv[0]} did not finish within {timeout:g} s and was killed"
+    finally:
+        if scope is not None:
+            scope._discard(proc)
+    if scope is not None and scope.cancelled:
+        raise Cancelled(f"{argv[0]} stopped: {scope.name or 'its owner'} was cancelled")
     result.duration_s = round(time.monotonic() - start, 4)
     result.returncode = proc.returncode
     result.stdout, t1 = _decode(out or b"", max_output)

@@ -57,7 +57,7 @@ class LiveServer:
 
     def __init__(self, config, agent, token):
         from omv_copilot_agent.api import create_app
-        from omv_copilot_agent.daemon import build_server
+        from omv_copilot_agent.daemon import _serve_forever, build_server
 
         self.agent = agent
         self.token = token
@@ -65,7 +65,7 @@ class LiveServer:
         self.server = build_server(self.app, "127.0.0.1", 0, 4)
         self.port = self.server.effective_port
         self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=_serve_forever, args=(self.server,), daemon=True)
         self.thread.start()
 
     def request(self, method, path, *, token=..., **kwargs):

@@ -124,6 +124,30 @@ def test_config_read_once_and_refreshed_on_mtime_change(make_config, fake_omv, t
         collector.close()
 
 
+def test_failed_call_is_retried_alone_after_a_while(make_config, fake_omv, tmp_path, monkeypatch):
+    """A transient failure (engine restarting) is not cached until config.xml changes; only it is re-called."""
+    from omv_copilot_agent.collect import omv as omv_source
+
+    xml = tmp_path / "config.xml"
+    xml.write_text("<config/>")
+    command = fake_omv("fail:UserMgmt.getUserList")
+    calls = Path(command).parent / "calls.log"
+    collector, snap = _collect(make_config, command, tmp_xml=xml)
+    try:
+        assert snap.sources["omv"].status == "degraded" and snap.sources["omv"].data["users"] == []
+        (Path(command).parent / "fake-mode").write_text("")
+        calls.write_text("")
+        assert collector.collect().sources["omv"].status == "degraded", "not retried before RETRY_FAILED_S"
+        assert calls.read_text() == ""
+        monkeypatch.setattr(omv_source, "RETRY_FAILED_S", 0.0)
+        snap = collector.collect()
+        assert snap.sources["omv"].status == "ok" and snap.sources["omv"].data["users"][0]["name"] == "alice"
+        assert calls.read_text().split() == ["UserMgmt.getUserList"]
+        assert snap.sources["omv"].data["notifications"]["email"]["server"] == "smtp.example.org"
+    finally:
+        collector.close()
+
+
 def test_hung_source_is_cut_and_cycle_completes(make_config, fake_omv, tmp_path):
     collector, snap = _collect(make_config, fake_omv("slow"), sources=("omv", "system", "network"),
                                tmp_xml=tmp_path / "c.xml", timeout=2)
@@ -131,8 +155,51 @@ def test_hung_source_is_cut_and_cycle_completes(make_config, fake_omv, tmp_path)
         assert snap.sources["omv"].status == "degraded" and "timed out after 2 s" in snap.sources["omv"].reason
         assert snap.sources["system"].status == "ok" and snap.sources["network"].status == "ok"
         assert snap.duration_s < 25  # far below the fake's 30 s sleep per call
+        # the hung omv-rpc was killed at the cut: its thread ends instead of waiting 13 x 5 s of RPC timeouts
+        _wait_until(lambda: collector.running_processes() == 0 and not _source_threads("omv"))
     finally:
         collector.close()
+
+
+def _source_threads(name: str) -> list:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == f"collect-{name}" and t.is_alive()]
+
+
+def _wait_until(predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached within the (generous) deadline"
+        time.sleep(0.05)
+
+
+def test_close_during_a_cycle_kills_the_hung_rpc_and_stores_nothing(make_config, fake_omv, tmp_path):
+    """What the daemon's SIGTERM does: close() wakes collect(), which raises instead of returning a snapshot."""
+    import threading
+
+    from omv_copilot_agent.collect import Collector, CollectorClosed
+
+    config, _ = make_config({"omv_rpc": {"command": fake_omv("slow"), "timeout_s": 120, "config_xml": str(tmp_path / "c.xml")},
+                             "collect": {"source_timeout_s": 300}})
+    collector = Collector(config, sources=("omv", "system"))
+    outcome = {}
+
+    def cycle():
+        try:
+            outcome["snapshot"] = collector.collect()
+        except CollectorClosed as exc:
+            outcome["closed"] = str(exc)
+
+    worker = threading.Thread(target=cycle, daemon=True)
+    worker.start()
+    _wait_until(lambda: collector.running_processes() == 1)  # the fake omv-rpc is sleeping
+    collector.close()
+    worker.join(timeout=60)
+    assert not worker.is_alive() and "closed" in outcome and "snapshot" not in outcome
+    _wait_until(lambda: collector.running_processes() == 0 and not _source_threads("omv"))
+    with pytest.raises(CollectorClosed):
+        collector.collect()
 
 
 # --- the real OMV engine (tests/testbed.py) ---------------------------------------------------------
@@ -158,45 +225,54 @@ def test_real_engine_status_and_configuration(omv_engine, live_server):
     assert set(conf["data"]["notifications"]["email"]) >= {"enable", "server", "port", "sender", "primaryemail"}
 
 
-def test_real_engine_shared_folder_and_smb_share(omv_engine, make_config):
-    """Build a shared folder + SMB share with OMV's own set-RPCs, read it back, clean up."""
+NEW_UUID = "fa4b1c66-ef79-11e5-87a0-0002b3a176b4"  # OMV's "create a new object" uuid
+
+
+def test_real_engine_shared_folder_and_smb_share(omv_engine, make_config, tmp_path):
+    """Build a mount entry + shared folder + SMB share with OMV's own set-RPCs, read them back, clean up.
+
+    The test bed has no real filesystem OMV could enumerate, so the mount entry (FsTab.set) points at a
+    tmp directory: OMV creates the shared folder's directory there, as it would on a data disk.
+    """
     import json
 
     from omv_copilot_agent.collect import Collector
     from tests.testbed import omv_rpc
 
-    fsys = json.loads(omv_rpc("FileSystemMgmt", "enumerateMountedFilesystems", {"includeroot": True}).stdout or "[]")
-    root = next((f for f in fsys if f.get("mountpoint") == "/"), None)
-    if root is None or not root.get("uuid"):
-        pytest.skip("the test bed has no mounted filesystem OMV can put a shared folder on")
+    def call(service, method, params):
+        res = omv_rpc(service, method, params)
+        assert res.returncode == 0, f"{service}.{method}: {res.stderr[:300]}"
+        return json.loads(res.stdout)
+
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
     created = []
     try:
-        res = omv_rpc("ShareMgmt", "set", {"uuid": "fa4b1c66-ef79-11e5-87a0-0002b3a176b4", "name": "copilottest",
-                                            "mntentref": root.get("mntentref") or root["uuid"], "reldirpath": "copilottest/",
-                                            "comment": "", "mode": "775"})
-        if res.returncode != 0:
-            pytest.skip(f"ShareMgmt.set not possible in the test bed: {res.stderr[:200]}")
-        folder = json.loads(res.stdout)
-        created.append(("ShareMgmt", folder["uuid"]))
-        res = omv_rpc("SMB", "setShare", {"uuid": "fa4b1c66-ef79-11e5-87a0-0002b3a176b4", "enable": True,
-                                           "sharedfolderref": folder["uuid"], "comment": "", "guest": "no", "readonly": False,
-                                           "browseable": True, "recyclebin": False, "recyclemaxsize": 0, "recyclemaxage": 0,
-                                           "hidedotfiles": True, "inheritacls": True, "inheritpermissions": False,
-                                           "easupport": False, "storedosattributes": False, "hostsallow": "", "hostsdeny": "",
-                                           "audit": False, "timemachine": False, "transportencryption": False, "extraoptions": ""})
-        assert res.returncode == 0, res.stderr[:300]
-        share = json.loads(res.stdout)
-        created.insert(0, ("SMB", share["uuid"]))
+        mntent = call("FsTab", "set", {"uuid": NEW_UUID, "fsname": "/dev/disk/by-uuid/0b5b8a55-1d8c-4a29-9f0e-5a1b2c3d4e5f",
+                                      "dir": str(mnt), "type": "ext4", "opts": "defaults", "freq": 0, "passno": 2,
+                                      "hidden": False, "usagewarnthreshold": 0, "comment": ""})
+        created.append(("FsTab", "delete", {"uuid": mntent["uuid"]}))
+        folder = call("ShareMgmt", "set", {"uuid": NEW_UUID, "name": "copilottest", "mntentref": mntent["uuid"],
+                                           "reldirpath": "copilottest/", "comment": "made by a test", "mode": "775"})
+        created.insert(0, ("ShareMgmt", "delete", {"uuid": folder["uuid"], "recursive": False}))
+        share = call("SMB", "setShare", {"uuid": NEW_UUID, "enable": True, "sharedfolderref": folder["uuid"], "comment": "",
+                                         "guest": "no", "readonly": False, "browseable": True, "recyclebin": False,
+                                         "recyclemaxsize": 0, "recyclemaxage": 0, "hidedotfiles": True, "inheritacls": True,
+                                         "inheritpermissions": False, "easupport": False, "storedosattributes": False,
+                                         "hostsallow": "", "hostsdeny": "", "audit": False, "timemachine": False,
+                                         "transportencryption": False, "extraoptions": ""})
+        created.insert(0, ("SMB", "deleteShare", {"uuid": share["uuid"]}))
+        assert (mnt / "copilottest").is_dir()  # OMV made the folder
         config, _ = make_config({"omv_rpc": {"command": omv_engine, "timeout_s": 60}, "collect": {"source_timeout_s": 300}})
         collector = Collector(config, sources=("omv",))
         try:
             data = collector.collect().sources["omv"].data
         finally:
             collector.close()
-        assert any(f["name"] == "copilottest" for f in data["shared_folders"])
-        assert any(s.get("sharedfoldername") == "copilottest" for s in data["smb_shares"])
+        folders = [f for f in data["shared_folders"] if f["name"] == "copilottest"]
+        assert folders and folders[0]["comment"] == "made by a test" and folders[0]["mntent"]["dir"] == str(mnt)
+        shares = [s for s in data["smb_shares"] if s.get("sharedfoldername") == "copilottest"]
+        assert shares and shares[0]["enable"] is True
     finally:
-        for service, uuid in created:
-            method = "deleteShare" if service == "SMB" else "delete"
-            params = {"uuid": uuid, "recursive": False} if service == "ShareMgmt" else {"uuid": uuid}
+        for service, method, params in created:
             omv_rpc(service, method, params)

@@ -53,3 +53,14 @@ def test_bash_completion_knows_every_subcommand():
     completed = subprocess.run(["bash", "-c", script + '\nCOMP_WORDS=(omv-copilot daemon --p); COMP_CWORD=2; _omv_copilot; echo "${COMPREPLY[@]}"'],
                                capture_output=True, text=True, timeout=30)
     assert completed.stdout.split() == ["--pidfile"]
+
+
+def test_setup_py_ships_every_file_of_the_python_package(tmp_path):
+    """setup.py finds subpackages and data files by glob: nothing a later concern adds is dropped."""
+    result = subprocess.run([PYTHON, "setup.py", "-q", "build", "--build-base", str(tmp_path)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr[-2000:]
+    built = {p.relative_to(tmp_path / "lib") for p in (tmp_path / "lib").rglob("*") if p.is_file()}
+    source = {p.relative_to(ROOT) for p in (ROOT / "omv_copilot_agent").rglob("*")
+              if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+    assert sorted(map(str, source - built)) == []

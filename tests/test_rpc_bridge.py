@@ -77,3 +77,18 @@ def test_apply_paging():
     assert out["total"] == 5 and len(out["data"]) == 5
     out = apply_paging(items, {"start": 0, "limit": None})
     assert out["total"] == 10
+
+
+def test_paged_method_collects_every_item(live_server):
+    """getPatterns must page over ALL patterns (the REST default page is 50; there are more)."""
+    server = live_server()
+    rest_total = server.get("/api/v1/knowledge/patterns").json()["total"]
+    assert rest_total > 50
+    resp = server.post("/api/v1/rpc", json={"method": "getPatterns", "params": {"start": 0, "limit": -1}})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["total"] == rest_total and len(body["data"]) == rest_total
+    page = server.post("/api/v1/rpc", json={"method": "getPatterns", "params": {
+        "start": 5, "limit": 5, "sortfield": "pattern_id", "sortdir": "DESC"}}).json()
+    ids = sorted((p["pattern_id"] for p in body["data"]), reverse=True)
+    assert [p["pattern_id"] for p in page["data"]] == ids[5:10] and page["total"] == rest_total

@@ -17,6 +17,14 @@ if [ ! -s "$tgz" ]; then
   echo "webui: fetching extjs-gpl@$VERSION from npm (about 120 MB, once)"
   (cd "$CACHE" && npm pack --silent "extjs-gpl@$VERSION" >/dev/null)
 fi
+# Mermaid (npm `mermaid`, MIT) renders the Traces page's flowcharts; its UMD build sets window.mermaid.
+MERMAID=10.9.3
+mtgz=$CACHE/mermaid-$MERMAID.tgz
+if [ ! -s "$mtgz" ]; then
+  command -v npm >/dev/null || { echo "webui: npm is needed to fetch mermaid@$MERMAID (apt-get install npm)" >&2; exit 1; }
+  echo "webui: fetching mermaid@$MERMAID from npm (about 5 MB, once)"
+  (cd "$CACHE" && npm pack --silent "mermaid@$MERMAID" >/dev/null)
+fi
 if [ ! -f "$ext/.done2" ]; then
   rm -rf "$ext" && mkdir -p "$ext"
   tar -xzf "$tgz" -C "$ext" --strip-components=1 \
@@ -39,5 +47,7 @@ theme=$ext/build/classic/theme-classic-sandbox/resources
 cp -r "$theme/images" "$OUT/ext/theme/"
 cp "$theme"/theme-classic-sandbox-all.css "$theme"/theme-classic-sandbox-all_1.css "$theme"/theme-classic-sandbox-all_2.css "$OUT/ext/theme/"
 cp "$here"/app/* "$OUT/"
+tar -xzf "$mtgz" -O package/dist/mermaid.min.js > "$OUT/mermaid.min.js"
+mkdir -p "$OUT/mermaid" && tar -xzf "$mtgz" -O package/LICENSE > "$OUT/mermaid/LICENSE"
 cp "$here"/loader/copilot-loader.js "$OUT/"
 echo "webui: built $OUT ($(du -sh "$OUT" | cut -f1))"

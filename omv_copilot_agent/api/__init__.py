@@ -15,7 +15,8 @@ from flask import Flask, current_app
 
 from omv_copilot_agent.api import auth, errors
 
-BLUEPRINTS = ("health", "system", "knowledge", "diagnostics", "rpc", "ui", "openapi")
+BLUEPRINTS = ("health", "system", "knowledge", "diagnostics", "rpc", "ui", "openapi", "assist", "traces", "settings")
+BLUEPRINTS += ("alerts", "history", "metrics")  # alerts concern
 
 
 def agent():

@@ -1,5 +1,7 @@
 """``/api/v1/assist/diagnostics`` and ``/assist/solution``: run a pattern's checks, show its fixes.
 
+``step`` runs one diagnostic only, so a client (the CLI) can show progress step by step.
+
 Diagnostics run through the knowledge runner (allowlist, validated placeholders);
 solutions are only returned, never executed.
 """
@@ -9,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from omv_copilot_agent.api.errors import bad_request
-from omv_copilot_agent.api.knowledge import kb, pattern_or_404
+from omv_copilot_agent.api.knowledge import kb, parameters, pattern_or_404
 from omv_copilot_agent.api.params import json_body
 
 bp = Blueprint("knowledge_assist", __name__, url_prefix="/api/v1/assist")
@@ -17,7 +19,8 @@ bp = Blueprint("knowledge_assist", __name__, url_prefix="/api/v1/assist")
 DIAG_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["pattern_id"],
                "properties": {"pattern_id": {"type": "string", "maxLength": 64},
                               "params": {"type": "object", "maxProperties": 20,
-                                         "additionalProperties": {"type": "string", "maxLength": 300}}}}
+                                         "additionalProperties": {"type": "string", "maxLength": 300}},
+                              "step": {"type": "integer", "minimum": 0, "maximum": 99}}}
 SOLUTION_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["pattern_id"],
                    "properties": {"pattern_id": {"type": "string", "maxLength": 64}}}
 
@@ -31,9 +34,14 @@ def run_diagnostics():
     for name, value in (body.get("params") or {}).items():
         reason = validate_param(name, value)
         if reason:
-            raise bad_request(reason, "invalid_parameter")
-    results = kb().run_diagnostics(pattern["pattern_id"], body.get("params") or {})
-    return jsonify({"pattern_id": pattern["pattern_id"], "results": results,
+            raise bad_request(f"field 'params.{name}': {reason}", "invalid_parameter")
+    step = body.get("step")
+    if step is not None and step >= len(pattern["diagnostics"]):
+        raise bad_request(f"field 'step': this pattern has {len(pattern['diagnostics'])} diagnostics (0-{len(pattern['diagnostics']) - 1})",
+                          "invalid_parameter")
+    results = kb().run_diagnostics(pattern["pattern_id"], body.get("params") or {}, step=step)
+    return jsonify({"pattern_id": pattern["pattern_id"], "parameters": parameters(pattern),
+                    "steps": len(pattern["diagnostics"]), "results": results,
                     "passed": sum(1 for r in results if r["matched_expected"] is True),
                     "failed": sum(1 for r in results if r["matched_expected"] is False or r["error"])})
 

@@ -24,10 +24,10 @@ def kb():
     return service
 
 
-def pattern_or_404(pattern_id) -> dict:
-    """Validate the id's shape first so traversal/unicode/oversized ids are a clean 400."""
+def pattern_or_404(pattern_id, field: str = "pattern_id") -> dict:
+    """Validate the id's shape first so traversal/unicode/oversized ids are a clean 400 naming ``field``."""
     if not isinstance(pattern_id, str) or not PATTERN_ID.fullmatch(pattern_id):
-        raise bad_request("pattern id must be 3-64 characters of a-z, 0-9, '-' or '_'", "invalid_pattern_id")
+        raise bad_request(f"field '{field}': a pattern id is 3-64 characters of a-z, 0-9, '-' or '_'", "invalid_pattern_id")
     pattern = kb().get(pattern_id)
     if pattern is None:
         raise not_found(f"no pattern '{pattern_id}'")
@@ -51,9 +51,17 @@ def patterns():
                     "data": [summary(p) for p in items[offset:offset + limit]], "errors": kb().errors})
 
 
+def parameters(pattern: dict) -> list[str]:
+    """Placeholders its diagnostics need (``{device}`` → 'device'), so callers know what to pass."""
+    from omv_copilot_agent.knowledge.diagnostics import placeholders
+
+    return sorted({name for d in pattern["diagnostics"] for name in placeholders(d["command"])})
+
+
 @bp.get("/patterns/<path:pattern_id>")
 def pattern(pattern_id):
-    return jsonify(pattern_or_404(pattern_id))
+    found = pattern_or_404(pattern_id)
+    return jsonify({**found, "parameters": parameters(found)})
 
 
 @bp.get("/search")

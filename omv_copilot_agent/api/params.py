@@ -44,6 +44,22 @@ def str_arg(name: str, default: str | None = None, *, max_length: int = 500, req
     return raw
 
 
+MAX_DEPTH = 16  # no route takes more than a few levels; deeper input only exhausts recursion
+
+
+def _depth(node: Any) -> int:
+    """Nesting depth of a JSON value, computed without recursion."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        value, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            break
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def json_body(schema: dict | None = None, *, optional: bool = False) -> dict[str, Any]:
     """The request's JSON object, validated against ``schema`` (JSON Schema)."""
     if not request.get_data(cache=True):
@@ -56,6 +72,8 @@ def json_body(schema: dict | None = None, *, optional: bool = False) -> dict[str
         raise bad_request("request body is not valid JSON", "invalid_json") from None
     if not isinstance(data, dict):
         raise bad_request("request body must be a JSON object", "invalid_body")
+    if _depth(data) > MAX_DEPTH:
+        raise bad_request(f"request body is nested deeper than {MAX_DEPTH} levels", "invalid_body")
     if schema is not None:
         import jsonschema
 

@@ -40,6 +40,10 @@ class Method:
     body: bool = False  # remaining params sent as JSON body
     paged: bool = False
     fixed_body: dict = field(default_factory=dict)
+    page_size: int = 500  # REST limit per internal request when collecting a paged list
+
+
+MAX_PAGES = 100  # a paged method collects at most MAX_PAGES * page_size items
 
 
 METHODS: dict[str, Method] = {
@@ -141,7 +145,7 @@ def apply_paging(items: list, params: dict) -> dict:
     return {"total": total, "data": data}
 
 
-def _dispatch(method: Method, params: dict):
+def _dispatch(method: Method, params: dict, extra_query: dict | None = None):
     """Run the REST view for ``method`` in a synthetic request carrying the caller's auth."""
     params = dict(params)
     path = method.path
@@ -154,6 +158,7 @@ def _dispatch(method: Method, params: dict):
         params.pop(name, None)
     query = {k: params.pop(k) for k in method.query if k in params and params[k] is not None}
     query = {k: (("true" if v else "false") if isinstance(v, bool) else str(v)) for k, v in query.items()}
+    query.update(extra_query or {})
     body = {**params, **method.fixed_body} if method.body else None
     adapter = current_app.url_map.bind("localhost")
     try:
@@ -180,10 +185,36 @@ def rpc():
     params = data.get("params") or {}
     if method.paged:
         _paging(params)  # reject bad paging before doing any work
-    response = _dispatch(method, params)
-    if response is None:
-        raise ApiError(501, "not_implemented",
-                       f"RPC method '{name}' is not available in this version ({method.verb} {method.path} is missing)")
-    if response.status_code >= 400 or not method.paged:
+    if not method.paged:
+        response = _dispatch(method, params)
+        if response is None:
+            raise _missing(name, method)
         return response
-    return jsonify(apply_paging(_items(response.get_json(silent=True)), params))
+    items, response = _collect(name, method, params)
+    if response.status_code >= 400:
+        return response
+    return jsonify(apply_paging(items, params))
+
+
+def _missing(name: str, method: Method) -> ApiError:
+    return ApiError(501, "not_implemented",
+                    f"RPC method '{name}' is not available in this version ({method.verb} {method.path} is missing)")
+
+
+def _collect(name: str, method: Method, params: dict):
+    """Every item of a REST list (walking its limit/offset pages), so OMV's search and sort see them all."""
+    items: list = []
+    response = None
+    for _ in range(MAX_PAGES):
+        response = _dispatch(method, params, {"limit": str(method.page_size), "offset": str(len(items))})
+        if response is None:
+            raise _missing(name, method)
+        if response.status_code >= 400:
+            return items, response
+        payload = response.get_json(silent=True)
+        batch = _items(payload)
+        items.extend(batch)
+        total = payload.get("total") if isinstance(payload, dict) else None
+        if len(batch) < method.page_size or not batch or (isinstance(total, int) and len(items) >= total):
+            break
+    return items, response

@@ -45,7 +45,8 @@ def _post(provider: dict, url: str, headers: dict, body: dict) -> dict:
     if response.status_code == 429 or response.status_code >= 500:
         raise ProviderError(f"http_{response.status_code}", f"HTTP {response.status_code}")
     if response.status_code >= 400:
-        raise ProviderError(f"http_{response.status_code}", f"HTTP {response.status_code}: {response.text[:200]}")
+        # The body is not echoed: some providers quote the (partial) key back in auth errors.
+        raise ProviderError(f"http_{response.status_code}", f"HTTP {response.status_code}")
     try:
         return response.json()
     except ValueError:

@@ -10,7 +10,10 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+from omv_copilot_agent.paths import data_path
+
+#: /usr/share/omv-copilot/prompts when installed (debian/rules), the repo's prompts/ otherwise.
+PROMPTS_DIR = data_path("prompts")
 
 #: Sources in order of relevance per context (first = keep longest).
 RELEVANCE = {

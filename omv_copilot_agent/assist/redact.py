@@ -88,6 +88,11 @@ def known_from_snapshot(snapshot) -> dict[str, list[str]]:
                 known["HOST"].append(str(system[key]))
                 if key == "hostname" and "." in str(system[key]):
                     known["HOST"].append(str(system[key]).split(".")[0])
+                    known["HOST"].append(str(system[key]).split(".", 1)[1])
+        # OMV's user list names users under "name" (not "user"): take them explicitly.
+        for user in snapshot.data("omv").get("users") or []:
+            if isinstance(user, dict) and user.get("name"):
+                known["USER"].append(str(user["name"]))
 
         def walk(node, key=""):
             if isinstance(node, dict):

@@ -17,7 +17,8 @@ import sys
 from omv_copilot_agent import __version__
 from omv_copilot_agent.config import ConfigError
 
-COMMANDS = ("status", "daemon")
+COMMANDS = ("status", "daemon", "patterns", "diagnose", "ask")
+COMMANDS += ("alerts",)  # alerts, health, history
 
 
 class CliError(Exception):

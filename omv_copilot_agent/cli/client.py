@@ -46,6 +46,9 @@ class Client:
     def post(self, path: str, body: dict | None = None) -> dict:
         return _unwrap(self.request("POST", path, body=body or {}))
 
+    def close(self) -> None:
+        """Release what the client holds (nothing for the daemon's API)."""
+
 
 class InProcessClient(Client):
     """Runs the API app in this process against a freshly collected snapshot."""
@@ -73,6 +76,10 @@ class InProcessClient(Client):
         response = self.http.open(path, method=method, query_string=params, json=body if method != "GET" else None,
                                   headers={"Authorization": f"Bearer {self.token}", "Host": "localhost"})
         return ApiReply(response.status_code, json.loads(response.get_data(as_text=True) or "{}"))
+
+    def close(self) -> None:
+        """Close the in-process agent: kills any program a hung source still waits on."""
+        self.agent.close()
 
 
 def _unwrap(reply: ApiReply) -> dict:

@@ -16,7 +16,10 @@ def register(sub) -> None:
 
 def run(args) -> int:
     client = connect(args)
-    status = client.get("/api/v1/system/status")
+    try:
+        status = client.get("/api/v1/system/status")
+    finally:
+        client.close()
     status["answered_by"] = client.mode
     if args.json:
         print_json(status)

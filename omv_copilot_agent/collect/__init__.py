@@ -3,6 +3,14 @@
 Entry point: :class:`Collector` (``collect()`` → :class:`Snapshot`). One hung
 source is cut at ``collect.source_timeout_s`` and reported ``degraded``; the
 cycle still completes. Sources are the modules named in :data:`SOURCES`.
+
+Each source runs in its own daemon thread inside its own
+:class:`runner.ProcessScope`: cutting a source at its timeout, or closing the
+collector (daemon SIGTERM, end of a CLI run), kills the programs it is still
+waiting on, so neither the next cycle nor process exit waits for a hung
+``omv-rpc``/``smartctl`` to reach its own, longer, timeout. Daemon threads
+(not a ThreadPoolExecutor, whose workers are joined at interpreter exit) mean
+even a source hung in Python code cannot hold the process open.
 """
 
 from __future__ import annotations
@@ -11,10 +19,10 @@ import importlib
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from omv_copilot_agent import runner
 from omv_copilot_agent.collect.base import DEGRADED, OK, UNAVAILABLE, Degraded, SourceResult, Unavailable
 from omv_copilot_agent.collect.snapshot import Snapshot
 
@@ -32,6 +40,10 @@ class CollectContext:
     cache: dict = field(default_factory=dict)
 
 
+class CollectorClosed(RuntimeError):
+    """collect() was called on, or interrupted by, a closed collector (shutdown): no snapshot."""
+
+
 def run_source(module, ctx: CollectContext) -> SourceResult:
     """Run one source module and turn its outcome into a SourceResult."""
     name = module.NAME
@@ -44,12 +56,24 @@ def run_source(module, ctx: CollectContext) -> SourceResult:
         result = SourceResult(name, DEGRADED, exc.data, exc.reason)
     except Unavailable as exc:
         result = SourceResult(name, UNAVAILABLE, exc.data, exc.reason)
+    except runner.Cancelled as exc:  # the collector gave up on this source (timeout or shutdown)
+        result = SourceResult(name, DEGRADED, {}, f"cancelled: {exc}")
     except Exception as exc:  # a bug in a source must not stop the cycle
         log.exception("source %s failed", name)
         result = SourceResult(name, DEGRADED, {}, f"internal error: {exc.__class__.__name__}: {exc}")
     result.duration_s = time.monotonic() - start
     result.collected_at = started_at
     return result
+
+
+@dataclass
+class _Running:
+    """One source's run in one cycle: its thread, scope and (once done) result."""
+
+    module: Any
+    scope: runner.ProcessScope
+    done: threading.Event = field(default_factory=threading.Event)
+    result: SourceResult | None = None
 
 
 class Collector:
@@ -62,44 +86,72 @@ class Collector:
         self.modules = [importlib.import_module(f"omv_copilot_agent.collect.{n}") for n in names]
         self.cache: dict = {}
         self.previous: Snapshot | None = None
-        self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.modules)), thread_name_prefix="collect")
-        self._busy: dict[str, threading.Event] = {}
+        self.closed = False
+        # RLock: close() may run in a signal handler that interrupted collect() in the same thread.
+        self._cond = threading.Condition(threading.RLock())
+        self._running: dict[str, _Running] = {}
 
     def collect(self) -> Snapshot:
+        """One cycle: every source in parallel, each cut at ``collect.source_timeout_s``.
+
+        Raises :class:`CollectorClosed` when the collector is (or gets) closed,
+        so a shutdown never stores a snapshot of sources it killed.
+        """
+        if self.closed:
+            raise CollectorClosed("the collector is closed")
         timeout = float(self.config.get_path("collect.source_timeout_s", 20))
         ctx = CollectContext(self.config, self.previous, self.cache)
         start = time.monotonic()
         taken_at = time.time()
-        futures = {}
         results: dict[str, SourceResult] = {}
+        started: list[_Running] = []
         for module in self.modules:
-            if self._busy.get(module.NAME) and not self._busy[module.NAME].is_set():
+            previous = self._running.get(module.NAME)
+            if previous is not None and not previous.done.is_set():
                 results[module.NAME] = SourceResult(module.NAME, DEGRADED, {}, "still running from the previous cycle (hung?)", 0.0, taken_at)
                 continue
-            done = threading.Event()
-            self._busy[module.NAME] = done
-            futures[self._pool.submit(self._run, module, ctx, done)] = module
-        finished, pending = wait(futures, timeout=timeout)
-        for future in finished:
-            result = future.result()
-            results[result.name] = result
-        for future in pending:
-            module = futures[future]
-            results[module.NAME] = SourceResult(module.NAME, DEGRADED, {}, f"timed out after {timeout:g} s", timeout, taken_at)
+            run = _Running(module, runner.ProcessScope(f"source {module.NAME}"))
+            self._running[module.NAME] = run
+            started.append(run)
+            threading.Thread(target=self._run, args=(run, ctx), name=f"collect-{module.NAME}", daemon=True).start()
+        with self._cond:
+            self._cond.wait_for(lambda: self.closed or all(r.done.is_set() for r in started), timeout=timeout)
+        if self.closed:
+            raise CollectorClosed("the collector was closed during a cycle")
+        for run in started:
+            if run.done.is_set() and run.result is not None:
+                results[run.module.NAME] = run.result
+            else:
+                run.scope.cancel()  # kill what it waits on; its thread then ends on its own
+                results[run.module.NAME] = SourceResult(run.module.NAME, DEGRADED, {}, f"timed out after {timeout:g} s", timeout, taken_at)
         ordered = {m.NAME: results[m.NAME] for m in self.modules if m.NAME in results}
         snapshot = Snapshot(taken_at=taken_at, sources=ordered, duration_s=time.monotonic() - start)
         self.previous = snapshot
         return snapshot
 
-    @staticmethod
-    def _run(module, ctx, done: threading.Event) -> SourceResult:
+    def _run(self, run: _Running, ctx: CollectContext) -> None:
         try:
-            return run_source(module, ctx)
+            with runner.process_scope(run.scope):
+                run.result = run_source(run.module, ctx)
         finally:
-            done.set()
+            run.done.set()
+            with self._cond:
+                self._cond.notify_all()
+
+    def running_processes(self) -> int:
+        """Programs the sources are still waiting on (0 once closed)."""
+        return sum(r.scope.running() for r in list(self._running.values()))
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop: kill every program a source still waits on and wake a waiting collect().
+
+        Safe to call twice and from a signal handler.
+        """
+        self.closed = True
+        for run in list(self._running.values()):
+            run.scope.cancel()
+        with self._cond:
+            self._cond.notify_all()
 
 
-__all__ = ["Collector", "CollectContext", "Snapshot", "SourceResult", "Degraded", "Unavailable", "SOURCES", "OK", "DEGRADED", "UNAVAILABLE"]
+__all__ = ["Collector", "CollectorClosed", "CollectContext", "Snapshot", "SourceResult", "Degraded", "Unavailable", "SOURCES", "OK", "DEGRADED", "UNAVAILABLE"]

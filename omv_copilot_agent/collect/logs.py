@@ -8,6 +8,15 @@ from omv_copilot_agent import runner
 from omv_copilot_agent.collect.base import Degraded, Unavailable
 
 NAME = "logs"
+JOURNAL_DIRS = ("/var/log/journal", "/run/log/journal")
+
+
+def has_journal(dirs: tuple[str, ...] | None = None) -> bool:
+    """Does journald keep any journal file here? (journalctl prints nothing, exit 0, when not)."""
+    import glob
+    import os
+
+    return any(glob.glob(os.path.join(d, "**", "*.journal*"), recursive=True) for d in dirs or JOURNAL_DIRS)
 
 
 def parse(text: str, limit: int) -> list[dict]:
@@ -43,4 +52,7 @@ def collect(ctx) -> dict:
                        "warning": sum(1 for e in entries if e["priority"] == 4)}}
     if not res.ok and not entries:
         raise Degraded(f"journalctl failed: {res.error or res.stderr.strip()[:200]}", data)
+    if not entries and not has_journal():
+        # "no warnings" would be a lie: there is nothing to read (containers, journald not running)
+        raise Unavailable(f"no journal files in {' or '.join(JOURNAL_DIRS)} (journald not running?)", data)
     return data

@@ -1,7 +1,8 @@
 """Source 'omv': OpenMediaVault's configuration, read through omv-rpc.
 
 The engine is slow (≈1 s per call), so the configuration is read once and
-kept in ``ctx.cache``; it is re-read only when ``config.xml``'s mtime changes.
+kept in ``ctx.cache``; it is re-read only when ``config.xml``'s mtime changes
+(a call that failed, maybe transiently, is retried alone every ``RETRY_FAILED_S``).
 The cheap live bits of ``System.getInformation`` (configDirty, updates) are
 refreshed at most every ``LIVE_REFRESH_S``. One failing method does not lose
 the others: it goes to ``data.errors`` and makes the source degraded.
@@ -18,6 +19,8 @@ from omv_copilot_agent.collect.omv_rpc import OmvRpcClient, OmvRpcError
 
 NAME = "omv"
 LIVE_REFRESH_S = 120.0
+#: a configuration call that failed is retried (alone) this often, even if config.xml did not change
+RETRY_FAILED_S = 120.0
 
 PAGE = {"start": 0, "limit": -1}
 
@@ -78,21 +81,37 @@ def _live(info) -> dict:
             "reboot_required": info.get("rebootRequired"), "available_updates": info.get("availablePkgUpdates")}
 
 
-def read_config(client: OmvRpcClient) -> tuple[dict, dict]:
-    """Every configuration call once; returns (data, errors by 'Service.method')."""
+def read_calls(client: OmvRpcClient, keys) -> tuple[dict, dict[str, str]]:
+    """Run the configuration calls named by ``keys``: (raw data by key, errors by key)."""
     data: dict = {}
     errors: dict[str, str] = {}
-    for key, (service, method, params, transform) in CONFIG_CALLS.items():
+    for key in keys:
+        service, method, params, transform = CONFIG_CALLS[key]
         try:
             data[key] = transform(client.call(service, method, params))
         except OmvRpcError as exc:
             data[key] = {} if key == "email" else []
             if f"RPC service '{service}' not found" in exc.reason:
                 continue  # plugin not installed (e.g. openmediavault-md): nothing to report
-            errors[f"{service}.{method}"] = exc.reason
-            data[key] = {} if key == "email" else []
-    data["notifications"] = {"email": data.pop("email"), "topics": data.pop("topics")}
+            errors[key] = exc.reason
     return data, errors
+
+
+def assemble(raw: dict) -> dict:
+    """The snapshot's view of the raw per-call data (email + topics under ``notifications``)."""
+    data = {k: v for k, v in raw.items() if k not in ("email", "topics")}
+    data["notifications"] = {"email": raw.get("email", {}), "topics": raw.get("topics", [])}
+    return data
+
+
+def _by_method(errors: dict[str, str]) -> dict[str, str]:
+    return {f"{CONFIG_CALLS[k][0]}.{CONFIG_CALLS[k][1]}": reason for k, reason in errors.items()}
+
+
+def read_config(client: OmvRpcClient) -> tuple[dict, dict]:
+    """Every configuration call once; returns (data, errors by 'Service.method')."""
+    raw, errors = read_calls(client, CONFIG_CALLS)
+    return assemble(raw), _by_method(errors)
 
 
 def collect(ctx) -> dict:
@@ -117,8 +136,14 @@ def collect(ctx) -> dict:
         errors["System.getInformation"] = cache["live_error"]
     mtime = _mtime(ctx.config.get_path("omv_rpc.config_xml", "/etc/openmediavault/config.xml"))
     if "config" not in cache or cache.get("mtime") != mtime:
-        cache["config"], cache["config_errors"] = read_config(client)
-        cache["mtime"] = mtime
+        cache["raw"], cache["failed"] = read_calls(client, CONFIG_CALLS)
+        cache["mtime"], cache["config_at"] = mtime, now
+    elif cache["failed"] and now - cache.get("config_at", 0) >= RETRY_FAILED_S:
+        # a failed call may have been transient (engine restarting): retry only those, not the whole config
+        raw, cache["failed"] = read_calls(client, list(cache["failed"]))
+        cache["raw"].update(raw)
+        cache["config_at"] = now
+    cache["config"], cache["config_errors"] = assemble(cache["raw"]), _by_method(cache["failed"])
     errors.update(cache["config_errors"])
     data = {**cache["live"], **cache["config"], "errors": dict(errors)}
     if errors:

@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 
+from omv_copilot_agent.collect import CollectorClosed
 from omv_copilot_agent.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ class Scheduler:
             try:
                 snap = self.agent.run_cycle()
                 log.info("cycle %d done in %.2f s (%s)", self.agent.cycles, snap.duration_s, snap.overall)
+            except CollectorClosed:
+                break  # shutting down: the interrupted cycle is not stored
             except Exception:
                 log.exception("collection cycle failed")
             if time.monotonic() - last_prune > PRUNE_EVERY_S:
@@ -70,7 +73,9 @@ class Scheduler:
             self.stop_event.wait(max(0.0, self.interval_s - (time.monotonic() - start)))
 
     def stop(self) -> None:
+        """Stop after (or, by closing the collector, during) the current cycle."""
         self.stop_event.set()
+        self.agent.collector.close()
 
 
 def build_server(app, host: str, port: int, threads: int):

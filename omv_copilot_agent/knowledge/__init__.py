@@ -19,9 +19,11 @@ __all__ = ["KnowledgeBase", "Match", "attach"]
 
 
 class KnowledgeBase:
-    def __init__(self, patterns_dir: str | Path | None = None, store=None):
+    def __init__(self, patterns_dir: str | Path | None = None, store=None, *,
+                 timeout_s: float = diagnostics.DEFAULT_TIMEOUT_S, max_output: int = diagnostics.DEFAULT_MAX_OUTPUT):
         self.patterns_dir = Path(patterns_dir) if patterns_dir else paths.data_path("patterns")
         self.store = store
+        self.timeout_s, self.max_output = timeout_s, max_output
         self.reload()
 
     def reload(self) -> None:
@@ -48,15 +50,19 @@ class KnowledgeBase:
     def signals(self, snapshot) -> list[Match]:
         return matcher.rank(self.index, "", snapshot, limit=len(self.patterns), feedback=None)
 
-    def run_diagnostics(self, pattern_id: str, params: dict | None = None, *, progress=None) -> list[dict]:
+    def run_diagnostics(self, pattern_id: str, params: dict | None = None, *, progress=None,
+                        step: int | None = None) -> list[dict]:
+        """Run the pattern's diagnostics in order (only index ``step`` when given); solutions never run."""
         pattern = self.get(pattern_id)
         if pattern is None:
             raise KeyError(pattern_id)
         results = []
         for i, diag in enumerate(pattern["diagnostics"]):
+            if step is not None and i != step:
+                continue
             if progress:
                 progress(i, len(pattern["diagnostics"]), diag)
-            results.append(diagnostics.run_step(diag, params or {}))
+            results.append(diagnostics.run_step(diag, params or {}, timeout=self.timeout_s, max_output=self.max_output))
         return results
 
     def solutions(self, pattern_id: str) -> list[dict]:
@@ -67,5 +73,7 @@ class KnowledgeBase:
 
 
 def attach(agent) -> KnowledgeBase:
-    cfg = agent.config.get_path("knowledge.patterns_dir") if hasattr(agent.config, "get_path") else None
-    return KnowledgeBase(cfg, store=getattr(agent, "store", None))
+    get = agent.config.get_path if hasattr(agent.config, "get_path") else (lambda _key, default=None: default)
+    return KnowledgeBase(get("knowledge.patterns_dir", None), store=getattr(agent, "store", None),
+                         timeout_s=float(get("knowledge.diagnostic_timeout_s", diagnostics.DEFAULT_TIMEOUT_S) or diagnostics.DEFAULT_TIMEOUT_S),
+                         max_output=int(get("knowledge.diagnostic_max_output_bytes", diagnostics.DEFAULT_MAX_OUTPUT) or diagnostics.DEFAULT_MAX_OUTPUT))

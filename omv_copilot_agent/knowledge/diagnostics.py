@@ -38,7 +38,7 @@ _RX = {
     "path": r"/(srv|mnt|media|export|var/log|etc)(/[A-Za-z0-9._@+ -]{1,128}){0,16}",
     "mountpoint": r"/(srv|mnt|media|export)?(/[A-Za-z0-9._@+-]{1,128}){0,16}",
     "pool": r"[A-Za-z][A-Za-z0-9_.:-]{0,63}",
-    "ups": r"[A-Za-z0-9_-]{1,32}(@[A-Za-z0-9.-]{1,253})?",
+    "ups": r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}(@[A-Za-z0-9][A-Za-z0-9.-]{0,252})?",
     "container": r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}",
     "cert": r"/etc/ssl/certs/[A-Za-z0-9._-]{1,128}\.(crt|pem)",
     "port": r"\d{1,5}",
@@ -87,34 +87,85 @@ def build(command: str, params: dict) -> list[list[str]]:
     stages.append(current)
     if any(not s for s in stages):
         raise runner.CommandRefused("empty pipeline stage")
-    for stage in stages[:1]:
-        runner.check(stage)
+    if "/" in stages[0][0]:
+        # a path would bypass the fixed search path (runner.which): name the tool, never a file
+        raise runner.CommandRefused(f"name the tool, not a path: {stages[0][0]!r}")
+    runner.check(stages[0])
+    for stage in stages[1:]:
+        check_filter(stage)
     return stages
 
 
-def run_step(diag: dict, params: dict, *, timeout: float = 15.0, max_output: int = 64 * 1024) -> dict:
+#: Text filters that may follow a pipe; they run in this process over the first stage's output.
+FILTERS = ("grep", "head", "tail", "wc", "sort")
+#: In a filter's arguments only these are refused: the filter is never a process, so a regex
+#: alternation ``a|b`` or anchor ``$`` is data, but control characters have no business there.
+_FILTER_FORBIDDEN = set("\x00\n\r")
+
+
+def check_filter(stage: list[str]) -> None:
+    """Refuse a filter stage before anything runs: unknown filter, control characters, bad regex/count."""
+    name = stage[0]
+    if name not in FILTERS:
+        raise runner.CommandRefused(f"only {', '.join(FILTERS)} may follow a pipe, not {name!r}")
+    for arg in stage[1:]:
+        if _FILTER_FORBIDDEN.intersection(arg):
+            raise runner.CommandRefused(f"{name}: argument {arg!r} contains control characters")
+    try:
+        runner._TEXT_FILTERS[name]([], stage[1:])
+    except (ValueError, IndexError, re.error) as exc:
+        raise runner.CommandRefused(f"bad {name} arguments: {exc}") from None
+
+
+def run_stages(stages: list[list[str]], *, timeout: float, max_output: int) -> runner.CommandResult:
+    """Run the first stage through runner.run (allowlist, timeout, cap) and apply the filters in-process."""
+    result = runner.run(stages[0], timeout=timeout, max_output=max_output)
+    for stage in stages[1:]:
+        if result.error:
+            return result
+        lines = runner._TEXT_FILTERS[stage[0]](result.stdout.splitlines(), stage[1:])
+        rc = (0 if lines else 1) if stage[0] == "grep" else result.returncode
+        result = runner.CommandResult(argv=result.argv + ["|"] + stage, returncode=rc,
+                                      stdout="\n".join(lines) + ("\n" if lines else ""), stderr=result.stderr,
+                                      duration_s=result.duration_s, truncated=result.truncated)
+    return result
+
+
+DEFAULT_TIMEOUT_S = 15.0
+DEFAULT_MAX_OUTPUT = 64 * 1024
+
+
+def run_step(diag: dict, params: dict, *, timeout: float = DEFAULT_TIMEOUT_S, max_output: int = DEFAULT_MAX_OUTPUT) -> dict:
     """Run one diagnostic; refusals come back with ``error`` set and nothing run."""
     out = {"name": diag["name"], "command": diag["command"], "argv": None, "returncode": None, "stdout": "",
-           "stderr": "", "duration_s": 0.0, "timed_out": False, "error": None, "matched_expected": None,
-           "expected_output": diag.get("expected_output")}
+           "stderr": "", "duration_s": 0.0, "timed_out": False, "truncated": False, "error": None,
+           "matched_expected": None, "expected_output": diag.get("expected_output")}
     try:
         stages = build(diag["command"], params or {})
     except runner.CommandRefused as exc:
         out["error"] = f"refused: {exc}"
         return out
     start = time.monotonic()
-    result = runner.run_pipeline(stages, timeout=timeout, max_output=max_output) if len(stages) > 1 \
-        else runner.run(stages[0], timeout=timeout, max_output=max_output)
+    result = run_stages(stages, timeout=timeout, max_output=max_output)
     out.update(argv=[a for s in stages for a in s + ["|"]][:-1], returncode=result.returncode, stdout=result.stdout,
                stderr=result.stderr, duration_s=round(result.duration_s or (time.monotonic() - start), 4),
-               timed_out=result.timed_out, error=result.error)
+               timed_out=result.timed_out, truncated=result.truncated, error=result.error)
     expected = diag.get("expected_output")
     if expected and result.error is None:
-        try:
-            out["matched_expected"] = re.search(expected, result.stdout, re.IGNORECASE | re.MULTILINE) is not None
-        except re.error:
-            out["matched_expected"] = expected.lower() in result.stdout.lower()
+        out["matched_expected"] = matches_expected(expected, result.stdout)
     return out
+
+
+def matches_expected(expected: str, output: str) -> bool:
+    """``expected_output`` is a case-insensitive multiline regex (a plain substring if it does not compile).
+
+    A healthy-state check can be written as a negative look-ahead over the whole output,
+    e.g. ``\\A(?![\\s\\S]*: inactive)`` passes only when no md array is inactive.
+    """
+    try:
+        return re.search(expected, output, re.IGNORECASE | re.MULTILINE) is not None
+    except re.error:
+        return expected.lower() in output.lower()
 
 
 # Read-only tools the patterns need beyond the foundation's allowlist.

@@ -61,6 +61,9 @@ class Index:
         self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         self.avglen = sum(sum(tf.values()) for tf in self.docs.values()) / n if self.docs else 1.0
         self.vocab = sorted(self.idf)
+        self.by_length: dict[int, list[str]] = {}
+        for term in self.vocab:
+            self.by_length.setdefault(len(term), []).append(term)
 
     def _resolve(self, term: str) -> tuple[str | None, str | None]:
         """The indexed term for a query token, tolerating typos ('smaba'→'samba')."""
@@ -68,7 +71,10 @@ class Index:
             return term, None
         if len(term) < 4 or not term.isalpha():
             return None, None
-        close = difflib.get_close_matches(term, self.vocab, n=1, cutoff=0.8)
+        # ratio 2M/(a+b) >= 0.8 needs |a-b| <= a/2: only those lengths can match (same result, fewer tries)
+        span = len(term) // 2
+        candidates = [t for n in range(len(term) - span, len(term) + span + 1) for t in self.by_length.get(n, ())]
+        close = difflib.get_close_matches(term, candidates, n=1, cutoff=0.8)
         return (close[0], f"'{term}'≈'{close[0]}'") if close else (None, None)
 
     def score(self, query: str) -> dict[str, tuple[float, list[str]]]:

@@ -1,7 +1,8 @@
 """Evaluate a pattern's state_signals against a snapshot dict (docs/snapshot.md shape).
 
 A signal names a source, optionally a list inside its data (``items``, dot path)
-filtered by ``where`` (equality), a ``field`` (dot path; with ``attribute`` it is a
+filtered by ``where`` (equality) and ``where_not`` (exclusion: a value or a list, e.g.
+the loopback interface), a ``field`` (dot path; with ``attribute`` it is a
 field of that SMART attribute id) and a comparison. Missing data never holds:
 a degraded source must not invent a problem.
 """
@@ -13,10 +14,14 @@ from typing import Any
 
 
 def _get(node: Any, path: str) -> Any:
+    """Follow a dot path; a numeric part indexes a list ('cpu.load.0' is the 1-minute load)."""
     for part in path.split(".") if path else []:
-        if not isinstance(node, dict):
+        if isinstance(node, list) and part.isdigit():
+            node = node[int(part)] if int(part) < len(node) else None
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
             return None
-        node = node.get(part)
     return node
 
 
@@ -71,6 +76,8 @@ def evaluate(signal: dict, snapshot: dict) -> list[str]:
         if not isinstance(item, dict):
             continue
         if any(_get(item, k) != v for k, v in (signal.get("where") or {}).items()):
+            continue
+        if any(_get(item, k) in (v if isinstance(v, list) else [v]) for k, v in (signal.get("where_not") or {}).items()):
             continue
         target = item
         if "attribute" in signal:

@@ -41,7 +41,11 @@ SYNONYMS = {
     "dns": "dns resolve", "resolve": "dns resolve", "hostname": "dns hostname",
     "ipv6": "ipv6", "bond": "bonding", "bonding": "bonding", "lacp": "bonding",
     "smart": "smart", "bad sectors": "reallocated pending sector", "bad sector": "reallocated pending sector",
-    "something wrong": "", "something is wrong": "", "not working": "fail", "broken": "fail",
+    "os disk": "system disk", "os drive": "system disk", "boot disk": "system disk", "boot drive": "system disk",
+    "system drive": "system disk", "usb stick": "usb system disk",
+    "something wrong": "", "something is wrong": "", "something went wrong": "", "what is wrong": "",
+    "whats wrong": "", "what's wrong": "", "is everything ok": "", "everything ok": "", "check my nas": "",
+    "any problems": "", "help me": "", "not working": "fail", "broken": "fail",
     "wont mount": "mount fail", "won't mount": "mount fail", "doesnt mount": "mount fail",
 }
 
@@ -69,7 +73,9 @@ def expand(text: str) -> str:
     for phrase in sorted(SYNONYMS, key=len, reverse=True):
         needle = f" {phrase} "
         if needle in text:
-            text = text.replace(needle, f" {phrase} {SYNONYMS[phrase]} ")
+            # an empty expansion marks a vague phrase: drop it so only state signals can answer it
+            replacement = f" {phrase} {SYNONYMS[phrase]} " if SYNONYMS[phrase] else " "
+            text = text.replace(needle, replacement)
     return text
 
 

@@ -49,6 +49,24 @@ class AlertsMixin:
         with self.write() as conn:
             conn.execute("UPDATE alerts SET state = 'resolved', resolved_at = ? WHERE id = ?", (now, alert_id))
 
+    def recently_resolved(self, rule: str, subject: str, since: float) -> dict | None:
+        """The newest alert of (rule, subject) resolved at or after ``since`` (flap damping)."""
+        rows = self.query("SELECT * FROM alerts WHERE rule = ? AND subject = ? AND state = 'resolved' AND resolved_at >= ? "
+                          "ORDER BY resolved_at DESC LIMIT 1", (rule, subject, since))
+        return _alert(rows[0]) if rows else None
+
+    def reopen_alert(self, alert_id: int, a: dict, now: float) -> None:
+        """A flapping condition came back soon: the old episode continues (acknowledged stays acknowledged)."""
+        with self.write() as conn:
+            conn.execute("UPDATE alerts SET state = CASE WHEN acknowledged_at IS NULL THEN 'firing' ELSE 'acknowledged' END, "
+                         "resolved_at = NULL, severity = ?, title = ?, message = ?, details = ?, last_seen = ?, "
+                         "count = count + 1, clear_count = 0 WHERE id = ?",
+                         (a["severity"], a["title"], a["message"], json.dumps(a.get("details") or {}, default=str), now, alert_id))
+
+    def alert_counts(self) -> dict[tuple[str, str], int]:
+        """(state, severity) -> number of alerts, for /metrics and the health score."""
+        return {(r[0], r[1]): r[2] for r in self.query("SELECT state, severity, COUNT(*) FROM alerts GROUP BY state, severity")}
+
     def ack_alert(self, alert_id: int, note: str | None, now: float | None = None) -> bool:
         with self.write() as conn:
             cur = conn.execute("UPDATE alerts SET state = 'acknowledged', acknowledged_at = ?, ack_note = ? "
@@ -90,3 +108,53 @@ class AlertsMixin:
         total = self.query("SELECT COUNT(*) FROM snapshots")[0][0]
         rows = self.query("SELECT id, taken_at, overall FROM snapshots ORDER BY taken_at DESC, id DESC LIMIT ? OFFSET ?", (limit, offset))
         return total, [dict(r) for r in rows]
+
+    # -- OMV configuration history (migration 0005) ----------------------
+    def add_config_snapshot(self, taken_at: float, digest: str, reason: str, config: dict) -> int:
+        with self.write() as conn:
+            return conn.execute("INSERT INTO config_snapshots (taken_at, hash, reason, data) VALUES (?, ?, ?, ?)",
+                                (taken_at, digest, reason, json.dumps(config, sort_keys=True, default=str))).lastrowid
+
+    def latest_config_snapshot(self) -> dict | None:
+        rows = self.query("SELECT id, taken_at, hash, reason FROM config_snapshots ORDER BY taken_at DESC, id DESC LIMIT 1")
+        return dict(rows[0]) if rows else None
+
+    def list_config_snapshots(self, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+        total = self.query("SELECT COUNT(*) FROM config_snapshots")[0][0]
+        rows = self.query("SELECT id, taken_at, hash, reason FROM config_snapshots ORDER BY taken_at DESC, id DESC LIMIT ? OFFSET ?",
+                          (limit, offset))
+        return total, [dict(r) for r in rows]
+
+    def get_config_snapshot(self, snapshot_id: int) -> dict | None:
+        rows = self.query("SELECT * FROM config_snapshots WHERE id = ?", (snapshot_id,))
+        if not rows:
+            return None
+        d = dict(rows[0])
+        d["data"] = json.loads(d["data"])
+        return d
+
+    # -- history imported from collectd RRD files --------------------------
+    def import_metric_points(self, name: str, labels, points: list[tuple[float, int, float]]) -> int:
+        """Insert (ts, tier, value) points older than the series' first sample (idempotent re-import)."""
+        from omv_copilot_agent.store.metrics import labels_key
+
+        key = labels_key(labels)
+        first = self.query("SELECT MIN(ts) FROM metrics WHERE name = ? AND labels = ?", (name, key))[0][0]
+        rows = [(ts, name, key, value, tier) for ts, tier, value in points if first is None or ts < first]
+        if not rows:
+            return 0
+        with self.write() as conn:
+            conn.executemany("INSERT INTO metrics (ts, name, labels, value, tier) VALUES (?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    def usage_series(self, name: str, labels, since: float, until: float) -> list[tuple[float, float]]:
+        """Like ``series()`` but one index range scan per tier (tier IN ...), for the per-cycle forecasts."""
+        from omv_copilot_agent.store.metrics import labels_key
+
+        rows = self.query("SELECT ts, value, tier FROM metrics WHERE name = ? AND labels = ? AND tier IN (0, 1, 2) "
+                          "AND ts >= ? AND ts <= ? ORDER BY ts", (name, labels_key(labels), since, until))
+        raw_start = min((r[0] for r in rows if r[2] == 0), default=None)
+        five_start = min((r[0] for r in rows if r[2] == 1), default=None)
+        return [(r[0], r[1]) for r in rows
+                if not (r[2] == 2 and five_start is not None and r[0] >= five_start)
+                and not (r[2] == 1 and raw_start is not None and r[0] >= raw_start)]

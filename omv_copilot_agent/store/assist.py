@@ -26,9 +26,10 @@ class AssistMixin:
 
     def save_trace(self, trace: dict) -> None:
         with self.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO assist_traces (id, created_at, query, mode, provider, data) VALUES (?, ?, ?, ?, ?, ?)",
+            conn.execute("INSERT OR REPLACE INTO assist_traces (id, created_at, query, mode, provider, context, duration_ms, data) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                          (trace["id"], trace["created_at"], trace["query"], trace["mode"], trace.get("provider"),
-                          json.dumps(trace, default=str)))
+                          trace.get("context"), trace.get("duration_ms"), json.dumps(trace, default=str)))
 
     def get_trace(self, trace_id: str) -> dict | None:
         rows = self.query("SELECT data FROM assist_traces WHERE id = ?", (trace_id,))
@@ -36,7 +37,8 @@ class AssistMixin:
 
     def list_traces(self, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
         total = self.query("SELECT COUNT(*) FROM assist_traces")[0][0]
-        rows = self.query("SELECT id, created_at, query, mode, provider FROM assist_traces ORDER BY created_at DESC LIMIT ? OFFSET ?",
+        rows = self.query("SELECT id, created_at, query, mode, provider, context, duration_ms FROM assist_traces "
+                          "ORDER BY created_at DESC LIMIT ? OFFSET ?",
                           (limit, offset))
         return total, [dict(r) for r in rows]
 

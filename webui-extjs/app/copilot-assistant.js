@@ -56,8 +56,11 @@
         return '<a href="#" class="ocp-followup" data-followup="' + h(q) + '">' + h(q) + '</a>';
       }).join(' ') + '</div>');
     }
-    out.push('<div class="ocp-feedback">Helpful? <a href="#" class="ocp-thumb" data-feedback="up" data-answer="' + idx + '" title="Helpful">Yes</a> ' +
-      '<a href="#" class="ocp-thumb" data-feedback="down" data-answer="' + idx + '" title="Not helpful">No</a></div>');
+    if (a.trace_id) { out.push('<div class="ocp-muted">Trace: <a href="#" class="ocp-link" data-trace="' + h(a.trace_id) + '">' + h(a.trace_id) + '</a></div>'); }
+    if ((a.matched_patterns || []).length) {
+      out.push('<div class="ocp-feedback">Helpful? <a href="#" class="ocp-thumb" data-feedback="up" data-answer="' + idx + '" title="Helpful">Yes</a> ' +
+        '<a href="#" class="ocp-thumb" data-feedback="down" data-answer="' + idx + '" title="Not helpful">No</a></div>');
+    }
     return '<div class="ocp-answer">' + out.join('') + '</div>';
   };
 
@@ -113,10 +116,11 @@
       return div;
     }
 
-    function showQuestion(q) { append('<div class="ocp-q">' + C.h(q) + '</div>', 'ocp-msg-q'); }
+    var lastQuestion = null;
+    function showQuestion(q) { lastQuestion = q; append('<div class="ocp-q">' + C.h(q) + '</div>', 'ocp-msg-q'); }
 
-    function showAnswer(a) {
-      answers.push(a);
+    function showAnswer(a, question) {
+      answers.push(Ext.apply({_question: question || lastQuestion}, a));
       append(C.renderAnswer(a, answers.length - 1), 'ocp-msg-a');
       if (a.conversation_id && a.conversation_id !== conversationId) {
         conversationId = a.conversation_id;
@@ -265,6 +269,7 @@
         ev.preventDefault();
         var d = el.dataset;
         if (d.pattern) { app.show('knowledge', {pattern_id: d.pattern}); }
+        else if (d.trace) { app.show('traces', {id: d.trace}); }
         else if (d.run) { app.show('diagnostics', {pattern_id: d.run, run: true}); }
         else if (d.followup) { send(d.followup); }
         else if (d.copy) {
@@ -273,7 +278,9 @@
         } else if (d.feedback) {
           var ans = answers[+d.answer] || {};
           var mp = (ans.matched_patterns || [])[0];
-          app.call('feedback', {pattern_id: mp ? mp.pattern_id : null, query_id: ans.query_id, helpful: d.feedback === 'up'})
+          if (!mp) { return; }
+          // Knowledge feedback rates the best-matching pattern for this question.
+          app.call('feedback', {pattern_id: mp.pattern_id, helpful: d.feedback === 'up', query: String(ans._question || '').slice(0, 500) || null})
             .then(function () {
               Ext.fly(el.parentNode).addCls('ocp-feedback-done');
               el.parentNode.innerHTML = 'Thanks for the feedback.';
@@ -285,6 +292,7 @@
     }, null, {single: true});
 
     panel.ask = send;
+    panel.showAnswer = showAnswer;  // also used by the browser tests to render a contract-shaped answer
     return panel;
   };
 }());

@@ -13,6 +13,9 @@
   'use strict';
   var Ext = window.Ext6;
   var C = window.OmvCopilot = window.OmvCopilot || {};
+  // Where the app's files are (/ui/ in development, /copilot/ inside OMV): lazy parts load from here.
+  var me = document.currentScript && document.currentScript.src;
+  C.base = me ? me.replace(/[^/]*$/, '') : '/copilot/';
 
   /** An error the UI can explain: kind is login | auth | network | http | rpc | cancelled. */
   function CopilotError(kind, message, code) {
@@ -22,6 +25,14 @@
   }
   CopilotError.prototype = Object.create(Error.prototype);
   C.CopilotError = CopilotError;
+
+  /** Failed calls of this page ({method, status, code, message}): what went wrong, for support and tests. */
+  C.failures = [];
+  function remember(method, status, err) {
+    err.method = method;
+    if (C.failures.length < 200) { C.failures.push({method: method, status: status, code: err.code, kind: err.kind, message: err.message}); }
+    return err;
+  }
 
   /** Build the transport for a mode; call(method, params) -> Promise(result). */
   C.createTransport = function (mode, token) {
@@ -50,13 +61,13 @@
               var err = r.data && r.data.error;
               // OMV: 401 / E_SESSION_NOT_AUTHENTICATED (5001) / E_SESSION_TIMEOUT (5002).
               if (r.status === 401 || (err && (err.code === 5001 || err.code === 5002))) {
-                throw new CopilotError('login', 'You are not logged in to OpenMediaVault (or the session expired).', err && err.code);
+                throw remember(method, r.status, new CopilotError('login', 'You are not logged in to OpenMediaVault (or the session expired).', err && err.code));
               }
               if (err) {
-                throw new CopilotError('rpc', C.cleanMessage(err.message || ('error ' + err.code)), err.code);
+                throw remember(method, r.status, new CopilotError('rpc', C.cleanMessage(err.message || ('error ' + err.code)), C.omvCode(err)));
               }
               if (!r.data) {
-                throw new CopilotError('http', 'OpenMediaVault answered HTTP ' + r.status + ' without JSON. Is the Co-Pilot plugin installed?');
+                throw remember(method, r.status, new CopilotError('http', 'OpenMediaVault answered HTTP ' + r.status + ' without JSON. Is the Co-Pilot plugin installed?'));
               }
               return r.data.response;
             });
@@ -73,13 +84,13 @@
           .then(function (r) {
             var err = r.data && r.data.error;
             if (r.status === 401) {
-              throw new CopilotError('auth', 'The API token was refused. Open the address printed by "make run" again.');
+              throw remember(method, r.status, new CopilotError('auth', 'The API token was refused. Open the address printed by "make run" again.'));
             }
             if (err && typeof err === 'object') {
-              throw new CopilotError('rpc', err.message || err.code || ('HTTP ' + r.status), err.code);
+              throw remember(method, r.status, new CopilotError('rpc', err.message || err.code || ('HTTP ' + r.status), err.code));
             }
             if (r.status >= 400 || !r.data) {
-              throw new CopilotError('http', 'The daemon answered HTTP ' + r.status + (r.status === 404 ? ' (this daemon has no RPC bridge /api/v1/rpc)' : '') + '.');
+              throw remember(method, r.status, new CopilotError('http', 'The daemon answered HTTP ' + r.status + (r.status === 404 ? ' (this daemon has no RPC bridge /api/v1/rpc)' : '') + '.'));
             }
             // The bridge may wrap like OMV ({response, error}) or answer directly.
             if (Object.prototype.hasOwnProperty.call(r.data, 'response') && Object.prototype.hasOwnProperty.call(r.data, 'error')) {
@@ -89,6 +100,12 @@
           });
       }
     };
+  };
+
+  /** The daemon's error code inside an OMV RPC error, when the PHP service passes it on ("... [not_implemented]"). */
+  C.omvCode = function (err) {
+    var m = /\b(not_implemented|unknown_method)\b/.exec(String(err.message || ''));
+    return m ? m[1] : err.code;
   };
 
   /** OMV error messages may carry a PHP trace; keep the first line. */
@@ -143,7 +160,9 @@
   };
 
   C.severityBadge = function (sev) {
-    var cls = {critical: 'ocp-bad', warning: 'ocp-warn', info: 'ocp-info', high: 'ocp-bad', medium: 'ocp-warn', low: 'ocp-ok'}[String(sev || '').toLowerCase()] || '';
+    var cls = {critical: 'ocp-bad', warning: 'ocp-warn', info: 'ocp-info', high: 'ocp-bad', medium: 'ocp-warn', low: 'ocp-ok',
+      // the knowledge base's risk labels (knowledge/schema.yaml)
+      'read-only': 'ocp-ok', 'changes-config': 'ocp-warn', 'restarts-service': 'ocp-warn', 'data-risk': 'ocp-bad'}[String(sev || '').toLowerCase()] || '';
     return C.badge(sev || 'unknown', cls);
   };
 
@@ -151,6 +170,9 @@
   C.explain = function (err) {
     if (!err) { return 'Unknown error.'; }
     if (err.kind === 'login') { return err.message + ' Log in to OpenMediaVault first, then reopen Co-Pilot.'; }
+    if (err.code === 'unknown_method' || err.code === 'not_implemented') {
+      return 'This version of the Co-Pilot daemon does not provide "' + (err.method || 'this') + '" yet; update the omv-copilot package to use it.';
+    }
     if (err.kind === 'rpc') { return err.message; }
     return err.message || String(err);
   };
@@ -180,7 +202,44 @@
     return fallback();
   };
 
+  /** A feature whose daemon part is not in this version (the bridge answers 501). */
+  C.notInstalled = function (err) {
+    return !!err && (err.code === 'not_implemented' || err.code === 'unknown_method');
+  };
+
+  var scripts = {};
+  /** Load one of the app's own scripts once (same origin: OMV's CSP allows only 'self'). */
+  C.loadScript = function (name) {
+    if (!scripts[name]) {
+      scripts[name] = new Promise(function (resolve, reject) {
+        var s = document.createElement('script');
+        s.src = C.base + name;
+        s.onload = resolve;
+        s.onerror = function () { delete scripts[name]; reject(new Error('could not load ' + C.base + name + ' (run "make webui" again)')); };
+        document.head.appendChild(s);
+      });
+    }
+    return scripts[name];
+  };
+
+  var mermaidSeq = 0;
+  /** Render Mermaid text into el as SVG (mermaid from npm, bundled, loaded on first use). */
+  C.renderMermaid = function (el, text) {
+    return C.loadScript('mermaid.min.js').then(function () {
+      var m = window.mermaid;
+      if (!C._mermaidReady) {
+        m.initialize({startOnLoad: false, securityLevel: 'strict', theme: 'default', flowchart: {useMaxWidth: true}});
+        C._mermaidReady = true;
+      }
+      mermaidSeq += 1;
+      return m.render('ocp-mermaid-' + mermaidSeq, text).then(function (out) {
+        el.innerHTML = out.svg;
+        el.setAttribute('data-rendered', '1');
+      });
+    });
+  };
+
   C.toast = function (text) {
-    Ext.toast({html: C.h(text), align: 't', slideInDuration: 200, hideDuration: 200, autoCloseDelay: 2500});
+    Ext.toast({html: C.h(text), align: 'br', slideInDuration: 200, hideDuration: 200, autoCloseDelay: 2500});
   };
 }());

@@ -25,6 +25,16 @@
     return typeof x === 'string' ? h(x) : h(x && (x.text || x.description || x.name || JSON.stringify(x)));
   }
 
+  /** Show a message (e.g. why a list could not load) in place of a grid's rows. */
+  C.gridMessage = function (grid, html) {
+    if (!grid || grid.destroyed) { return; }
+    var view = grid.getView();
+    view.emptyText = '<div class="' + Ext.baseCSSPrefix + 'grid-empty">' + html + '</div>';
+    view.deferEmptyText = false;
+    grid.getStore().removeAll();
+    view.refresh();
+  };
+
   /* ---------------- Knowledge ---------------- */
   C.createKnowledge = function (app) {
     var store = Ext.create('Ext.data.Store', {fields: ['pattern_id', 'title', 'category', 'confidence', 'score']});
@@ -217,6 +227,33 @@
   };
 
   /* ---------------- Traces ---------------- */
+  /** Decision points of a trace in one shape: {name, detail, seconds}. */
+  C.tracePoints = function (t) {
+    var raw = t.decision_points || t.steps || t.points || t.events || [];
+    if (!Array.isArray(raw) && typeof raw === 'object') {
+      raw = Object.keys(raw).map(function (k) { return Ext.apply({name: k}, raw[k]); });
+    }
+    return raw.map(function (p) {
+      var sec = Number(p.duration_s);
+      if (isNaN(sec)) { sec = Number(p.duration_ms) / 1000; }
+      var detail = p.decision || p.summary || p.detail || p.result || '';
+      if (detail && typeof detail === 'object') { detail = JSON.stringify(detail); }
+      return {name: p.name || p.step || p.point || '?', detail: String(detail).slice(0, 300), seconds: isNaN(sec) ? 0 : sec};
+    });
+  };
+
+  /** A flowchart of the decision points when the trace carries no Mermaid text of its own. */
+  C.traceMermaid = function (points) {
+    if (!points.length) { return ''; }
+    var lines = ['flowchart TD'];
+    points.forEach(function (p, i) {
+      var label = (p.name + ' (' + (p.seconds * 1000).toFixed(0) + ' ms)').replace(/["<>{}\[\]()|#;]/g, ' ');
+      lines.push('  P' + i + '["' + label + '"]');
+      if (i) { lines.push('  P' + (i - 1) + ' --> P' + i); }
+    });
+    return lines.join('\n');
+  };
+
   C.createTraces = function (app) {
     var store = Ext.create('Ext.data.Store', {fields: ['id', 'query', 'started_at', 'duration_s', 'mode', 'context']});
     var detail = detailPanel('traceDetail', 'Select a trace to see its decision points.');
@@ -235,17 +272,22 @@
       detail.update('<div class="ocp-muted">Loading…</div>');
       app.call('getTrace', {id: id}).then(function (t) {
         t = (t && t.trace) || t || {};
-        var points = t.decision_points || t.steps || t.points || t.events || [];
-        var total = points.reduce(function (acc, p) { return acc + (Number(p.duration_s) || Number(p.duration_ms) / 1000 || 0); }, 0) || 1;
+        var points = C.tracePoints(t);
+        var total = points.reduce(function (acc, p) { return acc + p.seconds; }, 0) || 1;
         detail.update('<h3>' + h(t.query || id) + '</h3><div>' + (t.mode ? C.badge(t.mode) : '') + ' ' + (t.context ? C.badge('Specialist: ' + t.context) : '') +
           ' <span class="ocp-muted">' + C.time(t.started_at || t.created_at) + '</span></div>' +
-          '<h4>Decision points</h4>' + (points.length ? '<table class="ocp-table ocp-timeline"><tbody>' + points.map(function (p, i) {
-            var d = Number(p.duration_s) || (Number(p.duration_ms) / 1000) || 0;
-            return '<tr><td>' + (i + 1) + '</td><td><b>' + h(p.name || p.step || p.point) + '</b><div class="ocp-muted">' + h(p.decision || p.summary || p.detail || '') + '</div></td>' +
-              '<td style="width:40%"><div class="ocp-bar ocp-bar-small"><div class="ocp-bar-fill ocp-info-fill" style="width:' + Math.max(1, Math.round(d / total * 100)) + '%"></div></div></td>' +
-              '<td>' + (d * 1000).toFixed(0) + ' ms</td></tr>';
+          '<h4>Decision points (' + points.length + ')</h4>' + (points.length ? '<table class="ocp-table ocp-timeline"><tbody>' + points.map(function (p, i) {
+            return '<tr><td>' + (i + 1) + '</td><td><b>' + h(p.name) + '</b><div class="ocp-muted">' + h(p.detail) + '</div></td>' +
+              '<td style="width:35%"><div class="ocp-bar ocp-bar-small"><div class="ocp-bar-fill ocp-info-fill" style="width:' + Math.max(1, Math.round(p.seconds / total * 100)) + '%"></div></div></td>' +
+              '<td>' + (p.seconds * 1000).toFixed(0) + ' ms</td></tr>';
           }).join('') + '</tbody></table>' : '<div class="ocp-muted">No decision points recorded.</div>') +
-          '<h4>Flowchart (Mermaid)</h4><pre class="ocp-pre" data-mermaid="1">' + h(t.mermaid || t.flowchart || '(no flowchart recorded)') + '</pre>');
+          '<h4>Flowchart</h4><div class="ocp-mermaid"><div class="ocp-muted">Rendering…</div></div>');
+        var box = detail.body.dom.querySelector('.ocp-mermaid');
+        var text = t.mermaid || t.flowchart || C.traceMermaid(points);
+        if (!text) { box.innerHTML = '<div class="ocp-muted">No flowchart recorded.</div>'; return null; }
+        return C.renderMermaid(box, text).catch(function (e) {
+          box.innerHTML = '<div class="ocp-error">The flowchart could not be drawn (' + h(e && e.message || e) + '); its Mermaid source:</div><pre class="ocp-pre">' + h(text) + '</pre>';
+        }).then(function () { detail.updateLayout(); });
       }).catch(function (e) { detail.update(C.errorHtml('Trace not available', e)); });
     }
 
@@ -262,6 +304,14 @@
     });
     var panel = Ext.create('Ext.panel.Panel', {title: 'Traces', itemId: 'traces', layout: 'border', items: [grid, detail]});
     panel.on('activate', load);
+    panel.reload = load;
+    panel.navigate = function (opts) {
+      if (!opts || !opts.id) { return; }
+      load().then(function () {
+        var rec = store.findRecord('id', opts.id, 0, false, true, true);
+        if (rec) { grid.getSelectionModel().select(rec); } else { show(opts.id); }
+      });
+    };
     return panel;
   };
 
@@ -284,9 +334,8 @@
         store.loadData(C.rows(r));
         grid.down('#alertCount').setText((r && r.total !== undefined ? r.total : store.getCount()) + ' alerts');
       }).catch(function (e) {
-        store.removeAll();
         grid.down('#alertCount').setText('');
-        C.toast('Alerts not available: ' + C.explain(e));
+        C.gridMessage(grid, C.errorHtml('Alerts not available', e));
         app.handleError(e);
       }).then(function () { grid.setLoading(false); });
     }
@@ -319,15 +368,88 @@
   };
 
   /* ---------------- History ---------------- */
+  /** JSON -> sorted "path = value" lines, so any two configuration snapshots diff line by line. */
+  C.flatten = function (obj) {
+    var out = [];
+    (function walk(v, path) {
+      if (v !== null && typeof v === 'object' && (Array.isArray(v) ? v.length : Object.keys(v).length)) {
+        (Array.isArray(v) ? v.map(function (x, i) { return i; }) : Object.keys(v).sort()).forEach(function (k) {
+          walk(v[k], path + (Array.isArray(v) ? '[' + k + ']' : (path ? '.' : '') + k));
+        });
+      } else {
+        out.push(path + ' = ' + JSON.stringify(v));
+      }
+    }(obj, ''));
+    return out;
+  };
+
+  /** Side-by-side line diff (LCS): [{left, right, kind: same|del|add|mod}]. */
+  C.diffLines = function (a, b) {
+    var n = a.length, m = b.length, i, j, L = [];
+    for (i = 0; i <= n; i++) { L.push(new Array(m + 1).fill(0)); }
+    for (i = n - 1; i >= 0; i--) {
+      for (j = m - 1; j >= 0; j--) { L[i][j] = a[i] === b[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1]); }
+    }
+    var rows = [], dels = [], adds = [];
+    function flush() {
+      var k, len = Math.max(dels.length, adds.length);
+      for (k = 0; k < len; k++) {
+        rows.push({left: dels[k], right: adds[k], kind: dels[k] !== undefined && adds[k] !== undefined ? 'mod' : (dels[k] !== undefined ? 'del' : 'add')});
+      }
+      dels = []; adds = [];
+    }
+    i = 0; j = 0;
+    while (i < n || j < m) {
+      if (i < n && j < m && a[i] === b[j]) { flush(); rows.push({left: a[i], right: b[j], kind: 'same'}); i++; j++; }
+      else if (j < m && (i >= n || L[i][j + 1] >= L[i + 1][j])) { adds.push(b[j]); j++; }
+      else { dels.push(a[i]); i++; }
+    }
+    flush();
+    return rows;
+  };
+
+  C.diffHtml = function (leftTitle, rightTitle, rows) {
+    var changed = rows.filter(function (r) { return r.kind !== 'same'; }).length;
+    return '<div class="' + (changed ? 'ocp-text-warn' : 'ocp-text-ok') + '">' + changed + ' changed line(s)</div>' +
+      '<table class="ocp-table ocp-diff"><thead><tr><th>' + h(leftTitle) + '</th><th>' + h(rightTitle) + '</th></tr></thead><tbody>' +
+      rows.map(function (r) {
+        return '<tr class="ocp-diff-' + r.kind + '"><td><code>' + h(r.left === undefined ? '' : r.left) + '</code></td><td><code>' + h(r.right === undefined ? '' : r.right) + '</code></td></tr>';
+      }).join('') + '</tbody></table>';
+  };
+
   C.createHistory = function (app) {
     var issues = Ext.create('Ext.data.Store', {fields: ['id', 'title', 'severity', 'state', 'first_seen', 'resolved_at', 'rule', 'subject']});
     var notes = Ext.create('Ext.data.Store', {fields: ['id', 'text', 'created_at', 'alert_id']});
+    var snaps = Ext.create('Ext.data.Store', {fields: ['id', 'taken_at', 'summary', 'raw']});
+    var diffPanel = Ext.create('Ext.panel.Panel', {region: 'east', split: true, width: '60%', scrollable: true, bodyPadding: 8, itemId: 'diffView', cls: 'ocp-detail',
+      html: '<div class="ocp-muted">Select two configuration snapshots (Ctrl+click) to compare them side by side; one is compared with the one before it.</div>'});
 
     function load() {
       app.call('getHistory', {start: 0, limit: 200}).then(function (r) { issues.loadData(C.rows(r)); })
-        .catch(function (e) { issues.removeAll(); C.toast('History not available: ' + C.explain(e)); });
-      app.call('getNotes', {}).then(function (r) { notes.loadData(C.rows(r)); })
-        .catch(function (e) { notes.removeAll(); C.toast('Notes not available: ' + C.explain(e)); });
+        .catch(function (e) { C.gridMessage(panel.down('#issueGrid'), C.errorHtml('Issues not available', e)); });
+      app.call('getNotes', {start: 0, limit: 200}).then(function (r) { notes.loadData(C.rows(r)); })
+        .catch(function (e) { C.gridMessage(panel.down('#noteGrid'), C.errorHtml('Notes not available', e)); });
+      app.call('getSnapshots', {start: 0, limit: 100}).then(function (r) {
+        snaps.loadData(C.rows(r).map(function (x) {
+          return {id: x.id || x.snapshot_id, taken_at: x.taken_at || x.created_at || x.ts, summary: [x.reason, x.hash && String(x.hash).slice(0, 12)].filter(Boolean).join(' · ') || x.summary || '', raw: x};
+        }));
+      }).catch(function (e) { C.gridMessage(panel.down('#snapGrid'), C.errorHtml('Configuration snapshots not available', e)); });
+    }
+
+    function content(rec) {
+      var raw = rec.get('raw') || {};
+      var inline = raw.config || raw.configuration || raw.data || raw.content;
+      if (inline !== undefined) { return Promise.resolve(inline); }
+      return app.call('getSnapshot', {id: rec.get('id')}).then(function (x) { return (x && (x.config || x.configuration || x.data || x.content)) || x; });
+    }
+
+    function compare(older, newer) {
+      diffPanel.update('<div class="ocp-muted">Comparing…</div>');
+      Promise.all([content(older), content(newer)]).then(function (c) {
+        var left = typeof c[0] === 'string' ? c[0].split('\n') : C.flatten(c[0]);
+        var right = typeof c[1] === 'string' ? c[1].split('\n') : C.flatten(c[1]);
+        diffPanel.update(C.diffHtml(C.time(older.get('taken_at')), C.time(newer.get('taken_at')), C.diffLines(left, right)));
+      }).catch(function (e) { diffPanel.update(C.errorHtml('Could not compare', e)); });
     }
 
     function addNote() {
@@ -340,22 +462,43 @@
     var panel = Ext.create('Ext.tab.Panel', {
       title: 'History', itemId: 'history',
       items: [
-        {xtype: 'grid', title: 'Issues', store: issues, emptyText: 'No issues recorded.', columns: [
+        {xtype: 'grid', title: 'Issues', itemId: 'issueGrid', store: issues, emptyText: 'No issues recorded.', columns: [
           {text: 'Severity', dataIndex: 'severity', width: 90, renderer: C.severityBadge},
           {text: 'Issue', dataIndex: 'title', flex: 1, renderer: function (v, m, r) { return h(v || r.get('rule')); }},
           {text: 'Subject', dataIndex: 'subject', width: 140, renderer: h},
           {text: 'State', dataIndex: 'state', width: 100, renderer: h},
           {text: 'First seen', dataIndex: 'first_seen', width: 150, renderer: C.time},
           {text: 'Resolved', dataIndex: 'resolved_at', width: 150, renderer: C.time}]},
-        {xtype: 'grid', title: 'Notes', store: notes, emptyText: 'No notes yet.', columns: [
+        {xtype: 'grid', title: 'Notes', itemId: 'noteGrid', store: notes, emptyText: 'No notes yet.', columns: [
           {text: 'When', dataIndex: 'created_at', width: 150, renderer: C.time},
           {text: 'Note', dataIndex: 'text', flex: 1, renderer: h}],
           tbar: [{xtype: 'textfield', itemId: 'noteText', width: 420, emptyText: 'Write a note (what you changed, why)…', maxLength: 2000, enforceMaxLength: true,
             listeners: {specialkey: function (f, e) { if (e.getKey() === e.ENTER) { addNote(); } }}},
-            {text: 'Add note', handler: addNote}]}
+            {text: 'Add note', handler: addNote}]},
+        {xtype: 'panel', title: 'Configuration', itemId: 'configTab', layout: 'border', items: [
+          {xtype: 'grid', region: 'center', itemId: 'snapGrid', store: snaps, emptyText: 'No configuration snapshots yet.',
+            selModel: {mode: 'MULTI'},
+            columns: [{text: 'Taken', dataIndex: 'taken_at', width: 150, renderer: C.time}, {text: 'Snapshot', dataIndex: 'summary', flex: 1, renderer: h}],
+            listeners: {selectionchange: function (sm, sel) {
+              if (sel.length >= 2) {
+                var pair = sel.slice(0, 2).sort(function (x, y) { return (x.get('taken_at') || 0) - (y.get('taken_at') || 0); });
+                compare(pair[0], pair[1]);
+              } else if (sel.length === 1) {
+                var idx = snaps.indexOf(sel[0]), other = snaps.getAt(idx + 1) || snaps.getAt(idx - 1);
+                if (other) {
+                  var p2 = [sel[0], other].sort(function (x, y) { return (x.get('taken_at') || 0) - (y.get('taken_at') || 0); });
+                  compare(p2[0], p2[1]);
+                }
+              }
+            }}},
+          diffPanel]}
       ]
     });
     panel.on('activate', load);
+    panel.compare = function (leftTitle, rightTitle, a, b) {
+      panel.setActiveTab(panel.down('#configTab'));
+      diffPanel.update(C.diffHtml(leftTitle, rightTitle, C.diffLines(C.flatten(a), C.flatten(b))));
+    };
     return panel;
   };
 }());

@@ -9,7 +9,8 @@
   'use strict';
   // OMV injects plugin routes only under its own top-level modules (first URL segment), so
   // the route is e.g. /diagnostics/copilot; /copilot/panel is accepted too.
-  var ROUTE = /^#\/(?:[a-z-]+\/)?copilot(?:\/panel)?(?:[/?]|$)/;
+  // Only the panel's own route: the omv concern's other Co-Pilot pages (#/…/copilot/alerts, …) are OMV pages.
+  var ROUTE = /^#\/(?:[a-z-]+\/)?copilot(?:\/panel)?\/?(?:\?|$)/;
   var BASE = '/copilot/';
   var CSS = ['ext/theme/theme-classic-sandbox-all.css', 'ext/charts-sandbox.css', 'copilot.css'];
   var JS = ['ext/ext-all-sandbox.js', 'ext/charts-sandbox.js', 'copilot-core.js', 'copilot-dashboard.js',
@@ -51,7 +52,8 @@
   function findHost() {
     var content = document.querySelector('mat-sidenav-content');
     if (!content) { return null; }
-    return content.querySelector('omv-blank-page') || content.querySelector('router-outlet + *') || null;
+    // Only OMV's blankPage component (the panel's route); never over another page's content.
+    return content.querySelector('omv-blank-page');
   }
 
   function unmount() {

@@ -1,0 +1,239 @@
+"""Alerts: rules over each snapshot, forecasts, lifecycle, notifications, health score.
+
+``attach(agent)`` builds the :class:`AlertService` (``agent.alerts``) and
+subscribes it to ``agent.on_snapshot``; the API, CLI and /metrics read it.
+Contract: docs/contracts.md "Alerts".
+"""
+
+from __future__ import annotations
+
+import json
+import hashlib
+import logging
+import threading
+import time
+from collections import deque
+
+from omv_copilot_agent.alerts import forecasting, health, lifecycle
+from omv_copilot_agent.alerts.notify import Notifier
+from omv_copilot_agent.alerts.rules import Finding, RuleContext, load_rules
+
+log = logging.getLogger(__name__)
+
+#: OMV configuration keys of the ``omv`` source that make up a configuration snapshot
+CONFIG_KEYS = ("services", "shared_folders", "smb_shares", "nfs_shares", "users", "network", "cron_jobs", "rsync_jobs",
+               "notifications", "filesystems", "raid")
+
+
+class AlertService:
+    def __init__(self, agent):
+        self.agent = agent
+        self.store = agent.store
+        self.rules = load_rules()
+        self._lock = threading.RLock()
+        self._forecasts: dict[str, forecasting.Forecast] = {}
+        self._forecast_at: float | None = None
+        self.device_events: deque = deque(maxlen=200)
+        self.notifier = Notifier(self.config, self._notify_context)
+        self.watcher = None
+        self.last_evaluation: dict = {}
+        self.last_report_at = time.time()  # the first daily report goes out a day after start
+        self.rrd_imported: dict | None = None  # None until the first snapshot tried it
+
+    # -- config ------------------------------------------------------
+    def config(self) -> dict:
+        from omv_copilot_agent import config as config_mod
+
+        base = config_mod.defaults()["alerts"]
+        live = self.agent.config.get_path("alerts", {}) or {}
+        return {**base, **live}
+
+    def _notify_context(self) -> dict:
+        snap = self.agent.snapshot
+        if snap is None:
+            return {}
+        email = (snap.data("omv").get("notifications") or {}).get("email") or {}
+        return {"hostname": snap.data("system").get("hostname"), "primaryemail": email.get("primaryemail"),
+                "sender": email.get("sender")}
+
+    # -- evaluation --------------------------------------------------
+    def on_snapshot(self, snapshot) -> None:
+        cfg = self.config()
+        if not cfg["enabled"]:
+            return
+        if cfg["udev_monitor"] and self.watcher is None:
+            self.start_watcher()
+        if self.rrd_imported is None:
+            self.rrd_imported = self.import_rrd(snapshot) if cfg["rrd_import"] else {}
+        self.evaluate(snapshot)
+        if cfg["email"] and cfg["daily_report"] and snapshot.taken_at - self.last_report_at >= 86400:
+            self.last_report_at = snapshot.taken_at
+            self.mail_report()
+        try:
+            self.save_config_snapshot(snapshot)
+        except Exception:
+            log.exception("configuration snapshot failed")
+
+    def compute_forecasts(self, snapshot, now: float | None = None) -> dict[str, forecasting.Forecast]:
+        cfg = self.config()
+        now = now or snapshot.taken_at
+        out = {}
+        for fs in snapshot.data("storage").get("filesystems") or []:
+            mp = fs.get("mountpoint")
+            if not mp or fs.get("mounted") is False or not fs.get("total"):
+                continue
+            points = self.store.usage_series("fs.used_bytes", {"mountpoint": mp}, now - cfg["forecast_window_s"], now + 1)
+            out[mp] = forecasting.forecast(mp, points, fs["total"], now, min_points=cfg["forecast_min_points"],
+                                           min_span_s=cfg["forecast_min_span_s"])
+        with self._lock:
+            self._forecasts, self._forecast_at = out, now
+        return out
+
+    def evaluate(self, snapshot, now: float | None = None) -> lifecycle.Events:
+        """Run every rule on ``snapshot``, update alerts, queue notifications."""
+        cfg = self.config()
+        now = now or snapshot.taken_at
+        with self._lock:
+            started = time.perf_counter()
+            mounts = {f.get("mountpoint") for f in snapshot.data("storage").get("filesystems") or []}
+            fresh = (self._forecast_at is not None and 0 <= now - self._forecast_at < cfg["forecast_interval_s"]
+                     and set(self._forecasts) <= mounts)
+            forecasts = dict(self._forecasts) if fresh else self.compute_forecasts(snapshot, now)
+            forecast_s = time.perf_counter() - started
+            ctx = RuleContext(snapshot, cfg, now, self.store.series, forecasts, list(self.device_events))
+            results, errors = {}, {}
+            for rule in self.rules:
+                try:
+                    results[rule.NAME] = rule.evaluate(ctx)
+                except Exception as exc:  # one broken rule must not stop the others
+                    log.exception("rule %s failed", rule.NAME)
+                    results[rule.NAME], errors[rule.NAME] = None, f"{exc.__class__.__name__}: {exc}"
+            rules_s = time.perf_counter() - started - forecast_s
+            events = lifecycle.apply(self.store, results, now, resolve_after=cfg["resolve_after_clear_cycles"],
+                                     reopen_within_s=cfg["reopen_within_s"])
+            self.last_evaluation = {"at": now, "rules_s": rules_s, "forecast_s": forecast_s, "forecasts_cached": fresh, "total_s": time.perf_counter() - started,
+                                    "findings": sum(len(r or []) for r in results.values()), "errors": errors,
+                                    "skipped": sorted(n for n, r in results.items() if r is None and n not in errors),
+                                    "new": len(events.new), "resolved": len(events.resolved)}
+        for event, alert in events.notifications():
+            self.notifier.submit(event, alert)
+        if cfg.get("alertmanager_url"):
+            self.notifier.push_alertmanager(self.open_alerts(state="firing") + events.resolved)
+        return events
+
+    def import_rrd(self, snapshot, rrd_dir: str | None = None) -> dict:
+        """Backfill metric history from OMV's collectd RRD files (once per start; idempotent)."""
+        from omv_copilot_agent.alerts.rrd_import import import_history
+
+        try:
+            return import_history(self.store, snapshot, rrd_dir or self.config()["rrd_dir"])
+        except Exception as exc:  # no rrdtool module, unreadable directory: forecasts just start later
+            log.warning("RRD history import failed: %s", exc)
+            return {"error": str(exc)}
+
+    # -- udev --------------------------------------------------------
+    def start_watcher(self, source: str = "udev") -> bool:
+        from omv_copilot_agent.alerts.udev import DeviceWatcher
+
+        self.watcher = DeviceWatcher(self.record_device_event, source=source)
+        return self.watcher.start()
+
+    def record_device_event(self, action: str, device: str, model: str | None = None, serial: str | None = None,
+                            ts: float | None = None) -> lifecycle.Events:
+        """A disk appeared or vanished: raise its alert now, not at the next cycle."""
+        from omv_copilot_agent.alerts.rules import disk_change
+
+        now = ts or time.time()
+        with self._lock:
+            self.device_events.append({"action": action, "device": device, "model": model, "serial": serial, "ts": now})
+            ctx = RuleContext(self.agent.snapshot, self.config(), now, self.store.series, {}, list(self.device_events))
+            events = lifecycle.apply(self.store, {disk_change.NAME: disk_change.evaluate(ctx)}, now,
+                                     resolve_after=self.config()["resolve_after_clear_cycles"], reopen_within_s=0)
+        for event, alert in events.notifications():
+            self.notifier.submit(event, alert)
+        return events
+
+    # -- contract API ------------------------------------------------
+    def list(self, state: str | None = None, severity: str | None = None, limit: int = 100, offset: int = 0):
+        return self.store.list_alerts(state=state, severity=severity, limit=limit, offset=offset)
+
+    def get(self, alert_id: int) -> dict | None:
+        alert = self.store.get_alert(alert_id)
+        if alert is not None:
+            alert["notes"] = self.store.list_notes(alert_id)[1]
+        return alert
+
+    def acknowledge(self, alert_id: int, note: str | None = None) -> bool:
+        ok = self.store.ack_alert(alert_id, note)
+        if ok and note:
+            self.store.add_note(note, alert_id)
+        return ok
+
+    def open_alerts(self, state: str | None = None) -> list[dict]:
+        rows = self.store.list_alerts(state=state or "open", limit=10000)[1]
+        return rows
+
+    def forecasts(self) -> list[dict]:
+        with self._lock:
+            have = dict(self._forecasts)
+        if not have and self.agent.snapshot is not None:
+            have = self.compute_forecasts(self.agent.snapshot, time.time())
+        return [f.to_dict() for f in sorted(have.values(), key=lambda f: f.mountpoint)]
+
+    def health_score(self, snapshot=None) -> dict:
+        snapshot = snapshot if snapshot is not None else self.agent.snapshot
+        interval = float(self.agent.config.get_path("collect.interval_s", 60) or 60)
+        return health.score(self.open_alerts(), snapshot, self.forecasts(), stale_after_s=max(3 * interval, 300))
+
+    def test_notification(self) -> dict:
+        """Send a test message on every configured channel; wait for the outcome."""
+        channels = self.notifier.channels()
+        if not channels:
+            return {"sent": False, "channels": [], "deliveries": [], "reason": "no notification channel configured"}
+        alert = {"id": 0, "rule": "test", "subject": "test", "severity": "info", "state": "firing",
+                 "title": "OMV Co-Pilot test notification", "message": "If you read this, alert notifications reach you.",
+                 "first_seen": time.time(), "last_seen": time.time(), "resolved_at": None}
+        before = len(self.notifier.deliveries)
+        self.notifier.submit("test", alert, force=True)
+        self.notifier.flush(timeout=120)
+        got = list(self.notifier.deliveries)[before:]
+        return {"sent": all(d["ok"] for d in got) and bool(got), "channels": channels, "deliveries": got}
+
+    def report(self, html: bool = False) -> str:
+        from omv_copilot_agent.alerts import report
+
+        return report.render(report.build(self), html=html)
+
+    def mail_report(self) -> bool:
+        from omv_copilot_agent.alerts import report
+
+        data = report.build(self)
+        subject = f"[{data['host']}] Health report: {data['health']['score']}/100, {len(data['open'])} open alert(s)"
+        return self.notifier.send_report(subject, report.render(data))
+
+    # -- configuration history ---------------------------------------
+    def save_config_snapshot(self, snapshot, *, daily_s: float = 86400) -> int | None:
+        """Store OMV's configuration when it changed, or once a day; returns the new row id."""
+        omv = snapshot.data("omv") if snapshot.status("omv") in ("ok", "degraded") else {}
+        config = {k: omv.get(k) for k in CONFIG_KEYS if omv.get(k) is not None}
+        if not config:
+            return None
+        digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+        last = self.store.latest_config_snapshot()
+        if last and last["hash"] == digest and snapshot.taken_at - last["taken_at"] < daily_s:
+            return None
+        reason = "initial" if not last else ("changed" if last["hash"] != digest else "daily")
+        return self.store.add_config_snapshot(snapshot.taken_at, digest, reason, config)
+
+    def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+
+
+def attach(agent) -> AlertService:
+    service = AlertService(agent)
+    agent.on_snapshot.append(service.on_snapshot)
+    return service
+
+
+__all__ = ["AlertService", "Finding", "attach"]

@@ -1,0 +1,237 @@
+"""Notifications: e-mail through the box's MTA, webhooks (generic, ntfy, Slack, Discord), Alertmanager.
+
+Sending happens on one worker thread fed by a queue, so collection never
+waits on a slow mail server; each delivery is retried with exponential
+backoff. Messages are jinja2 templates. ``deliveries`` keeps the recent
+outcomes (for the API, the CLI's test command and the tests).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import smtplib
+import socket
+import threading
+import time
+from collections import deque
+from email.message import EmailMessage
+from typing import Callable
+
+import jinja2
+
+from omv_copilot_agent.alerts.rules import SEVERITIES
+
+log = logging.getLogger(__name__)
+
+_ENV = jinja2.Environment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
+_ENV.filters["ts"] = lambda t: time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t)) if t else "-"
+SUBJECT = _ENV.from_string(
+    "[{{ host }}] {% if event == 'resolved' %}RESOLVED{% elif event == 'test' %}TEST{% else %}{{ alert.severity|upper }}{% endif %}: {{ alert.title }}")
+BODY = _ENV.from_string("""\
+{% if event == 'resolved' %}Resolved{% elif event == 'escalated' %}Escalated to {{ alert.severity }}{% elif event == 'test' %}Test notification{% else %}New {{ alert.severity }} alert{% endif %} on {{ host }}:
+
+{{ alert.title }}
+{{ alert.message }}
+
+Rule: {{ alert.rule }}   Subject: {{ alert.subject }}   Alert #{{ alert.id }}
+First seen: {{ alert.first_seen|ts }}{% if alert.resolved_at %}   Resolved: {{ alert.resolved_at|ts }}{% endif %}
+
+-- OMV Co-Pilot
+""")
+
+
+def render(event: str, alert: dict, host: str) -> tuple[str, str]:
+    return SUBJECT.render(event=event, alert=alert, host=host), BODY.render(event=event, alert=alert, host=host)
+
+
+def _iso(t: float | None) -> str | None:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)) if t else None
+
+
+def alertmanager_payload(alerts: list[dict], host: str) -> list[dict]:
+    """Alertmanager v2 ``POST /api/v2/alerts`` body; resolved alerts carry their endsAt."""
+    out = []
+    for a in alerts:
+        item = {"labels": {"alertname": a["rule"], "subject": str(a["subject"]), "severity": a["severity"], "instance": host,
+                           "job": "omv-copilot"},
+                "annotations": {"summary": a["title"], "description": a["message"]},
+                "startsAt": _iso(a["first_seen"]), "generatorURL": f"http://{host}/copilot/alerts/details/{a['id']}"}
+        if a.get("resolved_at"):
+            item["endsAt"] = _iso(a["resolved_at"])
+        out.append(item)
+    return out
+
+
+def webhook_request(fmt: str, event: str, alert: dict, host: str) -> dict:
+    """kwargs for ``requests.post`` in the receiver's format."""
+    subject, body = render(event, alert, host)
+    if fmt == "ntfy":
+        prio = {"critical": "urgent", "warning": "high"}.get(alert["severity"], "default") if event != "resolved" else "low"
+        return {"data": body.encode(), "headers": {"Title": subject.encode("ascii", "replace").decode(), "Priority": prio,
+                                                  "Tags": "white_check_mark" if event == "resolved" else "warning"}}
+    if fmt == "slack":
+        return {"json": {"text": f"*{subject}*\n{alert['message']}"}}
+    if fmt == "discord":
+        return {"json": {"content": f"**{subject}**\n{alert['message']}"[:2000]}}
+    return {"json": {"event": event, "host": host, "subject": subject, "alert": alert}}
+
+
+class Notifier:
+    """Queue + worker thread; ``config()`` returns the live ``alerts`` config section."""
+
+    def __init__(self, config: Callable[[], dict], context: Callable[[], dict] | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self._config = config
+        self._context = context or (lambda: {})
+        self._sleep = sleep
+        self._queue: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._idle = threading.Condition()
+        self._pending = 0
+        self.deliveries: deque = deque(maxlen=200)
+
+    # -- public ------------------------------------------------------
+    def channels(self) -> list[str]:
+        cfg = self._config()
+        names = ["email"] if cfg.get("email") else []
+        names += [f"webhook:{w.get('format', 'generic')}:{w['url']}" for w in cfg.get("webhooks") or []]
+        if cfg.get("alertmanager_url"):
+            names.append("alertmanager")
+        return names
+
+    def submit(self, event: str, alert: dict, *, force: bool = False) -> bool:
+        """Queue one notification; False when filtered out (severity, resolve off, no channel)."""
+        cfg = self._config()
+        if not force:
+            if event == "resolved" and not cfg.get("notify_on_resolve", True):
+                return False
+            if SEVERITIES.index(alert["severity"]) < SEVERITIES.index(cfg.get("notify_min_severity", "warning")):
+                return False
+        if not self.channels():
+            return False
+        self._put(("notify", event, alert))
+        return True
+
+    def send_report(self, subject: str, body: str) -> bool:
+        """Mail the daily health report (e-mail channel only)."""
+        if not self._config().get("email"):
+            return False
+        self._put(("report", subject, body))
+        return True
+
+    def push_alertmanager(self, alerts: list[dict]) -> None:
+        if alerts and self._config().get("alertmanager_url"):
+            self._put(("alertmanager", None, alerts))
+
+    def flush(self, timeout: float = 60) -> bool:
+        """Wait until everything queued has been delivered or given up (tests, CLI test command)."""
+        deadline = time.time() + timeout
+        with self._idle:
+            while self._pending:
+                left = deadline - time.time()
+                if left <= 0:
+                    return False
+                self._idle.wait(left)
+        return True
+
+    # -- worker ------------------------------------------------------
+    def _put(self, item) -> None:
+        with self._idle:
+            self._pending += 1
+        self._queue.put(item)
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="alert-notifier", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                kind, event, payload = self._queue.get(timeout=30)
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():
+                        self._thread = None
+                        return
+                continue
+            try:
+                if kind == "notify":
+                    self._notify(event, payload)
+                elif kind == "report":
+                    self._deliver("email", "report", None, lambda: self._send_mail(event, payload))
+                else:
+                    self._deliver("alertmanager", "push", None, lambda: self._send_alertmanager(payload))
+            except Exception:
+                log.exception("notification failed")
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    def _notify(self, event: str, alert: dict) -> None:
+        cfg = self._config()
+        if cfg.get("email"):
+            self._deliver("email", event, alert, lambda: self._send_email(event, alert))
+        for hook in cfg.get("webhooks") or []:
+            self._deliver(f"webhook:{hook.get('format', 'generic')}", event, alert, lambda h=hook: self._send_webhook(h, event, alert))
+        if cfg.get("alertmanager_url") and event != "test":
+            self._deliver("alertmanager", event, alert, lambda: self._send_alertmanager([alert]))
+
+    def _deliver(self, channel: str, event: str, alert: dict | None, send: Callable[[], None]) -> None:
+        cfg = self._config()
+        retries, backoff = int(cfg.get("notify_retries", 4)), float(cfg.get("notify_backoff_s", 5))
+        error = None
+        for attempt in range(1, retries + 2):
+            try:
+                send()
+                error = None
+                break
+            except Exception as exc:  # every transport error is retried the same way
+                error = f"{exc.__class__.__name__}: {exc}"[:300]
+                log.warning("notification via %s failed (attempt %d): %s", channel, attempt, error)
+                if attempt <= retries:
+                    self._sleep(backoff * 2 ** (attempt - 1))
+        self.deliveries.append({"ts": time.time(), "channel": channel, "event": event,
+                                "alert_id": (alert or {}).get("id"), "ok": error is None, "attempts": attempt, "error": error})
+
+    # -- transports --------------------------------------------------
+    def _host(self) -> str:
+        return self._context().get("hostname") or socket.gethostname()
+
+    def _send_email(self, event: str, alert: dict) -> None:
+        self._send_mail(*render(event, alert, self._host()))
+
+    def _send_mail(self, subject: str, body: str) -> None:
+        cfg, ctx = self._config(), self._context()
+        to = list(cfg.get("email_to") or []) or [e for e in [ctx.get("primaryemail")] if e]
+        if not to:
+            raise RuntimeError("no recipient: set alerts.email_to or OMV's primary notification e-mail")
+        msg = EmailMessage()
+        msg["Subject"], msg["To"] = subject, ", ".join(to)
+        msg["From"] = cfg.get("email_from") or ctx.get("sender") or f"omv-copilot@{self._host()}"
+        msg.set_content(body)
+        with smtplib.SMTP(cfg.get("smtp_host") or "localhost", int(cfg.get("smtp_port") or 25), timeout=30) as smtp:
+            smtp.send_message(msg)
+
+    def _send_webhook(self, hook: dict, event: str, alert: dict) -> None:
+        import requests
+
+        response = requests.post(hook["url"], timeout=float(hook.get("timeout_s", 10)),
+                                 **webhook_request(hook.get("format", "generic"), event, alert, self._host()))
+        if response.status_code >= 300:
+            raise RuntimeError(f"{hook['url']} answered {response.status_code}")
+
+    def _send_alertmanager(self, alerts: list[dict]) -> None:
+        import requests
+
+        url = self._config()["alertmanager_url"].rstrip("/") + "/api/v2/alerts"
+        response = requests.post(url, json=alertmanager_payload(alerts, self._host()), timeout=15)
+        if response.status_code >= 300:
+            raise RuntimeError(f"Alertmanager answered {response.status_code}: {response.text[:200]}")
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, default=str)

@@ -1,0 +1,104 @@
+"""``/api/v1/alerts*`` and ``/api/v1/health``: alerts, forecasts, test notification, health score."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from omv_copilot_agent.api import agent
+from omv_copilot_agent.api.errors import ApiError, bad_request, not_found
+from omv_copilot_agent.api.params import choice_arg, int_arg, json_body
+
+bp = Blueprint("alerts", __name__, url_prefix="/api/v1")
+
+STATES = ("firing", "acknowledged", "resolved", "open")
+SEVERITIES = ("info", "warning", "critical")
+ACK_SCHEMA = {"type": "object", "additionalProperties": False,
+              "properties": {"note": {"type": ["string", "null"], "maxLength": 2000}}}
+
+
+def service():
+    """The AlertService, or 503 when the alerts package is absent."""
+    svc = getattr(agent(), "alerts", None)
+    if svc is None:
+        raise ApiError(503, "not_available", "alerts are not available")
+    return svc
+
+
+def alert_id_arg(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 18:
+        raise bad_request(f"alert id must be a positive integer, not {raw[:40]!r}", "invalid_alert_id")
+    return int(raw)
+
+
+@bp.get("/alerts")
+def list_alerts():
+    state = choice_arg("state", STATES)
+    severity = choice_arg("severity", SEVERITIES)
+    limit = int_arg("limit", 1000, minimum=1, maximum=10000)
+    offset = int_arg("offset", 0, minimum=0, maximum=10**9)
+    total, rows = service().list(state=state, severity=severity, limit=limit, offset=offset)
+    return jsonify({"total": total, "limit": limit, "offset": offset, "alerts": rows})
+
+
+@bp.get("/alerts/forecasts")
+def forecasts():
+    return jsonify({"forecasts": service().forecasts()})
+
+
+@bp.get("/alerts/<path:id>")
+def get_alert(id):  # noqa: A002 (the documented path parameter)
+    alert = service().get(alert_id_arg(id))
+    if alert is None:
+        raise not_found(f"no alert {id}")
+    return jsonify(alert)
+
+
+@bp.post("/alerts/acknowledge/<path:id>")
+def acknowledge(id):  # noqa: A002
+    alert_id = alert_id_arg(id)
+    body = json_body(ACK_SCHEMA, optional=True)
+    svc = service()
+    alert = svc.get(alert_id)
+    if alert is None:
+        raise not_found(f"no alert {alert_id}")
+    if alert["state"] == "resolved":
+        raise ApiError(409, "conflict", f"alert {alert_id} is already resolved")
+    if alert["state"] == "firing":
+        svc.acknowledge(alert_id, body.get("note"))
+    return jsonify(svc.get(alert_id))
+
+
+@bp.post("/alerts/test-notification")
+def test_notification():
+    json_body({"type": "object", "additionalProperties": False}, optional=True)  # no fields; bad JSON is a 400
+    result = service().test_notification()
+    if not result["channels"]:
+        raise ApiError(409, "no_channel", "no notification channel configured: set alerts.email, alerts.webhooks or alerts.alertmanager_url")
+    if not result["sent"]:
+        failed = "; ".join(f"{d['channel']}: {d['error']}" for d in result["deliveries"] if not d["ok"]) or "no delivery recorded"
+        raise ApiError(502, "notification_failed", f"test notification failed: {failed}"[:500])
+    return jsonify(result)
+
+
+@bp.get("/health")
+def health():
+    svc = service()
+    result = svc.health_score()
+    open_alerts = svc.open_alerts()
+    result["open_alerts"] = {s: sum(1 for a in open_alerts if a["severity"] == s) for s in SEVERITIES}
+    snap = agent().snapshot
+    result["snapshot_age_s"] = round(snap.age_s(), 1) if snap else None
+    result["last_evaluation"] = svc.last_evaluation or None
+    return jsonify(result)
+
+
+@bp.get("/health/report")
+def health_report():
+    """The daily health report now: text (default), ``?format=html``, or ``?format=json`` ({text, html})."""
+    from flask import Response
+
+    fmt = choice_arg("format", ("text", "html", "json"), "text")
+    if fmt == "json":
+        return jsonify({"text": service().report(), "html": service().report(html=True)})
+    body = service().report(html=fmt == "html")
+    return Response(body, content_type="text/html; charset=utf-8" if fmt == "html" else "text/plain; charset=utf-8")

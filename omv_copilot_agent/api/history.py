@@ -1,0 +1,90 @@
+"""``/api/v1/history/*``: past issues, OMV configuration snapshots and drift, admin notes."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from omv_copilot_agent.api import agent
+from omv_copilot_agent.api.alerts import SEVERITIES, service
+from omv_copilot_agent.api.errors import bad_request, not_found
+from omv_copilot_agent.api.params import choice_arg, int_arg, json_body
+
+bp = Blueprint("history", __name__, url_prefix="/api/v1/history")
+
+NOTE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["text"],
+               "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 10000},
+                              "alert_id": {"type": ["integer", "null"], "minimum": 1},
+                              "pattern_id": {"type": ["string", "null"], "maxLength": 64}}}
+
+
+def _paging(default: int = 200) -> tuple[int, int]:
+    return int_arg("limit", default, minimum=1, maximum=10000), int_arg("offset", 0, minimum=0, maximum=10**9)
+
+
+@bp.get("/issues")
+def issues():
+    """Past and present alerts (newest first) with their outcome, plus assistant questions when recorded."""
+    limit, offset = _paging()
+    severity = choice_arg("severity", SEVERITIES)
+    state = choice_arg("state", ("firing", "acknowledged", "resolved", "open"))
+    total, rows = service().list(state=state, severity=severity, limit=limit, offset=offset)
+    for r in rows:
+        r["kind"] = "alert"
+        r["outcome"] = {"resolved": "resolved", "acknowledged": "acknowledged"}.get(r["state"], "open")
+        if r.get("resolved_at"):
+            r["duration_s"] = round(r["resolved_at"] - r["first_seen"], 1)
+    return jsonify({"total": total, "limit": limit, "offset": offset, "issues": rows})
+
+
+@bp.get("/snapshots")
+def snapshots():
+    limit, offset = _paging(50)
+    total, rows = agent().store.list_config_snapshots(limit=limit, offset=offset)
+    return jsonify({"total": total, "limit": limit, "offset": offset, "snapshots": rows})
+
+
+@bp.get("/snapshots/diff")
+def snapshot_diff():
+    """What changed between snapshot ``from`` and ``to`` (default: the two newest)."""
+    from omv_copilot_agent.alerts.drift import diff
+
+    store = agent().store
+    to_id = int_arg("to", None, minimum=1)
+    from_id = int_arg("from", None, minimum=1)
+    if to_id is None or from_id is None:
+        newest = store.list_config_snapshots(limit=2)[1]
+        to_id = to_id or (newest[0]["id"] if newest else None)
+        from_id = from_id or (newest[1]["id"] if len(newest) > 1 else to_id)
+    if to_id is None:
+        raise not_found("no configuration snapshot recorded yet")
+    old, new = store.get_config_snapshot(from_id), store.get_config_snapshot(to_id)
+    for sid, snap in ((from_id, old), (to_id, new)):
+        if snap is None:
+            raise not_found(f"no configuration snapshot {sid}")
+    changes = diff(old["data"], new["data"])
+    return jsonify({"from": {k: old[k] for k in ("id", "taken_at", "hash")}, "to": {k: new[k] for k in ("id", "taken_at", "hash")},
+                    "changes": changes, "total": len(changes)})
+
+
+@bp.get("/notes")
+def notes():
+    limit, offset = _paging()
+    alert_id = int_arg("alert_id", None, minimum=1)
+    total, rows = agent().store.list_notes(alert_id=alert_id, limit=limit, offset=offset)
+    return jsonify({"total": total, "limit": limit, "offset": offset, "notes": rows})
+
+
+@bp.post("/notes")
+@bp.post("/note")
+def add_note():
+    body = json_body(NOTE_SCHEMA)
+    text = body["text"].strip()
+    if not text:
+        raise bad_request("field 'text': must not be blank", "invalid_body")
+    alert_id = body.get("alert_id")
+    if alert_id is not None and agent().store.get_alert(alert_id) is None:
+        raise not_found(f"no alert {alert_id}")
+    if body.get("pattern_id"):
+        text = f"[pattern {body['pattern_id']}] {text}"
+    note = agent().store.add_note(text, alert_id)
+    return jsonify(note), 201

@@ -1,0 +1,79 @@
+"""The assistant: ``attach(agent)`` → :class:`AssistService` (contract: docs/contracts.md "Assist").
+
+The service owns the pipeline (:mod:`.engine`), the bounded pool for
+asynchronous questions (:mod:`.jobs`) and trace retention. The API, the RPC
+bridge and the CLI all go through :meth:`AssistService.ask` / :meth:`submit`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from omv_copilot_agent.assist.engine import MODES, Cancelled, Engine
+from omv_copilot_agent.assist.jobs import JobPool, PoolFull
+from omv_copilot_agent.assist.router import CONTEXTS
+
+log = logging.getLogger(__name__)
+
+__all__ = ["AssistService", "attach", "CONTEXTS", "MODES", "PoolFull"]
+
+PRUNE_EVERY_S = 3600
+
+
+class AssistService:
+    def __init__(self, agent):
+        self.agent = agent
+        self.engine = Engine(agent)
+        cfg = agent.config.get_path
+        self.pool = JobPool(workers=int(cfg("assist.workers", 2)), max_queued=int(cfg("assist.max_queued_jobs", 16)))
+        self._last_prune = 0.0
+
+    def ask(self, query: str, *, context: str | None = None, mode: str = "auto", conversation_id: str | None = None,
+            cancel=None, stage=None) -> dict:
+        """Answer now (blocking); see :meth:`Engine.answer`."""
+        return self.engine.answer(query, context=context, mode=mode, conversation_id=conversation_id, cancel=cancel,
+                                  stage=stage)
+
+    def submit(self, query: str, *, context: str | None = None, mode: str = "auto", conversation_id: str | None = None):
+        """Queue the question; the Job's conversation id is fixed now so a client can show it at once."""
+        import uuid
+
+        conversation_id = conversation_id or uuid.uuid4().hex
+
+        def run(job):
+            def stage(name):
+                job.stage = name
+            try:
+                return self.ask(query, context=context, mode=mode, conversation_id=conversation_id, cancel=job.cancel,
+                                stage=stage)
+            except Cancelled:
+                return None
+
+        return self.pool.submit(run, conversation_id)
+
+    def providers_public(self) -> list[dict]:
+        """Provider names/models for status views (never keys)."""
+        return [{"name": p["name"], "kind": p["kind"], "model": p["model"]} for p in self.engine.providers()]
+
+    def prune(self, now: float | None = None) -> int:
+        now = now or time.time()
+        days = int(self.agent.config.get_path("assist.trace_retention_days", 14))
+        return self.agent.store.prune_traces(now - days * 86400)
+
+    def _on_snapshot(self, _snapshot) -> None:
+        if time.time() - self._last_prune < PRUNE_EVERY_S:
+            return
+        self._last_prune = time.time()
+        try:
+            removed = self.prune()
+            if removed:
+                log.info("pruned %d assist traces", removed)
+        except Exception as exc:
+            log.warning("assist trace retention failed: %s", exc)
+
+
+def attach(agent) -> AssistService:
+    service = AssistService(agent)
+    agent.on_snapshot.append(service._on_snapshot)
+    return service

@@ -1,0 +1,270 @@
+"""The assistant pipeline (seed 3.3 / 10): one question → one traced, grounded answer.
+
+route → state → patterns → prompt (budgeted) → redact → providers in order →
+parse → confidence → answer, each a trace point (seed Phase 2.5). Without a
+provider (the default), or when all fail, the answer comes from the knowledge
+base alone (``mode: kb_only``). ``direct`` skips KB and state (seed "Direct Chat").
+Nothing here raises for a bad LLM: every failure becomes a hop in the trace and,
+at worst, a KB-only answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Callable
+
+from omv_copilot_agent.assist import kb_answer, llm, parse, prompt, redact, router
+from omv_copilot_agent.assist.trace import Trace
+
+log = logging.getLogger(__name__)
+
+MODES = ("auto", "llm", "kb_only", "direct")
+HISTORY_TURNS = 5
+
+
+class Cancelled(Exception):
+    """The caller cancelled the question between two steps."""
+
+
+def _est_tokens(text: str) -> int:
+    """Rough token count (≈4 characters per token) for the trace and the bench."""
+    return (len(text) + 3) // 4
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+class Engine:
+    def __init__(self, agent):
+        self.agent = agent
+
+    # -- config -------------------------------------------------------
+    def cfg(self, key: str, default=None):
+        return self.agent.config.get_path(f"assist.{key}", default)
+
+    def providers(self) -> list[dict]:
+        return [p for p in (self.cfg("providers", []) or []) if isinstance(p, dict)]
+
+    # -- the pipeline -------------------------------------------------
+    def answer(self, query: str, *, context: str | None = None, mode: str = "auto", conversation_id: str | None = None,
+               cancel=None, stage: Callable[[str], None] | None = None) -> dict:
+        started = time.monotonic()
+        trace = Trace(query)
+        conversation_id = conversation_id or uuid.uuid4().hex
+        notices: list[str] = []
+        direct = mode == "direct"
+
+        def point(name: str):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            if stage:
+                stage(name)
+            return time.time()
+
+        # 1 query_received
+        t = point("query_received")
+        history = self._history(conversation_id)
+        trace.step("query_received", t, inputs={"query_chars": len(query), "mode": mode, "context": context,
+                                                "conversation_id": conversation_id},
+                   outputs={"history_turns": len(history)})
+
+        # 2 context_selection
+        t = point("context_selection")
+        snapshot = None if direct else self.agent.snapshot
+        if direct:
+            chosen, details = "general", {"reason": "direct mode"}
+            trace.step("context_selection", t, outputs=details, skipped=True)
+        else:
+            chosen, details = router.route(query, snapshot, context)
+            trace.step("context_selection", t, inputs={"requested": context},
+                       outputs={"context": chosen, **{k: v for k, v in details.items() if k != "hints"},
+                                "hints": {k: v for k, v in (details.get("hints") or {}).items() if v}})
+
+        # 3 system_data_collection (the daemon's cached snapshot; never collects inline)
+        t = point("system_data_collection")
+        sections: dict = {}
+        if direct:
+            trace.step("system_data_collection", t, outputs={"reason": "direct mode"}, skipped=True)
+        else:
+            sections = prompt.state_sections(snapshot)
+            if snapshot is None:
+                notices.append("no system snapshot yet; the answer does not know this box's state")
+            trace.step("system_data_collection", t,
+                       outputs={"sources": {n: getattr(r, "status", "?") for n, r in (snapshot.sources.items() if snapshot else [])},
+                                "snapshot_age_s": round(snapshot.age_s(), 1) if snapshot else None})
+
+        # 4 pattern_matching
+        t = point("pattern_matching")
+        matches: list[dict] = []
+        signals: list[dict] = []
+        kb = getattr(self.agent, "knowledge", None)
+        if direct:
+            trace.step("pattern_matching", t, outputs={"reason": "direct mode"}, skipped=True)
+        elif kb is None:
+            notices.append("the knowledge base is not available")
+            trace.step("pattern_matching", t, error="knowledge base not available")
+        else:
+            try:
+                matches = [m.to_dict(with_pattern=True) for m in kb.search(query, snapshot, limit=5)]
+                signals = [m.to_dict() for m in kb.signals(snapshot)[:5]] if snapshot is not None else []
+                trace.step("pattern_matching", t, outputs={"matched": [[m["pattern_id"], m["score"]] for m in matches],
+                                                           "signals": [s["pattern_id"] for s in signals]})
+            except Exception as exc:  # a broken KB must not lose the question
+                log.exception("pattern matching failed")
+                notices.append("pattern matching failed; answering without patterns")
+                trace.step("pattern_matching", t, error=f"{exc.__class__.__name__}: {exc}"[:200])
+
+        # 5 prompt_assembly (+ redaction: what the trace shows is exactly what leaves the box)
+        t = point("prompt_assembly")
+        providers = self.providers()
+        effective = "direct" if direct else ("kb_only" if mode == "kb_only" or not providers else "llm")
+        if mode == "llm" and not providers:
+            notices.append("no LLM provider is configured; answered from the knowledge base")
+        redactor = redact.Redactor(redact.known_from_snapshot(self.agent.snapshot)) if self.cfg("redaction", True) else None
+        sent = None
+        if effective == "kb_only":
+            trace.step("prompt_assembly", t, outputs={"reason": "no LLM call in knowledge-base mode"}, skipped=True)
+        else:
+            if direct:
+                built = prompt.direct(query)
+            else:
+                pats = [{"pattern_id": m["pattern_id"], "title": m["title"], "category": m["category"], "score": m["score"],
+                         "reasons": m["reasons"], "summary": "; ".join((m.get("pattern") or {}).get("symptoms", [])[:2])}
+                        for m in matches]
+                built = prompt.build(chosen, query, sections, pats, [], int(self.cfg("state_budget_chars", 5000)))
+            messages = [*history, {"role": "user", "content": built["user"]}]
+            system = built["system"]
+            if redactor is not None:
+                system = redactor.redact(system)
+                messages = [{"role": m["role"], "content": redactor.redact(m["content"])} for m in messages]
+            sent = {"system": system, "messages": messages}
+            size = len(system) + sum(len(m["content"]) for m in messages)
+            trace.step("prompt_assembly", t, outputs={
+                "chars": size, "est_tokens": _est_tokens(system) + sum(_est_tokens(m["content"]) for m in messages),
+                "state_sections": built["state_sections"], "dropped_sections": built["dropped"],
+                "redaction": {"enabled": redactor is not None, "replaced": dict(redactor.counts) if redactor else {}},
+                "sent": sent})
+
+        # 6 llm_request / 7 llm_response
+        provider_name = model = None
+        fields = None
+        if effective == "kb_only":
+            now = point("llm_request")
+            trace.step("llm_request", now, outputs={"reason": "no provider configured" if not providers else "kb_only requested"},
+                       skipped=True)
+            trace.step("llm_response", point("llm_response"), skipped=True)
+        elif not providers:  # direct without any provider
+            trace.step("llm_request", point("llm_request"), error="no LLM provider configured")
+            trace.step("llm_response", point("llm_response"), skipped=True)
+            notices.append("direct chat needs an LLM provider; none is configured (Settings → assist.providers)")
+        else:
+            t = point("llm_request")
+            reply, errors = self._call(providers, sent, trace, cancel)
+            trace.step("llm_request", t, inputs={"providers": [p["name"] for p in providers]},
+                       outputs={"provider": reply["provider"] if reply else None, "hops": len(trace.hops)},
+                       error=None if reply else "every provider failed")
+            t = point("llm_response")
+            if reply is None:
+                trace.step("llm_response", t, skipped=True, outputs={"reason": "no usable reply"})
+                notices.append("every LLM provider failed (" + "; ".join(errors) + "); answered from the knowledge base")
+                effective = "kb_only" if not direct else "direct"
+            else:
+                provider_name, model = reply["provider"], reply["model"]
+                fields, problems = parse.normalize(parse.extract_json(reply["text"]), reply["text"])
+                if not direct and problems:
+                    notices.extend(problems)
+                if redactor is not None:
+                    fields = redactor.restore(fields)
+                trace.step("llm_response", t, outputs={"chars": len(reply["text"]), "reasoning_chars": len(reply["reasoning"]),
+                                                        "parsed": not problems, "problems": problems,
+                                                        "duration_ms": reply["duration_ms"]})
+        if fields is None:
+            if direct:
+                fields = {"analysis": "No answer: direct chat needs a working LLM provider.", "possible_causes": [],
+                          "suggested_diagnostics": [], "recommended_actions": [], "explanation": "", "follow_up_questions": []}
+            else:
+                reason = ("no LLM provider is configured" if not providers else
+                          "knowledge-base mode requested" if mode == "kb_only" else "the LLM providers failed")
+                fields = kb_answer.compose(query, chosen, matches, signals, reason)
+
+        # 8 confidence_calculation (seed rule)
+        t = point("confidence_calculation")
+        scores = [m["score"] for m in matches]
+        confidence = parse.confidence(scores)
+        trace.step("confidence_calculation", t, inputs={"scores": scores},
+                   outputs={"confidence": confidence, "label": parse.confidence_label(confidence),
+                            "rule": "0.5 + mean(scores), +0.1 if top > 0.7, cap 0.98"})
+
+        # 9 response_assembly
+        t = point("response_assembly")
+        answer = {"query_id": trace.id, "conversation_id": conversation_id, "query": query, "context": chosen,
+                  "mode": effective, "provider": provider_name, "model": model, **fields,
+                  "confidence": confidence, "confidence_label": parse.confidence_label(confidence),
+                  "matched_patterns": [{k: m[k] for k in ("pattern_id", "title", "category", "score", "reasons")} for m in matches],
+                  "notices": notices, "trace_id": trace.id, "created_at": trace.created_at}
+        trace.step("response_assembly", t, outputs={"mode": effective, "provider": provider_name,
+                                                    "causes": len(fields["possible_causes"]),
+                                                    "actions": len(fields["recommended_actions"])})
+        answer["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
+        self._save(trace, answer, conversation_id, query)
+        return answer
+
+    # -- helpers ------------------------------------------------------
+    def _history(self, conversation_id: str) -> list[dict]:
+        """Earlier turns as chat messages (query + the answer's analysis), oldest first."""
+        try:
+            turns = self.agent.store.turns(conversation_id, limit=HISTORY_TURNS)
+        except Exception:
+            return []
+        out = []
+        for turn in turns:
+            out.append({"role": "user", "content": turn["query"]})
+            out.append({"role": "assistant", "content": str((turn.get("answer") or {}).get("analysis") or "")[:2000]})
+        return out
+
+    def _call(self, providers: list[dict], sent: dict, trace: Trace, cancel) -> tuple[dict | None, list[str]]:
+        """Try each provider in order; a hop per attempt. (reply or None, error summaries)."""
+        errors = []
+        for provider in providers:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            started = time.monotonic()
+            try:
+                secrets = [llm.api_key(provider) or ""]
+            except llm.ProviderError:
+                secrets = []
+            try:
+                reply = llm.chat(provider, sent["system"], sent["messages"])
+            except llm.ProviderError as exc:
+                message = _scrub(str(exc), secrets)
+                trace.hops.append({"provider": provider["name"], "model": provider["model"], "result": exc.kind,
+                                   "message": message, "duration_ms": round((time.monotonic() - started) * 1000, 1)})
+                errors.append(f"{provider['name']}: {message}")
+                log.info("LLM provider %s failed: %s", provider["name"], message)
+                continue
+            except Exception as exc:  # a client bug must fall back, not lose the question
+                message = _scrub(f"{exc.__class__.__name__}: {exc}", secrets)[:200]
+                trace.hops.append({"provider": provider["name"], "model": provider["model"], "result": "error",
+                                   "message": message, "duration_ms": round((time.monotonic() - started) * 1000, 1)})
+                errors.append(f"{provider['name']}: {message}")
+                continue
+            trace.hops.append({"provider": provider["name"], "model": reply["model"], "result": "ok",
+                               "duration_ms": round((time.monotonic() - started) * 1000, 1)})
+            return {**reply, "provider": provider["name"]}, errors
+        return None, errors
+
+    def _save(self, trace: Trace, answer: dict, conversation_id: str, query: str) -> None:
+        data = trace.to_dict(answer["mode"], answer["provider"])
+        data.update({"context": answer["context"], "duration_ms": answer["duration_ms"], "conversation_id": conversation_id})
+        try:
+            self.agent.store.save_trace(data)
+            self.agent.store.add_turn(conversation_id, query, answer)
+        except Exception as exc:  # the answer still reaches the user
+            log.error("could not store the assist trace/turn: %s", exc)
+            answer["notices"].append("this answer could not be saved to history")

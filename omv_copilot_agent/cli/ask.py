@@ -1,0 +1,118 @@
+"""``omv-copilot ask "QUESTION"`` (alias ``query``): ask the assistant from the shell.
+
+Goes through the daemon's API when it runs, else answers in-process (like
+``status``). The question runs as a job that is polled, with a spinner on a
+terminal, so a slow LLM never hits an HTTP timeout; Ctrl-C cancels the job.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import time
+
+from omv_copilot_agent.cli import CliError
+from omv_copilot_agent.cli.client import connect
+from omv_copilot_agent.cli.output import print_json
+
+CONTEXTS = ("storage", "network", "service", "performance", "security", "general")
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("ask", aliases=["query"], help="ask the assistant a question",
+                            description="Ask a question in plain words. Answers from the knowledge base and this box's "
+                                        "state, and from the configured LLM providers (assist.providers) if any.")
+    parser.add_argument("question", nargs="+", help="the question (quote it or not)")
+    parser.add_argument("--context", choices=CONTEXTS, help="force a specialist context (default: chosen from the question)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--direct", action="store_true", help="direct chat with the LLM: no knowledge base, no system state")
+    mode.add_argument("--kb-only", action="store_true", help="answer from the knowledge base only (no LLM)")
+    parser.add_argument("--conversation", metavar="ID", help="continue a conversation (its id is printed with each answer)")
+    parser.add_argument("--json", action="store_true", help="print the answer as JSON")
+    parser.add_argument("--wait", type=float, default=900, metavar="S", help="give up after S seconds (default 900)")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    question = " ".join(args.question).strip()
+    if not question:
+        raise CliError("the question is empty", 2)
+    client = connect(args)
+    body = {"query": question, "async": True, "mode": "direct" if args.direct else "kb_only" if args.kb_only else "auto"}
+    if args.context:
+        body["context"] = args.context
+    if args.conversation:
+        body["conversation_id"] = args.conversation
+    reply = client.request("POST", "/api/v1/assist/query", body=body)
+    if reply.status >= 400:
+        raise CliError((reply.body.get("error") or {}).get("message") or f"HTTP {reply.status}")
+    job_id = reply.body["job_id"]
+    answer = wait(client, job_id, args.wait)
+    if args.json:
+        print_json(answer)
+    else:
+        print(render(answer))
+    return 0
+
+
+def wait(client, job_id: str, limit: float) -> dict:
+    spinner = itertools.cycle("|/-\\")
+    tty = sys.stderr.isatty()
+    deadline = time.monotonic() + limit
+    try:
+        while True:
+            job = client.get(f"/api/v1/assist/jobs/{job_id}")
+            if job["status"] == "done":
+                return job["answer"]
+            if job["status"] == "failed":
+                raise CliError("the question failed: " + str((job.get("error") or {}).get("message")))
+            if job["status"] == "cancelled":
+                raise CliError("the question was cancelled")
+            if time.monotonic() > deadline:
+                client.post(f"/api/v1/assist/jobs/{job_id}/cancel")
+                raise CliError(f"no answer within {limit:.0f} s (cancelled)")
+            if tty:
+                sys.stderr.write(f"\r{next(spinner)} thinking ({job.get('stage') or job['status']})…   ")
+                sys.stderr.flush()
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        try:
+            client.post(f"/api/v1/assist/jobs/{job_id}/cancel")
+        except CliError:
+            pass
+        raise
+    finally:
+        if tty:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.flush()
+
+
+def render(a: dict) -> str:
+    source = {"llm": f"LLM {a.get('provider')} ({a.get('model')})", "kb_only": "knowledge base only",
+              "direct": "direct chat" + (f" with {a.get('provider')}" if a.get("provider") else "")}.get(a.get("mode"), a.get("mode"))
+    out = [f"[{a.get('context')}] {source} — confidence {a.get('confidence', 0):.0%} ({a.get('confidence_label')})"]
+    for notice in a.get("notices") or []:
+        out.append(f"! {notice}")
+    out += ["", "Analysis", "  " + (a.get("analysis") or "").replace("\n", "\n  ")]
+    if a.get("explanation"):
+        out += ["", "Explanation", "  " + a["explanation"].replace("\n", "\n  ")]
+    if a.get("possible_causes"):
+        out += ["", "Possible causes"] + [f"  - {c['cause']} ({c.get('likelihood')})" for c in a["possible_causes"]]
+    if a.get("suggested_diagnostics"):
+        out += ["", "Diagnostics"]
+        for d in a["suggested_diagnostics"]:
+            out.append(f"  - {d['name']}" + (f": {d['command']}" if d.get("command") else "") +
+                       (f"   [pattern {d['pattern_id']}]" if d.get("pattern_id") else ""))
+    if a.get("recommended_actions"):
+        out += ["", "Recommended actions"]
+        for r in a["recommended_actions"]:
+            out.append(f"  - [{r.get('risk')}] {r['action']}" + (f"\n      $ {r['command']}" if r.get("command") else ""))
+            if r.get("explanation"):
+                out.append(f"      {r['explanation']}")
+    if a.get("matched_patterns"):
+        out += ["", "Matched patterns"] + [f"  - {m['pattern_id']}: {m['title']} (score {m['score']:.2f})"
+                                           for m in a["matched_patterns"]]
+    if a.get("follow_up_questions"):
+        out += ["", "Follow-up questions"] + [f"  - {q}" for q in a["follow_up_questions"]]
+    out += ["", f"conversation {a.get('conversation_id')} · trace {a.get('trace_id')}"]
+    return "\n".join(out)

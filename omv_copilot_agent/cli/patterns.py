@@ -1,0 +1,111 @@
+"""``omv-copilot patterns [list|show ID|search TEXT]``: browse and search the knowledge base.
+
+Goes through the API (daemon, else in-process like ``status``) so the answer, including
+feedback nudges and the live snapshot's state signals, is the same the web UI shows.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from omv_copilot_agent.cli import CliError
+from omv_copilot_agent.cli.client import ApiReply, connect
+from omv_copilot_agent.cli.output import print_json, table
+
+CATEGORIES = ("storage", "network", "services", "performance", "security", "hardware", "backup")
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("patterns", help="list, show or search troubleshooting patterns",
+                            description="Browse the knowledge base: 'list' (default), 'show ID', 'search TEXT'.")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(handler=run_list, category=None, limit=500)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    lst = actions.add_parser("list", help="list patterns (optionally one category)")
+    lst.add_argument("--category", choices=CATEGORIES, help="only this category")
+    lst.add_argument("--json", action="store_true", help="print JSON")
+    lst.set_defaults(handler=run_list)
+    show = actions.add_parser("show", help="show one pattern: symptoms, diagnostics, solutions with risk")
+    show.add_argument("pattern_id", metavar="ID")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(handler=run_show)
+    search = actions.add_parser("search", help="rank patterns for a question (and this box's state)")
+    search.add_argument("text", nargs="+", metavar="TEXT")
+    search.add_argument("--limit", type=int, default=5, help="results to show (1-50, default 5)")
+    search.add_argument("--json", action="store_true", help="print JSON")
+    search.set_defaults(handler=run_search)
+
+
+def call(client, method: str, path: str, *, params: dict | None = None, body: dict | None = None) -> dict:
+    """Like client.get/post, but a 4xx (bad input) exits 2 and a 404 says what was not found."""
+    reply: ApiReply = client.request(method, path, params=params, body=body)
+    if reply.status >= 400:
+        error = reply.body.get("error", {}) if isinstance(reply.body, dict) else {}
+        raise CliError(error.get("message") or f"HTTP {reply.status}", 2 if 400 <= reply.status < 500 else 1)
+    return reply.body
+
+
+def run_list(args) -> int:
+    client = connect(args)
+    body = call(client, "GET", "/api/v1/knowledge/patterns",
+                params={k: v for k, v in {"category": args.category, "limit": 500}.items() if v is not None})
+    if args.json:
+        print_json(body)
+        return 0
+    print(table(["ID", "CATEGORY", "SIGNALS", "TITLE"],
+                [[p["pattern_id"], p["category"], "yes" if p["has_signals"] else "", p["title"]] for p in body["data"]]))
+    print(f"\n{body['total']} patterns" + (f" in {args.category}" if args.category else ""))
+    for err in body.get("errors") or []:
+        print(f"invalid pattern file {err['file']} ({err['pattern_id']}) {err['field']}: {err['reason']}")
+    return 0
+
+
+def run_show(args) -> int:
+    client = connect(args)
+    pattern = call(client, "GET", f"/api/v1/knowledge/patterns/{args.pattern_id}")
+    if args.json:
+        print_json(pattern)
+        return 0
+    print(render(pattern))
+    return 0
+
+
+def render(p: dict) -> str:
+    out = [f"{p['pattern_id']} — {p['title']}", f"category {p['category']}, confidence {p.get('confidence')}", "", "Symptoms:"]
+    out += [f"  - {s}" for s in p["symptoms"]]
+    out += ["", "Diagnostics (read-only; run them with: omv-copilot diagnose " + p["pattern_id"]
+            + "".join(f" --param {n}=…" for n in p.get("parameters") or []) + "):"]
+    for i, d in enumerate(p["diagnostics"], 1):
+        out.append(f"  {i}. {d['name']}: {d['command']}" + (f"   (expect /{d['expected_output']}/)" if d.get("expected_output") else ""))
+    out += ["", "Solutions (shown, never run by the agent):"]
+    for s in sorted(p["solutions"], key=lambda s: s["priority"]):
+        out.append(f"  {s['priority']}. [{s['risk']}] {s['action']}")
+        if s.get("command"):
+            out.append(f"       $ {s['command']}")
+        out += ["       " + line for line in textwrap.wrap(s["explanation"], 90)]
+    if p.get("related_patterns"):
+        out += ["", "Related: " + ", ".join(p["related_patterns"])]
+    out += ["", "References:"] + [f"  {r}" for r in p["references"]]
+    return "\n".join(out)
+
+
+def run_search(args) -> int:
+    query = " ".join(args.text).strip()
+    if not query:
+        raise CliError("search needs some text", 2)
+    if not 1 <= args.limit <= 50:
+        raise CliError("--limit must be between 1 and 50", 2)
+    client = connect(args)
+    body = call(client, "GET", "/api/v1/knowledge/search", params={"q": query, "limit": args.limit})
+    if args.json:
+        print_json(body)
+        return 0
+    if not body["results"]:
+        print(f"no pattern matches {query!r}")
+        return 0
+    print(table(["SCORE", "ID", "CATEGORY", "TITLE"],
+                [[f"{m['score']:.2f}", m["pattern_id"], m["category"], m["title"]] for m in body["results"]]))
+    print()
+    for m in body["results"]:
+        print(f"{m['pattern_id']}: " + "; ".join(m["reasons"]))
+    return 0
