@@ -12,13 +12,14 @@ build (e.g. ``/assist/query`` before the assistant lands) are listed as such.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import requests
 
-from _common import machine, percentile, start_daemon, stop, table
+from _common import ROOT, machine, percentile, start_daemon, stop, table
 
 LEVELS = (1, 8, 32)
 MAX_REQUESTS = int(os.environ.get("BENCH_API_REQUESTS", "600"))
@@ -27,7 +28,8 @@ ENDPOINTS = [
     ("GET /system/status", "GET", "/api/v1/system/status", None),
     ("GET /healthz", "GET", "/healthz", None),
     ("GET /knowledge/search", "GET", "/api/v1/knowledge/search?q=raid+degraded+disk", None),
-    ("POST /assist/query (KB only)", "POST", "/api/v1/assist/query", {"query": "my RAID is degraded, what now?", "direct": False}),
+    ("POST /assist/query (KB only)", "POST", "/api/v1/assist/query", {"query": "my RAID is degraded, what now?", "mode": "kb_only"}),
+    ("POST /assist/query (instant fake LLM)", "POST", "/api/v1/assist/query", {"query": "my RAID is degraded, what now?", "mode": "llm"}),
 ]
 
 
@@ -74,7 +76,11 @@ def main() -> int:
     print(f"each level: at most {MAX_REQUESTS} requests or {MAX_SECONDS:g} s\n", flush=True)
     rows, summary = [], {}
     with tempfile.TemporaryDirectory(prefix="copilot-bench-") as tmp:
-        proc, url, token, _ = start_daemon(Path(tmp))
+        sys.path.insert(0, str(ROOT))
+        from tests.fake_llm import FakeLLM  # the loopback fake LLM the tests use; answers at once
+
+        fake = FakeLLM()
+        proc, url, token, _ = start_daemon(Path(tmp), {"assist": {"providers": [fake.provider()]}})
         try:
             deadline = time.monotonic() + 60
             while requests.get(url + "/healthz", timeout=5).json().get("snapshot_age_s") is None:
@@ -89,6 +95,9 @@ def main() -> int:
                     continue
                 if probe.status_code >= 400:
                     rows.append([label, "-", f"answers {probe.status_code}: {probe.text[:60]}", "", "", "", ""])
+                    log = (Path(tmp) / "daemon.log").read_text(errors="replace")
+                    if probe.status_code >= 500 and "Traceback" in log:
+                        print(f"  {label}: {probe.status_code}; the daemon logged:\n" + log[log.rfind("Traceback"):][:3000])
                     continue
                 for clients in LEVELS:
                     ok, errors, elapsed, lat = run_level(url, token, method, path, body, clients)
@@ -98,6 +107,7 @@ def main() -> int:
                     print(f"  {label} x{clients}: {ok} ok in {elapsed:.1f} s", flush=True)
         finally:
             stop(proc)
+            fake.close()
     print()
     print(table(["endpoint", "clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"], rows))
     status = summary.get(("GET /system/status", 8))
