@@ -1,4 +1,8 @@
-"""Where shipped data lives: /usr/share/omv-copilot/<name> when installed, the repo otherwise."""
+"""Where shipped data lives: the source tree's copy when running from a checkout, else /usr/share/omv-copilot.
+
+The checkout wins so that a development run (or the test suite) never picks up, or
+loses halfway, a copy that an installed — or just purged — package put in /usr/share.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,6 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def data_path(name: str) -> Path:
-    """``patterns``, ``prompts``, ``webui``…: the installed copy if present, else the source tree's."""
-    installed = INSTALLED / name
-    return installed if installed.exists() else REPO / name
+    """``patterns``, ``prompts``, ``webui``…: the source tree's copy if present, else the installed one."""
+    source = REPO / name
+    return source if source.exists() else INSTALLED / name
