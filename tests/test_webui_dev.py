@@ -181,6 +181,11 @@ def test_every_page_renders_from_the_real_daemon_without_console_errors(driver, 
     wb.wait(driver, lambda d: "Loading" not in _text(d, "#dashboard #health"))
     wb.wait(driver, lambda d: _js(d, "return document.querySelectorAll('.ocp-dashboard canvas, .ocp-dashboard svg').length > 0"))
     assert "Snapshot" in _js(driver, f"return {_q('#dashboard #stamp')}.el.dom.textContent")
+    # Health score and forecasts come from the real alerts service (no "not available").
+    assert "/100" in _text(driver, "#dashboard #health")
+    wb.wait(driver, lambda d: "Forecast" in _text(d, "#dashboard #filesystems"))
+    assert "not available" not in _text(driver, "#dashboard #filesystems")
+    assert _js(driver, "return document.querySelectorAll('.ocp-dashboard .ocp-bar').length > 0")  # usage bars
     _shot(driver, "dashboard")
     for name in PAGES[1:]:
         _tab(driver, name)
@@ -272,54 +277,92 @@ def test_assistant_renders_a_contract_answer_and_its_controls_work(driver, ui):
     assert _errors(driver) == []
 
 
-def test_assistant_progress_and_cancel(driver, ui):
-    """While a question runs: progress bar + Cancel; Cancel stops polling and tells the server.
+@pytest.fixture
+def fake_llm():
+    from tests.fake_llm import FakeLLM
 
-    The job is held open by a browser-side stand-in for startQuery/getQueryResult, because a
-    real KB answer arrives too fast to press Cancel deterministically.
-    """
+    server = FakeLLM()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def ui_llm(live_server, fake_llm):
+    """The real daemon with the assistant pointed at a fake LLM on loopback."""
+    webui = wb.build_webui()
+    server = live_server({"api": {"serve_ui": str(webui)}, "assist": {"providers": [fake_llm.provider("glm", timeout_s=60)]}},
+                         sources=("system",))
+    _need(server, "getConversations")
+    return server
+
+
+def _ask(driver, text: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    _open(driver, ui)
-    _tab(driver, "Assistant")
-    _js(driver, """
-      var app = OmvCopilot.app, real = app.call; window.__calls = [];
-      app.call = function (m, p) {
-        window.__calls.push(m);
-        if (m === 'startQuery') { return Promise.resolve({job_id: 'held'}); }
-        if (m === 'getQueryResult') { return Promise.resolve({job_id: 'held', status: 'running', stage: 'Searching the knowledge base'}); }
-        if (m === 'cancelQuery') { return Promise.resolve({ok: true}); }
-        return real.call(app, m, p);
-      };""")
     box = driver.find_element(By.CSS_SELECTOR, ".ocp-root textarea")
-    box.send_keys("why is my disk full")
+    box.send_keys(text)
     box.send_keys(Keys.ENTER)  # Enter sends
+
+
+def test_assistant_progress_and_cancel_with_a_slow_llm(driver, ui_llm, fake_llm):
+    """While the (real) job runs: progress bar + Cancel; Cancel cancels the job on the daemon."""
+    from tests.fake_llm import GOOD_ANSWER
+
+    fake_llm.script({"delay": 45, "answer": GOOD_ANSWER})
+    _open(driver, ui_llm)
+    _tab(driver, "Assistant")
+    # Record the job id the app gets (the calls themselves go to the real bridge unchanged).
+    _js(driver, """
+      var app = OmvCopilot.app, real = app.call; window.__jobs = [];
+      app.call = function (m, p) {
+        return real.call(app, m, p).then(function (r) { if (m === 'startQuery' && r) { window.__jobs.push(r.job_id); } return r; });
+      };""")
+    _ask(driver, "why is my raid degraded")
     wb.wait(driver, lambda d: _js(d, f"return {_q('#assistant #progress')}.isVisible() && {_q('#assistant #cancel')}.isVisible()"))
-    assert "why is my disk full" in _js(driver, "return document.querySelector('.ocp-msg-q').textContent")
+    assert "why is my raid degraded" in _js(driver, "return document.querySelector('.ocp-msg-q').textContent")
+    wb.wait(driver, lambda d: fake_llm.requests, message="the question never reached the (fake) LLM")
     _shot(driver, "assistant-progress")
     _click_text(driver, ".ocp-root .x6-btn-inner", "Cancel")
-    wb.wait(driver, lambda d: "cancelQuery" in _js(d, "return window.__calls") and not _js(d, f"return {_q('#assistant #progress')}.isVisible()"))
+    wb.wait(driver, lambda d: not _js(d, f"return {_q('#assistant #progress')}.isVisible()"))
     assert "Cancelled." in _js(driver, "return document.querySelector('.ocp-log').textContent")
+    job_id = _js(driver, "return window.__jobs[0]")
+    wb.wait(driver, lambda d: ui_llm.post("/api/v1/rpc", json={"method": "getQueryResult", "params": {"job_id": job_id}}).json().get("status") == "cancelled",
+            message="the job was not cancelled on the daemon")
     assert _errors(driver) == []
 
 
-def test_assistant_question_round_trips_through_the_real_assist(driver, ui):
+def test_assistant_question_round_trips_through_the_real_assist_and_fake_llm(driver, ui_llm, fake_llm):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
+    from tests.fake_llm import GOOD_ANSWER
 
-    _need(ui, "getConversations")
-    _open(driver, ui)
+    _open(driver, ui_llm)
     _tab(driver, "Assistant")
-    box = driver.find_element(By.CSS_SELECTOR, ".ocp-root textarea")
-    box.send_keys("docker filled my root filesystem")
-    box.send_keys(Keys.ENTER)
+    _ask(driver, "raid degraded, disk failed")
     wb.wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".ocp-answer, .ocp-log .ocp-error"), timeout=180, message="no answer rendered")
     errors = driver.find_elements(By.CSS_SELECTOR, ".ocp-log .ocp-error")
     assert not errors, errors[0].text
     answer = driver.find_element(By.CSS_SELECTOR, ".ocp-answer").text
-    assert "Confidence" in answer and "Analysis" in answer
+    assert GOOD_ANSWER["analysis"] in answer and "glm" in answer and "Confidence" in answer
+    assert "Do you have a spare disk?" in answer and "Specialist: storage" in answer
+    assert fake_llm.requests, "the fake LLM was not asked"
+    # The conversation is listed on the left.
+    wb.wait(driver, lambda d: _js(d, f"return {_q('#assistant #conversations')}.getStore().getCount() > 0"))
+    _js(driver, "document.querySelector('.ocp-answer').scrollIntoView();")
     _shot(driver, "assistant-live")
+    # History per conversation: a new one is empty; the listed one comes back with its turns.
+    _click_text(driver, ".ocp-root .x6-btn-inner", "New conversation")
+    wb.wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, ".ocp-answer"))
+    _js(driver, f"var g = {_q('#assistant #conversations')}; g.fireEvent('itemclick', g, g.getStore().getAt(0));")
+    wb.wait(driver, lambda d: GOOD_ANSWER["analysis"] in _js(d, "var a = document.querySelector('.ocp-answer'); return a ? a.textContent : '';"))
+    assert "raid degraded, disk failed" in _js(driver, "return document.querySelector('.ocp-msg-q').textContent")
+    # Its trace: the timeline and the rendered flowchart.
+    driver.find_element(By.CSS_SELECTOR, ".ocp-answer [data-trace]").click()
+    wb.wait(driver, lambda d: _js(d, f"return {_q('#copilotRoot')}.getActiveTab().itemId === 'traces'"))
+    wb.wait(driver, lambda d: _js(d, "return !!document.querySelector('.ocp-mermaid[data-rendered] svg')"), timeout=120,
+            message="the trace's flowchart was not rendered")
+    assert "Decision points" in _text(driver, "#traceDetail")
+    _shot(driver, "traces")
     assert _errors(driver) == []
 
 

@@ -76,3 +76,64 @@ def wait(driver, condition, timeout: float = WAIT_S, message: str = ""):
     from selenium.webdriver.support.ui import WebDriverWait
 
     return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition, message)
+
+
+def _png_rows(data: bytes) -> tuple[int, int, int, list[bytes]]:
+    """Decode an 8-bit RGB/RGBA PNG (what Chromium's screenshots are) into rows of pixel bytes."""
+    import struct
+    import zlib
+
+    pos, idat, width, height, bpp = 8, b"", 0, 0, 4
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+        if kind == b"IHDR":
+            width, height, depth, color = struct.unpack(">IIBB", chunk[:10])
+            if depth != 8 or color not in (2, 6):
+                raise ValueError(f"unsupported PNG (bit depth {depth}, colour type {color})")
+            bpp = 3 if color == 2 else 4
+        elif kind == b"IDAT":
+            idat += chunk
+    raw, stride = zlib.decompress(idat), width * bpp
+    rows, prev, i = [], bytearray(stride), 0
+    for _ in range(height):
+        filt, line = raw[i], bytearray(raw[i + 1:i + 1 + stride])
+        i += 1 + stride
+        for x in range(stride):
+            a = line[x - bpp] if x >= bpp else 0
+            b = prev[x]
+            c = prev[x - bpp] if x >= bpp else 0
+            if filt == 1:
+                line[x] = (line[x] + a) & 255
+            elif filt == 2:
+                line[x] = (line[x] + b) & 255
+            elif filt == 3:
+                line[x] = (line[x] + (a + b) // 2) & 255
+            elif filt == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else (b if pb <= pc else c))) & 255
+        rows.append(bytes(line))
+        prev = line
+    return width, height, bpp, rows
+
+
+def png_diff(a: bytes, b: bytes) -> tuple[int, tuple[int, int, int, int] | None]:
+    """How many pixels differ between two screenshots, and their bounding box (x0, y0, x1, y1)."""
+    if a == b:
+        return 0, None
+    wa, ha, bpp, rows_a = _png_rows(a)
+    wb_, hb, _, rows_b = _png_rows(b)
+    if (wa, ha) != (wb_, hb):
+        return wa * ha, (0, 0, wa, ha)
+    count, xs, ys = 0, [], []
+    for y in range(ha):
+        if rows_a[y] == rows_b[y]:
+            continue
+        for x in range(wa):
+            if rows_a[y][x * bpp:(x + 1) * bpp] != rows_b[y][x * bpp:(x + 1) * bpp]:
+                count += 1
+                xs.append(x)
+                ys.append(y)
+    return count, (min(xs), min(ys), max(xs), max(ys)) if xs else None

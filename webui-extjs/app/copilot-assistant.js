@@ -119,13 +119,11 @@
     var lastQuestion = null;
     function showQuestion(q) { lastQuestion = q; append('<div class="ocp-q">' + C.h(q) + '</div>', 'ocp-msg-q'); }
 
-    function showAnswer(a, question) {
+    function showAnswer(a, question, live) {
       answers.push(Ext.apply({_question: question || lastQuestion}, a));
       append(C.renderAnswer(a, answers.length - 1), 'ocp-msg-a');
-      if (a.conversation_id && a.conversation_id !== conversationId) {
-        conversationId = a.conversation_id;
-        loadConversations();
-      }
+      if (a.conversation_id) { conversationId = a.conversation_id; }
+      if (live) { loadConversations(); }
     }
 
     function busy(on) {
@@ -151,7 +149,7 @@
         var answer = r.answer || r.result || (r.analysis !== undefined ? r : null);
         if (answer && (status === '' || status === 'done' || status === 'finished' || status === 'completed' || status === 'succeeded' || status === 'ok')) {
           finish();
-          showAnswer(answer);
+          showAnswer(answer, null, true);
         } else if (status === 'cancelled' || status === 'canceled') {
           finish();
           append('<div class="ocp-muted">Cancelled.</div>');
@@ -190,7 +188,7 @@
           poll();
         } else if (r && r.analysis !== undefined) {
           finish();
-          showAnswer(r);
+          showAnswer(r, null, true);
         } else {
           finish();
           append('<div class="ocp-error">The server did not start the question (no job id). Try again.</div>');
@@ -212,7 +210,8 @@
     }
 
     function loadConversations() {
-      return app.call('getConversations', {}).then(function (r) {
+      // OMV's list datamodel requires start and limit.
+      return app.call('getConversations', {start: 0, limit: 100}).then(function (r) {
         convStore.loadData(C.rows(r).map(function (c) {
           return {id: c.id || c.conversation_id, title: c.title || c.first_query || c.summary || (c.id || c.conversation_id), updated_at: c.updated_at || c.last_at || c.created_at};
         }));
@@ -280,7 +279,9 @@
           var mp = (ans.matched_patterns || [])[0];
           if (!mp) { return; }
           // Knowledge feedback rates the best-matching pattern for this question.
-          app.call('feedback', {pattern_id: mp.pattern_id, helpful: d.feedback === 'up', query: String(ans._question || '').slice(0, 500) || null})
+          var fb = {pattern_id: mp.pattern_id, helpful: d.feedback === 'up'};
+          if (ans._question) { fb.query = String(ans._question).slice(0, 500); }  // a string or absent (OMV's datamodel)
+          app.call('feedback', fb)
             .then(function () {
               Ext.fly(el.parentNode).addCls('ocp-feedback-done');
               el.parentNode.innerHTML = 'Thanks for the feedback.';

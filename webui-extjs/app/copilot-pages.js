@@ -159,7 +159,10 @@
       progress.wait({interval: 200, text: 'Running diagnostics of ' + id + '…'});
       panel.down('#runBtn').disable();
       output.update('<div class="ocp-muted">Running…</div>');
-      app.call('runDiagnostics', {pattern_id: id, params: params}).then(function (r) {
+      // An empty params object is left out: OMV's PHP would pass it on as a JSON list ([]).
+      var args = {pattern_id: id};
+      if (Object.keys(params).length) { args.params = params; }
+      app.call('runDiagnostics', args).then(function (r) {
         var list = C.rows(r && (r.results || r.steps) ? {data: r.results || r.steps} : r);
         steps.loadData(list.map(function (s) { return Ext.apply({passed: C.stepPassed(s)}, s); }));
         var passed = list.filter(C.stepPassed).length;
@@ -236,20 +239,36 @@
     return raw.map(function (p) {
       var sec = Number(p.duration_s);
       if (isNaN(sec)) { sec = Number(p.duration_ms) / 1000; }
-      var detail = p.decision || p.summary || p.detail || p.result || '';
+      var detail = p.decision || p.summary || p.detail || p.result || p.outputs || '';
       if (detail && typeof detail === 'object') { detail = JSON.stringify(detail); }
-      return {name: p.name || p.step || p.point || '?', detail: String(detail).slice(0, 300), seconds: isNaN(sec) ? 0 : sec};
+      return {name: p.name || p.step || p.point || '?', detail: String(detail).slice(0, 300), seconds: isNaN(sec) ? 0 : sec,
+        state: p.skipped ? 'skipped' : (p.error ? 'error' : ''), error: p.error || ''};
     });
   };
 
-  /** A flowchart of the decision points when the trace carries no Mermaid text of its own. */
-  C.traceMermaid = function (points) {
+  C.ms = function (sec) {
+    var ms = sec * 1000;
+    return (ms < 10 ? ms.toFixed(1) : ms.toFixed(0)) + ' ms';
+  };
+
+  /** A flowchart of the decision points (and LLM fallback hops) when the trace carries no Mermaid text. */
+  C.traceMermaid = function (points, hops) {
     if (!points.length) { return ''; }
-    var lines = ['flowchart TD'];
+    function label(x) { return String(x === null || x === undefined ? '' : x).replace(/_/g, ' ').replace(/[^A-Za-z0-9 .,:\/=-]/g, ' ').slice(0, 60); }
+    var lines = ['flowchart TD'], prev = null;
     points.forEach(function (p, i) {
-      var label = (p.name + ' (' + (p.seconds * 1000).toFixed(0) + ' ms)').replace(/["<>{}\[\]()|#;]/g, ' ');
-      lines.push('  P' + i + '["' + label + '"]');
-      if (i) { lines.push('  P' + (i - 1) + ' --> P' + i); }
+      var node = 'P' + i;
+      lines.push('  ' + node + '["' + label(p.name) + ' (' + label(p.state || C.ms(p.seconds)) + ')"]');
+      if (prev) { lines.push('  ' + prev + ' --> ' + node); }
+      prev = node;
+      if (p.name === 'llm_request') {
+        (hops || []).forEach(function (h, j) {
+          var hn = 'H' + j;
+          lines.push('  ' + hn + '{"' + label(h.provider) + ': ' + label(h.result) + '"}');
+          lines.push('  ' + prev + ' --> ' + hn);
+          prev = hn;
+        });
+      }
     });
     return lines.join('\n');
   };
@@ -262,7 +281,7 @@
       grid.setLoading(true);
       return app.call('getTraces', {start: 0, limit: 200}).then(function (r) {
         store.loadData(C.rows(r).map(function (t) {
-          return {id: t.id || t.trace_id, query: t.query, started_at: t.started_at || t.created_at || t.ts, duration_s: t.duration_s || t.total_s, mode: t.mode, context: t.context};
+          return {id: t.id || t.trace_id, query: t.query, started_at: t.started_at || t.created_at || t.ts, duration_s: t.duration_s || t.total_s || (t.duration_ms !== undefined && t.duration_ms !== null ? Math.round(t.duration_ms) / 1000 : null), mode: t.mode, context: t.context};
         }));
       }).catch(function (e) { detail.update(C.errorHtml('Traces not available', e)); app.handleError(e); })
         .then(function () { grid.setLoading(false); });
@@ -277,13 +296,14 @@
         detail.update('<h3>' + h(t.query || id) + '</h3><div>' + (t.mode ? C.badge(t.mode) : '') + ' ' + (t.context ? C.badge('Specialist: ' + t.context) : '') +
           ' <span class="ocp-muted">' + C.time(t.started_at || t.created_at) + '</span></div>' +
           '<h4>Decision points (' + points.length + ')</h4>' + (points.length ? '<table class="ocp-table ocp-timeline"><tbody>' + points.map(function (p, i) {
-            return '<tr><td>' + (i + 1) + '</td><td><b>' + h(p.name) + '</b><div class="ocp-muted">' + h(p.detail) + '</div></td>' +
-              '<td style="width:35%"><div class="ocp-bar ocp-bar-small"><div class="ocp-bar-fill ocp-info-fill" style="width:' + Math.max(1, Math.round(p.seconds / total * 100)) + '%"></div></div></td>' +
-              '<td>' + (p.seconds * 1000).toFixed(0) + ' ms</td></tr>';
+            return '<tr><td>' + (i + 1) + '</td><td><b>' + h(p.name) + '</b>' + (p.state ? ' ' + C.badge(p.state, p.state === 'error' ? 'ocp-bad' : '') : '') +
+              '<div class="ocp-muted">' + h(p.error || p.detail) + '</div></td>' +
+              '<td style="width:22%"><div class="ocp-bar ocp-bar-small"><div class="ocp-bar-fill ocp-info-fill" style="width:' + Math.max(1, Math.round(p.seconds / total * 100)) + '%"></div></div></td>' +
+              '<td>' + C.ms(p.seconds) + '</td></tr>';
           }).join('') + '</tbody></table>' : '<div class="ocp-muted">No decision points recorded.</div>') +
           '<h4>Flowchart</h4><div class="ocp-mermaid"><div class="ocp-muted">Rendering…</div></div>');
         var box = detail.body.dom.querySelector('.ocp-mermaid');
-        var text = t.mermaid || t.flowchart || C.traceMermaid(points);
+        var text = t.mermaid || t.flowchart || C.traceMermaid(points, t.hops);
         if (!text) { box.innerHTML = '<div class="ocp-muted">No flowchart recorded.</div>'; return null; }
         return C.renderMermaid(box, text).catch(function (e) {
           box.innerHTML = '<div class="ocp-error">The flowchart could not be drawn (' + h(e && e.message || e) + '); its Mermaid source:</div><pre class="ocp-pre">' + h(text) + '</pre>';
@@ -344,7 +364,8 @@
       var sel = grid.getSelection();
       if (!sel.length) { C.toast('Select an alert first.'); return; }
       var rec = sel[0];
-      app.call('acknowledgeAlert', {id: rec.get('id')}).then(function () {
+      // OMV's datamodel wants a string id.
+      app.call('acknowledgeAlert', {id: String(rec.get('id'))}).then(function () {
         C.toast('Alert acknowledged.');
         load();
       }).catch(function (e) { C.toast('Could not acknowledge: ' + C.explain(e)); });
@@ -440,7 +461,7 @@
       var raw = rec.get('raw') || {};
       var inline = raw.config || raw.configuration || raw.data || raw.content;
       if (inline !== undefined) { return Promise.resolve(inline); }
-      return app.call('getSnapshot', {id: rec.get('id')}).then(function (x) { return (x && (x.config || x.configuration || x.data || x.content)) || x; });
+      return app.call('getSnapshot', {id: String(rec.get('id'))}).then(function (x) { return (x && (x.config || x.configuration || x.data || x.content)) || x; });
     }
 
     function compare(older, newer) {
