@@ -85,6 +85,7 @@ class LiveServer:
 
     def close(self):
         self.server.close()
+        self.server.task_dispatcher.shutdown(timeout=5)  # else 4 idle worker threads per server pile up over a run
 
 
 @pytest.fixture

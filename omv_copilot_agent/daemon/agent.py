@@ -107,5 +107,13 @@ class Agent:
         return redact_config(dict(self.config))
 
     def close(self) -> None:
+        """Stop collecting (kills programs a hung source waits on), then the concerns, then the store."""
         self.collector.close()
+        for name in reversed(EXTENSIONS):
+            close = getattr(getattr(self, name, None), "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:
+                    log.exception("closing %s failed", name)
         self.store.close()
