@@ -171,7 +171,7 @@ def _samples(daemon) -> dict:
     pid = patterns[0]["pattern_id"]
     return {"getPattern": {"id": pid}, "search": {"q": "disk full"},
             "feedback": {"pattern_id": pid, "helpful": True, "comment": "from omv-rpc"},
-            "runDiagnostics": {"pattern_id": pid}, "getSolution": {"pattern_id": pid},
+            "runDiagnostics": {"pattern_id": pid, "params": {}}, "getSolution": {"pattern_id": pid},
             "getLogs": {"since": 3600}, "getAlert": {"id": "1"}, "acknowledgeAlert": {"id": "1"},
             "addNote": {"text": "note from omv-rpc"}, "getTrace": {"id": "none"},
             "getQueryResult": {"job_id": "none"}, "cancelQuery": {"job_id": "none"},
