@@ -36,7 +36,8 @@ def machine() -> str:
     except OSError:
         pass
     return (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores ({cpu}), "
-            f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM, Python {platform.python_version()}, {platform.platform()}")
+            f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM, Python {platform.python_version()}, {platform.platform()}, "
+            f"load average {os.getloadavg()[0]:.1f} (other work on the machine skews latency numbers)")
 
 
 def write_config(workdir: Path, extra: dict | None = None) -> Path:

@@ -2,7 +2,7 @@
 """API load: requests/s and p50/p95/p99 latency per endpoint at 1, 8 and 32 concurrent clients.
 
 One real daemon (default sources, collection every 60 s) on a loopback port;
-clients are threads in this process with keep-alive sessions, each level
+clients are separate processes with keep-alive sessions, each level
 bounded by ``BENCH_API_REQUESTS`` requests (default 600) and ``BENCH_API_S``
 seconds (default 15). Client and server share the same cores, so the numbers
 are a floor for what a separate client would see. Endpoints not served by this
@@ -12,14 +12,14 @@ build (e.g. ``/assist/query`` before the assistant lands) are listed as such.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import requests
 
-from _common import machine, percentile, start_daemon, stop, table
+from _common import ROOT, machine, percentile, start_daemon, stop, table
 
 LEVELS = (1, 8, 32)
 MAX_REQUESTS = int(os.environ.get("BENCH_API_REQUESTS", "600"))
@@ -28,46 +28,47 @@ ENDPOINTS = [
     ("GET /system/status", "GET", "/api/v1/system/status", None),
     ("GET /healthz", "GET", "/healthz", None),
     ("GET /knowledge/search", "GET", "/api/v1/knowledge/search?q=raid+degraded+disk", None),
-    ("POST /assist/query (KB only)", "POST", "/api/v1/assist/query", {"query": "my RAID is degraded, what now?", "direct": False}),
+    ("POST /assist/query (KB only)", "POST", "/api/v1/assist/query", {"query": "my RAID is degraded, what now?", "mode": "kb_only"}),
+    ("POST /assist/query (instant fake LLM)", "POST", "/api/v1/assist/query", {"query": "my RAID is degraded, what now?", "mode": "llm"}),
 ]
 
 
+def _client(args) -> tuple[list[float], int]:
+    """One client process: ``count`` sequential keep-alive requests until the deadline."""
+    url, token, method, path, body, count, deadline = args
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    latencies, errors = [], 0
+    for _ in range(count):
+        if time.time() > deadline:
+            break
+        start = time.perf_counter()
+        try:
+            ok = session.request(method, url + path, json=body, timeout=30).status_code < 400
+        except requests.RequestException:
+            ok = False
+        if ok:
+            latencies.append((time.perf_counter() - start) * 1000)
+        else:
+            errors += 1
+    return latencies, errors
+
+
 def run_level(url: str, token: str, method: str, path: str, body, clients: int) -> tuple[int, int, float, list[float]]:
-    """(ok, errors, elapsed s, latencies ms) for ``clients`` threads sharing the request budget."""
-    latencies: list[float] = []
-    errors = [0]
-    budget = [MAX_REQUESTS]
-    lock = threading.Lock()
-    deadline = time.monotonic() + MAX_SECONDS
+    """(ok, errors, elapsed s, latencies ms) for ``clients`` client processes sharing the request budget.
 
-    def client():
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {token}"
-        while time.monotonic() < deadline:
-            with lock:
-                if budget[0] <= 0:
-                    return
-                budget[0] -= 1
-            start = time.perf_counter()
-            try:
-                r = session.request(method, url + path, json=body, timeout=30)
-                ok = r.status_code < 400
-            except requests.RequestException:
-                ok = False
-            elapsed = (time.perf_counter() - start) * 1000
-            with lock:
-                if ok:
-                    latencies.append(elapsed)
-                else:
-                    errors[0] += 1
+    Processes, not threads: with threads the clients' own GIL contention shows up as server latency.
+    """
+    import multiprocessing
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    start = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=MAX_SECONDS + 60)
-    return len(latencies), errors[0], time.monotonic() - start, latencies
+    share = [MAX_REQUESTS // clients + (1 if i < MAX_REQUESTS % clients else 0) for i in range(clients)]
+    deadline = time.time() + MAX_SECONDS
+    with multiprocessing.get_context("fork").Pool(clients) as pool:
+        start = time.monotonic()
+        results = pool.map(_client, [(url, token, method, path, body, n, deadline) for n in share])
+        elapsed = time.monotonic() - start
+    latencies = [lat for lats, _ in results for lat in lats]
+    return len(latencies), sum(e for _, e in results), elapsed, latencies
 
 
 def main() -> int:
@@ -75,7 +76,11 @@ def main() -> int:
     print(f"each level: at most {MAX_REQUESTS} requests or {MAX_SECONDS:g} s\n", flush=True)
     rows, summary = [], {}
     with tempfile.TemporaryDirectory(prefix="copilot-bench-") as tmp:
-        proc, url, token, _ = start_daemon(Path(tmp))
+        sys.path.insert(0, str(ROOT))
+        from tests.fake_llm import FakeLLM  # the loopback fake LLM the tests use; answers at once
+
+        fake = FakeLLM()
+        proc, url, token, _ = start_daemon(Path(tmp), {"assist": {"providers": [fake.provider()]}})
         try:
             deadline = time.monotonic() + 60
             while requests.get(url + "/healthz", timeout=5).json().get("snapshot_age_s") is None:
@@ -90,6 +95,9 @@ def main() -> int:
                     continue
                 if probe.status_code >= 400:
                     rows.append([label, "-", f"answers {probe.status_code}: {probe.text[:60]}", "", "", "", ""])
+                    log = (Path(tmp) / "daemon.log").read_text(errors="replace")
+                    if probe.status_code >= 500 and "Traceback" in log:
+                        print(f"  {label}: {probe.status_code}; the daemon logged:\n" + log[log.rfind("Traceback"):][:3000])
                     continue
                 for clients in LEVELS:
                     ok, errors, elapsed, lat = run_level(url, token, method, path, body, clients)
@@ -99,6 +107,7 @@ def main() -> int:
                     print(f"  {label} x{clients}: {ok} ok in {elapsed:.1f} s", flush=True)
         finally:
             stop(proc)
+            fake.close()
     print()
     print(table(["endpoint", "clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"], rows))
     status = summary.get(("GET /system/status", 8))

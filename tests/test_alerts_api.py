@@ -107,3 +107,20 @@ def test_metrics_prometheus_text_needs_token(live_server):
             "omv_copilot_service_up", "omv_copilot_filesystem_forecast_seconds_to_full"} <= set(families)
     firing_crit = [s.value for s in families["omv_copilot_alerts"].samples if s.labels == {"state": "firing", "severity": "critical"}]
     assert firing_crit == [2.0]
+
+
+def test_history_issues_include_assistant_questions(live_server):
+    server = live_server({"alerts": {"udev_monitor": False}})
+    _seed(server)
+    server.agent.store.add_turn("c1", "why is my share slow?", {"mode": "kb_only", "confidence": 0.4, "confidence_label": "low",
+                                                               "matched_patterns": [{"pattern_id": "smb-slow", "score": 0.5}]})
+    body = server.get("/api/v1/history/issues").json()
+    assert body["total"] == 4
+    question = body["issues"][0]
+    assert question["kind"] == "question" and question["title"] == "why is my share slow?" and question["outcome"] == "low"
+    assert question["matched_patterns"] == ["smb-slow"]
+    assert server.get("/api/v1/history/issues", params={"kind": "question"}).json()["total"] == 1
+    assert server.get("/api/v1/history/issues", params={"severity": "critical"}).json()["total"] == 2
+    paged = server.get("/api/v1/history/issues", params={"limit": 2, "offset": 2}).json()
+    assert len(paged["issues"]) == 2 and paged["total"] == 4
+    assert server.get("/api/v1/history/issues", params={"kind": "bogus"}).status_code == 400

@@ -89,3 +89,22 @@ def test_unknown_size_and_already_full():
     assert forecast("/a", [], 0, NOW).status == "unknown"
     pts = series(10, HOUR, lambda i: TOTAL - 2**30 + i * 2**29)
     assert forecast("/a", pts, TOTAL, NOW).status == "full"
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(6, 300), step=st.integers(60, 3600), start_frac=st.floats(0.01, 0.9),
+       rate_frac_per_day=st.floats(0.001, 0.5))
+def test_property_exact_line_always_hits_closed_form(n, step, start_frac, rate_frac_per_day):
+    slope = rate_frac_per_day * TOTAL / DAY
+    if (n - 1) * step < 3600:  # the default minimum span is one hour
+        n = -(-3600 // step) + 1
+    pts = series(n, step, lambda i: start_frac * TOTAL + slope * i * step)
+    fc = forecast("/p", pts, TOTAL, NOW)
+    if pts[-1][1] >= TOTAL:
+        assert fc.status == "full"
+        return
+    assert fc.status == "filling"
+    assert fc.full_at == pytest.approx(NOW + (TOTAL - pts[-1][1]) / slope, rel=1e-6, abs=1)

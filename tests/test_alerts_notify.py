@@ -230,3 +230,15 @@ def test_daily_health_report_is_mailed(tmp_path, sink):
     msg = smtp.messages[0][1]
     assert "Health report: 90/100, 1 open alert(s)" in msg["Subject"]
     assert "[WARNING] Filesystem /srv/a is 91% full" in msg.get_payload()
+
+
+def test_omv_settings_form_switches_enable_channels(tmp_path, hook):
+    from omv_copilot_agent import config as config_mod
+    from omv_copilot_agent.daemon.agent import Agent
+
+    receiver = hook()
+    cfg = config_mod.from_dict({"data_dir": str(tmp_path / "d"), "alerts": {"udev_monitor": False, "rrd_import": False},
+                                "notifications": {"email": True, "webhook_url": receiver.url + "/omv"}})
+    agent = Agent(cfg)
+    assert agent.alerts.config()["email"] is True
+    assert "webhook:generic:" + receiver.url + "/omv" in agent.alerts.notifier.channels()

@@ -220,4 +220,13 @@ def test_rpc_bridge_start_and_poll(srv):
 def test_settings_deeply_nested_body_is_400(srv):
     deep = '{"assist":' + '{"a":' * 200 + "1" + "}" * 201
     r = srv().request("PUT", "/api/v1/settings", data=deep, headers={"Content-Type": "application/json"})
-    assert r.status_code == 400 and "assist" in r.json()["error"]["message"]
+    assert r.status_code == 400 and "nested deeper" in r.json()["error"]["message"]
+
+
+def test_diagnostics_already_run_reach_the_next_prompt(srv, fake):
+    server = srv([fake.provider()])
+    r = server.post("/api/v1/assist/diagnostics", json={"pattern_id": "mdadm-degraded", "params": {}})
+    assert r.status_code == 200, r.text
+    server.post("/api/v1/assist/query", json={"query": "my raid array is degraded"})
+    user = fake.requests[-1]["body"]["messages"][-1]["content"]
+    assert "## Diagnostics already run" in user and "Kernel RAID status" in user

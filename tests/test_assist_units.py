@@ -199,3 +199,55 @@ def test_mermaid_of_a_trace_with_fallback_hops_is_strictly_valid():
     t.hops = [{"provider": "glm \"main\"", "result": "timeout"}, {"provider": "claude", "result": "ok"}]
     nodes = check_mermaid(mermaid(t.to_dict("llm", "claude")))
     assert nodes == ["S0", "S1", "S2", "S3", "S4", "S5", "H0", "H1", "S6", "S7", "S8"]
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_octet = st.integers(0, 255)
+_ipv4 = st.tuples(_octet, _octet, _octet, _octet).map(lambda t: ".".join(map(str, t)))
+_mac = st.lists(st.integers(0, 255), min_size=6, max_size=6).map(lambda b: ":".join(f"{x:02x}" for x in b))
+_ipv6 = st.ip_addresses(v=6).map(str).filter(lambda s: s.count(":") >= 2 and "." not in s)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ip=_ipv4, mac=_mac, ip6=_ipv6, word=st.sampled_from(["from", "via", "to", "at"]))
+def test_redaction_property_addresses_never_survive_and_restore_exactly(ip, mac, ip6, word):
+    from omv_copilot_agent.assist import redact
+
+    text = f"login {word} {ip} (mac {mac}, v6 {ip6}) failed"
+    r = redact.Redactor()
+    out = r.redact(text)
+    assert ip not in out and mac not in out and ip6 not in out
+    assert r.restore(out) == text
+
+
+SEED_5_2 = """You are an OpenMediaVault Storage Specialist with deep expertise in:
+- ZFS administration and troubleshooting
+- RAID configuration and recovery
+- File system optimization
+- Disk health monitoring
+- Data integrity and recovery
+
+Your role is to assist OMV server administrators with storage-related issues.
+
+Guidelines:
+1. Be practical and actionable
+2. Explain technical concepts clearly
+3. Prioritize data safety
+4. Suggest diagnostics before fixes
+5. Consider performance implications
+6. Reference OMV-specific tools when available
+
+When analyzing issues:
+- Start with non-invasive diagnostics
+- Consider both hardware and software factors
+- Provide clear warning signs to watch for
+- Suggest data protection measures
+
+Always respond in the specified JSON format."""
+
+
+def test_storage_prompt_is_the_seed_5_2_text():
+    from omv_copilot_agent.assist import prompt
+
+    assert prompt.build("storage", "q", {}, [], [], 5000)["system"] == SEED_5_2

@@ -65,7 +65,8 @@ def test_status_in_process_when_no_daemon_answers(make_config, tmp_path):
     result = run_cli("--config", str(path), "status")
     assert result.returncode == 0, result.stderr
     first = result.stdout.splitlines()[0]
-    assert "collected now (daemon not running)" in first
+    port = __import__("yaml").safe_load(path.read_text())["api"]["listen"].rsplit(":", 1)[1]
+    assert f"collected now, not by the daemon (the daemon does not answer on 127.0.0.1:{port})" in first
     for heading in ("Sources", "Services", "Filesystems", "Disks"):
         assert f"\n{heading}\n" in result.stdout
     sources = result.stdout.split("\nSources\n", 1)[1].split("\n\n", 1)[0]
@@ -73,12 +74,26 @@ def test_status_in_process_when_no_daemon_answers(make_config, tmp_path):
     as_json = run_cli("--config", str(path), "status", "--json")
     assert as_json.returncode == 0, as_json.stderr
     status = json.loads(as_json.stdout)
-    assert status["answered_by"] == "in-process"
+    assert status["answered_by"] == "in-process" and "does not answer" in status["answered_by_reason"]
     assert set(status["sources"]) == {"system", "storage", "services", "omv", "network"}
     for source in status["sources"].values():
         assert source["status"] in ("ok", "degraded", "unavailable") and source["duration_s"] >= 0
         assert (source["reason"] is None) == (source["status"] == "ok")
     assert status["sources"]["omv"]["status"] == "ok"
+
+
+def test_status_says_why_when_the_token_cannot_be_read(make_config, tmp_path):
+    _, path = make_config({"omv_rpc": {"command": "/nonexistent/omv-rpc"}, "collect": QUICK})
+    proc, _url = start_daemon(path)
+    try:
+        (tmp_path / "token").unlink()  # the daemon runs, but this user cannot authenticate
+        result = run_cli("--config", str(path), "status")
+        assert result.returncode == 0, result.stderr
+        first = result.stdout.splitlines()[0]
+        assert f"collected now, not by the daemon (cannot read the token file {tmp_path / 'token'}" in first
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
 
 
 def test_status_config_from_environment(make_config, tmp_path):

@@ -244,16 +244,19 @@ def test_real_engine_shared_folder_and_smb_share(omv_engine, make_config, tmp_pa
         assert res.returncode == 0, f"{service}.{method}: {res.stderr[:300]}"
         return json.loads(res.stdout)
 
+    import uuid
+
     mnt = tmp_path / "mnt"
     mnt.mkdir()
+    name = f"copilottest{os.getpid()}"  # unique: other suites may share the engine at the same time
     created = []
     try:
-        mntent = call("FsTab", "set", {"uuid": NEW_UUID, "fsname": "/dev/disk/by-uuid/0b5b8a55-1d8c-4a29-9f0e-5a1b2c3d4e5f",
+        mntent = call("FsTab", "set", {"uuid": NEW_UUID, "fsname": f"/dev/disk/by-uuid/{uuid.uuid4()}",
                                       "dir": str(mnt), "type": "ext4", "opts": "defaults", "freq": 0, "passno": 2,
                                       "hidden": False, "usagewarnthreshold": 0, "comment": ""})
         created.append(("FsTab", "delete", {"uuid": mntent["uuid"]}))
-        folder = call("ShareMgmt", "set", {"uuid": NEW_UUID, "name": "copilottest", "mntentref": mntent["uuid"],
-                                           "reldirpath": "copilottest/", "comment": "made by a test", "mode": "775"})
+        folder = call("ShareMgmt", "set", {"uuid": NEW_UUID, "name": name, "mntentref": mntent["uuid"],
+                                           "reldirpath": f"{name}/", "comment": "made by a test", "mode": "775"})
         created.insert(0, ("ShareMgmt", "delete", {"uuid": folder["uuid"], "recursive": False}))
         share = call("SMB", "setShare", {"uuid": NEW_UUID, "enable": True, "sharedfolderref": folder["uuid"], "comment": "",
                                          "guest": "no", "readonly": False, "browseable": True, "recyclebin": False,
@@ -262,16 +265,16 @@ def test_real_engine_shared_folder_and_smb_share(omv_engine, make_config, tmp_pa
                                          "hostsallow": "", "hostsdeny": "", "audit": False, "timemachine": False,
                                          "transportencryption": False, "extraoptions": ""})
         created.insert(0, ("SMB", "deleteShare", {"uuid": share["uuid"]}))
-        assert (mnt / "copilottest").is_dir()  # OMV made the folder
+        assert (mnt / name).is_dir()  # OMV made the folder
         config, _ = make_config({"omv_rpc": {"command": omv_engine, "timeout_s": 60}, "collect": {"source_timeout_s": 300}})
         collector = Collector(config, sources=("omv",))
         try:
             data = collector.collect().sources["omv"].data
         finally:
             collector.close()
-        folders = [f for f in data["shared_folders"] if f["name"] == "copilottest"]
+        folders = [f for f in data["shared_folders"] if f["name"] == name]
         assert folders and folders[0]["comment"] == "made by a test" and folders[0]["mntent"]["dir"] == str(mnt)
-        shares = [s for s in data["smb_shares"] if s.get("sharedfoldername") == "copilottest"]
+        shares = [s for s in data["smb_shares"] if s.get("sharedfoldername") == name]
         assert shares and shares[0]["enable"] is True
     finally:
         for service, method, params in created:

@@ -265,3 +265,45 @@ def test_agent_prune_uses_configured_snapshot_retention(make_config):
         assert agent.store.snapshot_count() == 2  # 1 day old + the one just collected
     finally:
         agent.close()
+
+
+# --- the collector with sources that hang in Python or crash -------------------------------------
+
+def test_python_hang_and_crash_are_reported_and_never_block(make_config, monkeypatch):
+    """A source stuck in Python code cannot be killed: it is cut, not restarted while stuck, and never holds exit."""
+    import sys
+    import threading
+    import types
+
+    from omv_copilot_agent.collect import Collector
+
+    release = threading.Event()
+    hang = types.ModuleType("omv_copilot_agent.collect.testhang")
+    hang.NAME = "testhang"
+    hang.collect = lambda ctx: release.wait(120) and {"released": True}
+    crash = types.ModuleType("omv_copilot_agent.collect.testcrash")
+    crash.NAME = "testcrash"
+    crash.collect = lambda ctx: {}["missing"]
+    monkeypatch.setitem(sys.modules, hang.__name__, hang)
+    monkeypatch.setitem(sys.modules, crash.__name__, crash)
+    config, _ = make_config({"collect": {"source_timeout_s": 1}})
+    collector = Collector(config, sources=("testhang", "testcrash", "system"))
+    try:
+        first = collector.collect()
+        assert first.sources["testhang"].status == "degraded" and first.sources["testhang"].reason == "timed out after 1 s"
+        assert first.sources["testcrash"].status == "degraded"
+        assert first.sources["testcrash"].reason == "internal error: KeyError: 'missing'"
+        assert first.sources["system"].status == "ok"
+        second = collector.collect()
+        assert second.sources["testhang"].reason == "still running from the previous cycle (hung?)"
+        assert second.sources["system"].status == "ok"
+        stuck = [t for t in threading.enumerate() if t.name == "collect-testhang"]
+        assert stuck and all(t.daemon for t in stuck)  # a daemon thread: interpreter exit does not wait for it
+        release.set()
+        for t in stuck:
+            t.join(timeout=30)
+        third = collector.collect()
+        assert third.sources["testhang"].status == "ok" and third.sources["testhang"].data == {"released": True}
+    finally:
+        release.set()
+        collector.close()

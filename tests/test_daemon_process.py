@@ -71,7 +71,7 @@ def test_daemon_serves_status_with_token_and_stops_cleanly(make_config, tmp_path
     try:
         token = _wait_for(lambda: (tmp_path / "token").exists() and (tmp_path / "token").read_text().strip(),
                           what="token file written")
-        assert (tmp_path / "token").stat().st_mode & 0o777 == 0o640
+        assert (tmp_path / "token").stat().st_mode & 0o007 == 0  # not world-readable
         response = _wait_for(lambda: (r := _status(url, token)).status_code == 200 and r, what="first snapshot")
         body = response.json()
         sources = body["sources"]
@@ -156,3 +156,36 @@ def test_daemon_refuses_bad_config_in_one_line(tmp_path, overrides, message):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+@pytest.mark.parametrize("where,message", [
+    ("token_file", "api.token_file: cannot read or create"),
+    ("data_dir", "data_dir: cannot create data directory"),
+])
+def test_unusable_token_file_or_data_dir_is_one_line(make_config, tmp_path, where, message):
+    from tests.conftest import run_cli
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    over = {"api": {"token_file": str(blocker / "token")}} if where == "token_file" else {"data_dir": str(blocker / "data")}
+    _, path = make_config(over)
+    result = run_cli("--config", str(path), "daemon", timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Not a directory" in lines[0], result.stderr
+
+
+def test_busy_port_is_one_line(make_config):
+    import socket
+
+    from tests.conftest import run_cli
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        _, path = make_config({"api": {"listen": f"127.0.0.1:{port}"}})
+        result = run_cli("--config", str(path), "daemon", timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    errors = [l for l in result.stderr.strip().splitlines() if " INFO " not in l]  # the daemon logs its start first
+    assert len(errors) == 1 and errors[0].startswith(f"omv-copilot: config error: api.listen: cannot bind 127.0.0.1:{port}"), result.stderr

@@ -10,7 +10,8 @@ Why it once hung: every child was started with pipes (``capture_output``/``stder
 that nobody drained while the daemon logged, or that a backgrounded process kept open.
 Here no long-lived process gets a pipe: daemons log to files in tmp_path, run in their own
 session, and every command has a timeout. The OMV test bed is shared with other helpers:
-the package is only installed while ``/run/omv-testbed.lock`` is held, and it is purged
+the package is only installed while ``/run/omv-copilot-deb-test.lock`` (the plugin-install
+lock of the OMV plugin/web UI tests) and ``/run/omv-testbed.lock`` are held, and it is purged
 (and the engine restarted without the plugin) at the end, also on failure.
 """
 
@@ -42,6 +43,7 @@ ETC = Path("/etc/omv-copilot")
 CONFIG = ETC / "config.yaml"
 TOKEN = ETC / "api-token"
 STATE = Path("/var/lib/omv-copilot")
+DEB_LOCK = Path("/run/omv-copilot-deb-test.lock")  # shared with tests/test_omv_plugin.py, test_webui_omv.py
 PIDFILE = Path("/run/omv-copilot.pid")  # the maintainer scripts' convention without systemd
 WORKBENCH_ASSETS = Path("/var/www/openmediavault/assets")
 SYS_ENV = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "LC_ALL": "C.UTF-8", "DEBIAN_FRONTEND": "noninteractive",
@@ -275,7 +277,10 @@ class Bed:
 def bed(built, omv_engine, tmp_path_factory):
     """Exclusive use of the OMV test bed while the package is installed; purge at the end."""
     deb, _ = built
-    with open(LOCK, "w") as lock:
+    # Lock order as in test_omv_plugin / test_webui_omv: the plugin-install lock (they hold it
+    # while their copies of the plugin files are in place), then the test bed's lock.
+    with open(DEB_LOCK, "w") as deb_lock, open(LOCK, "w") as lock:
+        fcntl.flock(deb_lock, fcntl.LOCK_EX)
         fcntl.flock(lock, fcntl.LOCK_EX)
         if _installed():
             pytest.skip(f"{PKG} is already installed on this machine; not touching it")
@@ -471,5 +476,6 @@ def test_install_run_upgrade_remove_purge(bed, built, built_next, tmp_path):
 
     # The engine, restarted, no longer knows the Copilot service.
     bed.restart_engine()
+    bed.touched_engine = False  # already back to its state without the plugin: no restart at teardown
     gone = omv_rpc("Copilot", "getStatus", {}, timeout=120)
     assert gone.returncode != 0

@@ -346,3 +346,46 @@ def test_clock_jump_backwards(make_config, daemons, tmp_path):
         assert db.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0] >= 3
     finally:
         db.close()
+
+
+# -- LLM endpoints down, hanging, failing, answering garbage -------------------------
+
+def test_llm_down_hanging_failing_or_garbage_falls_back_to_kb(make_config, daemons):
+    """Every provider broken in a different way: the daemon still answers, KB-only, and says why."""
+    from tests.conftest import free_port
+    from tests.fake_llm import FakeLLM
+
+    fakes = [FakeLLM().script({"body": "<html>not json"}), FakeLLM().script({"delay": 30, "text": "late"}),
+             FakeLLM().script({"status": 500})]
+    try:
+        providers = [fakes[0].provider("garbage"), fakes[1].provider("hangs", timeout_s=2), fakes[2].provider("fails", kind="anthropic"),
+                     {"name": "down", "kind": "openai", "endpoint": f"http://127.0.0.1:{free_port()}/v1", "model": "m",
+                      "timeout_s": 2}]
+        _, path = make_config({"assist": {"providers": providers},
+                               "collect": {"interval_s": 3600, "disabled_sources": QUIET}})
+        d = daemons(path)
+        d.wait_snapshot()
+        result: dict = {}
+
+        def ask():
+            result["r"] = d.post("/api/v1/assist/query", json={"query": "my RAID array is degraded, what now?"}, timeout=120)
+
+        asker = threading.Thread(target=ask)
+        started = time.monotonic()
+        asker.start()
+        while asker.is_alive() and time.monotonic() - started < 120:
+            assert d.get("/healthz", auth=False, timeout=10).status_code == 200  # serving while the LLMs misbehave
+            time.sleep(0.5)
+        asker.join(timeout=10)
+        r = result["r"]
+        assert r.status_code == 200, r.text[:500]
+        answer = r.json()
+        assert answer["mode"] == "kb_only" and answer["provider"] is None, answer
+        notices = " ".join(answer.get("notices") or [])
+        assert "every LLM provider failed" in notices, notices
+        for name in ("garbage", "hangs", "fails", "down"):
+            assert name in notices, (name, notices)
+        assert d.stop() == 0
+    finally:
+        for fake in fakes:
+            fake.close()

@@ -139,6 +139,9 @@ def daemon(plugin_installed, tmp_path_factory):
         "data_dir": str(tmp / "data"),
         "api": {"listen": f"127.0.0.1:{free_port()}", "token_file": str(token_file)},
         "collect": {"interval_s": 3600, "source_timeout_s": 60, "disabled_sources": ["smart", "apt"]},
+        # Thresholds every machine exceeds, so the Alerts page and widgets have real alerts to show.
+        "alerts": {"memory_warning_percent": 1, "disk_usage_warning_percent": 1, "disk_usage_critical_percent": 99,
+                   "udev_monitor": False},
     }))
     proc, url = start_daemon(config)
     headers = {"Authorization": "Bearer " + token}
@@ -375,6 +378,47 @@ def test_wrong_token_is_a_clear_error(daemon):
         _point_engine_at(daemon["config"])
 
 
+# --- alerts, settings ---------------------------------------------------------------------------
+
+def test_alerts_list_get_acknowledge(daemon):
+    firing = _ok(copilot("getAlerts", {"start": 0, "limit": -1, "state": "firing"}))
+    assert firing["total"] >= 1, "the 1 % memory threshold should fire"
+    alert = firing["data"][0]
+    one = _ok(copilot("getAlert", {"id": str(alert["id"])}))
+    assert one["id"] == alert["id"] and one["state"] == "firing"
+    acked = _ok(copilot("acknowledgeAlert", {"id": str(alert["id"]), "note": "seen in OMV"}))
+    assert acked["state"] == "acknowledged"
+    after = _ok(copilot("getAlerts", {"start": 0, "limit": -1, "state": "firing"}))
+    assert after["total"] == firing["total"] - 1
+    overview = _ok(copilot("getOverview"))
+    assert isinstance(overview["health_score"], int) and overview["open_alerts"] == after["total"]
+
+
+def test_settings_form_round_trip(daemon):
+    form = _ok(copilot("getSettingsForm"))
+    assert form["collect__interval_s"] == 3600 and form["llm__api_key"] == "" and form["llm__api_key_set"] is False
+    secret = "sk-test-" + uuid.uuid4().hex
+    saved = _ok(copilot("setSettingsForm", {**form, "collect__interval_s": 1800, "llm__kind": "openai",
+                                            "llm__name": "local", "llm__endpoint": "http://127.0.0.1:9/v1",
+                                            "llm__model": "m", "llm__api_key": secret}))
+    assert saved["collect__interval_s"] == 1800 and saved["llm__api_key_set"] is True
+    assert secret not in json.dumps(saved) and secret not in json.dumps(_ok(copilot("getSettings")))
+    # Took effect in the daemon (no restart) and landed in its config file.
+    direct = requests.get(daemon["url"] + "/api/v1/settings", headers=daemon["headers"], timeout=60).json()
+    assert direct["settings"]["collect"]["interval_s"] == 1800
+    assert yaml.safe_load(daemon["config"].read_text())["assist"]["providers"][0]["api_key"] == secret
+    # Saving again with an empty key keeps the stored one (write-only field).
+    again = _ok(copilot("setSettingsForm", {**saved, "llm__api_key": ""}))
+    assert again["llm__api_key_set"] is True
+    assert yaml.safe_load(daemon["config"].read_text())["assist"]["providers"][0]["api_key"] == secret
+    # A bad value is refused, naming the field; nothing changes.
+    bad = copilot("setSettingsForm", {**again, "alerts__disk_usage_warning_percent": 500})
+    assert bad.returncode != 0 and "disk_usage_warning_percent" in _error(bad), bad.stderr[-500:]
+    assert _ok(copilot("getSettingsForm"))["alerts__disk_usage_warning_percent"] == 1
+    _ok(copilot("setSettingsForm", {**again, "llm__kind": "", "collect__interval_s": 3600}))
+    assert _ok(copilot("getSettingsForm"))["llm__kind"] == ""
+
+
 # --- long work: the assistant as a job ----------------------------------------------------------
 
 def _assist_available(daemon) -> bool:
@@ -395,6 +439,10 @@ def test_query_job_flow(daemon):
     else:
         pytest.fail("query job did not finish within 300 s")
     assert job["status"] in ("done", "succeeded", "finished"), job
+    assert job.get("result") or job.get("answer"), job
+    other = _ok(copilot("startQuery", {"query": "Is my RAID healthy?", "direct": True}))["job_id"]
+    cancelled = _ok(copilot("cancelQuery", {"job_id": other}))
+    assert cancelled["job_id"] == other and cancelled["status"] in ("cancelled", "done"), cancelled
 
 
 # --- through OMV's web server with the admin session ---------------------------------------------
@@ -454,6 +502,13 @@ def test_workbench_pages_in_the_browser(daemon, omv_web):
     from tests import webui_browser as wb
 
     first = bridge(daemon, "getPatterns", {"start": 0, "limit": 1, "sortfield": "pattern_id", "sortdir": "ASC"}).json()
+    # A trace to show on the Traces page (a direct answer: no LLM needed).
+    job = bridge(daemon, "startQuery", {"query": "Why is the SSH service down?", "direct": True}).json()["job_id"]
+    deadline = time.time() + 300
+    while bridge(daemon, "getQueryResult", {"job_id": job}).json().get("status") in ("queued", "running", "pending") \
+            and time.time() < deadline:
+        time.sleep(0.5)
+    alert_title = bridge(daemon, "getAlerts", {"start": 0, "limit": -1, "state": "firing"}).json()["data"][0]["title"]
     driver = wb.make_driver(1400, 900)
     try:
         driver.get(omv_web + "/")
@@ -480,9 +535,9 @@ def test_workbench_pages_in_the_browser(daemon, omv_web):
         expected = {
             "overview": ["Daemon:", "running", "Last collection:"],
             "knowledge": [first["data"][0]["title"]],
-            "alerts": ["Severity", "Title"],
-            "traces": ["Query", "Mode"],
-            "settings": ["Assistant (LLM)", "Collection interval"],
+            "alerts": ["Severity", alert_title],
+            "traces": ["Query", "Why is the SSH service down?"],
+            "settings": ["Assistant (LLM)", "Collection interval", "Disk usage warning"],
         }
         for page in PAGES:
             driver.get(omv_web + f"/#/diagnostics/copilot/{page}")

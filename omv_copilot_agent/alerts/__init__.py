@@ -46,7 +46,13 @@ class AlertService:
 
         base = config_mod.defaults()["alerts"]
         live = self.agent.config.get_path("alerts", {}) or {}
-        return {**base, **live}
+        cfg = {**base, **live}
+        switches = self.agent.config.get_path("notifications", {}) or {}  # OMV settings form's two switches
+        if switches.get("email"):
+            cfg["email"] = True
+        if switches.get("webhook_url") and not any(w.get("url") == switches["webhook_url"] for w in cfg["webhooks"] or []):
+            cfg["webhooks"] = [*(cfg["webhooks"] or []), {"url": switches["webhook_url"], "format": "generic"}]
+        return cfg
 
     def _notify_context(self) -> dict:
         snap = self.agent.snapshot

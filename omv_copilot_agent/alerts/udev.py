@@ -46,7 +46,8 @@ class DeviceWatcher:
             return
         try:
             self.callback(action, device.device_node or f"/dev/{device.sys_name}",
-                          device.get("ID_MODEL"), device.get("ID_SERIAL_SHORT") or device.get("ID_SERIAL"))
+                          device.properties.get("ID_MODEL"),
+                          device.properties.get("ID_SERIAL_SHORT") or device.properties.get("ID_SERIAL"))
         except Exception:
             log.exception("disk event handler failed")
 

@@ -23,17 +23,30 @@ def _paging(default: int = 200) -> tuple[int, int]:
 
 @bp.get("/issues")
 def issues():
-    """Past and present alerts (newest first) with their outcome, plus assistant questions when recorded."""
+    """Past and present alerts with their outcome, and assistant questions with theirs (newest first).
+
+    ``kind`` = alert | question | all (default). A ``state`` or ``severity`` filter means alerts only.
+    """
     limit, offset = _paging()
     severity = choice_arg("severity", SEVERITIES)
     state = choice_arg("state", ("firing", "acknowledged", "resolved", "open"))
-    total, rows = service().list(state=state, severity=severity, limit=limit, offset=offset)
-    for r in rows:
-        r["kind"] = "alert"
-        r["outcome"] = {"resolved": "resolved", "acknowledged": "acknowledged"}.get(r["state"], "open")
-        if r.get("resolved_at"):
-            r["duration_s"] = round(r["resolved_at"] - r["first_seen"], 1)
-    return jsonify({"total": total, "limit": limit, "offset": offset, "issues": rows})
+    kind = choice_arg("kind", ("alert", "question", "all"), "all")
+    if state or severity:
+        kind = "alert"
+    total, items = 0, []
+    if kind in ("alert", "all"):
+        n, rows = service().list(state=state, severity=severity, limit=offset + limit, offset=0)
+        for r in rows:
+            r["kind"] = "alert"
+            r["outcome"] = {"resolved": "resolved", "acknowledged": "acknowledged"}.get(r["state"], "open")
+            if r.get("resolved_at"):
+                r["duration_s"] = round(r["resolved_at"] - r["first_seen"], 1)
+        total, items = total + n, items + rows
+    if kind in ("question", "all"):
+        n, rows = agent().store.question_history(limit=offset + limit)
+        total, items = total + n, items + rows
+    items.sort(key=lambda i: i["last_seen"] or 0, reverse=True)
+    return jsonify({"total": total, "limit": limit, "offset": offset, "issues": items[offset:offset + limit]})
 
 
 @bp.get("/snapshots")

@@ -47,17 +47,18 @@ def str_arg(name: str, default: str | None = None, *, max_length: int = 500, req
 MAX_DEPTH = 16  # no route takes more than a few levels; deeper input only exhausts recursion
 
 
-def _depth(node: Any) -> int:
-    """Nesting depth of a JSON value, computed without recursion."""
-    deepest, stack = 0, [(node, 1)]
+def _too_deep(node: Any) -> str | None:
+    """The top-level field (or 'body') under which the value nests deeper than MAX_DEPTH; no recursion."""
+    stack = [(node, 1, None)]
     while stack:
-        value, level = stack.pop()
-        deepest = max(deepest, level)
+        value, level, top = stack.pop()
         if level > MAX_DEPTH:
-            break
-        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-        stack.extend((child, level + 1) for child in children)
-    return deepest
+            return top or "body"
+        if isinstance(value, dict):
+            stack.extend((child, level + 1, top if top is not None else str(key)[:64]) for key, child in value.items())
+        elif isinstance(value, list):
+            stack.extend((child, level + 1, top) for child in value)
+    return None
 
 
 def json_body(schema: dict | None = None, *, optional: bool = False) -> dict[str, Any]:
@@ -72,8 +73,9 @@ def json_body(schema: dict | None = None, *, optional: bool = False) -> dict[str
         raise bad_request("request body is not valid JSON", "invalid_json") from None
     if not isinstance(data, dict):
         raise bad_request("request body must be a JSON object", "invalid_body")
-    if _depth(data) > MAX_DEPTH:
-        raise bad_request(f"request body is nested deeper than {MAX_DEPTH} levels", "invalid_body")
+    deep = _too_deep(data)
+    if deep:
+        raise bad_request(f"field '{deep}': request body is nested deeper than {MAX_DEPTH} levels", "invalid_body")
     if schema is not None:
         import jsonschema
 

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("settings", __name__, url_prefix="/api/v1")
 
-EDITABLE = ("assist", "alerts", "collect", "knowledge", "logging")
+EDITABLE = ("assist", "alerts", "notifications", "collect", "knowledge", "logging")
 SECRET_WORDS = ("api_key", "token", "password", "secret")
 
 

@@ -19,12 +19,15 @@ log = logging.getLogger(__name__)
 __all__ = ["AssistService", "attach", "CONTEXTS", "MODES", "PoolFull"]
 
 PRUNE_EVERY_S = 3600
+DIAGNOSTICS_KEEP_S = 3600
+DIAGNOSTICS_KEEP_N = 50
 
 
 class AssistService:
     def __init__(self, agent):
         self.agent = agent
-        self.engine = Engine(agent)
+        self.engine = Engine(agent, diagnostics=self.recent_diagnostics)
+        self._diagnostics: list[dict] = []
         cfg = agent.config.get_path
         self.pool = JobPool(workers=int(cfg("assist.workers", 2)), max_queued=int(cfg("assist.max_queued_jobs", 16)))
         self._last_prune = 0.0
@@ -52,6 +55,18 @@ class AssistService:
 
         return self.pool.submit(run, conversation_id)
 
+    def record_diagnostics(self, pattern_id: str, results: list[dict]) -> None:
+        """Remember diagnostics the user ran so the next prompt shows them ("diagnostics already run")."""
+        now = time.time()
+        for r in results:
+            self._diagnostics.append({"at": now, "pattern_id": pattern_id, "name": r.get("name"), "returncode": r.get("returncode"),
+                                      "stdout": str(r.get("stdout") or r.get("error") or "")[:2000]})
+        del self._diagnostics[:-DIAGNOSTICS_KEEP_N]
+
+    def recent_diagnostics(self, pattern_ids: list[str]) -> list[dict]:
+        cutoff = time.time() - DIAGNOSTICS_KEEP_S
+        return [d for d in self._diagnostics if d["at"] >= cutoff and d["pattern_id"] in pattern_ids][-10:]
+
     def providers_public(self) -> list[dict]:
         """Provider names/models for status views (never keys)."""
         return [{"name": p["name"], "kind": p["kind"], "model": p["model"]} for p in self.engine.providers()]
@@ -76,4 +91,19 @@ class AssistService:
 def attach(agent) -> AssistService:
     service = AssistService(agent)
     agent.on_snapshot.append(service._on_snapshot)
+    kb = getattr(agent, "knowledge", None)
+    if kb is not None and hasattr(kb, "run_diagnostics"):
+        # Diagnostics are run by the knowledge concern (API/CLI); seeing their results here is what
+        # lets the next prompt list "diagnostics already run" without a cross-concern table.
+        run = kb.run_diagnostics
+
+        def run_and_record(pattern_id, params=None, **kw):
+            results = run(pattern_id, params, **kw)
+            try:
+                service.record_diagnostics(pattern_id, results)
+            except Exception:  # recording is a nicety; never break a diagnostic run
+                log.exception("could not record diagnostics")
+            return results
+
+        kb.run_diagnostics = run_and_record
     return service

@@ -41,8 +41,9 @@ def _scrub(text: str, secrets: list[str]) -> str:
 
 
 class Engine:
-    def __init__(self, agent):
+    def __init__(self, agent, diagnostics: Callable[[list[str]], list[dict]] | None = None):
         self.agent = agent
+        self.diagnostics = diagnostics or (lambda pattern_ids: [])
 
     # -- config -------------------------------------------------------
     def cfg(self, key: str, default=None):
@@ -137,7 +138,8 @@ class Engine:
                 pats = [{"pattern_id": m["pattern_id"], "title": m["title"], "category": m["category"], "score": m["score"],
                          "reasons": m["reasons"], "summary": "; ".join((m.get("pattern") or {}).get("symptoms", [])[:2])}
                         for m in matches]
-                built = prompt.build(chosen, query, sections, pats, [], int(self.cfg("state_budget_chars", 5000)))
+                ran = self.diagnostics([m["pattern_id"] for m in matches])
+                built = prompt.build(chosen, query, sections, pats, ran, int(self.cfg("state_budget_chars", 5000)))
             messages = [*history, {"role": "user", "content": built["user"]}]
             system = built["system"]
             if redactor is not None:

@@ -10,10 +10,12 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from omv_copilot_agent.paths import data_path
+from omv_copilot_agent import paths
 
-#: /usr/share/omv-copilot/prompts when installed (debian/rules), the repo's prompts/ otherwise.
-PROMPTS_DIR = data_path("prompts")
+#: Template search path: the source tree's prompts/ when this code runs from a checkout (so a
+#: package installed on the same machine never shadows the code under test), then the installed
+#: copy (/usr/share/omv-copilot/prompts, debian/rules). Looked up per template, not at import.
+PROMPTS_DIRS = [str(paths.REPO / "prompts"), str(paths.INSTALLED / "prompts")]
 
 #: Sources in order of relevance per context (first = keep longest).
 RELEVANCE = {
@@ -30,7 +32,7 @@ RELEVANCE = {
 def _env():
     import jinja2
 
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(PROMPTS_DIR)), autoescape=False,
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(PROMPTS_DIRS), autoescape=False,
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 

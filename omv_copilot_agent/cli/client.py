@@ -54,6 +54,7 @@ class InProcessClient(Client):
     """Runs the API app in this process against a freshly collected snapshot."""
 
     mode = "in-process"
+    why = "the daemon is not running"
 
     def __init__(self, config):
         from omv_copilot_agent.api import create_app
@@ -67,6 +68,9 @@ class InProcessClient(Client):
         except StoreError:
             store = Store(tempfile.mkdtemp(prefix="omv-copilot-"))
         self.agent = Agent(config, store=store)
+        import atexit
+
+        atexit.register(self.agent.close)  # commands that forget close() still kill a hung source's programs
         self.agent.run_cycle()
         self.token = "in-process"
         self.app = create_app(self.agent, self.token)
@@ -98,8 +102,10 @@ def connect(args, *, allow_in_process: bool = True) -> Client:
     host = "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else (f"[{host}]" if ":" in host else host))
     try:
         token = config.token_file.read_text().strip()
-    except OSError:
+        why = f"the daemon does not answer on {host}:{port}"
+    except OSError as exc:
         token = None
+        why = f"cannot read the token file {config.token_file}: {exc.strerror or exc}"
     if token:
         client = Client(f"http://{host}:{port}", token, timeout=float(getattr(args, "timeout", 0) or 30))
         try:
@@ -107,6 +113,10 @@ def connect(args, *, allow_in_process: bool = True) -> Client:
             return client
         except CliError:
             pass
+    elif why.startswith("the daemon"):
+        why = f"the token file {config.token_file} is empty"
     if not allow_in_process:
-        raise CliError("the daemon is not running (systemctl start omv-copilot) and this command needs it")
-    return InProcessClient(config)
+        raise CliError(f"this command needs the daemon (systemctl start omv-copilot), but {why}")
+    client = InProcessClient(config)
+    client.why = why
+    return client

@@ -21,6 +21,8 @@ def run(args) -> int:
     finally:
         client.close()
     status["answered_by"] = client.mode
+    if client.mode != "daemon":
+        status["answered_by_reason"] = getattr(client, "why", None)
     if args.json:
         print_json(status)
         return 0
@@ -36,7 +38,8 @@ def render(status: dict) -> str:
 
     system = data("system")
     out = []
-    origin = "daemon" if status.get("answered_by") == "daemon" else "collected now (daemon not running)"
+    origin = ("daemon" if status.get("answered_by") == "daemon"
+              else f"collected now, not by the daemon ({status.get('answered_by_reason') or 'it is not running'})")
     out.append(f"{system.get('hostname', '?')} — {system.get('os', '?')}, OMV {system.get('omv_version') or 'not installed'}"
                f" — overall {status.get('overall')} — {origin}, snapshot {status.get('snapshot', {}).get('age_s')} s old")
     out.append(table(["SOURCE", "STATUS", "TIME", "REASON"],

@@ -99,9 +99,17 @@ def serve(config, *, ready=None) -> int:
     from omv_copilot_agent.api.auth import ensure_token
     from omv_copilot_agent.daemon.agent import Agent
 
+    from omv_copilot_agent.store import StoreError
+
     host, port = check_bind(config)
-    token = ensure_token(config.token_file)
-    agent = Agent(config)
+    try:
+        token = ensure_token(config.token_file)
+    except OSError as exc:
+        raise ConfigError(f"api.token_file: cannot read or create {config.token_file}: {exc.strerror or exc}") from None
+    try:
+        agent = Agent(config)
+    except StoreError as exc:
+        raise ConfigError(f"data_dir: {exc}") from None
     app = create_app(agent, token)
     server = build_server(app, host, port, int(config["api"]["threads"]))
     scheduler = Scheduler(agent, float(config["collect"]["interval_s"]))

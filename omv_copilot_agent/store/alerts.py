@@ -158,3 +158,24 @@ class AlertsMixin:
         return [(r[0], r[1]) for r in rows
                 if not (r[2] == 2 and five_start is not None and r[0] >= five_start)
                 and not (r[2] == 1 and raw_start is not None and r[0] >= raw_start)]
+
+    def question_history(self, limit: int = 100) -> tuple[int, list[dict]]:
+        """Assistant questions (newest first) for the issue history; empty before the assist migration."""
+        try:
+            total = self.query("SELECT COUNT(*) FROM assist_turns")[0][0]
+            rows = self.query("SELECT id, conversation_id, created_at, query, answer FROM assist_turns ORDER BY created_at DESC, id DESC LIMIT ?",
+                              (limit,))
+        except Exception:  # no assist tables in this database
+            return 0, []
+        out = []
+        for r in rows:
+            try:
+                answer = json.loads(r["answer"])
+            except ValueError:
+                answer = {}
+            out.append({"id": f"q{r['id']}", "kind": "question", "title": r["query"], "conversation_id": r["conversation_id"],
+                        "first_seen": r["created_at"], "last_seen": r["created_at"], "severity": None, "state": "answered",
+                        "outcome": answer.get("confidence_label") or answer.get("mode") or "answered",
+                        "mode": answer.get("mode"), "confidence": answer.get("confidence"),
+                        "matched_patterns": [m.get("pattern_id") for m in answer.get("matched_patterns") or [] if isinstance(m, dict)]})
+        return total, out
