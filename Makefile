@@ -9,7 +9,7 @@ RUNTIME_DEPS := $(shell $(PYTHON) tools/debian-deps debian/control)
 TEST_DEPS    := $(shell grep -v '^\#' tests/apt-packages.txt)
 PYTEST_ARGS ?=
 
-.PHONY: help deps test-deps run test bench fuzz clean deb webui
+.PHONY: help deps npm test-deps run test bench fuzz clean deb webui
 
 help:
 	@echo "make run    install runtime deps, start the daemon on $(DEV_LISTEN) with a dev config in $(DEV_DIR)/"
@@ -32,7 +32,13 @@ endef
 deps:
 	$(call apt_install,$(RUNTIME_DEPS))
 
-test-deps: deps
+# npm fetches ExtJS and mermaid for the web UI; any npm will do (a box may have NodeSource's
+# nodejs, which ships npm and conflicts with Debian's npm package), Debian's otherwise.
+npm:
+	@command -v npm >/dev/null 2>&1 || { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm; }
+
+test-deps: deps npm
 	$(call apt_install,$(TEST_DEPS))
 
 $(DEV_DIR)/config.yaml:
@@ -48,7 +54,7 @@ $(DEV_DIR)/config.yaml:
 webui:
 	@sh webui-extjs/build.sh
 
-run: deps $(DEV_DIR)/config.yaml webui
+run: deps npm $(DEV_DIR)/config.yaml webui
 	@$(PYTHON) -c 'from omv_copilot_agent.config import load; from omv_copilot_agent.api.auth import ensure_token; c = load("$(DEV_DIR)/config.yaml"); ensure_token(c.token_file)'
 	@echo "OMV Co-Pilot API:   http://$(DEV_LISTEN)/api/v1/system/status"
 	@echo "API token:          $$(cat $(DEV_DIR)/api-token)  (file: $(DEV_DIR)/api-token)"
@@ -72,7 +78,7 @@ clean:
 # Build in a scratch copy so the work tree stays clean; the .deb lands in dist/. The web UI
 # is built first (the package ships build/webui; a package build must not fetch from npm).
 DEB_BUILD_DEPS := dpkg-dev debhelper dh-python python3-all python3-setuptools lintian
-deb: deps webui
+deb: deps npm webui
 	$(call apt_install,$(DEB_BUILD_DEPS))
 	@rm -rf build/deb && mkdir -p build/deb/src dist
 	@tar --exclude=./build --exclude=./dist --exclude=./.git --exclude=./.dev --exclude=__pycache__ -cf - . | tar -xf - -C build/deb/src
