@@ -273,20 +273,35 @@ class Bed:
                 pass
 
 
+def _clashes(deb: Path) -> list[str]:
+    """Files of the package (or its state) that exist although it is not installed."""
+    paths = _deb_paths(deb)
+    found = [p for p, target in paths.items() if not target and "copilot" in p and os.path.lexists(p)]
+    found += [p for p, target in paths.items() if target and os.path.lexists(p)]
+    return found + [str(p) for p in (ETC, STATE) if p.exists()]
+
+
 @pytest.fixture(scope="module")
 def bed(built, omv_engine, tmp_path_factory):
     """Exclusive use of the OMV test bed while the package is installed; purge at the end."""
     deb, _ = built
     # Lock order as in test_omv_plugin / test_webui_omv: the plugin-install lock (they hold it
-    # while their copies of the plugin files are in place), then the test bed's lock.
-    with open(DEB_LOCK, "w") as deb_lock, open(LOCK, "w") as lock:
+    # while their copies of the plugin files are in place), then the test bed's lock. Another
+    # process's test may still have copies in place: wait for it (locks released meanwhile).
+    deadline = time.monotonic() + (0 if IN_CI else 900)  # in CI a clash is a leftover: fail at once
+    while True:
+        deb_lock, lock = open(DEB_LOCK, "w"), open(LOCK, "w")
         fcntl.flock(deb_lock, fcntl.LOCK_EX)
         fcntl.flock(lock, fcntl.LOCK_EX)
+        clashes = _clashes(deb)
+        if not clashes or time.monotonic() > deadline:
+            break
+        lock.close()
+        deb_lock.close()
+        time.sleep(15)
+    with deb_lock, lock:
         if _installed():
             pytest.skip(f"{PKG} is already installed on this machine; not touching it")
-        clashes = [p for p, target in _deb_paths(deb).items()
-                   if not target and "copilot" in p and os.path.lexists(p)] + [str(p) for p in (ETC, STATE) if p.exists()]
-        clashes += [p for p, target in _deb_paths(deb).items() if target and os.path.lexists(p)]
         if clashes:
             _missing(f"files of the package already exist (another test's leftovers?): {clashes[:5]}")
         state = Bed(tmp_path_factory.mktemp("bed"))
