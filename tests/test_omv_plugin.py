@@ -88,8 +88,9 @@ def plugin_installed(omv_engine):
                                    capture_output=True, text=True)
         if "ok installed" in installed.stdout:
             (pytest.fail if IN_CI else pytest.skip)("openmediavault-copilot is installed here; not overwriting its files")
+        # The package is not installed (checked above), so copies already there are leftovers of a
+        # killed run: they are overwritten now and removed at the end like ours.
         created: list[Path] = []
-        backups: dict[Path, bytes] = {}
         try:
             with open(LOCK, "w") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
@@ -98,10 +99,7 @@ def plugin_installed(omv_engine):
                         continue
                     dest = TARGET / source.relative_to(PLUGIN)
                     dest.parent.mkdir(parents=True, exist_ok=True)
-                    if dest.exists():
-                        backups[dest] = dest.read_bytes()
-                    else:
-                        created.append(dest)
+                    created.append(dest)
                     shutil.copyfile(source, dest)
                 mk = subprocess.run(["/usr/sbin/omv-mkworkbench", "all"], capture_output=True, text=True, timeout=300)
                 assert mk.returncode == 0, f"omv-mkworkbench all rejected the plugin YAML: {mk.stderr[-2000:]} {mk.stdout[-1000:]}"
@@ -114,8 +112,6 @@ def plugin_installed(omv_engine):
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 for path in created:
                     path.unlink(missing_ok=True)
-                for path, data in backups.items():
-                    path.write_bytes(data)
                 subprocess.run(["/usr/sbin/omv-mkworkbench", "all"], capture_output=True, text=True, timeout=300)
                 subprocess.run([str(TESTBED / "down.sh")], capture_output=True, timeout=900)
                 subprocess.run([str(TESTBED / "up.sh")], capture_output=True, timeout=900)
