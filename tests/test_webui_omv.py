@@ -89,7 +89,6 @@ def omv_panel(omv_web, tmp_path_factory):
         if "ok installed" in installed.stdout:
             pytest.skip("openmediavault-copilot is installed here; not overwriting its files")
         created: list[Path] = []
-        backups: dict[Path, bytes] = {}
         proc = None
         from tests.fake_llm import FakeLLM
 
@@ -100,10 +99,9 @@ def omv_panel(omv_web, tmp_path_factory):
                 for source in sorted(p for p in PLUGIN.rglob("*") if p.is_file()):
                     dest = Path("/") / source.relative_to(PLUGIN)
                     dest.parent.mkdir(parents=True, exist_ok=True)
-                    if dest.exists():
-                        backups[dest] = dest.read_bytes()
-                    else:
-                        created.append(dest)
+                    # The package is not installed (checked above), so a copy already there is a
+                    # killed run's leftover: it goes at the end too, never restored.
+                    created.append(dest)
                     shutil.copyfile(source, dest)
                 shutil.rmtree(WEBUI_DIR, ignore_errors=True)
                 shutil.copytree(webui, WEBUI_DIR)
@@ -147,8 +145,6 @@ def omv_panel(omv_web, tmp_path_factory):
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 for path in created:
                     path.unlink(missing_ok=True)
-                for path, data in backups.items():
-                    path.write_bytes(data)
                 shutil.rmtree(WEBUI_DIR, ignore_errors=True)
                 try:
                     WEBUI_DIR.parent.rmdir()
