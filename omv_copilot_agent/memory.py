@@ -1,0 +1,44 @@
+"""Give freed heap back to the OS after startup and after each collection cycle.
+
+Why: the daemon's idle RSS is what an admin compares against glances. Startup
+(config/pattern YAML parsing, schema validation, BM25 indexing) and each cycle
+(command output, snapshot JSON) leave freed-but-retained pages in glibc's heap;
+``gc.collect()`` breaks reference cycles and glibc's ``malloc_trim(0)`` returns
+the free pages. Both are cheap (milliseconds) and a no-op where unavailable
+(musl, macOS, non-glibc builds).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+
+_TRIM = None
+_LOOKED_UP = False
+
+
+def _malloc_trim():
+    global _TRIM, _LOOKED_UP
+    if not _LOOKED_UP:
+        _LOOKED_UP = True
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _TRIM = libc.malloc_trim
+            _TRIM.argtypes, _TRIM.restype = [ctypes.c_size_t], ctypes.c_int
+        except (OSError, AttributeError):
+            _TRIM = None
+    return _TRIM
+
+
+def trim() -> bool:
+    """Collect garbage and return free heap pages to the OS; True if malloc_trim ran."""
+    gc.collect()
+    fn = _malloc_trim()
+    if fn is None:
+        return False
+    try:
+        fn(0)
+    except Exception:  # noqa: BLE001 - trimming is best effort, never fatal
+        return False
+    return True
