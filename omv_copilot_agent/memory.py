@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import os
 
 _TRIM = None
 _LOOKED_UP = False
@@ -29,6 +30,28 @@ def _malloc_trim():
         except (OSError, AttributeError):
             _TRIM = None
     return _TRIM
+
+
+#: glibc's mallopt parameter number for M_ARENA_MAX (malloc.h).
+_M_ARENA_MAX = -8
+
+
+def limit_arenas(count: int = 2) -> bool:
+    """Cap glibc malloc arenas (like MALLOC_ARENA_MAX) before the worker threads start.
+
+    Why: glibc gives each thread that allocates its own arena (up to 8 per core), and each
+    keeps its freed pages; the daemon's threads are mostly idle, so two arenas are plenty.
+    An explicit MALLOC_ARENA_MAX in the environment wins. True if the cap was set.
+    """
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return mallopt(_M_ARENA_MAX, int(count)) == 1
 
 
 def trim() -> bool:

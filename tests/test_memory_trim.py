@@ -10,3 +10,8 @@ def test_trim_is_safe_and_repeatable():
     assert memory.trim() is first  # the libc lookup is cached
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
         assert first is True
+
+
+def test_limit_arenas_respects_env(monkeypatch):
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert memory.limit_arenas() is False  # an admin's explicit setting wins

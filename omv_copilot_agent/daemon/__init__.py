@@ -16,7 +16,7 @@ import time
 
 from omv_copilot_agent.collect import CollectorClosed
 from omv_copilot_agent.config import ConfigError
-from omv_copilot_agent.memory import trim
+from omv_copilot_agent.memory import limit_arenas, trim
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,7 @@ def serve(config, *, ready=None) -> int:
 
     from omv_copilot_agent.store import StoreError
 
+    limit_arenas()  # before any worker thread exists
     host, port = check_bind(config)
     try:
         token = ensure_token(config.token_file)
