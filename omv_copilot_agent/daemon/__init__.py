@@ -16,6 +16,7 @@ import time
 
 from omv_copilot_agent.collect import CollectorClosed
 from omv_copilot_agent.config import ConfigError
+from omv_copilot_agent.memory import limit_arenas, trim
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class Scheduler:
                 break  # shutting down: the interrupted cycle is not stored
             except Exception:
                 log.exception("collection cycle failed")
+            trim()  # the cycle's command output and JSON are garbage now: give the pages back
             if time.monotonic() - last_prune > PRUNE_EVERY_S:
                 self.agent.prune()
                 last_prune = time.monotonic()
@@ -101,6 +103,7 @@ def serve(config, *, ready=None) -> int:
 
     from omv_copilot_agent.store import StoreError
 
+    limit_arenas()  # before any worker thread exists
     host, port = check_bind(config)
     try:
         token = ensure_token(config.token_file)
@@ -121,6 +124,7 @@ def serve(config, *, ready=None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    trim()  # startup's YAML/schema/index garbage is freed: give the pages back before idling
     api_thread = threading.Thread(target=_serve_forever, args=(server,), name="api", daemon=True)
     api_thread.start()
     log.info("API listening on http://%s:%d/ (token in %s)", host, port, config.token_file)
