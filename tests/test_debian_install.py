@@ -377,10 +377,11 @@ def test_install_run_upgrade_remove_purge(bed, built, built_next, tmp_path):
     assert UNIT.is_file()
     assert len(list(Path("/usr/share/omv-copilot/patterns").glob("*.yaml"))) == len(list((ROOT / "patterns").glob("*.yaml")))
     # The installed code finds the shipped prompts and patterns (not the source tree's).
-    probe = _run(["/usr/bin/python3", "-c", "from omv_copilot_agent.assist.prompt import PROMPTS_DIR; "
-                  "from omv_copilot_agent.paths import data_path; print(PROMPTS_DIR, data_path('patterns'))"],
+    probe = _run(["/usr/bin/python3", "-c", "from omv_copilot_agent.assist.prompt import _env; "
+                  "from omv_copilot_agent.paths import data_path; "
+                  "print(_env().get_template('frame.j2').filename, data_path('patterns'))"],
                  cwd="/", timeout=60)
-    assert probe.stdout.split() == ["/usr/share/omv-copilot/prompts", "/usr/share/omv-copilot/patterns"]
+    assert probe.stdout.split() == ["/usr/share/omv-copilot/prompts/frame.j2", "/usr/share/omv-copilot/patterns"]
 
     # postinst: token (random, 0640, root:OMV web backend group), state dir, workbench rebuilt.
     st = TOKEN.stat()
