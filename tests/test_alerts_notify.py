@@ -242,3 +242,24 @@ def test_omv_settings_form_switches_enable_channels(tmp_path, hook):
     agent = Agent(cfg)
     assert agent.alerts.config()["email"] is True
     assert "webhook:generic:" + receiver.url + "/omv" in agent.alerts.notifier.channels()
+
+
+def test_omv_copilot_topic_switched_off_stops_email_not_webhooks(tmp_path, sink, hook):
+    """OMV's System > Notification switch for the 'copilot' topic governs Co-Pilot's e-mail."""
+    smtp, receiver = sink(), hook()
+    agent = make_agent(tmp_path, {"email": True, "email_to": ["admin@example.org"], "smtp_host": "127.0.0.1",
+                                  "smtp_port": smtp.port, "notify_backoff_s": 0,
+                                  "webhooks": [{"url": receiver.url, "format": "generic"}]})
+
+    def omv(enable):
+        return {"notifications": {"email": {}, "topics": [{"id": "copilot", "enable": enable, "title": "Co-Pilot"}]}}
+
+    cycle(agent, snapshot(NOW, storage=FULL, omv=omv(False)))
+    assert agent.alerts.notifier.flush(60)
+    assert smtp.messages == [] and len(receiver.received) == 1
+    assert "email" not in agent.alerts.notifier.channels()
+    agent.snapshot = snapshot(NOW + 1, storage=FULL, omv=omv(True))
+    assert "email" in agent.alerts.notifier.channels()
+    r = agent.alerts.notifier.submit("test", {"severity": "critical", "title": "t", "message": "m", "id": 0,
+                                             "rule": "test", "subject": "s", "state": "firing"}, force=True)
+    assert r and agent.alerts.notifier.flush(60) and len(smtp.messages) == 1

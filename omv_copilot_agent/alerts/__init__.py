@@ -58,9 +58,13 @@ class AlertService:
         snap = self.agent.snapshot
         if snap is None:
             return {}
-        email = (snap.data("omv").get("notifications") or {}).get("email") or {}
+        notifications = snap.data("omv").get("notifications") or {}
+        email = notifications.get("email") or {}
+        topic = next((t for t in notifications.get("topics") or [] if t.get("id") == "copilot"), None)
         return {"hostname": snap.data("system").get("hostname"), "primaryemail": email.get("primaryemail"),
-                "sender": email.get("sender")}
+                "sender": email.get("sender"),
+                # OMV's System > Notification switch for the "copilot" topic (None: not on OMV / never saved)
+                "copilot_topic_enabled": None if topic is None else bool(topic.get("enable"))}
 
     # -- evaluation --------------------------------------------------
     def on_snapshot(self, snapshot) -> None:

@@ -94,9 +94,13 @@ class Notifier:
         self.deliveries: deque = deque(maxlen=200)
 
     # -- public ------------------------------------------------------
+    def email_on(self) -> bool:
+        """E-mail is configured and not switched off in OMV's Notifications page (topic ``copilot``)."""
+        return bool(self._config().get("email")) and self._context().get("copilot_topic_enabled") is not False
+
     def channels(self) -> list[str]:
         cfg = self._config()
-        names = ["email"] if cfg.get("email") else []
+        names = ["email"] if self.email_on() else []
         names += [f"webhook:{w.get('format', 'generic')}:{w['url']}" for w in cfg.get("webhooks") or []]
         if cfg.get("alertmanager_url"):
             names.append("alertmanager")
@@ -117,7 +121,7 @@ class Notifier:
 
     def send_report(self, subject: str, body: str) -> bool:
         """Mail the daily health report (e-mail channel only)."""
-        if not self._config().get("email"):
+        if not self.email_on():
             return False
         self._put(("report", subject, body))
         return True
@@ -173,7 +177,7 @@ class Notifier:
 
     def _notify(self, event: str, alert: dict) -> None:
         cfg = self._config()
-        if cfg.get("email"):
+        if self.email_on():
             self._deliver("email", event, alert, lambda: self._send_email(event, alert))
         for hook in cfg.get("webhooks") or []:
             self._deliver(f"webhook:{hook.get('format', 'generic')}", event, alert, lambda h=hook: self._send_webhook(h, event, alert))
