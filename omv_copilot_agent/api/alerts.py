@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 
 from omv_copilot_agent.api import agent
 from omv_copilot_agent.api.errors import ApiError, bad_request, not_found
-from omv_copilot_agent.api.params import choice_arg, int_arg, json_body
+from omv_copilot_agent.api.params import choice_arg, json_body, paging
 
 bp = Blueprint("alerts", __name__, url_prefix="/api/v1")
 
@@ -34,8 +34,7 @@ def alert_id_arg(raw: str) -> int:
 def list_alerts():
     state = choice_arg("state", STATES)
     severity = choice_arg("severity", SEVERITIES)
-    limit = int_arg("limit", 1000, minimum=1, maximum=10000)
-    offset = int_arg("offset", 0, minimum=0, maximum=10**9)
+    limit, offset = paging(1000, 10000)
     total, rows = service().list(state=state, severity=severity, limit=limit, offset=offset)
     return jsonify({"total": total, "limit": limit, "offset": offset, "alerts": rows})
 

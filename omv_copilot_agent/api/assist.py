@@ -13,7 +13,7 @@ from flask import Blueprint, jsonify
 
 from omv_copilot_agent.api import agent
 from omv_copilot_agent.api.errors import ApiError, bad_request, not_found
-from omv_copilot_agent.api.params import int_arg, json_body
+from omv_copilot_agent.api.params import json_body, paging
 
 bp = Blueprint("assist", __name__, url_prefix="/api/v1/assist")
 
@@ -90,8 +90,7 @@ def cancel(id):  # noqa: A002
 
 @bp.get("/conversations")
 def conversations():
-    limit = int_arg("limit", 50, minimum=1, maximum=1000)
-    offset = int_arg("offset", 0, minimum=0, maximum=10**9)
+    limit, offset = paging(50, 1000)
     total, rows = agent().store.conversations(limit, offset)
     for row in rows:
         row["id"] = row["conversation_id"]

@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify
 from omv_copilot_agent.api import agent
 from omv_copilot_agent.api.alerts import SEVERITIES, service
 from omv_copilot_agent.api.errors import bad_request, not_found
-from omv_copilot_agent.api.params import choice_arg, int_arg, json_body
+from omv_copilot_agent.api.params import choice_arg, int_arg, json_body, paging
 
 bp = Blueprint("history", __name__, url_prefix="/api/v1/history")
 
@@ -18,7 +18,7 @@ NOTE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["te
 
 
 def _paging(default: int = 200) -> tuple[int, int]:
-    return int_arg("limit", default, minimum=1, maximum=10000), int_arg("offset", 0, minimum=0, maximum=10**9)
+    return paging(default, 10000)
 
 
 @bp.get("/issues")

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify
 
 from omv_copilot_agent.api import agent
 from omv_copilot_agent.api.errors import ApiError, bad_request, not_found
-from omv_copilot_agent.api.params import choice_arg, int_arg, json_body, str_arg
+from omv_copilot_agent.api.params import choice_arg, int_arg, json_body, paging, str_arg
 
 bp = Blueprint("knowledge", __name__, url_prefix="/api/v1/knowledge")
 
@@ -42,8 +42,7 @@ def summary(p: dict) -> dict:
 @bp.get("/patterns")
 def patterns():
     category = choice_arg("category", CATEGORIES)
-    limit = int_arg("limit", 50, minimum=1, maximum=500)
-    offset = int_arg("offset", 0, minimum=0, maximum=100000)
+    limit, offset = paging(50, 500, max_offset=100000)
     items = sorted(kb().patterns.values(), key=lambda p: (p["category"], p["pattern_id"]))
     if category:
         items = [p for p in items if p["category"] == category]

@@ -24,6 +24,11 @@ def int_arg(name: str, default: int | None = None, *, minimum: int = 0, maximum:
     return value
 
 
+def paging(default: int, maximum: int, *, max_offset: int = 10**9) -> tuple[int, int]:
+    """``limit`` and ``offset`` of a list endpoint, each a 400 naming it when out of range."""
+    return int_arg("limit", default, minimum=1, maximum=maximum), int_arg("offset", 0, minimum=0, maximum=max_offset)
+
+
 def choice_arg(name: str, choices: tuple[str, ...] | list[str], default: str | None = None) -> str | None:
     raw = request.args.get(name)
     if raw is None or raw == "":

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, jsonify, request
 from omv_copilot_agent.api import agent
 from omv_copilot_agent.api.assist import checked_id
 from omv_copilot_agent.api.errors import not_found
-from omv_copilot_agent.api.params import choice_arg, int_arg
+from omv_copilot_agent.api.params import choice_arg, paging
 
 bp = Blueprint("traces", __name__, url_prefix="/api/v1/traces")
 
@@ -21,8 +21,7 @@ def trace_or_404(trace_id: str) -> dict:
 
 @bp.get("")
 def traces():
-    limit = int_arg("limit", 50, minimum=1, maximum=1000)
-    offset = int_arg("offset", 0, minimum=0, maximum=10**9)
+    limit, offset = paging(50, 1000)
     total, rows = agent().store.list_traces(limit, offset)
     for row in rows:
         row["trace_id"] = row["id"]
