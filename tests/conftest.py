@@ -135,6 +135,25 @@ def start_daemon(config_path, env=None, extra_args=()):
     raise AssertionError("daemon did not answer /healthz within 30 s")
 
 
+def wait_for_first_cycle(url, headers, timeout=180):
+    """Poll /system/status until the daemon has a snapshot (the first collection cycle)."""
+    import requests
+
+    deadline = time.time() + timeout
+    while time.time() < deadline and requests.get(url + "/api/v1/system/status", headers=headers, timeout=30).status_code != 200:
+        time.sleep(0.5)
+
+
+def stop_daemon(proc):
+    """SIGTERM, then SIGKILL if the daemon has not exited within 30 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
 def run_cli(*args, env=None, timeout=120, input=None):
     return subprocess.run([PYTHON, "-m", "omv_copilot_agent", *args], cwd=ROOT, env={**os.environ, **(env or {})},
                           capture_output=True, text=True, timeout=timeout, input=input)

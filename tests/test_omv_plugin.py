@@ -30,7 +30,7 @@ import requests
 import yaml
 
 from omv_copilot_agent.api.rpc import METHODS
-from tests.conftest import ROOT, free_port, start_daemon
+from tests.conftest import ROOT, free_port, start_daemon, stop_daemon, wait_for_first_cycle
 from tests.testbed import IN_CI, LOCK, TESTBED, wait_for_engine
 
 PLUGIN = ROOT / "webui-extjs" / "omv" / "usr" / "share" / "openmediavault"
@@ -141,19 +141,12 @@ def daemon(plugin_installed, tmp_path_factory):
     }))
     proc, url = start_daemon(config)
     headers = {"Authorization": "Bearer " + token}
-    deadline = time.time() + 180  # the first collection cycle
-    while time.time() < deadline and requests.get(url + "/api/v1/system/status", headers=headers, timeout=30).status_code != 200:
-        time.sleep(0.5)
+    wait_for_first_cycle(url, headers)
     _point_engine_at(config)
     try:
         yield {"url": url, "headers": headers, "config": config, "tmp": tmp}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
+        stop_daemon(proc)
 
 
 def bridge(daemon, method: str, params: dict | None = None):

@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from tests import webui_browser as wb
-from tests.conftest import free_port, start_daemon
+from tests.conftest import free_port, start_daemon, stop_daemon, wait_for_first_cycle
 from tests.testbed import IN_CI, LOCK, TESTBED, wait_for_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,24 +122,14 @@ def omv_panel(omv_web, tmp_path_factory):
                 "collect": {"interval_s": 3600, "source_timeout_s": 60, "disabled_sources": ["smart", "apt"]},
                 "assist": {"providers": [fake.provider("glm", timeout_s=60)]}}))
             proc, url = start_daemon(config)
-            import requests
-
-            headers = {"Authorization": "Bearer " + token_file.read_text().strip()}
-            deadline = time.time() + 180  # the first collection cycle
-            while time.time() < deadline and requests.get(url + "/api/v1/system/status", headers=headers, timeout=30).status_code != 200:
-                time.sleep(0.5)
+            wait_for_first_cycle(url, {"Authorization": "Bearer " + token_file.read_text().strip()})
             DEFAULTS.write_text(f"# written by tests/test_webui_omv.py; removed when it ends\nOMV_COPILOT_CONFIG={config}\n")
             _seed_alert(tmp / "data")
             yield omv_web
         finally:
             fake.close()
             if proc is not None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=30)
+                stop_daemon(proc)
             DEFAULTS.unlink(missing_ok=True)
             with open(LOCK, "w") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
