@@ -92,6 +92,21 @@ def test_history_snapshots_and_diff(live_server):
     d = server.get("/api/v1/history/snapshots/diff").json()
     assert d["changes"] == [{"path": "users.name=bob", "change": "added", "old": None, "new": {"name": "bob", "uid": 1001}}]
     assert server.get("/api/v1/history/snapshots/diff", params={"from": 999}).status_code == 404
+    first, second = sorted(s["id"] for s in snaps["snapshots"])
+    one = server.get(f"/api/v1/history/snapshots/{first}").json()
+    assert one["data"]["users"] == [{"name": "anna", "uid": 1000}] and one["reason"] and one["hash"]
+    # "to" alone compares with the snapshot before it; the oldest has none, so nothing changed.
+    assert server.get("/api/v1/history/snapshots/diff", params={"to": second}).json()["total"] == 1
+    oldest = server.get("/api/v1/history/snapshots/diff", params={"to": first}).json()
+    assert oldest["total"] == 0 and oldest["from"]["id"] == oldest["to"]["id"] == first
+    for bad, status in (("0", 400), ("abc", 400), ("-1", 400), ("1.5", 400), ("99999", 404)):
+        resp = server.get(f"/api/v1/history/snapshots/{bad}")
+        assert resp.status_code == status and ("snapshot" in resp.json()["error"]["message"]), bad
+    rpc = server.post("/api/v1/rpc", json={"method": "getSnapshots", "params": {"start": 0, "limit": 1}}).json()
+    assert rpc["total"] == 2 and rpc["data"][0]["id"] == second
+    assert server.post("/api/v1/rpc", json={"method": "getSnapshot", "params": {"id": first}}).json()["id"] == first
+    drift = server.post("/api/v1/rpc", json={"method": "getSnapshotDiff", "params": {"from": first, "to": second}}).json()
+    assert drift["total"] == 1 and drift["changes"][0]["path"] == "users.name=bob"
 
 
 def test_metrics_prometheus_text_needs_token(live_server):

@@ -165,7 +165,7 @@ def _samples(daemon) -> dict:
             "addNote": {"text": "note from omv-rpc"}, "getTrace": {"id": "none"},
             "getQueryResult": {"job_id": "none"}, "cancelQuery": {"job_id": "none"},
             "getConversation": {"id": "none"}, "startQuery": {"query": "Why is my disk full?", "direct": True},
-            "setSettings": {}}
+            "setSettings": {}, "getSnapshot": {"id": "1"}, "getSnapshotDiff": {}}
 
 
 # --- workbench ------------------------------------------------------------------------------
@@ -286,6 +286,7 @@ def test_non_admin_refused(daemon):
     ("search", {"q": ""}, "q"),
     ("getPatterns", {"limit": 5}, "start"),
     ("startQuery", {"query": "x", "colour": "red"}, "colour"),
+    ("getSnapshotDiff", {"from": "yesterday"}, "from"),
 ])
 def test_bad_params_rejected_by_datamodel(daemon, method, params, field):
     """OMV's datamodel rejects them in the engine (the daemon never sees them), naming the field."""

@@ -445,23 +445,42 @@ def test_history_issues_and_notes(driver, ui):
     box.send_keys(Keys.ENTER)
     wb.wait(driver, lambda d: _js(d, f"return {_q('#noteGrid')}.getStore().getRange().some(function (r) {{ return r.get('text') === 'Replaced the SATA cable of sdb'; }})"))
     assert any(n["text"] == "Replaced the SATA cable of sdb" for n in ui.agent.store.list_notes()[1])
-    # Configuration snapshots: rows, or (no RPC method for them in this build) a message saying so.
-    _js(driver, f"{_q('#history')}.setActiveTab({_q('#configTab')});")
-    wb.wait(driver, lambda d: _js(d, f"var g = {_q('#snapGrid')}; return g.getStore().getCount() > 0 || "
-                                     "g.getView().el.dom.textContent.indexOf('Configuration snapshots not available') >= 0;"))
     assert _errors(driver) == []
 
 
-def test_history_config_diff_side_by_side(driver, ui):
+# Two OMV configurations as the daemon records them (alerts/drift matches list records by uuid).
+CONFIG_BEFORE = {"system": {"hostname": "nas", "timezone": "UTC"},
+                 "shares": [{"uuid": "a1", "name": "media", "enable": False}]}
+CONFIG_AFTER = {"system": {"hostname": "nas", "timezone": "Europe/Berlin"},
+                "shares": [{"uuid": "a1", "name": "media", "enable": True}, {"uuid": "b2", "name": "backup", "enable": True}]}
+
+
+def test_history_config_diff_of_recorded_snapshots(driver, ui):
+    """Snapshots in the daemon's SQLite store, listed and compared through the RPC bridge."""
+    import time
+
+    store = ui.agent.store
+    store.add_config_snapshot(time.time() - 7200, "a" * 40, "daily", CONFIG_BEFORE)
+    newest = store.add_config_snapshot(time.time() - 60, "b" * 40, "changed", CONFIG_AFTER)
     _open(driver, ui)
     _tab(driver, "History")
-    _js(driver, f"{_q('#history')}.compare('before', 'after', arguments[0], arguments[1]);",
-        {"services": {"smb": {"enable": False, "shares": ["media"]}}, "hostname": "nas"},
-        {"services": {"smb": {"enable": True, "shares": ["media", "backup"]}}, "hostname": "nas"})
-    diff = wb.wait(driver, lambda d: _text(d, "#diffView"))
-    assert "changed line(s)" in diff and "services.smb.enable = true" in diff and "services.smb.enable = false" in diff
-    assert _js(driver, "return document.querySelectorAll('.ocp-diff .ocp-diff-mod, .ocp-diff .ocp-diff-add').length") >= 2
+    _js(driver, f"{_q('#history')}.setActiveTab({_q('#configTab')});")
+    wb.wait(driver, lambda d: _js(d, f"return {_q('#snapGrid')}.getStore().getCount() === 2"))
+    rows = _js(driver, f"var v = {_q('#snapGrid')}.getView(); return [v.getNode(0), v.getNode(1)];")
+    assert "changed" in rows[0].text and "daily" in rows[1].text  # newest first
+    rows[0].click()  # one snapshot: compared with the one before it
+    diff = wb.wait(driver, lambda d: "changed line(s)" in _text(d, "#diffView") and _text(d, "#diffView"))
+    assert 'system.timezone = "UTC"' in diff and 'system.timezone = "Europe/Berlin"' in diff
+    assert "shares.uuid=a1.enable = false" in diff and "shares.uuid=a1.enable = true" in diff
+    assert 'shares.uuid=b2.name = "backup"' in diff and "hostname" not in diff  # unchanged settings are not listed
+    expected = ui.get(f"/api/v1/history/snapshots/diff?to={newest}").json()["total"]
+    assert diff.startswith(f"{expected} changed line(s)") and expected == 3
+    assert _js(driver, f"return {_q('#diffView')}.body.dom.querySelectorAll('.ocp-diff-add').length") == 1
     _shot(driver, "history")
+    rows = _js(driver, f"var v = {_q('#snapGrid')}.getView(); return [v.getNode(0), v.getNode(1)];")
+    rows[1].click()  # the oldest: nothing before it, so its recorded content
+    first = wb.wait(driver, lambda d: "first snapshot recorded" in _text(d, "#diffView") and _text(d, "#diffView"))
+    assert 'system.timezone = "UTC"' in first and "Europe/Berlin" not in first
     assert _errors(driver) == []
 
 

@@ -125,6 +125,7 @@ def omv_panel(omv_web, tmp_path_factory):
             wait_for_first_cycle(url, {"Authorization": "Bearer " + token_file.read_text().strip()})
             DEFAULTS.write_text(f"# written by tests/test_webui_omv.py; removed when it ends\nOMV_COPILOT_CONFIG={config}\n")
             _seed_alert(tmp / "data")
+            _seed_config_snapshots(tmp / "data")
             yield omv_web
         finally:
             fake.close()
@@ -153,6 +154,18 @@ def _seed_alert(data_dir: Path) -> None:
     try:
         store.insert_alert({"rule": "fs_usage", "subject": "/srv/data", "severity": "warning", "title": "Filesystem /srv/data is 91% full",
                             "message": "91% used", "details": {}}, time.time())
+    finally:
+        store.close()
+
+
+def _seed_config_snapshots(data_dir: Path) -> None:
+    """Two OMV configuration snapshots an hour apart (as the alert engine records them)."""
+    from omv_copilot_agent.store import Store
+
+    store = Store(data_dir)
+    try:
+        store.add_config_snapshot(time.time() - 7200, "c" * 40, "test-before", {"smb": {"enable": False, "shares": [{"uuid": "s1", "name": "media"}]}})
+        store.add_config_snapshot(time.time() - 3600, "d" * 40, "test-after", {"smb": {"enable": True, "shares": [{"uuid": "s1", "name": "media"}]}})
     finally:
         store.close()
 
@@ -318,6 +331,32 @@ def test_omv_mode_question_diagnostic_alert_and_trace(omv_panel, driver):
     btn.click()
     wb.wait(driver, lambda d: _js(d, f"var s = {_q('#alerts')}.getStore(); return s.getCount() > 0 && s.getAt(0).get('state') === 'acknowledged';"),
             timeout=120, message="the alert was not acknowledged through /rpc.php")
+    assert _panel_errors(driver) == []
+
+
+def test_omv_mode_history_compares_recorded_snapshots(omv_panel, driver):
+    """History › Configuration through /rpc.php: getSnapshots lists them, getSnapshotDiff compares two (Ctrl+click)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    _need_daemon_behind_engine()
+    _open_panel(driver, omv_panel)
+    driver.get_log("browser")
+    wb.wait(driver, lambda d: _js(d, f"return !!{_q('#copilotRoot')}"))
+    _js(driver, "OmvCopilot.app.show('history');")
+    _js(driver, f"{_q('#history')}.setActiveTab({_q('#configTab')});")
+    find_rows = (f"var g = {_q('#snapGrid')}, v = g.getView(), s = g.getStore(), out = [];"
+                 "s.each(function (r, i) { if (/^test-/.test(r.get('summary'))) { out.push(v.getNode(i)); } }); return out;")
+    rows = wb.wait(driver, lambda d: len(_js(d, find_rows)) == 2 and _js(d, find_rows), timeout=120,
+                   message="the seeded snapshots were not listed through /rpc.php")
+    rows[0].click()
+    ActionChains(driver).key_down(Keys.CONTROL).click(rows[1]).key_up(Keys.CONTROL).perform()
+    diff = wb.wait(driver, lambda d: "changed line(s)" in (_js(d, f"return {_q('#diffView')}.body.dom.textContent") or "")
+                   and _js(d, f"return {_q('#diffView')}.body.dom.textContent"), timeout=120)
+    assert diff.startswith("1 changed line(s)") and "smb.enable = false" in diff and "smb.enable = true" in diff, diff[:500]
+    assert "test-before" in diff and "test-after" in diff  # older on the left, newer on the right
+    assert diff.index("test-before") < diff.index("test-after")
+    _shot_file(driver, "webui-omv-history.png")
     assert _panel_errors(driver) == []
 
 

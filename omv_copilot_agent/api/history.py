@@ -58,25 +58,38 @@ def snapshots():
 
 @bp.get("/snapshots/diff")
 def snapshot_diff():
-    """What changed between snapshot ``from`` and ``to`` (default: the two newest)."""
+    """What changed between snapshot ``from`` and ``to`` (defaults: the newest, and the one taken before ``to``)."""
     from omv_copilot_agent.alerts.drift import diff
 
     store = agent().store
     to_id = int_arg("to", None, minimum=1)
     from_id = int_arg("from", None, minimum=1)
-    if to_id is None or from_id is None:
-        newest = store.list_config_snapshots(limit=2)[1]
-        to_id = to_id or (newest[0]["id"] if newest else None)
-        from_id = from_id or (newest[1]["id"] if len(newest) > 1 else to_id)
     if to_id is None:
-        raise not_found("no configuration snapshot recorded yet")
+        newest = store.list_config_snapshots(limit=1)[1]
+        if not newest:
+            raise not_found("no configuration snapshot recorded yet")
+        to_id = newest[0]["id"]
+    if from_id is None:
+        from_id = store.previous_config_snapshot_id(to_id) or to_id
     old, new = store.get_config_snapshot(from_id), store.get_config_snapshot(to_id)
     for sid, snap in ((from_id, old), (to_id, new)):
         if snap is None:
             raise not_found(f"no configuration snapshot {sid}")
     changes = diff(old["data"], new["data"])
-    return jsonify({"from": {k: old[k] for k in ("id", "taken_at", "hash")}, "to": {k: new[k] for k in ("id", "taken_at", "hash")},
+    return jsonify({"from": {k: old[k] for k in ("id", "taken_at", "hash", "reason")},
+                    "to": {k: new[k] for k in ("id", "taken_at", "hash", "reason")},
                     "changes": changes, "total": len(changes)})
+
+
+@bp.get("/snapshots/<path:id>")
+def snapshot(id):  # noqa: A002 (the documented path parameter)
+    """One configuration snapshot with its data (the OMV configuration as recorded then)."""
+    if not id.isdigit() or len(id) > 18 or int(id) < 1:
+        raise bad_request(f"snapshot id must be a positive integer, not {id[:40]!r}", "invalid_snapshot_id")
+    found = agent().store.get_config_snapshot(int(id))
+    if found is None:
+        raise not_found(f"no configuration snapshot {id}")
+    return jsonify(found)
 
 
 @bp.get("/notes")

@@ -65,6 +65,9 @@ METHODS: dict[str, Method] = {
     "getHistory": Method("GET", "/api/v1/history/issues", paged=True),
     "getNotes": Method("GET", "/api/v1/history/notes", paged=True),
     "addNote": Method("POST", "/api/v1/history/notes", body=True),
+    "getSnapshots": Method("GET", "/api/v1/history/snapshots", paged=True),
+    "getSnapshot": Method("GET", "/api/v1/history/snapshots/{id}", path_params=("id",)),
+    "getSnapshotDiff": Method("GET", "/api/v1/history/snapshots/diff", query=("from", "to")),
     "getTraces": Method("GET", "/api/v1/traces", paged=True),
     "getTrace": Method("GET", "/api/v1/traces/{id}", path_params=("id",)),
     "getSettings": Method("GET", "/api/v1/settings"),
@@ -112,7 +115,7 @@ def _items(payload: Any) -> list:
     if isinstance(payload, list):
         return payload
     if isinstance(payload, dict):
-        for key in ("data", "items", "patterns", "alerts", "traces", "notes", "issues", "conversations"):
+        for key in ("data", "items", "patterns", "alerts", "traces", "notes", "issues", "conversations", "snapshots"):
             if isinstance(payload.get(key), list):
                 return payload[key]
         for value in payload.values():

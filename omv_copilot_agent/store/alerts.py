@@ -125,6 +125,12 @@ class AlertsMixin:
                           (limit, offset))
         return total, [dict(r) for r in rows]
 
+    def previous_config_snapshot_id(self, snapshot_id: int) -> int | None:
+        """The snapshot taken just before ``snapshot_id`` (what a drift view compares it with)."""
+        rows = self.query("SELECT b.id FROM config_snapshots a JOIN config_snapshots b ON (b.taken_at, b.id) < (a.taken_at, a.id) "
+                          "WHERE a.id = ? ORDER BY b.taken_at DESC, b.id DESC LIMIT 1", (snapshot_id,))
+        return rows[0][0] if rows else None
+
     def get_config_snapshot(self, snapshot_id: int) -> dict | None:
         rows = self.query("SELECT * FROM config_snapshots WHERE id = ?", (snapshot_id,))
         if not rows:

@@ -389,8 +389,8 @@
   };
 
   /* ---------------- History ---------------- */
-  /** JSON -> sorted "path = value" lines, so any two configuration snapshots diff line by line. */
-  C.flatten = function (obj) {
+  /** JSON -> sorted "path = value" lines (under ``prefix``), readable one setting per line. */
+  C.flatten = function (obj, prefix) {
     var out = [];
     (function walk(v, path) {
       if (v !== null && typeof v === 'object' && (Array.isArray(v) ? v.length : Object.keys(v).length)) {
@@ -400,33 +400,17 @@
       } else {
         out.push(path + ' = ' + JSON.stringify(v));
       }
-    }(obj, ''));
+    }(obj, prefix || ''));
     return out;
   };
 
-  /** Side-by-side line diff (LCS): [{left, right, kind: same|del|add|mod}]. */
-  C.diffLines = function (a, b) {
-    var n = a.length, m = b.length, i, j, L = [];
-    for (i = 0; i <= n; i++) { L.push(new Array(m + 1).fill(0)); }
-    for (i = n - 1; i >= 0; i--) {
-      for (j = m - 1; j >= 0; j--) { L[i][j] = a[i] === b[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1]); }
-    }
-    var rows = [], dels = [], adds = [];
-    function flush() {
-      var k, len = Math.max(dels.length, adds.length);
-      for (k = 0; k < len; k++) {
-        rows.push({left: dels[k], right: adds[k], kind: dels[k] !== undefined && adds[k] !== undefined ? 'mod' : (dels[k] !== undefined ? 'del' : 'add')});
-      }
-      dels = []; adds = [];
-    }
-    i = 0; j = 0;
-    while (i < n || j < m) {
-      if (i < n && j < m && a[i] === b[j]) { flush(); rows.push({left: a[i], right: b[j], kind: 'same'}); i++; j++; }
-      else if (j < m && (i >= n || L[i][j + 1] >= L[i + 1][j])) { adds.push(b[j]); j++; }
-      else { dels.push(a[i]); i++; }
-    }
-    flush();
-    return rows;
+  /** Drift entries from the daemon ({path, change: added|removed|changed, old, new}) as side-by-side rows. */
+  C.driftRows = function (changes) {
+    var kinds = {added: 'add', removed: 'del', changed: 'mod'};
+    function side(path, value, present) { return present ? C.flatten(value, path).join('\n') : undefined; }
+    return (changes || []).map(function (c) {
+      return {left: side(c.path, c.old, c.change !== 'added'), right: side(c.path, c.new, c.change !== 'removed'), kind: kinds[c.change] || 'mod'};
+    });
   };
 
   C.diffHtml = function (leftTitle, rightTitle, rows) {
@@ -452,25 +436,39 @@
         .catch(function (e) { C.gridMessage(panel.down('#noteGrid'), C.errorHtml('Notes not available', e)); });
       app.call('getSnapshots', {start: 0, limit: 100}).then(function (r) {
         snaps.loadData(C.rows(r).map(function (x) {
-          return {id: x.id || x.snapshot_id, taken_at: x.taken_at || x.created_at || x.ts, summary: [x.reason, x.hash && String(x.hash).slice(0, 12)].filter(Boolean).join(' · ') || x.summary || '', raw: x};
+          return {id: x.id, taken_at: x.taken_at, summary: [x.reason, x.hash && String(x.hash).slice(0, 12)].filter(Boolean).join(' · '), raw: x};
         }));
       }).catch(function (e) { C.gridMessage(panel.down('#snapGrid'), C.errorHtml('Configuration snapshots not available', e)); });
     }
 
-    function content(rec) {
+    function title(rec) {
       var raw = rec.get('raw') || {};
-      var inline = raw.config || raw.configuration || raw.data || raw.content;
-      if (inline !== undefined) { return Promise.resolve(inline); }
-      return app.call('getSnapshot', {id: String(rec.get('id'))}).then(function (x) { return (x && (x.config || x.configuration || x.data || x.content)) || x; });
+      return C.time(rec.get('taken_at')) + (raw.reason ? ' (' + raw.reason + ')' : '');
+    }
+
+    /** The daemon's drift between two snapshots (matched by uuid/name, not by line), side by side. */
+    var shown = 0;  // the latest request wins: an answer to an earlier click is dropped
+    function render(text, promise, html) {
+      var mine = ++shown;
+      diffPanel.update('<div class="ocp-muted">' + text + '</div>');
+      promise.then(function (r) { if (mine === shown) { diffPanel.update(html(r)); } })
+        .catch(function (e) { if (mine === shown) { diffPanel.update(C.errorHtml('Could not load the configuration snapshots', e)); } });
     }
 
     function compare(older, newer) {
-      diffPanel.update('<div class="ocp-muted">Comparing…</div>');
-      Promise.all([content(older), content(newer)]).then(function (c) {
-        var left = typeof c[0] === 'string' ? c[0].split('\n') : C.flatten(c[0]);
-        var right = typeof c[1] === 'string' ? c[1].split('\n') : C.flatten(c[1]);
-        diffPanel.update(C.diffHtml(C.time(older.get('taken_at')), C.time(newer.get('taken_at')), C.diffLines(left, right)));
-      }).catch(function (e) { diffPanel.update(C.errorHtml('Could not compare', e)); });
+      render('Comparing…', app.call('getSnapshotDiff', {from: older.get('id'), to: newer.get('id')}), function (r) {
+        return C.diffHtml(title(older), title(newer), C.driftRows(r.changes));
+      });
+    }
+
+    /** The oldest snapshot has nothing before it: show what it recorded. */
+    function show(rec) {
+      render('Loading…', app.call('getSnapshot', {id: String(rec.get('id'))}), function (x) {
+        return '<div class="ocp-muted">The first snapshot recorded: nothing to compare it with.</div>' +
+          '<table class="ocp-table ocp-diff"><thead><tr><th>' + h(title(rec)) + '</th></tr></thead><tbody>' +
+          C.flatten((x && x.data) || {}).map(function (l) { return '<tr class="ocp-diff-same"><td><code>' + h(l) + '</code></td></tr>'; }).join('') +
+          '</tbody></table>';
+      });
     }
 
     function addNote() {
@@ -501,25 +499,19 @@
             selModel: {mode: 'MULTI'},
             columns: [{text: 'Taken', dataIndex: 'taken_at', width: 150, renderer: C.time}, {text: 'Snapshot', dataIndex: 'summary', flex: 1, renderer: h}],
             listeners: {selectionchange: function (sm, sel) {
+              var byTime = function (x, y) { return (x.get('taken_at') || 0) - (y.get('taken_at') || 0); };
               if (sel.length >= 2) {
-                var pair = sel.slice(0, 2).sort(function (x, y) { return (x.get('taken_at') || 0) - (y.get('taken_at') || 0); });
+                var pair = sel.slice(0, 2).sort(byTime);
                 compare(pair[0], pair[1]);
               } else if (sel.length === 1) {
-                var idx = snaps.indexOf(sel[0]), other = snaps.getAt(idx + 1) || snaps.getAt(idx - 1);
-                if (other) {
-                  var p2 = [sel[0], other].sort(function (x, y) { return (x.get('taken_at') || 0) - (y.get('taken_at') || 0); });
-                  compare(p2[0], p2[1]);
-                }
+                var before = snaps.getAt(snaps.indexOf(sel[0]) + 1);  // newest first: the next row is the one before
+                if (before) { compare(before, sel[0]); } else { show(sel[0]); }
               }
             }}},
           diffPanel]}
       ]
     });
     panel.on('activate', load);
-    panel.compare = function (leftTitle, rightTitle, a, b) {
-      panel.setActiveTab(panel.down('#configTab'));
-      diffPanel.update(C.diffHtml(leftTitle, rightTitle, C.diffLines(C.flatten(a), C.flatten(b))));
-    };
     return panel;
   };
 }());
