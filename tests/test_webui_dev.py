@@ -187,8 +187,12 @@ def test_every_page_renders_from_the_real_daemon_without_console_errors(driver, 
     assert "not available" not in _text(driver, "#dashboard #filesystems")
     assert _js(driver, "return document.querySelectorAll('.ocp-dashboard .ocp-bar').length > 0")  # usage bars
     _shot(driver, "dashboard")
-    for name in PAGES[1:]:
+    unreadable = {}  # every visible text at WCAG AA contrast (4.5:1) on every page
+    for name in PAGES:
         _tab(driver, name)
+        unreadable.update({(t["cls"], t["color"]): (name, t["text"], t["ratio"])
+                           for t in wb.text_contrast(driver, ".ocp-root") if t["ratio"] < 4.5})
+    assert unreadable == {}
     # Knowledge lists the real pattern base.
     _tab(driver, "Knowledge")
     wb.wait(driver, lambda d: _js(d, f"return {_q('#patternGrid')}.getStore().getCount() > 0"))

@@ -360,6 +360,51 @@ def test_omv_mode_history_compares_recorded_snapshots(omv_panel, driver):
     assert _panel_errors(driver) == []
 
 
+DARK_KEY = "admin@prefers-color-scheme"  # OMV's per-user UI setting in the browser (userLocalStorageService)
+PAGES_TO_READ = ("dashboard", "assistant", "knowledge", "alerts", "history")
+
+
+def _unreadable(driver) -> list[dict]:
+    """Texts of the panel below WCAG AA for normal text (4.5:1)."""
+    return [t for t in wb.text_contrast(driver, "mat-sidenav-content .ocp-root") if t["ratio"] < 4.5]
+
+
+def test_panel_is_readable_in_omv_dark_appearance(omv_panel, driver):
+    """OMV's dark mode (body.omv-dark-theme, from the admin's own UI setting): every text of every page
+    keeps 4.5:1 contrast, also when the admin flips the mode while the panel is open."""
+    _open_panel(driver, omv_panel)
+    try:
+        # What OMV's "Dark mode" switch stores in the browser (not its server-side copy: the test bed is shared).
+        _js(driver, "localStorage.setItem(arguments[0], 'dark');", DARK_KEY)
+        driver.refresh()  # OMV reads it when its app starts
+        wb.wait(driver, lambda d: _js(d, "return document.body.classList.contains('omv-dark-theme')"),
+                message="OMV did not switch to its dark appearance")
+        wb.wait(driver, lambda d: _js(d, "var r = document.querySelector('mat-sidenav-content .ocp-root'); return !!r && r.hasAttribute('data-ready');"),
+                timeout=120)
+        driver.get_log("browser")
+        assert _js(driver, "return document.querySelector('.ocp-root').classList.contains('ocp-dark')")
+        unreadable = {}
+        for page in PAGES_TO_READ:
+            _js(driver, "OmvCopilot.app.show(arguments[0]);", page)
+            time.sleep(1.0)  # let the page's data arrive; the assertion below is about colours, not time
+            assert len(wb.text_contrast(driver, "mat-sidenav-content .ocp-root")) > 5, page
+            unreadable.update({(t["cls"], t["color"]): (page, t["text"], t["ratio"]) for t in _unreadable(driver)})
+        assert unreadable == {}
+        _js(driver, "OmvCopilot.app.show('dashboard');")
+        _shot_file(driver, "webui-omv-dark.png")
+        # Flipped while open: OMV only toggles the body class; the panel follows.
+        _js(driver, "document.body.classList.remove('omv-dark-theme');")
+        wb.wait(driver, lambda d: not _js(d, "return document.querySelector('.ocp-root').classList.contains('ocp-dark')"))
+        assert _unreadable(driver) == []  # and in the light appearance
+        _js(driver, "document.body.classList.add('omv-dark-theme');")
+        wb.wait(driver, lambda d: _js(d, "return document.querySelector('.ocp-root').classList.contains('ocp-dark')"))
+        assert _unreadable(driver) == []
+        assert _panel_errors(driver) == []
+    finally:
+        _js(driver, "localStorage.removeItem(arguments[0]);", DARK_KEY)
+        _js(driver, "document.body.classList.remove('omv-dark-theme');")
+
+
 def test_panel_mounts_inside_omv_frame(omv_panel, driver):
     """Mounting alone (with or without a daemon behind the engine)."""
     _open_panel(driver, omv_panel)

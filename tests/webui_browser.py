@@ -137,3 +137,40 @@ def png_diff(a: bytes, b: bytes) -> tuple[int, tuple[int, int, int, int] | None]
                 xs.append(x)
                 ys.append(y)
     return count, (min(xs), min(ys), max(xs), max(ys)) if xs else None
+
+
+# WCAG contrast of every visible text under ``root`` against the background it is drawn on.
+_CONTRAST_JS = r"""
+var root = document.querySelector(arguments[0]);
+if (!root) { return null; }
+function rgba(s) { var m = s.match(/[\d.]+/g) || [0, 0, 0, 0]; return m.map(Number).concat([1]).slice(0, 4); }
+function lum(c) {
+  var v = c.slice(0, 3).map(function (x) { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+  return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+}
+function background(el) {
+  for (var e = el; e; e = e.parentElement) {
+    var b = rgba(getComputedStyle(e).backgroundColor);
+    if (b[3] > 0.5) { return b; }
+  }
+  return [255, 255, 255, 1];
+}
+var out = [], walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+while (walker.nextNode()) {
+  var t = walker.currentNode, el = t.parentElement, text = t.textContent.trim();
+  if (!text || !el || !el.getClientRects().length) { continue; }
+  var st = getComputedStyle(el);
+  if (st.visibility === 'hidden' || st.display === 'none' || Number(st.opacity) === 0) { continue; }
+  var r = el.getBoundingClientRect();
+  if (r.width < 1 || r.height < 1 || r.bottom < 0 || r.top > innerHeight) { continue; }
+  var fg = lum(rgba(st.color)), bg = lum(background(el));
+  var ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+  out.push({text: text.slice(0, 60), ratio: Math.round(ratio * 100) / 100, color: st.color, cls: String(el.className).slice(0, 80)});
+}
+return out;
+"""
+
+
+def text_contrast(driver, root_css: str) -> list[dict]:
+    """[{text, ratio, color, cls}] for each visible text node under ``root_css`` (WCAG 2 contrast ratio)."""
+    return driver.execute_script(_CONTRAST_JS, root_css) or []

@@ -70,9 +70,16 @@
     }
     if (host === mountedHost && host.querySelector('.ocp-root')) { return; }
     mountedHost = host;
-    var dark = /dark/.test(document.body.className + ' ' + document.documentElement.className);
-    window.OmvCopilot.mount(host, {transport: 'omv', dark: dark, reserve: 16});
+    window.OmvCopilot.mount(host, {transport: 'omv', dark: isDark(), reserve: 16});
   }
+
+  /** OMV's dark appearance: its app puts omv-dark-theme on <body> (and flips it at run time). */
+  function isDark() { return document.body.classList.contains('omv-dark-theme'); }
+
+  new MutationObserver(function () {
+    var root = mountedHost && mountedHost.querySelector('.ocp-root');
+    if (root) { root.classList.toggle('ocp-dark', isDark()); }
+  }).observe(document.body, {attributes: true, attributeFilter: ['class']});
 
   function check() {
     var hash = location.hash;
