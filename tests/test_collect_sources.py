@@ -254,15 +254,17 @@ def test_agent_prune_uses_configured_snapshot_retention(make_config):
     from omv_copilot_agent.collect.snapshot import Snapshot
     from omv_copilot_agent.daemon.agent import Agent
 
-    config, _ = make_config({"collect": {"snapshot_retention_days": 2}})
+    config, _ = make_config({"collect": {"snapshot_retention_days": 2}, "alerts": {"history_retention_days": 4}})
     agent = Agent(config, collector=Collector(config, sources=("system",)))
     try:
         now = __import__("time").time()
         for days in (5, 3, 1):
             agent.store.save_snapshot(Snapshot(now - days * 86400, {"system": SourceResult("system", "ok")}))
+            agent.store.add_config_snapshot(now - days * 86400, f"h{days}", "daily", {})
         agent.run_cycle()
         agent.prune()
         assert agent.store.snapshot_count() == 2  # 1 day old + the one just collected
+        assert agent.store.list_config_snapshots()[0] == 2  # 3 and 1 days old
     finally:
         agent.close()
 

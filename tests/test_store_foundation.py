@@ -80,6 +80,34 @@ def test_snapshot_round_trip_and_retention_keeps_newest(tmp_path):
     store.close()
 
 
+def test_history_retention_forgets_old_resolved_alerts_and_config_snapshots(tmp_path):
+    store = Store(tmp_path)
+    now = time.time()
+    year = 365 * 86400
+
+    def alert(subject: str, at: float) -> int:
+        return store.insert_alert({"rule": "fs_usage", "subject": subject, "severity": "warning", "title": subject,
+                                   "message": "", "details": {}}, at)
+
+    old_resolved, old_open, recent_resolved = alert("/old", now - 2 * year), alert("/open", now - 2 * year), alert("/recent", now - 10)
+    with store.write() as conn:
+        conn.execute("UPDATE alerts SET state = 'resolved', resolved_at = ? WHERE id = ?", (now - 2 * year + 60, old_resolved))
+        conn.execute("UPDATE alerts SET state = 'resolved', resolved_at = ? WHERE id = ?", (now - 5, recent_resolved))
+    note = store.add_note("replaced the disk", old_resolved)
+    for days in (800, 400, 2):
+        store.add_config_snapshot(now - days * 86400, f"h{days}", "daily", {"days": days})
+    removed = store.prune(now, history_days=365)
+    assert removed["resolved_alerts"] == 1 and removed["config_snapshots"] == 2
+    assert store.get_alert(old_resolved) is None and store.get_alert(old_open) and store.get_alert(recent_resolved)
+    notes = store.list_notes()[1]
+    assert [(n["id"], n["text"], n["alert_id"]) for n in notes] == [(note["id"], "replaced the disk", None)]  # nothing the admin wrote is lost
+    assert [s["hash"] for s in store.list_config_snapshots()[1]] == ["h2"]
+    # even when every snapshot is old, the newest stays: the next one is compared with it
+    assert store.prune(now + 10 * year, history_days=365)["config_snapshots"] == 0
+    assert store.list_config_snapshots()[0] == 1
+    store.close()
+
+
 def test_metrics_downsample_into_tiers_and_read_across_them(tmp_path):
     store = Store(tmp_path)
     now = 1_800_000_000.0

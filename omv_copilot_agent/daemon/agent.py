@@ -92,7 +92,8 @@ class Agent:
 
     def prune(self) -> None:
         try:
-            self.store.prune(snapshot_days=int(self.config.get_path("collect.snapshot_retention_days", 7)))
+            self.store.prune(snapshot_days=int(self.config.get_path("collect.snapshot_retention_days", 7)),
+                             history_days=int(self.config.get_path("alerts.history_retention_days", 365)))
         except StoreError as exc:
             self.last_store_error = str(exc)
             log.error("retention failed: %s", exc)

@@ -163,10 +163,11 @@ from omv_copilot_agent.store.assist import AssistMixin  # noqa: E402
 class Store(AlertsMixin, SnapshotsMixin, MetricsMixin, KnowledgeMixin, AssistMixin, BaseStore):
     """The agent's database. Concerns add a mixin module and a migration."""
 
-    def prune(self, now: float | None = None, *, snapshot_days: int = 7) -> dict[str, int]:
+    def prune(self, now: float | None = None, *, snapshot_days: int = 7, history_days: int = 365) -> dict[str, int]:
         """Apply retention for every concern; returns rows removed per table."""
         now = now or time.time()
         removed = {"snapshots": self.prune_snapshots(now - snapshot_days * 86400)}
+        removed.update(self.prune_history(now - history_days * 86400))
         removed.update(self.downsample_metrics(now))
         return removed
 

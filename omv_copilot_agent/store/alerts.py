@@ -125,6 +125,19 @@ class AlertsMixin:
                           (limit, offset))
         return total, [dict(r) for r in rows]
 
+    def prune_history(self, before: float) -> dict[str, int]:
+        """Forget alerts resolved and configuration snapshots taken before ``before``.
+
+        Open and acknowledged alerts stay whatever their age (they are still true); notes
+        stay too (their link to a forgotten alert becomes empty); the newest configuration
+        snapshot stays, because the next one is compared with it.
+        """
+        with self.write() as conn:
+            alerts = conn.execute("DELETE FROM alerts WHERE state = 'resolved' AND resolved_at < ?", (before,)).rowcount
+            configs = conn.execute("DELETE FROM config_snapshots WHERE taken_at < ? AND id != "
+                                   "(SELECT id FROM config_snapshots ORDER BY taken_at DESC, id DESC LIMIT 1)", (before,)).rowcount
+        return {"resolved_alerts": alerts, "config_snapshots": configs}
+
     def previous_config_snapshot_id(self, snapshot_id: int) -> int | None:
         """The snapshot taken just before ``snapshot_id`` (what a drift view compares it with)."""
         rows = self.query("SELECT b.id FROM config_snapshots a JOIN config_snapshots b ON (b.taken_at, b.id) < (a.taken_at, a.id) "
