@@ -444,6 +444,26 @@ def test_loader_is_injected_only_into_omv_index(omv_panel):
     assert "copilot-loader" not in requests.get(omv_panel + "/assets/navigation-config.json", timeout=30).text
 
 
+def test_page_cached_before_the_install_is_sent_again_with_the_loader(omv_panel):
+    """A browser revalidating OMV's page it cached before the install (that file's ETag and
+    mtime, which the drop-in does not change) must get the page with the loader, not a 304."""
+    import email.utils
+
+    import requests
+
+    index = Path("/var/www/openmediavault/index.html")
+    st = index.stat()
+    cached = {"If-None-Match": f'"{int(st.st_mtime):x}-{st.st_size:x}"',  # nginx's ETag of the plain file
+              "If-Modified-Since": email.utils.formatdate(st.st_mtime, usegmt=True)}
+    for path in ("/", "/index.html"):
+        resp = requests.get(omv_panel + path, headers=cached, timeout=30)
+        assert resp.status_code == 200 and "/copilot/copilot-loader.js" in resp.text, (path, resp.status_code)
+        assert "ETag" not in resp.headers and "Last-Modified" not in resp.headers
+    # OMV's own files keep their validators (only the page itself changed).
+    plain = requests.get(omv_panel + "/assets/navigation-config.json", timeout=30)
+    assert "ETag" in plain.headers or "Last-Modified" in plain.headers
+
+
 # Chromium's compositor occasionally antialiases a shadow edge differently between two loads of
 # the very same page (measured here: 3 pixels at the banner's edge). A leak of the panel's CSS or
 # a changed layout moves thousands, so a handful of pixels is noise, not a difference.
