@@ -111,6 +111,16 @@ def live_server(make_config):
         server.agent.close()
 
 
+@pytest.fixture
+def fake_llm():
+    """A loopback server speaking the OpenAI and Anthropic wire protocols (tests/fake_llm.py)."""
+    from tests.fake_llm import FakeLLM
+
+    server = FakeLLM()
+    yield server
+    server.close()
+
+
 def start_daemon(config_path, env=None, extra_args=()):
     """Start `python3 -m omv_copilot_agent daemon` as a real process; wait for /healthz."""
     import requests
@@ -142,6 +152,27 @@ def wait_for_first_cycle(url, headers, timeout=180):
     deadline = time.time() + timeout
     while time.time() < deadline and requests.get(url + "/api/v1/system/status", headers=headers, timeout=30).status_code != 200:
         time.sleep(0.5)
+
+
+def start_engine_daemon(tmp: Path, **sections):
+    """A real daemon as OMV's engine reaches it: token file and config in ``tmp`` (plus ``sections``),
+    started, first cycle done. Returns (proc, url, headers, config path)."""
+    import uuid
+
+    token = "omv-test-token-" + uuid.uuid4().hex
+    token_file = tmp / "api-token"
+    token_file.write_text(token + "\n")
+    token_file.chmod(0o600)
+    config = tmp / "config.yaml"
+    config.write_text(yaml.safe_dump({
+        "data_dir": str(tmp / "data"),
+        "api": {"listen": f"127.0.0.1:{free_port()}", "token_file": str(token_file)},
+        "collect": {"interval_s": 3600, "source_timeout_s": 60, "disabled_sources": ["smart", "apt"]},
+        **sections}))
+    proc, url = start_daemon(config)
+    headers = {"Authorization": "Bearer " + token}
+    wait_for_first_cycle(url, headers)
+    return proc, url, headers, config
 
 
 def stop_daemon(proc):

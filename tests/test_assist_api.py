@@ -9,14 +9,12 @@ import pytest
 import yaml
 
 from tests.assist_helpers import check_mermaid, fixture_snapshot
-from tests.fake_llm import GOOD_ANSWER, FakeLLM
+from tests.fake_llm import GOOD_ANSWER
 
 
 @pytest.fixture
-def fake():
-    server = FakeLLM()
-    yield server
-    server.close()
+def fake(fake_llm):
+    return fake_llm
 
 
 @pytest.fixture

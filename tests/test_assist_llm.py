@@ -18,10 +18,8 @@ QUESTION = "my raid array md0 on keller-nas is degraded, what now?"
 
 
 @pytest.fixture
-def fake():
-    server = FakeLLM()
-    yield server
-    server.close()
+def fake(fake_llm):
+    return fake_llm
 
 
 @pytest.fixture

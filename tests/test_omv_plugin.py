@@ -30,7 +30,7 @@ import requests
 import yaml
 
 from omv_copilot_agent.api.rpc import METHODS
-from tests.conftest import ROOT, free_port, start_daemon, stop_daemon, wait_for_first_cycle
+from tests.conftest import ROOT, free_port, start_engine_daemon, stop_daemon
 from tests.testbed import IN_CI, LOCK, TESTBED, wait_for_engine
 
 PLUGIN = ROOT / "webui-extjs" / "omv" / "usr" / "share" / "openmediavault"
@@ -126,22 +126,9 @@ def _point_engine_at(config: Path, timeout_s: int | None = None) -> None:
 def daemon(plugin_installed, tmp_path_factory):
     """A real daemon on a free port with its token in a tmp dir; the engine pointed at it."""
     tmp = tmp_path_factory.mktemp("copilot-omv")
-    token_file = tmp / "api-token"
-    token = "omv-test-token-" + uuid.uuid4().hex
-    token_file.write_text(token + "\n")
-    token_file.chmod(0o600)
-    config = tmp / "config.yaml"
-    config.write_text(yaml.safe_dump({
-        "data_dir": str(tmp / "data"),
-        "api": {"listen": f"127.0.0.1:{free_port()}", "token_file": str(token_file)},
-        "collect": {"interval_s": 3600, "source_timeout_s": 60, "disabled_sources": ["smart", "apt"]},
-        # Thresholds every machine exceeds, so the Alerts page and widgets have real alerts to show.
-        "alerts": {"memory_warning_percent": 1, "disk_usage_warning_percent": 1, "disk_usage_critical_percent": 99,
-                   "udev_monitor": False},
-    }))
-    proc, url = start_daemon(config)
-    headers = {"Authorization": "Bearer " + token}
-    wait_for_first_cycle(url, headers)
+    # Thresholds every machine exceeds, so the Alerts page and widgets have real alerts to show.
+    proc, url, headers, config = start_engine_daemon(tmp, alerts={
+        "memory_warning_percent": 1, "disk_usage_warning_percent": 1, "disk_usage_critical_percent": 99, "udev_monitor": False})
     _point_engine_at(config)
     try:
         yield {"url": url, "headers": headers, "config": config, "tmp": tmp}

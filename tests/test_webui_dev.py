@@ -282,15 +282,6 @@ def test_assistant_renders_a_contract_answer_and_its_controls_work(driver, ui):
 
 
 @pytest.fixture
-def fake_llm():
-    from tests.fake_llm import FakeLLM
-
-    server = FakeLLM()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def ui_llm(live_server, fake_llm):
     """The real daemon with the assistant pointed at a fake LLM on loopback."""
     webui = wb.build_webui()

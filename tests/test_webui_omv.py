@@ -19,14 +19,13 @@ import os
 import shutil
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests import webui_browser as wb
-from tests.conftest import free_port, start_daemon, stop_daemon, wait_for_first_cycle
+from tests.conftest import start_engine_daemon, stop_daemon
 from tests.testbed import IN_CI, LOCK, TESTBED, wait_for_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,17 +111,7 @@ def omv_panel(omv_web, tmp_path_factory):
             wait_for_engine()
             # A real daemon, and the engine's Copilot service pointed at it.
             tmp = tmp_path_factory.mktemp("webui-omv")
-            token_file = tmp / "api-token"
-            token_file.write_text("webui-omv-" + uuid.uuid4().hex + "\n")
-            token_file.chmod(0o600)
-            config = tmp / "config.yaml"
-            config.write_text(yaml.safe_dump({
-                "data_dir": str(tmp / "data"),
-                "api": {"listen": f"127.0.0.1:{free_port()}", "token_file": str(token_file)},
-                "collect": {"interval_s": 3600, "source_timeout_s": 60, "disabled_sources": ["smart", "apt"]},
-                "assist": {"providers": [fake.provider("glm", timeout_s=60)]}}))
-            proc, url = start_daemon(config)
-            wait_for_first_cycle(url, {"Authorization": "Bearer " + token_file.read_text().strip()})
+            proc, _url, _headers, config = start_engine_daemon(tmp, assist={"providers": [fake.provider("glm", timeout_s=60)]})
             DEFAULTS.write_text(f"# written by tests/test_webui_omv.py; removed when it ends\nOMV_COPILOT_CONFIG={config}\n")
             _seed_alert(tmp / "data")
             _seed_config_snapshots(tmp / "data")
