@@ -464,12 +464,12 @@ def test_history_config_diff_of_recorded_snapshots(driver, ui):
     rows = _js(driver, f"var v = {_q('#snapGrid')}.getView(); return [v.getNode(0), v.getNode(1)];")
     assert "changed" in rows[0].text and "daily" in rows[1].text  # newest first
     rows[0].click()  # one snapshot: compared with the one before it
-    diff = wb.wait(driver, lambda d: "changed line(s)" in _text(d, "#diffView") and _text(d, "#diffView"))
+    diff = wb.wait(driver, lambda d: " changes" in _text(d, "#diffView") and _text(d, "#diffView"))
     assert 'system.timezone = "UTC"' in diff and 'system.timezone = "Europe/Berlin"' in diff
     assert "shares.uuid=a1.enable = false" in diff and "shares.uuid=a1.enable = true" in diff
     assert 'shares.uuid=b2.name = "backup"' in diff and "hostname" not in diff  # unchanged settings are not listed
     expected = ui.get(f"/api/v1/history/snapshots/diff?to={newest}").json()["total"]
-    assert diff.startswith(f"{expected} changed line(s)") and expected == 3
+    assert diff.startswith(f"{expected} changes") and expected == 3
     assert _js(driver, f"return {_q('#diffView')}.body.dom.querySelectorAll('.ocp-diff-add').length") == 1
     _shot(driver, "history")
     rows = _js(driver, f"var v = {_q('#snapGrid')}.getView(); return [v.getNode(0), v.getNode(1)];")

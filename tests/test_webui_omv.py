@@ -340,9 +340,9 @@ def test_omv_mode_history_compares_recorded_snapshots(omv_panel, driver):
                    message="the seeded snapshots were not listed through /rpc.php")
     rows[0].click()
     ActionChains(driver).key_down(Keys.CONTROL).click(rows[1]).key_up(Keys.CONTROL).perform()
-    diff = wb.wait(driver, lambda d: "changed line(s)" in (_js(d, f"return {_q('#diffView')}.body.dom.textContent") or "")
+    diff = wb.wait(driver, lambda d: "1 change" in (_js(d, f"return {_q('#diffView')}.body.dom.textContent") or "")
                    and _js(d, f"return {_q('#diffView')}.body.dom.textContent"), timeout=120)
-    assert diff.startswith("1 changed line(s)") and "smb.enable = false" in diff and "smb.enable = true" in diff, diff[:500]
+    assert diff.startswith("1 change") and "smb.enable = false" in diff and "smb.enable = true" in diff, diff[:500]
     assert "test-before" in diff and "test-after" in diff  # older on the left, newer on the right
     assert diff.index("test-before") < diff.index("test-after")
     _shot_file(driver, "webui-omv-history.png")

@@ -415,7 +415,7 @@
 
   C.diffHtml = function (leftTitle, rightTitle, rows) {
     var changed = rows.filter(function (r) { return r.kind !== 'same'; }).length;
-    return '<div class="' + (changed ? 'ocp-text-warn' : 'ocp-text-ok') + '">' + changed + ' changed line(s)</div>' +
+    return '<div class="' + (changed ? 'ocp-text-warn' : 'ocp-text-ok') + '">' + (changed ? changed + (changed === 1 ? ' change' : ' changes') : 'No changes') + '</div>' +
       '<table class="ocp-table ocp-diff"><thead><tr><th>' + h(leftTitle) + '</th><th>' + h(rightTitle) + '</th></tr></thead><tbody>' +
       rows.map(function (r) {
         return '<tr class="ocp-diff-' + r.kind + '"><td><code>' + h(r.left === undefined ? '' : r.left) + '</code></td><td><code>' + h(r.right === undefined ? '' : r.right) + '</code></td></tr>';
