@@ -325,6 +325,7 @@ def test_omv_mode_question_diagnostic_alert_and_trace(omv_panel, driver):
 
 def test_omv_mode_history_compares_recorded_snapshots(omv_panel, driver):
     """History › Configuration through /rpc.php: getSnapshots lists them, getSnapshotDiff compares two (Ctrl+click)."""
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
 
@@ -340,8 +341,11 @@ def test_omv_mode_history_compares_recorded_snapshots(omv_panel, driver):
                    message="the seeded snapshots were not listed through /rpc.php")
     rows[0].click()
     ActionChains(driver).key_down(Keys.CONTROL).click(rows[1]).key_up(Keys.CONTROL).perform()
-    diff = wb.wait(driver, lambda d: "1 change" in (_js(d, f"return {_q('#diffView')}.body.dom.textContent") or "")
-                   and _js(d, f"return {_q('#diffView')}.body.dom.textContent"), timeout=120)
+    shown = f"return {_q('#diffView')}.body.dom.textContent"
+    try:
+        diff = wb.wait(driver, lambda d: "1 change" in (_js(d, shown) or "") and _js(d, shown), timeout=120)
+    except TimeoutException:
+        pytest.fail(f"no drift shown: {_js(driver, shown)!r}; failed calls: {_panel_errors(driver)}")
     assert diff.startswith("1 change") and "smb.enable = false" in diff and "smb.enable = true" in diff, diff[:500]
     assert "test-before" in diff and "test-after" in diff  # older on the left, newer on the right
     assert diff.index("test-before") < diff.index("test-after")
