@@ -52,6 +52,11 @@
    */
   C.openPatternEditor = function (app, host, opts, onChange) {
     opts = opts || {};
+    if (C.patternEditor && !C.patternEditor.destroyed) {  // one editor at a time: no two unsaved versions
+      C.patternEditor.toFront();
+      C.toast('Save or cancel the open pattern editor first.');
+      return C.patternEditor;
+    }
     var isNew = !opts.id;
     var busy = false;
 
@@ -120,7 +125,9 @@
 
     var win = Ext.create('Ext.window.Window', {
       title: isNew ? 'New pattern' : 'Edit pattern ' + opts.id + (opts.source === 'local' ? ' (local)' : ''),
-      itemId: 'patternEditor', cls: 'ocp-editor', modal: true, constrain: true, closable: true, renderTo: host.getEl(),
+      // Not modal: Ext's modal mask lives in document.body, and inside OMV the panel's own stacking
+      // context would put this window *under* that mask. The window floats above the page instead.
+      itemId: 'patternEditor', cls: 'ocp-editor', modal: false, constrain: true, closable: true, renderTo: host.getEl(),
       width: Math.min(900, Math.max(320, host.getWidth() - 40)), height: Math.min(640, Math.max(360, host.getHeight() - 40)),
       layout: {type: 'vbox', align: 'stretch'}, bodyPadding: 8,
       items: [
@@ -149,6 +156,7 @@
     // Rendered into the Knowledge panel's element (not document.body) so it keeps the panel's
     // styles and, inside OMV, stays within the page frame and goes away with the panel.
     host.on('destroy', function () { if (!win.destroyed) { win.destroy(); } }, null, {single: true});
+    C.patternEditor = win;
     win.show();
     win.down('#patternYaml').focus(false, 100);
     return win;
