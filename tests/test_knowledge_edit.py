@@ -105,6 +105,9 @@ def test_delete_local_only_pattern(srv):
     ({"yaml": as_yaml(new_pattern(pid="another-id"))}, "pattern_id"),
     ({"yaml": as_yaml(new_pattern(related_patterns=["no-such-pattern"]))}, "related_patterns"),
     ({"yaml": "title: x\n" + "# pad\n" * 12000}, "yaml"),
+    ({"yaml": as_yaml(new_pattern(diagnostics=[{"name": "wipe", "command": "rm -rf /srv"}]))}, "diagnostics.0.command"),
+    ({"yaml": as_yaml(new_pattern(diagnostics=[{"name": "ok", "command": "df -h"},
+                                               {"name": "odd", "command": "ls {secret}"}]))}, "diagnostics.1.command"),
     ({"pattern": {**new_pattern(), "solutions": [{"priority": 0, "action": "x", "risk": "boom"}]}}, "solutions.0"),
 ])
 def test_invalid_patterns_are_400_naming_the_field(srv, tmp_path, body, field):
@@ -234,6 +237,16 @@ def test_overlay_replaces_and_adds(tmp_path):
     assert not (local / "mine.yaml").exists() and kb.get(SHIPPED)["title"] == "Saved through the knowledge base"
     assert kb.delete_local(SHIPPED) and kb.get(SHIPPED)["title"] == shipped_only.get(SHIPPED)["title"]
     assert not kb.delete_local(SHIPPED)
+
+
+def test_every_shipped_pattern_passes_the_editor_checks():
+    """Opening a shipped pattern and saving it unchanged must work: the editor's rules hold for all of them."""
+    from omv_copilot_agent.knowledge import KnowledgeBase, editing
+
+    kb = KnowledgeBase()
+    for pid in kb.patterns:
+        data, found = editing.validate_text(kb.text(pid), kb.patterns.keys(), pid)
+        assert found == [], (pid, found)
 
 
 def test_missing_overlay_is_not_an_error(tmp_path):
