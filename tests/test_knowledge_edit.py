@@ -282,3 +282,19 @@ def test_cli_validate(tmp_path, make_config):
     assert run_cli("--config", str(config), "patterns", "validate").returncode == 2
     missing = run_cli("--config", str(config), "patterns", "validate", str(tmp_path / "none.yaml"))
     assert missing.returncode == 2 and "none.yaml" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_rpc_bridge_methods(srv):
+    """The one method table the web UI and OMV's PHP service use."""
+    def rpc(method, params):
+        return srv.post("/api/v1/rpc", json={"method": method, "params": params})
+
+    check = rpc("validatePattern", {"yaml": as_yaml(new_pattern(confidence=2))}).json()
+    assert check["valid"] is False and check["problems"][0]["field"] == "confidence"
+    saved = rpc("setPattern", {"id": NEW_ID, "yaml": as_yaml(new_pattern())})
+    assert saved.status_code == 201 and saved.json()["source"] == "local"
+    rejected = rpc("setPattern", {"id": NEW_ID, "yaml": as_yaml(new_pattern(category="plumbing"))})
+    assert rejected.status_code == 400 and rejected.json()["error"]["details"][0]["field"] == "category"
+    assert rpc("getPattern", {"id": NEW_ID}).json()["yaml"].startswith(f"pattern_id: {NEW_ID}")
+    assert rpc("deletePattern", {"id": NEW_ID}).json()["deleted"] is True
+    assert rpc("deletePattern", {"id": NEW_ID}).status_code == 404
