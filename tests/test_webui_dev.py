@@ -535,8 +535,13 @@ def test_knowledge_edit_validate_save_and_revert(driver, ui):
     fixed = original.replace(shipped_title, "Docker fills the root filesystem (our notes)", 1)
     assert fixed != original
     _js(driver, f"{_q('#patternEditor')}.down('#patternYaml').setValue(arguments[0]);", fixed)
-    _click_text(driver, ".ocp-root .x6-btn-inner", "Save")
-    wb.wait(driver, lambda d: _editor_value(d) is None, message="the editor did not close after Save")
+    # Save from the keyboard: Ctrl+S in the YAML text.
+    from selenium.webdriver.common.by import By
+
+    area = driver.find_element(By.CSS_SELECTOR, ".ocp-editor textarea")
+    area.click()
+    area.send_keys(Keys.CONTROL, "s")
+    wb.wait(driver, lambda d: _editor_value(d) is None, message="the editor did not close after Ctrl+S")
     wb.wait(driver, lambda d: _grid_row(d, PATTERN) == {"title": "Docker fills the root filesystem (our notes)", "source": "local"},
             message="the grid does not show the saved title as local")
     wb.wait(driver, lambda d: "local (edited)" in _text(d, "#patternDetail") and "(our notes)" in _text(d, "#patternDetail"))
