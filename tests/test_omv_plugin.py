@@ -142,6 +142,13 @@ def bridge(daemon, method: str, params: dict | None = None):
                          json={"method": method, "params": params or {}}, timeout=180)
 
 
+SAMPLE_PATTERN = yaml.safe_dump({
+    "pattern_id": "local-sample-pattern", "title": "A local pattern saved through omv-rpc", "category": "services",
+    "symptoms": ["sample symptom"], "diagnostics": [{"name": "kernel", "command": "uname -s"}],
+    "solutions": [{"priority": 1, "action": "nothing", "explanation": "a sample", "risk": "read-only"}],
+    "references": ["https://docs.openmediavault.org/"], "confidence": 0.5})
+
+
 def _samples(daemon) -> dict:
     patterns = bridge(daemon, "getPatterns", {"start": 0, "limit": 1}).json()["data"]
     pid = patterns[0]["pattern_id"]
@@ -152,7 +159,12 @@ def _samples(daemon) -> dict:
             "addNote": {"text": "note from omv-rpc"}, "getTrace": {"id": "none"},
             "getQueryResult": {"job_id": "none"}, "cancelQuery": {"job_id": "none"},
             "getConversation": {"id": "none"}, "startQuery": {"query": "Why is my disk full?", "direct": True},
-            "setSettings": {}, "getSnapshot": {"id": "1"}, "getSnapshotDiff": {}}
+            "setSettings": {}, "getSnapshot": {"id": "1"}, "getSnapshotDiff": {},
+            # a new local pattern in the test daemon's tmp data dir (201 direct, 200 through the engine)
+            "setPattern": {"id": "local-sample-pattern", "yaml": SAMPLE_PATTERN},
+            "validatePattern": {"yaml": SAMPLE_PATTERN},
+            # no local file with this id: the daemon's 404 must come through as a clear error
+            "deletePattern": {"id": "no-local-sample-pattern"}}
 
 
 # --- workbench ------------------------------------------------------------------------------
@@ -259,6 +271,29 @@ def test_pattern_text_for_the_detail_page(daemon):
     assert isinstance(text, str) and pid in text
 
 
+def test_pattern_edit_through_the_engine(daemon):
+    """omv-rpc Copilot setPattern overrides a shipped pattern in the daemon; deletePattern reverts it."""
+    pid = "smart-reallocated-sectors"
+    shipped = _ok(copilot("getPattern", {"id": pid}))
+    assert shipped["source"] == "shipped"
+    edited = yaml.safe_load(shipped["yaml"])
+    edited["title"] = "Reallocated sectors, edited through OMV"
+    bad = copilot("validatePattern", {"yaml": yaml.safe_dump({**edited, "category": "plumbing"}), "pattern_id": pid})
+    assert _ok(bad)["valid"] is False and _ok(bad)["problems"][0]["field"] == "category"
+    rejected = copilot("setPattern", {"id": pid, "yaml": yaml.safe_dump({**edited, "confidence": 7})})
+    assert rejected.returncode != 0 and "confidence" in _error(rejected) and "Co-Pilot:" in _error(rejected)
+    try:
+        saved = _ok(copilot("setPattern", {"id": pid, "yaml": yaml.safe_dump(edited)}))
+        assert saved["source"] == "local" and saved["overrides_shipped"] is True
+        direct = requests.get(f"{daemon['url']}/api/v1/knowledge/patterns/{pid}", headers=daemon["headers"], timeout=60).json()
+        assert direct["title"] == edited["title"] and direct["source"] == "local"
+        text = _ok(copilot("getPatternText", {"id": pid}))
+        assert edited["title"] in text and '"yaml"' not in text
+    finally:
+        reverted = _ok(copilot("deletePattern", {"id": pid}))
+    assert reverted["source"] == "shipped" and reverted["pattern"]["title"] == shipped["title"]
+
+
 def test_non_admin_refused(daemon):
     result = copilot("getStatus", user="copilot-test-user")
     assert result.returncode != 0
@@ -273,7 +308,11 @@ def test_non_admin_refused(daemon):
     ("search", {"q": ""}, "q"),
     ("getPatterns", {"limit": 5}, "start"),
     ("startQuery", {"query": "x", "colour": "red"}, "colour"),
-    ("getSnapshotDiff", {"from": "yesterday"}, "from"),
+    ("setPattern", {"yaml": "a: b"}, "id"),
+    ("setPattern", {"id": "../etc/passwd", "yaml": "a: b"}, "id"),
+    ("setPattern", {"id": "abc-def", "yaml": "#" * 65537}, "yaml"),
+    ("deletePattern", {}, "id"),
+    ("validatePattern", {"yaml": 5}, "yaml"),
 ])
 def test_bad_params_rejected_by_datamodel(daemon, method, params, field):
     """OMV's datamodel rejects them in the engine (the daemon never sees them), naming the field."""

@@ -499,3 +499,74 @@ def test_without_token_the_page_says_what_to_do(driver, ui):
     msg = wb.wait(driver, lambda d: d.execute_script(
         "var l = document.querySelector('.ocp-login'); return l && l.textContent;"))
     assert "make run" in msg and "token" in msg
+
+
+def _editor_value(driver) -> str:
+    return _js(driver, f"var w = {_q('#patternEditor')}; return w && !w.destroyed && w.isVisible() ? w.down('#patternYaml').getValue() : null;")
+
+
+def _editor_status(driver) -> str:
+    """The text under the editor's YAML: validation result, problems or an error."""
+    return _js(driver, f"var w = {_q('#patternEditor')}; return w && !w.destroyed ? w.down('#patternProblems').getEl().dom.textContent : '';") or ""
+
+
+def _grid_row(driver, pid: str):
+    return _js(driver, f"var r = {_q('#patternGrid')}.getStore().findRecord('pattern_id', arguments[0], 0, false, true, true); "
+                       "return r ? {title: r.get('title'), source: r.get('source')} : null;", pid)
+
+
+def test_knowledge_edit_validate_save_and_revert(driver, ui):
+    """Edit a shipped pattern in the YAML editor: a problem is listed, the fix saves as local, Revert restores it."""
+    from selenium.webdriver.common.keys import Keys
+
+    _open(driver, ui)
+    _tab(driver, "Knowledge")
+    wb.wait(driver, lambda d: _js(d, f"return {_q('#patternGrid')}.getStore().getCount() > 0"))
+    shipped_title = _grid_row(driver, PATTERN)["title"]
+    # New pattern: the editor opens with a template; Escape closes it (keyboard).
+    _click_text(driver, ".ocp-root .x6-btn-inner", "New pattern")
+    template = wb.wait(driver, lambda d: _editor_value(d), message="the editor did not open")
+    assert "pattern_id: my-new-pattern" in template
+    driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+    wb.wait(driver, lambda d: _editor_value(d) is None, message="Escape did not close the editor")
+    # Edit the shipped pattern.
+    _js(driver, f"{_q('#knowledge')}.navigate({{pattern_id: arguments[0]}});", PATTERN)
+    wb.wait(driver, lambda d: "Symptoms" in _text(d, "#patternDetail"))
+    _click_text(driver, ".ocp-detail .ocp-btn", "Edit")
+    original = wb.wait(driver, lambda d: _editor_value(d), message="the editor did not open")
+    assert original.startswith(f"pattern_id: {PATTERN}")
+    broken = original.replace("category: services", "category: plumbing", 1)
+    _js(driver, f"{_q('#patternEditor')}.down('#patternYaml').setValue(arguments[0]);", broken)
+    _click_text(driver, ".ocp-root .x6-btn-inner", "Validate")
+    problems = wb.wait(driver, lambda d: "category" in _editor_status(d) and _editor_status(d),
+                       message="the editor does not list the problem")
+    assert "problem" in problems
+    _shot(driver, "knowledge-edit")
+    # Save with the problem still there: nothing is written, the problem stays listed.
+    _click_text(driver, ".ocp-root .x6-btn-inner", "Save")
+    wb.wait(driver, lambda d: "category" in _editor_status(d) and "problem" in _editor_status(d))
+    assert ui.agent.knowledge.origin(PATTERN)["source"] == "shipped"
+    fixed = original.replace(shipped_title, "Docker fills the root filesystem (our notes)", 1)
+    assert fixed != original
+    _js(driver, f"{_q('#patternEditor')}.down('#patternYaml').setValue(arguments[0]);", fixed)
+    # Save from the keyboard: Ctrl+S in the YAML text.
+    from selenium.webdriver.common.by import By
+
+    area = driver.find_element(By.CSS_SELECTOR, ".ocp-editor textarea")
+    area.click()
+    area.send_keys(Keys.CONTROL, "s")
+    wb.wait(driver, lambda d: _editor_value(d) is None, message="the editor did not close after Ctrl+S")
+    wb.wait(driver, lambda d: _grid_row(d, PATTERN) == {"title": "Docker fills the root filesystem (our notes)", "source": "local"},
+            message="the grid does not show the saved title as local")
+    wb.wait(driver, lambda d: "local (edited)" in _text(d, "#patternDetail") and "(our notes)" in _text(d, "#patternDetail"))
+    assert _js(driver, "return document.querySelectorAll('.ocp-root .x6-grid-cell .ocp-local').length") >= 1
+    assert ui.get(f"/api/v1/knowledge/patterns/{PATTERN}").json()["source"] == "local"
+    # Revert to the shipped pattern.
+    _click_text(driver, ".ocp-detail .ocp-btn", "Edit")
+    wb.wait(driver, lambda d: _editor_value(d))
+    _click_text(driver, ".ocp-root .x6-btn-inner", "Revert to shipped")
+    _click_text(driver, ".x6-message-box .x6-btn-inner", "Yes")
+    wb.wait(driver, lambda d: _grid_row(d, PATTERN) == {"title": shipped_title, "source": "shipped"},
+            message="the grid does not show the shipped pattern after Revert")
+    assert ui.get(f"/api/v1/knowledge/patterns/{PATTERN}").json()["source"] == "shipped"
+    assert _errors(driver) == []

@@ -398,6 +398,45 @@ def test_panel_is_readable_in_omv_dark_appearance(omv_panel, driver):
         _js(driver, "document.body.classList.remove('omv-dark-theme');")
 
 
+def test_omv_mode_pattern_edit_saves_through_rpc_php(omv_panel, driver):
+    """Inside OMV: Edit a pattern, Save (validatePattern + setPattern through /rpc.php), then Revert."""
+    from selenium.webdriver.common.by import By
+
+    base = omv_panel
+    _need_daemon_behind_engine()
+    _open_panel(driver, base)
+    driver.get_log("browser")
+    wb.wait(driver, lambda d: _js(d, f"return !!{_q('#copilotRoot')}"))
+    _js(driver, "OmvCopilot.app.show('knowledge', {pattern_id: arguments[0]});", PATTERN)
+
+    def click(css: str, text: str) -> None:
+        wb.wait(driver, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, css) if e.is_displayed() and e.text.strip() == text],
+                timeout=120, message=f"no visible {css} '{text}'")[0].click()
+
+    def editor_text(d):
+        return _js(d, f"var w = {_q('#patternEditor')}; return w && !w.destroyed && w.isVisible() ? w.down('#patternYaml').getValue() : null;")
+
+    def row(d):
+        return _js(d, f"var r = {_q('#patternGrid')}.getStore().findRecord('pattern_id', arguments[0], 0, false, true, true); "
+                      "return r ? r.get('title') + '|' + r.get('source') : null;", PATTERN)
+
+    click(".ocp-detail .ocp-btn", "Edit")
+    original = wb.wait(driver, editor_text, timeout=120, message="the editor did not open")
+    _shot_file(driver, "webui-omv-knowledge-edit.png")
+    shipped_title = yaml.safe_load(original)["title"]
+    _js(driver, f"{_q('#patternEditor')}.down('#patternYaml').setValue(arguments[0]);",
+        original.replace(shipped_title, "Docker fills the root (edited inside OMV)", 1))
+    click(".ocp-root .x6-btn-inner", "Save")
+    wb.wait(driver, lambda d: row(d) == "Docker fills the root (edited inside OMV)|local", timeout=120,
+            message="the saved pattern did not come back as local through /rpc.php: " + str(_js(driver, "return OmvCopilot.failures")))
+    click(".ocp-detail .ocp-btn", "Edit")
+    wb.wait(driver, editor_text, timeout=120)
+    click(".ocp-root .x6-btn-inner", "Revert to shipped")
+    click(".x6-message-box .x6-btn-inner", "Yes")
+    wb.wait(driver, lambda d: row(d) == f"{shipped_title}|shipped", timeout=120, message="Revert did not restore the shipped pattern")
+    assert _panel_errors(driver) == []
+
+
 def test_panel_mounts_inside_omv_frame(omv_panel, driver):
     """Mounting alone (with or without a daemon behind the engine)."""
     _open_panel(driver, omv_panel)

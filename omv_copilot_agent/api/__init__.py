@@ -17,6 +17,7 @@ from omv_copilot_agent.api import auth, errors
 
 BLUEPRINTS = ("health", "system", "knowledge", "diagnostics", "rpc", "ui", "openapi", "assist", "traces", "settings")
 BLUEPRINTS += ("alerts", "history", "metrics")  # alerts concern
+BLUEPRINTS += ("knowledge_edit",)  # pattern editing (local overlay)
 
 
 def agent():

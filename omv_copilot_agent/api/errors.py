@@ -17,9 +17,10 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """Raise in a view to answer with this status, code and message."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, details: list | None = None):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.details = details  # machine-readable specifics (e.g. every {field, reason} of a rejected pattern)
 
 
 def bad_request(message: str, code: str = "bad_request") -> ApiError:
@@ -30,8 +31,11 @@ def not_found(message: str) -> ApiError:
     return ApiError(404, "not_found", message)
 
 
-def error_response(status: int, code: str, message: str):
-    response = jsonify({"error": {"code": code, "message": message}})
+def error_response(status: int, code: str, message: str, details: list | None = None):
+    error = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    response = jsonify({"error": error})
     response.status_code = status
     return response
 
@@ -39,7 +43,7 @@ def error_response(status: int, code: str, message: str):
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

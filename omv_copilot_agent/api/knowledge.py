@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 
 from omv_copilot_agent.api import agent
 from omv_copilot_agent.api.errors import ApiError, bad_request, not_found
@@ -36,7 +36,20 @@ def pattern_or_404(pattern_id, field: str = "pattern_id") -> dict:
 
 def summary(p: dict) -> dict:
     return {"pattern_id": p["pattern_id"], "title": p["title"], "category": p["category"],
-            "confidence": p.get("confidence"), "has_signals": bool(p.get("state_signals"))}
+            "confidence": p.get("confidence"), "has_signals": bool(p.get("state_signals")), **origin(p["pattern_id"])}
+
+
+def origin(pattern_id: str) -> dict:
+    """source shipped|local (+ overrides_shipped): which file answers, so the UI can badge an admin's edits."""
+    service = kb()
+    return service.origin(pattern_id) if hasattr(service, "origin") else {"source": "shipped", "overrides_shipped": False}
+
+
+def detail(pattern: dict) -> dict:
+    """One pattern as the API answers it: the pattern, its parameters, origin and the YAML text to edit."""
+    pid = pattern["pattern_id"]
+    text = kb().text(pid) if hasattr(kb(), "text") else None
+    return {**pattern, "parameters": parameters(pattern), **origin(pid), "yaml": text}
 
 
 @bp.get("/patterns")
@@ -60,7 +73,10 @@ def parameters(pattern: dict) -> list[str]:
 @bp.get("/patterns/<path:pattern_id>")
 def pattern(pattern_id):
     found = pattern_or_404(pattern_id)
-    return jsonify({**found, "parameters": parameters(found)})
+    fmt = choice_arg("format", ("json", "yaml"), "json")
+    if fmt == "yaml":
+        return Response(kb().text(found["pattern_id"]) or "", mimetype="application/yaml")
+    return jsonify(detail(found))
 
 
 @bp.get("/search")
@@ -68,7 +84,7 @@ def search():
     query = str_arg("q", required=True, max_length=500)
     limit = int_arg("limit", 5, minimum=1, maximum=50)
     matches = kb().search(query, agent().snapshot, limit=limit)
-    return jsonify({"query": query, "results": [m.to_dict() for m in matches]})
+    return jsonify({"query": query, "results": [{**m.to_dict(), **origin(m.pattern_id)} for m in matches]})
 
 
 FEEDBACK_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["pattern_id", "helpful"],

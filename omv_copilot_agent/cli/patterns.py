@@ -1,7 +1,9 @@
-"""``omv-copilot patterns [list|show ID|search TEXT]``: browse and search the knowledge base.
+"""``omv-copilot patterns [list|show ID|search TEXT|validate FILE...]``: browse, search, check patterns.
 
 Goes through the API (daemon, else in-process like ``status``) so the answer, including
 feedback nudges and the live snapshot's state signals, is the same the web UI shows.
+``validate`` runs offline with the same checks as the editor's Validate button
+(knowledge.editing), so a file that passes here also saves through the API.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ def register(sub) -> None:
     search.add_argument("--limit", type=int, default=5, help="results to show (1-50, default 5)")
     search.add_argument("--json", action="store_true", help="print JSON")
     search.set_defaults(handler=run_search)
+    check = actions.add_parser("validate", help="check pattern YAML files (schema, related ids); exit 1 if any is invalid")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("--json", action="store_true", help="print JSON")
+    check.set_defaults(handler=run_validate)
 
 
 def call(client, method: str, path: str, *, params: dict | None = None, body: dict | None = None) -> dict:
@@ -109,3 +115,45 @@ def run_search(args) -> int:
     for m in body["results"]:
         print(f"{m['pattern_id']}: " + "; ".join(m["reasons"]))
     return 0
+
+
+def known_ids(args) -> set[str]:
+    """Pattern ids a related_patterns entry may name: the configured shipped + local ones."""
+    from omv_copilot_agent import config as config_mod
+    from omv_copilot_agent.knowledge import KnowledgeBase
+
+    try:
+        config = config_mod.load(args.config)
+        shipped = config.get_path("knowledge.patterns_dir", None)
+        local = config.get_path("knowledge.local_patterns_dir", None) or str(config.data_dir / "patterns")
+    except Exception:  # no readable config: the shipped patterns alone still give a useful check
+        shipped, local = None, None
+    return set(KnowledgeBase(shipped, local_dir=local).patterns)
+
+
+def run_validate(args) -> int:
+    from pathlib import Path
+
+    from omv_copilot_agent.knowledge import editing
+
+    texts = {}
+    for name in args.files:
+        try:
+            texts[name] = Path(name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read {name}: {getattr(exc, 'strerror', None) or exc}", 2) from None
+    parsed = {name: editing.parse_text(text) for name, text in texts.items()}
+    known = known_ids(args) | {d["pattern_id"] for d, _ in parsed.values() if d and isinstance(d.get("pattern_id"), str)}
+    report = []
+    for name, (data, problems) in parsed.items():
+        problems = problems if data is None else editing.check(data, known)
+        report.append({"file": name, "pattern_id": (data or {}).get("pattern_id"), "valid": not problems, "problems": problems})
+    if args.json:
+        print_json(report)
+    else:
+        for item in report:
+            if item["valid"]:
+                print(f"{item['file']}: valid ({item['pattern_id']})")
+            for p in item["problems"]:
+                print(f"{item['file']}: {p['field']}: {p['reason']}")
+    return 0 if all(item["valid"] for item in report) else 1

@@ -1,16 +1,19 @@
 """The knowledge base: validated troubleshooting patterns, ranked matching, safe diagnostics.
 
 ``attach(agent)`` builds the :class:`KnowledgeBase` that the API, CLI and the
-assistant use (contract in docs/contracts.md).
+assistant use (contract in docs/contracts.md). Patterns come from the shipped,
+read-only directory plus a writable local overlay (``knowledge.local_patterns_dir``)
+where an admin's edits live: a local file with a shipped id replaces that pattern.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from omv_copilot_agent import paths
-from omv_copilot_agent.knowledge import diagnostics, loader, matcher, signals
+from omv_copilot_agent.knowledge import diagnostics, editing, loader, matcher, signals
 from omv_copilot_agent.knowledge.matcher import Match
 
 log = logging.getLogger(__name__)
@@ -20,17 +23,81 @@ __all__ = ["KnowledgeBase", "Match", "attach"]
 
 class KnowledgeBase:
     def __init__(self, patterns_dir: str | Path | None = None, store=None, *,
-                 timeout_s: float = diagnostics.DEFAULT_TIMEOUT_S, max_output: int = diagnostics.DEFAULT_MAX_OUTPUT):
+                 timeout_s: float = diagnostics.DEFAULT_TIMEOUT_S, max_output: int = diagnostics.DEFAULT_MAX_OUTPUT,
+                 local_dir: str | Path | None = None):
         self.patterns_dir = Path(patterns_dir) if patterns_dir else paths.data_path("patterns")
+        #: The admin's overlay (None: editing is off, e.g. a KnowledgeBase built for a one-off check).
+        self.local_dir = Path(local_dir) if local_dir else None
         self.store = store
         self.timeout_s, self.max_output = timeout_s, max_output
+        #: Serialises write + reload so two concurrent saves cannot lose one another's file or index.
+        self.lock = threading.RLock()
         self.reload()
 
     def reload(self) -> None:
-        self.patterns, self.errors = loader.load_dir(self.patterns_dir)
-        for err in self.errors:
+        """Shipped patterns, then the overlay on top; swap everything in at once for concurrent readers."""
+        shipped, files, errors = {}, {}, []
+        if self.patterns_dir.is_dir():
+            shipped, files, errors = loader.load_files(self.patterns_dir)
+        else:
+            errors.append({"file": str(self.patterns_dir), "pattern_id": None, "field": None, "reason": "patterns directory does not exist"})
+        patterns = dict(shipped)
+        local_files: dict[str, Path] = {}
+        if self.local_dir is not None and self.local_dir.is_dir():
+            local, local_files, local_errors = loader.load_files(self.local_dir, label=lambda path: f"local:{path.name}")
+            patterns.update(local)
+            errors += local_errors
+        labels = {pid: (f"local:{local_files[pid].name}" if pid in local_files else files[pid].name) for pid in patterns}
+        loader.check_related(patterns, labels, errors)
+        for err in errors:
             log.warning("pattern %s (%s) %s: %s", err["file"], err["pattern_id"], err["field"], err["reason"])
+        self.shipped_ids = frozenset(shipped)
+        self.files = {**files, **local_files}
+        self.local_files = local_files
+        self.patterns, self.errors = patterns, errors
         self.index = matcher.Index(self.patterns)
+
+    def origin(self, pattern_id: str) -> dict:
+        """``{source: shipped|local, overrides_shipped}`` of a loaded pattern (never stored in its YAML)."""
+        local = pattern_id in self.local_files
+        return {"source": "local" if local else "shipped", "overrides_shipped": local and pattern_id in self.shipped_ids}
+
+    def text(self, pattern_id: str) -> str | None:
+        """The YAML text the pattern was loaded from (what an editor starts with)."""
+        path = self.files.get(pattern_id)
+        try:
+            return path.read_text(encoding="utf-8") if path else None
+        except OSError:
+            return None
+
+    def save_local(self, pattern_id: str, text: str) -> bool:
+        """Write ``text`` as the overlay file of ``pattern_id`` and reload; True when the id was new.
+
+        The caller has validated the text (editing.check). Raises editing.OverlayUnavailable.
+        """
+        if self.local_dir is None:
+            raise editing.OverlayUnavailable("pattern editing is off: no local patterns directory is configured")
+        with self.lock:
+            created = pattern_id not in self.patterns
+            target = editing.write_atomic(self.local_dir, pattern_id, text)
+            old = self.local_files.get(pattern_id)
+            if old is not None and old != target:  # an admin's own file name for the same id: one file per id
+                editing.remove([old])
+            self.reload()
+        return created
+
+    def delete_local(self, pattern_id: str) -> bool:
+        """Remove the overlay file of ``pattern_id`` (back to the shipped one, if any); False when none."""
+        if self.local_dir is None:
+            return False
+        with self.lock:
+            candidates = [self.local_dir / f"{pattern_id}.yaml", self.local_dir / f"{pattern_id}.yml"]
+            if pattern_id in self.local_files:
+                candidates.append(self.local_files[pattern_id])
+            found = editing.remove(candidates)
+            if found:
+                self.reload()
+        return found
 
     def get(self, pattern_id: str) -> dict | None:
         return self.patterns.get(pattern_id) if isinstance(pattern_id, str) else None
@@ -74,6 +141,10 @@ class KnowledgeBase:
 
 def attach(agent) -> KnowledgeBase:
     get = agent.config.get_path if hasattr(agent.config, "get_path") else (lambda _key, default=None: default)
+    local_dir = get("knowledge.local_patterns_dir", None)
+    if not local_dir and hasattr(agent.config, "data_dir"):
+        local_dir = Path(agent.config.data_dir) / "patterns"
     return KnowledgeBase(get("knowledge.patterns_dir", None), store=getattr(agent, "store", None),
                          timeout_s=float(get("knowledge.diagnostic_timeout_s", diagnostics.DEFAULT_TIMEOUT_S) or diagnostics.DEFAULT_TIMEOUT_S),
-                         max_output=int(get("knowledge.diagnostic_max_output_bytes", diagnostics.DEFAULT_MAX_OUTPUT) or diagnostics.DEFAULT_MAX_OUTPUT))
+                         max_output=int(get("knowledge.diagnostic_max_output_bytes", diagnostics.DEFAULT_MAX_OUTPUT) or diagnostics.DEFAULT_MAX_OUTPUT),
+                         local_dir=local_dir)

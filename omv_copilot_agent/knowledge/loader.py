@@ -41,32 +41,58 @@ def validate(pattern) -> list[tuple[str, str]]:
 def load_dir(directory: str | Path) -> tuple[dict[str, dict], list[dict]]:
     """(patterns by id, errors) for every *.yaml/*.yml file in ``directory``."""
     directory = Path(directory)
-    patterns: dict[str, dict] = {}
-    files: dict[str, str] = {}
-    errors: list[dict] = []
     if not directory.is_dir():
         return {}, [{"file": str(directory), "pattern_id": None, "field": None, "reason": "patterns directory does not exist"}]
+    patterns, files, errors = load_files(directory)
+    check_related(patterns, {pid: path.name for pid, path in files.items()}, errors)
+    return patterns, errors
+
+
+def parse(text: str) -> tuple[object, str | None]:
+    """(data, None) or (None, reason) for YAML text; the one safe parse the loader and the editor share."""
+    try:
+        return yaml.load(text, Loader=_LOADER), None  # noqa: S506 (a safe loader)
+    except yaml.YAMLError as exc:
+        return None, f"not valid YAML: {' '.join(str(exc).split())[:300]}"
+
+
+def load_files(directory: Path, label=lambda path: path.name) -> tuple[dict[str, dict], dict[str, Path], list[dict]]:
+    """(patterns, their files, errors) of one directory; ``label`` names a file in errors.
+
+    Related ids are not checked here: a local overlay may refer to shipped patterns
+    and the other way round, so that check runs once over the merged set.
+    """
+    patterns: dict[str, dict] = {}
+    files: dict[str, Path] = {}
+    errors: list[dict] = []
     for path in sorted(list(directory.glob("*.yaml")) + list(directory.glob("*.yml"))):
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 (a safe loader)
-        except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
-            errors.append({"file": path.name, "pattern_id": None, "field": None, "reason": f"not valid YAML: {str(exc).splitlines()[0][:200]}"})
+            data, reason = parse(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, OSError) as exc:
+            data, reason = None, f"not readable: {str(exc).splitlines()[0][:200]}"
+        if reason:
+            errors.append({"file": label(path), "pattern_id": None, "field": None, "reason": reason})
             continue
         pid = data.get("pattern_id") if isinstance(data, dict) else None
         problems = validate(data) if isinstance(data, dict) else [("(root)", "file must hold one mapping")]
         if problems:
             for field, reason in problems:
-                errors.append({"file": path.name, "pattern_id": pid, "field": field, "reason": reason})
+                errors.append({"file": label(path), "pattern_id": pid, "field": field, "reason": reason})
             continue
         if pid in patterns:
-            errors.append({"file": path.name, "pattern_id": pid, "field": "pattern_id", "reason": f"duplicate id, already defined in {files[pid]}"})
+            errors.append({"file": label(path), "pattern_id": pid, "field": "pattern_id",
+                           "reason": f"duplicate id, already defined in {label(files[pid])}"})
             continue
         patterns[pid] = data
-        files[pid] = path.name
+        files[pid] = path
+    return patterns, files, errors
+
+
+def check_related(patterns: dict[str, dict], labels: dict[str, str], errors: list[dict]) -> None:
+    """Report and drop related_patterns ids that name no loaded pattern (a dangling link is not fatal)."""
     for pid, pattern in list(patterns.items()):
         missing = [r for r in pattern.get("related_patterns", []) if r not in patterns]
         if missing:
-            errors.append({"file": files[pid], "pattern_id": pid, "field": "related_patterns",
+            errors.append({"file": labels[pid], "pattern_id": pid, "field": "related_patterns",
                            "reason": f"unknown pattern id(s): {', '.join(missing)}"})
             pattern["related_patterns"] = [r for r in pattern["related_patterns"] if r in patterns]
-    return patterns, errors

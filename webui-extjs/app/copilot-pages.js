@@ -37,9 +37,29 @@
 
   /* ---------------- Knowledge ---------------- */
   C.createKnowledge = function (app) {
-    var store = Ext.create('Ext.data.Store', {fields: ['pattern_id', 'title', 'category', 'confidence', 'score']});
+    var store = Ext.create('Ext.data.Store', {fields: ['pattern_id', 'title', 'category', 'confidence', 'score', 'source', 'overrides_shipped']});
     var detail = detailPanel('patternDetail', 'Select a pattern to see its symptoms, diagnostics and solutions.');
-    var current = null;
+    var current = null, currentPattern = null;
+
+    /** The badge of an admin's edit (local overlay) next to a pattern's title. */
+    function originBadge(p) {
+      if (!p || p.source !== 'local') { return ''; }
+      return ' ' + C.badge(p.overrides_shipped ? 'local (edited)' : 'local', 'ocp-info ocp-local');
+    }
+
+    /** Open the YAML editor (its script loads on first use); afterwards reload the grid and the detail. */
+    function edit(p) {
+      C.loadScript('copilot-pattern-editor.js').then(function () {
+        C.openPatternEditor(app, panel, p ? {id: p.pattern_id, yaml: p.yaml, source: p.source, overrides_shipped: p.overrides_shipped} : {},
+          function (id, removed) {
+            load(grid.down('#search').getValue()).then(function () {
+              var rec = removed ? null : store.findRecord('pattern_id', id, 0, false, true, true);
+              if (rec) { grid.getSelectionModel().select(rec); }
+              if (removed) { current = null; detail.update('<div class="ocp-muted">Pattern ' + h(id) + ' was deleted.</div>'); } else { show(id); }
+            });
+          });
+      }).catch(function (e) { C.toast('The pattern editor could not load: ' + (e.message || e) + '. Reload the page and retry.'); });
+    }
 
     function load(search) {
       var params = {start: 0, limit: 500};
@@ -47,7 +67,8 @@
       grid.setLoading(true);
       return app.call('getPatterns', params).then(function (r) {
         store.loadData(C.rows(r).map(function (p) {
-          return {pattern_id: p.pattern_id || p.id, title: p.title, category: p.category, confidence: p.confidence, score: p.score};
+          return {pattern_id: p.pattern_id || p.id, title: p.title, category: p.category, confidence: p.confidence, score: p.score,
+            source: p.source, overrides_shipped: p.overrides_shipped};
         }));
         grid.down('#count').setText((r && r.total !== undefined ? r.total : store.getCount()) + ' patterns');
       }).catch(function (e) {
@@ -63,9 +84,11 @@
       return app.call('getPattern', {id: id}).then(function (p) {
         p = (p && p.pattern) || p || {};
         if (current !== id) { return; }
+        currentPattern = p;
         detail.update('<h3>' + h(p.title || id) + '</h3>' +
           '<div>' + C.badge(p.pattern_id || id) + ' ' + (p.category ? C.badge(p.category) : '') +
-          (p.confidence !== undefined ? ' ' + C.badge('confidence ' + p.confidence) : '') + '</div>' +
+          (p.confidence !== undefined ? ' ' + C.badge('confidence ' + p.confidence) : '') + originBadge(p) +
+          (p.yaml !== undefined ? ' <a href="#" class="ocp-btn" data-edit="' + h(p.pattern_id || id) + '">Edit</a>' : '') + '</div>' +
           '<h4>Symptoms</h4>' + listOf(p.symptoms, text) +
           '<h4>Diagnostics</h4>' + listOf(p.diagnostics, function (d) {
             return '<b>' + h(d.name) + '</b> <code>' + h(d.command || (d.argv || []).join(' ')) + '</code>' +
@@ -86,7 +109,7 @@
       region: 'center', store: store, itemId: 'patternGrid', emptyText: 'No patterns.',
       columns: [
         {text: 'ID', dataIndex: 'pattern_id', width: 110},
-        {text: 'Title', dataIndex: 'title', flex: 1, renderer: h},
+        {text: 'Title', dataIndex: 'title', flex: 1, renderer: function (v, meta, rec) { return h(v) + originBadge(rec.data); }},
         {text: 'Category', dataIndex: 'category', width: 110, renderer: h}
       ],
       tbar: [
@@ -94,6 +117,7 @@
           listeners: {specialkey: function (f, e) { if (e.getKey() === e.ENTER) { load(f.getValue()); } }}},
         {text: 'Search', handler: function () { load(grid.down('#search').getValue()); }},
         {text: 'Clear', handler: function () { grid.down('#search').setValue(''); load(''); }},
+        {text: 'New pattern', itemId: 'newPattern', tooltip: 'Write a new pattern (saved in the local patterns directory)', handler: function () { edit(null); }},
         '->', {xtype: 'tbtext', itemId: 'count', text: ''}
       ],
       listeners: {selectionchange: function (sm, sel) { if (sel.length) { show(sel[0].get('pattern_id')); } }}
@@ -104,6 +128,7 @@
       detail.body.on('click', function (ev, el) {
         ev.preventDefault();
         if (el.dataset.run) { app.show('diagnostics', {pattern_id: el.dataset.run}); return; }
+        if (el.dataset.edit && currentPattern) { edit(currentPattern); return; }
         if (el.dataset.feedback && current) {
           app.call('feedback', {pattern_id: current, helpful: el.dataset.feedback === 'up'}).then(function () {
             el.parentNode.innerHTML = 'Thanks for the feedback.';
