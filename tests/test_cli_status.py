@@ -82,6 +82,37 @@ def test_status_in_process_when_no_daemon_answers(make_config, tmp_path):
     assert status["sources"]["omv"]["status"] == "ok"
 
 
+def test_status_in_process_only_looks(make_config, tmp_path):
+    """Without the daemon, `status` collects but changes nothing: no data dir is created, no snapshot
+    or alert is stored in the daemon's database (so no alert mail goes out from a shell command)."""
+    from omv_copilot_agent.store import Store
+
+    absent = tmp_path / "no-daemon-here"
+    _, path = make_config({"data_dir": str(absent), "collect": QUICK,
+                           "alerts": {"disk_usage_warning_percent": 1, "memory_warning_percent": 1}})
+    result = run_cli("--config", str(path), "status", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["answered_by"] == "in-process" and not absent.exists()
+    absent.mkdir()
+    store = Store(absent)
+    store.close()
+    result = run_cli("--config", str(path), "status", "--json")
+    assert result.returncode == 0, result.stderr
+    store = Store(absent)
+    try:
+        assert store.snapshot_count() == 0 and store.list_alerts()[0] == 0
+    finally:
+        store.close()
+    # ...while what the admin asks to write does go to the daemon's database.
+    noted = run_cli("--config", str(path), "history", "note", "checked the cables")
+    assert noted.returncode == 0, noted.stderr
+    store = Store(absent)
+    try:
+        assert [n["text"] for n in store.list_notes()[1]] == ["checked the cables"]
+    finally:
+        store.close()
+
+
 def test_status_says_why_when_the_token_cannot_be_read(make_config, tmp_path):
     _, path = make_config({"omv_rpc": {"command": "/nonexistent/omv-rpc"}, "collect": QUICK})
     proc, _url = start_daemon(path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from omv_copilot_agent import config as config_mod
 from omv_copilot_agent.cli import CliError
@@ -51,27 +52,40 @@ class Client:
 
 
 class InProcessClient(Client):
-    """Runs the API app in this process against a freshly collected snapshot."""
+    """Runs the API app in this process against a freshly collected snapshot.
+
+    Looking must not change anything: the snapshot is collected but not stored, and no
+    alert rule runs (so no alert state changes and no mail goes out from a shell
+    command). The daemon's database is used when it exists and is readable — for its
+    alerts, history and what the admin asks to write (an ack, a note) — and is never
+    created here: a box without the daemon gets a throw-away one.
+    """
 
     mode = "in-process"
     why = "the daemon is not running"
 
     def __init__(self, config):
+        import atexit
+        import shutil
+        import tempfile
+
         from omv_copilot_agent.api import create_app
         from omv_copilot_agent.daemon.agent import Agent
         from omv_copilot_agent.store import Store, StoreError
 
-        import tempfile
-
-        try:
-            store = Store(config.data_dir)
-        except StoreError:
-            store = Store(tempfile.mkdtemp(prefix="omv-copilot-"))
+        store = None
+        if Path(config.data_dir).is_dir():
+            try:
+                store = Store(config.data_dir)
+            except StoreError:
+                store = None
+        if store is None:
+            scratch = tempfile.mkdtemp(prefix="omv-copilot-")
+            atexit.register(shutil.rmtree, scratch, True)
+            store = Store(scratch)
         self.agent = Agent(config, store=store)
-        import atexit
-
         atexit.register(self.agent.close)  # commands that forget close() still kill a hung source's programs
-        self.agent.run_cycle()
+        self.agent.snapshot = self.agent.collector.collect()
         self.token = "in-process"
         self.app = create_app(self.agent, self.token)
         self.http = self.app.test_client()
