@@ -74,3 +74,25 @@ def test_config_snapshots_on_change_and_drift(tmp_path):
     assert changes == {"smb_shares.uuid=u1.comment": "changed", "smb_shares.uuid=u2": "added"}
     agent.alerts.on_snapshot(snapshot(NOW + 10 + 86401, omv={"smb_shares": shares}))
     assert agent.store.list_config_snapshots()[0] == 3
+
+
+def test_live_state_is_not_a_configuration_change(tmp_path):
+    """Traffic counters, link state, fill levels and running state move every cycle; settings do not."""
+    agent = make_agent(tmp_path)
+
+    def omv(rx: int, used: int, running: bool, mtu: int = 1500) -> dict:
+        return {"network": [{"devicename": "eth0", "mtu": mtu, "address": "192.0.2.5", "link": True, "speed": 1000,
+                             "state": "UP", "stats": {"rx_bytes": rx, "tx_bytes": rx // 2}}],
+                "filesystems": [{"uuid": "f1", "mountpoint": "/srv/a", "type": "ext4", "used": used, "available": 10**12 - used,
+                                 "percentage": used * 100 // 10**12, "mounted": True}],
+                "services": [{"name": "smb", "enabled": True, "running": running}]}
+
+    agent.alerts.on_snapshot(snapshot(NOW, omv=omv(1000, 10**9, True)))
+    for i in range(1, 6):
+        agent.alerts.on_snapshot(snapshot(NOW + i * 60, omv=omv(1000 + i * 10**6, 10**9 + i * 10**8, i % 2 == 0)))
+    assert agent.store.list_config_snapshots()[0] == 1
+    stored = agent.store.get_config_snapshot(agent.store.list_config_snapshots()[1][0]["id"])["data"]
+    assert "stats" not in stored["network"][0] and "used" not in stored["filesystems"][0] and stored["network"][0]["mtu"] == 1500
+    agent.alerts.on_snapshot(snapshot(NOW + 600, omv=omv(10**9, 10**9, True, mtu=9000)))  # a real setting
+    total, rows = agent.store.list_config_snapshots()
+    assert total == 2 and rows[0]["reason"] == "changed"

@@ -225,7 +225,9 @@ class AlertService:
     def save_config_snapshot(self, snapshot, *, daily_s: float = 86400) -> int | None:
         """Store OMV's configuration when it changed, or once a day; returns the new row id."""
         omv = snapshot.data("omv") if snapshot.status("omv") in ("ok", "degraded") else {}
-        config = {k: omv.get(k) for k in CONFIG_KEYS if omv.get(k) is not None}
+        from omv_copilot_agent.alerts.drift import settings_only
+
+        config = settings_only({k: omv.get(k) for k in CONFIG_KEYS if omv.get(k) is not None})
         if not config:
             return None
         digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()

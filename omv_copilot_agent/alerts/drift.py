@@ -5,6 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 
+#: Fields OMV's RPCs report beside the settings that are live state, not configuration: traffic
+#: counters, link and run state, fill levels. Kept out of configuration snapshots, or every
+#: cycle would record a "change" (a NIC's byte counter moves all the time).
+LIVE_STATE: dict[str, tuple[str, ...]] = {
+    "network": ("stats", "state", "link", "speed"),
+    "filesystems": ("used", "available", "percentage", "mounted", "status", "_used"),
+    "services": ("running",),
+    "raid": ("state",),
+    "shared_folders": ("_used",),
+}
+
+
+def settings_only(config: dict) -> dict:
+    """``config`` without the live-state fields of its record lists (see LIVE_STATE)."""
+    out = {}
+    for key, value in config.items():
+        drop = LIVE_STATE.get(key, ())
+        if drop and isinstance(value, list):
+            value = [{k: v for k, v in item.items() if k not in drop} if isinstance(item, dict) else item for item in value]
+        out[key] = value
+    return out
+
+
 def _key(item: Any) -> str | None:
     if isinstance(item, dict):
         for k in ("uuid", "name", "devicefile", "mountpoint", "id"):
