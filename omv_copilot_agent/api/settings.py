@@ -28,6 +28,21 @@ log = logging.getLogger(__name__)
 bp = Blueprint("settings", __name__, url_prefix="/api/v1")
 
 EDITABLE = ("assist", "alerts", "notifications", "collect", "knowledge", "logging")
+#: Settings read once at start (thread pools, the source list, logging handlers): saved at once,
+#: applied by the next start — the answer lists them so nobody waits for a change that is not coming.
+RESTART_KEYS = ("assist.workers", "assist.max_queued_jobs", "collect.disabled_sources", "logging")
+
+
+def _restart_required(old: dict, new: dict) -> list[str]:
+    out = []
+    for key in RESTART_KEYS:
+        section, _, name = key.partition(".")
+        before, after = old.get(section, {}), new.get(section, {})
+        if name:
+            before, after = before.get(name), after.get(name)
+        if before != after:
+            out.append(key)
+    return out
 SECRET_WORDS = ("api_key", "token", "password", "secret")
 
 
@@ -129,6 +144,7 @@ def put_settings():
         raise bad_request(f"setting {exc}", "invalid_setting") from None
     if cfg.path:
         _write(Path(cfg.path), {s: merged[s] for s in body})
+    restart = _restart_required(dict(cfg), merged)
     cfg.clear()
     cfg.update(merged)
     for listener in list(getattr(agent(), "config_listeners", [])):
@@ -136,7 +152,7 @@ def put_settings():
             listener(copy.deepcopy(merged))
         except Exception:
             log.exception("config listener %r failed", listener)
-    return jsonify({"settings": public(current()), "saved": bool(cfg.path)})
+    return jsonify({"settings": public(current()), "saved": bool(cfg.path), "restart_required": restart})
 
 
 def _write(path: Path, sections: dict) -> None:

@@ -50,12 +50,33 @@ def check_bind(config) -> tuple[str, int]:
 
 
 class Scheduler:
-    """Runs collection cycles on an interval until stopped."""
+    """Runs collection cycles on an interval until stopped.
+
+    The interval is read from the agent's config before each wait, and a settings change
+    wakes the wait, so a new ``collect.interval_s`` applies at once, not after a restart.
+    """
 
     def __init__(self, agent, interval_s: float):
         self.agent = agent
         self.interval_s = interval_s
         self.stop_event = threading.Event()
+        self.wake = threading.Event()
+        listeners = getattr(agent, "config_listeners", None)
+        if listeners is not None:
+            listeners.append(self._config_changed)
+
+    def _config_changed(self, config: dict) -> None:
+        self.interval_s = float(config.get("collect", {}).get("interval_s", self.interval_s))
+        self.wake.set()
+
+    def _wait(self, started: float) -> None:
+        """Until ``interval_s`` after ``started`` (re-read when woken), or until stopped."""
+        while not self.stop_event.is_set():
+            remaining = self.interval_s - (time.monotonic() - started)
+            if remaining <= 0:
+                return
+            self.wake.wait(remaining)
+            self.wake.clear()
 
     def run(self) -> None:
         last_prune = 0.0
@@ -72,11 +93,12 @@ class Scheduler:
             if time.monotonic() - last_prune > PRUNE_EVERY_S:
                 self.agent.prune()
                 last_prune = time.monotonic()
-            self.stop_event.wait(max(0.0, self.interval_s - (time.monotonic() - start)))
+            self._wait(start)
 
     def stop(self) -> None:
         """Stop after (or, by closing the collector, during) the current cycle."""
         self.stop_event.set()
+        self.wake.set()
         self.agent.collector.close()
 
 

@@ -139,12 +139,30 @@ class KnowledgeBase:
         return sorted(pattern["solutions"], key=lambda s: s["priority"])
 
 
+def _settings(knowledge: dict, data_dir) -> dict:
+    """KnowledgeBase arguments from the config's ``knowledge`` section."""
+    local_dir = knowledge.get("local_patterns_dir") or (Path(data_dir) / "patterns" if data_dir else None)
+    return {"patterns_dir": knowledge.get("patterns_dir"), "local_dir": local_dir,
+            "timeout_s": float(knowledge.get("diagnostic_timeout_s") or diagnostics.DEFAULT_TIMEOUT_S),
+            "max_output": int(knowledge.get("diagnostic_max_output_bytes") or diagnostics.DEFAULT_MAX_OUTPUT)}
+
+
 def attach(agent) -> KnowledgeBase:
-    get = agent.config.get_path if hasattr(agent.config, "get_path") else (lambda _key, default=None: default)
-    local_dir = get("knowledge.local_patterns_dir", None)
-    if not local_dir and hasattr(agent.config, "data_dir"):
-        local_dir = Path(agent.config.data_dir) / "patterns"
-    return KnowledgeBase(get("knowledge.patterns_dir", None), store=getattr(agent, "store", None),
-                         timeout_s=float(get("knowledge.diagnostic_timeout_s", diagnostics.DEFAULT_TIMEOUT_S) or diagnostics.DEFAULT_TIMEOUT_S),
-                         max_output=int(get("knowledge.diagnostic_max_output_bytes", diagnostics.DEFAULT_MAX_OUTPUT) or diagnostics.DEFAULT_MAX_OUTPUT),
-                         local_dir=local_dir)
+    """The agent's knowledge base; a settings change of the ``knowledge`` section applies at once."""
+    config = agent.config
+    data_dir = getattr(config, "data_dir", None)
+    section = config.get("knowledge", {}) if hasattr(config, "get") else {}
+    kb = KnowledgeBase(store=getattr(agent, "store", None), **_settings(section or {}, data_dir))
+
+    def reconfigure(new_config: dict) -> None:
+        wanted = _settings(new_config.get("knowledge") or {}, data_dir)
+        with kb.lock:
+            kb.patterns_dir = Path(wanted["patterns_dir"]) if wanted["patterns_dir"] else paths.data_path("patterns")
+            kb.local_dir = Path(wanted["local_dir"]) if wanted["local_dir"] else None
+            kb.timeout_s, kb.max_output = wanted["timeout_s"], wanted["max_output"]
+            kb.reload()
+
+    listeners = getattr(agent, "config_listeners", None)
+    if listeners is not None:
+        listeners.append(reconfigure)
+    return kb
