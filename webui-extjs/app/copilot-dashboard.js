@@ -175,10 +175,12 @@
     }
 
     function loadAlerts() {
-      return app.call('getAlerts', {start: 0, limit: 10, state: 'firing'}).then(function (res) {
+      // Open = firing or acknowledged: an acknowledged alert is still true (and still costs health points).
+      return app.call('getAlerts', {start: 0, limit: 10, state: 'open'}).then(function (res) {
         var list = C.rows(res);
         set('openAlerts', list.length ? '<ul class="ocp-list">' + list.map(function (a) {
-          return '<li>' + C.severityBadge(a.severity) + ' ' + C.h(a.title || a.rule) + ' <span class="ocp-muted">' + C.h(a.subject || '') + '</span></li>';
+          return '<li>' + C.severityBadge(a.severity) + ' ' + C.h(a.title || a.rule) + ' <span class="ocp-muted">' + C.h(a.subject || '') +
+            (a.state === 'acknowledged' ? ' · acknowledged' : '') + '</span></li>';
         }).join('') + '</ul>' + '<a href="#" class="ocp-link" data-goto="alerts">All alerts →</a>' : '<div class="ocp-text-ok">No open alerts.</div>');
       }).catch(function (e) { set('openAlerts', C.errorHtml('Alerts not available', e)); });
     }

@@ -364,7 +364,7 @@
   C.createAlerts = function (app) {
     var store = Ext.create('Ext.data.Store', {fields: ['id', 'severity', 'state', 'title', 'subject', 'message', 'first_seen', 'last_seen', 'count', 'rule']});
     var stateCombo = Ext.create('Ext.form.field.ComboBox', {fieldLabel: 'State', labelWidth: 40, width: 170, editable: false, itemId: 'stateFilter',
-      store: [['', 'All'], ['firing', 'Firing'], ['acknowledged', 'Acknowledged'], ['resolved', 'Resolved']], value: '',
+      store: [['', 'All'], ['open', 'Open'], ['firing', 'Firing'], ['acknowledged', 'Acknowledged'], ['resolved', 'Resolved']], value: '',
       listeners: {select: function () { load(); }}});
     var sevCombo = Ext.create('Ext.form.field.ComboBox', {fieldLabel: 'Severity', labelWidth: 55, width: 170, editable: false, itemId: 'sevFilter',
       store: [['', 'All'], ['critical', 'Critical'], ['warning', 'Warning'], ['info', 'Info']], value: '',
