@@ -46,6 +46,16 @@ def test_env_overrides_and_env_path(tmp_path):
     assert cfg["collect"]["interval_s"] == 30 and cfg["api"]["listen"] == "127.0.0.1:9999"
 
 
+def test_env_sets_top_level_keys_too(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("")
+    cfg = config_mod.load(str(path), environ={"OMV_COPILOT_DATA_DIR": str(tmp_path / "data"),
+                                              "OMV_COPILOT_COLLECT": "not a section value"})  # a section needs SECTION__KEY
+    assert cfg["data_dir"] == str(tmp_path / "data") and cfg["collect"]["interval_s"] == config_mod.defaults()["collect"]["interval_s"]
+    with pytest.raises(config_mod.ConfigError, match="data_dir"):
+        config_mod.load(str(path), environ={"OMV_COPILOT_DATA_DIR": "[1, 2]"})
+
+
 def test_missing_explicit_file_is_an_error(tmp_path):
     with pytest.raises(config_mod.ConfigError, match="does not exist"):
         config_mod.load(str(tmp_path / "nope.yaml"))

@@ -55,13 +55,16 @@ def _merge(base: dict, override: dict) -> dict:
 
 
 def _env_overrides(environ: dict[str, str]) -> dict:
-    sections = set(schema()["properties"])
+    properties = schema()["properties"]
+    sections = set(properties)
+    # Top-level settings that are not sections (data_dir) are one word: OMV_COPILOT_DATA_DIR.
+    plain = {k for k, v in properties.items() if v.get("type") != "object"}
     data: dict = {}
     for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX) or "__" not in name:
+        if not name.startswith(ENV_PREFIX):
             continue
         path = name[len(ENV_PREFIX):].lower().split("__")
-        if path[0] not in sections:
+        if path[0] not in sections or (len(path) == 1) != (path[0] in plain):
             continue
         try:
             value = yaml.safe_load(raw) if raw != "" else ""
