@@ -171,7 +171,11 @@ def _only_flags(*flags: str) -> Rule:
     return rule
 
 
-_SECRET_PATH_WORDS = ("shadow", "private", "secret", "token", "key", "passwd-", "copilot", "ssl/")
+#: Files whose content may hold passwords or keys: OMV's config.xml (password hashes, the SMTP
+#: password, API keys), Postfix's sasl_passwd, NUT's users, Wi-Fi and CIFS credentials, a
+#: process' environment; and anything named like a secret.
+_SECRET_PATH_WORDS = ("shadow", "private", "secret", "token", "key", "passwd-", "copilot", "ssl/", "config.xml", "sasl",
+                      "smbpasswd", "upsd.users", "upsmon.conf", "wpa_supplicant", "credential", "msmtprc", "netrc", "environ")
 
 
 def _read_paths(args: list[str]) -> str | None:
