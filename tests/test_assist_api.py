@@ -53,6 +53,15 @@ def test_query_kb_only_by_default_with_contract_shape(srv):
     assert a["query_id"] == a["trace_id"]
 
 
+def test_confidence_counts_only_what_the_question_matched(srv):
+    """The fixture box has state signals that hold; gibberish must not read as a confident answer."""
+    server = srv()
+    gibberish = server.post("/api/v1/assist/query", json={"query": "asdfgh qwerty"}).json()
+    assert gibberish["confidence"] == 0.5 and gibberish["confidence_label"] == "low"
+    asked = server.post("/api/v1/assist/query", json={"query": "raid degraded, disk failed"}).json()
+    assert asked["confidence"] > 0.5 and asked["matched_patterns"]
+
+
 def test_query_with_llm_names_provider(srv, fake):
     server = srv([fake.provider("glm")])
     a = server.post("/api/v1/assist/query", json={"query": "raid degraded", "context": "storage"}).json()

@@ -78,6 +78,15 @@ def test_vague_query_is_raised_by_state_signals(kb):
     assert boosted["mdadm-degraded"] > plain["mdadm-degraded"]
 
 
+def test_state_alone_does_not_outrank_what_was_asked(kb):
+    """A question whose words match patterns gets those; a signal-only pattern does not jump ahead."""
+    snapshot = {"sources": {"storage": {"status": "ok", "data": {"raid": [
+        {"name": "md0", "level": "raid1", "state": "active", "degraded": True, "action": None}]}}}}
+    results = kb.search("smb", snapshot, limit=5)  # text scores ≈ 0.5: a state-only 0.6 used to come first
+    assert results and all(any(r.startswith("words: ") for r in m.reasons) for m in results)
+    assert "mdadm-degraded" not in [m.pattern_id for m in results]
+
+
 def test_feedback_nudges_within_bounds_and_shows_in_reasons(kb):
     base = {m.pattern_id: m for m in matcher.rank(kb.index, "smb password", limit=10)}
     pid = "smb-windows-credentials"

@@ -197,7 +197,11 @@ class Engine:
 
         # 8 confidence_calculation (seed rule)
         t = point("confidence_calculation")
-        scores = [m["score"] for m in matches]
+        # Patterns the state alone pointed to (a question whose words matched nothing) are shown
+        # but do not make the answer more certain: how well the question was understood does.
+        from omv_copilot_agent.knowledge.matcher import from_text
+
+        scores = [m["score"] for m in matches if from_text(m)]
         confidence = parse.confidence(scores)
         trace.step("confidence_calculation", t, inputs={"scores": scores},
                    outputs={"confidence": confidence, "label": parse.confidence_label(confidence),

@@ -2,7 +2,8 @@
 
 Score in [0, 1]: the text side's BM25 is squashed (1 - e^(-s/k)), state signals that
 hold combine with it as independent evidence, and feedback nudges by at most
-±FEEDBACK_CAP. Every contribution is written into ``reasons`` so the answer can show
+±FEEDBACK_CAP. When a query's words match patterns, only those are ranked (signals
+strengthen them); otherwise the patterns whose signals hold. Every contribution is written into ``reasons`` so the answer can show
 why a pattern was chosen.
 """
 
@@ -100,6 +101,11 @@ class Index:
         return out
 
 
+def from_text(match: dict) -> bool:
+    """Whether a match (``Match.to_dict()``) was found by the question's words, not by the box's state alone."""
+    return any(str(r).startswith("words: ") for r in match.get("reasons") or [])
+
+
 def feedback_nudge(counts: tuple[int, int] | None) -> float:
     if not counts:
         return 0.0
@@ -109,7 +115,7 @@ def feedback_nudge(counts: tuple[int, int] | None) -> float:
 
 def rank(index: Index, query: str, snapshot=None, *, limit: int = 5, feedback: dict | None = None,
          min_score: float = 0.05) -> list[Match]:
-    text = index.score(query or "") if query and query.strip() else {}
+    text = index.score(query) if query and query.strip() else {}
     snap = sig.snapshot_dict(snapshot)
     results = []
     for pid, pattern in index.patterns.items():
@@ -119,6 +125,11 @@ def rank(index: Index, query: str, snapshot=None, *, limit: int = 5, feedback: d
             raw, words = text[pid]
             text_score = 1 - math.exp(-raw / SQUASH)
             reasons.append(f"words: {', '.join(words)} (text {text_score:.2f})")
+        elif text:
+            # The question's words found other patterns: the box's state alone does not make this
+            # one an answer (it would outrank what was asked about). A vague question whose words
+            # match nothing ("something is wrong") still gets the patterns the state points to.
+            continue
         hits = []
         if snap:
             for s in pattern.get("state_signals") or []:
