@@ -59,3 +59,22 @@ def test_env_sets_top_level_keys_too(tmp_path):
 def test_missing_explicit_file_is_an_error(tmp_path):
     with pytest.raises(config_mod.ConfigError, match="does not exist"):
         config_mod.load(str(tmp_path / "nope.yaml"))
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"alerts": {"disk_usage_warning_percent": 99, "disk_usage_critical_percent": 95}}, "alerts.disk_usage_warning_percent: must be below"),
+    ({"alerts": {"temperature_warning_c": 70}}, "alerts.temperature_warning_c: must be below alerts.temperature_critical_c"),
+    ({"collect": {"disabled_sources": ["nosuch"]}}, "collect.disabled_sources.0"),
+    ({"alerts": {"alertmanager_url": "not a url"}}, "alerts.alertmanager_url"),
+    ({"alerts": {"email_to": ["not-an-email"]}}, "alerts.email_to.0"),
+])
+def test_values_that_would_silently_do_nothing_are_refused(overrides, message):
+    with pytest.raises(config_mod.ConfigError, match=message.replace(".", r"\.")):
+        config_mod.from_dict(overrides)
+
+
+def test_disabled_sources_names_are_the_collector_sources():
+    from omv_copilot_agent.collect import SOURCES
+
+    items = config_mod.schema()["properties"]["collect"]["properties"]["disabled_sources"]["items"]
+    assert tuple(items["enum"]) == SOURCES

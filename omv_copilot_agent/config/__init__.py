@@ -109,6 +109,25 @@ def validate(data: dict) -> None:
     errors = sorted(validator.iter_errors(data), key=lambda e: (-len(e.absolute_path), str(e.absolute_path)))
     if errors:
         raise ConfigError(_error_path(errors[0]))
+    for lower, higher in ORDERED:
+        low, high = _get(data, lower), _get(data, higher)
+        if isinstance(low, (int, float)) and isinstance(high, (int, float)) and not low < high:
+            raise ConfigError(f"{lower}: must be below {higher} ({low} is not below {high})")
+
+
+#: Thresholds that only make sense in order (warning before critical); a swap would silence one.
+ORDERED = (("alerts.disk_usage_warning_percent", "alerts.disk_usage_critical_percent"),
+           ("alerts.temperature_warning_c", "alerts.temperature_critical_c"),
+           ("alerts.forecast_critical_s", "alerts.forecast_warning_s"))
+
+
+def _get(data: dict, dotted: str):
+    node = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
 
 
 class Config(dict):
