@@ -64,4 +64,6 @@ def test_knowledge_settings_apply_at_once_and_restart_keys_are_named(live_server
     assert (moved / "live-settings-check.yaml").is_file()  # the new directory, without a restart
     resp = server.request("PUT", "/api/v1/settings", json={"assist": {"workers": 3}, "collect": {"interval_s": 120}})
     assert resp.status_code == 200 and resp.json()["restart_required"] == ["assist.workers"]
-    assert yaml.safe_load(open(server.agent.config.path))["assist"]["workers"] == 3  # saved all the same
+    saved = yaml.safe_load(open(server.agent.config.path))
+    assert saved["assist"] == {"workers": 3}  # saved all the same — and only what differs from the defaults
+    assert saved["collect"] == {"interval_s": 120, "source_timeout_s": 10}  # plus what the file had

@@ -159,11 +159,18 @@ def _write(path: Path, sections: dict) -> None:
     """Replace ``sections`` in the YAML file, atomically; the file's mode is kept (0600 if new)."""
     import yaml
 
+    from omv_copilot_agent.config import defaults
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
         data = data if isinstance(data, dict) else {}
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
-        data.update(sections)
+        default = defaults()
+        for section, values in sections.items():
+            # Only what differs from the defaults, or was in the file already: a saved form must
+            # not pin every default, or a later package's better default would never reach this box.
+            before = data.get(section) if isinstance(data.get(section), dict) else {}
+            data[section] = {k: v for k, v in values.items() if k in before or v != default.get(section, {}).get(k)}
         fd, tmp = tempfile.mkstemp(prefix=".config-", dir=str(path.parent))
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
