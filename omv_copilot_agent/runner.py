@@ -189,6 +189,25 @@ def _read_paths(args: list[str]) -> str | None:
     return None
 
 
+_docker_subcommand = _subcommands("ps", "info", "images", "inspect", "logs", "version", "system", "stats")
+
+
+def _docker(args: list[str]) -> str | None:
+    """Read-only subcommands; ``inspect`` only with a --format that leaves out the environment,
+    where containers keep their passwords (MYSQL_PASSWORD=…)."""
+    refused = _docker_subcommand(args)
+    if refused or args[0] != "inspect":
+        return refused
+    formats = [a.split("=", 1)[1] for a in args if a.startswith("--format=")]
+    formats += [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("--format", "-f")]
+    if not formats:
+        return "docker inspect only with --format (its full output holds the containers' environment and passwords)"
+    template = "".join(args[1:]).replace(" ", "")  # a template may be split into several arguments
+    if "Env" in template or any(whole in template for whole in ("{{json.}}", "{{.}}", "{{json.Config}}", "{{.Config}}")):
+        return "docker inspect --format may not print the environment (it holds passwords)"
+    return None
+
+
 _OMV_READ_PREFIXES = ("get", "enumerate", "is", "check")
 
 
@@ -249,7 +268,7 @@ ALLOWLIST: dict[str, Rule] = {
     "resolvectl": _subcommands("status", "query", "dns", min_args=0),
     "nslookup": _any_args,
     "host": _any_args,
-    "docker": _subcommands("ps", "info", "images", "inspect", "logs", "version", "system", "stats"),
+    "docker": _docker,
     "upsc": _any_args,
     "quota": _only_flags("-v", "-s", "-u", "-g"),
     "repquota": _only_flags("-a", "-s", "-u", "-g", "-v"),
