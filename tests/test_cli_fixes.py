@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from pathlib import Path
 
 import pytest
 
@@ -147,3 +148,42 @@ def test_every_command_says_it_answered_without_the_daemon(cli, args):
     assert "collected now" not in r.stdout
     if "--json" in args:
         json.loads(r.stdout)
+
+
+def test_a_user_who_cannot_write_the_data_dir_is_told_so(make_config, tmp_path):
+    """The real case behind the bug: an admin without root runs the CLI while the daemon is down."""
+    import os
+    import shutil
+
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to run the CLI as an unprivileged user")
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="omv-copilot-ro-"))  # pytest's tmp root is 0700: nobody cannot reach it
+    try:
+        _run_as_nobody(make_config, top)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def _run_as_nobody(make_config, top):
+    import subprocess
+
+    from tests.conftest import PYTHON, ROOT
+
+    data = top / "data"
+    Store(data).close()
+    _, made = make_config({"data_dir": str(data), "collect": QUICK, "omv_rpc": NO_OMV})
+    path = top / "config.yaml"
+    path.write_text(made.read_text())
+    for p in (top, data, data / "copilot.db", path):
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", PYTHON, "-c",
+                            "import omv_copilot_agent"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    if probe.returncode != 0:
+        pytest.skip(f"nobody cannot read the source tree: {probe.stderr.strip()[-200:]}")
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp",
+                        PYTHON, "-m", "omv_copilot_agent", "--config", str(path), "history", "note", "x"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "saved" not in r.stdout, (r.stdout, r.stderr)
+    assert str(data) in _one_line(r.stderr)

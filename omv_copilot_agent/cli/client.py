@@ -8,6 +8,7 @@ Commands call :func:`connect` and get an object with ``get(path, **params)`` and
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +92,10 @@ class InProcessClient(Client):
                 store = None
                 self.scratch_reason = (f"cannot open the database in the data dir {config.data_dir} ({exc}); "
                                        "fix its ownership/permissions or start the daemon (systemctl start omv-copilot)")
+            if store is not None and not (os.access(config.data_dir, os.W_OK) and os.access(store.path, os.W_OK)):
+                # Opened for reading (alerts, history still show) but a write would fail half-way.
+                self.scratch_reason = (f"the data dir {config.data_dir} is not writable by this user; "
+                                       "run the command as root (sudo) or start the daemon (systemctl start omv-copilot)")
         else:
             self.scratch_reason = (f"the data dir {config.data_dir} does not exist or is not a directory; "
                                    "start the daemon once (systemctl start omv-copilot) so it creates it")
