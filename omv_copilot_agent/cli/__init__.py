@@ -52,7 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        from omv_copilot_agent.cli.client import NOTICES
+
+        for line in NOTICES:
+            print(line, file=sys.stderr)
+        return code
     except ConfigError as exc:
         print(f"omv-copilot: config error: {exc}", file=sys.stderr)
         return 2

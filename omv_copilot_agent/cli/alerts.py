@@ -6,8 +6,12 @@ import sys
 import time
 
 from omv_copilot_agent.cli import CliError
-from omv_copilot_agent.cli.client import connect
+from omv_copilot_agent.cli.client import connect, quote
 from omv_copilot_agent.cli.output import print_json, table
+
+
+LIMIT_MAX = 1000  # the API's maximum page (api/alerts.py paging)
+HISTORY_LIMIT_MAX = 10000  # api/history.py
 
 
 def _ts(t) -> str:
@@ -21,15 +25,15 @@ def register(sub) -> None:
     p.add_argument("id", nargs="?", help="alert id (show, ack)")
     p.add_argument("--state", choices=("firing", "acknowledged", "resolved", "open"), help="filter the list by state")
     p.add_argument("--severity", choices=("info", "warning", "critical"), help="filter the list by severity")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=50, help=f"alerts to list (1-{LIMIT_MAX}, default 50)")
     p.add_argument("--note", help="note to store with an acknowledgement")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=run_alerts)
 
     h = sub.add_parser("health", help="health score 0-100 with its breakdown, or the daily report")
     h.add_argument("--report", action="store_true", help="print the daily health report")
-    h.add_argument("--html", action="store_true", help="the report as HTML")
-    h.add_argument("--json", action="store_true", help="print JSON")
+    h.add_argument("--html", action="store_true", help="the daily report as HTML (implies --report)")
+    h.add_argument("--json", action="store_true", help="print JSON (with --report: the report's text, html and data)")
     h.set_defaults(handler=run_health)
 
     y = sub.add_parser("history", help="past issues, configuration snapshots and drift, notes",
@@ -39,7 +43,7 @@ def register(sub) -> None:
     y.add_argument("--alert", type=int, help="attach the note to this alert id")
     y.add_argument("--from", dest="from_id", type=int)
     y.add_argument("--to", dest="to_id", type=int)
-    y.add_argument("--limit", type=int, default=50)
+    y.add_argument("--limit", type=int, default=50, help=f"rows to list (1-{HISTORY_LIMIT_MAX}, default 50)")
     y.add_argument("--json", action="store_true", help="print JSON")
     y.set_defaults(handler=run_history)
 
@@ -50,9 +54,16 @@ def _id(args) -> int:
     return int(args.id)
 
 
+def _limit(value: int, maximum: int) -> int:
+    if not 1 <= value <= maximum:
+        raise CliError(f"--limit must be between 1 and {maximum}, not {value}", 2)
+    return value
+
+
 def run_alerts(args) -> int:
-    if args.limit < 1:
-        raise CliError("--limit must be at least 1", 2)
+    _limit(args.limit, LIMIT_MAX)
+    if args.action in ("list", "forecasts", "test-notify") and args.id is not None:
+        raise CliError(f"'alerts {args.action}' takes no argument, got {args.id!r}", 2)
     client = connect(args)
     if args.action == "list":
         data = client.get("/api/v1/alerts", state=args.state, severity=args.severity, limit=args.limit)
@@ -80,10 +91,11 @@ def run_alerts(args) -> int:
         return 0
     alert_id = _id(args)
     if args.action == "ack":
-        data = client.post(f"/api/v1/alerts/acknowledge/{alert_id}", {"note": args.note} if args.note else {})
+        client.require_durable("the acknowledgement")
+        data = client.post(f"/api/v1/alerts/acknowledge/{quote(alert_id)}", {"note": args.note} if args.note else {})
         print_json(data) if args.json else print(f"alert {alert_id} is {data['state']}: {data['title']}")
         return 0
-    data = client.get(f"/api/v1/alerts/{alert_id}")
+    data = client.get(f"/api/v1/alerts/{quote(alert_id)}")
     if args.json:
         print_json(data)
         return 0
@@ -97,9 +109,12 @@ def run_alerts(args) -> int:
 
 def run_health(args) -> int:
     client = connect(args)
-    if args.report:
+    if args.report or args.html:
         data = client.get("/api/v1/health/report", format="json")
-        sys.stdout.write(data["html" if args.html else "text"])
+        if args.json:
+            print_json(data)
+        else:
+            sys.stdout.write(data["html" if args.html else "text"])
         return 0
     data = client.get("/api/v1/health")
     if args.json:
@@ -112,10 +127,14 @@ def run_health(args) -> int:
 
 
 def run_history(args) -> int:
+    _limit(args.limit, HISTORY_LIMIT_MAX)
+    if args.action != "note" and args.text is not None:
+        raise CliError(f"'history {args.action}' takes no argument, got {args.text!r}", 2)
+    if args.action == "note" and (not args.text or not args.text.strip()):
+        raise CliError("history note needs the note text, e.g. omv-copilot history note 'replaced sdb'", 2)
     client = connect(args)
     if args.action == "note":
-        if not args.text or not args.text.strip():
-            raise CliError("history note needs the note text, e.g. omv-copilot history note 'replaced sdb'", 2)
+        client.require_durable("the note")
         data = client.post("/api/v1/history/notes", {"text": args.text, **({"alert_id": args.alert} if args.alert else {})})
         print_json(data) if args.json else print(f"note {data['id']} saved")
         return 0
@@ -135,8 +154,10 @@ def run_history(args) -> int:
         print_json(data)
         return 0
     if args.action == "issues":
-        print(table(["ID", "SEVERITY", "ISSUE", "SUBJECT", "FIRST SEEN", "OUTCOME", "RESOLVED"],
-                    [[i["id"], i["severity"], i["title"], i["subject"], _ts(i["first_seen"]), i["outcome"], _ts(i["resolved_at"])]
+        # Two kinds of rows: alerts (subject, resolved_at) and assistant questions (neither).
+        print(table(["ID", "KIND", "SEVERITY", "ISSUE", "SUBJECT", "FIRST SEEN", "OUTCOME", "RESOLVED"],
+                    [[i.get("id"), i.get("kind") or "alert", i.get("severity") or "-", i.get("title"), i.get("subject") or "-",
+                      _ts(i.get("first_seen")), i.get("outcome"), _ts(i.get("resolved_at"))]
                      for i in data["issues"]]))
     elif args.action == "snapshots":
         print(table(["ID", "TAKEN", "REASON", "HASH"], [[s["id"], _ts(s["taken_at"]), s["reason"], s["hash"][:12]] for s in data["snapshots"]]))

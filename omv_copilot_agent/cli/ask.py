@@ -8,11 +8,12 @@ terminal, so a slow LLM never hits an HTTP timeout; Ctrl-C cancels the job.
 from __future__ import annotations
 
 import itertools
+import math
 import sys
 import time
 
 from omv_copilot_agent.cli import CliError
-from omv_copilot_agent.cli.client import connect
+from omv_copilot_agent.cli.client import connect, quote
 from omv_copilot_agent.cli.output import print_json
 
 CONTEXTS = ("storage", "network", "service", "performance", "security", "general")
@@ -25,7 +26,8 @@ def register(sub) -> None:
     parser.add_argument("question", nargs="+", help="the question (quote it or not)")
     parser.add_argument("--context", choices=CONTEXTS, help="force a specialist context (default: chosen from the question)")
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--direct", action="store_true", help="direct chat with the LLM: no knowledge base, no system state")
+    mode.add_argument("--direct", action="store_true", help="direct chat with the LLM: no knowledge base, no system state "
+                                                                "(exit 1 when no LLM provider is configured)")
     mode.add_argument("--kb-only", action="store_true", help="answer from the knowledge base only (no LLM)")
     parser.add_argument("--conversation", metavar="ID", help="continue a conversation (its id is printed with each answer)")
     parser.add_argument("--json", action="store_true", help="print the answer as JSON")
@@ -37,6 +39,8 @@ def run(args) -> int:
     question = " ".join(args.question).strip()
     if not question:
         raise CliError("the question is empty", 2)
+    if not (math.isfinite(args.wait) and args.wait > 0):
+        raise CliError(f"--wait must be a positive number of seconds, not {args.wait:g}", 2)
     client = connect(args)
     body = {"query": question, "async": True, "mode": "direct" if args.direct else "kb_only" if args.kb_only else "auto"}
     if args.context:
@@ -48,11 +52,27 @@ def run(args) -> int:
         raise CliError((reply.body.get("error") or {}).get("message") or f"HTTP {reply.status}")
     job_id = reply.body["job_id"]
     answer = wait(client, job_id, args.wait)
+    if args.direct and not answer.get("provider"):
+        if "no LLM provider" in " ".join(answer.get("notices") or []) or not _providers(args):
+            raise CliError("no LLM provider is configured: add one under assist.providers in the config file "
+                           "(see README, 'LLM providers'), or ask without --direct for a knowledge-base answer")
+        raise CliError("direct chat got no answer: every LLM provider failed"
+                       + (f" ({'; '.join(answer['notices'])})" if answer.get("notices") else ""))
     if args.json:
         print_json(answer)
     else:
         print(render(answer))
     return 0
+
+
+def _providers(args) -> list:
+    """The configured LLM providers (this shell's config; the daemon reads the same file)."""
+    from omv_copilot_agent import config as config_mod
+
+    try:
+        return list(config_mod.load(args.config).get_path("assist.providers", []) or [])
+    except Exception:  # an unreadable config already failed in connect(); be conservative
+        return []
 
 
 def wait(client, job_id: str, limit: float) -> dict:
@@ -61,7 +81,7 @@ def wait(client, job_id: str, limit: float) -> dict:
     deadline = time.monotonic() + limit
     try:
         while True:
-            job = client.get(f"/api/v1/assist/jobs/{job_id}")
+            job = client.get(f"/api/v1/assist/jobs/{quote(job_id)}")
             if job["status"] == "done":
                 return job["answer"]
             if job["status"] == "failed":
@@ -69,7 +89,7 @@ def wait(client, job_id: str, limit: float) -> dict:
             if job["status"] == "cancelled":
                 raise CliError("the question was cancelled")
             if time.monotonic() > deadline:
-                client.post(f"/api/v1/assist/jobs/{job_id}/cancel")
+                client.post(f"/api/v1/assist/jobs/{quote(job_id)}/cancel")
                 raise CliError(f"no answer within {limit:.0f} s (cancelled)")
             if tty:
                 sys.stderr.write(f"\r{next(spinner)} thinking ({job.get('stage') or job['status']})…   ")
@@ -77,7 +97,7 @@ def wait(client, job_id: str, limit: float) -> dict:
             time.sleep(0.2)
     except KeyboardInterrupt:
         try:
-            client.post(f"/api/v1/assist/jobs/{job_id}/cancel")
+            client.post(f"/api/v1/assist/jobs/{quote(job_id)}/cancel")
         except CliError:
             pass
         raise

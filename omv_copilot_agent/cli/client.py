@@ -8,11 +8,17 @@ Commands call :func:`connect` and get an object with ``get(path, **params)`` and
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from omv_copilot_agent import config as config_mod
 from omv_copilot_agent.cli import CliError
+
+
+# Lines main() prints on stderr once the command has finished without an error
+# (a failing command keeps its error to one line).
+NOTICES: list[str] = []
 
 
 @dataclass
@@ -50,6 +56,9 @@ class Client:
     def close(self) -> None:
         """Release what the client holds (nothing for the daemon's API)."""
 
+    def require_durable(self, what: str) -> None:
+        """Writes through the daemon are stored by it; nothing to check."""
+
 
 class InProcessClient(Client):
     """Runs the API app in this process against a freshly collected snapshot.
@@ -74,11 +83,22 @@ class InProcessClient(Client):
         from omv_copilot_agent.store import Store, StoreError
 
         store = None
+        # Why a write would be lost (None when it goes to the daemon's own database).
+        self.scratch_reason: str | None = None
         if Path(config.data_dir).is_dir():
             try:
                 store = Store(config.data_dir)
-            except StoreError:
+            except (StoreError, OSError) as exc:
                 store = None
+                self.scratch_reason = (f"cannot open the database in the data dir {config.data_dir} ({exc}); "
+                                       "fix its ownership/permissions or start the daemon (systemctl start omv-copilot)")
+            if store is not None and not (os.access(config.data_dir, os.W_OK) and os.access(store.path, os.W_OK)):
+                # Opened for reading (alerts, history still show) but a write would fail half-way.
+                self.scratch_reason = (f"the data dir {config.data_dir} is not writable by this user; "
+                                       "run the command as root (sudo) or start the daemon (systemctl start omv-copilot)")
+        else:
+            self.scratch_reason = (f"the data dir {config.data_dir} does not exist or is not a directory; "
+                                   "start the daemon once (systemctl start omv-copilot) so it creates it")
         if store is None:
             scratch = tempfile.mkdtemp(prefix="omv-copilot-")
             atexit.register(shutil.rmtree, scratch, True)
@@ -95,6 +115,11 @@ class InProcessClient(Client):
                                   headers={"Authorization": f"Bearer {self.token}", "Host": "localhost"})
         return ApiReply(response.status_code, json.loads(response.get_data(as_text=True) or "{}"))
 
+    def require_durable(self, what: str) -> None:
+        """Refuse a write that would only land in the throw-away database (and vanish at exit)."""
+        if self.scratch_reason:
+            raise CliError(f"cannot save {what}: {self.scratch_reason}")
+
     def close(self) -> None:
         """Close the in-process agent: kills any program a hung source still waits on."""
         self.agent.close()
@@ -107,8 +132,20 @@ def _unwrap(reply: ApiReply) -> dict:
     return reply.body
 
 
-def connect(args, *, allow_in_process: bool = True) -> Client:
-    """The daemon's API when it is up and the token is readable; otherwise in-process."""
+def quote(segment) -> str:
+    """User input put into a URL path: one segment, so '../x' or 'a/b' cannot reach another endpoint."""
+    from urllib.parse import quote as _quote
+
+    return _quote(str(segment), safe="")
+
+
+def connect(args, *, allow_in_process: bool = True, announce: bool = True) -> Client:
+    """The daemon's API when it is up and the token is readable; otherwise in-process.
+
+    ``announce``: say on stderr (never in --json stdout), when the command has succeeded,
+    that the answer is collected now, not by the daemon — commands that say it in their
+    own output pass False.
+    """
     config = config_mod.load(args.config)
     from omv_copilot_agent.daemon import parse_listen
 
@@ -133,4 +170,6 @@ def connect(args, *, allow_in_process: bool = True) -> Client:
         raise CliError(f"this command needs the daemon (systemctl start omv-copilot), but {why}")
     client = InProcessClient(config)
     client.why = why
+    if announce:
+        NOTICES.append(f"omv-copilot: collected now, not by the daemon ({why})")
     return client

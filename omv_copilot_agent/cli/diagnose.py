@@ -7,12 +7,13 @@ failed its expected output, 1 otherwise, 2 for bad input.
 
 from __future__ import annotations
 
+import shlex
 import sys
 
 from omv_copilot_agent.cli import CliError
 from omv_copilot_agent.cli.client import connect
 from omv_copilot_agent.cli.output import print_json
-from omv_copilot_agent.cli.patterns import call
+from omv_copilot_agent.cli.patterns import call, check_id
 
 
 def register(sub) -> None:
@@ -36,6 +37,19 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
     return params
 
 
+def shell_text(argv: list[str]) -> str:
+    """argv as a line to paste into a shell: each word quoted, a bare '|' between pipeline stages."""
+    stages, current = [], []
+    for word in argv:
+        if word == "|":
+            stages.append(current)
+            current = []
+        else:
+            current.append(word)
+    stages.append(current)
+    return " | ".join(shlex.join(stage) for stage in stages)
+
+
 def verdict(result: dict) -> str:
     if result.get("error"):
         return "TIMEOUT" if result.get("timed_out") else "ERROR"
@@ -48,8 +62,8 @@ def verdict(result: dict) -> str:
 
 def run(args) -> int:
     params = parse_params(args.param)
-    client = connect(args)
-    pattern = call(client, "GET", f"/api/v1/knowledge/patterns/{args.pattern_id}")
+    client = connect(args, announce=False)  # the header line says who answered
+    pattern = call(client, "GET", f"/api/v1/knowledge/patterns/{check_id(args.pattern_id)}")
     missing = [n for n in pattern.get("parameters") or [] if n not in params]
     steps = len(pattern["diagnostics"])
     results = []
@@ -60,13 +74,18 @@ def run(args) -> int:
             print("  note: steps needing " + ", ".join(f"--param {n}=…" for n in missing) + " will be refused")
     for i in range(steps):
         print(f"[{i + 1}/{steps}] {pattern['diagnostics'][i]['name']} …", file=progress, flush=True, end="" if not args.json else "\n")
-        body = call(client, "POST", "/api/v1/assist/diagnostics",
-                    body={"pattern_id": pattern["pattern_id"], "params": params, "step": i})
+        try:
+            body = call(client, "POST", "/api/v1/assist/diagnostics",
+                        body={"pattern_id": pattern["pattern_id"], "params": params, "step": i})
+        except CliError:
+            if not args.json:
+                print(" not run", flush=True)  # end the progress line; the error gets its own line on stderr
+            raise
         result = body["results"][0]
         results.append(result)
         if not args.json:
             print(f" {verdict(result)} ({result.get('duration_s', 0):.2f} s)")
-            print(f"      $ {' '.join(result['argv']) if result.get('argv') else result['command']}")
+            print(f"      $ {shell_text(result['argv']) if result.get('argv') else result['command']}")
             detail = result.get("error") or (result.get("stdout") or result.get("stderr") or "").strip()
             for line in detail.splitlines()[:8]:
                 print(f"      {line[:160]}")

@@ -8,12 +8,15 @@ feedback nudges and the live snapshot's state signals, is the same the web UI sh
 
 from __future__ import annotations
 
+import argparse
+import re
 import textwrap
 
 from omv_copilot_agent.cli import CliError
-from omv_copilot_agent.cli.client import ApiReply, connect
+from omv_copilot_agent.cli.client import ApiReply, connect, quote
 from omv_copilot_agent.cli.output import print_json, table
 
+PATTERN_ID = re.compile(r"[a-z0-9][a-z0-9_-]{2,63}")  # as api/knowledge.py checks it
 CATEGORIES = ("storage", "network", "services", "performance", "security", "hardware", "backup")
 
 
@@ -25,20 +28,20 @@ def register(sub) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     lst = actions.add_parser("list", help="list patterns (optionally one category)")
     lst.add_argument("--category", choices=CATEGORIES, help="only this category")
-    lst.add_argument("--json", action="store_true", help="print JSON")
+    lst.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     lst.set_defaults(handler=run_list)
     show = actions.add_parser("show", help="show one pattern: symptoms, diagnostics, solutions with risk")
     show.add_argument("pattern_id", metavar="ID")
-    show.add_argument("--json", action="store_true", help="print JSON")
+    show.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     show.set_defaults(handler=run_show)
     search = actions.add_parser("search", help="rank patterns for a question (and this box's state)")
     search.add_argument("text", nargs="+", metavar="TEXT")
     search.add_argument("--limit", type=int, default=5, help="results to show (1-50, default 5)")
-    search.add_argument("--json", action="store_true", help="print JSON")
+    search.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     search.set_defaults(handler=run_search)
     check = actions.add_parser("validate", help="check pattern YAML files (schema, related ids); exit 1 if any is invalid")
     check.add_argument("files", nargs="+", metavar="FILE")
-    check.add_argument("--json", action="store_true", help="print JSON")
+    check.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     check.set_defaults(handler=run_validate)
 
 
@@ -49,6 +52,17 @@ def call(client, method: str, path: str, *, params: dict | None = None, body: di
         error = reply.body.get("error", {}) if isinstance(reply.body, dict) else {}
         raise CliError(error.get("message") or f"HTTP {reply.status}", 2 if 400 <= reply.status < 500 else 1)
     return reply.body
+
+
+def check_id(pattern_id: str) -> str:
+    """A pattern id as the API accepts it, quoted for the URL path; else exit 2 with the API's reason.
+
+    Checked here too because a '/' in it would reach another endpoint even when quoted
+    (the WSGI server decodes %2F before routing).
+    """
+    if not PATTERN_ID.fullmatch(pattern_id):
+        raise CliError(f"invalid pattern id {pattern_id!r} (pattern_id: 3-64 characters of a-z, 0-9, '-' or '_')", 2)
+    return quote(pattern_id)
 
 
 def run_list(args) -> int:
@@ -67,8 +81,9 @@ def run_list(args) -> int:
 
 
 def run_show(args) -> int:
+    path = f"/api/v1/knowledge/patterns/{check_id(args.pattern_id)}"
     client = connect(args)
-    pattern = call(client, "GET", f"/api/v1/knowledge/patterns/{args.pattern_id}")
+    pattern = call(client, "GET", path)
     if args.json:
         print_json(pattern)
         return 0

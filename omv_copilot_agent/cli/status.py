@@ -15,7 +15,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    client = connect(args)
+    client = connect(args, announce=False)  # render() says who answered
     try:
         status = client.get("/api/v1/system/status")
     finally:

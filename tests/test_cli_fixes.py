@@ -1,0 +1,189 @@
+"""CLI bugs a reviewer found, each as a real subprocess (`run_cli`), no daemon (in-process mode).
+
+History with questions, writes refused when the data dir cannot hold them, options that
+were silently ignored, user input in URL paths, diagnose errors on their own line,
+copy-pasteable commands, and the no-daemon notice on every command.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+
+from omv_copilot_agent.store import Store
+from tests.conftest import run_cli
+
+QUICK = {"disabled_sources": ["smart", "logs", "apt"]}
+NO_OMV = {"command": "/nonexistent/omv-rpc"}
+
+
+def _one_line(stderr: str) -> str:
+    lines = [ln for ln in stderr.strip().splitlines() if "collected now, not by the daemon" not in ln]
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    return lines[0]
+
+
+@pytest.fixture
+def cli(make_config, tmp_path):
+    """run(*args) against a config whose data dir holds a real (daemon-less) database."""
+    data = tmp_path / "data"
+    data.mkdir()
+    Store(data).close()
+    _, path = make_config({"data_dir": str(data), "collect": QUICK, "omv_rpc": NO_OMV})
+
+    def run(*args, **kw):
+        return run_cli("--config", str(path), *args, **kw)
+
+    return run
+
+
+def test_history_lists_questions_next_to_alerts(cli):
+    asked = cli("ask", "--kb-only", "hi")
+    assert asked.returncode == 0, asked.stderr
+    shown = cli("history")
+    assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
+    assert "question" in shown.stdout and "hi" in shown.stdout
+    data = json.loads(cli("history", "--json").stdout)
+    assert any(i["kind"] == "question" for i in data["issues"])
+
+
+@pytest.mark.parametrize("breakage", ["db_is_a_directory", "data_dir_is_a_file"])
+def test_writes_fail_when_the_data_dir_cannot_hold_them(make_config, tmp_path, breakage):
+    if breakage == "db_is_a_directory":
+        data = tmp_path / "data"
+        (data / "copilot.db").mkdir(parents=True)
+    else:
+        (tmp_path / "afile").write_text("x")
+        data = tmp_path / "afile" / "data"
+    _, path = make_config({"data_dir": str(data), "collect": QUICK, "omv_rpc": NO_OMV})
+    noted = run_cli("--config", str(path), "history", "note", "x")
+    assert noted.returncode == 1 and "saved" not in noted.stdout, noted.stdout
+    line = _one_line(noted.stderr)
+    assert str(data) in line and "cannot save the note" in line
+    acked = run_cli("--config", str(path), "alerts", "ack", "1")
+    assert acked.returncode == 1 and str(data) in _one_line(acked.stderr)
+    # Reads still answer (from the throw-away database).
+    listed = run_cli("--config", str(path), "history", "notes")
+    assert listed.returncode == 0, listed.stderr
+
+
+def test_patterns_json_before_the_action(cli):
+    r = cli("patterns", "--json", "list")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["total"] > 0
+
+
+def test_health_report_json_and_html(cli):
+    r = cli("health", "--json", "--report")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert "text" in data and "html" in data
+    r = cli("health", "--html")  # implies --report (see --help)
+    assert r.returncode == 0, r.stderr
+    assert "<html" in r.stdout.lower()
+    assert "implies --report" in cli("health", "--help").stdout
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("alerts", "list", "extra"), "extra"),
+    (("alerts", "forecasts", "5"), "'5'"),
+    (("history", "notes", "extra"), "extra"),
+    (("ask", "--wait", "-5", "hi"), "--wait"),
+    (("ask", "--wait", "nan", "hi"), "--wait"),
+    (("alerts", "--limit", "99999999"), "--limit must be between 1 and 1000"),
+    (("alerts", "--limit", "0"), "--limit must be between 1 and 1000"),
+    (("history", "--limit", "0"), "--limit must be between 1 and 10000"),
+])
+def test_bad_options_exit_2_naming_them(cli, args, needle):
+    r = cli(*args)
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert needle in _one_line(r.stderr)
+
+
+def test_ask_direct_without_a_provider_fails(cli):
+    r = cli("ask", "--direct", "hello")
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    line = _one_line(r.stderr)
+    assert "no LLM provider is configured" in line and "assist.providers" in line
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "a/b", "x?y=1", "..", "%2e%2e"])
+def test_pattern_ids_stay_in_their_path_segment(cli, bad):
+    for args in (("patterns", "show", bad), ("diagnose", bad)):
+        r = cli(*args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        line = _one_line(r.stderr)
+        assert "invalid pattern id" in line and "no such endpoint" not in line
+
+
+def test_diagnose_bad_param_is_its_own_line(cli):
+    r = cli("diagnose", "smb-permission-denied", "--param", "path=relative/../x;rm")
+    assert r.returncode != 0
+    line = _one_line(r.stderr)
+    assert line.startswith("omv-copilot: ") and "params.path" in line
+    # On a terminal stdout and stderr interleave: the progress line must be finished first.
+    assert r.stdout.endswith("\n") and "params.path" not in r.stdout, r.stdout
+
+
+def test_diagnose_shows_commands_that_can_be_pasted(cli):
+    r = cli("diagnose", "slow-smb-transfers")
+    assert "Traceback" not in r.stderr, r.stderr
+    shown = [ln.strip()[2:] for ln in r.stdout.splitlines() if ln.strip().startswith("$ ")]
+    assert shown, r.stdout
+    for cmd in shown:
+        shlex.split(cmd)  # balanced quotes
+    assert "testparm -s -v | grep -i -E 'signing|min protocol|aio|use sendfile'" in shown, shown
+
+
+@pytest.mark.parametrize("args", [("alerts",), ("health",), ("history",), ("ask", "--kb-only", "hi"), ("patterns",),
+                                  ("alerts", "--json"), ("patterns", "--json")])
+def test_every_command_says_it_answered_without_the_daemon(cli, args):
+    r = cli(*args)
+    assert r.returncode == 0, r.stderr
+    notice = [ln for ln in r.stderr.splitlines() if "collected now, not by the daemon (" in ln]
+    assert len(notice) == 1, r.stderr
+    assert "collected now" not in r.stdout
+    if "--json" in args:
+        json.loads(r.stdout)
+
+
+def test_a_user_who_cannot_write_the_data_dir_is_told_so(make_config, tmp_path):
+    """The real case behind the bug: an admin without root runs the CLI while the daemon is down."""
+    import os
+    import shutil
+
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to run the CLI as an unprivileged user")
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="omv-copilot-ro-"))  # pytest's tmp root is 0700: nobody cannot reach it
+    try:
+        _run_as_nobody(make_config, top)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def _run_as_nobody(make_config, top):
+    import subprocess
+
+    from tests.conftest import PYTHON, ROOT
+
+    data = top / "data"
+    Store(data).close()
+    _, made = make_config({"data_dir": str(data), "collect": QUICK, "omv_rpc": NO_OMV})
+    path = top / "config.yaml"
+    path.write_text(made.read_text())
+    for p in (top, data, data / "copilot.db", path):
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", PYTHON, "-c",
+                            "import omv_copilot_agent"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    if probe.returncode != 0:
+        pytest.skip(f"nobody cannot read the source tree: {probe.stderr.strip()[-200:]}")
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp",
+                        PYTHON, "-m", "omv_copilot_agent", "--config", str(path), "history", "note", "x"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "saved" not in r.stdout, (r.stdout, r.stderr)
+    assert str(data) in _one_line(r.stderr)
