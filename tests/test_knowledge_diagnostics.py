@@ -87,6 +87,7 @@ def write_pattern(directory, pid, commands):
     ("spytool {device}", {"device": "/dev/sda; rm -rf /"}, "invalid value"),
     ("spytool {device}", {"device": "/dev/sda /etc/shadow"}, "invalid value"),
     ("spytool {path}", {"path": "/srv/../etc/shadow"}, "invalid value"),
+    ("spytool {path}", {"path": "/tmp/x"}, "expected a path under /srv, /mnt, /media, /export, /var/log or /etc"),
     ("spytool {path}", {"path": "/srv/share\nrm"}, "invalid value"),
     ("spytool {client_ip}", {"client_ip": "10.0.0.1 && reboot"}, "not an IP address"),
     ("spytool {user}", {"user": "-rf"}, "invalid value"),

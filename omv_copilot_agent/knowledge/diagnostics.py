@@ -45,6 +45,26 @@ _RX = {
 }
 
 
+#: What a value must look like, in words, for the "invalid value" message (the regex says it exactly).
+_EXPECTED = {
+    "device": "a disk or partition like /dev/sda, /dev/nvme0n1 or /dev/md0",
+    "md_device": "an md array like /dev/md0",
+    "disk": "a disk name like sda or nvme0n1",
+    "share": "a share name (letters, digits, '.', '_', '-', spaces)",
+    "interface": "a network interface like eth0 or enp3s0",
+    "unit": "a systemd unit like smbd.service",
+    "user": "a user name like admin",
+    "host": "a host name",
+    "path": "a path under /srv, /mnt, /media, /export, /var/log or /etc",
+    "mountpoint": "a mount point like /srv/dev-disk-by-uuid-…",
+    "pool": "a ZFS pool name",
+    "ups": "a UPS name like ups or ups@host",
+    "container": "a container name",
+    "cert": "a certificate under /etc/ssl/certs ending in .crt or .pem",
+    "port": "a port number",
+}
+
+
 def validate_param(name: str, value) -> str | None:
     """None when ``value`` is acceptable for placeholder ``name``, else the reason."""
     if not isinstance(value, str):
@@ -55,7 +75,7 @@ def validate_param(name: str, value) -> str | None:
     if rx is None:
         return f"unknown parameter '{name}'"
     if not value.isascii() or not re.fullmatch(rx, value) or ".." in value.split("/"):
-        return f"parameter '{name}' has an invalid value"
+        return f"parameter '{name}' has an invalid value: expected {_EXPECTED.get(name, 'a plain value')}"
     if runner.SHELL_METACHARACTERS.intersection(value):
         return f"parameter '{name}' contains shell metacharacters"
     return None
