@@ -97,6 +97,14 @@ def _short(value: Any) -> str:
 
 def schema_error_reason(error: Any) -> str:
     """A jsonschema error as a reason that says what is wrong without echoing a huge value."""
+    try:
+        return _reason(error)
+    except Exception:  # never turn a 400 into a 500 because a schema keyword has an odd value
+        message = str(error.message)
+        return message if len(message) <= 200 else message[:197] + "..."
+
+
+def _reason(error: Any) -> str:
     kind, limit = error.validator, error.validator_value
     reasons = {
         "maxLength": f"is longer than {limit} characters",
@@ -111,7 +119,7 @@ def schema_error_reason(error: Any) -> str:
         "exclusiveMinimum": f"must be greater than {limit}",
         "pattern": f"{_short(error.instance)} does not match {_short(limit)}",
         "enum": f"must be one of {', '.join(map(str, limit))}"[:200] if isinstance(limit, list) else "is not an allowed value",
-        "type": f"must be of type {' or '.join(limit) if isinstance(limit, list) else limit}, not {_short(error.instance)}",
+        "type": f"must be of type {' or '.join(map(str, limit)) if isinstance(limit, list) else limit}, not {_short(error.instance)}",
         "required": error.message[:200],
     }
     if kind in reasons:
