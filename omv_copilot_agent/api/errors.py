@@ -55,6 +55,14 @@ def register(app: Flask) -> None:
         }
         return error_response(exc.code or 500, code, messages.get(exc.code, exc.description or exc.name))
 
+    from omv_copilot_agent.store import StoreError
+
+    @app.errorhandler(StoreError)
+    def _store_error(exc: StoreError):
+        # The database (not the request) is at fault: say which file and why, as 503.
+        log.error("store unavailable: %s", exc)
+        return error_response(503, "store_unavailable", f"the agent's database is unavailable: {exc}")
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("unhandled error")

@@ -7,13 +7,13 @@ from flask import Blueprint, jsonify
 from omv_copilot_agent.api import agent
 from omv_copilot_agent.api.alerts import SEVERITIES, service
 from omv_copilot_agent.api.errors import bad_request, not_found
-from omv_copilot_agent.api.params import choice_arg, int_arg, json_body, paging
+from omv_copilot_agent.api.params import SQLITE_MAX_INT, choice_arg, int_arg, json_body, paging
 
 bp = Blueprint("history", __name__, url_prefix="/api/v1/history")
 
 NOTE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["text"],
                "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 10000},
-                              "alert_id": {"type": ["integer", "null"], "minimum": 1},
+                              "alert_id": {"type": ["integer", "null"], "minimum": 1, "maximum": SQLITE_MAX_INT},
                               "pattern_id": {"type": ["string", "null"], "maxLength": 64}}}
 
 

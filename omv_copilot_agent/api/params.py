@@ -66,6 +66,68 @@ def _too_deep(node: Any) -> str | None:
     return None
 
 
+def _lone_surrogate(node: Any) -> str | None:
+    """The field path of the first string (value or key) holding a lone UTF-16 surrogate.
+
+    JSON allows escapes like ``\\ud800`` that Python decodes to strings that cannot be
+    encoded as UTF-8; SQLite and every response would fail on them later.
+    """
+    stack: list[tuple[Any, str]] = [(node, "")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return where or "body"
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                path = f"{where}.{key}" if where else str(key)
+                stack.append((key, path))
+                stack.append((child, path))
+        elif isinstance(value, list):
+            stack.extend((child, f"{where}.{i}" if where else str(i)) for i, child in enumerate(value))
+    return None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def schema_error_reason(error: Any) -> str:
+    """A jsonschema error as a reason that says what is wrong without echoing a huge value."""
+    try:
+        return _reason(error)
+    except Exception:  # never turn a 400 into a 500 because a schema keyword has an odd value
+        message = str(error.message)
+        return message if len(message) <= 200 else message[:197] + "..."
+
+
+def _reason(error: Any) -> str:
+    kind, limit = error.validator, error.validator_value
+    reasons = {
+        "maxLength": f"is longer than {limit} characters",
+        "minLength": f"is shorter than {limit} characters" if limit != 1 else "must not be empty",
+        "maxItems": f"has more than {limit} items",
+        "minItems": f"has fewer than {limit} items",
+        "maxProperties": f"has more than {limit} fields",
+        "minProperties": f"has fewer than {limit} fields",
+        "maximum": f"must be at most {limit}",
+        "minimum": f"must be at least {limit}",
+        "exclusiveMaximum": f"must be less than {limit}",
+        "exclusiveMinimum": f"must be greater than {limit}",
+        "pattern": f"{_short(error.instance)} does not match {_short(limit)}",
+        "enum": f"must be one of {', '.join(map(str, limit))}"[:200] if isinstance(limit, list) else "is not an allowed value",
+        "type": f"must be of type {' or '.join(map(str, limit)) if isinstance(limit, list) else limit}, not {_short(error.instance)}",
+        "required": error.message[:200],
+    }
+    if kind in reasons:
+        return reasons[kind]
+    message = error.message
+    return message if len(message) <= 200 else message[:197] + "..."
+
+
 def json_body(schema: dict | None = None, *, optional: bool = False) -> dict[str, Any]:
     """The request's JSON object, validated against ``schema`` (JSON Schema)."""
     if not request.get_data(cache=True):
@@ -81,6 +143,9 @@ def json_body(schema: dict | None = None, *, optional: bool = False) -> dict[str
     deep = _too_deep(data)
     if deep:
         raise bad_request(f"field '{deep}': request body is nested deeper than {MAX_DEPTH} levels", "invalid_body")
+    bad = _lone_surrogate(data)
+    if bad:
+        raise bad_request(f"field '{bad}': contains an unpaired UTF-16 surrogate (invalid Unicode)", "invalid_body")
     if schema is not None:
         import jsonschema
 
@@ -91,5 +156,8 @@ def json_body(schema: dict | None = None, *, optional: bool = False) -> dict[str
             if error.validator == "additionalProperties":
                 extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
                 raise bad_request(f"unknown field '{'.'.join(filter(None, [where, extra[0] if extra else '']))}'", "invalid_body")
-            raise bad_request(f"field '{where or 'body'}': {error.message[:200]}", "invalid_body")
+            if error.validator == "required":
+                missing = error.message.split("'")[1] if error.message.count("'") >= 2 else ""
+                raise bad_request(f"field '{'.'.join(filter(None, [where, missing])) or 'body'}' is required", "invalid_body")
+            raise bad_request(f"field '{where or 'body'}': {schema_error_reason(error)}", "invalid_body")
     return data

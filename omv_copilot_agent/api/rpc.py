@@ -14,6 +14,7 @@ their contract paths; until they are merged the method answers 501.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -151,15 +152,57 @@ def apply_paging(items: list, params: dict) -> dict:
     return {"total": total, "data": data}
 
 
+PATH_PARAM_MAX = 200
+_PATH_FORBIDDEN = set("/?#%\\")
+
+
+def _path_param(name: str, value: str | int) -> str:
+    """A path parameter that cannot change which endpoint answers.
+
+    test_request_context decodes the path again, so a quoted '/' or '%' could route the
+    call to another endpoint (``<trace>/mermaid``); such values are refused, not escaped.
+    """
+    text = str(value)
+    if len(text) > PATH_PARAM_MAX:
+        raise bad_request(f"params.{name} is longer than {PATH_PARAM_MAX} characters", "invalid_parameter")
+    if any(c in _PATH_FORBIDDEN or ord(c) < 32 or ord(c) == 127 for c in text):
+        raise bad_request(f"params.{name} must not contain '/', '?', '#', '%', '\\' or control characters", "invalid_parameter")
+    return text
+
+
+_FIELD = re.compile(r"(unknown )?field '([^']*)'")
+
+
+def _as_params(response):
+    """A 400 from the REST view names body fields; through the bridge they are params.<name>."""
+    if response is None or response.status_code != 400:
+        return response
+    payload = response.get_json(silent=True)
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict) or not isinstance(error.get("message"), str):
+        return response
+
+    def repl(match: re.Match) -> str:
+        where = match.group(2)
+        name = "params" if where in ("", "body") else f"params.{where}"
+        return ("unknown " if match.group(1) else "") + name
+
+    error["message"] = _FIELD.sub(repl, error["message"])
+    response.set_data(json.dumps(payload))
+    return response
+
+
 def _dispatch(method: Method, params: dict, extra_query: dict | None = None):
     """Run the REST view for ``method`` in a synthetic request carrying the caller's auth."""
     params = dict(params)
     path = method.path
     for name in method.path_params:
         value = params.pop(name, None)
-        if value is None or value == "" or isinstance(value, (dict, list, bool)):
+        if value is None or value == "":
             raise bad_request(f"params.{name} is required", "missing_parameter")
-        path = path.replace("{" + name + "}", quote(str(value), safe=""))
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise bad_request(f"params.{name} must be a string or an integer", "invalid_parameter")
+        path = path.replace("{" + name + "}", quote(_path_param(name, value), safe=""))
     for name in PAGING if method.paged else ():
         params.pop(name, None)
     query = {k: params.pop(k) for k in method.query if k in params and params[k] is not None}
@@ -177,7 +220,8 @@ def _dispatch(method: Method, params: dict, extra_query: dict | None = None):
         kwargs["data"] = json.dumps(body)
         kwargs["content_type"] = "application/json"
     with current_app.test_request_context(path, **kwargs):
-        return current_app.full_dispatch_request()
+        response = current_app.full_dispatch_request()
+    return _as_params(response) if method.body else response
 
 
 @bp.post("/rpc")

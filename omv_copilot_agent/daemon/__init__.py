@@ -102,19 +102,53 @@ class Scheduler:
         self.agent.collector.close()
 
 
+WAITRESS_BODY_CAP = 16 << 20  # bodies up to this are read fully, so the API's JSON 413 reaches the client
+
+
+def _json_error_channel():
+    """Waitress' HTTP channel whose own errors (a body over its cap, bad chunking) are JSON, not text/plain."""
+    import json
+
+    from waitress.channel import HTTPChannel
+    from waitress.task import ErrorTask
+
+    class JsonErrorTask(ErrorTask):
+        def execute(self):
+            error = self.request.error
+            code = "request_too_large" if error.code == 413 else "bad_request"
+            message = (f"request body too large: {error.body}" if error.code == 413 else f"{error.reason}: {error.body}")
+            body = json.dumps({"error": {"code": code, "message": message}}).encode()
+            self.status = f"{error.code} {error.reason}"
+            self.response_headers.extend([("Content-Type", "application/json"), ("Connection", "close")])
+            self.close_on_finish = True
+            self.content_length = len(body)
+            self.write(body)
+
+    class JsonErrorChannel(HTTPChannel):
+        error_task_class = JsonErrorTask
+
+    return JsonErrorChannel
+
+
 def build_server(app, host: str, port: int, threads: int):
     """A waitress server bound now (so a busy port fails fast with a clear error)."""
     from waitress.server import create_server
 
-    # Waitress buffers a whole body before the app sees it (default cap 1 GiB); cap it near the
-    # API's own limit, which answers bodies between the two with a JSON 413 (api.BodyLimit).
+    # Waitress buffers a whole body before the app sees it (default cap 1 GiB). Its cap stays well
+    # above the API's own limit (MAX_CONTENT_LENGTH, answered by api.BodyLimit with a JSON 413 after
+    # the body was read, so no connection reset); above its cap waitress answers itself, in JSON too.
     limit = int(getattr(app, "config", {}).get("MAX_CONTENT_LENGTH") or 262144)
     try:
-        return create_server(app, host=host, port=port, threads=threads, ident="omv-copilot",
-                             clear_untrusted_proxy_headers=True, channel_timeout=30,
-                             max_request_body_size=max(4 * limit, 1 << 20))
+        server = create_server(app, host=host, port=port, threads=threads, ident="omv-copilot",
+                               clear_untrusted_proxy_headers=True, channel_timeout=30,
+                               max_request_body_size=max(4 * limit, WAITRESS_BODY_CAP))
     except OSError as exc:
         raise ConfigError(f"api.listen: cannot bind {host}:{port}: {exc.strerror}") from None
+    channel = _json_error_channel()
+    for each in [server, *getattr(server, "map", {}).values()]:
+        if hasattr(each, "channel_class"):
+            each.channel_class = channel
+    return server
 
 
 def serve(config, *, ready=None) -> int:

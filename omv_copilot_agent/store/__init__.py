@@ -103,6 +103,14 @@ class BaseStore:
                     pass
                 self.last_write_error = f"{exc} ({self.path})"
                 raise StoreError(f"could not write to {self.path}: {exc}") from None
+            except BaseException:
+                # Any other failure inside the transaction (e.g. a value SQLite cannot bind)
+                # must not leave BEGIN IMMEDIATE open: that would lock the database for everyone.
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                raise
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
         try:
