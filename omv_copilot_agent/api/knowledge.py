@@ -97,11 +97,6 @@ FEEDBACK_SCHEMA = {"type": "object", "additionalProperties": False, "required": 
 def feedback():
     body = json_body(FEEDBACK_SCHEMA)
     pattern_or_404(body["pattern_id"])
-    from omv_copilot_agent.store import StoreError
-
-    try:
-        fid = agent().store.add_feedback(body["pattern_id"], body["helpful"], body.get("comment"), body.get("query"))
-    except StoreError as exc:
-        raise ApiError(503, "store_unavailable", str(exc)) from None
+    fid = agent().store.add_feedback(body["pattern_id"], body["helpful"], body.get("comment"), body.get("query"))
     counts = agent().store.feedback_counts().get(body["pattern_id"], (0, 0))
     return jsonify({"id": fid, "pattern_id": body["pattern_id"], "helpful": counts[0], "not_helpful": counts[1]}), 201
