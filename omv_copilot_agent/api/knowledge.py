@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, Response, jsonify
 
 from omv_copilot_agent.api import agent
 from omv_copilot_agent.api.errors import ApiError, bad_request, not_found
 from omv_copilot_agent.api.params import choice_arg, int_arg, json_body, paging, str_arg
+from omv_copilot_agent.knowledge.loader import PATTERN_ID, PATTERN_ID_RULE
 
 bp = Blueprint("knowledge", __name__, url_prefix="/api/v1/knowledge")
 
 CATEGORIES = ("storage", "network", "services", "performance", "security", "hardware", "backup")
-PATTERN_ID = re.compile(r"[a-z0-9][a-z0-9_-]{2,63}")
 
 
 def kb():
@@ -24,11 +22,15 @@ def kb():
     return service
 
 
-def pattern_or_404(pattern_id, field: str = "pattern_id") -> dict:
-    """Validate the id's shape first so traversal/unicode/oversized ids are a clean 400 naming ``field``."""
+def checked_id(pattern_id, field: str = "pattern_id") -> str:
+    """The id, if its shape is valid: traversal/unicode/oversized ids are a clean 400 naming ``field``."""
     if not isinstance(pattern_id, str) or not PATTERN_ID.fullmatch(pattern_id):
-        raise bad_request(f"field '{field}': a pattern id is 3-64 characters of a-z, 0-9, '-' or '_'", "invalid_pattern_id")
-    pattern = kb().get(pattern_id)
+        raise bad_request(f"field '{field}': {PATTERN_ID_RULE}", "invalid_pattern_id")
+    return pattern_id
+
+
+def pattern_or_404(pattern_id, field: str = "pattern_id") -> dict:
+    pattern = kb().get(checked_id(pattern_id, field))
     if pattern is None:
         raise not_found(f"no pattern '{pattern_id}'")
     return pattern

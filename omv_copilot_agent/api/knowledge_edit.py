@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from omv_copilot_agent.api.errors import ApiError, bad_request, not_found
-from omv_copilot_agent.api.knowledge import PATTERN_ID, detail, kb
+from omv_copilot_agent.api.knowledge import checked_id, detail, kb
 from omv_copilot_agent.api.params import json_body
 from omv_copilot_agent.knowledge import editing
 
@@ -21,12 +21,6 @@ YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yam
 BODY_SCHEMA = {"type": "object", "additionalProperties": False,
                "properties": {"yaml": {"type": "string"}, "pattern": {"type": "object"},
                               "pattern_id": {"type": "string", "maxLength": 64}}}
-
-
-def checked_id(pattern_id, field: str = "pattern_id") -> str:
-    if not isinstance(pattern_id, str) or not PATTERN_ID.fullmatch(pattern_id):
-        raise bad_request(f"field '{field}': a pattern id is 3-64 characters of a-z, 0-9, '-' or '_'", "invalid_pattern_id")
-    return pattern_id
 
 
 def submitted(allow_id: bool = False) -> tuple[str | None, dict | None, list[dict], str | None]:

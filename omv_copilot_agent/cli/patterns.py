@@ -9,14 +9,12 @@ feedback nudges and the live snapshot's state signals, is the same the web UI sh
 from __future__ import annotations
 
 import argparse
-import re
 import textwrap
 
 from omv_copilot_agent.cli import CliError
 from omv_copilot_agent.cli.client import ApiReply, connect, quote
 from omv_copilot_agent.cli.output import print_json, table
 
-PATTERN_ID = re.compile(r"[a-z0-9][a-z0-9_-]{2,63}")  # as api/knowledge.py checks it
 CATEGORIES = ("storage", "network", "services", "performance", "security", "hardware", "backup")
 
 
@@ -60,8 +58,10 @@ def check_id(pattern_id: str) -> str:
     Checked here too because a '/' in it would reach another endpoint even when quoted
     (the WSGI server decodes %2F before routing).
     """
+    from omv_copilot_agent.knowledge.loader import PATTERN_ID, PATTERN_ID_RULE
+
     if not PATTERN_ID.fullmatch(pattern_id):
-        raise CliError(f"invalid pattern id {pattern_id!r} (pattern_id: 3-64 characters of a-z, 0-9, '-' or '_')", 2)
+        raise CliError(f"invalid pattern id {pattern_id!r} (pattern_id: {PATTERN_ID_RULE})", 2)
     return quote(pattern_id)
 
 

@@ -6,12 +6,16 @@ knowledge base down, and the admin needs file, pattern id, field and reason to f
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jsonschema
 import yaml
 
 SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
+#: What a pattern id may be (schema.yaml's pattern_id pattern): checked before an id reaches a path or URL.
+PATTERN_ID = re.compile(r"[a-z0-9][a-z0-9_-]{2,63}")
+PATTERN_ID_RULE = "a pattern id is 3-64 characters of a-z, 0-9, '-' or '_'"
 _SCHEMA: dict | None = None
 _VALIDATOR: jsonschema.Draft7Validator | None = None
 #: libyaml's loader when python3-yaml has it (Debian's does): parsing dominates load time.
