@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from omv_copilot_agent.api import agent
-from omv_copilot_agent.api.errors import ApiError, bad_request, not_found
-from omv_copilot_agent.api.params import choice_arg, json_body, paging
+from omv_copilot_agent.api.errors import ApiError, not_found
+from omv_copilot_agent.api.params import choice_arg, json_body, paging, path_id
 
 bp = Blueprint("alerts", __name__, url_prefix="/api/v1")
 
@@ -25,9 +25,7 @@ def service():
 
 
 def alert_id_arg(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
-        raise bad_request(f"alert id must be a positive integer, not {raw[:40]!r}", "invalid_alert_id")
-    return int(raw)
+    return path_id(raw, "alert id", "invalid_alert_id")
 
 
 @bp.get("/alerts")

@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify
 from omv_copilot_agent.api import agent
 from omv_copilot_agent.api.alerts import SEVERITIES, service
 from omv_copilot_agent.api.errors import bad_request, not_found
-from omv_copilot_agent.api.params import SQLITE_MAX_INT, choice_arg, int_arg, json_body, paging
+from omv_copilot_agent.api.params import SQLITE_MAX_INT, choice_arg, int_arg, json_body, paging, path_id
 
 bp = Blueprint("history", __name__, url_prefix="/api/v1/history")
 
@@ -84,9 +84,7 @@ def snapshot_diff():
 @bp.get("/snapshots/<path:id>")
 def snapshot(id):  # noqa: A002 (the documented path parameter)
     """One configuration snapshot with its data (the OMV configuration as recorded then)."""
-    if not id.isdigit() or len(id) > 18 or int(id) < 1:
-        raise bad_request(f"snapshot id must be a positive integer, not {id[:40]!r}", "invalid_snapshot_id")
-    found = agent().store.get_config_snapshot(int(id))
+    found = agent().store.get_config_snapshot(path_id(id, "snapshot id", "invalid_snapshot_id"))
     if found is None:
         raise not_found(f"no configuration snapshot {id}")
     return jsonify(found)

@@ -52,6 +52,13 @@ def str_arg(name: str, default: str | None = None, *, max_length: int = 500, req
 MAX_DEPTH = 16  # no route takes more than a few levels; deeper input only exhausts recursion
 
 
+def path_id(raw: str, what: str, code: str) -> int:
+    """A row id from a URL path segment: a positive integer of at most 18 digits (SQLite holds it)."""
+    if not raw.isdigit() or len(raw) > 18 or int(raw) < 1:
+        raise bad_request(f"{what} must be a positive integer, not {raw[:40]!r}", code)
+    return int(raw)
+
+
 def _too_deep(node: Any) -> str | None:
     """The top-level field (or 'body') under which the value nests deeper than MAX_DEPTH; no recursion."""
     stack = [(node, 1, None)]
