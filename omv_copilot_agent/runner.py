@@ -198,9 +198,7 @@ def _docker(args: list[str]) -> str | None:
     refused = _docker_subcommand(args)
     if refused or args[0] != "inspect":
         return refused
-    formats = [a.split("=", 1)[1] for a in args if a.startswith("--format=")]
-    formats += [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("--format", "-f")]
-    if not formats:
+    if not any(a.startswith("--format=") for a in args) and not any(a in ("--format", "-f") for a in args[:-1]):
         return "docker inspect only with --format (its full output holds the containers' environment and passwords)"
     template = "".join(args[1:]).replace(" ", "")  # a template may be split into several arguments
     if "Env" in template or any(whole in template for whole in ("{{json.}}", "{{.}}", "{{json.Config}}", "{{.Config}}")):

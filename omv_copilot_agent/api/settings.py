@@ -43,6 +43,8 @@ def _restart_required(old: dict, new: dict) -> list[str]:
         if before != after:
             out.append(key)
     return out
+
+
 SECRET_WORDS = ("api_key", "token", "password", "secret")
 
 

@@ -89,7 +89,6 @@ class InProcessClient(Client):
             try:
                 store = Store(config.data_dir)
             except (StoreError, OSError) as exc:
-                store = None
                 self.scratch_reason = (f"cannot open the database in the data dir {config.data_dir} ({exc}); "
                                        "fix its ownership/permissions or start the daemon (systemctl start omv-copilot)")
             if store is not None and not (os.access(config.data_dir, os.W_OK) and os.access(store.path, os.W_OK)):

@@ -96,21 +96,17 @@ class BaseStore:
                 yield conn
                 conn.execute("COMMIT")
                 self.last_write_error = None
-            except sqlite3.Error as exc:
+            except BaseException as exc:
+                # Whatever failed inside the transaction (a full disk, or a value SQLite cannot
+                # bind) must not leave BEGIN IMMEDIATE open: that would lock the database for everyone.
                 try:
                     conn.execute("ROLLBACK")
                 except sqlite3.Error:
                     pass
+                if not isinstance(exc, sqlite3.Error):
+                    raise
                 self.last_write_error = f"{exc} ({self.path})"
                 raise StoreError(f"could not write to {self.path}: {exc}") from None
-            except BaseException:
-                # Any other failure inside the transaction (e.g. a value SQLite cannot bind)
-                # must not leave BEGIN IMMEDIATE open: that would lock the database for everyone.
-                try:
-                    conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-                raise
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
         try:
