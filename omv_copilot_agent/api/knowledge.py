@@ -43,15 +43,13 @@ def summary(p: dict) -> dict:
 
 def origin(pattern_id: str) -> dict:
     """source shipped|local (+ overrides_shipped): which file answers, so the UI can badge an admin's edits."""
-    service = kb()
-    return service.origin(pattern_id) if hasattr(service, "origin") else {"source": "shipped", "overrides_shipped": False}
+    return kb().origin(pattern_id)
 
 
 def detail(pattern: dict) -> dict:
     """One pattern as the API answers it: the pattern, its parameters, origin and the YAML text to edit."""
     pid = pattern["pattern_id"]
-    text = kb().text(pid) if hasattr(kb(), "text") else None
-    return {**pattern, "parameters": parameters(pattern), **origin(pid), "yaml": text}
+    return {**pattern, "parameters": parameters(pattern), **origin(pid), "yaml": kb().text(pid)}
 
 
 @bp.get("/patterns")

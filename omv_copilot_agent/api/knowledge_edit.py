@@ -78,8 +78,6 @@ def save(pattern_id):
         listed = "; ".join(f"{p['field']}: {p['reason']}" for p in problems)
         raise ApiError(400, "invalid_pattern", f"pattern '{pid}' not saved — {len(problems)} problem(s): {listed}", problems)
     service = kb()
-    if getattr(service, "local_dir", None) is None:
-        raise ApiError(503, "patterns_dir_unavailable", "pattern editing is off: no local patterns directory is configured")
     try:
         created = service.save_local(pid, text)
     except editing.OverlayUnavailable as exc:
@@ -93,7 +91,7 @@ def delete(pattern_id):
     pid = checked_id(pattern_id)
     service = kb()
     try:
-        found = service.delete_local(pid) if hasattr(service, "delete_local") else False
+        found = service.delete_local(pid)
     except editing.OverlayUnavailable as exc:
         raise unavailable(exc) from None
     if not found:

@@ -25,22 +25,24 @@ class KnowledgeBase:
     def __init__(self, patterns_dir: str | Path | None = None, store=None, *,
                  timeout_s: float = diagnostics.DEFAULT_TIMEOUT_S, max_output: int = diagnostics.DEFAULT_MAX_OUTPUT,
                  local_dir: str | Path | None = None):
-        self.patterns_dir = Path(patterns_dir) if patterns_dir else paths.data_path("patterns")
-        #: The admin's overlay (None: editing is off, e.g. a KnowledgeBase built for a one-off check).
-        self.local_dir = Path(local_dir) if local_dir else None
         self.store = store
-        self.timeout_s, self.max_output = timeout_s, max_output
         #: Serialises write + reload so two concurrent saves cannot lose one another's file or index.
         self.lock = threading.RLock()
-        self.reload()
+        self.configure(patterns_dir, local_dir, timeout_s, max_output)
+
+    def configure(self, patterns_dir: str | Path | None, local_dir: str | Path | None,
+                  timeout_s: float, max_output: int) -> None:
+        """Where patterns come from and how diagnostics run; reloads (at start, and on a settings change)."""
+        with self.lock:
+            self.patterns_dir = Path(patterns_dir) if patterns_dir else paths.data_path("patterns")
+            #: The admin's overlay (None: editing is off, e.g. a KnowledgeBase built for a one-off check).
+            self.local_dir = Path(local_dir) if local_dir else None
+            self.timeout_s, self.max_output = timeout_s, max_output
+            self.reload()
 
     def reload(self) -> None:
         """Shipped patterns, then the overlay on top; swap everything in at once for concurrent readers."""
-        shipped, files, errors = {}, {}, []
-        if self.patterns_dir.is_dir():
-            shipped, files, errors = loader.load_files(self.patterns_dir)
-        else:
-            errors.append({"file": str(self.patterns_dir), "pattern_id": None, "field": None, "reason": "patterns directory does not exist"})
+        shipped, files, errors = loader.load_files(self.patterns_dir)
         patterns = dict(shipped)
         local_files: dict[str, Path] = {}
         if self.local_dir is not None and self.local_dir.is_dir():
@@ -155,12 +157,7 @@ def attach(agent) -> KnowledgeBase:
     kb = KnowledgeBase(store=getattr(agent, "store", None), **_settings(section or {}, data_dir))
 
     def reconfigure(new_config: dict) -> None:
-        wanted = _settings(new_config.get("knowledge") or {}, data_dir)
-        with kb.lock:
-            kb.patterns_dir = Path(wanted["patterns_dir"]) if wanted["patterns_dir"] else paths.data_path("patterns")
-            kb.local_dir = Path(wanted["local_dir"]) if wanted["local_dir"] else None
-            kb.timeout_s, kb.max_output = wanted["timeout_s"], wanted["max_output"]
-            kb.reload()
+        kb.configure(**_settings(new_config.get("knowledge") or {}, data_dir))
 
     listeners = getattr(agent, "config_listeners", None)
     if listeners is not None:

@@ -44,10 +44,7 @@ def validate(pattern) -> list[tuple[str, str]]:
 
 def load_dir(directory: str | Path) -> tuple[dict[str, dict], list[dict]]:
     """(patterns by id, errors) for every *.yaml/*.yml file in ``directory``."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        return {}, [{"file": str(directory), "pattern_id": None, "field": None, "reason": "patterns directory does not exist"}]
-    patterns, files, errors = load_files(directory)
+    patterns, files, errors = load_files(Path(directory))
     check_related(patterns, {pid: path.name for pid, path in files.items()}, errors)
     return patterns, errors
 
@@ -69,6 +66,8 @@ def load_files(directory: Path, label=lambda path: path.name) -> tuple[dict[str,
     patterns: dict[str, dict] = {}
     files: dict[str, Path] = {}
     errors: list[dict] = []
+    if not directory.is_dir():
+        errors.append({"file": str(directory), "pattern_id": None, "field": None, "reason": "patterns directory does not exist"})
     for path in sorted(list(directory.glob("*.yaml")) + list(directory.glob("*.yml"))):
         try:
             data, reason = parse(path.read_text(encoding="utf-8"))
