@@ -133,13 +133,7 @@ def _tab(driver, name):
     wb.wait(driver, lambda d: _js(d, f"var t = {_q('#copilotRoot')}; return t && t.getActiveTab().title === arguments[0];", name))
 
 
-def _click_text(driver, css: str, text: str):
-    from selenium.webdriver.common.by import By
-
-    el = wb.wait(driver, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, css) if e.is_displayed() and e.text.strip() == text],
-                 message=f"no visible {css} '{text}'")[0]
-    el.click()
-    return el
+_click_text = wb.click_text
 
 
 def _errors(driver):

@@ -316,8 +316,7 @@ def test_omv_mode_question_diagnostic_alert_and_trace(omv_panel, driver):
     _js(driver, "OmvCopilot.app.show('alerts');")
     wb.wait(driver, lambda d: _js(d, f"return {_q('#alerts')}.getStore().getCount() > 0"), timeout=120)
     _js(driver, f"{_q('#alerts')}.getSelectionModel().select(0);")
-    btn = [e for e in driver.find_elements(By.CSS_SELECTOR, ".ocp-root .x6-btn-inner") if e.is_displayed() and e.text.strip() == "Acknowledge"][0]
-    btn.click()
+    wb.click_text(driver, ".ocp-root .x6-btn-inner", "Acknowledge", timeout=120)
     wb.wait(driver, lambda d: _js(d, f"var s = {_q('#alerts')}.getStore(); return s.getCount() > 0 && s.getAt(0).get('state') === 'acknowledged';"),
             timeout=120, message="the alert was not acknowledged through /rpc.php")
     assert _panel_errors(driver) == []
@@ -400,8 +399,6 @@ def test_panel_is_readable_in_omv_dark_appearance(omv_panel, driver):
 
 def test_omv_mode_pattern_edit_saves_through_rpc_php(omv_panel, driver):
     """Inside OMV: Edit a pattern, Save (validatePattern + setPattern through /rpc.php), then Revert."""
-    from selenium.webdriver.common.by import By
-
     base = omv_panel
     _need_daemon_behind_engine()
     _open_panel(driver, base)
@@ -410,8 +407,7 @@ def test_omv_mode_pattern_edit_saves_through_rpc_php(omv_panel, driver):
     _js(driver, "OmvCopilot.app.show('knowledge', {pattern_id: arguments[0]});", PATTERN)
 
     def click(css: str, text: str) -> None:
-        wb.wait(driver, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, css) if e.is_displayed() and e.text.strip() == text],
-                timeout=120, message=f"no visible {css} '{text}'")[0].click()
+        wb.click_text(driver, css, text, timeout=120)
 
     def editor_text(d):
         return _js(d, f"var w = {_q('#patternEditor')}; return w && !w.destroyed && w.isVisible() ? w.down('#patternYaml').getValue() : null;")

@@ -78,6 +78,28 @@ def wait(driver, condition, timeout: float = WAIT_S, message: str = ""):
     return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition, message)
 
 
+def click_text(driver, css: str, text: str, timeout: float = WAIT_S):
+    """Click the visible element matching css whose text is text.
+
+    Finding and clicking happen in one polled step: the panel re-renders its detail view
+    after a save, so an element found a moment earlier may be gone (stale) by the click.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    def attempt(d):
+        try:
+            for el in d.find_elements(By.CSS_SELECTOR, css):
+                if el.is_displayed() and el.text.strip() == text:
+                    el.click()
+                    return el
+        except StaleElementReferenceException:
+            pass  # re-rendered under us: look again on the next poll
+        return False
+
+    return wait(driver, attempt, timeout, message=f"no visible {css} '{text}'")
+
+
 def _png_rows(data: bytes) -> tuple[int, int, int, list[bytes]]:
     """Decode an 8-bit RGB/RGBA PNG (what Chromium's screenshots are) into rows of pixel bytes."""
     import struct
