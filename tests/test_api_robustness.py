@@ -35,6 +35,18 @@ def test_lone_surrogate_is_400_and_does_not_lock_the_store(live_server):
     assert r.status_code in (200, 201), r.text
 
 
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "NaN", "Infinity"])
+def test_non_finite_number_is_400_and_not_saved(live_server, number):
+    """1e400 decodes to inf: saved, it would silence the memory alert and make /settings invalid JSON."""
+    srv = live_server()
+    raw = '{"alerts": {"memory_warning_percent": %s}}' % number
+    r = srv.request("PUT", "/api/v1/settings", data=raw.encode(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["message"] == "field 'alerts.memory_warning_percent': is not a finite number"
+    settings = srv.get("/api/v1/settings")
+    assert settings.status_code == 200 and json.loads(settings.text)["settings"]["alerts"]["memory_warning_percent"] == 90
+
+
 def test_huge_alert_id_is_400(live_server):
     srv = live_server()
     r = srv.post(NOTES, json={"text": "x", "alert_id": 2**70})

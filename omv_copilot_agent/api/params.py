@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import request
@@ -73,11 +74,12 @@ def _too_deep(node: Any) -> str | None:
     return None
 
 
-def _lone_surrogate(node: Any) -> str | None:
-    """The field path of the first string (value or key) holding a lone UTF-16 surrogate.
+def _unstorable(node: Any) -> tuple[str, str] | None:
+    """The field path and reason of the first value no store or response can hold.
 
     JSON allows escapes like ``\\ud800`` that Python decodes to strings that cannot be
-    encoded as UTF-8; SQLite and every response would fail on them later.
+    encoded as UTF-8, and numbers like ``1e400`` (or Python's ``NaN``/``Infinity``) that
+    decode to non-finite floats; SQLite and every JSON response would fail on them later.
     """
     stack: list[tuple[Any, str]] = [(node, "")]
     while stack:
@@ -86,7 +88,9 @@ def _lone_surrogate(node: Any) -> str | None:
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError:
-                return where or "body"
+                return where or "body", "contains an unpaired UTF-16 surrogate (invalid Unicode)"
+        elif isinstance(value, float) and not math.isfinite(value):
+            return where or "body", "is not a finite number"
         elif isinstance(value, dict):
             for key, child in value.items():
                 path = f"{where}.{key}" if where else str(key)
@@ -150,9 +154,9 @@ def json_body(schema: dict | None = None, *, optional: bool = False) -> dict[str
     deep = _too_deep(data)
     if deep:
         raise bad_request(f"field '{deep}': request body is nested deeper than {MAX_DEPTH} levels", "invalid_body")
-    bad = _lone_surrogate(data)
+    bad = _unstorable(data)
     if bad:
-        raise bad_request(f"field '{bad}': contains an unpaired UTF-16 surrogate (invalid Unicode)", "invalid_body")
+        raise bad_request(f"field '{bad[0]}': {bad[1]}", "invalid_body")
     if schema is not None:
         import jsonschema
 
