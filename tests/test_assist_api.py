@@ -115,6 +115,21 @@ def test_async_job_can_be_cancelled(srv, fake):
     assert server.get(f"/api/v1/assist/jobs/{job['job_id']}").json()["status"] == "cancelled"
 
 
+def test_close_cancels_open_questions_and_ends_the_workers(srv, fake):
+    """Shutdown: the workers end before the store closes, and a late question is a clear 503."""
+    fake.script({"delay": 1, "answer": GOOD_ANSWER})
+    server = srv([fake.provider()], workers=1)
+    running = server.post("/api/v1/assist/query", json={"query": "raid degraded", "async": True}).json()
+    poll(server, running["job_id"], until=("running",))
+    queued = server.post("/api/v1/assist/query", json={"query": "smb slow", "async": True}).json()
+    assert server.agent.assist.pool.close(timeout_s=30) == []
+    assert not any(t.is_alive() for t in server.agent.assist.pool._threads)
+    for job in (running, queued):
+        assert server.get(f"/api/v1/assist/jobs/{job['job_id']}").json()["status"] == "cancelled"
+    r = server.post("/api/v1/assist/query", json={"query": "q", "async": True})
+    assert r.status_code == 503 and "shutting down" in r.json()["error"]["message"], r.text
+
+
 def test_job_ids_checked(srv):
     server = srv()
     assert server.get("/api/v1/assist/jobs/0123456789abcdef").status_code == 404

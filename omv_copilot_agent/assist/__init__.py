@@ -55,6 +55,12 @@ class AssistService:
 
         return self.pool.submit(run, conversation_id)
 
+    def close(self) -> None:
+        """Cancel open questions and stop the workers before the agent closes the store."""
+        busy = self.pool.close()
+        if busy:
+            log.warning("assistant workers still busy at shutdown: %s", ", ".join(busy))
+
     def record_diagnostics(self, pattern_id: str, results: list[dict]) -> None:
         """Remember diagnostics the user ran so the next prompt shows them ("diagnostics already run")."""
         now = time.time()

@@ -4,7 +4,8 @@ OMV's nginx cuts PHP requests at 60 s and an LLM may take 120 s, so the web UI
 starts a job (202 ``{job_id}``) and polls. The pool is bounded twice: a fixed
 number of workers and a cap on queued jobs (beyond it ``submit`` refuses, the API
 answers 503). Finished jobs are kept for ``keep_s`` so a slow poller still finds
-them. Threads are daemons so an in-process CLI never hangs on exit.
+them. Threads are daemons so an in-process CLI never hangs on exit; the daemon
+closes the pool before the store, so no answer is being written while it shuts.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class JobPool:
         self.jobs: dict[str, Job] = {}
         self._queue: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
+        self._closed = False
         self._threads = [threading.Thread(target=self._work, name=f"assist-worker-{i}", daemon=True)
                          for i in range(max(1, workers))]
         for t in self._threads:
@@ -62,6 +64,8 @@ class JobPool:
         """Queue ``fn(job) -> answer``; raises PoolFull when ``max_queued`` jobs wait already."""
         self._expire()
         with self._lock:
+            if self._closed:
+                raise PoolFull("the daemon is shutting down; ask again once it is back")
             waiting = sum(1 for j in self.jobs.values() if j.status == QUEUED)
             if waiting >= self.max_queued:
                 raise PoolFull(f"{waiting} questions are already waiting; try again shortly")
@@ -83,6 +87,25 @@ class JobPool:
                 job.status, job.finished_at = CANCELLED, time.time()
         return job
 
+    def close(self, timeout_s: float = 5.0) -> list[str]:
+        """Cancel every queued or running job and wait up to ``timeout_s`` for the workers.
+
+        Returns the names of workers still busy at the deadline (a provider call that
+        ignores cancellation); they are daemon threads and end with the process.
+        """
+        with self._lock:
+            self._closed = True
+            for job in self.jobs.values():
+                if job.status in (QUEUED, RUNNING):
+                    job.cancel.set()
+                    job.status, job.finished_at = CANCELLED, time.time()
+        for _ in self._threads:
+            self._queue.put(None)
+        deadline = time.monotonic() + timeout_s
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        return [t.name for t in self._threads if t.is_alive()]
+
     def _expire(self) -> None:
         cutoff = time.time() - self.keep_s
         with self._lock:
@@ -91,7 +114,10 @@ class JobPool:
 
     def _work(self) -> None:
         while True:
-            job, fn = self._queue.get()
+            item = self._queue.get()
+            if item is None:  # close(): one sentinel per worker
+                return
+            job, fn = item
             with self._lock:
                 if job.status == CANCELLED:
                     continue
