@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -20,6 +19,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import stop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -138,11 +139,7 @@ def bench_daemon(config_path: Path, cycles: int, requests_n: int) -> str:
         return table(["DAEMON", "VALUE"], rows, title=f"Real daemon process: {requests_n} sequential GET /api/v1/system/status "
                                                      f"(keep-alive, token), interval {interval} s")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def bench_store(config_path: Path, snapshots: int) -> str:

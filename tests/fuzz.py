@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -81,6 +80,8 @@ def run(max_examples: int, max_time: int | None, seed: int | None = 1) -> tuple[
     With ``max_time`` the fuzzing phase repeats until the time is spent; without it each
     operation gets one round of ``max_examples`` (bounded by count, for the test suite).
     """
+    from tests.conftest import stop_daemon
+
     exe = ensure_venv()
     with tempfile.TemporaryDirectory(prefix="copilot-fuzz-") as tmp:
         workdir = Path(tmp)
@@ -96,11 +97,7 @@ def run(max_examples: int, max_time: int | None, seed: int | None = 1) -> tuple[
             out = subprocess.run(argv, capture_output=True, text=True, timeout=(max_time or 600) + 300,
                                  env={**os.environ, "SCHEMATHESIS_HOOKS": ""}, cwd=workdir)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_daemon(proc)
         log = (workdir / "daemon.log").read_text(errors="replace")
     return out.returncode, out.stdout + out.stderr + "\n--- daemon log (tail) ---\n" + log[-3000:]
 

@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
         for line in NOTICES:
             print(line, file=sys.stderr)
+        NOTICES.clear()  # main() may run again in one process (python3 -m, tests)
         return code
     except ConfigError as exc:
         print(f"omv-copilot: config error: {exc}", file=sys.stderr)
