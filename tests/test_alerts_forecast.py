@@ -76,7 +76,9 @@ def test_flat_shrinking_and_three_points_are_quiet_with_a_reason():
     three = forecast("/a", series(3, HOUR, lambda i: 500 * 2**30 + i * 2**30), TOTAL, NOW)
     assert (flat.status, flat.full_at) == ("flat", None) and flat.reason
     assert (shrink.status, shrink.full_at) == ("shrinking", None) and shrink.rate_bytes_per_day < 0
-    assert three.status == "insufficient_data" and "3 points" in three.reason
+    assert three.status == "insufficient_data" and "3 samples over 2 h" in three.reason
+    one = forecast("/a", series(1, HOUR, lambda i: 500 * 2**30), TOTAL, NOW)
+    assert one.reason == "too little data yet: 1 sample over 0 min (a forecast needs 6 over 1 h)"
 
 
 def test_three_points_forecast_when_allowed_matches_closed_form():

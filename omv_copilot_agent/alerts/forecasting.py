@@ -55,6 +55,11 @@ def after_last_cleanup(points: list[tuple[float, float]], total: float, drop_fra
     return points[start:]
 
 
+def _duration(seconds: float) -> str:
+    """Minutes below an hour, else hours ("45 min", "1 h", "2.5 h")."""
+    return f"{round(seconds / 60)} min" if seconds < 3600 else f"{seconds / 3600:.1f}".removesuffix(".0") + " h"
+
+
 def forecast(mountpoint: str, points: list[tuple[float, float]], total: float | None, now: float, *,
              min_points: int = 6, min_span_s: float = 3600, flat_fraction_per_day: float = 1e-4) -> Forecast:
     """Predict when ``mountpoint`` (series of (ts, used_bytes)) reaches ``total`` bytes."""
@@ -65,7 +70,9 @@ def forecast(mountpoint: str, points: list[tuple[float, float]], total: float | 
     cleaned = len(recent) < len(points)
     if len(recent) < min_points or (recent and recent[-1][0] - recent[0][0] < min_span_s):
         span = (recent[-1][0] - recent[0][0]) if recent else 0
-        why = f"too little data: {len(recent)} points over {span / 3600:.1f} h (need {min_points} over {min_span_s / 3600:.1f} h)"
+        n = len(recent)
+        why = (f"too little data yet: {n} {'sample' if n == 1 else 'samples'} over {_duration(span)} "
+               f"(a forecast needs {min_points} over {_duration(min_span_s)})")
         if cleaned:
             why += " since the last cleanup"
         return Forecast(mountpoint, "insufficient_data", reason=why, points=len(recent))
