@@ -117,7 +117,7 @@ def test_async_job_can_be_cancelled(srv, fake):
 
 def test_close_cancels_open_questions_and_ends_the_workers(srv, fake):
     """Shutdown: the workers end before the store closes, and a late question is a clear 503."""
-    fake.script({"delay": 1, "answer": GOOD_ANSWER})
+    fake.script({"delay": 2, "answer": GOOD_ANSWER})  # long enough for the poll to see it running
     server = srv([fake.provider()], workers=1)
     running = server.post("/api/v1/assist/query", json={"query": "raid degraded", "async": True}).json()
     poll(server, running["job_id"], until=("running",))
