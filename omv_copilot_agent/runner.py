@@ -392,6 +392,22 @@ def _kill_group(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
+def split_pipeline(words: list[str]) -> list[list[str]]:
+    """Words with bare ``|`` tokens between stages -> the stages (an empty stage stays empty)."""
+    stages: list[list[str]] = [[]]
+    for word in words:
+        if word == "|":
+            stages.append([])
+        else:
+            stages[-1].append(word)
+    return stages
+
+
+def join_pipeline(stages: Iterable[list[str]]) -> list[str]:
+    """The stages as one argv with bare ``|`` tokens between them (how results report a pipeline)."""
+    return [word for stage in stages for word in stage + ["|"]][:-1]
+
+
 def run_pipeline(stages: Iterable[list[str]], **kwargs) -> CommandResult:
     """Run ``a | b | c`` without a shell: each stage is checked and fed the previous stdout.
 
@@ -401,7 +417,7 @@ def run_pipeline(stages: Iterable[list[str]], **kwargs) -> CommandResult:
     filters = {"grep", "head", "tail", "wc", "sort"}
     for stage in stages[1:]:
         if not stage or os.path.basename(stage[0]) not in filters:
-            return CommandResult(argv=[a for s in stages for a in s + ["|"]][:-1], error=f"refused: only {', '.join(sorted(filters))} may follow a pipe")
+            return CommandResult(argv=join_pipeline(stages), error=f"refused: only {', '.join(sorted(filters))} may follow a pipe")
     result = run(stages[0], **kwargs)
     for stage in stages[1:]:
         if result.error:

@@ -39,15 +39,9 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 
 def shell_text(argv: list[str]) -> str:
     """argv as a line to paste into a shell: each word quoted, a bare '|' between pipeline stages."""
-    stages, current = [], []
-    for word in argv:
-        if word == "|":
-            stages.append(current)
-            current = []
-        else:
-            current.append(word)
-    stages.append(current)
-    return " | ".join(shlex.join(stage) for stage in stages)
+    from omv_copilot_agent.runner import split_pipeline
+
+    return " | ".join(shlex.join(stage) for stage in split_pipeline(argv))
 
 
 def verdict(result: dict) -> str:

@@ -1,9 +1,10 @@
 """Run a pattern's diagnostic commands safely through omv_copilot_agent.runner.
 
 A command string is split with shlex (never a shell); a bare ``|`` token splits it
-into stages that runner.run_pipeline executes itself. ``{name}`` placeholders are
-filled token by token, and only with values that pass that name's strict
-validator, so a parameter can never add an argument or a command.
+into stages that run_stages executes (the first through runner.run, the filters
+in-process). ``{name}`` placeholders are filled token by token, and only with
+values that pass that name's strict validator, so a parameter can never add an
+argument or a command.
 """
 
 from __future__ import annotations
@@ -97,14 +98,9 @@ def build(command: str, params: dict) -> list[list[str]]:
         parts = shlex.split(command)
     except ValueError as exc:
         raise runner.CommandRefused(f"cannot parse command: {exc}") from None
-    stages, current = [], []
-    for part in parts:
-        if part == "|":
-            stages.append(current)
-            current = []
-            continue
-        current.append(_PLACEHOLDER.sub(lambda m: params[m.group(1)], part))
-    stages.append(current)
+    # Split before filling: a parameter's value is one word, never a pipe.
+    stages = [[_PLACEHOLDER.sub(lambda m: params[m.group(1)], word) for word in stage]
+              for stage in runner.split_pipeline(parts)]
     if any(not s for s in stages):
         raise runner.CommandRefused("empty pipeline stage")
     if "/" in stages[0][0]:
@@ -167,7 +163,7 @@ def run_step(diag: dict, params: dict, *, timeout: float = DEFAULT_TIMEOUT_S, ma
         return out
     start = time.monotonic()
     result = run_stages(stages, timeout=timeout, max_output=max_output)
-    out.update(argv=[a for s in stages for a in s + ["|"]][:-1], returncode=result.returncode, stdout=result.stdout,
+    out.update(argv=runner.join_pipeline(stages), returncode=result.returncode, stdout=result.stdout,
                stderr=result.stderr, duration_s=round(result.duration_s or (time.monotonic() - start), 4),
                timed_out=result.timed_out, truncated=result.truncated, error=result.error)
     expected = diag.get("expected_output")
