@@ -34,15 +34,9 @@ RESTART_KEYS = ("assist.workers", "assist.max_queued_jobs", "collect.disabled_so
 
 
 def _restart_required(old: dict, new: dict) -> list[str]:
-    out = []
-    for key in RESTART_KEYS:
-        section, _, name = key.partition(".")
-        before, after = old.get(section, {}), new.get(section, {})
-        if name:
-            before, after = before.get(name), after.get(name)
-        if before != after:
-            out.append(key)
-    return out
+    from omv_copilot_agent.config import get_path
+
+    return [key for key in RESTART_KEYS if get_path(old, key) != get_path(new, key)]
 
 
 SECRET_WORDS = ("api_key", "token", "password", "secret")

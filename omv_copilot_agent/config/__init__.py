@@ -110,7 +110,7 @@ def validate(data: dict) -> None:
     if errors:
         raise ConfigError(_error_path(errors[0]))
     for lower, higher in ORDERED:
-        low, high = _get(data, lower), _get(data, higher)
+        low, high = get_path(data, lower), get_path(data, higher)
         if isinstance(low, (int, float)) and isinstance(high, (int, float)) and not low < high:
             raise ConfigError(f"{lower}: must be below {higher} ({low} is not below {high})")
 
@@ -121,12 +121,13 @@ ORDERED = (("alerts.disk_usage_warning_percent", "alerts.disk_usage_critical_per
            ("alerts.forecast_critical_s", "alerts.forecast_warning_s"))
 
 
-def _get(data: dict, dotted: str):
-    node = data
+def get_path(data: dict, dotted: str, default: Any = None) -> Any:
+    """``data["a"]["b"]`` for ``"a.b"``, or ``default`` where a level is missing or not a mapping."""
+    node: Any = data
     for part in dotted.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
     return node
 
 
@@ -136,12 +137,7 @@ class Config(dict):
     path: str | None = None
 
     def get_path(self, dotted: str, default: Any = None) -> Any:
-        node: Any = self
-        for part in dotted.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return default
-            node = node[part]
-        return node
+        return get_path(self, dotted, default)
 
     @property
     def data_dir(self) -> Path:

@@ -52,8 +52,8 @@ def check_bind(config) -> tuple[str, int]:
 class Scheduler:
     """Runs collection cycles on an interval until stopped.
 
-    The interval is read from the agent's config before each wait, and a settings change
-    wakes the wait, so a new ``collect.interval_s`` applies at once, not after a restart.
+    A settings change (one of the agent's config listeners) sets the new interval and wakes
+    the wait, so a new ``collect.interval_s`` applies at once, not after a restart.
     """
 
     def __init__(self, agent, interval_s: float):
@@ -61,9 +61,7 @@ class Scheduler:
         self.interval_s = interval_s
         self.stop_event = threading.Event()
         self.wake = threading.Event()
-        listeners = getattr(agent, "config_listeners", None)
-        if listeners is not None:
-            listeners.append(self._config_changed)
+        agent.config_listeners.append(self._config_changed)
 
     def _config_changed(self, config: dict) -> None:
         self.interval_s = float(config.get("collect", {}).get("interval_s", self.interval_s))
