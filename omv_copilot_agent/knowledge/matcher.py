@@ -3,8 +3,8 @@
 Score in [0, 1]: the text side's BM25 is squashed (1 - e^(-s/k)), state signals that
 hold combine with it as independent evidence, and feedback nudges by at most
 ±FEEDBACK_CAP. When a query's words match patterns, only those are ranked (signals
-strengthen them); otherwise the patterns whose signals hold. Every contribution is written into ``reasons`` so the answer can show
-why a pattern was chosen.
+strengthen them); otherwise the patterns whose signals hold. Every contribution is
+written into ``reasons`` so the answer can show why a pattern was chosen.
 """
 
 from __future__ import annotations
