@@ -1,8 +1,9 @@
 """The localhost HTTP API: ``create_app(agent)`` builds the Flask app.
 
-One blueprint per resource, each a module of this package exposing ``bp``;
-:data:`BLUEPRINTS` lists them. Views reach the running agent through
-:func:`agent` and answer from its cached state, never by collecting inline.
+The operations (services/operations.py) become routes in :mod:`.routes`; the
+other blueprints serve what is not an operation: liveness, the OpenAPI document,
+the RPC bridge, Prometheus metrics and the development web UI. Views reach the
+running agent through :func:`agent` and answer from its cached state.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from flask import Flask, current_app
 
 from omv_copilot_agent.api import auth, errors
 
-BLUEPRINTS = ("health", "system", "knowledge", "diagnostics", "rpc", "ui", "openapi", "assist", "traces", "settings")
-BLUEPRINTS += ("alerts", "history", "metrics")  # alerts concern
-BLUEPRINTS += ("knowledge_edit",)  # pattern editing (local overlay)
+BLUEPRINTS = ("routes", "health", "rpc", "ui", "openapi", "metrics")
 
 
 def agent():
