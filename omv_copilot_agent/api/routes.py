@@ -7,12 +7,13 @@ handler and renders its answer (JSON; 201/202 for Created/Accepted; a Document a
 
 from __future__ import annotations
 
+import functools
 import re
 
 from flask import Blueprint, Response, jsonify, request
 
 from omv_copilot_agent.services.call import Accepted, Call, Created, Document
-from omv_copilot_agent.services.operations import OPERATIONS, Operation
+from omv_copilot_agent.services.operations import BY_NAME, OPERATIONS, Operation
 
 PREFIX = "/api/v1/"
 VERBS = {"read": "GET", "create": "POST", "update": "PUT", "delete": "DELETE", "invoke": "POST"}
@@ -37,6 +38,25 @@ def _rule(op: Operation, resource: str) -> str:
         return f"<{name}>" if plain else f"<path:{name}>"
 
     return re.sub(r"{([^}]+)}", converter, rest_path(op, resource))
+
+
+@functools.lru_cache(maxsize=1)
+def _url_map():
+    from werkzeug.routing import Map, Rule
+
+    return Map([Rule(_rule(op, resource), endpoint=op.name, methods=[verb(op)])
+                for op in OPERATIONS for resource in (op.resource, *op.aliases)])
+
+
+def resolve(method: str, path: str) -> tuple[Operation, dict] | None:
+    """The operation a REST request names and its path values (None: no operation there)."""
+    from werkzeug.exceptions import HTTPException
+
+    try:
+        name, values = _url_map().bind("localhost").match(path, method=method)
+    except HTTPException:
+        return None
+    return BY_NAME[name], values
 
 
 def render(answer):
