@@ -164,18 +164,15 @@ def connect(args, *, allow_in_process: bool = True, announce: bool = True) -> Cl
     own output pass False.
     """
     config = config_mod.load(args.config)
-    from omv_copilot_agent.daemon import parse_listen
-
-    host, port = parse_listen(config["api"]["listen"])
-    host = "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else (f"[{host}]" if ":" in host else host))
+    url = config.daemon.url
     try:
         token = config.token_file.read_text().strip()
-        why = f"the daemon does not answer on {host}:{port}"
+        why = f"the daemon does not answer on {url.removeprefix('http://')}"
     except OSError as exc:
         token = None
         why = f"cannot read the token file {config.token_file}: {exc.strerror or exc}"
     if token:
-        client = Client(f"http://{host}:{port}", token, timeout=float(getattr(args, "timeout", 0) or 30))
+        client = Client(url, token, timeout=float(getattr(args, "timeout", 0) or 30))
         try:
             client.request("GET", "/healthz")
             return client
