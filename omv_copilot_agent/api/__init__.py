@@ -16,7 +16,7 @@ from flask import Flask, current_app
 
 from omv_copilot_agent.api import auth, errors
 
-BLUEPRINTS = ("routes", "health", "rpc", "ui", "openapi", "metrics")
+BLUEPRINTS = ("health", "rpc", "ui", "openapi", "metrics")
 
 
 def agent():
@@ -36,6 +36,9 @@ def create_app(agent_obj, token: str) -> Flask:
     app.extensions["copilot_agent"] = agent_obj
     errors.register(app)
     auth.register(app)
+    from omv_copilot_agent.api import routes
+
+    app.register_blueprint(routes.blueprint())
     for name in BLUEPRINTS:
         module = importlib.import_module(f"omv_copilot_agent.api.{name}")
         app.register_blueprint(module.bp)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from flask import Blueprint, jsonify
 
-from omv_copilot_agent.services.operations import OPERATIONS, Operation
+from omv_copilot_agent.services import operations
+from omv_copilot_agent.services.operations import Operation
 
 bp = Blueprint("openapi", __name__)
 
@@ -70,13 +71,17 @@ def path_item(op: Operation) -> tuple[str, str, dict]:
     return rest_path(op), verb(op).lower(), item
 
 
-@functools.lru_cache(maxsize=1)
 def document() -> dict:
-    """The OpenAPI document (built once; the operations table does not change at run time)."""
+    """The OpenAPI document for the operations table as it is now."""
+    return _document(operations.OPERATIONS)
+
+
+@functools.lru_cache(maxsize=2)
+def _document(table: tuple[Operation, ...]) -> dict:
     import yaml
 
     doc = yaml.safe_load(SPEC_PATH.read_text())
-    for op in OPERATIONS:
+    for op in table:
         path, method, item = path_item(op)
         doc["paths"].setdefault(path, {})[method] = item
         for alias in op.aliases:

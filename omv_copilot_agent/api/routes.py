@@ -13,13 +13,11 @@ import re
 from flask import Blueprint, Response, jsonify, request
 
 from omv_copilot_agent.services.call import Accepted, Call, Created, Document
-from omv_copilot_agent.services.operations import BY_NAME, OPERATIONS, Operation
+from omv_copilot_agent.services import operations
+from omv_copilot_agent.services.operations import Operation
 
 PREFIX = "/api/v1/"
 VERBS = {"read": "GET", "create": "POST", "update": "PUT", "delete": "DELETE", "invoke": "POST"}
-
-bp = Blueprint("operations", __name__)
-
 
 def verb(op: Operation) -> str:
     return VERBS[op.action]
@@ -41,11 +39,11 @@ def _rule(op: Operation, resource: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _url_map():
+def _url_map(table: tuple[Operation, ...]):
     from werkzeug.routing import Map, Rule
 
     return Map([Rule(_rule(op, resource), endpoint=op.name, methods=[verb(op)])
-                for op in OPERATIONS for resource in (op.resource, *op.aliases)])
+                for op in table for resource in (op.resource, *op.aliases)])
 
 
 def resolve(method: str, path: str) -> tuple[Operation, dict] | None:
@@ -53,10 +51,10 @@ def resolve(method: str, path: str) -> tuple[Operation, dict] | None:
     from werkzeug.exceptions import HTTPException
 
     try:
-        name, values = _url_map().bind("localhost").match(path, method=method)
+        name, values = _url_map(operations.OPERATIONS).bind("localhost").match(path, method=method)
     except HTTPException:
         return None
-    return BY_NAME[name], values
+    return next(op for op in operations.OPERATIONS if op.name == name), values
 
 
 def render(answer):
@@ -84,6 +82,10 @@ def _view(op: Operation):
     return view
 
 
-for _op in OPERATIONS:
-    for _resource in (_op.resource, *_op.aliases):
-        bp.add_url_rule(_rule(_op, _resource), endpoint=f"{_op.name}:{_resource}", view_func=_view(_op), methods=[verb(_op)])
+def blueprint() -> Blueprint:
+    """A route per operation of the table as it is now (create_app calls this for each app)."""
+    bp = Blueprint("operations", __name__)
+    for op in operations.OPERATIONS:
+        for resource in (op.resource, *op.aliases):
+            bp.add_url_rule(_rule(op, resource), endpoint=f"{op.name}:{resource}", view_func=_view(op), methods=[verb(op)])
+    return bp

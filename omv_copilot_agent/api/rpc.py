@@ -19,7 +19,8 @@ from omv_copilot_agent.api.errors import bad_request
 from omv_copilot_agent.api.params import json_body
 from omv_copilot_agent.api.routes import render
 from omv_copilot_agent.services.call import Call
-from omv_copilot_agent.services.operations import OPERATIONS, Operation
+from omv_copilot_agent.services import operations
+from omv_copilot_agent.services.operations import Operation
 
 bp = Blueprint("rpc", __name__, url_prefix="/api/v1")
 
@@ -27,8 +28,12 @@ PAGING = ("start", "limit", "sortfield", "sortdir", "search")
 PAGE_SIZE = 500  # items per handler call when collecting a paged list
 MAX_PAGES = 100  # a paged method collects at most MAX_PAGES * PAGE_SIZE items
 
-#: The methods OMV's service forwards: every operation not marked ``rpc=False``.
-METHODS: dict[str, Operation] = {op.name: op for op in OPERATIONS if op.rpc}
+def methods() -> dict[str, Operation]:
+    """The methods OMV's service forwards: every operation not marked ``rpc=False``."""
+    return {op.name: op for op in operations.OPERATIONS if op.rpc}
+
+
+METHODS = methods()
 
 
 RPC_SCHEMA = {
@@ -163,8 +168,9 @@ def rpc():
 
     data = json_body(RPC_SCHEMA)
     name = data["method"]
-    op = METHODS.get(name)
+    known = methods()
+    op = known.get(name)
     if op is None:
-        raise bad_request(f"unknown RPC method '{name[:64]}'; known: {', '.join(sorted(METHODS))}", "unknown_method")
+        raise bad_request(f"unknown RPC method '{name[:64]}'; known: {', '.join(sorted(known))}", "unknown_method")
     answer = call_operation(agent(), op, data.get("params") or {})
     return render(answer)

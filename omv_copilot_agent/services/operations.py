@@ -43,7 +43,7 @@ STATES = {"type": "string", "enum": list(alerts.STATES)}
 SEVERITIES = {"type": "string", "enum": list(alerts.SEVERITIES)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: a row is one declaration
 class Operation:
     """One thing a caller can ask of the agent (see the module docstring)."""
 
@@ -62,7 +62,7 @@ class Operation:
     rpc: bool = True
     documents: tuple[str, ...] = ()  # media types of answers that are documents, not JSON (a report, YAML)
     aliases: tuple[str, ...] = ()  # older resource names that still answer
-    offline: dict | None = None  # what OMV's proxy answers when the daemon does not (pages that show the state)
+    offline: dict | None = None  # what OMV's proxy answers when the daemon fails ("{message}": why)
 
     def __post_init__(self):
         assert self.action in ACTIONS, self.action
@@ -108,7 +108,7 @@ OPERATIONS: tuple[Operation, ...] = (
               result={"type": "object", "required": ["omv", "agent"],
                       "properties": {"omv": {"type": "object"}, "agent": {"type": "object"}}}),
     Operation("getOverview", "one flat object for OMV's Overview page and dashboard widgets", "overview", "read",
-              overview.overview, offline=overview.OFFLINE),
+              overview.overview, offline={**overview.OFFLINE, "daemon_message": "{message}"}),
     # -- knowledge --------------------------------------------------------------------------------
     Operation("getPatterns", "the pattern catalogue", "knowledge/patterns", "read", knowledge.patterns,
               args={**LIST_ARGS, "category": {"type": "string", "maxLength": 100}}, params=_paged(), paged=True),
