@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from omv_copilot_agent import paths
-from omv_copilot_agent.knowledge import diagnostics, editing, loader, matcher, signals
+from omv_copilot_agent.knowledge import diagnostics, editing, loader, matcher
 from omv_copilot_agent.knowledge.matcher import Match
 
 log = logging.getLogger(__name__)
