@@ -90,3 +90,23 @@ def test_every_operation_is_well_formed():
             for name in op.path_names:
                 assert op.params.get(name, {}).get("required") is True, f"{op.name}: RPC must require {name}"
         assert op.handler.__module__.startswith("omv_copilot_agent.services."), op.name
+
+
+def test_the_php_proxy_finds_the_daemon_where_python_does():
+    """OMV's engine has no Python per call: its reach() must give config.daemon_address's URL."""
+    import re
+    import shutil
+
+    from omv_copilot_agent.config import daemon_address
+
+    php = shutil.which("php")
+    if php is None:
+        pytest.skip("php-cli is not installed")
+    source = (ROOT / "webui-extjs/omv/usr/share/openmediavault/engined/rpc/copilot.inc").read_text()
+    body = re.search(r"\tprivate static function reach\(\$listen\) \{\n.*?\n\t\}\n", source, re.S).group(0)
+    listens = ["127.0.0.1:8888", "0.0.0.0:9000", ":7000", "[::]:8888", "::1:8888", "[::1]:8888", "localhost:1234"]
+    script = ("class Copy {" + body.replace("private static", "public static") + "}\n"
+              + "foreach (json_decode($argv[1]) as $l) echo Copy::reach($l), \"\\n\";")
+    result = subprocess.run([php, "-r", script, json.dumps(listens)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert ["http://" + line for line in result.stdout.split()] == [daemon_address(l).url for l in listens]
