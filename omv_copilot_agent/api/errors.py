@@ -27,10 +27,6 @@ def bad_request(message: str, code: str = "bad_request") -> ApiError:
     return ApiError(400, code, message)
 
 
-def not_found(message: str) -> ApiError:
-    return ApiError(404, "not_found", message)
-
-
 def error_response(status: int, code: str, message: str, details: list | None = None):
     error = {"code": code, "message": message}
     if details is not None:
