@@ -15,7 +15,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
-FIXTURES = SHARED / "fixtures"
+FIXTURES = ROOT / "tests" / "fixtures" / "captures"  # real smartctl/mdstat captures, licences beside them
 TESTBED = SHARED / "omv-testbed"
 PYTHON = "/usr/bin/python3"
 
