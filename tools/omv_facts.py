@@ -34,6 +34,8 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from omv_copilot_agent.changes.salt import parse_sls  # noqa: E402  (the daemon reads the states the same way)
 
 
 def _find_source() -> Path:
@@ -174,10 +176,9 @@ class OmvSource:
                 self._read_state(text, pkg)
 
     def _read_state(self, text: str, pkg: str) -> None:
-        for block in re.findall(r"service\.(?:running|dead|enabled|disabled|restart|reload|mod_watch):\s*\n((?:\s+-.*\n?)+)", text):
-            self.units.update(re.findall(r"-\s*name:\s*['\"]?([A-Za-z0-9@_.-]+?)(?:\.service)?['\"]?\s*$", block, re.M))
-        self.units.update(re.findall(r"systemctl\s+\S+\s+(?:--\S+\s+)*([A-Za-z0-9@_-]+)(?:\.service)?", text))
-        for path in re.findall(r"(?:name:\s*|^)['\"]?(/etc/[A-Za-z0-9_./@-]*[A-Za-z0-9_])['\"]?:?\s*$", text, re.M):
+        files, services = parse_sls(text)
+        self.units.update(services)
+        for path in files:
             self.generated.setdefault(path, pkg)
 
     def nav_chains(self) -> dict[tuple[str, ...], str]:
