@@ -1,0 +1,166 @@
+"""The real-case eval set (tests/eval/): its schema, its fixed split, the judging, and a ratchet.
+
+The floor numbers in FLOORS are what the KB-only assistant scored when the set
+was written (issue 16); they are a ratchet, not the goal (the issue's targets
+on the held-out split: fix@1 >= 80 %, relevant@3 >= 90 %, context >= 90 %,
+ECE <= 0.10). Raise a floor whenever the knowledge work lifts a number; lowering
+one needs a reason in the commit message. Do not tune on held-out failures.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import PYTHON, ROOT
+from tests.eval import evalset, run
+
+# split -> metric -> minimum rate (today's measurement, rounded down). ECE is a maximum.
+FLOORS = {
+    "tuned": {"fix_top1": 0.159, "relevant_top3": 0.648, "context_ok": 0.595, "off_topic_handled": 0.142},
+    "heldout": {"fix_top1": 0.157, "relevant_top3": 0.666, "context_ok": 0.508, "off_topic_handled": 0.181},
+}
+ECE_CEILING = {"tuned": 0.71, "heldout": 0.73}
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return evalset.load()
+
+
+def test_cases_file_is_valid(cases):
+    assert evalset.validate(cases) == []
+    real = [c for c in cases if not c.get("off_topic")]
+    off = [c for c in cases if c.get("off_topic")]
+    assert len(real) >= 150 and len(off) >= 30
+    assert len({c["id"] for c in cases}) == len(cases)
+    for case in real:
+        assert case["source"].startswith("https://"), case["id"]
+        assert case["question"].strip() and case["fix"].strip() and case["fix_steps"], case["id"]
+
+
+def test_split_is_what_the_seed_says_and_a_third_per_category(cases):
+    expected = evalset.expected_split(cases)
+    assert {c["id"]: c["split"] for c in cases} == expected
+    shuffled = list(cases)
+    random.Random(7).shuffle(shuffled)
+    assert evalset.expected_split(shuffled) == expected  # independent of file order
+    by_category: dict[str, list[str]] = {}
+    for case in cases:
+        by_category.setdefault(case["category"], []).append(case["split"])
+    for category, splits in by_category.items():
+        assert splits.count("heldout") == (len(splits) + 2) // 3, category
+
+
+def test_validate_names_each_problem():
+    good = {"id": "omv-1-x", "source": "https://github.com/openmediavault/openmediavault/issues/1", "question": "q",
+            "fix": "f", "fix_steps": ["s"], "category": "raid", "context": "storage",
+            "fix_keys": [["mdadm"]], "topic_keys": [["raid"]]}
+    bad = [dict(good, split=evalset.expected_split([good])["omv-1-x"]),
+           dict(good, split="tuned"),  # duplicate id
+           dict(good, id="x-2", source="forum thread", fix_keys=[["MDADM"]], topic_keys=[[]], context="raid"),
+           {"id": "offtopic-a", "question": "bread", "off_topic": True, "category": "raid", "context": "general",
+            "split": "heldout"}]
+    problems = "\n".join(evalset.validate(bad))
+    for needle in ("omv-1-x: duplicate id", "x-2: source must be", "x-2: fix_keys key 'MDADM' must be lower case",
+                   "x-2: every topic_keys alternative", "x-2: context 'raid'", "x-2: missing split",
+                   "offtopic-a: off-topic controls use category off_topic"):
+        assert needle in problems
+    other = "tuned" if evalset.expected_split([good])["omv-1-x"] == "heldout" else "heldout"
+    assert f"omv-1-x: split is '{other}' but the seed says" in "\n".join(evalset.validate([dict(good, split=other)]))
+
+
+class FakeAnswerer:
+    """Answers from a table: question -> (context, [(pattern_id, score)], confidence)."""
+
+    name = "fake"
+
+    def __init__(self, answers: dict, texts: dict):
+        self.answers, self.texts = answers, texts
+
+    def __call__(self, question):
+        context, matches, confidence = self.answers[question]
+        return {"context": context, "confidence": confidence, "confidence_label": "low" if confidence < 0.6 else "high",
+                "matched_patterns": [{"pattern_id": p, "title": p, "score": s} for p, s in matches]}
+
+    def pattern_text(self, pattern_id):
+        return self.texts[pattern_id].lower()
+
+    def close(self):
+        pass
+
+
+def test_run_case_judges_by_pattern_text_not_ids():
+    texts = {"md": "Solutions: mdadm --assemble --run /dev/md0", "zfs": "zpool import", "ram": "free -m swap"}
+    answerer = FakeAnswerer({
+        "raid gone": ("storage", [("md", 0.9), ("zfs", 0.4)], 0.98),
+        "raid gone 2": ("general", [("ram", 0.9), ("zfs", 0.5), ("md", 0.3)], 0.98),
+        "bread": ("general", [], 0.5),
+        "sick cat": ("general", [("ram", 0.6)], 0.98),
+    }, texts)
+    case = {"id": "c", "category": "raid", "split": "tuned", "context": "storage", "question": "raid gone",
+            "fix_keys": [["mdadm", "--assemble", "--run"]], "topic_keys": [["mdadm"]]}
+    r = run.run_case(case, answerer)
+    assert (r["fix_top1"], r["fix_top3"], r["relevant_top3"], r["context_ok"]) == (True, True, True, True)
+    r = run.run_case(dict(case, question="raid gone 2"), answerer)
+    assert (r["fix_top1"], r["fix_top3"], r["relevant_top3"], r["context_ok"]) == (False, True, True, False)
+    r = run.run_case(dict(case, fix_keys=[["mdadm", "--force"]], topic_keys=[["zpool"]]), answerer)
+    assert (r["fix_top1"], r["fix_top3"], r["relevant_top3"]) == (False, False, True)
+    off = {"id": "o", "category": "off_topic", "split": "tuned", "context": "general", "off_topic": True}
+    assert run.run_case(dict(off, question="bread"), answerer)["handled"] is True
+    assert run.run_case(dict(off, question="sick cat"), answerer)["handled"] is False
+
+
+def test_calibration_table_and_ece():
+    results = [{"top_score": 0.95, "fix_top1": True}, {"top_score": 0.95, "fix_top1": False},
+               {"top_score": 0.15, "fix_top1": False}, {"top_score": 0.0, "fix_top1": False}]
+    cal = run.calibration(results)
+    by_low = {round(row["low"], 1): row for row in cal["bins"] if row["n"]}
+    assert by_low[0.9]["n"] == 2 and by_low[0.9]["accuracy"] == 0.5
+    # ECE = 2/4*|0.5-0.95| + 1/4*|0-0.15| + 1/4*|0-0| = 0.225 + 0.0375
+    assert cal["ece"] == pytest.approx(0.2625)
+    assert run.calibration([{"top_score": 1.0, "fix_top1": True}])["ece"] == 0.0
+
+
+def test_provider_hook():
+    with pytest.raises(SystemExit, match="no answerer named 'nope'"):
+        run.make_answerer("nope")
+    fake = FakeAnswerer({}, {})
+    run.register_answerer("fake-test", lambda: fake)
+    try:
+        assert run.make_answerer("fake-test") is fake
+    finally:
+        run.ANSWERERS.pop("fake-test")
+
+
+def test_make_eval_runs_and_holds_the_ratchet():
+    """The CLI `make eval` runs, over every case, in a real process; today's numbers are the floor."""
+    proc = subprocess.run([PYTHON, str(ROOT / "tests/eval/run.py"), "--json"], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout)
+    assert len(report["results"]) == len(evalset.load())
+    for split, floors in FLOORS.items():
+        overall = report["splits"][split]["overall"]
+        for metric, floor in floors.items():
+            assert overall[metric]["rate"] >= floor, (split, metric, overall[metric], floor)
+        assert report["splits"][split]["calibration"]["ece"] <= ECE_CEILING[split], split
+    text = subprocess.run([PYTHON, str(ROOT / "tests/eval/run.py"), "--split", "heldout"], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT)
+    assert text.returncode == 0 and "== heldout split" in text.stdout and "ECE" in text.stdout
+
+
+def test_a_broken_cases_file_is_refused(tmp_path):
+    path = tmp_path / "cases.yaml"
+    path.write_text("cases:\n- id: x\n  question: q\n")
+    proc = subprocess.run([PYTHON, str(ROOT / "tests/eval/run.py"), "--cases", str(path)], capture_output=True,
+                          text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 2 and "x: missing source" in proc.stderr and "Traceback" not in proc.stderr
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
