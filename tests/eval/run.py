@@ -237,9 +237,12 @@ def render(report: dict, splits: list[str], failures: bool = False) -> str:
             if r["split"] != "tuned":
                 continue
             bad = (not r["handled"]) if r["off_topic"] else (not r["fix_top1"] or not r["context_ok"])
-            if bad:
+            if bad and r["off_topic"]:
+                out.append(f"  {r['id']}: off-topic answered with confidence {r['confidence']} "
+                           f"({r['confidence_label']}), matched {r['matched'][:3]}")
+            elif bad:
                 out.append(f"  {r['id']}: context {r['context']} (want {r['expected_context']}), "
-                           f"fix@1 {r.get('fix_top1')}, relevant@3 {r.get('relevant_top3')}, "
+                           f"fix@1 {r['fix_top1']}, relevant@3 {r['relevant_top3']}, "
                            f"confidence {r['confidence']}, matched {r['matched'][:3]}")
     return "\n".join(out)
 
