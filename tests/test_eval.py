@@ -21,10 +21,10 @@ from tests.eval import evalset, run
 
 # split -> metric -> minimum rate (today's measurement, rounded down). ECE is a maximum.
 FLOORS = {
-    "tuned": {"fix_top1": 0.159, "relevant_top3": 0.648, "context_ok": 0.595, "off_topic_handled": 0.142},
-    "heldout": {"fix_top1": 0.157, "relevant_top3": 0.666, "context_ok": 0.508, "off_topic_handled": 0.181},
+    "tuned": {"fix_top1": 0.157, "relevant_top3": 0.652, "context_ok": 0.589, "off_topic_handled": 0.142},
+    "heldout": {"fix_top1": 0.160, "relevant_top3": 0.660, "context_ok": 0.500, "off_topic_handled": 0.181},
 }
-ECE_CEILING = {"tuned": 0.71, "heldout": 0.73}
+ECE_CEILING = {"tuned": 0.72, "heldout": 0.72}
 
 
 @pytest.fixture(scope="module")
