@@ -70,7 +70,8 @@ test: test-deps
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 # The real-case eval set (tests/eval/cases.yaml) through the KB-only assistant, per split and category
-# (docs/knowledge.md "Eval set"). PROVIDER=name picks another registered answerer (tests/eval/run.py).
+# (docs/knowledge.md "Eval set"). PROVIDER=name runs that LLM provider from the config's assist.providers
+# (EVAL_ARGS="--config PATH"; default: the omv-copilot config) through the same pipeline in mode llm.
 EVAL_ARGS ?=
 eval: deps
 	$(PYTHON) tests/eval/run.py $(if $(PROVIDER),--provider $(PROVIDER)) $(EVAL_ARGS)

@@ -126,15 +126,30 @@ def test_calibration_table_and_ece():
     assert run.calibration([{"top_score": 1.0, "fix_top1": True}])["ece"] == 0.0
 
 
-def test_provider_hook():
-    with pytest.raises(SystemExit, match="no answerer named 'nope'"):
-        run.make_answerer("nope")
+def test_provider_hook_registry_and_unknown_names(make_config):
+    _, path = make_config({"assist": {"providers": []}})
+    with pytest.raises(SystemExit, match="no answerer named 'nope'.*providers in the config's assist.providers: none"):
+        run.make_answerer("nope", str(path))
     fake = FakeAnswerer({}, {})
     run.register_answerer("fake-test", lambda: fake)
     try:
         assert run.make_answerer("fake-test") is fake
     finally:
         run.ANSWERERS.pop("fake-test")
+
+
+def test_provider_from_the_config_answers_through_the_llm_pipeline(make_config, fake_llm):
+    """PROVIDER=name runs that configured provider (a loopback fake LLM here) with mode 'llm'."""
+    _, path = make_config({"assist": {"providers": [fake_llm.provider("fake")]}})
+    answerer = run.make_answerer("fake", str(path))
+    try:
+        case = next(c for c in evalset.load() if c["id"] == "omv-640-raid1-gone-after-disk-pulled")
+        result = run.run_case(case, answerer)
+    finally:
+        answerer.close()
+    assert answerer.name == "llm:fake"
+    assert (result["mode"], result["provider"]) == ("llm", "fake")
+    assert fake_llm.requests and case["question"][:40] in fake_llm.sent_text()
 
 
 def test_make_eval_runs_and_holds_the_ratchet():

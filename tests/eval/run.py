@@ -13,11 +13,12 @@ pattern, a relevant pattern in the top 3, the right specialist context, the
 off-topic controls answered with no pattern at confidence 0.5 (low), and how
 well the top pattern's score is calibrated (reliability table + ECE).
 
-Another answerer (a real LLM provider) plugs in through ``register_answerer``
-and ``--provider NAME`` / ``make eval PROVIDER=NAME``; ``run_case(case,
-answerer)`` is all the scoring needs.
+``--provider NAME`` / ``make eval PROVIDER=NAME`` runs an LLM provider named in
+the config's ``assist.providers`` (``--config PATH``) through the same pipeline
+with ``mode="llm"``; other answerers plug in with ``register_answerer``.
+``run_case(case, answerer)`` is all the scoring needs.
 
-Usage: python3 tests/eval/run.py [--split tuned|heldout|all] [--json] [--failures] [--provider NAME]
+Usage: python3 tests/eval/run.py [--split tuned|heldout|all] [--json] [--failures] [--provider NAME [--config PATH]]
 """
 
 from __future__ import annotations
@@ -104,7 +105,17 @@ class KbOnlyAnswerer:
         self._tmp.cleanup()
 
 
-#: name -> factory(); the LLM helper registers real-model answerers here.
+class ProviderAnswerer(KbOnlyAnswerer):
+    """One configured LLM provider through the same pipeline (``mode="llm"``); a failed call falls
+    back to the knowledge base like in production, and the result says which one answered."""
+
+    def __init__(self, provider: dict):
+        super().__init__({"assist": {"providers": [provider]}})
+        self.name = f"llm:{provider.get('name')}"
+        self.mode = "llm"
+
+
+#: name -> factory(); other answerers (e.g. a batch of real models) register here.
 ANSWERERS: dict[str, Callable[[], Answerer]] = {"kb": KbOnlyAnswerer}
 
 
@@ -112,12 +123,23 @@ def register_answerer(name: str, factory: Callable[[], Answerer]) -> None:
     ANSWERERS[name] = factory
 
 
-def make_answerer(name: str | None) -> Answerer:
+def make_answerer(name: str | None, config_path: str | None = None) -> Answerer:
+    """A registered answerer, else the provider of that name in the config's ``assist.providers``."""
     name = name or "kb"
-    if name not in ANSWERERS:
-        raise SystemExit(f"no answerer named {name!r} (known: {', '.join(sorted(ANSWERERS))}); "
-                         "real LLM providers are added with tests.eval.run.register_answerer")
-    return ANSWERERS[name]()
+    if name in ANSWERERS:
+        return ANSWERERS[name]()
+    from omv_copilot_agent import config as config_mod
+
+    try:
+        providers = config_mod.load(config_path).get_path("assist.providers", []) or []
+    except Exception as exc:  # an unreadable config: say which and why, no traceback
+        raise SystemExit(f"cannot read the config for provider {name!r}: {exc}") from None
+    for provider in providers:
+        if isinstance(provider, dict) and provider.get("name") == name:
+            return ProviderAnswerer(provider)
+    configured = [str(p.get("name")) for p in providers if isinstance(p, dict)]
+    raise SystemExit(f"no answerer named {name!r} (registered: {', '.join(sorted(ANSWERERS))}; providers in the "
+                     f"config's assist.providers: {', '.join(configured) or 'none'})")
 
 
 def satisfies(text: str, alternatives: list[list[str]]) -> bool:
@@ -136,6 +158,7 @@ def run_case(case: dict, answerer: Answerer) -> dict:
               "off_topic": bool(case.get("off_topic")), "context": answer.get("context"),
               "expected_context": case["context"], "context_ok": answer.get("context") == case["context"],
               "confidence": answer.get("confidence"), "confidence_label": answer.get("confidence_label"),
+              "mode": answer.get("mode"), "provider": answer.get("provider"),
               "matched": [[m["pattern_id"], round(float(m["score"]), 3)] for m in matches],
               "top_score": round(top_score, 4), "ms": round((time.monotonic() - started) * 1000, 1)}
     if case.get("off_topic"):
@@ -188,7 +211,10 @@ def summarize(results: list[dict]) -> dict:
     for category in sorted({r["category"] for r in real}):
         group = [r for r in real if r["category"] == category]
         categories[category] = {field: _rate(group, field) for field in ("fix_top1", "relevant_top3", "context_ok")}
-    return {"cases": len(results),
+    modes: dict[str, int] = {}
+    for r in results:
+        modes[str(r.get("mode"))] = modes.get(str(r.get("mode")), 0) + 1
+    return {"cases": len(results), "answered_by": modes,
             "overall": {"fix_top1": _rate(real, "fix_top1"), "fix_top3": _rate(real, "fix_top3"),
                         "relevant_top3": _rate(real, "relevant_top3"), "context_ok": _rate(real, "context_ok"),
                         "off_topic_handled": _rate(off, "handled"), "off_topic_context_ok": _rate(off, "context_ok")},
@@ -213,7 +239,8 @@ def render(report: dict, splits: list[str], failures: bool = False) -> str:
     for split in splits:
         s = report["splits"][split]
         o = s["overall"]
-        out += ["", f"== {split} split ({s['cases']} cases)",
+        by = ", ".join(f"{mode} {n}" for mode, n in sorted(s["answered_by"].items()))
+        out += ["", f"== {split} split ({s['cases']} cases; answered by: {by})",
                 f"  accepted fix in top pattern   {_pct(o['fix_top1'])}",
                 f"  accepted fix in top 3         {_pct(o['fix_top3'])}",
                 f"  relevant pattern in top 3     {_pct(o['relevant_top3'])}",
@@ -252,7 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=("tuned", "heldout", "all", "both"), default="both",
                         help="which split(s) to print (default: tuned and held-out)")
     parser.add_argument("--provider", metavar="NAME", default=None,
-                        help="answerer to use (default 'kb', the KB-only assistant; see register_answerer)")
+                        help="answerer: 'kb' (default, the KB-only assistant), a registered one, or the name of an "
+                             "LLM provider in the config's assist.providers (runs mode 'llm')")
+    parser.add_argument("--config", metavar="PATH", default=None,
+                        help="config file to take --provider from (default: the omv-copilot config)")
     parser.add_argument("--json", action="store_true", help="print the full report (per case too) as JSON")
     parser.add_argument("--failures", action="store_true", help="list the tuned split's failing cases")
     parser.add_argument("--cases", default=str(evalset.CASES_FILE), help="cases file (default: tests/eval/cases.yaml)")
@@ -263,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         print("the eval set is not valid:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 2
-    answerer = make_answerer(args.provider)
+    answerer = make_answerer(args.provider, args.config)
     try:
         report = evaluate(cases, answerer)
     finally:
