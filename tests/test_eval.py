@@ -22,7 +22,7 @@ from tests.eval import evalset, run
 # split -> metric -> minimum rate (today's measurement, rounded down). ECE is a maximum.
 FLOORS = {
     "tuned": {"fix_top1": 0.157, "relevant_top3": 0.623, "context_ok": 0.603, "off_topic_handled": 0.142},
-    "heldout": {"fix_top1": 0.132, "relevant_top3": 0.616, "context_ok": 0.516, "off_topic_handled": 0.181},
+    "heldout": {"fix_top1": 0.132, "relevant_top3": 0.599, "context_ok": 0.516, "off_topic_handled": 0.181},
 }
 ECE_CEILING = {"tuned": 0.72, "heldout": 0.74}
 
@@ -113,6 +113,46 @@ def test_run_case_judges_by_pattern_text_not_ids():
     off = {"id": "o", "category": "off_topic", "split": "tuned", "context": "general", "off_topic": True}
     assert run.run_case(dict(off, question="bread"), answerer)["handled"] is True
     assert run.run_case(dict(off, question="sick cat"), answerer)["handled"] is False
+
+
+def test_pattern_text_is_that_patterns_own_words():
+    """A file holding several patterns must not lend one pattern the others' words."""
+    class StubKb:
+        files = {"solo": "a.yaml", "pair-1": "b.yaml", "pair-2": "b.yaml"}
+        texts = {"a.yaml": "id: solo\nFix: run MDADM --assemble", "b.yaml": "id: pair-1\n---\nid: pair-2 omv-firstaid"}
+        parsed = {"pair-1": {"id": "pair-1", "title": "RAID"}, "pair-2": {"id": "pair-2", "title": "omv-firstaid"}}
+
+        def text(self, pid):
+            return self.texts[self.files[pid]]
+
+        def get(self, pid):
+            return self.parsed.get(pid)
+
+    kb = StubKb()
+    assert run.pattern_text_of(kb, "solo") == "id: solo\nfix: run mdadm --assemble"
+    assert "omv-firstaid" not in run.pattern_text_of(kb, "pair-1")
+    assert '"raid"' in run.pattern_text_of(kb, "pair-1")
+    assert run.pattern_text_of(kb, "gone") == "{}"
+
+
+# A case's fix_keys may hold in at most this share of the shipped patterns, its relevant keys in
+# at most KEY_SPREAD_RELEVANT: looser keys would credit unrelated patterns (today: 3 and 8 of 67).
+KEY_SPREAD_FIX, KEY_SPREAD_RELEVANT = 0.08, 0.15
+
+
+def test_case_keys_are_specific_against_the_shipped_patterns(cases):
+    from omv_copilot_agent.knowledge import KnowledgeBase
+
+    kb = KnowledgeBase(ROOT / "patterns")
+    texts = {pid: run.pattern_text_of(kb, pid) for pid in kb.patterns}
+    assert len(texts) >= 20
+    rows = run.key_spread(cases, texts)
+    assert len(rows) == sum(1 for c in cases if not c.get("off_topic"))
+    loose = [r for r in rows if r["fix"] > max(3, KEY_SPREAD_FIX * len(texts))
+             or r["relevant"] > max(8, KEY_SPREAD_RELEVANT * len(texts))]
+    assert not loose, f"keys too loose (patterns satisfying them of {len(texts)}): {loose}"
+    # and the check itself bites: a one-word key that every pattern holds is flagged
+    assert run.key_spread([{"id": "x", "fix_keys": [["id"]], "topic_keys": []}], texts)[0]["fix"] == len(texts)
 
 
 def test_calibration_table_and_ece():

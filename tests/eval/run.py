@@ -19,6 +19,7 @@ with ``mode="llm"``; other answerers plug in with ``register_answerer``.
 ``run_case(case, answerer)`` is all the scoring needs.
 
 Usage: python3 tests/eval/run.py [--split tuned|heldout|all] [--json] [--failures] [--provider NAME [--config PATH]]
+       python3 tests/eval/run.py --key-spread   (how loose each case's keys are against the shipped patterns)
 """
 
 from __future__ import annotations
@@ -89,20 +90,41 @@ class KbOnlyAnswerer:
 
     def pattern_text(self, pattern_id: str) -> str:
         if pattern_id not in self._texts:
-            kb = self.agent.knowledge
-            text = None
-            try:
-                text = kb.text(pattern_id)
-            except Exception:  # a pattern without a source file: judge its parsed form
-                text = None
-            if not text:
-                text = json.dumps(kb.get(pattern_id) or {}, ensure_ascii=False)
-            self._texts[pattern_id] = text.lower()
+            self._texts[pattern_id] = pattern_text_of(self.agent.knowledge, pattern_id)
         return self._texts[pattern_id]
 
     def close(self) -> None:
         self.agent.close()
         self._tmp.cleanup()
+
+
+def pattern_text_of(kb, pattern_id: str) -> str:
+    """What a pattern says, lower case: its YAML file, or its parsed form when the file holds other
+    patterns too (their words must not count as this pattern's) or cannot be read."""
+    path = kb.files.get(pattern_id)
+    text = None
+    if path is not None and sum(1 for other in kb.files.values() if other == path) == 1:
+        try:
+            text = kb.text(pattern_id)
+        except Exception:  # an unreadable file: judge the parsed form
+            text = None
+    if not text:
+        text = json.dumps(kb.get(pattern_id) or {}, ensure_ascii=False)
+    return text.lower()
+
+
+def key_spread(cases: list[dict], texts: dict[str, str]) -> list[dict]:
+    """For each real case, how many patterns satisfy its fix_keys / relevant keys: keys that many
+    patterns satisfy are too loose to say "this pattern holds the accepted fix"."""
+    rows = []
+    for case in cases:
+        if case.get("off_topic"):
+            continue
+        relevant = list(case["topic_keys"]) + list(case["fix_keys"])
+        rows.append({"id": case["id"],
+                     "fix": sum(1 for t in texts.values() if satisfies(t, case["fix_keys"])),
+                     "relevant": sum(1 for t in texts.values() if satisfies(t, relevant))})
+    return sorted(rows, key=lambda r: (-r["fix"], -r["relevant"], r["id"]))
 
 
 class ProviderAnswerer(KbOnlyAnswerer):
@@ -285,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="config file to take --provider from (default: the omv-copilot config)")
     parser.add_argument("--json", action="store_true", help="print the full report (per case too) as JSON")
     parser.add_argument("--failures", action="store_true", help="list the tuned split's failing cases")
+    parser.add_argument("--key-spread", action="store_true",
+                        help="instead of scoring: how many shipped patterns satisfy each case's keys (loosest first)")
     parser.add_argument("--cases", default=str(evalset.CASES_FILE), help="cases file (default: tests/eval/cases.yaml)")
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)  # pattern-loading chatter would drown the table
@@ -293,6 +317,14 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         print("the eval set is not valid:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 2
+    if args.key_spread:
+        from omv_copilot_agent.knowledge import KnowledgeBase
+
+        kb = KnowledgeBase(ROOT / "patterns")
+        rows = key_spread(cases, {pid: pattern_text_of(kb, pid) for pid in kb.patterns})
+        print(f"patterns satisfying each case's keys ({len(kb.patterns)} shipped patterns; loosest first)")
+        print("\n".join(f"  {r['fix']:>3} fix {r['relevant']:>3} relevant  {r['id']}" for r in rows[:25]))
+        return 0
     answerer = make_answerer(args.provider, args.config)
     try:
         report = evaluate(cases, answerer)
