@@ -199,12 +199,16 @@ def run_case(case: dict, answerer: Answerer) -> dict:
 def calibration(results: list[dict], bins: int = BINS) -> dict:
     """Reliability of the top pattern's score as the chance that it holds the accepted fix.
 
-    Every case counts: a real case is correct when its top pattern holds the fix,
-    an off-topic control never is; a case with no match predicts 0.
+    Only answers that matched a pattern have a top-pattern score: a real case is correct when
+    that pattern holds the fix, an off-topic control never is. Answers without a pattern are
+    left out (they are misses in fix@1, and counting them as "predicted 0, was wrong" would let
+    a knowledge base that never answers look perfectly calibrated); ``n`` says how many counted.
     """
     rows = [{"low": i / bins, "high": (i + 1) / bins, "n": 0, "confidence": 0.0, "accuracy": 0.0}
             for i in range(bins)]
     for r in results:
+        if not r.get("matched"):
+            continue
         row = rows[min(int(r["top_score"] * bins), bins - 1)]
         row["n"] += 1
         row["confidence"] += r["top_score"]
@@ -216,7 +220,7 @@ def calibration(results: list[dict], bins: int = BINS) -> dict:
             row["confidence"] /= row["n"]
             row["accuracy"] /= row["n"]
             ece += row["n"] / total * abs(row["accuracy"] - row["confidence"])
-    return {"bins": rows, "ece": round(ece, 4), "n": total}
+    return {"bins": rows, "ece": round(ece, 4) if total else None, "n": total, "of": len(results)}
 
 
 def _rate(results: list[dict], field: str) -> dict:
@@ -274,7 +278,9 @@ def render(report: dict, splits: list[str], failures: bool = False) -> str:
             out.append(f"  {category:<14} {_pct(rates['fix_top1']):>16} {_pct(rates['relevant_top3']):>16} "
                        f"{_pct(rates['context_ok']):>16}")
         cal = s["calibration"]
-        out += ["", f"  calibration of the top pattern's score (ECE {cal['ece']:.3f}, {cal['n']} cases)",
+        ece = "n/a" if cal["ece"] is None else f"{cal['ece']:.3f}"
+        out += ["", f"  calibration of the top pattern's score (ECE {ece}; {cal['n']} of {cal['of']} answers "
+                    "matched a pattern)",
                 f"  {'score bin':<12} {'cases':>6} {'mean score':>11} {'fix@1 rate':>11}"]
         for row in cal["bins"]:
             if row["n"]:
