@@ -1,6 +1,6 @@
 """Data flows one way: no module of omv_copilot_agent imports a layer above its own.
 
-collect → store → findings → knowledge / alerts / history → assist → services →
+collect → store → findings → knowledge / alerts / history / changes → assist → services →
 api / cli / daemon. The foundation (config, paths, runner, memory, events, the
 package's ``__init__``) is below them all. Imports inside functions count too: a
 lazy import up is still an import up. Read with ast, nothing is imported.
@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"collect"},
     {"store"},
     {"findings"},
-    {"knowledge", "alerts", "history"},
+    {"knowledge", "alerts", "history", "changes"},
     {"assist"},
     {"services"},
     {"api", "cli", "daemon", "__main__"},
