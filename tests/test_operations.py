@@ -37,11 +37,11 @@ def test_check_names_a_stale_file(tmp_path, monkeypatch):
 
 
 def _echo(call: Call) -> dict:
-    return {"id": call.path["id"], "colour": call.str_arg("colour", "none")}
+    return {"id": call.path["id"], "colour": call.arg("colour")}
 
 
 DUMMY = operations.Operation("getDummy", "a dummy for the table test", "dummies/{id}", "read", _echo,
-                             args={"id": {"type": "string", "pattern": "^[a-z]{1,10}$"}, "colour": {"type": "string"}},
+                             args={"id": {"type": "string", "pattern": "^[a-z]{1,10}$"}, "colour": {"type": "string", "default": "none"}},
                              params={"id": {"type": "string", "required": True}, "colour": {"type": "string"}})
 
 

@@ -72,7 +72,7 @@ def _view(op: Operation):
     def view(**path):
         from omv_copilot_agent.api import agent
 
-        call = Call(agent(), args=request.args.to_dict(), path=path, document=request.get_data(cache=True),
+        call = Call(agent(), args=request.args.to_dict(), arg_schemas=op.args, path=path, document=request.get_data(cache=True),
                     media_type=request.mimetype,
                     accept=request.headers.get("Accept") or "")
         return render(op.handler(call))

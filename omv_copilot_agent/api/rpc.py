@@ -142,7 +142,7 @@ def make_call(agent, op: Operation, params: dict, extra_args: dict | None = None
     args.update(extra_args or {})
     takes_document = op.body is not None
     document = json.dumps(params).encode() if takes_document else b""
-    return Call(agent, args=args, path=path, document=document, field_prefix="params" if takes_document else None)
+    return Call(agent, args=args, arg_schemas=op.args, path=path, document=document, field_prefix="params" if takes_document else None)
 
 
 def call_operation(agent, op: Operation, params: dict) -> Any:

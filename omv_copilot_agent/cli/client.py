@@ -119,7 +119,8 @@ class InProcessClient(Client):
         if found is None:
             return ApiReply(404, {"error": {"code": "not_found", "message": f"no operation {method} {path}"}})
         op, values = found
-        call = Call(self.agent, args={k: str(v) for k, v in (params or {}).items() if v is not None}, path=values,
+        call = Call(self.agent, args={k: str(v) for k, v in (params or {}).items() if v is not None}, arg_schemas=op.args,
+                    path=values,
                     document=json.dumps(body).encode() if body is not None and method != "GET" else b"")
         try:
             answer = op.handler(call)

@@ -24,9 +24,8 @@ def alert_id(call: Call) -> int:
 
 
 def list_alerts(call: Call) -> dict:
-    state = call.choice_arg("state", STATES)
-    severity = call.choice_arg("severity", SEVERITIES)
-    limit, offset = call.paging(1000, 10000)
+    state, severity = call.arg("state"), call.arg("severity")
+    limit, offset = call.paging()
     total, rows = service(call).list(state=state, severity=severity, limit=limit, offset=offset)
     return {"total": total, "limit": limit, "offset": offset, "alerts": rows}
 
@@ -81,7 +80,7 @@ def health(call: Call) -> dict:
 
 def health_report(call: Call):
     """The daily health report now: text (default), html, or json ({text, html})."""
-    fmt = call.choice_arg("format", ("text", "html", "json"), "text")
+    fmt = call.arg("format")
     if fmt == "json":
         return {"text": service(call).report(), "html": service(call).report(html=True)}
     body = service(call).report(html=fmt == "html")

@@ -86,7 +86,7 @@ def cancel(call: Call) -> dict:
 
 
 def conversations(call: Call) -> dict:
-    limit, offset = call.paging(50, 1000)
+    limit, offset = call.paging()
     total, rows = call.agent.store.conversations(limit, offset)
     for row in rows:
         row["id"] = row["conversation_id"]
@@ -112,7 +112,7 @@ def trace_or_404(call: Call) -> dict:
 
 
 def traces(call: Call) -> dict:
-    limit, offset = call.paging(50, 1000)
+    limit, offset = call.paging()
     total, rows = call.agent.store.list_traces(limit, offset)
     for row in rows:
         row["trace_id"] = row["id"]
@@ -136,7 +136,7 @@ def mermaid(call: Call):
     from omv_copilot_agent.assist.trace import mermaid as render
     from omv_copilot_agent.services.call import Document
 
-    fmt = call.choice_arg("format", ("text", "json"), "text")
+    fmt = call.arg("format")
     text = render(trace_or_404(call))
     if fmt == "json" or "application/json" in call.accept and "text/plain" not in call.accept:
         return {"trace_id": call.path["id"], "mermaid": text}

@@ -105,15 +105,18 @@ class Call:
     """The input of one operation call.
 
     ``args`` are named scalar arguments as text (a URL query, or RPC params given as
-    text); ``path`` the values that name the resource; ``document`` the submitted
+    text), checked by :meth:`arg` against ``arg_schemas`` (the operation's ``args``:
+    type, bounds, enum, default, required); ``path`` the values that name the resource; ``document`` the submitted
     document as bytes with its ``media_type``. ``field_prefix`` is how messages name a
     document field: ``None`` says ``field 'x'``, ``"params"`` says ``params.x`` (RPC).
     """
 
-    def __init__(self, agent, *, args: Mapping[str, str] | None = None, path: Mapping[str, str] | None = None,
-                 document: bytes = b"", media_type: str = JSON, field_prefix: str | None = None, accept: str = ""):
+    def __init__(self, agent, *, args: Mapping[str, str] | None = None, arg_schemas: Mapping[str, dict] | None = None,
+                 path: Mapping[str, str] | None = None, document: bytes = b"", media_type: str = JSON,
+                 field_prefix: str | None = None, accept: str = ""):
         self.agent = agent
         self.args = dict(args or {})
+        self.arg_schemas = dict(arg_schemas or {})
         self.path = dict(path or {})
         self.document, self.media_type = document, media_type
         self.field_prefix = field_prefix
@@ -131,10 +134,26 @@ class Call:
         return f"unknown {self.field(name)}" if self.field_prefix else f"unknown field '{name}'"
 
     # -- named arguments --------------------------------------------------------------------
-    def int_arg(self, name: str, default: int | None = None, *, minimum: int = 0, maximum: int = SQLITE_MAX_INT) -> int | None:
+    def arg(self, name: str):
+        """Named argument ``name``, checked against its schema; its default when absent."""
+        schema = self.arg_schemas[name]
         raw = self.args.get(name)
         if raw is None or raw == "":
-            return default
+            if schema.get("required"):
+                raise invalid(f"parameter '{name}' is required", "missing_parameter")
+            return schema.get("default")
+        if schema.get("type") == "integer":
+            return self._int(name, minimum=schema.get("minimum", 0), maximum=schema.get("maximum", SQLITE_MAX_INT))
+        if "enum" in schema:
+            return self._choice(name, schema["enum"])
+        return self._str(name, max_length=schema.get("maxLength", 500))
+
+    def paging(self) -> tuple[int, int]:
+        """``limit`` and ``offset`` of a list."""
+        return self.arg("limit"), self.arg("offset")
+
+    def _int(self, name: str, *, minimum: int, maximum: int) -> int:
+        raw = self.args[name]
         try:
             value = int(raw)
         except ValueError:
@@ -143,25 +162,14 @@ class Call:
             raise invalid(f"parameter '{name}' must be between {minimum} and {maximum}", "invalid_parameter")
         return value
 
-    def paging(self, default: int, maximum: int, *, max_offset: int = 10**9) -> tuple[int, int]:
-        """``limit`` and ``offset`` of a list, each an error naming it when out of range."""
-        return (self.int_arg("limit", default, minimum=1, maximum=maximum),
-                self.int_arg("offset", 0, minimum=0, maximum=max_offset))
-
-    def choice_arg(self, name: str, choices, default: str | None = None) -> str | None:
-        raw = self.args.get(name)
-        if raw is None or raw == "":
-            return default
+    def _choice(self, name: str, choices) -> str:
+        raw = self.args[name]
         if raw not in choices:
             raise invalid(f"parameter '{name}' must be one of {', '.join(choices)}", "invalid_parameter")
         return raw
 
-    def str_arg(self, name: str, default: str | None = None, *, max_length: int = 500, required: bool = False) -> str | None:
-        raw = self.args.get(name)
-        if raw is None or raw == "":
-            if required:
-                raise invalid(f"parameter '{name}' is required", "missing_parameter")
-            return default
+    def _str(self, name: str, *, max_length: int) -> str:
+        raw = self.args[name]
         if len(raw) > max_length:
             raise invalid(f"parameter '{name}' is longer than {max_length} characters", "invalid_parameter")
         return raw

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from omv_copilot_agent.services.alerts import SEVERITIES, STATES, service
+from omv_copilot_agent.services.alerts import service
 from omv_copilot_agent.services.call import SQLITE_MAX_INT, Call, Created, path_id
 from omv_copilot_agent.services.errors import invalid, not_found
 
@@ -17,10 +17,8 @@ def issues(call: Call) -> dict:
 
     ``kind`` = alert | question | all (default). A ``state`` or ``severity`` filter means alerts only.
     """
-    limit, offset = call.paging(200, 10000)
-    severity = call.choice_arg("severity", SEVERITIES)
-    state = call.choice_arg("state", STATES)
-    kind = call.choice_arg("kind", ("alert", "question", "all"), "all")
+    limit, offset = call.paging()
+    severity, state, kind = call.arg("severity"), call.arg("state"), call.arg("kind")
     if state or severity:
         kind = "alert"
     total, items = 0, []
@@ -40,7 +38,7 @@ def issues(call: Call) -> dict:
 
 
 def snapshots(call: Call) -> dict:
-    limit, offset = call.paging(50, 10000)
+    limit, offset = call.paging()
     total, rows = call.agent.store.list_config_snapshots(limit=limit, offset=offset)
     return {"total": total, "limit": limit, "offset": offset, "snapshots": rows}
 
@@ -50,8 +48,7 @@ def snapshot_diff(call: Call) -> dict:
     from omv_copilot_agent.alerts.drift import diff
 
     store = call.agent.store
-    to_id = call.int_arg("to", None, minimum=1)
-    from_id = call.int_arg("from", None, minimum=1)
+    to_id, from_id = call.arg("to"), call.arg("from")
     if to_id is None:
         newest = store.list_config_snapshots(limit=1)[1]
         if not newest:
@@ -79,8 +76,8 @@ def snapshot(call: Call) -> dict:
 
 
 def notes(call: Call) -> dict:
-    limit, offset = call.paging(200, 10000)
-    alert_id = call.int_arg("alert_id", None, minimum=1)
+    limit, offset = call.paging()
+    alert_id = call.arg("alert_id")
     total, rows = call.agent.store.list_notes(alert_id=alert_id, limit=limit, offset=offset)
     return {"total": total, "limit": limit, "offset": offset, "notes": rows}
 

@@ -58,8 +58,8 @@ def parameters(pattern: dict) -> list[str]:
 
 
 def patterns(call: Call) -> dict:
-    category = call.choice_arg("category", CATEGORIES)
-    limit, offset = call.paging(50, 500, max_offset=100000)
+    category = call.arg("category")
+    limit, offset = call.paging()
     items = sorted(kb(call).patterns.values(), key=lambda p: (p["category"], p["pattern_id"]))
     if category:
         items = [p for p in items if p["category"] == category]
@@ -69,7 +69,7 @@ def patterns(call: Call) -> dict:
 
 def pattern(call: Call):
     found = pattern_or_404(call, call.path["id"])
-    fmt = call.choice_arg("format", ("json", "yaml"), "json")
+    fmt = call.arg("format")
     if fmt == "yaml":
         return Document(kb(call).text(found["pattern_id"]) or "", "application/yaml")
     return detail(call, found)
@@ -89,8 +89,7 @@ def pretty(value) -> str:
 
 
 def search(call: Call) -> dict:
-    query = call.str_arg("q", required=True, max_length=500)
-    limit = call.int_arg("limit", 5, minimum=1, maximum=50)
+    query, limit = call.arg("q"), call.arg("limit")
     matches = kb(call).search(query, call.agent.snapshot, limit=limit)
     return {"query": query, "results": [{**m.to_dict(), **kb(call).origin(m.pattern_id)} for m in matches]}
 

@@ -32,15 +32,22 @@ PAGING_PARAMS = {
     "sortdir": {"type": ["string", "null"], "enum": ["asc", "ASC", "desc", "DESC"]},
     "search": {"type": ["string", "integer", "null"]},
 }
-LIMIT = {"type": "integer", "minimum": 0, "maximum": 1000}
-OFFSET = {"type": "integer", "minimum": 0}
-LIST_ARGS = {"limit": LIMIT, "offset": OFFSET}
+def listing(default: int, maximum: int, max_offset: int = 10**9) -> dict:
+    """``limit`` and ``offset`` of a list operation: its page size by default, at most ``maximum``."""
+    return {"limit": {"type": "integer", "minimum": 1, "maximum": maximum, "default": default},
+            "offset": {"type": "integer", "minimum": 0, "maximum": max_offset, "default": 0}}
+
+
 INT_ID = {"type": "integer", "minimum": 0}
 ASSIST_ID = {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,100}$"}
 RPC_ID = {"type": "string", "minLength": 1, "maxLength": 200, "required": True}
 PATTERN_ID = {"type": "string", "minLength": 3, "maxLength": 64, "pattern": "^[a-z0-9][a-z0-9_-]{2,63}$", "required": True}
 STATES = {"type": "string", "enum": list(alerts.STATES)}
 SEVERITIES = {"type": "string", "enum": list(alerts.SEVERITIES)}
+
+
+def choice(*values: str, default: str | None = None) -> dict:
+    return {"type": "string", "enum": list(values), **({"default": default} if default else {})}
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: a row is one declaration
@@ -92,13 +99,14 @@ OPERATIONS: tuple[Operation, ...] = (
                                      "overall": {"type": "string"}, "summary": {"type": "object"},
                                      "agent": {"type": "object"}, "sources": {"type": "object"}}}),
     Operation("getMetrics", "series list, or one series' points", "system/metrics", "read", system.metrics,
-              args={"name": {"type": "string", "maxLength": 100}, "labels": {"type": "string", "maxLength": 300},
-                    "since": {"type": "integer", "minimum": 1, "maximum": 315360000}},
+              args={"name": {"type": "string", "maxLength": 100},
+                    "labels": {"type": "string", "maxLength": 300, "default": ""},
+                    "since": {"type": "integer", "minimum": 1, "maximum": 10 * 365 * 86400, "default": 3600}},
               params={"name": {"type": "string", "maxLength": 100}, "labels": {"type": "string", "maxLength": 300},
                       "since": {"type": "integer", "minimum": 1}}),
     Operation("getLogs", "recent journald warnings/errors", "system/logs", "read", system.logs,
-              args={"since": {"type": "integer", "minimum": 1, "maximum": 604800},
-                    "priority": {"type": "string", "enum": ["err", "warning"]}},
+              args={"since": {"type": "integer", "minimum": 1, "maximum": 7 * 86400, "default": 3600},
+                    "priority": choice("err", "warning")},
               params={"since": {"type": "integer", "minimum": 1, "maximum": 604800},
                       "priority": {"type": "string", "enum": ["err", "warning"]}},
               result={"type": "object", "required": ["entries", "status"],
@@ -111,16 +119,17 @@ OPERATIONS: tuple[Operation, ...] = (
               overview.overview, offline={**overview.OFFLINE, "daemon_message": "{message}"}),
     # -- knowledge --------------------------------------------------------------------------------
     Operation("getPatterns", "the pattern catalogue", "knowledge/patterns", "read", knowledge.patterns,
-              args={**LIST_ARGS, "category": {"type": "string", "maxLength": 100}}, params=_paged(), paged=True),
+              args={**listing(50, 500, 100000), "category": choice(*knowledge.CATEGORIES)}, params=_paged(), paged=True),
     Operation("getPattern", "one pattern, with source (shipped|local), override flag and its YAML text",
               "knowledge/patterns/{id}", "read", knowledge.pattern,
-              args={"id": {"type": "string", "maxLength": 200}, "format": {"type": "string", "enum": ["json", "yaml"]}},
+              args={"id": {"type": "string", "maxLength": 200}, "format": choice("json", "yaml", default="json")},
               params={"id": RPC_ID}, documents=("application/yaml",)),
     Operation("getPatternText", "one pattern as pretty JSON without its YAML (OMV's detail page)",
               "knowledge/patterns/{id}/text", "read", knowledge.pattern_text,
               args={"id": {"type": "string", "maxLength": 200}}, params={"id": RPC_ID}, result=TEXT),
     Operation("search", "patterns matching a query (and the current snapshot's signals)", "knowledge/search", "read",
-              knowledge.search, args={"q": {"type": "string", "maxLength": 500, "required": True}, "limit": LIMIT},
+              knowledge.search, args={"q": {"type": "string", "maxLength": 500, "required": True},
+                                      "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5}},
               params={"q": {"type": "string", "minLength": 1, "maxLength": 500, "required": True},
                       "limit": {"type": "integer", "minimum": 1, "maximum": 50}}),
     Operation("setPattern", "save a pattern in the local overlay (knowledge.local_dir) and reload",
@@ -146,7 +155,7 @@ OPERATIONS: tuple[Operation, ...] = (
               knowledge.solution, body=knowledge.SOLUTION_SCHEMA, params={"pattern_id": RPC_ID}),
     # -- alerts and health -----------------------------------------------------------------------
     Operation("getAlerts", "alerts, newest first", "alerts", "read", alerts.list_alerts,
-              args={"state": STATES, "severity": SEVERITIES, **LIST_ARGS}, paged=True,
+              args={"state": STATES, "severity": SEVERITIES, **listing(1000, 10000)}, paged=True,
               params=_paged({"state": {"type": ["string", "null"], "enum": [*alerts.STATES, "", None]},
                              "severity": {"type": ["string", "null"], "enum": [*alerts.SEVERITIES, "", None]}})),
     Operation("testNotification", "send a test notification on every configured channel", "alerts/test-notification",
@@ -159,22 +168,23 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("getHealth", "health score 0..100 with deductions", "health", "read", alerts.health),
     Operation("getHealthReport", "the daily health report rendered now (text, or HTML, or both as JSON)",
               "health/report", "read", alerts.health_report,
-              args={"format": {"type": "string", "enum": ["text", "html", "json"]}}, documents=("text/plain", "text/html"),
+              args={"format": choice("text", "html", "json", default="text")}, documents=("text/plain", "text/html"),
               rpc=False),
     # -- history ----------------------------------------------------------------------------------
     Operation("getHistory", "past issues - alerts with their outcome and assistant questions", "history/issues", "read",
-              history.issues, args={"kind": {"type": "string", "enum": ["alert", "question", "all"]},
-                                    "state": STATES, "severity": SEVERITIES, **LIST_ARGS},
+              history.issues, args={"kind": choice("alert", "question", "all", default="all"),
+                                    "state": STATES, "severity": SEVERITIES, **listing(200, 10000)},
               params=_paged(), paged=True),
     Operation("getSnapshots", "OMV configuration snapshots (daily and on change), newest first", "history/snapshots",
-              "read", history.snapshots, args=LIST_ARGS, params=_paged(), paged=True),
+              "read", history.snapshots, args=listing(50, 10000), params=_paged(), paged=True),
     Operation("getSnapshotDiff", "configuration drift between two snapshots (default: the newest and the one before)",
               "history/snapshots/diff", "read", history.snapshot_diff,
               args={"from": {"type": "integer", "minimum": 1}, "to": {"type": "integer", "minimum": 1}},
               params={"from": {"type": ["integer", "null"], "minimum": 1}, "to": {"type": ["integer", "null"], "minimum": 1}}),
     Operation("getSnapshot", "one configuration snapshot with its data (OMV's configuration then)",
               "history/snapshots/{id}", "read", history.snapshot, args={"id": INT_ID}, params={"id": RPC_ID}),
-    Operation("getNotes", "notes", "history/notes", "read", history.notes, args=LIST_ARGS, params=_paged(), paged=True),
+    Operation("getNotes", "notes", "history/notes", "read", history.notes,
+              args={**listing(200, 10000), "alert_id": {"type": "integer", "minimum": 1}}, params=_paged(), paged=True),
     Operation("addNote", "add a note", "history/notes", "create", history.add_note, body=history.NOTE_SCHEMA,
               aliases=("history/note",),
               params={"text": {"type": "string", "minLength": 1, "maxLength": 10000, "required": True},
@@ -192,17 +202,17 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("cancelQuery", "cancel a question job", "assist/jobs/{job_id}/cancel", "invoke", assist.cancel,
               args={"job_id": ASSIST_ID}, params={"job_id": RPC_ID}),
     Operation("getConversations", "conversations, newest first", "assist/conversations", "read", assist.conversations,
-              args=LIST_ARGS, params=_paged(), paged=True),
+              args=listing(50, 1000), params=_paged(), paged=True),
     Operation("getConversation", "one conversation's turns", "assist/conversations/{id}", "read", assist.conversation,
               args={"id": ASSIST_ID}, params={"id": RPC_ID}),
     Operation("getTraces", "the assistant's decision traces, newest first", "traces", "read", assist.traces,
-              args=LIST_ARGS, params=_paged(), paged=True),
+              args=listing(50, 1000), params=_paged(), paged=True),
     Operation("getTrace", "one decision trace", "traces/{id}", "read", assist.trace, args={"id": ASSIST_ID},
               params={"id": RPC_ID}),
     Operation("getTraceText", "one decision trace as pretty JSON (OMV's detail page)", "traces/{id}/text", "read",
               assist.trace_text, args={"id": ASSIST_ID}, params={"id": RPC_ID}, result=TEXT),
     Operation("getTraceMermaid", "one decision trace as a Mermaid flowchart (text, or JSON)", "traces/{id}/mermaid",
-              "read", assist.mermaid, args={"id": ASSIST_ID, "format": {"type": "string", "enum": ["text", "json"]}},
+              "read", assist.mermaid, args={"id": ASSIST_ID, "format": choice("text", "json", default="text")},
               documents=("text/plain",), rpc=False),
     # -- settings ---------------------------------------------------------------------------------
     Operation("getSettings", "editable settings (secrets write-only)", "settings", "read", settings.get_settings),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from omv_copilot_agent.services.call import Call
-from omv_copilot_agent.services.errors import ServiceError, invalid
+from omv_copilot_agent.services.errors import ServiceError
 
 
 def snapshot(call: Call):
@@ -30,14 +30,13 @@ def status(call: Call) -> dict:
 
 def metrics(call: Call) -> dict:
     """Time series from the store: name, labels, since (seconds); without a name the list of series."""
-    name = call.str_arg("name", max_length=100)
-    since = call.int_arg("since", 3600, minimum=1, maximum=10 * 365 * 86400)
+    name, since = call.arg("name"), call.arg("since")
     store = call.agent.store
     if not name:
         snap = snapshot(call)
         return {"snapshot": meta(snap), "series": [{"name": n, "labels": lb} for n, lb in store.metric_names()],
                 "current": _current_metrics(snap)}
-    labels = call.str_arg("labels", "", max_length=300)
+    labels = call.arg("labels")
     points = store.series(name, labels, since=time.time() - since)
     return {"name": name, "labels": labels, "since_s": since, "points": [[round(t, 1), v] for t, v in points]}
 
@@ -52,10 +51,7 @@ def _current_metrics(snap) -> dict:
 
 def logs(call: Call) -> dict:
     """Recent warnings/errors from journald: since (1 s .. 7 days), priority err|warning."""
-    since = call.int_arg("since", 3600, minimum=1, maximum=7 * 86400)
-    priority = call.str_arg("priority", None, max_length=10)
-    if priority not in (None, "err", "warning"):
-        raise invalid("parameter 'priority' must be one of err, warning", "invalid_parameter")
+    since, priority = call.arg("since"), call.arg("priority")
     snap = snapshot(call)
     result = snap.sources.get("logs")
     cutoff = time.time() - since
