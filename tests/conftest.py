@@ -14,9 +14,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
 FIXTURES = ROOT / "tests" / "fixtures" / "captures"  # real smartctl/mdstat captures, licences beside them
-TESTBED = SHARED / "omv-testbed"
 PYTHON = "/usr/bin/python3"
 
 sys.path.insert(0, str(ROOT))
