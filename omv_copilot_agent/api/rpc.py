@@ -13,10 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, request
 
 from omv_copilot_agent.api.errors import bad_request
-from omv_copilot_agent.api.params import json_body
 from omv_copilot_agent.api.routes import render
 from omv_copilot_agent.services.call import Call
 from omv_copilot_agent.services import operations
@@ -166,7 +165,7 @@ def rpc():
     """Dispatch ``{method, params}``; the answer is the operation's (paged for list methods)."""
     from omv_copilot_agent.api import agent
 
-    data = json_body(RPC_SCHEMA)
+    data = Call(None, document=request.get_data(cache=True)).body(RPC_SCHEMA)
     name = data["method"]
     known = methods()
     op = known.get(name)
