@@ -12,8 +12,9 @@ import logging
 import threading
 from pathlib import Path
 
-from omv_copilot_agent import paths
-from omv_copilot_agent.knowledge import diagnostics, editing, loader, matcher, signals
+from omv_copilot_agent import findings, paths
+from omv_copilot_agent.findings import Thresholds
+from omv_copilot_agent.knowledge import diagnostics, editing, loader, matcher
 from omv_copilot_agent.knowledge.matcher import Match
 
 log = logging.getLogger(__name__)
@@ -24,8 +25,10 @@ __all__ = ["KnowledgeBase", "Match", "attach"]
 class KnowledgeBase:
     def __init__(self, patterns_dir: str | Path | None = None, store=None, *,
                  timeout_s: float = diagnostics.DEFAULT_TIMEOUT_S, max_output: int = diagnostics.DEFAULT_MAX_OUTPUT,
-                 local_dir: str | Path | None = None):
+                 local_dir: str | Path | None = None, thresholds: Thresholds | None = None):
         self.store = store
+        #: the findings engine's thresholds, the same the alerts use (set again on a settings change)
+        self.thresholds = thresholds or Thresholds.from_section()
         #: Serialises write + reload so two concurrent saves cannot lose one another's file or index.
         self.lock = threading.RLock()
         self.configure(patterns_dir, local_dir, timeout_s, max_output)
@@ -114,10 +117,13 @@ class KnowledgeBase:
             return {}
 
     def search(self, query: str, snapshot=None, limit: int = 5) -> list[Match]:
-        return matcher.rank(self.index, query, snapshot, limit=limit, feedback=self._feedback())
+        found = findings.evaluate(snapshot, self.thresholds)
+        return matcher.rank(self.index, query, found, limit=limit, feedback=self._feedback())
 
     def signals(self, snapshot) -> list[Match]:
-        return matcher.rank(self.index, "", snapshot, limit=len(self.patterns), feedback=None)
+        """The patterns the box's findings point to, with no question asked."""
+        found = findings.evaluate(snapshot, self.thresholds)
+        return matcher.rank(self.index, "", found, limit=len(self.patterns), feedback=None)
 
     def run_diagnostics(self, pattern_id: str, params: dict | None = None, *, progress=None,
                         step: int | None = None) -> list[dict]:
@@ -154,9 +160,11 @@ def attach(agent) -> KnowledgeBase:
     config = agent.config
     data_dir = getattr(config, "data_dir", None)
     section = config.get("knowledge", {}) if hasattr(config, "get") else {}
-    kb = KnowledgeBase(store=getattr(agent, "store", None), **_settings(section or {}, data_dir))
+    kb = KnowledgeBase(store=getattr(agent, "store", None), thresholds=Thresholds.from_config(config),
+                       **_settings(section or {}, data_dir))
 
     def reconfigure(new_config: dict) -> None:
+        kb.thresholds = Thresholds.from_section(new_config.get("findings"))
         kb.configure(**_settings(new_config.get("knowledge") or {}, data_dir))
 
     listeners = getattr(agent, "config_listeners", None)
