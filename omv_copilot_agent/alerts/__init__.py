@@ -14,9 +14,11 @@ import threading
 import time
 from collections import deque
 
+from omv_copilot_agent import findings
 from omv_copilot_agent.alerts import forecasting, health, lifecycle
 from omv_copilot_agent.alerts.notify import Notifier
-from omv_copilot_agent.alerts.rules import Finding, RuleContext, load_rules
+from omv_copilot_agent.alerts.rules import Condition, RuleContext, load_rules, rule_of_finding
+from omv_copilot_agent.findings import Finding, Thresholds
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ class AlertService:
         self.agent = agent
         self.store = agent.store
         self.rules = load_rules()
+        self.rule_of_finding = rule_of_finding()
         self._lock = threading.RLock()
         self._forecasts: dict[str, forecasting.Forecast] = {}
         self._forecast_at: float | None = None
@@ -53,6 +56,15 @@ class AlertService:
         if switches.get("webhook_url") and not any(w.get("url") == switches["webhook_url"] for w in cfg["webhooks"] or []):
             cfg["webhooks"] = [*(cfg["webhooks"] or []), {"url": switches["webhook_url"], "format": "generic"}]
         return cfg
+
+    def thresholds(self) -> Thresholds:
+        """The findings thresholds of the live config (a settings change applies at the next evaluation)."""
+        return Thresholds.from_config(self.agent.config)
+
+    def findings(self, snapshot=None) -> list[Finding]:
+        """What the findings engine says about ``snapshot`` (default: the latest) now."""
+        snapshot = snapshot if snapshot is not None else self.agent.snapshot
+        return findings.evaluate(snapshot, self.thresholds())
 
     def _notify_context(self) -> dict:
         snap = self.agent.snapshot
@@ -110,7 +122,8 @@ class AlertService:
                      and set(self._forecasts) <= mounts)
             forecasts = dict(self._forecasts) if fresh else self.compute_forecasts(snapshot, now)
             forecast_s = time.perf_counter() - started
-            ctx = RuleContext(snapshot, cfg, now, self.store.series, forecasts, list(self.device_events))
+            ctx = RuleContext(snapshot, cfg, now, self.store.series, forecasts, list(self.device_events),
+                              self.findings(snapshot))
             results, errors = {}, {}
             for rule in self.rules:
                 try:
@@ -193,7 +206,8 @@ class AlertService:
     def health_score(self, snapshot=None) -> dict:
         snapshot = snapshot if snapshot is not None else self.agent.snapshot
         interval = float(self.agent.config.get_path("collect.interval_s", 60) or 60)
-        return health.score(self.open_alerts(), snapshot, self.forecasts(), stale_after_s=max(3 * interval, 300))
+        return health.score(self.findings(snapshot), self.open_alerts(), snapshot, self.forecasts(),
+                            rule_of=self.rule_of_finding, stale_after_s=max(3 * interval, 300))
 
     def test_notification(self) -> dict:
         """Send a test message on every configured channel; wait for the outcome."""
@@ -248,4 +262,4 @@ def attach(agent) -> AlertService:
     return service
 
 
-__all__ = ["AlertService", "Finding", "attach"]
+__all__ = ["AlertService", "Condition", "attach"]

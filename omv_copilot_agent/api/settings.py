@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("settings", __name__, url_prefix="/api/v1")
 
-EDITABLE = ("assist", "alerts", "notifications", "collect", "knowledge", "logging")
+EDITABLE = ("assist", "findings", "alerts", "notifications", "collect", "knowledge", "logging")
 #: Settings read once at start (thread pools, the source list, logging handlers): saved at once,
 #: applied by the next start — the answer lists them so nobody waits for a change that is not coming.
 RESTART_KEYS = ("assist.workers", "assist.max_queued_jobs", "collect.disabled_sources", "logging")
@@ -119,7 +119,9 @@ def get_settings():
 
 @bp.put("/settings")
 def put_settings():
-    body = json_body()
+    from omv_copilot_agent.config import migrate
+
+    body = migrate(json_body())
     cfg = agent().config
     for section, value in body.items():
         if section not in EDITABLE or section not in cfg:

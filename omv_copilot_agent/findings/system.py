@@ -27,7 +27,7 @@ def check(view: SnapshotView, t: Thresholds) -> list[Finding]:
     limit = t.load_per_cpu_warning * count
     if load1 is not None and load1 > limit:
         out.append(Finding("load-high", "warning", "load", f"load {load1:g} on {count:g} CPUs (limit {limit:g})",
-                           {"load1": load1, "cpus": int(count)}, limit))
+                           {"load1": load1, "cpus": int(count), "per_cpu": t.load_per_cpu_warning}, limit))
     mem = number((system.get("memory") or {}).get("percent")) if isinstance(system.get("memory"), dict) else None
     if mem is not None and mem >= t.memory_warning_percent:
         out.append(Finding("memory-high", "warning", "memory", f"RAM {mem:.1f}% used (threshold {t.memory_warning_percent:g}%)",
