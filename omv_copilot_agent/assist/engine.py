@@ -15,8 +15,10 @@ import time
 import uuid
 from typing import Callable
 
+from omv_copilot_agent import findings
 from omv_copilot_agent.assist import kb_answer, llm, parse, prompt, redact, router
 from omv_copilot_agent.assist.trace import Trace
+from omv_copilot_agent.findings import Thresholds
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +84,8 @@ class Engine:
             chosen, details = "general", {"reason": "direct mode"}
             trace.step("context_selection", t, outputs=details, skipped=True)
         else:
-            chosen, details = router.route(query, snapshot, context)
+            found = findings.evaluate(snapshot, Thresholds.from_config(self.agent.config))
+            chosen, details = router.route(query, found, context)
             trace.step("context_selection", t, inputs={"requested": context},
                        outputs={"context": chosen, **{k: v for k, v in details.items() if k != "hints"},
                                 "hints": {k: v for k, v in (details.get("hints") or {}).items() if v}})

@@ -76,7 +76,7 @@ class Agent:
             self.cycles += 1
             try:
                 self.store.save_snapshot(snapshot)
-                from omv_copilot_agent.daemon.summary import metric_samples
+                from omv_copilot_agent.collect.samples import metric_samples
 
                 self.store.add_metrics(snapshot.taken_at, metric_samples(snapshot))
                 self.last_store_error = None
