@@ -1,7 +1,7 @@
-"""Alerts: rules over each snapshot, forecasts, lifecycle, notifications, health score.
+"""Alerts: rules over each snapshot's findings, forecasts, lifecycle, notifications, health score.
 
-``attach(agent)`` builds the :class:`AlertService` (``agent.alerts``) and
-subscribes it to ``agent.on_snapshot``; the API, CLI and /metrics read it.
+The Agent builds the :class:`AlertService` and subscribes it to
+``events.SNAPSHOT_COLLECTED``; the API, CLI and /metrics read it.
 Contract: docs/contracts.md "Alerts".
 """
 
@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections import deque
+from typing import Callable
 
 from omv_copilot_agent import findings
 from omv_copilot_agent.alerts import forecasting, health, lifecycle
@@ -28,9 +29,12 @@ CONFIG_KEYS = ("services", "shared_folders", "smb_shares", "nfs_shares", "users"
 
 
 class AlertService:
-    def __init__(self, agent):
-        self.agent = agent
-        self.store = agent.store
+    def __init__(self, config, store, latest_snapshot: Callable[[], object]):
+        """``config``: the live Config (settings changes apply at the next evaluation);
+        ``latest_snapshot()``: the newest collected snapshot or None."""
+        self.settings = config
+        self.store = store
+        self.latest = latest_snapshot
         self.rules = load_rules()
         self.rule_of_finding = rule_of_finding()
         self._lock = threading.RLock()
@@ -48,9 +52,9 @@ class AlertService:
         from omv_copilot_agent import config as config_mod
 
         base = config_mod.defaults()["alerts"]
-        live = self.agent.config.get_path("alerts", {}) or {}
+        live = self.settings.get_path("alerts", {}) or {}
         cfg = {**base, **live}
-        switches = self.agent.config.get_path("notifications", {}) or {}  # OMV settings form's two switches
+        switches = self.settings.get_path("notifications", {}) or {}  # OMV settings form's two switches
         if switches.get("email"):
             cfg["email"] = True
         if switches.get("webhook_url") and not any(w.get("url") == switches["webhook_url"] for w in cfg["webhooks"] or []):
@@ -59,15 +63,15 @@ class AlertService:
 
     def thresholds(self) -> Thresholds:
         """The findings thresholds of the live config (a settings change applies at the next evaluation)."""
-        return Thresholds.from_config(self.agent.config)
+        return Thresholds.from_config(self.settings)
 
     def findings(self, snapshot=None) -> list[Finding]:
         """What the findings engine says about ``snapshot`` (default: the latest) now."""
-        snapshot = snapshot if snapshot is not None else self.agent.snapshot
+        snapshot = snapshot if snapshot is not None else self.latest()
         return findings.evaluate(snapshot, self.thresholds())
 
     def _notify_context(self) -> dict:
-        snap = self.agent.snapshot
+        snap = self.latest()
         if snap is None:
             return {}
         notifications = snap.data("omv").get("notifications") or {}
@@ -169,7 +173,7 @@ class AlertService:
         now = ts or time.time()
         with self._lock:
             self.device_events.append({"action": action, "device": device, "model": model, "serial": serial, "ts": now})
-            ctx = RuleContext(self.agent.snapshot, self.config(), now, self.store.series, {}, list(self.device_events))
+            ctx = RuleContext(self.latest(), self.config(), now, self.store.series, {}, list(self.device_events))
             events = lifecycle.apply(self.store, {disk_change.NAME: disk_change.evaluate(ctx)}, now,
                                      resolve_after=self.config()["resolve_after_clear_cycles"], reopen_within_s=0)
         for event, alert in events.notifications():
@@ -199,13 +203,13 @@ class AlertService:
     def forecasts(self) -> list[dict]:
         with self._lock:
             have = dict(self._forecasts)
-        if not have and self.agent.snapshot is not None:
-            have = self.compute_forecasts(self.agent.snapshot, time.time())
+        if not have and self.latest() is not None:
+            have = self.compute_forecasts(self.latest(), time.time())
         return [f.to_dict() for f in sorted(have.values(), key=lambda f: f.mountpoint)]
 
     def health_score(self, snapshot=None) -> dict:
-        snapshot = snapshot if snapshot is not None else self.agent.snapshot
-        interval = float(self.agent.config.get_path("collect.interval_s", 60) or 60)
+        snapshot = snapshot if snapshot is not None else self.latest()
+        interval = float(self.settings.get_path("collect.interval_s", 60) or 60)
         return health.score(self.findings(snapshot), self.open_alerts(), snapshot, self.forecasts(),
                             rule_of=self.rule_of_finding, stale_after_s=max(3 * interval, 300))
 
@@ -256,10 +260,4 @@ class AlertService:
             self.watcher.stop()
 
 
-def attach(agent) -> AlertService:
-    service = AlertService(agent)
-    agent.on_snapshot.append(service.on_snapshot)
-    return service
-
-
-__all__ = ["AlertService", "Condition", "attach"]
+__all__ = ["AlertService", "Condition"]
