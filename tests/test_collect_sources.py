@@ -19,10 +19,14 @@ NO_SYSTEMD = ("System has not been booted with systemd as init system (PID 1). C
               "Failed to connect to bus: Host is down\n")
 
 
-def _ctx(config=None, cache=None):
+def _ctx(config=None, cache=None, sources=None):
+    """A CollectContext whose other sources of this cycle answered ``sources`` ({name: data})."""
     from omv_copilot_agent import config as config_mod
+    from omv_copilot_agent.collect import CollectContext, SourceResult
 
-    return SimpleNamespace(config=config or config_mod.from_dict({}), cache=cache if cache is not None else {}, previous=None)
+    sources = sources or {}
+    return CollectContext(config or config_mod.from_dict({}), None, cache if cache is not None else {},
+                          lambda name: SourceResult(name, "ok", sources[name]) if name in sources else None)
 
 
 @pytest.fixture
@@ -80,9 +84,9 @@ def test_services_states_and_what_omv_enabled(fake_tools):
                  "ssh.service": ("failed", "failed", "loaded")}.get(unit, ("inactive", "dead", "not-found"))
         rows.append(f"Id={unit}\nActiveState={state[0]}\nSubState={state[1]}\nLoadState={state[2]}\n")
     fake_tools({"systemctl": {"returncode": 0, "stdout": "\n".join(rows)}})
-    omv_cache = {"omv": {"config": {"services": [{"name": "samba", "enabled": True}, {"name": "nfs", "enabled": False},
-                                                   {"name": "ssh", "enabled": True}]}}}
-    units = {u["name"]: u for u in services.collect(_ctx(cache=omv_cache))["units"]}
+    omv = {"omv": {"services": [{"name": "samba", "enabled": True}, {"name": "nfs", "enabled": False},
+                                {"name": "ssh", "enabled": True}]}}
+    units = {u["name"]: u for u in services.collect(_ctx(sources=omv))["units"]}
     assert set(units) == {"smbd", "nfs-server", "ssh"}  # not-found units are left out
     assert units["smbd"] == {"name": "smbd", "unit": "smbd.service", "active_state": "active", "sub_state": "running",
                              "enabled_in_omv": True, "omv_name": "samba"}
@@ -271,9 +275,8 @@ def test_agent_prune_uses_configured_snapshot_retention(make_config):
 
 # --- the collector with sources that hang in Python or crash -------------------------------------
 
-def test_python_hang_and_crash_are_reported_and_never_block(make_config, monkeypatch):
+def test_python_hang_and_crash_are_reported_and_never_block(make_config):
     """A source stuck in Python code cannot be killed: it is cut, not restarted while stuck, and never holds exit."""
-    import sys
     import threading
     import types
 
@@ -286,10 +289,8 @@ def test_python_hang_and_crash_are_reported_and_never_block(make_config, monkeyp
     crash = types.ModuleType("omv_copilot_agent.collect.testcrash")
     crash.NAME = "testcrash"
     crash.collect = lambda ctx: {}["missing"]
-    monkeypatch.setitem(sys.modules, hang.__name__, hang)
-    monkeypatch.setitem(sys.modules, crash.__name__, crash)
     config, _ = make_config({"collect": {"source_timeout_s": 1}})
-    collector = Collector(config, sources=("testhang", "testcrash", "system"))
+    collector = Collector(config, sources=(hang, crash, "system"))
     try:
         first = collector.collect()
         assert first.sources["testhang"].status == "degraded" and first.sources["testhang"].reason == "timed out after 1 s"
