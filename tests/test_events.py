@@ -45,3 +45,16 @@ def test_agent_wires_its_services_and_a_diagnostic_run_reaches_the_assistant(tmp
         assert agent.assist.recent_diagnostics(["smart-overall-failed"]) == []
     finally:
         agent.close()
+
+
+def test_configuration_history_is_recorded_with_alerts_switched_off(tmp_path):
+    """History is its own concern: turning alerts off no longer stops OMV configuration revisions."""
+    from omv_copilot_agent.events import SNAPSHOT_COLLECTED
+    from tests.alerts_support import make_agent, snapshot
+
+    agent = make_agent(tmp_path, {"enabled": False})
+    try:
+        agent.events.publish(SNAPSHOT_COLLECTED, snapshot(1000.0, omv={"users": [{"name": "anna", "uid": 1000}]}))
+        assert agent.store.list_config_snapshots()[0] == 1 and agent.alerts.open_alerts() == []
+    finally:
+        agent.close()

@@ -109,3 +109,21 @@ def test_every_catalogue_id_is_produced_by_a_check_and_every_pattern_reference_i
     assert not [e for e in kb.errors if e["field"] == "findings"]
     referenced = {r if isinstance(r, str) else r["id"] for p in kb.patterns.values() for r in p.get("findings") or []}
     assert referenced <= set(findings.CATALOGUE) and len(referenced) >= 25
+
+
+def test_a_busy_moment_tips_the_router_but_costs_no_health(tmp_path):
+    """One busy sample is an observation: the router leans to performance, the health score waits for the
+    load alert (which needs the load to last)."""
+    from omv_copilot_agent import findings
+    from omv_copilot_agent.assist import router
+    from tests.alerts_support import cycle, make_agent
+
+    agent = make_agent(tmp_path)
+    busy = snapshot(time.time(), system={"cpu": {"count": 4, "percent": 99.0, "load": [12.0, 3.0, 1.0]}})
+    cycle(agent, busy)
+    found = agent.alerts.findings(busy)
+    assert {(f.id, f.severity) for f in found} == {("cpu-busy", "info"), ("load-high", "info")}
+    assert router.finding_hints(found)["performance"] == 0.5
+    assert agent.alerts.health_score(busy)["score"] == 100 and agent.alerts.open_alerts() == []
+    assert findings.CATALOGUE["load-high"].endswith("(alerts also require it to last)")
+    agent.close()

@@ -438,7 +438,7 @@ def test_history_issues_and_notes(driver, ui):
     assert _errors(driver) == []
 
 
-# Two OMV configurations as the daemon records them (alerts/drift matches list records by uuid).
+# Two OMV configurations as the daemon records them (history/drift matches list records by uuid).
 CONFIG_BEFORE = {"system": {"hostname": "nas", "timezone": "UTC"},
                  "shares": [{"uuid": "a1", "name": "media", "enable": False}]}
 CONFIG_AFTER = {"system": {"hostname": "nas", "timezone": "Europe/Berlin"},

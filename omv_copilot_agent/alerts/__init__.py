@@ -7,8 +7,6 @@ Contract: docs/contracts.md "Alerts".
 
 from __future__ import annotations
 
-import json
-import hashlib
 import logging
 import threading
 import time
@@ -22,10 +20,6 @@ from omv_copilot_agent.alerts.rules import Condition, RuleContext, load_rules, r
 from omv_copilot_agent.findings import Finding, Thresholds
 
 log = logging.getLogger(__name__)
-
-#: OMV configuration keys of the ``omv`` source that make up a configuration snapshot
-CONFIG_KEYS = ("services", "shared_folders", "smb_shares", "nfs_shares", "users", "network", "cron_jobs", "rsync_jobs",
-               "notifications", "filesystems", "raid")
 
 
 class AlertService:
@@ -95,10 +89,6 @@ class AlertService:
         if cfg["email"] and cfg["daily_report"] and snapshot.taken_at - self.last_report_at >= 86400:
             self.last_report_at = snapshot.taken_at
             self.mail_report()
-        try:
-            self.save_config_snapshot(snapshot)
-        except Exception:
-            log.exception("configuration snapshot failed")
 
     def compute_forecasts(self, snapshot, now: float | None = None) -> dict[str, forecasting.Forecast]:
         cfg = self.config()
@@ -150,7 +140,7 @@ class AlertService:
 
     def import_rrd(self, snapshot, rrd_dir: str | None = None) -> dict:
         """Backfill metric history from OMV's collectd RRD files (once per start; idempotent)."""
-        from omv_copilot_agent.alerts.rrd_import import import_history
+        from omv_copilot_agent.collect.rrd_import import import_history
 
         try:
             return import_history(self.store, snapshot, rrd_dir or self.config()["rrd_dir"])
@@ -160,7 +150,7 @@ class AlertService:
 
     # -- udev --------------------------------------------------------
     def start_watcher(self, source: str = "udev") -> bool:
-        from omv_copilot_agent.alerts.udev import DeviceWatcher
+        from omv_copilot_agent.collect.udev import DeviceWatcher
 
         self.watcher = DeviceWatcher(self.record_device_event, source=source)
         return self.watcher.start()
@@ -238,22 +228,6 @@ class AlertService:
         data = report.build(self)
         subject = f"[{data['host']}] Health report: {data['health']['score']}/100, {len(data['open'])} open alert(s)"
         return self.notifier.send_report(subject, report.render(data))
-
-    # -- configuration history ---------------------------------------
-    def save_config_snapshot(self, snapshot, *, daily_s: float = 86400) -> int | None:
-        """Store OMV's configuration when it changed, or once a day; returns the new row id."""
-        omv = snapshot.data("omv") if snapshot.status("omv") in ("ok", "degraded") else {}
-        from omv_copilot_agent.alerts.drift import settings_only
-
-        config = settings_only({k: omv.get(k) for k in CONFIG_KEYS if omv.get(k) is not None})
-        if not config:
-            return None
-        digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
-        last = self.store.latest_config_snapshot()
-        if last and last["hash"] == digest and snapshot.taken_at - last["taken_at"] < daily_s:
-            return None
-        reason = "initial" if not last else ("changed" if last["hash"] != digest else "daily")
-        return self.store.add_config_snapshot(snapshot.taken_at, digest, reason, config)
 
     def close(self) -> None:
         if self.watcher is not None:

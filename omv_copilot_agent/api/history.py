@@ -59,7 +59,7 @@ def snapshots():
 @bp.get("/snapshots/diff")
 def snapshot_diff():
     """What changed between snapshot ``from`` and ``to`` (defaults: the newest, and the one taken before ``to``)."""
-    from omv_copilot_agent.alerts.drift import diff
+    from omv_copilot_agent.history.drift import diff
 
     store = agent().store
     to_id = int_arg("to", None, minimum=1)

@@ -37,7 +37,7 @@ def score(query: str) -> dict[str, float]:
     return {ctx: float(sum(1 for t in trig if t in words)) for ctx, trig in TRIGGERS.items()}
 
 
-#: Findings that make a context likelier: each group that holds (warning or worse) adds half a point.
+#: Findings that make a context likelier: each group with a finding (any severity) adds half a point.
 HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("storage", ("raid-degraded", "raid-inactive", "raid-member-failed", "zfs-pool-unhealthy")),
     ("storage", ("filesystem-full", "filesystem-missing", "filesystem-read-only")),
@@ -51,7 +51,7 @@ HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 def finding_hints(found) -> dict[str, float]:
     """Half-point nudges from what is visibly wrong on the box (the findings of its snapshot)."""
     hints = {ctx: 0.0 for ctx in TRIGGERS}
-    ids = {f.id for f in found or [] if f.severity in ("warning", "critical")}
+    ids = {f.id for f in found or []}
     for ctx, group in HINTS:
         if ids.intersection(group):
             hints[ctx] += 0.5

@@ -18,6 +18,7 @@ from omv_copilot_agent.assist import AssistService
 from omv_copilot_agent.collect import Collector, Snapshot
 from omv_copilot_agent.collect.samples import metric_samples
 from omv_copilot_agent.events import Events
+from omv_copilot_agent.history import History
 from omv_copilot_agent.knowledge import KnowledgeBase
 from omv_copilot_agent.store import Store, StoreError
 
@@ -52,7 +53,9 @@ class Agent:
         self.knowledge = KnowledgeBase.from_config(config, store=self.store, events=self.events)
         self.alerts = AlertService(config, self.store, lambda: self.snapshot)
         self.assist = AssistService(config, self.store, self.knowledge, lambda: self.snapshot)
+        self.history = History(self.store)
         self.events.subscribe(events.SNAPSHOT_COLLECTED, self.alerts.on_snapshot)
+        self.events.subscribe(events.SNAPSHOT_COLLECTED, self.history.on_snapshot)
         self.events.subscribe(events.SNAPSHOT_COLLECTED, self.assist.on_snapshot)
         self.events.subscribe(events.DIAGNOSTIC_RAN, self.assist.record_diagnostics)
         self.events.subscribe(events.CONFIG_CHANGED, self.knowledge.apply_config)

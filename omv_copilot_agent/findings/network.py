@@ -30,7 +30,7 @@ def check(view: SnapshotView, t: Thresholds) -> list[Finding]:
             continue
         speed, mtu = number(nic.get("speed_mbps")), number(nic.get("mtu"))
         if speed is not None and 0 < speed <= t.slow_link_mbps:
-            out.append(Finding("link-slow", "warning", name, f"{name} linked at {speed:g} Mb/s", {"speed_mbps": speed}, t.slow_link_mbps))
+            out.append(Finding("link-slow", "info", name, f"{name} linked at {speed:g} Mb/s", {"speed_mbps": speed}, t.slow_link_mbps))
         if nic.get("duplex") == "half":
             out.append(Finding("link-half-duplex", "warning", name, f"{name} runs at half duplex", {"duplex": "half"}))
         if mtu is not None and mtu > 1500:

@@ -1,4 +1,8 @@
-"""CPU, load, memory and swap (source ``system``)."""
+"""CPU, load, memory and swap (source ``system``).
+
+A busy CPU or a high load in one sample is an observation (``info``): the box may just be
+working. The ``load`` alert rule raises a warning only when the load lasts.
+"""
 
 from __future__ import annotations
 
@@ -19,14 +23,14 @@ def check(view: SnapshotView, t: Thresholds) -> list[Finding]:
     out = []
     pct = number(cpu.get("percent"))
     if pct is not None and pct >= t.cpu_busy_percent:
-        out.append(Finding("cpu-busy", "warning", "cpu", f"CPU {pct:.0f}% busy (threshold {t.cpu_busy_percent:g}%)",
+        out.append(Finding("cpu-busy", "info", "cpu", f"CPU {pct:.0f}% busy (threshold {t.cpu_busy_percent:g}%)",
                            {"percent": pct}, t.cpu_busy_percent))
     loads = cpu.get("load") if isinstance(cpu.get("load"), list) else []
     load1 = number(loads[0]) if loads else None
     count = number(cpu.get("count")) or 1
     limit = t.load_per_cpu_warning * count
     if load1 is not None and load1 > limit:
-        out.append(Finding("load-high", "warning", "load", f"load {load1:g} on {count:g} CPUs (limit {limit:g})",
+        out.append(Finding("load-high", "info", "load", f"load {load1:g} on {count:g} CPUs (limit {limit:g})",
                            {"load1": load1, "cpus": int(count), "per_cpu": t.load_per_cpu_warning}, limit))
     mem = number((system.get("memory") or {}).get("percent")) if isinstance(system.get("memory"), dict) else None
     if mem is not None and mem >= t.memory_warning_percent:

@@ -1,15 +1,19 @@
-"""Sustained load: the load-high finding held for ``load_sustained_s`` (one busy minute is no alert)."""
+"""Sustained load: the load-high finding held for ``load_sustained_s`` (one busy minute is no alert).
+
+The finding is momentary (info); this rule's alert is what says the box is overloaded, so it
+names its finding in ``SUSTAINS`` rather than ``FINDINGS`` and the health score counts the alert.
+"""
 
 from omv_copilot_agent.alerts.rules import Condition, RuleContext
 
 NAME = "load"
-FINDINGS = ("load-high",)
+SUSTAINS = "load-high"
 
 
 def evaluate(ctx: RuleContext):
     if not ctx.source_ok("system"):
         return None
-    found = ctx.found(*FINDINGS)
+    found = ctx.found(SUSTAINS)
     if not found:
         return []
     f = found[0]
