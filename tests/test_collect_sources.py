@@ -264,11 +264,11 @@ def test_agent_prune_uses_configured_snapshot_retention(make_config):
         now = __import__("time").time()
         for days in (5, 3, 1):
             agent.store.save_snapshot(Snapshot(now - days * 86400, {"system": SourceResult("system", "ok")}))
-            agent.store.add_config_snapshot(now - days * 86400, f"h{days}", "daily", {})
+            agent.store.add_config_revision(now - days * 86400, f"h{days}", "daily", {})
         agent.run_cycle()
         agent.prune()
         assert agent.store.snapshot_count() == 2  # 1 day old + the one just collected
-        assert agent.store.list_config_snapshots()[0] == 2  # 3 and 1 days old
+        assert agent.store.list_config_revisions()[0] == 2  # 3 and 1 days old
     finally:
         agent.close()
 

@@ -55,6 +55,6 @@ def test_configuration_history_is_recorded_with_alerts_switched_off(tmp_path):
     agent = make_agent(tmp_path, {"enabled": False})
     try:
         agent.events.publish(SNAPSHOT_COLLECTED, snapshot(1000.0, omv={"users": [{"name": "anna", "uid": 1000}]}))
-        assert agent.store.list_config_snapshots()[0] == 1 and agent.alerts.open_alerts() == []
+        assert agent.store.list_config_revisions()[0] == 1 and agent.alerts.open_alerts() == []
     finally:
         agent.close()

@@ -450,8 +450,8 @@ def test_history_config_diff_of_recorded_snapshots(driver, ui):
     import time
 
     store = ui.agent.store
-    store.add_config_snapshot(time.time() - 7200, "a" * 40, "daily", CONFIG_BEFORE)
-    newest = store.add_config_snapshot(time.time() - 60, "b" * 40, "changed", CONFIG_AFTER)
+    store.add_config_revision(time.time() - 7200, "a" * 40, "daily", CONFIG_BEFORE)
+    newest = store.add_config_revision(time.time() - 60, "b" * 40, "changed", CONFIG_AFTER)
     _open(driver, ui)
     _tab(driver, "History")
     _js(driver, f"{_q('#history')}.setActiveTab({_q('#configTab')});")

@@ -38,11 +38,11 @@ class History:
         if not config:
             return None
         digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
-        last = self.store.latest_config_snapshot()
+        last = self.store.latest_config_revision()
         if last and last["hash"] == digest and snapshot.taken_at - last["taken_at"] < daily_s:
             return None
         reason = "initial" if not last else ("changed" if last["hash"] != digest else "daily")
-        return self.store.add_config_snapshot(snapshot.taken_at, digest, reason, config)
+        return self.store.add_config_revision(snapshot.taken_at, digest, reason, config)
 
 
 __all__ = ["CONFIG_KEYS", "History"]

@@ -1,4 +1,4 @@
-"""History rows: OMV configuration revisions (migration 0005) and the admin's notes."""
+"""History rows: OMV configuration revisions (table ``config_snapshots``, migration 0005) and the admin's notes."""
 
 from __future__ import annotations
 
@@ -19,29 +19,29 @@ class HistoryMixin:
         rows = self.query(f"SELECT * FROM notes {clause} ORDER BY id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
         return total, [dict(r) for r in rows]
 
-    def add_config_snapshot(self, taken_at: float, digest: str, reason: str, config: dict) -> int:
+    def add_config_revision(self, taken_at: float, digest: str, reason: str, config: dict) -> int:
         with self.write() as conn:
             return conn.execute("INSERT INTO config_snapshots (taken_at, hash, reason, data) VALUES (?, ?, ?, ?)",
                                 (taken_at, digest, reason, json.dumps(config, sort_keys=True, default=str))).lastrowid
 
-    def latest_config_snapshot(self) -> dict | None:
+    def latest_config_revision(self) -> dict | None:
         rows = self.query("SELECT id, taken_at, hash, reason FROM config_snapshots ORDER BY taken_at DESC, id DESC LIMIT 1")
         return dict(rows[0]) if rows else None
 
-    def list_config_snapshots(self, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+    def list_config_revisions(self, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
         total = self.query("SELECT COUNT(*) FROM config_snapshots")[0][0]
         rows = self.query("SELECT id, taken_at, hash, reason FROM config_snapshots ORDER BY taken_at DESC, id DESC LIMIT ? OFFSET ?",
                           (limit, offset))
         return total, [dict(r) for r in rows]
 
-    def previous_config_snapshot_id(self, snapshot_id: int) -> int | None:
-        """The snapshot taken just before ``snapshot_id`` (what a drift view compares it with)."""
+    def previous_config_revision_id(self, revision_id: int) -> int | None:
+        """The revision recorded just before ``revision_id`` (what a drift view compares it with)."""
         rows = self.query("SELECT b.id FROM config_snapshots a JOIN config_snapshots b ON (b.taken_at, b.id) < (a.taken_at, a.id) "
-                          "WHERE a.id = ? ORDER BY b.taken_at DESC, b.id DESC LIMIT 1", (snapshot_id,))
+                          "WHERE a.id = ? ORDER BY b.taken_at DESC, b.id DESC LIMIT 1", (revision_id,))
         return rows[0][0] if rows else None
 
-    def get_config_snapshot(self, snapshot_id: int) -> dict | None:
-        rows = self.query("SELECT * FROM config_snapshots WHERE id = ?", (snapshot_id,))
+    def get_config_revision(self, revision_id: int) -> dict | None:
+        rows = self.query("SELECT * FROM config_snapshots WHERE id = ?", (revision_id,))
         if not rows:
             return None
         d = dict(rows[0])
