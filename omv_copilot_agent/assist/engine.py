@@ -1,9 +1,10 @@
-"""The assistant pipeline (seed 3.3 / 10): one question → one traced, grounded answer.
+"""The assistant pipeline: one question → one traced, grounded answer.
 
-route → state → patterns → prompt (budgeted) → redact → providers in order →
-parse → confidence → answer, each a trace point (seed Phase 2.5). Without a
-provider (the default), or when all fail, the answer comes from the knowledge
-base alone (``mode: kb_only``). ``direct`` skips KB and state (seed "Direct Chat").
+route (by the question's words and the box's findings) → state → patterns →
+prompt (budgeted) → redact → providers in order → parse → confidence → answer,
+each a trace point. Without a provider (the default), or when all fail, the
+answer comes from the knowledge base alone (``mode: kb_only``). ``direct``
+skips KB and state.
 Nothing here raises for a bad LLM: every failure becomes a hop in the trace and,
 at worst, a KB-only answer.
 """
@@ -204,7 +205,7 @@ class Engine:
                           "knowledge-base mode requested" if mode == "kb_only" else "the LLM providers failed")
                 fields = kb_answer.compose(query, chosen, matches, signals, reason)
 
-        # 8 confidence_calculation (seed rule)
+        # 8 confidence_calculation
         t = point("confidence_calculation")
         # Patterns the state alone pointed to (a question whose words matched nothing) are shown
         # but do not make the answer more certain: how well the question was understood does.
