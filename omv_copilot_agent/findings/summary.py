@@ -6,7 +6,8 @@ from omv_copilot_agent.findings import SEVERITY_ORDER, Finding
 
 
 def summarize(snapshot, found: list[Finding]) -> dict:
-    """Counts and names of what is wrong: the same judgement as the alerts, the health score and the assistant."""
+    """Counts and names of what is wrong, and the findings themselves (the Dashboard colours by them):
+    the same judgement as the alerts, the health score and the assistant."""
     system = snapshot.data("system")
 
     def subjects(*ids: str) -> list[str]:
@@ -16,7 +17,8 @@ def summarize(snapshot, found: list[Finding]) -> dict:
         "hostname": system.get("hostname"),
         "omv_version": system.get("omv_version"),
         "sources": {name: r.status for name, r in snapshot.sources.items()},
-        "findings": {sev: sum(1 for f in found if f.severity == sev) for sev in SEVERITY_ORDER},
+        "finding_counts": {sev: sum(1 for f in found if f.severity == sev) for sev in SEVERITY_ORDER},
+        "findings": [f.to_dict() for f in found],
         "services_down": subjects("service-down"),
         "filesystems_full": subjects("filesystem-full"),
         "raid_degraded": subjects("raid-degraded", "raid-inactive"),
