@@ -310,3 +310,25 @@ def test_python_hang_and_crash_are_reported_and_never_block(make_config):
     finally:
         release.set()
         collector.close()
+
+
+def test_a_hung_omv_source_does_not_take_storage_and_services_down_with_it(make_config):
+    """storage waits for OMV's view of this cycle, but gives up before the cut-off and reports what it has."""
+    import threading
+    import types
+
+    from omv_copilot_agent.collect import Collector, storage
+
+    release = threading.Event()
+    slow_omv = types.SimpleNamespace(NAME="omv", collect=lambda ctx: release.wait(60) and {})
+    config, _ = make_config({"collect": {"source_timeout_s": 2}})
+    collector = Collector(config, sources=(storage, slow_omv))
+    try:
+        snap = collector.collect()
+    finally:
+        release.set()
+        collector.close()
+    assert snap.sources["omv"].reason == "timed out after 2 s"
+    assert snap.sources["storage"].status in ("ok", "degraded") and "timed out" not in (snap.sources["storage"].reason or "")
+    assert snap.sources["storage"].duration_s >= 1.0  # it waited for omv, then went on without it
+    assert snap.sources["storage"].data["filesystems"] and not any(f["omv_managed"] for f in snap.sources["storage"].data["filesystems"])
