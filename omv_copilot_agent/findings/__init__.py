@@ -4,8 +4,9 @@
 (one per area of the box) with the thresholds of the ``findings`` config
 section. Everything that says whether something is wrong reads findings:
 alert rules, the health score, the status summary, the assistant's router and
-pattern matching. Adding a finding means adding it to a check module and to
-:data:`CATALOGUE`; nothing else re-derives a threshold.
+pattern matching. A new finding goes into one check module (its ``FINDINGS``
+entry, which :data:`CATALOGUE` collects, and the code that emits it), with its
+threshold in ``config/schema/findings.yaml``; nothing else re-derives a threshold.
 """
 
 from __future__ import annotations
