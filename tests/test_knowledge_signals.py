@@ -161,7 +161,10 @@ def test_filesystem_signals(kb, changes, expected):
 def test_root_filesystem_full(kb):
     full = snap(storage={"filesystems": [{**ROOT_FS, "percent": 97.0}, FS_OK]})
     got = fired(kb, full)
-    assert "root-fs-full-logs" in got and "data-disk-full" not in got
+    assert {"root-fs-full-logs", "docker-fills-root"} <= set(got) and "data-disk-full" not in got
+    data_full = fired(kb, snap(storage={"filesystems": [ROOT_FS, {**FS_OK, "percent": 97.0}]}))
+    assert {"data-disk-full", "smb-recycle-bin-space", "backup-target-full"} <= set(data_full)
+    assert "docker-fills-root" not in data_full
 
 
 def test_zfs_pool_health(kb):
@@ -228,8 +231,8 @@ def test_apt_omv_and_log_signals(kb):
                 logs={"entries": [{"unit": "ssh.service", "message": "Failed password for invalid user admin from 203.0.113.9"},
                                   {"unit": "postfix.service", "message": "SASL authentication failed; server smtp.gmail.com"}]})
     got = fired(kb, loud)
-    assert {"pending-security-updates", "config-apply-fails", "reboot-required-kernel", "ssh-hardening",
-            "email-notifications-fail"} <= set(got)
+    assert {"pending-security-updates", "config-apply-fails", "config-hand-edit-overwritten", "reboot-required-kernel",
+            "ssh-hardening", "email-notifications-fail"} <= set(got)
 
 
 def test_missing_or_degraded_sources_never_fire(kb):
