@@ -127,3 +127,14 @@ def test_a_busy_moment_tips_the_router_but_costs_no_health(tmp_path):
     assert agent.alerts.health_score(busy)["score"] == 100 and agent.alerts.open_alerts() == []
     assert findings.CATALOGUE["load-high"].endswith("(alerts also require it to last)")
     agent.close()
+
+
+def test_every_consumer_names_only_findings_the_engine_produces():
+    """A misspelt id in an alert rule or the router would silently never match."""
+    from omv_copilot_agent import findings
+    from omv_copilot_agent.alerts.rules import load_rules, rule_of_finding
+    from omv_copilot_agent.assist import router
+
+    known = set(findings.CATALOGUE)
+    assert {fid for _, group in router.HINTS for fid in group} <= known
+    assert set(rule_of_finding()) <= known and {r.SUSTAINS for r in load_rules() if hasattr(r, "SUSTAINS")} <= known
