@@ -39,24 +39,24 @@ def issues(call: Call) -> dict:
 
 def snapshots(call: Call) -> dict:
     limit, offset = call.paging()
-    total, rows = call.agent.store.list_config_snapshots(limit=limit, offset=offset)
+    total, rows = call.agent.store.list_config_revisions(limit=limit, offset=offset)
     return {"total": total, "limit": limit, "offset": offset, "snapshots": rows}
 
 
 def snapshot_diff(call: Call) -> dict:
     """What changed between snapshot ``from`` and ``to`` (defaults: the newest, and the one taken before ``to``)."""
-    from omv_copilot_agent.alerts.drift import diff
+    from omv_copilot_agent.history.drift import diff
 
     store = call.agent.store
     to_id, from_id = call.arg("to"), call.arg("from")
     if to_id is None:
-        newest = store.list_config_snapshots(limit=1)[1]
+        newest = store.list_config_revisions(limit=1)[1]
         if not newest:
             raise not_found("no configuration snapshot recorded yet")
         to_id = newest[0]["id"]
     if from_id is None:
-        from_id = store.previous_config_snapshot_id(to_id) or to_id
-    old, new = store.get_config_snapshot(from_id), store.get_config_snapshot(to_id)
+        from_id = store.previous_config_revision_id(to_id) or to_id
+    old, new = store.get_config_revision(from_id), store.get_config_revision(to_id)
     for sid, snap in ((from_id, old), (to_id, new)):
         if snap is None:
             raise not_found(f"no configuration snapshot {sid}")
@@ -69,7 +69,7 @@ def snapshot_diff(call: Call) -> dict:
 def snapshot(call: Call) -> dict:
     """One configuration snapshot with its data (the OMV configuration as recorded then)."""
     raw = call.path["id"]
-    found = call.agent.store.get_config_snapshot(path_id(raw, "snapshot id", "invalid_snapshot_id"))
+    found = call.agent.store.get_config_revision(path_id(raw, "snapshot id", "invalid_snapshot_id"))
     if found is None:
         raise not_found(f"no configuration snapshot {raw}")
     return found

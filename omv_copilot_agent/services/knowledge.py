@@ -41,7 +41,7 @@ def pattern_or_404(call: Call, pattern_id, field: str = "pattern_id") -> dict:
 
 def summary(call: Call, p: dict) -> dict:
     return {"pattern_id": p["pattern_id"], "title": p["title"], "category": p["category"],
-            "confidence": p.get("confidence"), "has_signals": bool(p.get("state_signals")), **kb(call).origin(p["pattern_id"])}
+            "confidence": p.get("confidence"), "has_signals": bool(p.get("findings")), **kb(call).origin(p["pattern_id"])}
 
 
 def detail(call: Call, pattern: dict) -> dict:

@@ -5,25 +5,23 @@ Reading shows each secret (``api_key``, ``*token*``, ``*password*``, ``*secret*`
 value}}``; a secret left out, null or empty keeps its current value (providers
 are matched by ``name``). The merged config is validated as a whole (400 naming
 the key), written back to the config file atomically with its mode kept, and
-``agent.config_listeners`` are told. Network exposure (``api``) and ``data_dir``
+``events.CONFIG_CHANGED`` subscribers are told. Network exposure (``api``) and ``data_dir``
 are not editable here on purpose: they need a restart and root's intent.
 """
 
 from __future__ import annotations
 
 import copy
-import logging
 import os
 import re
 import tempfile
 from pathlib import Path
 
+from omv_copilot_agent.events import CONFIG_CHANGED
 from omv_copilot_agent.services.call import Call
 from omv_copilot_agent.services.errors import invalid, unavailable
 
-log = logging.getLogger(__name__)
-
-EDITABLE = ("assist", "alerts", "notifications", "collect", "knowledge", "logging")
+EDITABLE = ("assist", "findings", "alerts", "notifications", "collect", "knowledge", "logging")
 #: Settings read once at start (thread pools, the source list, logging handlers): saved at once,
 #: applied by the next start — the answer lists them so nobody waits for a change that is not coming.
 RESTART_KEYS = ("assist.workers", "assist.max_queued_jobs", "collect.disabled_sources", "logging")
@@ -113,7 +111,9 @@ def get_settings(call: Call) -> dict:
 
 
 def set_settings(call: Call) -> dict:
-    return save(call, call.body())
+    from omv_copilot_agent.config import migrate
+
+    return save(call, migrate(call.body()))
 
 
 def save(call: Call, body: dict) -> dict:
@@ -141,11 +141,7 @@ def save(call: Call, body: dict) -> dict:
     restart = _restart_required(dict(cfg), merged)
     cfg.clear()
     cfg.update(merged)
-    for listener in list(getattr(call.agent, "config_listeners", [])):
-        try:
-            listener(copy.deepcopy(merged))
-        except Exception:
-            log.exception("config listener %r failed", listener)
+    call.agent.events.publish(CONFIG_CHANGED, copy.deepcopy(merged))
     return {"settings": public(current(call)), "saved": bool(cfg.path), "restart_required": restart}
 
 

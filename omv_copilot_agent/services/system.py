@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 
+from omv_copilot_agent import findings
+from omv_copilot_agent.findings import Thresholds
+from omv_copilot_agent.findings.summary import summarize
 from omv_copilot_agent.services.call import Call
 from omv_copilot_agent.services.errors import ServiceError
 
@@ -22,9 +25,8 @@ def meta(snap) -> dict:
 def status(call: Call) -> dict:
     """Every source's status and data, plus a summary."""
     snap = snapshot(call)
-    from omv_copilot_agent.daemon.summary import summarize
-
-    return {"snapshot": meta(snap), "overall": snap.overall, "summary": summarize(snap),
+    found = findings.evaluate(snap, Thresholds.from_config(call.agent.config))
+    return {"snapshot": meta(snap), "overall": snap.overall, "summary": summarize(snap, found),
             "agent": call.agent.describe(), "sources": snap.to_dict()["sources"]}
 
 
