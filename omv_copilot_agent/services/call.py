@@ -19,7 +19,7 @@ SQLITE_MAX_INT = 2**63 - 1
 JSON = "application/json"
 
 
-MAX_DEPTH = 16  # no route takes more than a few levels; deeper input only exhausts recursion
+MAX_DEPTH = 16  # no operation takes more than a few levels; deeper input only exhausts recursion
 
 
 def _too_deep(node: Any) -> str | None:
@@ -106,9 +106,10 @@ class Call:
 
     ``args`` are named scalar arguments as text (a URL query, or RPC params given as
     text), checked by :meth:`arg` against ``arg_schemas`` (the operation's ``args``:
-    type, bounds, enum, default, required); ``path`` the values that name the resource; ``document`` the submitted
-    document as bytes with its ``media_type``. ``field_prefix`` is how messages name a
-    document field: ``None`` says ``field 'x'``, ``"params"`` says ``params.x`` (RPC).
+    type, bounds, enum, default, required); ``path`` the values that name the resource;
+    ``document`` the submitted document as bytes with its ``media_type``; ``accept``
+    the media types the caller prefers. ``field_prefix`` is how messages name a document
+    field: ``None`` says ``field 'x'``, ``"params"`` says ``params.x`` (RPC).
     """
 
     def __init__(self, agent, *, args: Mapping[str, str] | None = None, arg_schemas: Mapping[str, dict] | None = None,
@@ -121,7 +122,6 @@ class Call:
         self.document, self.media_type = document, media_type
         self.field_prefix = field_prefix
         self.accept = accept
-        self._parsed: Any = None
 
     # -- naming -----------------------------------------------------------------------------
     def field(self, name: str) -> str:
