@@ -5,6 +5,12 @@ the rules live in one place: an argv list (never a shell), a binary on the
 allowlist with its arguments checked by that binary's own rule, a timeout that
 kills the whole process group, and capped output. Nothing here changes the
 system: each rule admits only read-only uses of its tool.
+
+Diagnostics go through :func:`run_probe`: only a catalogue probe
+(omv_copilot_agent.probes) runs, and it runs inside a bubblewrap sandbox whose
+file system is read-only, with no network (unless the probe observes the host's
+network) and as ``nobody`` unless the probe needs root — so even a tool tricked
+into writing cannot change the box. No sandbox, no probe: it fails closed.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable
+
+from omv_copilot_agent import probes
+from omv_copilot_agent.probes import params as probe_params
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_MAX_OUTPUT = 512 * 1024
@@ -319,22 +328,113 @@ def _decode(data: bytes, cap: int) -> tuple[str, bool]:
     return data[:cap].decode("utf-8", "replace"), truncated
 
 
+@dataclass(frozen=True)
+class Sandbox:
+    """How a probe is confined: always a read-only file system; root and the host network only when declared."""
+
+    as_root: bool = False
+    host_network: bool = False
+
+
+#: The unprivileged user probes run as when they do not need root.
+NOBODY = 65534
+#: Secret paths a probe needs none of: hidden (empty, read-only) inside the sandbox, on top of the deny list
+#: the parameters are checked against. OMV's engine socket lives under /var/lib/openmediavault, so it stays.
+_NOT_HIDDEN = ("/var/lib/openmediavault",)
+#: How long a "bwrap works here" answer is trusted before it is checked again.
+SANDBOX_RECHECK_S = 300.0
+_sandbox_state: dict = {}
+
+
+def sandbox_unavailable() -> str | None:
+    """None when bubblewrap can build the probe sandbox on this machine, else why not (cached)."""
+    now = time.monotonic()
+    if _sandbox_state and now - _sandbox_state["at"] < SANDBOX_RECHECK_S:
+        return _sandbox_state["reason"]
+    bwrap = which("bwrap")
+    reason = None
+    if not bwrap:
+        reason = "bubblewrap (bwrap) is not installed; probes run only inside its sandbox (apt install bubblewrap)"
+    else:
+        try:
+            done = subprocess.run([bwrap, *_namespace_args(Sandbox()), "--", "/bin/true"], stdin=subprocess.DEVNULL,
+                                  capture_output=True, timeout=10)
+            if done.returncode != 0:
+                detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
+                reason = (f"bwrap cannot build the probe sandbox here ({(detail or ['exit ' + str(done.returncode)])[0][:200]}); "
+                          "probes run only inside it")
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            reason = f"bwrap cannot build the probe sandbox here ({exc}); probes run only inside it"
+    _sandbox_state.update(at=now, reason=reason)
+    return reason
+
+
+def _namespace_args(sandbox: Sandbox) -> list[str]:
+    args = ["--ro-bind", "/", "/", "--proc", "/proc", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent", "--new-session"]
+    # A root probe reads device nodes (smartctl, mdadm); everyone else gets a minimal private /dev.
+    args += ["--dev-bind", "/dev", "/dev"] if sandbox.as_root else ["--dev", "/dev"]
+    if not sandbox.host_network:
+        args.append("--unshare-net")
+    return args
+
+
+def sandbox_argv(argv: list[str], sandbox: Sandbox) -> list[str]:
+    """``argv`` (argv[0] an absolute path) wrapped in bwrap: read-only /, secrets hidden, no network, nobody."""
+    bwrap = which("bwrap") or "bwrap"
+    out = [bwrap, *_namespace_args(sandbox)]
+    for path in sorted({*probe_params.DENIED_PATHS, *probe_params.EXTRA_DENIED}):
+        if path in _NOT_HIDDEN or not os.path.lexists(path) or os.path.islink(path):
+            continue
+        if os.path.isdir(path):
+            out += ["--tmpfs", path, "--remount-ro", path]
+        else:
+            out += ["--ro-bind", "/dev/null", path]
+    out.append("--")
+    if not sandbox.as_root and os.geteuid() == 0:
+        out += [which("setpriv") or "/usr/bin/setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+    return out + argv
+
+
+def run_probe(call: "probes.ProbeCall", *, timeout: float = DEFAULT_TIMEOUT_S,
+              max_output: int = DEFAULT_MAX_OUTPUT) -> CommandResult:
+    """Run one catalogue probe in its sandbox; refused (not run) when the sandbox cannot be built."""
+    try:
+        argv = probes.render(call.name, call.params)
+        probe = probes.get(call.name)
+    except (probes.ParamError, probes.UnknownProbe) as exc:
+        return CommandResult(argv=[call.name], error=f"refused: {exc}")
+    reason = sandbox_unavailable()
+    if reason:
+        return CommandResult(argv=argv, error=f"refused: {reason}")
+    return run(argv, timeout=timeout, max_output=max_output,
+               sandbox=Sandbox(as_root=probe.root, host_network=probe.host_network), checked=True)
+
+
 def run(
     argv: list[str],
     *,
     timeout: float = DEFAULT_TIMEOUT_S,
     max_output: int = DEFAULT_MAX_OUTPUT,
     env: dict[str, str] | None = None,
+    sandbox: Sandbox | None = None,
+    checked: bool = False,
 ) -> CommandResult:
     """Run ``argv`` if the allowlist admits it; never raises for the command's own failure.
 
     A refused command comes back with ``error`` set and is never started. A
     missing binary, a non-zero exit and a timeout are all reported in the
     result, so callers turn them into a degraded status instead of a crash.
+    ``checked`` is for :func:`run_probe` only: the catalogue, not the allowlist,
+    has admitted the argv (and the sandbox is then mandatory).
     """
     result = CommandResult(argv=list(argv) if isinstance(argv, list) else [str(argv)])
     try:
-        check(argv)
+        if not checked:
+            check(argv)
+        elif sandbox is None or probes.recognise(argv) is None:
+            raise CommandRefused("a probe runs only as its catalogue renders it, inside its sandbox")
     except CommandRefused as exc:
         result.error = f"refused: {exc}"
         return result
@@ -345,13 +445,17 @@ def run(
     run_env = {"PATH": SAFE_PATH, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
     if env:
         run_env.update(env)
+    command = [binary, *argv[1:]]
+    if sandbox is not None:
+        command = sandbox_argv(command, sandbox)
+        run_env.setdefault("HOME", "/nonexistent")
     scope = current_scope()
     if scope is not None and scope.cancelled:
         raise Cancelled(f"{argv[0]} not started: {scope.name or 'its owner'} was cancelled")
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
-            [binary, *argv[1:]],
+            command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -67,7 +67,7 @@ def parameters(pattern: dict) -> list[str]:
     """Placeholders its diagnostics need (``{device}`` → 'device'), so callers know what to pass."""
     from omv_copilot_agent.knowledge.diagnostics import placeholders
 
-    return sorted({name for d in pattern["diagnostics"] for name in placeholders(d["command"])})
+    return sorted({name for d in pattern["diagnostics"] for name in placeholders(d)})
 
 
 @bp.get("/patterns/<path:pattern_id>")

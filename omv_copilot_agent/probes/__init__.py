@@ -21,7 +21,8 @@ from omv_copilot_agent.probes.params import TYPES, ParamError
 __all__ = ["Probe", "ProbeCall", "ParamError", "UnknownProbe", "catalogue", "get", "render", "recognise", "TYPES"]
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
-_SLOT = re.compile(r"^\{([a-z_]+)\}$")
+#: A parameter slot: one whole argument, or a fixed prefix then the value (``/proc/net/bonding/{bond}``).
+_SLOT = re.compile(r"^([^{}]*)\{([a-z_]+)\}$")
 
 
 class UnknownProbe(KeyError):
@@ -47,9 +48,10 @@ class Probe:
     def binary(self) -> str:
         return self.argv[0]
 
-    def slots(self) -> list[tuple[int, str]]:
-        """(position, parameter) of every ``{param}`` argument."""
-        return [(i, m.group(1)) for i, token in enumerate(self.argv) if (m := _SLOT.match(token)) and m.group(1) in self.params]
+    def slots(self) -> list[tuple[int, str, str]]:
+        """(position, parameter, fixed prefix) of every argument that holds a parameter."""
+        return [(i, m.group(2), m.group(1)) for i, token in enumerate(self.argv)
+                if (m := _SLOT.match(token)) and m.group(2) in self.params]
 
     def check_param(self, name: str, value) -> str | None:
         """None when ``value`` fits parameter ``name``, else a reason naming probe and parameter."""
@@ -85,7 +87,7 @@ def _load(path: Path) -> dict[str, Probe]:
                       params=dict(spec.get("params") or {}), ok_exit_codes=tuple(spec.get("ok_exit_codes") or (0,)),
                       root=bool(spec.get("root")), host_network=bool(spec.get("host_network")))
         unknown = [t for t in probe.params.values() if t not in TYPES]
-        slots = {p for _, p in probe.slots()}
+        slots = {p for _, p, _ in probe.slots()}
         if unknown or slots != set(probe.params):
             raise ValueError(f"catalogue: probe {name} declares bad parameters (unknown types {unknown}, "
                              f"slots {sorted(slots)} vs params {sorted(probe.params)})")
@@ -132,8 +134,8 @@ def render(name: str, params: dict | None = None) -> list[str]:
     if reasons:
         raise ParamError("; ".join(reasons))
     argv = list(probe.argv)
-    for i, param in probe.slots():
-        argv[i] = params[param]
+    for i, param, prefix in probe.slots():
+        argv[i] = prefix + params[param]
     return argv
 
 
@@ -144,11 +146,11 @@ def recognise(argv: list[str]) -> ProbeCall | None:
     for probe in catalogue().values():
         if len(probe.argv) != len(argv) or probe.argv[0] != argv[0]:
             continue
-        slots = dict(probe.slots())
+        slots = {i: (param, prefix) for i, param, prefix in probe.slots()}
         params = {}
         for i, (token, arg) in enumerate(zip(probe.argv, argv)):
-            if i in slots:
-                params[slots[i]] = arg
+            if i in slots and arg.startswith(slots[i][1]):
+                params[slots[i][0]] = arg[len(slots[i][1]):]
             elif token != arg:
                 break
         else:

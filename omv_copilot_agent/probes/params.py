@@ -66,7 +66,10 @@ def check_path(value: str, roots: tuple[str, ...], *, content: bool) -> str | No
         return "may not contain '.' or '..' components"
     real = os.path.realpath(value)
     if PROC_PROCESS.match(real):
-        return "resolves into /proc/<pid>"
+        # /proc/net is the one /proc/self link a probe needs: the kernel's network state, not a process' files.
+        if not (value.startswith("/proc/net/") and re.fullmatch(r"/proc/\d+" + re.escape(value[len("/proc"):]), real)):
+            return "resolves into /proc/<pid>"
+        real = value
     if not any(real == r or real.startswith(r.rstrip("/") + "/") for r in roots):
         return f"resolves to {real}, which is not under {', '.join(roots)}"
     if content:
