@@ -23,7 +23,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterable
+from typing import Callable
 
 from omv_copilot_agent import probes
 from omv_copilot_agent.probes import params as probe_params
@@ -334,6 +334,7 @@ class Sandbox:
 
     as_root: bool = False
     host_network: bool = False
+    host_pids: bool = False
 
 
 #: The unprivileged user probes run as when they do not need root.
@@ -376,6 +377,10 @@ def _namespace_args(sandbox: Sandbox) -> list[str]:
     args += ["--dev-bind", "/dev", "/dev"] if sandbox.as_root else ["--dev", "/dev"]
     if not sandbox.host_network:
         args.append("--unshare-net")
+    if not sandbox.host_pids:
+        # Its own pid namespace: when bwrap is killed (timeout) every process inside dies with it,
+        # even one that dropped to nobody (which clears the parent-death signal) or left the session.
+        args.append("--unshare-pid")
     return args
 
 
@@ -409,7 +414,8 @@ def run_probe(call: "probes.ProbeCall", *, timeout: float = DEFAULT_TIMEOUT_S,
     if reason:
         return CommandResult(argv=argv, error=f"refused: {reason}")
     return run(argv, timeout=timeout, max_output=max_output,
-               sandbox=Sandbox(as_root=probe.root, host_network=probe.host_network), checked=True)
+               sandbox=Sandbox(as_root=probe.root, host_network=probe.host_network, host_pids=probe.host_pids),
+               checked=True)
 
 
 def run(
@@ -497,7 +503,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def split_pipeline(words: list[str]) -> list[list[str]]:
-    """Words with bare ``|`` tokens between stages -> the stages (an empty stage stays empty)."""
+    """Words with bare ``|`` tokens between stages -> the stages (how a diagnostic with a filter is shown)."""
     stages: list[list[str]] = [[]]
     for word in words:
         if word == "|":
@@ -505,81 +511,3 @@ def split_pipeline(words: list[str]) -> list[list[str]]:
         else:
             stages[-1].append(word)
     return stages
-
-
-def join_pipeline(stages: Iterable[list[str]]) -> list[str]:
-    """The stages as one argv with bare ``|`` tokens between them (how results report a pipeline)."""
-    return [word for stage in stages for word in stage + ["|"]][:-1]
-
-
-def run_pipeline(stages: Iterable[list[str]], **kwargs) -> CommandResult:
-    """Run ``a | b | c`` without a shell: each stage is checked and fed the previous stdout.
-
-    Only text filters (grep, head, tail, wc, sort) may follow the first stage.
-    """
-    stages = list(stages)
-    filters = {"grep", "head", "tail", "wc", "sort"}
-    for stage in stages[1:]:
-        if not stage or os.path.basename(stage[0]) not in filters:
-            return CommandResult(argv=join_pipeline(stages), error=f"refused: only {', '.join(sorted(filters))} may follow a pipe")
-    result = run(stages[0], **kwargs)
-    for stage in stages[1:]:
-        if result.error:
-            return result
-        result = _filter(stage, result)
-    return result
-
-
-def _filter(stage: list[str], previous: CommandResult) -> CommandResult:
-    """Apply a text filter stage in-process (no second process, no shell)."""
-    bad = [a for a in stage if SHELL_METACHARACTERS.intersection(a)]
-    if bad:
-        return CommandResult(argv=stage, error=f"refused: argument {bad[0]!r} contains shell metacharacters")
-    lines = previous.stdout.splitlines()
-    name, args = os.path.basename(stage[0]), stage[1:]
-    try:
-        lines = _TEXT_FILTERS[name](lines, args)
-    except (ValueError, IndexError) as exc:
-        return CommandResult(argv=stage, error=f"refused: bad {name} arguments: {exc}")
-    out = "\n".join(lines) + ("\n" if lines else "")
-    rc = previous.returncode if name != "grep" else (0 if lines else 1)
-    return CommandResult(argv=previous.argv + ["|"] + stage, returncode=rc, stdout=out, stderr=previous.stderr,
-                         duration_s=previous.duration_s, truncated=previous.truncated)
-
-
-def _grep(lines: list[str], args: list[str]) -> list[str]:
-    import re
-
-    flags = 0
-    invert = False
-    patterns = []
-    for arg in args:
-        if arg in ("-i",):
-            flags |= re.IGNORECASE
-        elif arg in ("-v",):
-            invert = True
-        elif arg in ("-E", "-e"):
-            continue
-        elif arg.startswith("-"):
-            raise ValueError(f"grep option {arg} not supported")
-        else:
-            patterns.append(arg)
-    if not patterns:
-        raise ValueError("grep needs a pattern")
-    rx = re.compile(patterns[0], flags)
-    return [l for l in lines if bool(rx.search(l)) != invert]
-
-
-def _count_arg(args: list[str], default: int = 10) -> int:
-    if "-n" in args:
-        return int(args[args.index("-n") + 1])
-    return default
-
-
-_TEXT_FILTERS = {
-    "grep": _grep,
-    "head": lambda lines, args: lines[: _count_arg(args)],
-    "tail": lambda lines, args: lines[-_count_arg(args):] if _count_arg(args) else [],
-    "wc": lambda lines, args: [str(len(lines))],
-    "sort": lambda lines, args: sorted(lines, reverse=any("r" in a for a in args if a.startswith("-"))),
-}

@@ -43,6 +43,7 @@ class Probe:
     ok_exit_codes: tuple[int, ...] = (0,)
     root: bool = False
     host_network: bool = False
+    host_pids: bool = False  # sees the host's processes (ss -p, systemctl status); only for root probes
 
     @property
     def binary(self) -> str:
@@ -85,9 +86,12 @@ def _load(path: Path) -> dict[str, Probe]:
     for name, spec in data.items():
         probe = Probe(name=name, description=spec["description"], argv=tuple(str(a) for a in spec["argv"]),
                       params=dict(spec.get("params") or {}), ok_exit_codes=tuple(spec.get("ok_exit_codes") or (0,)),
-                      root=bool(spec.get("root")), host_network=bool(spec.get("host_network")))
+                      root=bool(spec.get("root")), host_network=bool(spec.get("host_network")),
+                      host_pids=bool(spec.get("host_pids")))
         unknown = [t for t in probe.params.values() if t not in TYPES]
         slots = {p for _, p, _ in probe.slots()}
+        if probe.host_pids and not probe.root:
+            raise ValueError(f"catalogue: probe {name} sees host processes but does not run as root")
         if unknown or slots != set(probe.params):
             raise ValueError(f"catalogue: probe {name} declares bad parameters (unknown types {unknown}, "
                              f"slots {sorted(slots)} vs params {sorted(probe.params)})")
