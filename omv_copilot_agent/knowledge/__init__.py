@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from omv_copilot_agent import paths
+from omv_copilot_agent.probes import params as probe_params
 from omv_copilot_agent.knowledge import diagnostics, editing, loader, matcher, signals
 from omv_copilot_agent.knowledge.matcher import Match
 
@@ -154,6 +155,11 @@ def attach(agent) -> KnowledgeBase:
     config = agent.config
     data_dir = getattr(config, "data_dir", None)
     section = config.get("knowledge", {}) if hasattr(config, "get") else {}
+    # The daemon's own secrets join the probes' deny list wherever they are configured.
+    for secret in (getattr(config, "path", None), data_dir,
+                   config.get_path("api.token_file") if hasattr(config, "get_path") else None):
+        if secret:
+            probe_params.deny(str(secret))
     kb = KnowledgeBase(store=getattr(agent, "store", None), **_settings(section or {}, data_dir))
 
     def reconfigure(new_config: dict) -> None:

@@ -64,7 +64,10 @@ def check_path(value: str, roots: tuple[str, ...], *, content: bool) -> str | No
         return "may not go through /proc/<pid> (a process' root, cwd or environment)"
     if any(part in (".", "..") for part in value.split("/")):
         return "may not contain '.' or '..' components"
-    real = os.path.realpath(value)
+    try:
+        real = os.path.realpath(value)
+    except OSError as exc:  # e.g. a link the daemon may not follow
+        return f"cannot be resolved ({exc.strerror or exc})"
     if PROC_PROCESS.match(real):
         # /proc/net is the one /proc/self link a probe needs: the kernel's network state, not a process' files.
         if not (value.startswith("/proc/net/") and re.fullmatch(r"/proc/\d+" + re.escape(value[len("/proc"):]), real)):
