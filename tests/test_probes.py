@@ -89,3 +89,13 @@ def test_the_daemons_own_files_join_the_deny_list(make_config, monkeypatch):
     attach(SimpleNamespace(config=config, store=None))
     for file in ("/var/log/ocp-auth-elsewhere", str(path), str(config.data_dir / "copilot.db")):
         assert "may hold secrets" in ptypes.check_path(file, ("/",), content=True), file
+
+
+def test_catalogue_is_served_through_api_and_rpc(live_server):
+    srv = live_server(cycle=False)
+    body = srv.get("/api/v1/knowledge/probes").json()
+    assert body["total"] == len(probes.catalogue())
+    health = {p["name"]: p for p in body["data"]}["smart-health"]
+    assert health["argv"] == ["smartctl", "-H", "{device}"] and health["root"] is True
+    assert health["params"]["device"]["type"] == "disk" and "/dev/sda" in health["params"]["device"]["expected"]
+    assert srv.post("/api/v1/rpc", json={"method": "getProbes", "params": {}}).json()["total"] == body["total"]

@@ -79,6 +79,18 @@ def pattern(pattern_id):
     return jsonify(detail(found))
 
 
+@bp.get("/probes")
+def probe_catalogue():
+    """The probes a pattern's diagnostics may name: what each runs and the shape of every parameter."""
+    from omv_copilot_agent import probes
+
+    return jsonify({"total": len(probes.catalogue()), "data": [
+        {"name": p.name, "description": p.description, "argv": list(p.argv), "root": p.root,
+         "host_network": p.host_network, "ok_exit_codes": list(p.ok_exit_codes),
+         "params": {name: {"type": kind, "expected": probes.TYPES[kind].expected} for name, kind in p.params.items()}}
+        for p in probes.catalogue().values()]})
+
+
 @bp.get("/search")
 def search():
     query = str_arg("q", required=True, max_length=500)
