@@ -121,6 +121,10 @@ def _under(path: str, root: str) -> bool:
     return real == base or real.startswith(base.rstrip("/") + "/")
 
 
+#: The package's log directory (debian/postinst creates it); the other place a log file may live.
+LOG_DIR = "/var/log/omv-copilot"
+
+
 def check_fences(data: dict) -> None:
     """Settings that name files stay inside their fences; raise :class:`ConfigError` naming the key.
 
@@ -133,6 +137,10 @@ def check_fences(data: dict) -> None:
     if local and isinstance(data_dir, str) and not _under(local, data_dir):
         raise ConfigError(f"knowledge.local_patterns_dir: must be a directory under data_dir ({data_dir}), not {local} "
                           "(pattern edits write and delete *.yaml files there)")
+    log_file = get_path(data, "logging.file")
+    if log_file and isinstance(data_dir, str) and not any(_under(log_file, root) for root in (data_dir, LOG_DIR)):
+        raise ConfigError(f"logging.file: must be under data_dir ({data_dir}) or {LOG_DIR}, not {log_file} "
+                          "(the daemon appends to it as root)")
     token = get_path(data, "api.token_file")
     for i, provider in enumerate(get_path(data, "assist.providers") or []):
         key_file = provider.get("api_key_file") if isinstance(provider, dict) else None
