@@ -156,7 +156,8 @@ def run_step(diag: dict, params: dict, *, timeout: float = DEFAULT_TIMEOUT_S, ma
         out["error"] = f"refused: {exc}"
         return out
     result = runner.run_probe(probe_call, timeout=timeout, max_output=max_output)
-    out.update(argv=result.argv, returncode=result.returncode, stdout=result.stdout, stderr=result.stderr,
+    shown_filter = ["|", "grep", "-i", "-E", diag["filter"]] if diag.get("filter") else []
+    out.update(argv=result.argv + shown_filter, returncode=result.returncode, stdout=result.stdout, stderr=result.stderr,
                duration_s=result.duration_s, timed_out=result.timed_out, truncated=result.truncated, error=result.error)
     if result.error is not None:
         return out
@@ -164,7 +165,6 @@ def run_step(diag: dict, params: dict, *, timeout: float = DEFAULT_TIMEOUT_S, ma
     try:
         if diag.get("filter"):
             out["stdout"] = filter_lines(diag["filter"], out["stdout"])
-            out["argv"] = out["argv"] + ["|", "grep", "-i", "-E", diag["filter"]]
         if diag.get("expected_output"):
             out["matched_expected"] = search(diag["expected_output"], out["stdout"])
     except (RegexTimeout, regex.error) as exc:
