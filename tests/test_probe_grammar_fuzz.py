@@ -111,3 +111,28 @@ def test_dropped_or_reordered_arguments_match_only_exact_shapes(name, data):
     accepted_only_as_a_rendering(swapped)
     assert probes.recognise(["/usr/bin/" + argv[0], *argv[1:]]) is None  # a path instead of the tool's name
     assert probes.recognise([argv[0].upper(), *argv[1:]]) is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(name=st.sampled_from([n for n in PROBES if probes.get(n).params]), data=st.data(),
+       value=st.one_of(st.text(max_size=80), st.builds(lambda a, m, b: a + m + b,
+                       st.sampled_from(["/dev/sda", "nas", "/srv/x", "10.0.0.1", "eth0", "smbd", "50", "", "-", "--"]),
+                       st.sampled_from([";", "|", "&&", "`", "$(", "\n", " ", "/../", ">", "\x00", "'", "=", " -t "]),
+                       st.sampled_from(["rm -rf /", "reboot", "etc/shadow", "-s on", "", "x"]))))
+def test_a_placeholder_value_is_one_checked_argument_or_refused(name, data, value):
+    """Whatever a user types for {param}: refused, or exactly one argument that is not an option."""
+    from omv_copilot_agent.knowledge import diagnostics
+
+    probe = probes.get(name)
+    param = data.draw(st.sampled_from(sorted(probe.params)))
+    values = {p: "{" + p + "}" for p in probe.params}
+    diag = {"name": "fuzz", "probe": name, "params": values}
+    given_params = dict(sample_params(probe), **{param: value})
+    try:
+        call = diagnostics.call(diag, given_params)
+    except probes.ParamError:
+        return
+    argv = call.argv
+    assert len(argv) == len(probe.argv) and probes.recognise(argv) is not None
+    slot = next(i for i, p, _ in probe.slots() if p == param)
+    assert argv[slot].endswith(value) and not value.startswith("-") and "\x00" not in value and "\n" not in value
