@@ -335,6 +335,7 @@ class Sandbox:
     as_root: bool = False
     host_network: bool = False
     host_pids: bool = False
+    groups: tuple[str, ...] = ()
 
 
 #: The unprivileged user probes run as when they do not need root.
@@ -384,6 +385,16 @@ def _namespace_args(sandbox: Sandbox) -> list[str]:
     return args
 
 
+def _gid(group: str) -> int | None:
+    """The id of a group that exists on this box (a log group a distribution lacks is just not granted)."""
+    import grp
+
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        return None
+
+
 def sandbox_argv(argv: list[str], sandbox: Sandbox) -> list[str]:
     """``argv`` (argv[0] an absolute path) wrapped in bwrap: read-only /, secrets hidden, no network, nobody."""
     bwrap = which("bwrap") or "bwrap"
@@ -397,7 +408,9 @@ def sandbox_argv(argv: list[str], sandbox: Sandbox) -> list[str]:
             out += ["--ro-bind", "/dev/null", path]
     out.append("--")
     if not sandbox.as_root and os.geteuid() == 0:
-        out += [which("setpriv") or "/usr/bin/setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+        gids = [str(gid) for gid in map(_gid, sandbox.groups) if gid is not None]
+        out += [which("setpriv") or "/usr/bin/setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
+                f"--groups={','.join(gids)}" if gids else "--clear-groups",
                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
     return out + argv
 
@@ -414,7 +427,8 @@ def run_probe(call: "probes.ProbeCall", *, timeout: float = DEFAULT_TIMEOUT_S,
     if reason:
         return CommandResult(argv=argv, error=f"refused: {reason}")
     return run(argv, timeout=timeout, max_output=max_output,
-               sandbox=Sandbox(as_root=probe.root, host_network=probe.host_network, host_pids=probe.host_pids),
+               sandbox=Sandbox(as_root=probe.root, host_network=probe.host_network, host_pids=probe.host_pids,
+                               groups=probe.groups),
                checked=True)
 
 

@@ -108,3 +108,14 @@ def test_no_network_unless_declared():
         assert allowed.stdout.startswith("connected") and listener.accepted == 1, allowed
     finally:
         listener.sock.close()
+
+
+def test_log_probes_get_log_groups_not_root():
+    if os.geteuid() != 0:
+        pytest.skip("dropping to nobody needs root")
+    ids = sandboxed(["/usr/bin/id"], groups=("adm", "systemd-journal", "no-such-group-here")).stdout
+    assert ids.startswith("uid=65534(nobody)") and "(adm)" in ids and "no-such-group" not in ids, ids
+    from omv_copilot_agent import probes
+
+    journal = probes.get("unit-journal")
+    assert not journal.root and "systemd-journal" in journal.groups

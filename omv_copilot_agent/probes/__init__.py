@@ -44,6 +44,7 @@ class Probe:
     root: bool = False
     host_network: bool = False
     host_pids: bool = False  # sees the host's processes (ss -p, systemctl status); only for root probes
+    groups: tuple[str, ...] = ()  # extra groups of the unprivileged user (adm, systemd-journal: logs without root)
 
     @property
     def binary(self) -> str:
@@ -87,9 +88,11 @@ def _load(path: Path) -> dict[str, Probe]:
         probe = Probe(name=name, description=spec["description"], argv=tuple(str(a) for a in spec["argv"]),
                       params=dict(spec.get("params") or {}), ok_exit_codes=tuple(spec.get("ok_exit_codes") or (0,)),
                       root=bool(spec.get("root")), host_network=bool(spec.get("host_network")),
-                      host_pids=bool(spec.get("host_pids")))
+                      host_pids=bool(spec.get("host_pids")), groups=tuple(spec.get("groups") or ()))
         unknown = [t for t in probe.params.values() if t not in TYPES]
         slots = {p for _, p, _ in probe.slots()}
+        if probe.groups and probe.root:
+            raise ValueError(f"catalogue: probe {name} runs as root; groups are for the unprivileged user")
         if probe.host_pids and not probe.root:
             raise ValueError(f"catalogue: probe {name} sees host processes but does not run as root")
         if unknown or slots != set(probe.params):
