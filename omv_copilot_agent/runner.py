@@ -1,10 +1,9 @@
 """The one way this agent runs a program on the box.
 
 Every collector and every knowledge-base diagnostic goes through :func:`run`, so
-the rules live in one place: an argv list (never a shell), a binary on the
-allowlist with its arguments checked by that binary's own rule, a timeout that
-kills the whole process group, and capped output. Nothing here changes the
-system: each rule admits only read-only uses of its tool.
+the rules live in one place: an argv list (never a shell), a timeout that kills
+the whole process group, and capped output. Collectors' fixed commands pass the
+allowlist (the exact argument shapes they use); nothing else does.
 
 Diagnostics go through :func:`run_probe`: only a catalogue probe
 (omv_copilot_agent.probes) runs, and it runs inside a bubblewrap sandbox whose
