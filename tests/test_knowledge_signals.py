@@ -289,3 +289,16 @@ def test_smart_diagnostics_expected_output_on_real_drives(kb):
     assert matches_expected(health, "SMART overall-health self-assessment test result: PASSED") is True
     assert matches_expected(health, "SMART overall-health self-assessment test result: FAILED!") is False
     assert matches_expected("(unclosed", "text with (unclosed paren") is True  # bad regex falls back to substring
+
+
+def test_a_catastrophic_matches_regex_is_a_non_match_not_a_frozen_daemon():
+    """A state signal's regex comes from a pattern an admin may edit: it is bounded in time (issue 15)."""
+    import time
+
+    from omv_copilot_agent.knowledge import signals
+
+    started = time.monotonic()
+    assert signals._compare("abcdefghij " * 60, "matches", "((\\w|\\w\\w)+ )+!") is False  # exponential
+    assert signals._compare("UAS reset", "matches", "uas") is True
+    assert signals._compare("x", "matches", "(unclosed") is False
+    assert time.monotonic() - started < 5

@@ -9,8 +9,12 @@ a degraded source must not invent a problem.
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+import regex
+
+#: Time one state signal's ``matches`` regex may take over one value.
+REGEX_TIMEOUT_S = 0.2
 
 
 def _get(node: Any, path: str) -> Any:
@@ -50,7 +54,12 @@ def _compare(actual, op: str, expected) -> bool:
     if op == "in":
         return actual in (expected or [])
     if op == "matches":
-        return isinstance(actual, str) and re.search(str(expected), actual, re.IGNORECASE) is not None
+        # A pattern's regex, maybe an admin's: bounded, so a catastrophic one is a non-match, not a frozen daemon.
+        try:
+            return isinstance(actual, str) and regex.search(str(expected), actual, regex.IGNORECASE,
+                                                            timeout=REGEX_TIMEOUT_S) is not None
+        except (TimeoutError, regex.error):
+            return False
     a, e = _num(actual), _num(expected)
     if not isinstance(a, float) or not isinstance(e, float):
         return False
