@@ -318,3 +318,13 @@ def test_rpc_bridge_methods(srv):
     assert rpc("getPattern", {"id": NEW_ID}).json()["yaml"].startswith(f"pattern_id: {NEW_ID}")
     assert rpc("deletePattern", {"id": NEW_ID}).json()["deleted"] is True
     assert rpc("deletePattern", {"id": NEW_ID}).status_code == 404
+
+
+def test_a_fetched_pattern_sent_back_as_json_saves(srv):
+    """GET answers each diagnostic with its rendered `command`; sending the pattern back drops it, not refuses it."""
+    fetched = srv.get(f"/api/v1/knowledge/patterns/{SHIPPED}").json()
+    assert all(d["command"] and d["probe"] for d in fetched["diagnostics"])
+    r = put(srv, SHIPPED, json={"pattern": {**fetched, "title": "Reallocated sectors, sent back as JSON"}})
+    assert r.status_code == 200, r.text
+    saved = yaml.safe_load(srv.get(f"/api/v1/knowledge/patterns/{SHIPPED}").json()["yaml"])
+    assert all("command" not in d for d in saved["diagnostics"]) and saved["title"].endswith("as JSON")
