@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 
 from omv_copilot_agent import probes, runner
