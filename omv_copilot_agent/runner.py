@@ -227,6 +227,11 @@ class Sandbox:
     groups: tuple[str, ...] = ()
 
 
+#: What a root probe keeps: raw disk and NVMe/SG_IO passthrough (smartctl, hdparm), reading any file and
+#: directory, NIC/firewall queries (ethtool, iptables, nft), raw ICMP (ping), the kernel log (dmesg).
+#: Gone: reboot, modules, time, kill, setuid, chown, ptrace, mknod and the rest.
+ROOT_PROBE_CAPS = ("CAP_SYS_RAWIO", "CAP_SYS_ADMIN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_NET_ADMIN",
+                   "CAP_NET_RAW", "CAP_SYSLOG")
 #: The unprivileged user probes run as when they do not need root.
 NOBODY = 65534
 #: Secret paths a probe needs none of: hidden (empty, read-only) inside the sandbox, on top of the deny list
@@ -263,8 +268,14 @@ def sandbox_unavailable() -> str | None:
 def _namespace_args(sandbox: Sandbox) -> list[str]:
     args = ["--ro-bind", "/", "/", "--proc", "/proc", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session"]
-    # A root probe reads device nodes (smartctl, mdadm); everyone else gets a minimal private /dev.
-    args += ["--dev-bind", "/dev", "/dev"] if sandbox.as_root else ["--dev", "/dev"]
+    # A root probe reads device nodes (smartctl, mdadm) with only the capabilities reading needs;
+    # everyone else gets a minimal private /dev.
+    if sandbox.as_root:
+        args += ["--dev-bind", "/dev", "/dev", "--cap-drop", "ALL"]
+        for cap in ROOT_PROBE_CAPS:
+            args += ["--cap-add", cap]
+    else:
+        args += ["--dev", "/dev"]
     if not sandbox.host_network:
         args.append("--unshare-net")
     if not sandbox.host_pids:

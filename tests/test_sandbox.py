@@ -51,6 +51,17 @@ def test_a_writing_command_cannot_write(victim_dir, as_root):
     assert target.read_text() == "owned\n"
 
 
+def test_root_probes_keep_only_the_capabilities_reading_needs():
+    if os.geteuid() != 0:
+        pytest.skip("capabilities are only dropped from root")
+    status = sandboxed(["/bin/cat", "/proc/self/status"], as_root=True).stdout
+    effective = int(next(line for line in status.splitlines() if line.startswith("CapEff:")).split()[1], 16)
+    names = {"CAP_KILL": 5, "CAP_SETUID": 7, "CAP_SYS_MODULE": 16, "CAP_SYS_PTRACE": 19, "CAP_SYS_BOOT": 22,
+             "CAP_SYS_TIME": 25, "CAP_MKNOD": 27, "CAP_CHOWN": 0, "CAP_SYS_RAWIO": 17, "CAP_DAC_READ_SEARCH": 2}
+    kept = {name for name, bit in names.items() if effective >> bit & 1}
+    assert kept == {"CAP_SYS_RAWIO", "CAP_DAC_READ_SEARCH"}, kept
+
+
 def test_runs_as_nobody_unless_root_is_declared():
     assert sandboxed(["/usr/bin/id", "-u"]).stdout.strip() == "65534"
     if os.geteuid() == 0:
