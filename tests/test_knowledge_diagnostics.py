@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from omv_copilot_agent import probes, runner
-from omv_copilot_agent.knowledge import KnowledgeBase, attach, diagnostics
+from omv_copilot_agent.knowledge import KnowledgeBase, diagnostics
 
 
 @pytest.fixture
@@ -208,7 +208,7 @@ def test_config_sets_timeout_and_cap(make_config, tools):
     write_pattern(tools.tmp / "p", "fake-checks", [{"probe": "test-plain"}])
     config, _ = make_config({"knowledge": {"patterns_dir": str(tools.tmp / "p"), "diagnostic_timeout_s": 2,
                                            "diagnostic_max_output_bytes": 2048}})
-    kb = attach(SimpleNamespace(config=config, store=None))
+    kb = KnowledgeBase.from_config(config)
     assert (kb.timeout_s, kb.max_output) == (2.0, 2048)
     assert list(kb.patterns) == ["fake-checks"]
 

@@ -79,14 +79,12 @@ def test_render_names_the_probe_and_parameter():
 
 def test_the_daemons_own_files_join_the_deny_list(make_config, monkeypatch):
     """The API token, the config (it may hold API keys) and the data dir are refused wherever configured."""
-    from types import SimpleNamespace
-
-    from omv_copilot_agent.knowledge import attach
+    from omv_copilot_agent.knowledge import KnowledgeBase
 
     monkeypatch.setattr(ptypes, "EXTRA_DENIED", set())
     config, path = make_config({"api": {"token_file": "/var/log/ocp-auth-elsewhere"}})
     assert probes.render("log-tail", {"lines": "5", "file": "/var/log/ocp-auth-elsewhere"})
-    attach(SimpleNamespace(config=config, store=None))
+    KnowledgeBase.from_config(config)
     for file in ("/var/log/ocp-auth-elsewhere", str(path), str(config.data_dir / "copilot.db")):
         assert "may hold secrets" in ptypes.check_path(file, ("/",), content=True), file
 

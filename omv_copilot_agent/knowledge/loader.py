@@ -12,7 +12,9 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from omv_copilot_agent.findings import CATALOGUE
 from omv_copilot_agent.knowledge import diagnostics
+from omv_copilot_agent.knowledge.signals import unknown_ids
 
 SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
 #: What a pattern id may be (schema.yaml's pattern_id pattern): checked before an id reaches a path or URL.
@@ -54,6 +56,7 @@ def validate(pattern) -> list[tuple[str, str]]:
         out.append((field, err.message[:300]))
     out += [(f"diagnostics.{i}.command", COMMAND_REFUSED) for i in sorted(with_command)]
     if not out:
+        out += [("findings", f"unknown finding id '{fid}' (known: {', '.join(sorted(CATALOGUE))})") for fid in unknown_ids(pattern)]
         for i, step in enumerate(steps):
             out += [(f"diagnostics.{i}.{field}", reason[:300]) for field, reason in diagnostics.problems(step)]
     return out
