@@ -1,7 +1,7 @@
 """Data flows one way: no module of omv_copilot_agent imports a layer above its own.
 
 collect → store → findings → knowledge / alerts / history / changes → assist → services →
-api / cli / daemon. The foundation (config, paths, runner, memory, events, the
+api / cli / daemon. The foundation (config, paths, probes, runner, memory, events, the
 package's ``__init__``) is below them all. Imports inside functions count too: a
 lazy import up is still an import up. Read with ast, nothing is imported.
 """
@@ -16,7 +16,7 @@ from tests.conftest import ROOT
 PACKAGE = "omv_copilot_agent"
 #: Lowest first; a module may import its own layer and any below.
 LAYERS: list[set[str]] = [
-    {"", "config", "paths", "runner", "memory", "events"},
+    {"", "config", "paths", "probes", "runner", "memory", "events"},
     {"collect"},
     {"store"},
     {"findings"},

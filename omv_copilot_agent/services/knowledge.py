@@ -54,7 +54,7 @@ def parameters(pattern: dict) -> list[str]:
     """Placeholders its diagnostics need (``{device}`` → 'device'), so callers know what to pass."""
     from omv_copilot_agent.knowledge.diagnostics import placeholders
 
-    return sorted({name for d in pattern["diagnostics"] for name in placeholders(d["command"])})
+    return sorted({name for d in pattern["diagnostics"] for name in placeholders(d)})
 
 
 def patterns(call: Call) -> dict:
@@ -86,6 +86,17 @@ def pretty(value) -> str:
     import json
 
     return json.dumps(value, indent=4, ensure_ascii=False)
+
+
+def probes(call: Call) -> dict:
+    """The probes a pattern's diagnostics may name: what each runs and the shape of every parameter."""
+    from omv_copilot_agent import probes as catalogue
+
+    return {"total": len(catalogue.catalogue()), "data": [
+        {"name": p.name, "description": p.description, "argv": list(p.argv), "root": p.root,
+         "host_network": p.host_network, "ok_exit_codes": list(p.ok_exit_codes),
+         "params": {name: {"type": kind, "expected": catalogue.TYPES[kind].expected} for name, kind in p.params.items()}}
+        for p in catalogue.catalogue().values()]}
 
 
 def search(call: Call) -> dict:
@@ -202,15 +213,14 @@ SOLUTION_SCHEMA = {"type": "object", "additionalProperties": False, "required": 
 
 
 def run_diagnostics(call: Call) -> dict:
-    """Run a pattern's read-only checks (``step``: one only, so a client can show progress)."""
+    """Run a pattern's diagnostics: catalogue probes in their sandbox, values checked against each
+    probe's parameter types (``step``: one only, so a client can show progress)."""
     body = call.body(DIAG_SCHEMA)
     pattern = pattern_or_404(call, body["pattern_id"])
-    from omv_copilot_agent.knowledge.diagnostics import validate_param
+    from omv_copilot_agent.knowledge.diagnostics import check_params
 
-    for name, value in (body.get("params") or {}).items():
-        reason = validate_param(name, value)
-        if reason:
-            raise invalid(f"{call.field('params.' + name)}: {reason}", "invalid_parameter")
+    for name, reason in check_params(pattern["diagnostics"], body.get("params") or {})[:1]:
+        raise invalid(f"{call.field('params.' + name)}: {reason}", "invalid_parameter")
     step = body.get("step")
     count = len(pattern["diagnostics"])
     if step is not None and step >= count:

@@ -127,6 +127,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("getPatternText", "one pattern as pretty JSON without its YAML (OMV's detail page)",
               "knowledge/patterns/{id}/text", "read", knowledge.pattern_text,
               args={"id": {"type": "string", "maxLength": 200}}, params={"id": RPC_ID}, result=TEXT),
+    Operation("getProbes", "the catalogue of read-only probes a diagnostic may name: {total, data: [{name, description, "
+              "argv, root, host_network, ok_exit_codes, params: {name: {type, expected}}}]}", "knowledge/probes", "read",
+              knowledge.probes),
     Operation("search", "patterns matching a query (and the current snapshot's signals)", "knowledge/search", "read",
               knowledge.search, args={"q": {"type": "string", "maxLength": 500, "required": True},
                                       "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5}},
