@@ -27,7 +27,7 @@ TIERS = {
     "unit": {"test_alerts_forecast", "test_alerts_lifecycle", "test_alerts_rules", "test_alerts_store",
              "test_alerts_udev", "test_assist_llm", "test_assist_units", "test_collect_parsers",
              "test_collect_sources", "test_config", "test_knowledge_patterns", "test_knowledge_signals",
-             "test_memory_trim", "test_runner", "test_store_foundation", "test_layering", "test_lint",
+             "test_memory_trim", "test_runner", "test_store_foundation", "test_layering",
              "test_findings", "test_events", "test_knowledge_relevance", "test_probe_grammar_fuzz"},
     "system": {"test_debian_install", "test_webui_omv", "test_webui_dev", "test_omv_plugin", "test_fuzz"},
 }
