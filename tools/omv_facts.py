@@ -18,7 +18,7 @@ official plugins and the main omv-extras plugins), never from memory:
 - generated files: literal paths that a salt state writes (``name:`` of its file states).
 
 Usage: ``tools/omv_facts.py [--source DIR] [PATTERN_DIR_OR_FILE ...]``; prints one line per
-finding and exits 1 when there is any. ``tests/test_omv_facts.py`` runs it over the shipped
+finding and exits 1 when there is any. ``tests/integration/test_omv_facts.py`` runs it over the shipped
 patterns and over planted wrong facts.
 """
 
