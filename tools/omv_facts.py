@@ -35,7 +35,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from omv_copilot_agent.changes.salt import parse_sls  # noqa: E402  (the daemon reads the states the same way)
+from omv_copilot_agent.collect.omv_salt import parse_sls  # noqa: E402  (the daemon reads the states the same way)
 
 
 def _find_source() -> Path:
