@@ -6,6 +6,10 @@ kept in ``ctx.cache``; it is re-read only when ``config.xml``'s mtime changes
 The cheap live bits of ``System.getInformation`` (configDirty, updates) are
 refreshed at most every ``LIVE_REFRESH_S``. One failing method does not lose
 the others: it goes to ``data.errors`` and makes the source degraded.
+
+``Smart.getList`` is deliberately not read: OMV answers it by running
+``smartctl`` without ``-n standby`` on every disk, which spins up sleeping
+disks; the ``smart`` source reads SMART itself without waking them.
 """
 
 from __future__ import annotations
@@ -59,7 +63,6 @@ CONFIG_CALLS: dict[str, tuple[str, str, dict | None, Callable[[Any], Any]]] = {
     "topics": ("Notification", "getList", PAGE, _topics),
     "filesystems": ("FileSystemMgmt", "enumerateFilesystems", {}, _rows),
     "raid": ("MdMgmt", "getList", PAGE, _rows),
-    "smart": ("Smart", "getList", PAGE, _rows),
 }
 
 

@@ -57,6 +57,9 @@ class Agent:
             self.snapshot = self.store.latest_snapshot()
         except StoreError as exc:
             log.warning("could not read the last snapshot: %s", exc)
+        if self.collector.previous is None:
+            # sources start from the last stored readings (a sleeping disk's SMART, for one)
+            self.collector.previous = self.snapshot
 
     def _attach(self, name: str):
         import importlib
