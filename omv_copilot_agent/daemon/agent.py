@@ -15,6 +15,8 @@ from typing import Callable
 
 from omv_copilot_agent import __version__
 from omv_copilot_agent.collect import Collector, Snapshot
+from omv_copilot_agent.daemon.persist import WriteBehind
+from omv_copilot_agent.daemon.summary import metric_samples
 from omv_copilot_agent.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ class Agent:
         if self.collector.previous is None:
             # sources start from the last stored readings (a sleeping disk's SMART, for one)
             self.collector.previous = self.snapshot
+        self.persist = WriteBehind(self.store, float(config.get_path("store.flush_interval_s", 300)), last=self.snapshot)
 
     def _attach(self, name: str):
         import importlib
@@ -78,10 +81,7 @@ class Agent:
             self.snapshot = snapshot
             self.cycles += 1
             try:
-                self.store.save_snapshot(snapshot)
-                from omv_copilot_agent.daemon.summary import metric_samples
-
-                self.store.add_metrics(snapshot.taken_at, metric_samples(snapshot))
+                self.persist.add(snapshot, metric_samples(snapshot))
                 self.last_store_error = None
             except StoreError as exc:
                 self.last_store_error = str(exc)
@@ -95,6 +95,7 @@ class Agent:
 
     def prune(self) -> None:
         try:
+            self.persist.flush()  # retention and downsampling see every sample
             self.store.prune(snapshot_days=int(self.config.get_path("collect.snapshot_retention_days", 7)),
                              history_days=int(self.config.get_path("alerts.history_retention_days", 365)))
         except StoreError as exc:
@@ -120,4 +121,5 @@ class Agent:
                     close()
                 except Exception:
                     log.exception("closing %s failed", name)
+        self.persist.close()
         self.store.close()
