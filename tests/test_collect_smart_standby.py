@@ -219,3 +219,16 @@ def test_stale_temperature_of_a_sleeping_disk_is_not_a_new_metric_sample(fake_di
     fake.set({"/dev/sda": {"state": "standby", "doc": ATA}})
     clock.now += 3600
     assert not [s for s in metric_samples(collector.collect()) if s[0] == "disk.temperature"]
+
+
+def test_diagnostics_that_would_wake_a_disk_are_recognised():
+    """`omv-copilot diagnose` says which steps spin a sleeping disk up before running them."""
+    from omv_copilot_agent.knowledge.diagnostics import wakes_disks
+    from omv_copilot_agent.knowledge.loader import load_dir
+
+    assert wakes_disks("smartctl -a {device}") and wakes_disks("hdparm -I /dev/sda")
+    assert not wakes_disks("smartctl -n standby -H {device}") and not wakes_disks("hdparm -C {device}")
+    assert not wakes_disks("cat /proc/mdstat") and not wakes_disks("smartctl --scan")
+    patterns, _ = load_dir(ROOT / "patterns")
+    steps = patterns["smart-overall-failed"]["diagnostics"]
+    assert [wakes_disks(d["command"]) for d in steps] == [True, True]

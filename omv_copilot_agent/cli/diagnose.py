@@ -13,6 +13,7 @@ import sys
 from omv_copilot_agent.cli import CliError
 from omv_copilot_agent.cli.client import connect
 from omv_copilot_agent.cli.output import print_json
+from omv_copilot_agent.knowledge.diagnostics import wakes_disks
 from omv_copilot_agent.cli.patterns import call, check_id
 
 
@@ -66,6 +67,9 @@ def run(args) -> int:
         print(f"{pattern['pattern_id']} — {pattern['title']} ({steps} diagnostics, answered by {client.mode})")
         if missing:
             print("  note: steps needing " + ", ".join(f"--param {n}=…" for n in missing) + " will be refused")
+        waking = [str(i + 1) for i, d in enumerate(pattern["diagnostics"]) if wakes_disks(d.get("command") or "")]
+        if waking:
+            print(f"  note: step(s) {', '.join(waking)} read the disk itself and spin it up if it sleeps")
     for i in range(steps):
         print(f"[{i + 1}/{steps}] {pattern['diagnostics'][i]['name']} …", file=progress, flush=True, end="" if not args.json else "\n")
         try:

@@ -151,6 +151,30 @@ DEFAULT_TIMEOUT_S = 15.0
 DEFAULT_MAX_OUTPUT = 64 * 1024
 
 
+#: programs that read a disk itself (not the kernel's view of it), spinning up one that sleeps
+_DISK_READERS = ("smartctl", "hdparm", "badblocks", "dd", "blkid", "fdisk", "sfdisk", "parted", "nvme", "sg_inq")
+
+
+def wakes_disks(command: str) -> bool:
+    """Would this diagnostic spin up a sleeping disk? (asked before running it, to say so)
+
+    ``smartctl -n standby``/``-n idle`` and ``hdparm -C`` (power mode only) do not.
+    """
+    for stage in runner.split_pipeline(command.split()):
+        if not stage or stage[0] not in _DISK_READERS:
+            continue
+        args = stage[1:]
+        if not any(a.startswith("/dev/") or "{device" in a or "{md_device" in a for a in args):
+            continue
+        if stage[0] == "smartctl" and any(a in ("standby", "idle") or a.startswith("--nocheck=s") or a.startswith("--nocheck=i")
+                                          for a in args):
+            continue
+        if stage[0] == "hdparm" and args[:1] == ["-C"]:
+            continue
+        return True
+    return False
+
+
 def run_step(diag: dict, params: dict, *, timeout: float = DEFAULT_TIMEOUT_S, max_output: int = DEFAULT_MAX_OUTPUT) -> dict:
     """Run one diagnostic; refusals come back with ``error`` set and nothing run."""
     out = {"name": diag["name"], "command": diag["command"], "argv": None, "returncode": None, "stdout": "",
