@@ -62,7 +62,7 @@ class Agent:
         if self.collector.previous is None:
             # sources start from the last stored readings (a sleeping disk's SMART, for one)
             self.collector.previous = self.snapshot
-        self.persist = WriteBehind(self.store, float(config.get_path("store.flush_interval_s", 300)), last=self.snapshot)
+        self.persist = WriteBehind(self.store, float(config.get_path("store.flush_interval_s", 900)), last=self.snapshot)
 
     def _attach(self, name: str):
         import importlib

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 SNAPSHOT_EVERY_S = 3600.0
 #: keys whose values are measurements kept as metric samples, clocks, or counters: not "substance"
-VOLATILE = frozenset({"taken_at", "duration_s", "collected_at", "cycle_at", "checked_at", "uptime_s", "lists_age_s",
+VOLATILE = frozenset({"taken_at", "duration_s", "collected_at", "cycle_at", "checked_at", "read_at", "uptime_s", "lists_age_s",
                       "counters", "cpu", "memory", "swap", "temperatures", "used", "free", "available", "live_at"})
 #: values compared in steps (a filesystem 1 % fuller, a disk 1 °C warmer is not a new state)
 STEPS = {"percent": 5, "temperature_c": 5}
