@@ -103,29 +103,42 @@ def tree(pid: int):
         return []
 
 
-def rss_bytes(pid: int) -> int:
+def tree_sum(pid: int, measure) -> float:
+    """``measure(process)`` summed over a process tree; processes that vanish or hide count 0."""
     import psutil
 
     total = 0
     for p in tree(pid):
         try:
-            total += p.memory_info().rss
-        except psutil.NoSuchProcess:
+            total += measure(p)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, OSError, KeyError, ValueError):
             pass
     return total
+
+
+def rss_bytes(pid: int) -> int:
+    return tree_sum(pid, lambda p: p.memory_info().rss)
+
+
+def pss_bytes(pid: int) -> int:
+    return tree_sum(pid, lambda p: p.memory_full_info().pss)
 
 
 def cpu_seconds(pid: int) -> float:
-    import psutil
+    def cpu(p):
+        t = p.cpu_times()
+        return t.user + t.system + t.children_user + t.children_system
 
-    total = 0.0
-    for p in tree(pid):
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system + t.children_user + t.children_system
-        except psutil.NoSuchProcess:
-            pass
-    return total
+    return tree_sum(pid, cpu)
+
+
+def written_bytes(pid: int) -> int:
+    """Bytes the process tree caused to be written to storage (write_bytes - cancelled_write_bytes)."""
+    def written(p):
+        fields = dict(line.split(": ") for line in open(f"/proc/{p.pid}/io").read().splitlines())
+        return int(fields["write_bytes"]) - int(fields["cancelled_write_bytes"])
+
+    return tree_sum(pid, written)
 
 
 def percentile(values: list[float], q: float) -> float:

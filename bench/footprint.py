@@ -33,8 +33,8 @@ import threading
 import time
 from pathlib import Path
 
-from _common import (ROOT, cpu_seconds, free_port, machine, percentile, rss_bytes, start_daemon, stop, table, tree,
-                     wait_http, write_config)
+from _common import (ROOT, cpu_seconds, free_port, machine, percentile, pss_bytes, rss_bytes, start_daemon, stop, table,
+                     wait_http, write_config, written_bytes)
 
 DURATION_S = int(os.environ.get("BENCH_FOOTPRINT_S", "120"))
 #: writes per day are extrapolated from after this (startup creates the database / RRD files once)
@@ -170,30 +170,6 @@ def measure(programs: list[Program]) -> None:
         now = sum(written_bytes(q.pid) for q in p.procs)
         p.written = now - p.written_start
         p.steady = now - getattr(p, "steady_start", p.written_start)
-
-
-def pss_bytes(pid: int) -> int:
-    import psutil
-
-    total = 0
-    for p in tree(pid):
-        try:
-            total += p.memory_full_info().pss
-        except (psutil.NoSuchProcess, psutil.AccessDenied, AttributeError):
-            pass
-    return total
-
-
-def written_bytes(pid: int) -> int:
-    """Bytes the process tree caused to be written to storage (write_bytes - cancelled_write_bytes)."""
-    total = 0
-    for p in tree(pid):
-        try:
-            fields = dict(line.split(": ") for line in open(f"/proc/{p.pid}/io").read().splitlines())
-            total += int(fields["write_bytes"]) - int(fields["cancelled_write_bytes"])
-        except (OSError, KeyError, ValueError):
-            pass
-    return total
 
 
 def source_times() -> list[list]:
