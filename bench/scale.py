@@ -26,7 +26,6 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -82,7 +81,7 @@ def build_box(tmp: Path) -> dict:
     mdstat = tmp / "mdstat"
     mdstat.write_text("Personalities : [raid6] [raid5] [raid4]\n" + "".join(
         f"md{i} : active raid5 " + " ".join(f"sd{chr(97 + 4 * i + k)}1[{k}]" for k in range(4)) +
-        f"\n      11720655360 blocks super 1.2 level 5, 512k chunk, algorithm 2 [4/4] [UUUU]\n\n" for i in range(3))
+        "\n      11720655360 blocks super 1.2 level 5, 512k chunk, algorithm 2 [4/4] [UUUU]\n\n" for i in range(3))
         + "unused devices: <none>\n")
     (tmp / "config.xml").write_text("<config/>")
     lists = stock_apt_lists(tmp / "apt" / "lists")
@@ -240,7 +239,7 @@ def run(tmp: Path) -> int:
         worst = {k: v[-1] for k, v in costs.items()}
         worst_peak = sampler.peak()
         # writes: an hour of one-minute cycles
-        before_bytes, before_commits, before_cycles = write_bytes(), agent.persist.commits, agent.cycles
+        before_bytes, before_commits = write_bytes(), agent.persist.commits
         for _ in range(60):
             clock.now += 60
             agent.run_cycle()
