@@ -167,7 +167,7 @@ else:
     n = sum(1 for p in cache.packages if p.current_ver and dep.get_candidate_ver(p)
             and apt_pkg.version_compare(dep.get_candidate_ver(p).ver_str, p.current_ver.ver_str) > 0)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(n, round((time.process_time() - cpu) * 1000), round((peak - before) / 1024, 1))
+print(n, round((time.process_time() - cpu) * 1000), round(before / 1024, 1), round(peak / 1024, 1))
 '''
     (lists.parent / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
     rows = []
@@ -177,11 +177,12 @@ print(n, round((time.process_time() - cpu) * 1000), round((peak - before) / 1024
             out = subprocess.run([PYTHON, "-c", script, mode, str(lists), str(ROOT)], capture_output=True, text=True, timeout=300)
             if out.returncode != 0:
                 runs = None
-                rows.append([label, "failed: " + (out.stderr.strip().splitlines() or ["?"])[-1][:80], "", ""])
+                rows.append([label, "failed: " + (out.stderr.strip().splitlines() or ["?"])[-1][:80], "", "", ""])
                 break
             runs.append([float(x) for x in out.stdout.split()])
         if runs:
-            rows.append([label, int(runs[0][0]), statistics.median(r[1] for r in runs), statistics.median(r[2] for r in runs)])
+            rows.append([label, int(runs[0][0]), statistics.median(r[1] for r in runs), statistics.median(r[2] for r in runs),
+                         statistics.median(r[3] for r in runs)])
     return rows
 
 
@@ -266,7 +267,7 @@ def run(tmp: Path) -> int:
           f"{snapshots} snapshot rows in total")
     print(f"smartctl calls over all {agent.cycles} cycles: {smart_calls}; disks woken: {'YES' if wakeups else 0}")
     print("\napt on the stock (uncompressed) lists, one recomputation in a fresh interpreter (median of 3):")
-    print(table(["method", "pending", "CPU ms", "peak RSS growth MiB"], apt_candidates(box["lists"])))
+    print(table(["method", "pending", "CPU ms", "RSS before MiB", "peak RSS MiB"], apt_candidates(box["lists"])))
     return 0
 
 
