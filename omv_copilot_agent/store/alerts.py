@@ -28,12 +28,14 @@ class AlertsMixin:
                 self.query("SELECT * FROM alerts WHERE state IN ('firing','acknowledged') ORDER BY id")]
 
     def insert_alert(self, a: dict, now: float) -> int:
+        details = json.dumps(a.get("details") or {}, default=str)
         with self.write() as conn:
             cur = conn.execute(
                 "INSERT INTO alerts (rule, subject, severity, state, title, message, first_seen, last_seen, details) "
                 "VALUES (?, ?, ?, 'firing', ?, ?, ?, ?, ?)",
-                (a["rule"], a["subject"], a["severity"], a["title"], a["message"], now, now, json.dumps(a.get("details") or {}, default=str)))
-            return cur.lastrowid
+                (a["rule"], a["subject"], a["severity"], a["title"], a["message"], now, now, details))
+        self.__dict__.setdefault("_alert_touches", {})[cur.lastrowid] = ((a["severity"], a["title"], a["message"], details), now, 0)
+        return cur.lastrowid
 
     def touch_alert(self, alert_id: int, a: dict, now: float) -> None:
         """The condition still holds: refresh text/severity, last_seen and count; reset the clear streak.
