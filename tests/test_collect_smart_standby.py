@@ -209,7 +209,7 @@ def test_stale_temperature_of_a_sleeping_disk_is_not_a_new_metric_sample(fake_di
     from omv_copilot_agent.collect import Collector
     from omv_copilot_agent import config as config_mod
     from omv_copilot_agent.collect import smart
-    from omv_copilot_agent.daemon.summary import metric_samples
+    from omv_copilot_agent.collect.samples import metric_samples
 
     fake = fake_disks({"/dev/sda": {"state": "active", "doc": ATA}})
     clock = FakeClock()
@@ -223,12 +223,24 @@ def test_stale_temperature_of_a_sleeping_disk_is_not_a_new_metric_sample(fake_di
 
 def test_diagnostics_that_would_wake_a_disk_are_recognised():
     """`omv-copilot diagnose` says which steps spin a sleeping disk up before running them."""
+    from omv_copilot_agent import probes
     from omv_copilot_agent.knowledge.diagnostics import wakes_disks
     from omv_copilot_agent.knowledge.loader import load_dir
 
-    assert wakes_disks("smartctl -a {device}") and wakes_disks("hdparm -I /dev/sda")
-    assert not wakes_disks("smartctl -n standby -H {device}") and not wakes_disks("hdparm -C {device}")
-    assert not wakes_disks("cat /proc/mdstat") and not wakes_disks("smartctl --scan")
+    assert wakes_disks(["smartctl", "-a", "{device}"]) and wakes_disks(["hdparm", "-I", "/dev/sda"])
+    assert not wakes_disks(["smartctl", "-n", "standby", "-H", "{device}"]) and not wakes_disks(["hdparm", "-C", "{device}"])
+    assert not wakes_disks(["cat", "/proc/mdstat"]) and not wakes_disks(["smartctl", "--scan"])
     patterns, _ = load_dir(ROOT / "patterns")
     steps = patterns["smart-overall-failed"]["diagnostics"]
-    assert [wakes_disks(d["command"]) for d in steps] == [True, True]
+    assert steps and all(wakes_disks(probes.get(d["probe"]).argv) for d in steps)
+
+
+def test_the_runner_refuses_a_periodic_smart_read_without_n_standby():
+    from omv_copilot_agent import runner
+
+    for argv in (["smartctl", "--json", "-a", "/dev/sda"], ["smartctl", "--scan-open", "--json"],
+                 ["smartctl", "--json", "-n", "never", "-a", "/dev/sda"]):
+        with pytest.raises(runner.CommandRefused, match="argument shapes"):
+            runner.check(argv)
+    runner.check(["smartctl", "--json", "-n", "standby", "-a", "/dev/sda"])
+    runner.check(["smartctl", "--json", "-n", "standby", "-H", "-A", "/dev/nvme0n1"])

@@ -10,11 +10,13 @@ from tests.conftest import ROOT
 
 
 class _CountingAgent:
-    """What the Scheduler uses of an Agent: run_cycle, prune, config_listeners, collector.close."""
+    """What the Scheduler uses of an Agent: run_cycle, prune, events, collector.close."""
 
     def __init__(self):
+        from omv_copilot_agent.events import Events
+
         self.cycles = 0
-        self.config_listeners = []
+        self.events = Events()
         self.ran = threading.Condition()
         self.collector = type("C", (), {"close": lambda self: None})()
 
@@ -38,8 +40,9 @@ def test_a_new_interval_applies_without_a_restart():
     try:
         with agent.ran:
             assert agent.ran.wait_for(lambda: agent.cycles >= 1, timeout=30)
-        for listener in agent.config_listeners:  # what PUT /settings does after saving
-            listener({"collect": {"interval_s": 0.05}})
+        from omv_copilot_agent.events import CONFIG_CHANGED
+
+        agent.events.publish(CONFIG_CHANGED, {"collect": {"interval_s": 0.05}})  # what PUT /settings does after saving
         with agent.ran:  # with the start-up interval this would take hours
             assert agent.ran.wait_for(lambda: agent.cycles >= 4, timeout=60), agent.cycles
     finally:
@@ -56,7 +59,7 @@ def _pattern(pattern_id: str) -> str:
 
 def test_knowledge_settings_apply_at_once_and_restart_keys_are_named(live_server, tmp_path):
     server = live_server(cycle=False)
-    moved = tmp_path / "my-patterns"
+    moved = tmp_path / "data" / "my-patterns"  # under data_dir: the overlay may not live anywhere else
     resp = server.request("PUT", "/api/v1/settings", json={"knowledge": {"local_patterns_dir": str(moved)}})
     assert resp.status_code == 200 and resp.json()["restart_required"] == []
     saved = server.request("PUT", "/api/v1/knowledge/patterns/live-settings-check", json={"yaml": _pattern("live-settings-check")})

@@ -5,14 +5,13 @@ GET shows each secret (``api_key``, ``*token*``, ``*password*``, ``*secret*``) a
 value}}``; a secret left out, null or empty keeps its current value (providers
 are matched by ``name``). The merged config is validated as a whole (400 naming
 the key), written back to the config file atomically with its mode kept, and
-``agent.config_listeners`` are told. Network exposure (``api``) and ``data_dir``
+``events.CONFIG_CHANGED`` subscribers are told. Network exposure (``api``) and ``data_dir``
 are not editable here on purpose: they need a restart and root's intent.
 """
 
 from __future__ import annotations
 
 import copy
-import logging
 import os
 import tempfile
 from pathlib import Path
@@ -20,14 +19,14 @@ from pathlib import Path
 from flask import Blueprint, jsonify
 
 from omv_copilot_agent.api import agent
+from omv_copilot_agent.events import CONFIG_CHANGED
 from omv_copilot_agent.api.errors import ApiError, bad_request
 from omv_copilot_agent.api.params import json_body
 
-log = logging.getLogger(__name__)
 
 bp = Blueprint("settings", __name__, url_prefix="/api/v1")
 
-EDITABLE = ("assist", "alerts", "notifications", "collect", "knowledge", "logging")
+EDITABLE = ("assist", "findings", "alerts", "notifications", "collect", "knowledge", "logging")
 #: Settings read once at start (thread pools, the source list, logging handlers): saved at once,
 #: applied by the next start — the answer lists them so nobody waits for a change that is not coming.
 RESTART_KEYS = ("assist.workers", "assist.max_queued_jobs", "collect.disabled_sources", "logging")
@@ -119,7 +118,9 @@ def get_settings():
 
 @bp.put("/settings")
 def put_settings():
-    body = json_body()
+    from omv_copilot_agent.config import migrate
+
+    body = migrate(json_body())
     cfg = agent().config
     for section, value in body.items():
         if section not in EDITABLE or section not in cfg:
@@ -143,16 +144,12 @@ def put_settings():
     restart = _restart_required(dict(cfg), merged)
     cfg.clear()
     cfg.update(merged)
-    for listener in list(getattr(agent(), "config_listeners", [])):
-        try:
-            listener(copy.deepcopy(merged))
-        except Exception:
-            log.exception("config listener %r failed", listener)
+    agent().events.publish(CONFIG_CHANGED, copy.deepcopy(merged))
     return jsonify({"settings": public(current()), "saved": bool(cfg.path), "restart_required": restart})
 
 
 def _write(path: Path, sections: dict) -> None:
-    """Replace ``sections`` in the YAML file, atomically; the file's mode is kept (0600 if new)."""
+    """Replace ``sections`` in the YAML file, atomically; mode 0600 if new, else the old one without other/group-write bits."""
     import yaml
 
     from omv_copilot_agent.config import defaults
@@ -160,7 +157,8 @@ def _write(path: Path, sections: dict) -> None:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
         data = data if isinstance(data, dict) else {}
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+        # It may hold API keys: never world-readable, never group-writable (0640 at most, 0600 if new).
+        mode = path.stat().st_mode & 0o640 if path.exists() else 0o600
         default = defaults()
         for section, values in sections.items():
             # Only what differs from the defaults, or was in the file already: a saved form must

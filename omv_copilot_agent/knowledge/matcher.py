@@ -1,19 +1,22 @@
-"""Rank patterns for a query and a snapshot: BM25 over title/symptoms/triggers + state signals.
+"""Rank patterns for a query and the box's findings: BM25 over title/symptoms/triggers + findings.
 
-Score in [0, 1]: the text side's BM25 is squashed (1 - e^(-s/k)), state signals that
+Score in [0, 1]: the text side's BM25 is squashed (1 - e^(-s/k)), the pattern's findings that
 hold combine with it as independent evidence, and feedback nudges by at most
-±FEEDBACK_CAP. When a query's words match patterns, only those are ranked (signals
-strengthen them); otherwise the patterns whose signals hold. Every contribution is
+±FEEDBACK_CAP. When a query's words match patterns, only those are ranked (findings
+strengthen them); otherwise the patterns whose findings hold. Every contribution is
 written into ``reasons`` so the answer can show why a pattern was chosen.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from omv_copilot_agent.findings import Finding
 from omv_copilot_agent.knowledge import signals as sig
 from omv_copilot_agent.knowledge.text import is_real_word, phrase_synonyms, tokens
 
@@ -21,14 +24,42 @@ FIELD_WEIGHTS = {"title": 3.0, "symptoms": 2.0, "triggers": 2.0, "keywords": 1.5
 K1, B = 1.2, 0.75
 SQUASH = 6.0
 SIGNAL_EVIDENCE = 0.6
+SIGNAL_ODDS = 4.0
 FEEDBACK_STEP, FEEDBACK_CAP = 0.02, 0.1
-#: A text score is BM25's squashed score times the share of the question's words it answers to:
-#: one shared word of a five-word question ("my kids wont go to sleep") is no match.
-COVERAGE_EXPONENT = 1.0
-#: Below this a pattern is not "matched" at all: the answer says it has no pattern instead of
-#: offering a weak one with confidence. Measured on tests/knowledge_queries.py and off-topic
-#: questions (tests/test_knowledge_relevance.py); the eval set's held-out part is never used here.
-RELEVANCE_FLOOR = 0.3
+#: The relevance model: a logistic fit of "this pattern is relevant to the question" on the text
+#: features below, fit by tools/fit-relevance on the eval set's tuned split only (never the
+#: held-out part). Its floor is where a pattern stops counting as matched at all: the answer then
+#: says it has no pattern instead of offering a weak one with confidence.
+MODEL_FILE = Path(__file__).with_name("relevance.json")
+
+
+def _load_model() -> dict:
+    try:
+        model = json.loads(MODEL_FILE.read_text())
+        return {"bias": float(model["bias"]), "weights": [float(w) for w in model["weights"]], "floor": float(model["floor"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        # no fitted model (a checkout mid-refit): squashed BM25 times coverage, a conservative floor
+        return {"bias": None, "weights": [], "floor": 0.3}
+
+
+MODEL = _load_model()
+RELEVANCE_FLOOR = MODEL["floor"]
+
+
+def features(raw: float, coverage: float, matched: int) -> list[float]:
+    """What the relevance model looks at: BM25 squashed to 0-1, the share of the question's words
+    the pattern answers to (one shared word of a five-word question is weak), how many words."""
+    return [1 - math.exp(-raw / SQUASH), coverage, math.log1p(matched)]
+
+
+def relevance(raw: float, coverage: float, matched: int, model: dict | None = None) -> float:
+    """The estimated chance that a pattern is relevant, from its text features."""
+    model = model or MODEL
+    x = features(raw, coverage, matched)
+    if model["bias"] is None:
+        return x[0] * x[1]
+    z = model["bias"] + sum(w * v for w, v in zip(model["weights"], x))
+    return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
 
 
 @dataclass
@@ -130,6 +161,11 @@ class Index:
         return out
 
 
+def _with_odds(p: float, factor: float) -> float:
+    odds = p / max(1e-9, 1 - p) * factor
+    return odds / (1 + odds)
+
+
 def from_text(match: dict) -> bool:
     """Whether a match (``Match.to_dict()``) was found by the question's words, not by the box's state alone."""
     return any(str(r).startswith("words: ") for r in match.get("reasons") or [])
@@ -142,36 +178,36 @@ def feedback_nudge(counts: tuple[int, int] | None) -> float:
     return max(-FEEDBACK_CAP, min(FEEDBACK_CAP, FEEDBACK_STEP * (helpful - unhelpful)))
 
 
-def rank(index: Index, query: str, snapshot=None, *, limit: int = 5, feedback: dict | None = None,
-         min_score: float = RELEVANCE_FLOOR) -> list[Match]:
+def rank(index: Index, query: str, findings: list[Finding] | None = None, *, limit: int = 5,
+         feedback: dict | None = None, min_score: float | None = None) -> list[Match]:
+    """The best patterns for ``query`` and the box's current ``findings`` (findings.evaluate of its snapshot)."""
+    min_score = MODEL["floor"] if min_score is None else min_score
     text = index.score(query) if query and query.strip() else {}
     if not text and tokens(query or ""):
         # The question has words and none of them is about anything the patterns know: the box's
         # state does not make an answer to "how do I bake bread". Only a question without content
         # ("is everything ok?", empty) is answered by what the state points to.
         return []
-    snap = sig.snapshot_dict(snapshot)
     results = []
     for pid, pattern in index.patterns.items():
         reasons: list[str] = []
         text_score = 0.0
         if pid in text:
             raw, coverage, words = text[pid]
-            text_score = (1 - math.exp(-raw / SQUASH)) * coverage ** COVERAGE_EXPONENT
-            reasons.append(f"words: {', '.join(words)} (text {text_score:.2f}, {coverage:.0%} of the question)")
+            text_score = relevance(raw, coverage, len(words))
+            reasons.append(f"words: {', '.join(words)} (relevance {text_score:.2f}, {coverage:.0%} of the question)")
         elif text:
             # The question's words found other patterns: the box's state alone does not make this
             # one an answer (it would outrank what was asked about). A vague question whose words
             # match nothing ("something is wrong") still gets the patterns the state points to.
             continue
-        hits = []
-        if snap:
-            for s in pattern.get("state_signals") or []:
-                hits.extend(sig.evaluate(s, snap))
+        hits = sig.evaluate(pattern, findings) if findings else []
         score = text_score
         if hits:
-            score = 1 - (1 - text_score) * (1 - SIGNAL_EVIDENCE)
-            reasons.extend(f"signal: {h}" for h in hits[:5])
+            # the box shows what the pattern is about: stronger evidence for a pattern the question
+            # reached (its odds times SIGNAL_ODDS), the whole answer for a question without words
+            score = _with_odds(text_score, SIGNAL_ODDS) if text_score else SIGNAL_EVIDENCE
+            reasons.extend(f"finding: {h}" for h in hits[:5])
         if score <= 0:
             continue
         nudge = feedback_nudge((feedback or {}).get(pid))

@@ -100,6 +100,7 @@
         var storage = source(status, 'storage'), smart = source(status, 'smart'), services = source(status, 'services'),
           network = source(status, 'network'), omv = source(status, 'omv');
         var snap = status.snapshot || {};
+        var findings = (status.summary && status.summary.findings) || [];
         var stamp = panel.down('#stamp');
         if (stamp) { stamp.setText('Snapshot ' + C.time(snap.taken_at) + (status.summary && status.summary.hostname ? ' · ' + C.h(status.summary.hostname) : '')); }
 
@@ -117,7 +118,8 @@
               }
             }
             return [C.h(fs.mountpoint), C.h(fs.device), C.h(fs.fstype),
-              fs.mounted === false ? C.badge('not mounted', 'ocp-bad') : C.bar(fs.percent, C.pct(fs.percent) + ' of ' + C.bytes(fs.total)),
+              fs.mounted === false ? C.badge('not mounted', 'ocp-bad') :
+                C.bar(fs.percent, C.pct(fs.percent) + ' of ' + C.bytes(fs.total), C.findingSeverity(findings, 'filesystem-full', fs.mountpoint)),
               C.bytes(fs.total), forecast];
           })));
 
@@ -128,8 +130,9 @@
             // a sleeping disk is never woken to be read: its values are its last reading, with their age
             var power = d.asleep ? C.badge('asleep', 'ocp-muted') + ' <span class="ocp-muted">' + (d.read_at ? 'read ' + C.time(d.read_at) : 'not read yet') + '</span>' :
               (d.power_state ? C.h(d.power_state) : '–');
+            var hot = {critical: 'ocp-text-bad', warning: 'ocp-text-warn'}[C.findingSeverity(findings, 'disk-hot', d.device)] || '';
             return [C.h(d.device), C.h(d.model), power, state,
-              t === null || t === undefined ? '–' : '<span class="' + (t >= 55 ? 'ocp-text-bad' : (t >= 45 ? 'ocp-text-warn' : '')) + '">' + C.h(t) + ' °C</span>',
+              t === null || t === undefined ? '–' : '<span class="' + hot + '">' + C.h(t) + ' °C</span>',
               d.power_on_hours ? C.h(d.power_on_hours) + ' h' : '–'];
           })));
 
