@@ -148,10 +148,12 @@ def instrument(costs: dict) -> None:
 def apt_candidates(lists: Path) -> list[list]:
     """The apt source's two candidates on the stock lists, each in a fresh interpreter."""
     script = r'''
-import os, resource, sys, time
+import os, sys, time
 sys.path.insert(0, sys.argv[3])
 mode, lists = sys.argv[1], sys.argv[2]
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def hwm():  # VmHWM is per address space (ru_maxrss would carry the forking parent's peak across exec)
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
+before = hwm()
 cpu = time.process_time()
 if mode == "stream":
     from omv_copilot_agent.collect import apt
@@ -166,7 +168,7 @@ else:
     dep = apt_pkg.DepCache(cache)
     n = sum(1 for p in cache.packages if p.current_ver and dep.get_candidate_ver(p)
             and apt_pkg.version_compare(dep.get_candidate_ver(p).ver_str, p.current_ver.ver_str) > 0)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = hwm()
 print(n, round((time.process_time() - cpu) * 1000), round(before / 1024, 1), round(peak / 1024, 1))
 '''
     (lists.parent / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
