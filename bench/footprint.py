@@ -33,8 +33,8 @@ import threading
 import time
 from pathlib import Path
 
-from _common import (ROOT, cpu_seconds, free_port, machine, percentile, pss_bytes, rss_bytes, start_daemon, stop, table,
-                     wait_http, write_config, written_bytes)
+from _common import (ROOT, cpu_seconds, free_port, machine, pss_bytes, rss_bytes, start_daemon, stop, table, wait_http,
+                     write_config, written_bytes)
 
 DURATION_S = int(os.environ.get("BENCH_FOOTPRINT_S", "120"))
 #: writes per day are extrapolated from after this (startup creates the database / RRD files once)
