@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from omv_copilot_agent.services import alerts, assist, history, knowledge, overview, settings, system
+from omv_copilot_agent.services import alerts, assist, changes, history, knowledge, overview, settings, system
 
 ACTIONS = ("read", "create", "update", "delete", "invoke")
 OBJECT: dict = {"type": "object", "additionalProperties": True}
@@ -173,6 +173,14 @@ OPERATIONS: tuple[Operation, ...] = (
               "health/report", "read", alerts.health_report,
               args={"format": choice("text", "html", "json", default="text")}, documents=("text/plain", "text/html"),
               rpc=False),
+    # -- before a change --------------------------------------------------------------------------
+    Operation("getPendingChanges", "what OMV's Apply will do: dirty modules, the settings changed since the last Apply "
+              "(in OMV's words, secrets never shown), salt states, services, generated files, hand edits it would "
+              "overwrite, and OMV's own revert", "changes/pending", "read", changes.pending_changes),
+    Operation("getUpgradePreflight", "apt's simulated dist-upgrade checked against this box: verdict go|wait|no-go, "
+              "reasons (level, text, pattern_id), what it touches and a rollback plan", "changes/preflight", "read",
+              changes.preflight_check, args={"release": choice("true", "false", default="false")},
+              params={"release": {"type": "string", "enum": ["true", "false"]}}),
     # -- history ----------------------------------------------------------------------------------
     Operation("getHistory", "past issues - alerts with their outcome and assistant questions", "history/issues", "read",
               history.issues, args={"kind": choice("alert", "question", "all", default="all"),

@@ -31,7 +31,7 @@ def sandboxed(command: list[str], **sandbox) -> subprocess.CompletedProcess:
 @pytest.fixture
 def victim_dir():
     """A world-writable directory outside the sandbox: even ``nobody`` could write here without it."""
-    path = Path(tempfile.mkdtemp(prefix="ocp-sandbox-"))
+    path = Path(tempfile.mkdtemp(prefix="ocp-sandbox-", dir="/var/tmp"))  # not /tmp: probes get a private one
     path.chmod(0o777)
     yield path
     for child in path.iterdir():
@@ -130,3 +130,18 @@ def test_log_probes_get_log_groups_not_root():
 
     journal = probes.get("unit-journal")
     assert not journal.root and "systemd-journal" in journal.groups
+
+
+@pytest.mark.parametrize("as_root", [False, True])
+def test_a_probe_gets_a_private_scratch_tmp_that_never_reaches_the_host(as_root):
+    """apt's simulation needs scratch files: /tmp inside is a tmpfs of its own, gone with the sandbox."""
+    marker = f"ocp-private-tmp-{os.getpid()}-{as_root}"
+    host_file = Path("/tmp", f"ocp-host-only-{os.getpid()}-{as_root}")
+    host_file.write_text("host")
+    try:
+        done = sandboxed(["/bin/sh", "-c", f"echo x > /tmp/{marker} && cat /tmp/{marker} && ls /tmp"], as_root=as_root)
+        assert done.stdout.split()[0] == "x", (done.stdout, done.stderr)
+        assert host_file.name not in done.stdout  # the host's /tmp is not visible inside
+        assert not Path("/tmp", marker).exists()  # and what the probe wrote never reaches it
+    finally:
+        host_file.unlink()
