@@ -303,8 +303,8 @@ def sandbox_argv(argv: list[str], sandbox: Sandbox) -> list[str]:
     bwrap = which("bwrap") or "bwrap"
     out = [bwrap, *_namespace_args(sandbox)]
     for path in sorted({*probe_params.DENIED_PATHS, *probe_params.EXTRA_DENIED}):
-        if path in _NOT_HIDDEN or not os.path.lexists(path) or os.path.islink(path):
-            continue
+        if path in _NOT_HIDDEN or path.startswith("/tmp/") or not os.path.lexists(path) or os.path.islink(path):
+            continue  # (what lives in /tmp is hidden already: the sandbox's /tmp is its own)
         if os.path.isdir(path):
             out += ["--tmpfs", path, "--remount-ro", path]
         else:

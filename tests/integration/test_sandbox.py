@@ -70,8 +70,8 @@ def test_runs_as_nobody_unless_root_is_declared():
         assert sandboxed(["/bin/cat", "/etc/shadow"]).returncode != 0
 
 
-def test_secret_files_are_hidden_even_from_root_probes(tmp_path, monkeypatch):
-    secret = tmp_path / "api-token"
+def test_secret_files_are_hidden_even_from_root_probes(victim_dir, monkeypatch):
+    secret = victim_dir / "api-token"  # outside /tmp, which the sandbox replaces with its own anyway
     secret.write_text("the-daemon-token\n")
     monkeypatch.setattr(probe_params, "EXTRA_DENIED", {str(secret)})
     done = sandboxed(["/bin/cat", str(secret)], as_root=True)
