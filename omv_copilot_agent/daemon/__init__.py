@@ -16,20 +16,12 @@ import time
 
 from omv_copilot_agent.collect import CollectorClosed
 from omv_copilot_agent.config import ConfigError
+from omv_copilot_agent.events import CONFIG_CHANGED
 from omv_copilot_agent.memory import limit_arenas, trim
 
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 3600
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    host, _, port = listen.rpartition(":")
-    host = host.strip("[]")
-    port_n = int(port)
-    if not 1 <= port_n <= 65535:
-        raise ConfigError(f"api.listen: port {port_n} is out of range 1-65535")
-    return host, port_n
 
 
 def is_loopback(host: str) -> bool:
@@ -43,7 +35,7 @@ def is_loopback(host: str) -> bool:
 
 def check_bind(config) -> tuple[str, int]:
     """host, port to bind; refuses a non-loopback address unless api.allow_remote."""
-    host, port = parse_listen(config["api"]["listen"])
+    host, port = config.daemon.host, config.daemon.port
     if not is_loopback(host) and not config["api"]["allow_remote"]:
         raise ConfigError(f"api.listen: {host} is not a loopback address; set api.allow_remote: true to expose the API")
     return host, port
@@ -52,7 +44,7 @@ def check_bind(config) -> tuple[str, int]:
 class Scheduler:
     """Runs collection cycles on an interval until stopped.
 
-    A settings change (one of the agent's config listeners) sets the new interval and wakes
+    A settings change (``events.CONFIG_CHANGED``) sets the new interval and wakes
     the wait, so a new ``collect.interval_s`` applies at once, not after a restart.
     """
 
@@ -61,7 +53,7 @@ class Scheduler:
         self.interval_s = interval_s
         self.stop_event = threading.Event()
         self.wake = threading.Event()
-        agent.config_listeners.append(self._config_changed)
+        agent.events.subscribe(CONFIG_CHANGED, self._config_changed)
 
     def _config_changed(self, config: dict) -> None:
         self.interval_s = float(config.get("collect", {}).get("interval_s", self.interval_s))

@@ -1,0 +1,33 @@
+"""The time-series samples of one snapshot, stored each cycle (forecasts and graphs read them back)."""
+
+from __future__ import annotations
+
+from omv_copilot_agent.collect.snapshot import Snapshot
+
+
+def metric_samples(snap: Snapshot) -> list[tuple[str, dict | None, float]]:
+    """The time-series samples of one cycle (names documented in docs/snapshot.md)."""
+    samples: list[tuple[str, dict | None, float]] = []
+    system = snap.data("system")
+    cpu = system.get("cpu") or {}
+    if cpu.get("percent") is not None:
+        samples.append(("cpu.percent", None, cpu["percent"]))
+    for name, value in zip(("load.1", "load.5", "load.15"), cpu.get("load") or []):
+        samples.append((name, None, value))
+    for key, metric in (("memory", "mem.percent"), ("swap", "swap.percent")):
+        value = (system.get(key) or {}).get("percent")
+        if value is not None:
+            samples.append((metric, None, value))
+    for temp in system.get("temperatures") or []:
+        if temp.get("current_c") is not None:
+            samples.append(("temp.celsius", {"sensor": f"{temp.get('sensor')}/{temp.get('label')}"}, temp["current_c"]))
+    for fs in snap.data("storage").get("filesystems") or []:
+        if not fs.get("mounted", True) or fs.get("total") in (None, 0):
+            continue
+        labels = {"mountpoint": fs.get("mountpoint")}
+        samples += [("fs.used_percent", labels, fs.get("percent")), ("fs.used_bytes", labels, fs.get("used")),
+                    ("fs.free_bytes", labels, fs.get("free"))]
+    for disk in snap.data("smart").get("disks") or []:
+        if disk.get("temperature_c") is not None:
+            samples.append(("disk.temperature", {"device": disk.get("device")}, disk["temperature_c"]))
+    return [s for s in samples if s[2] is not None]

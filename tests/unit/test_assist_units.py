@@ -1,0 +1,254 @@
+"""Assist building blocks: routing, prompt budget, reply parsing, confidence, redaction, Mermaid."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.assist_helpers import PRIVATE, check_mermaid, fixture_snapshot
+
+
+# -- routing -------------------------------------------------------------
+def test_router_seed_triggers_are_the_floor():
+    from omv_copilot_agent.assist import router
+
+    seed = {"storage": ["disk", "storage", "zfs", "raid", "filesystem"],
+            "network": ["network", "connection", "firewall", "vpn", "interface"],
+            "service": ["smb", "nfs", "ftp", "ssh", "plex", "service"],
+            "performance": ["slow", "performance", "cpu", "memory", "load"],
+            "security": ["permission", "access", "security", "auth", "vulnerability"]}
+    for context, words in seed.items():
+        for word in words:
+            assert router.route(f"question about {word} here")[0] == context, word
+    assert router.route("hello there")[0] == "general"
+
+
+def test_router_whole_words_only():
+    from omv_copilot_agent.assist import router
+
+    # "loader" is not "load", "diskette" not "disk", "sharepoint" not "share"
+    assert router.route("the bootloader and diskette reader")[0] == "general"
+    assert router.score("download")["performance"] == 0
+
+
+def test_router_picks_by_score_not_dict_order():
+    from omv_copilot_agent.assist import router
+
+    # one storage word, two service words → service although storage comes first in CONTEXTS
+    assert router.route("smb share on my disk")[0] == "service"
+    assert router.route("raid disk zfs via smb")[0] == "storage"
+
+
+def test_router_tie_is_broken_by_fixed_priority():
+    from omv_copilot_agent.assist import router
+
+    assert router.route("network disk")[0] == "storage"
+    assert router.route("disk network")[0] == "storage"
+
+
+def test_findings_tip_slow_to_storage_on_degraded_array():
+    from omv_copilot_agent import findings
+    from omv_copilot_agent.assist import router
+
+    assert router.route("everything is slow")[0] == "performance"
+    ctx, details = router.route("everything is slow", findings.evaluate(fixture_snapshot()))
+    assert ctx == "storage", details
+
+
+def test_requested_context_wins():
+    from omv_copilot_agent.assist import router
+
+    assert router.route("slow smb", requested="security")[0] == "security"
+
+
+# -- prompt budget ---------------------------------------------------------
+def test_prompt_budget_drops_whole_sections_and_keeps_valid_json():
+    from omv_copilot_agent.assist import prompt
+
+    sections = prompt.state_sections(fixture_snapshot())
+    full = json.dumps(sections, separators=(",", ":"), default=str)
+    assert len(full) > 1500
+    text, kept, dropped = prompt.budget_state(sections, "storage", 1500)
+    assert len(text) <= 1500 and dropped
+    assert set(json.loads(text)) == set(kept)  # parses: never cut in half
+    assert kept[0] == "storage" and "storage" not in dropped
+    # least relevant first: for storage, apt/network/omv go before smart/system
+    order = prompt.RELEVANCE["storage"]
+    assert all(order.index(d) > order.index(k) for d in dropped if d in order for k in kept if k in order)
+
+
+def test_prompt_has_frame_patterns_query_and_format():
+    from omv_copilot_agent.assist import prompt
+
+    built = prompt.build("storage", "my raid is degraded", prompt.state_sections(fixture_snapshot()),
+                         [{"pattern_id": "mdadm-degraded", "title": "RAID degraded", "category": "storage", "score": 0.9,
+                           "reasons": ["signal"], "summary": "array shows [U_]"}], [], 5000)
+    assert "Storage Specialist" in built["system"] and "Prioritize data safety" in built["system"]
+    user = built["user"]
+    for needle in ("## Current system state", "[mdadm-degraded] RAID degraded", "## User query", "my raid is degraded",
+                   '"follow_up_questions"'):
+        assert needle in user
+    state_line = user.split("\n")[1]
+    json.loads(state_line)
+    assert len(state_line) <= 5000
+
+
+@pytest.mark.parametrize("context", ["storage", "network", "service", "performance", "security", "general"])
+def test_every_specialist_template_renders(context):
+    from omv_copilot_agent.assist import prompt
+
+    built = prompt.build(context, "q", {}, [], [], 5000)
+    assert "JSON" in built["system"] and built["user"].endswith("]}")
+
+
+# -- parsing -----------------------------------------------------------------
+GOOD = {"analysis": "a", "possible_causes": [{"cause": "c", "likelihood": "high"}], "suggested_diagnostics": [],
+        "recommended_actions": [{"action": "x", "command": "ls", "risk": "low", "explanation": "e"}],
+        "explanation": "ex", "follow_up_questions": ["q?"]}
+
+
+@pytest.mark.parametrize("text", [
+    json.dumps(GOOD),
+    "```json\n" + json.dumps(GOOD) + "\n```",
+    "Here you go:\n```\n" + json.dumps(GOOD) + "\n```\nHope it helps",
+    json.dumps(GOOD) + "\n\nLet me know if you need more.",
+    "Sure! " + json.dumps(GOOD),
+])
+def test_parse_json_whole_fenced_or_with_prose(text):
+    from omv_copilot_agent.assist import parse
+
+    fields, problems = parse.normalize(parse.extract_json(text), text)
+    assert fields == GOOD and problems == []
+
+
+def test_parse_fills_missing_and_coerces_strings():
+    from omv_copilot_agent.assist import parse
+
+    obj = {"analysis": "only this", "possible_causes": ["disk"], "recommended_actions": "replace it",
+           "suggested_diagnostics": ["smartctl"], "follow_up_questions": "why?"}
+    fields, problems = parse.normalize(obj, "")
+    assert fields["possible_causes"] == [{"cause": "disk", "likelihood": "unknown"}]
+    assert fields["recommended_actions"][0]["action"] == "replace it"
+    assert fields["suggested_diagnostics"][0]["name"] == "smartctl"
+    assert fields["follow_up_questions"] == ["why?"] and fields["explanation"] == ""
+    assert problems == []
+
+
+def test_parse_prose_keeps_raw_text():
+    from omv_copilot_agent.assist import parse
+
+    fields, problems = parse.normalize(parse.extract_json("Just restart samba."), "Just restart samba.")
+    assert fields["analysis"] == "Just restart samba." and problems
+
+
+# -- confidence (seed rule) --------------------------------------------------------
+@pytest.mark.parametrize("scores,expected", [
+    ([], 0.5),                 # no pattern: base
+    ([0.2], 0.7),              # 0.5 + 0.2
+    ([0.7], 0.98),             # 0.5 + 0.7 = 1.2 → cap (0.7 is not > 0.7: no bonus, still capped)
+    ([0.1, 0.3], 0.7),         # mean 0.2
+    ([0.71, 0.0], 0.955),      # mean 0.355 + 0.1 bonus (top > 0.7)
+    ([0.70, 0.0], 0.85),       # top exactly 0.7: no bonus
+    ([1.0, 1.0], 0.98),        # cap
+])
+def test_confidence_seed_rule_edges(scores, expected):
+    from omv_copilot_agent.assist import parse
+
+    assert parse.confidence(scores) == pytest.approx(expected)
+
+
+def test_confidence_labels():
+    from omv_copilot_agent.assist import parse
+
+    assert [parse.confidence_label(v) for v in (0.5, 0.6, 0.79, 0.8, 0.98)] == ["low", "medium", "medium", "high", "high"]
+
+
+# -- redaction ------------------------------------------------------------------
+def test_redaction_removes_private_values_with_stable_placeholders_and_restores():
+    from omv_copilot_agent.assist import prompt, redact
+
+    snap = fixture_snapshot()
+    r = redact.Redactor(redact.known_from_snapshot(snap))
+    text = json.dumps(prompt.state_sections(snap))
+    out = r.redact(text)
+    for value in PRIVATE:
+        assert value not in out, value
+    assert "<IP_1>" in out and "<MAC_1>" in out and "<SERIAL_1>" in out and "<HOST_1>" in out and "<USER_1>" in out
+    again = r.redact("ping 192.168.178.23 from keller-nas")
+    assert again == f"ping {r.forward['192.168.178.23']} from {r.forward['keller-nas']}"
+    assert r.restore({"a": [again]}) == {"a": ["ping 192.168.178.23 from keller-nas"]}
+
+
+def test_redaction_leaves_versions_and_sizes_alone():
+    from omv_copilot_agent.assist import redact
+
+    r = redact.Redactor()
+    text = "OMV 7.7.21-1 kernel 6.1.0-28 size 4000787030016 at 12:30:45"
+    assert r.redact(text) == text
+
+
+# -- trace / mermaid ---------------------------------------------------------------
+def test_mermaid_of_a_trace_with_fallback_hops_is_strictly_valid():
+    import time
+
+    from omv_copilot_agent.assist.trace import POINTS, Trace, mermaid
+
+    t = Trace("q")
+    for p in POINTS:
+        t.step(p, time.time(), error="boom" if p == "llm_request" else None)
+    t.hops = [{"provider": "glm \"main\"", "result": "timeout"}, {"provider": "claude", "result": "ok"}]
+    nodes = check_mermaid(mermaid(t.to_dict("llm", "claude")))
+    assert nodes == ["S0", "S1", "S2", "S3", "S4", "S5", "H0", "H1", "S6", "S7", "S8"]
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_octet = st.integers(0, 255)
+_ipv4 = st.tuples(_octet, _octet, _octet, _octet).map(lambda t: ".".join(map(str, t)))
+_mac = st.lists(st.integers(0, 255), min_size=6, max_size=6).map(lambda b: ":".join(f"{x:02x}" for x in b))
+_ipv6 = st.ip_addresses(v=6).map(str).filter(lambda s: s.count(":") >= 2 and "." not in s)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ip=_ipv4, mac=_mac, ip6=_ipv6, word=st.sampled_from(["from", "via", "to", "at"]))
+def test_redaction_property_addresses_never_survive_and_restore_exactly(ip, mac, ip6, word):
+    from omv_copilot_agent.assist import redact
+
+    text = f"login {word} {ip} (mac {mac}, v6 {ip6}) failed"
+    r = redact.Redactor()
+    out = r.redact(text)
+    assert ip not in out and mac not in out and ip6 not in out
+    assert r.restore(out) == text
+
+
+SEED_5_2 = """You are an OpenMediaVault Storage Specialist with deep expertise in:
+- ZFS administration and troubleshooting
+- RAID configuration and recovery
+- File system optimization
+- Disk health monitoring
+- Data integrity and recovery
+
+Your role is to assist OMV server administrators with storage-related issues.
+
+Guidelines:
+1. Be practical and actionable
+2. Explain technical concepts clearly
+3. Prioritize data safety
+4. Suggest diagnostics before fixes
+5. Consider performance implications
+6. Reference OMV-specific tools when available
+
+When analyzing issues:
+- Start with non-invasive diagnostics
+- Consider both hardware and software factors
+- Provide clear warning signs to watch for
+- Suggest data protection measures
+
+Always respond in the specified JSON format."""
+
+
+def test_storage_prompt_is_the_seed_5_2_text():
+    from omv_copilot_agent.assist import prompt
+
+    assert prompt.build("storage", "q", {}, [], [], 5000)["system"] == SEED_5_2
