@@ -87,14 +87,14 @@ class AlertService:
     def compute_forecasts(self, snapshot, now: float | None = None) -> dict[str, forecasting.Forecast]:
         cfg = self.config()
         now = now or snapshot.taken_at
+        guards = forecasting.Guards.from_config(cfg)
         out = {}
         for fs in snapshot.data("storage").get("filesystems") or []:
             mp = fs.get("mountpoint")
             if not mp or fs.get("mounted") is False or not fs.get("total"):
                 continue
             points = self.store.usage_series("fs.used_bytes", {"mountpoint": mp}, now - cfg["forecast_window_s"], now + 1)
-            out[mp] = forecasting.forecast(mp, points, fs["total"], now, min_points=cfg["forecast_min_points"],
-                                           min_span_s=cfg["forecast_min_span_s"])
+            out[mp] = forecasting.forecast(mp, points, fs["total"], now, guards)
         with self._lock:
             self._forecasts, self._forecast_at = out, now
         return out
