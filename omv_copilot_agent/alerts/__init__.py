@@ -16,6 +16,7 @@ from collections import deque
 
 from omv_copilot_agent.alerts import forecasting, health, lifecycle
 from omv_copilot_agent.alerts.notify import Notifier
+from omv_copilot_agent.alerts.policy import Dispatcher
 from omv_copilot_agent.alerts.rules import Finding, RuleContext, load_rules
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,8 @@ class AlertService:
         self._forecasts: dict[str, forecasting.Forecast] = {}
         self._forecast_at: float | None = None
         self.device_events: deque = deque(maxlen=200)
-        self.notifier = Notifier(self.config, self._notify_context)
+        self.notifier = Notifier(self.config, self._notify_context,
+                                 dispatcher=Dispatcher(self.config, agent.config.data_dir / "alerts-notify-state.json"))
         self.watcher = None
         self.last_evaluation: dict = {}
         self.last_report_at = time.time()  # the first daily report goes out a day after start
@@ -126,9 +128,11 @@ class AlertService:
                                     "skipped": sorted(n for n, r in results.items() if r is None and n not in errors),
                                     "new": len(events.new), "resolved": len(events.resolved)}
         for event, alert in events.notifications():
-            self.notifier.submit(event, alert)
+            self.notifier.submit(event, alert, now=now)
+        self.notifier.tick(now, self.open_alerts())
         if cfg.get("alertmanager_url"):
-            self.notifier.push_alertmanager(self.open_alerts(state="firing") + events.resolved)
+            pushes = self.notifier.dispatcher.pushes
+            self.notifier.push_alertmanager([a for a in self.open_alerts(state="firing") + events.resolved if pushes(a, now)])
         return events
 
     def import_rrd(self, snapshot, rrd_dir: str | None = None) -> dict:
@@ -160,7 +164,7 @@ class AlertService:
             events = lifecycle.apply(self.store, {disk_change.NAME: disk_change.evaluate(ctx)}, now,
                                      resolve_after=self.config()["resolve_after_clear_cycles"], reopen_within_s=0)
         for event, alert in events.notifications():
-            self.notifier.submit(event, alert)
+            self.notifier.submit(event, alert, now=now)
         return events
 
     # -- contract API ------------------------------------------------
@@ -189,6 +193,24 @@ class AlertService:
         if not have and self.agent.snapshot is not None:
             have = self.compute_forecasts(self.agent.snapshot, time.time())
         return [f.to_dict() for f in sorted(have.values(), key=lambda f: f.mountpoint)]
+
+    def policy(self, now: float | None = None) -> dict:
+        """Every alert class's mode per channel and reminder, with snoozes, windows and queued digests."""
+        from omv_copilot_agent.alerts.policy import CHANNELS
+        from omv_copilot_agent.alerts.report import ADVICE
+
+        now = time.time() if now is None else now
+        d = self.notifier.dispatcher
+        classes = []
+        for rule in self.rules:
+            row = {"class": rule.NAME, "advice": ADVICE.get(rule.NAME), "configured": d.class_policy(rule.NAME)}
+            for sev in ("critical", "warning", "info"):
+                probe = {"rule": rule.NAME, "severity": sev}
+                row[sev] = {**{ch: d.mode(probe, ch) for ch in CHANNELS}, "reminder_s": d.reminder_s(probe)}
+            classes.append(row)
+        known = {r.NAME for r in self.rules}
+        unknown = sorted(set(self.config().get("policies") or {}) - known)
+        return {"classes": classes, "unknown_classes": unknown, "channels": self.notifier.kinds(), **d.status(now)}
 
     def health_score(self, snapshot=None) -> dict:
         snapshot = snapshot if snapshot is not None else self.agent.snapshot
