@@ -211,3 +211,64 @@ def test_snoozes_windows_and_queued_digests_survive_a_restart(tmp_path, sink):
     assert status["snoozes"][0]["reason"] == "known bad sector" and status["queued"]["mail:hourly"]["items"] == 1
     run(again, T0 + HOUR, fs("/srv/b", 91))
     assert len(smtp.messages) == 1 and "Hourly digest" in subjects(smtp)[0]
+
+
+# -- settings in one place: API and CLI ---------------------------------------------------------
+def test_snooze_and_maintenance_endpoints(live_server):
+    server = live_server({"alerts": {"udev_monitor": False, "rrd_import": False}})
+    alert_id = server.agent.store.insert_alert({"rule": "smart_attributes", "subject": "/dev/sdb", "severity": "warning",
+                                                "title": "t", "message": "m"}, time.time())
+    r = server.post("/api/v1/alerts/snooze", json={"alert_id": alert_id, "for_s": 7 * 86400, "reason": "known sector"})
+    assert r.status_code == 201 and (r.json()["rule"], r.json()["subject"]) == ("smart_attributes", "/dev/sdb")
+    snooze_id = r.json()["id"]
+    r = server.post("/api/v1/alerts/snooze", json={"rule": "load", "for_s": 3600})
+    assert r.status_code == 201 and r.json()["subject"] is None
+    for body, word in [({"rule": "nope", "for_s": 3600}, "field 'rule': no alert class 'nope'"),
+                       ({"rule": "load"}, "field 'for_s' is required"),
+                       ({"rule": "load", "alert_id": 1, "for_s": 3600}, "either 'alert_id' or 'rule'"),
+                       ({"rule": "load", "for_s": 5}, "for_s"), ({"rule": "load", "for_s": 3600, "x": 1}, "unknown field 'x'")]:
+        r = server.post("/api/v1/alerts/snooze", json=body)
+        assert r.status_code == 400 and word in r.json()["error"]["message"], (body, r.json())
+    assert server.post("/api/v1/alerts/snooze", json={"alert_id": 999999, "for_s": 3600}).status_code == 404
+    r = server.post("/api/v1/alerts/maintenance", json={"for_s": 7200, "reason": "disk swap"})
+    assert r.status_code == 201
+    window_id = r.json()["id"]
+    policy = server.get("/api/v1/alerts/policy").json()
+    assert policy["in_maintenance"] and [s["reason"] for s in policy["snoozes"]] == ["known sector", None]
+    fs_full = next(c for c in policy["classes"] if c["class"] == "fs_full")
+    assert fs_full["critical"]["mail"] == "immediately" and fs_full["warning"]["mail"] == "hourly"
+    assert fs_full["critical"]["reminder_s"] == 86400 and fs_full["advice"]
+    assert server.request("DELETE", f"/api/v1/alerts/snooze/{snooze_id}").status_code == 200
+    assert server.request("DELETE", f"/api/v1/alerts/snooze/{snooze_id}").status_code == 404
+    assert server.request("DELETE", "/api/v1/alerts/snooze/abc").status_code == 400
+    assert server.request("DELETE", f"/api/v1/alerts/maintenance/{window_id}").status_code == 200
+    assert not server.get("/api/v1/alerts/policy").json()["in_maintenance"]
+
+
+def test_policies_are_settings_validated_by_put(live_server):
+    server = live_server({"alerts": {"udev_monitor": False, "rrd_import": False}})
+    r = server.request("PUT", "/api/v1/settings", json={"alerts": {"policies": {"smart_attributes": {"mail": "daily", "reminder_s": 604800}}}})
+    assert r.status_code == 200, r.json()
+    row = next(c for c in server.get("/api/v1/alerts/policy").json()["classes"] if c["class"] == "smart_attributes")
+    assert row["critical"]["mail"] == "daily" and row["critical"]["webhook"] == "immediately" and row["warning"]["reminder_s"] == 604800
+    r = server.request("PUT", "/api/v1/settings", json={"alerts": {"policies": {"fs_full": "sometimes"}}})
+    assert r.status_code == 400 and "alerts.policies.fs_full" in r.json()["error"]["message"]
+
+
+def test_cli_snooze_policy_and_maintenance(make_config):
+    from tests.conftest import run_cli
+
+    config, path = make_config({"collect": {"disabled_sources": ["smart", "omv", "logs", "apt", "network", "services", "storage"]},
+                                "alerts": {"udev_monitor": False, "rrd_import": False}})
+    config.data_dir.mkdir(parents=True)  # the daemon made it once
+    r = run_cli("--config", str(path), "alerts", "snooze", "smart_attributes:/dev/sdb", "--for", "7d", "--reason", "known")
+    assert r.returncode == 0 and "smart_attributes:/dev/sdb silent until" in r.stdout, r.stderr
+    r = run_cli("--config", str(path), "alerts", "maintenance", "--for", "2h", "--reason", "disk swap")
+    assert r.returncode == 0 and "notifications are held" in r.stdout, r.stderr
+    r = run_cli("--config", str(path), "alerts", "policy")
+    assert r.returncode == 0 and "snooze 1: smart_attributes:/dev/sdb" in r.stdout and "(disk swap)" in r.stdout, r.stderr
+    assert "immediately/immediately, remind 24 h" in r.stdout
+    for args, word in [(("alerts", "snooze", "load", "--for", "soon"), "--for"), (("alerts", "snooze", "--for", "1h"), "alert class"),
+                       (("alerts", "unsnooze", "x"), "snooze's number")]:
+        r = run_cli("--config", str(path), *args)
+        assert r.returncode == 2 and word in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)

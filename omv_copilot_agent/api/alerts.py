@@ -1,11 +1,14 @@
-"""``/api/v1/alerts*`` and ``/api/v1/health``: alerts, forecasts, test notification, health score."""
+"""``/api/v1/alerts*`` and ``/api/v1/health``: alerts, forecasts, delivery policy, snoozes and
+maintenance windows, test notification, health score."""
 
 from __future__ import annotations
+
+import time
 
 from flask import Blueprint, jsonify
 
 from omv_copilot_agent.api import agent
-from omv_copilot_agent.api.errors import ApiError, not_found
+from omv_copilot_agent.api.errors import ApiError, bad_request, not_found
 from omv_copilot_agent.api.params import choice_arg, json_body, paging, path_id
 
 bp = Blueprint("alerts", __name__, url_prefix="/api/v1")
@@ -14,6 +17,17 @@ STATES = ("firing", "acknowledged", "resolved", "open")
 SEVERITIES = ("info", "warning", "critical")
 ACK_SCHEMA = {"type": "object", "additionalProperties": False,
               "properties": {"note": {"type": ["string", "null"], "maxLength": 2000}}}
+YEAR_S = 365 * 86400
+REASON = {"type": ["string", "null"], "maxLength": 500}
+SNOOZE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["for_s"],
+                 "properties": {"rule": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$"},
+                                "subject": {"type": ["string", "null"], "minLength": 1, "maxLength": 500},
+                                "alert_id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                                "for_s": {"type": "integer", "minimum": 60, "maximum": YEAR_S}, "reason": REASON}}
+MAINTENANCE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["for_s"],
+                      "properties": {"for_s": {"type": "integer", "minimum": 60, "maximum": 30 * 86400},
+                                     "start": {"type": "number", "minimum": 0, "maximum": 2**33},
+                                     "reason": REASON}}
 
 
 def service():
@@ -40,6 +54,53 @@ def list_alerts():
 @bp.get("/alerts/forecasts")
 def forecasts():
     return jsonify({"forecasts": service().forecasts()})
+
+
+@bp.get("/alerts/policy")
+def policy():
+    return jsonify(service().policy())
+
+
+@bp.post("/alerts/snooze")
+def snooze():
+    """Silence one alert (``alert_id``, or ``rule`` + ``subject``) or a whole class (``rule``) for ``for_s``."""
+    body = json_body(SNOOZE_SCHEMA)
+    if ("alert_id" in body) == ("rule" in body):
+        raise bad_request("give either 'alert_id' or 'rule' (with an optional 'subject')", "invalid_body")
+    svc, now = service(), time.time()
+    if "alert_id" in body:
+        alert = svc.get(body["alert_id"])
+        if alert is None:
+            raise not_found(f"no alert {body['alert_id']}")
+        rule, subject = alert["rule"], str(alert["subject"])
+    else:
+        rule, subject = body["rule"], body.get("subject")
+        if rule not in {r.NAME for r in svc.rules}:
+            raise bad_request(f"field 'rule': no alert class {rule!r} (see GET /api/v1/alerts/policy)", "invalid_body")
+    item = svc.notifier.dispatcher.snooze(rule, subject, now + body["for_s"], now, body.get("reason"))
+    return jsonify(item), 201
+
+
+@bp.delete("/alerts/snooze/<path:id>")
+def unsnooze(id):  # noqa: A002
+    if not service().notifier.dispatcher.unsnooze(path_id(id, "snooze id", "invalid_snooze_id")):
+        raise not_found(f"no snooze {id}")
+    return jsonify({"deleted": True})
+
+
+@bp.post("/alerts/maintenance")
+def maintenance():
+    """A window that holds notifications (alerts are still recorded); what was held goes out when it ends."""
+    body = json_body(MAINTENANCE_SCHEMA)
+    start = body.get("start") or time.time()
+    return jsonify(service().notifier.dispatcher.add_maintenance(start, start + body["for_s"], body.get("reason"))), 201
+
+
+@bp.delete("/alerts/maintenance/<path:id>")
+def end_maintenance(id):  # noqa: A002
+    if not service().notifier.dispatcher.end_maintenance(path_id(id, "window id", "invalid_window_id"), time.time()):
+        raise not_found(f"no open maintenance window {id}")
+    return jsonify({"ended": True})
 
 
 @bp.get("/alerts/<path:id>")
