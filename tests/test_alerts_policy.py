@@ -272,3 +272,22 @@ def test_cli_snooze_policy_and_maintenance(make_config):
                        (("alerts", "unsnooze", "x"), "snooze's number")]:
         r = run_cli("--config", str(path), *args)
         assert r.returncode == 2 and word in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+
+
+def test_a_flapping_service_is_one_mail_then_the_daily_digest(tmp_path, sink):
+    smtp = sink()
+    agent = mail_agent(tmp_path, smtp, daily_digest_hour=8)
+    up = {"units": [{"name": "nfs-server", "unit": "nfs-server.service", "enabled_in_omv": True, "active_state": "active"}]}
+    down = {"units": [{**up["units"][0], "active_state": "failed", "sub_state": "failed"}]}
+    lt = time.localtime(T0)
+    start = time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, 9, 0, 0, 0, 0, -1))
+    for h in range(0, 24):  # down for one cycle every 3 hours, for a day
+        state = down if h % 3 == 0 else up
+        cycle(agent, snapshot(start + h * HOUR, services=state))
+        cycle(agent, snapshot(start + h * HOUR + 600, services=up if h % 3 == 0 else state))
+    assert agent.alerts.notifier.flush(60)
+    words = [m.get_body(("plain",)).get_content().split(" on ", 1)[0] for _, m in smtp.messages]
+    assert words[:2] == ["New critical alert", "Resolved"]
+    assert len(smtp.messages) == 3 and "Daily digest" in smtp.messages[2][1]["Subject"]
+    text, _ = text_and_html(smtp.messages[2][1])
+    assert text.count("Service nfs-server is down") == 1 and text.count("raised ") == 7

@@ -19,6 +19,9 @@ immediately, warning hourly, info daily). On top of that:
   recorded, and sends what was held as one digest when it ends;
 * an unchanged condition is never announced again, except as a **reminder**
   every ``reminder_s`` (per severity or class; acknowledged alerts get none);
+* a **flapping** condition (the same class and subject raised again within
+  ``flap_window_s`` of its last announcement) goes to the daily digest, so a
+  service that crashes every few hours is one mail, then one digest a day;
 * a **flood guard** allows ``max_notifications_per_hour`` single messages per
   channel; the rest wait in a digest that says what was held back.
 
@@ -170,11 +173,14 @@ class Dispatcher:
             if event != "reminder":
                 self._append(self.state["held"], item)
             return []
+        flapping = self._flapping(event, alert, now)
         out = []
         for channel in channels:
             mode = self.mode(alert, channel)
             if mode == "never":
                 continue
+            if flapping and mode in ("immediately", "hourly"):
+                mode = "daily"
             if mode != "immediately":
                 self._enqueue(f"{channel}:{mode}", item, self._due(mode, now))
                 continue
@@ -190,6 +196,19 @@ class Dispatcher:
                         f"and sent together at {time.strftime('%H:%M', time.localtime(sent[0] + HOUR))}.")
             out.append(Message(channel, "single", event, alert, note=note, now=now))
         return out
+
+    def _flapping(self, event: str, alert: dict, now: float) -> bool:
+        """Whether this event belongs to a flapping condition (then it waits for the daily digest)."""
+        key, ids = f"{alert['rule']}\x00{alert['subject']}", self.state["flapping"]
+        if event == "new":
+            last = self.state["announced"].get(key)
+            self.state["announced"][key] = now
+            if last is not None and now - last < float(self._config().get("flap_window_s", 86400)):
+                ids.append(alert["id"])
+        flapping = alert["id"] in ids
+        if flapping and event == "resolved":
+            ids.remove(alert["id"])
+        return flapping
 
     def tick(self, now: float, open_alerts: list[dict], channels: list[str]) -> list[Message]:
         """Due digests, reminders and the release of a finished maintenance window."""
@@ -228,7 +247,10 @@ class Dispatcher:
                 out.append(Message(channel, "digest", items=queue["items"], title=title, note=note, now=now))
             self.state["snoozes"] = [s for s in self.state["snoozes"] if s["until"] > now]
             self.state["maintenance"] = [w for w in self.state["maintenance"] if w["end"] > now or self.state["held"]]
+            window = float(self._config().get("flap_window_s", 86400))
+            self.state["announced"] = {k: t for k, t in self.state["announced"].items() if now - t < window}
             open_ids = {str(a["id"]) for a in open_alerts}
+            self.state["flapping"] = [i for i in self.state["flapping"] if str(i) in open_ids]
             self.state["last_notified"] = {k: v for k, v in self.state["last_notified"].items() if k in open_ids}
             self._save()
             return out
@@ -272,7 +294,7 @@ class Dispatcher:
 
     def _load(self) -> dict:
         state = {"next_id": 0, "snoozes": [], "maintenance": [], "held": [], "queues": {}, "sent": {},
-                 "last_notified": {}, "counters": {}}
+                 "last_notified": {}, "counters": {}, "announced": {}, "flapping": []}
         if self._path is not None and self._path.exists():
             try:
                 saved = json.loads(self._path.read_text(encoding="utf-8"))

@@ -137,10 +137,13 @@ def _clock(t: float) -> str:
 
 
 def digest(msg, host: str) -> tuple[str, str, str]:
-    """(subject, text, html) of a digest :class:`~omv_copilot_agent.alerts.policy.Message`: one row per alert."""
+    """(subject, text, html) of a digest :class:`~omv_copilot_agent.alerts.policy.Message`.
+
+    One row per condition (class + subject), so a flapping one reads "raised, resolved, raised …".
+    """
     rows: dict = {}
     for item in sorted(msg.items, key=lambda i: i["ts"]):
-        row = rows.setdefault(item["alert"]["id"], {"events": []})
+        row = rows.setdefault((item["alert"]["rule"], str(item["alert"]["subject"])), {"events": []})
         row["alert"] = item["alert"]
         word = _EVENT_WORDS.get(item["event"], item["event"])
         if item["event"] in ("escalated", "deescalated"):
