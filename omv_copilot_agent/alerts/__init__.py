@@ -31,6 +31,7 @@ class AlertService:
         self.agent = agent
         self.store = agent.store
         self.rules = load_rules()
+        self._defaults: dict | None = None
         self._lock = threading.RLock()
         self._forecasts: dict[str, forecasting.Forecast] = {}
         self._forecast_at: float | None = None
@@ -46,7 +47,9 @@ class AlertService:
     def config(self) -> dict:
         from omv_copilot_agent import config as config_mod
 
-        base = config_mod.defaults()["alerts"]
+        if self._defaults is None:  # built once: defaults() walks the whole schema
+            self._defaults = config_mod.defaults()["alerts"]
+        base = self._defaults
         live = self.agent.config.get_path("alerts", {}) or {}
         cfg = {**base, **live}
         switches = self.agent.config.get_path("notifications", {}) or {}  # OMV settings form's two switches

@@ -9,8 +9,8 @@ days"), so a forecast only becomes an alert level when every guard holds:
 * **enough data** — at least ``min_points`` over ``min_span_s`` (6 h, the
   node-mixin's window);
 * **a steady trend** — the longest window (6 h, 12 h, 24 h … the whole
-  history) whose fit explains the data (R² ≥ ``r2_min``) and whose slope has
-  the same sign in each of its thirds. A single step scores R² ≤ 0.75
+  history) whose fit explains the data (R² ≥ ``r2_min``) and whose thirds each
+  grow at the same rate within a factor of two. A single step scores R² ≤ 0.75
   (3·f·(1−f) for a step at fraction f), so a one-off copy is never a trend;
 * **a horizon the window can vouch for** — no extrapolation further than
   ``extrapolation`` × the window (node-mixin: 6 h of data → 24 h ahead);
@@ -131,13 +131,17 @@ def _duration(seconds: float) -> str:
     return f"{seconds / DAY:.1f}".removesuffix(".0") + " d"
 
 
-def _holds_in_thirds(fit: Fit) -> bool:
-    """The slope has the fit's sign in each third of the window (skipped below 2 points a third)."""
+def _holds_in_thirds(fit: Fit, tolerance: float = 2.0) -> bool:
+    """Each third of the window grows at the fit's rate within a factor of ``tolerance``.
+
+    A hockey stick (flat, then a new trend) fails: its first third is flat, and the
+    whole-window slope would understate the new rate. Skipped below 2 points a third.
+    """
     t0, span = fit.points[0][0], fit.span
     thirds = [[p for p in fit.points if t0 + k * span / 3 <= p[0] <= t0 + (k + 1) * span / 3] for k in range(3)]
     if any(len(part) < 2 for part in thirds):
         return True
-    return all(fit_line(part).slope * fit.slope > 0 for part in thirds)
+    return all(1 / tolerance <= fit_line(part).slope / fit.slope <= tolerance for part in thirds)
 
 
 def steady_fit(points: list[tuple[float, float]], guards: Guards, flat_rate: float) -> tuple[Fit | None, Fit]:

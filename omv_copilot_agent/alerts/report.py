@@ -150,15 +150,20 @@ def digest(msg, host: str) -> tuple[str, str, str]:
             word += " " + item["alert"]["severity"]
         row["events"].append(f"{word} {_clock(item['ts'])}")
     for row in rows.values():
+        row["flaps"] = sum(e.startswith("raised") for e in row["events"])
         row["resolved"] = row["alert"].get("state") == "resolved" or row["events"][-1].startswith("resolved")
         row["events"] = ", ".join(row["events"])
         row["advice"] = ADVICE.get(row["alert"].get("rule"))
     ordered = sorted(rows.values(), key=lambda r: (_RANK.get(r["alert"]["severity"], 3), r["alert"]["title"]))
     still = [r for r in ordered if not r["resolved"]]
-    gone = [r for r in ordered if r["resolved"]]
-    groups = [(name, g) for name, g in (("Needs attention", still), ("Resolved", gone)) if g]
+    flapping = [r for r in ordered if r["resolved"] and r["flaps"] > 1]
+    gone = [r for r in ordered if r["resolved"] and r["flaps"] <= 1]
+    groups = [(name, g) for name, g in (("Needs attention", still), ("Flapping (came and went repeatedly)", flapping),
+                                        ("Resolved", gone)) if g]
     counts = [f"{n} {sev}" for sev in ("critical", "warning", "info") if (n := sum(r["alert"]["severity"] == sev for r in still))]
-    summary = ", ".join(counts) + (" open" if counts else "") + (f"{', ' if counts else ''}{len(gone)} resolved" if gone else "")
+    summary = ", ".join([", ".join(counts) + " open"] if counts else [])
+    summary = ", ".join(filter(None, [summary, f"{len(flapping)} flapping" if flapping else "",
+                                      f"{len(gone)} resolved" if gone else ""]))
     subject = f"[{host}] {msg.title}: {summary or 'nothing open'}"
     ctx = {"title": msg.title, "host": host, "now": msg.now or time.time(), "note": msg.note, "groups": groups}
     return subject, _DIGEST_TEXT.render(**ctx), _DIGEST_HTML.render(**ctx)
