@@ -268,6 +268,12 @@ def test_cli_snooze_policy_and_maintenance(make_config):
     r = run_cli("--config", str(path), "alerts", "policy")
     assert r.returncode == 0 and "snooze 1: smart_attributes:/dev/sdb" in r.stdout and "(disk swap)" in r.stdout, r.stderr
     assert "immediately/immediately, remind 24 h" in r.stdout
+    r = run_cli("--config", str(path), "alerts", "maintenance", "--end", "2")
+    assert r.returncode == 0 and "window 2 ended" in r.stdout, r.stderr
+    r = run_cli("--config", str(path), "alerts", "unsnooze", "1")
+    assert r.returncode == 0 and "snooze 1 ended" in r.stdout, r.stderr
+    r = run_cli("--config", str(path), "alerts", "policy", "--json")
+    assert json.loads(r.stdout)["snoozes"] == [] and json.loads(r.stdout)["maintenance"] == []
     for args, word in [(("alerts", "snooze", "load", "--for", "soon"), "--for"), (("alerts", "snooze", "--for", "1h"), "alert class"),
                        (("alerts", "unsnooze", "x"), "snooze's number")]:
         r = run_cli("--config", str(path), *args)
