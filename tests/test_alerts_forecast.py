@@ -172,3 +172,18 @@ def test_noisy_growth_gives_a_prediction_range():
     fc = forecast("/a", series(7 * 24, HOUR, lambda i: TB4 * 0.9 + rate * i * HOUR + rng.gauss(0, 3e9)), TB4, NOW)
     earliest, latest = fc.seconds_left_range
     assert fc.status == "filling" and earliest < fc.seconds_left < latest and "±2σ" in fc.reason
+
+
+@pytest.mark.parametrize("history_s", [6 * HOUR, 7 * DAY])
+def test_issue_21_download_through_the_service_raises_nothing_and_says_why(tmp_path, history_s):
+    """6 h or a week of history (what the RRD import gives), then one 40 GB download: no alert, a reason."""
+    from tests.alerts_support import cycle, fs, make_agent, snapshot
+
+    agent = make_agent(tmp_path, {"forecast_interval_s": 0})
+    total = 4000 * 10**9
+    for t, used in download(history_s, step=300):
+        agent.store.add_metrics(t, [("fs.used_bytes", {"mountpoint": "/srv/media"}, used)])
+    events = cycle(agent, snapshot(NOW, storage={"filesystems": [fs("/srv/media", 51.0, total)]}))
+    assert events.new == []
+    (fc,) = agent.alerts.forecasts()
+    assert fc["severity"] is None and fc["status"] in ("flat", "unsteady") and fc["reason"]
