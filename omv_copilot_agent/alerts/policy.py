@@ -305,14 +305,13 @@ class Dispatcher:
 
     def _save(self) -> None:
         """Write the state when it changed (a USB boot stick must not be written every cycle)."""
-        if self._path is None:
+        if self._path is None or not self._path.parent.is_dir():  # no data dir (a scratch CLI run): memory only
             return
         text = json.dumps(self.state, default=str)
         if text == self._saved:
             return
         tmp = None
         try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".notify-", dir=str(self._path.parent))
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
