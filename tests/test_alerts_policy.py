@@ -297,3 +297,17 @@ def test_a_flapping_service_is_one_mail_then_the_daily_digest(tmp_path, sink):
     assert len(smtp.messages) == 3 and "Daily digest" in smtp.messages[2][1]["Subject"]
     text, _ = text_and_html(smtp.messages[2][1])
     assert text.count("Service nfs-server is down") == 1 and text.count("raised ") == 7
+
+
+def test_severity_hovering_at_a_threshold_is_one_mail_then_the_daily_digest(tmp_path, sink):
+    smtp = sink()
+    agent = mail_agent(tmp_path, smtp, default_policy={"warning": "immediately"}, daily_digest_hour=8)
+    lt = time.localtime(T0)
+    start = time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, 9, 0, 0, 0, 0, -1))
+    for k in range(48):  # 94 % / 96 % every 30 minutes for a day: critical threshold 95 %
+        run(agent, start + k * 1800, fs("/srv/a", 96 if k % 2 else 94))
+    words = [m.get_body(("plain",)).get_content().split(" on ", 1)[0] for _, m in smtp.messages]
+    assert words[:3] == ["New warning alert", "Escalated to critical", "Lowered to warning"] and len(smtp.messages) == 4
+    assert "Daily digest" in smtp.messages[3][1]["Subject"]
+    text, _ = text_and_html(smtp.messages[3][1])
+    assert text.count("rose to critical") == 22 and text.count("lowered to warning") == 22  # 46 changes by 08:00

@@ -20,8 +20,9 @@ immediately, warning hourly, info daily). On top of that:
 * an unchanged condition is never announced again, except as a **reminder**
   every ``reminder_s`` (per severity or class; acknowledged alerts get none);
 * a **flapping** condition (the same class and subject raised again within
-  ``flap_window_s`` of its last announcement) goes to the daily digest, so a
-  service that crashes every few hours is one mail, then one digest a day;
+  ``flap_window_s`` of its last announcement, or changing severity a third time
+  within it) goes to the daily digest, so a service that crashes every few hours
+  or a disk hovering at the critical threshold is one mail, then one digest a day;
 * a **flood guard** allows ``max_notifications_per_hour`` single messages per
   channel; the rest wait in a digest that says what was held back.
 
@@ -198,12 +199,22 @@ class Dispatcher:
         return out
 
     def _flapping(self, event: str, alert: dict, now: float) -> bool:
-        """Whether this event belongs to a flapping condition (then it waits for the daily digest)."""
+        """Whether this event belongs to a flapping condition (then it waits for the daily digest).
+
+        Flapping: raised again within ``flap_window_s`` of its last announcement, or a third
+        severity change within that time (a disk hovering at 95 %).
+        """
         key, ids = f"{alert['rule']}\x00{alert['subject']}", self.state["flapping"]
+        window = float(self._config().get("flap_window_s", 86400))
+        if event in ("escalated", "deescalated"):  # up and back down is news; a third change that soon is not
+            recent = [t for t in self.state["changed"].get(str(alert["id"]), []) if now - t < window]
+            self.state["changed"][str(alert["id"])] = (recent + [now])[-2:]
+            if len(recent) >= 2:
+                return True
         if event == "new":
             last = self.state["announced"].get(key)
             self.state["announced"][key] = now
-            if last is not None and now - last < float(self._config().get("flap_window_s", 86400)):
+            if last is not None and now - last < window:
                 ids.append(alert["id"])
         flapping = alert["id"] in ids
         if flapping and event == "resolved":
@@ -251,6 +262,7 @@ class Dispatcher:
             self.state["announced"] = {k: t for k, t in self.state["announced"].items() if now - t < window}
             open_ids = {str(a["id"]) for a in open_alerts}
             self.state["flapping"] = [i for i in self.state["flapping"] if str(i) in open_ids]
+            self.state["changed"] = {k: t for k, t in self.state["changed"].items() if k in open_ids}
             self.state["last_notified"] = {k: v for k, v in self.state["last_notified"].items() if k in open_ids}
             self._save()
             return out
@@ -294,7 +306,7 @@ class Dispatcher:
 
     def _load(self) -> dict:
         state = {"next_id": 0, "snoozes": [], "maintenance": [], "held": [], "queues": {}, "sent": {},
-                 "last_notified": {}, "counters": {}, "announced": {}, "flapping": []}
+                 "last_notified": {}, "counters": {}, "announced": {}, "flapping": [], "changed": {}}
         if self._path is not None and self._path.exists():
             try:
                 saved = json.loads(self._path.read_text(encoding="utf-8"))
