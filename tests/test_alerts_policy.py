@@ -270,12 +270,18 @@ def test_cli_snooze_policy_and_maintenance(make_config):
     assert "immediately/immediately, remind 24 h" in r.stdout
     r = run_cli("--config", str(path), "alerts", "maintenance", "--end", "2")
     assert r.returncode == 0 and "window 2 ended" in r.stdout, r.stderr
+    r = run_cli("--config", str(path), "alerts", "maintenance", "--for", "3h", "--start", "2031-05-04 10:00", "--json")
+    window = json.loads(r.stdout)
+    assert window["end"] - window["start"] == 3 * 3600 and time.localtime(window["start"]).tm_hour == 10, r.stderr
+    r = run_cli("--config", str(path), "alerts", "maintenance", "--end", str(window["id"]))  # a planned one: cancelled
+    assert r.returncode == 0, r.stderr
     r = run_cli("--config", str(path), "alerts", "unsnooze", "1")
     assert r.returncode == 0 and "snooze 1 ended" in r.stdout, r.stderr
     r = run_cli("--config", str(path), "alerts", "policy", "--json")
     assert json.loads(r.stdout)["snoozes"] == [] and json.loads(r.stdout)["maintenance"] == []
     for args, word in [(("alerts", "snooze", "load", "--for", "soon"), "--for"), (("alerts", "snooze", "--for", "1h"), "alert class"),
-                       (("alerts", "unsnooze", "x"), "snooze's number")]:
+                       (("alerts", "unsnooze", "x"), "snooze's number"),
+                       (("alerts", "maintenance", "--for", "1h", "--start", "tomorrow"), "--start must look like")]:
         r = run_cli("--config", str(path), *args)
         assert r.returncode == 2 and word in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
 

@@ -137,11 +137,14 @@ class Dispatcher:
             return item
 
     def end_maintenance(self, window_id: int, now: float) -> bool:
-        """End a window now (its held notifications go out at the next tick)."""
+        """End a window now (its held notifications go out at the next tick); a planned one is cancelled."""
         with self._lock:
             for w in self.state["maintenance"]:
                 if w["id"] == window_id and w["end"] > now:
-                    w["end"] = max(w["start"], now)
+                    if w["start"] >= now:
+                        self.state["maintenance"].remove(w)
+                    else:
+                        w["end"] = now
                     self._save()
                     return True
             return False

@@ -22,12 +22,13 @@ def register(sub) -> None:
     p = sub.add_parser("alerts", help="list, show, acknowledge and snooze alerts; delivery policy; maintenance windows",
                        description="list (default) | show ID | ack ID [--note TEXT] | forecasts | test-notify | policy | "
                                    "snooze ID|CLASS[:SUBJECT] --for 4h | unsnooze SNOOZE_ID | "
-                                   "maintenance --for 2h [--reason TEXT] | maintenance --end WINDOW_ID")
+                                   "maintenance --for 2h [--start 'YYYY-MM-DD HH:MM'] [--reason TEXT] | maintenance --end WINDOW_ID")
     p.add_argument("action", nargs="?", default="list",
                    choices=("list", "show", "ack", "forecasts", "test-notify", "policy", "snooze", "unsnooze", "maintenance"))
     p.add_argument("id", nargs="?", help="alert id (show, ack, snooze), CLASS[:SUBJECT] (snooze), snooze id (unsnooze)")
     p.add_argument("--for", dest="duration", help="snooze / maintenance length: 90m, 4h, 2d (or seconds)")
     p.add_argument("--reason", help="why (snooze, maintenance); shown in the policy list and the held digest")
+    p.add_argument("--start", metavar="'YYYY-MM-DD HH:MM'", help="maintenance: begin then (local time), not now")
     p.add_argument("--end", type=int, metavar="WINDOW_ID", help="maintenance: end this window now")
     p.add_argument("--state", choices=("firing", "acknowledged", "resolved", "open"), help="filter the list by state")
     p.add_argument("--severity", choices=("info", "warning", "critical"), help="filter the list by severity")
@@ -91,6 +92,13 @@ def _snooze_target(raw: str | None) -> dict:
     return {"rule": rule, **({"subject": subject} if subject else {})}
 
 
+def _local_time(text: str) -> float:
+    try:
+        return time.mktime(time.strptime(text.strip(), "%Y-%m-%d %H:%M"))
+    except ValueError:
+        raise CliError(f"--start must look like '2026-12-07 10:00' (local time), not {text!r}", 2) from None
+
+
 def _until(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
 
@@ -133,10 +141,13 @@ def run_policy_actions(args, client) -> int:
         data = _unwrap(client.request("DELETE", f"/api/v1/alerts/maintenance/{quote(args.end)}"))
         print_json(data) if args.json else print(f"maintenance window {args.end} ended; held notifications go out now")
         return 0
-    data = client.post("/api/v1/alerts/maintenance", {"for_s": duration(args.duration, "alerts maintenance"),
-                                                      **({"reason": args.reason} if args.reason else {})})
+    body = {"for_s": duration(args.duration, "alerts maintenance"), **({"reason": args.reason} if args.reason else {})}
+    if args.start:
+        body["start"] = _local_time(args.start)
+    data = client.post("/api/v1/alerts/maintenance", body)
     print_json(data) if args.json else print(
-        f"maintenance window {data['id']} until {_until(data['end'])}: notifications are held, alerts still recorded")
+        f"maintenance window {data['id']} from {_until(data['start'])} until {_until(data['end'])}: "
+        "notifications are held, alerts still recorded")
     return 0
 
 
