@@ -317,3 +317,10 @@ def test_severity_hovering_at_a_threshold_is_one_mail_then_the_daily_digest(tmp_
     assert "Daily digest" in smtp.messages[3][1]["Subject"]
     text, _ = text_and_html(smtp.messages[3][1])
     assert text.count("rose to critical") == 22 and text.count("lowered to warning") == 22  # 46 changes by 08:00
+
+
+def test_every_alert_class_says_what_to_do():
+    from omv_copilot_agent.alerts.report import ADVICE
+    from omv_copilot_agent.alerts.rules import RULE_MODULES
+
+    assert set(RULE_MODULES) <= set(ADVICE), "an alert class without advice for its messages and digests"
