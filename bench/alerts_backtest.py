@@ -111,16 +111,20 @@ def nightly_backups(t):
     return box(t, extra=[fs("/srv/backup", 4000 * GB, used, "/dev/sdd1")])
 
 
-def media_growth(t, _cache={}):
-    rng = random.Random(42)
-    if not _cache:
-        events, at = [], 0.0
-        while at < 60 * DAY:  # downloads of 1-8 GB every ~5 h; a 30 GB cleanup every 10 days
-            at += rng.expovariate(1 / (5 * H))
-            events.append((at, rng.uniform(1, 8) * GB))
-        events += [(d * DAY + 11 * H, -30 * GB) for d in range(10, 60, 10)]
-        _cache["events"] = sorted(events)
-    used = 2200 * GB + sum(size for at, size in _cache["events"] if at <= t)
+def _downloads(seed: int = 42, days: int = 60) -> list[tuple[float, float]]:
+    """(time, size) of 1-8 GB downloads every ~5 h and a 30 GB cleanup every 10 days."""
+    rng, events, at = random.Random(seed), [], 0.0
+    while at < days * DAY:
+        at += rng.expovariate(1 / (5 * H))
+        events.append((at, rng.uniform(1, 8) * GB))
+    return sorted(events + [(d * DAY + 11 * H, -30 * GB) for d in range(10, days, 10)])
+
+
+DOWNLOADS = _downloads()
+
+
+def media_growth(t):
+    used = 2200 * GB + sum(size for at, size in DOWNLOADS if at <= t)
     return box(t, data=fs("/srv/data", 4000 * GB, used, "/dev/md0"))
 
 

@@ -226,6 +226,7 @@ def test_snooze_and_maintenance_endpoints(live_server):
     for body, word in [({"rule": "nope", "for_s": 3600}, "field 'rule': no alert class 'nope'"),
                        ({"rule": "load"}, "field 'for_s' is required"),
                        ({"rule": "load", "alert_id": 1, "for_s": 3600}, "either 'alert_id' or 'rule'"),
+                       ({"subject": "/srv/a", "alert_id": 1, "for_s": 3600}, "either 'alert_id' or 'rule'"),
                        ({"rule": "load", "for_s": 5}, "for_s"), ({"rule": "load", "for_s": 3600, "x": 1}, "unknown field 'x'")]:
         r = server.post("/api/v1/alerts/snooze", json=body)
         assert r.status_code == 400 and word in r.json()["error"]["message"], (body, r.json())

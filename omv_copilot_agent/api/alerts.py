@@ -65,7 +65,7 @@ def policy():
 def snooze():
     """Silence one alert (``alert_id``, or ``rule`` + ``subject``) or a whole class (``rule``) for ``for_s``."""
     body = json_body(SNOOZE_SCHEMA)
-    if ("alert_id" in body) == ("rule" in body):
+    if ("alert_id" in body) == ("rule" in body) or ("alert_id" in body and "subject" in body):
         raise bad_request("give either 'alert_id' or 'rule' (with an optional 'subject')", "invalid_body")
     svc, now = service(), time.time()
     if "alert_id" in body:
