@@ -18,8 +18,9 @@ days"), so a forecast only becomes an alert level when every guard holds:
   20 % (the node-mixin's NodeFilesystemSpaceFillingUp).
 
 Every forecast carries its ``reason`` (what it saw, and why it does or does not
-alert), R² and a ±2σ range for the time left. :func:`trend_to_limit` is the
-generic part, usable by any other predictive rule (inodes, pending sectors).
+alert), R² and a ±2σ range for the time left. :class:`Guards` and
+:func:`steady_fit` are the generic part, for any other predictive rule
+(inodes, pending sectors).
 """
 
 from __future__ import annotations
