@@ -39,7 +39,7 @@ from omv_copilot_agent import config as config_mod  # noqa: E402
 from omv_copilot_agent.collect.base import SourceResult  # noqa: E402
 from omv_copilot_agent.collect.snapshot import Snapshot  # noqa: E402
 from omv_copilot_agent.daemon.agent import Agent  # noqa: E402
-from omv_copilot_agent.daemon.summary import metric_samples  # noqa: E402
+from omv_copilot_agent.collect.samples import metric_samples  # noqa: E402
 
 GB = 10**9
 H, DAY = 3600, 86400
