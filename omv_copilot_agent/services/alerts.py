@@ -1,0 +1,143 @@
+"""Alerts, forecasts, delivery policy, snoozes and maintenance windows, the test notification,
+the health score and the daily report."""
+
+from __future__ import annotations
+
+import time
+
+from omv_copilot_agent.services.call import Call, Created, Document, path_id
+from omv_copilot_agent.services.errors import ServiceError, invalid, not_found, unavailable
+
+STATES = ("firing", "acknowledged", "resolved", "open")
+SEVERITIES = ("info", "warning", "critical")
+ACK_SCHEMA = {"type": "object", "additionalProperties": False,
+              "properties": {"note": {"type": ["string", "null"], "maxLength": 2000}}}
+YEAR_S = 365 * 86400
+REASON = {"type": ["string", "null"], "maxLength": 500}
+SNOOZE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["for_s"],
+                 "properties": {"rule": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$"},
+                                "subject": {"type": ["string", "null"], "minLength": 1, "maxLength": 500},
+                                "alert_id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                                "for_s": {"type": "integer", "minimum": 60, "maximum": YEAR_S}, "reason": REASON}}
+MAINTENANCE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["for_s"],
+                      "properties": {"for_s": {"type": "integer", "minimum": 60, "maximum": 30 * 86400},
+                                     "start": {"type": "number", "minimum": 0, "maximum": 2**33},
+                                     "reason": REASON}}
+
+
+def service(call: Call):
+    """The AlertService, or ``unavailable`` when the alerts concern is absent."""
+    svc = getattr(call.agent, "alerts", None)
+    if svc is None:
+        raise unavailable("not_available", "alerts are not available")
+    return svc
+
+
+def alert_id(call: Call) -> int:
+    return path_id(call.path["id"], "alert id", "invalid_alert_id")
+
+
+def list_alerts(call: Call) -> dict:
+    state, severity = call.arg("state"), call.arg("severity")
+    limit, offset = call.paging()
+    total, rows = service(call).list(state=state, severity=severity, limit=limit, offset=offset)
+    return {"total": total, "limit": limit, "offset": offset, "alerts": rows}
+
+
+def forecasts(call: Call) -> dict:
+    return {"forecasts": service(call).forecasts()}
+
+
+def get_alert(call: Call) -> dict:
+    alert = service(call).get(alert_id(call))
+    if alert is None:
+        raise not_found(f"no alert {call.path['id']}")
+    return alert
+
+
+def acknowledge(call: Call) -> dict:
+    aid = alert_id(call)
+    body = call.body(ACK_SCHEMA, optional=True)
+    svc = service(call)
+    alert = svc.get(aid)
+    if alert is None:
+        raise not_found(f"no alert {aid}")
+    if alert["state"] == "resolved":
+        raise ServiceError("conflict", "conflict", f"alert {aid} is already resolved")
+    if alert["state"] == "firing":
+        svc.acknowledge(aid, body.get("note"))
+    return svc.get(aid)
+
+
+def policy(call: Call) -> dict:
+    return service(call).policy()
+
+
+def snooze(call: Call) -> Created:
+    """Silence one alert (``alert_id``, or ``rule`` + ``subject``) or a whole class (``rule``) for ``for_s``."""
+    body = call.body(SNOOZE_SCHEMA)
+    if ("alert_id" in body) == ("rule" in body) or ("alert_id" in body and "subject" in body):
+        raise invalid("give either 'alert_id' or 'rule' (with an optional 'subject')", "invalid_body")
+    svc, now = service(call), time.time()
+    if "alert_id" in body:
+        alert = svc.get(body["alert_id"])
+        if alert is None:
+            raise not_found(f"no alert {body['alert_id']}")
+        rule, subject = alert["rule"], str(alert["subject"])
+    else:
+        rule, subject = body["rule"], body.get("subject")
+        if rule not in {r.NAME for r in svc.rules}:
+            raise invalid(f"field 'rule': no alert class {rule!r} (see GET /api/v1/alerts/policy)", "invalid_body")
+    return Created(svc.notifier.dispatcher.snooze(rule, subject, now + body["for_s"], now, body.get("reason")))
+
+
+def unsnooze(call: Call) -> dict:
+    if not service(call).notifier.dispatcher.unsnooze(path_id(call.path["id"], "snooze id", "invalid_snooze_id")):
+        raise not_found(f"no snooze {call.path['id']}")
+    return {"deleted": True}
+
+
+def maintenance(call: Call) -> Created:
+    """A window that holds notifications (alerts are still recorded); what was held goes out when it ends."""
+    body = call.body(MAINTENANCE_SCHEMA)
+    start = body.get("start") or time.time()
+    return Created(service(call).notifier.dispatcher.add_maintenance(start, start + body["for_s"], body.get("reason")))
+
+
+def end_maintenance(call: Call) -> dict:
+    window = path_id(call.path["id"], "window id", "invalid_window_id")
+    if not service(call).notifier.dispatcher.end_maintenance(window, time.time()):
+        raise not_found(f"no open maintenance window {call.path['id']}")
+    return {"ended": True}
+
+
+def test_notification(call: Call) -> dict:
+    call.body({"type": "object", "additionalProperties": False}, optional=True)  # no fields; bad JSON is refused
+    result = service(call).test_notification()
+    if not result["channels"]:
+        raise ServiceError("conflict", "no_channel",
+                           "no notification channel configured: set alerts.email, alerts.webhooks or alerts.alertmanager_url")
+    if not result["sent"]:
+        failed = "; ".join(f"{d['channel']}: {d['error']}" for d in result["deliveries"] if not d["ok"]) or "no delivery recorded"
+        raise ServiceError("upstream_failed", "notification_failed", f"test notification failed: {failed}"[:500])
+    return result
+
+
+def health(call: Call) -> dict:
+    svc = service(call)
+    result = svc.health_score()
+    open_alerts = svc.open_alerts()
+    result["open_alerts"] = {s: sum(1 for a in open_alerts if a["severity"] == s) for s in SEVERITIES}
+    snap = call.agent.snapshot
+    result["snapshot_age_s"] = round(snap.age_s(), 1) if snap else None
+    result["last_evaluation"] = svc.last_evaluation or None
+    return result
+
+
+def health_report(call: Call):
+    """The daily health report now: text (default), html, or json ({text, html})."""
+    fmt = call.arg("format")
+    if fmt == "json":
+        return {"text": service(call).report(), "html": service(call).report(html=True)}
+    body = service(call).report(html=fmt == "html")
+    return Document(body, "text/html; charset=utf-8" if fmt == "html" else "text/plain; charset=utf-8")
