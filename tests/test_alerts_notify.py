@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from tests.alerts_support import cycle, fs, hook, make_agent, sink, snapshot  # noqa: F401 (fixtures)
+from tests.alerts_support import cycle, fs, make_agent, snapshot
 
 NOW = time.time()
 FULL = {"filesystems": [fs("/srv/a", 97)]}

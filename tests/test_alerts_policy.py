@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 
-from tests.alerts_support import cycle, fs, hook, make_agent, sink, snapshot  # noqa: F401 (fixtures)
+from tests.alerts_support import cycle, fs, make_agent, snapshot
 
 HOUR = 3600
 T0 = (time.time() // HOUR) * HOUR - 10 * 86400 + 300  # 5 minutes past an hour, ten days ago
