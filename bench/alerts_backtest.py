@@ -13,7 +13,7 @@ the notifications delivered, when, and whether each was right:
   disk dead), and send nothing about anything else.
 
 Run: /usr/bin/python3 bench/alerts_backtest.py [--days 30] [--step 900] [--json]
-(tests/test_alerts_backtest.py runs it and checks those properties).
+(tests/integration/test_alerts_backtest.py runs it and checks those properties).
 """
 
 from __future__ import annotations

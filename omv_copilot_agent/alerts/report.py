@@ -90,6 +90,7 @@ ADVICE = {
     "memory_pressure": "find the process using the memory (omv-copilot diagnose); stop containers you do not need.",
     "load": "find what keeps the CPU or disks busy (omv-copilot diagnose); a scrub or a rebuild explains a temporary load.",
     "config_dirty": "apply or revert the pending configuration changes in OMV's web UI.",
+    "config_hand_edit": "OMV's next Apply overwrites this hand edit: make the change the durable way the alert names, then Apply.",
     "backup_overdue": "check the backup job's log and the destination; run the job by hand once.",
     "disk_change": "if you did not add or remove a disk, check its cable and power.",
 }

@@ -8,9 +8,8 @@ scenarios, every harmful one reaching the admin with its lead time, no flood.
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT
 SCENARIOS = {"one-off large copy", "nightly backups with pruning", "steady media library growth", "runaway log",
              "container filling /", "reallocated sectors rising", "flapping service", "resync after a reboot"}
 
