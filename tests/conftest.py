@@ -216,3 +216,4 @@ def needs_root():
 
 
 from tests.testbed import omv_engine, omv_web  # noqa: E402,F401  (fixtures)
+from tests.alerts_support import hook, sink  # noqa: E402,F401  (fixtures: loopback webhook and SMTP sink)

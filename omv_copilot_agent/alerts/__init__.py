@@ -16,6 +16,7 @@ from typing import Callable
 from omv_copilot_agent import findings
 from omv_copilot_agent.alerts import forecasting, health, lifecycle
 from omv_copilot_agent.alerts.notify import Notifier
+from omv_copilot_agent.alerts.policy import Dispatcher
 from omv_copilot_agent.alerts.rules import Condition, RuleContext, load_rules, rule_of_finding
 from omv_copilot_agent.findings import Finding, Thresholds
 
@@ -30,12 +31,14 @@ class AlertService:
         self.store = store
         self.latest = latest_snapshot
         self.rules = load_rules()
+        self._defaults: dict | None = None
         self.rule_of_finding = rule_of_finding()
         self._lock = threading.RLock()
         self._forecasts: dict[str, forecasting.Forecast] = {}
         self._forecast_at: float | None = None
         self.device_events: deque = deque(maxlen=200)
-        self.notifier = Notifier(self.config, self._notify_context)
+        self.notifier = Notifier(self.config, self._notify_context,
+                                 dispatcher=Dispatcher(self.config, config.data_dir / "alerts-notify-state.json"))
         self.watcher = None
         self.last_evaluation: dict = {}
         self.last_report_at = time.time()  # the first daily report goes out a day after start
@@ -45,7 +48,9 @@ class AlertService:
     def config(self) -> dict:
         from omv_copilot_agent import config as config_mod
 
-        base = config_mod.defaults()["alerts"]
+        if self._defaults is None:  # built once: defaults() walks the whole schema
+            self._defaults = config_mod.defaults()["alerts"]
+        base = self._defaults
         live = self.settings.get_path("alerts", {}) or {}
         cfg = {**base, **live}
         switches = self.settings.get_path("notifications", {}) or {}  # OMV settings form's two switches
@@ -93,14 +98,14 @@ class AlertService:
     def compute_forecasts(self, snapshot, now: float | None = None) -> dict[str, forecasting.Forecast]:
         cfg = self.config()
         now = now or snapshot.taken_at
+        guards = forecasting.Guards.from_config(cfg)
         out = {}
         for fs in snapshot.data("storage").get("filesystems") or []:
             mp = fs.get("mountpoint")
             if not mp or fs.get("mounted") is False or not fs.get("total"):
                 continue
             points = self.store.usage_series("fs.used_bytes", {"mountpoint": mp}, now - cfg["forecast_window_s"], now + 1)
-            out[mp] = forecasting.forecast(mp, points, fs["total"], now, min_points=cfg["forecast_min_points"],
-                                           min_span_s=cfg["forecast_min_span_s"])
+            out[mp] = forecasting.forecast(mp, points, fs["total"], now, guards)
         with self._lock:
             self._forecasts, self._forecast_at = out, now
         return out
@@ -133,9 +138,11 @@ class AlertService:
                                     "skipped": sorted(n for n, r in results.items() if r is None and n not in errors),
                                     "new": len(events.new), "resolved": len(events.resolved)}
         for event, alert in events.notifications():
-            self.notifier.submit(event, alert)
+            self.notifier.submit(event, alert, now=now)
+        self.notifier.tick(now, self.open_alerts())
         if cfg.get("alertmanager_url"):
-            self.notifier.push_alertmanager(self.open_alerts(state="firing") + events.resolved)
+            pushes = self.notifier.dispatcher.pushes
+            self.notifier.push_alertmanager([a for a in self.open_alerts(state="firing") + events.resolved if pushes(a, now)])
         return events
 
     def import_rrd(self, snapshot, rrd_dir: str | None = None) -> dict:
@@ -167,7 +174,7 @@ class AlertService:
             events = lifecycle.apply(self.store, {disk_change.NAME: disk_change.evaluate(ctx)}, now,
                                      resolve_after=self.config()["resolve_after_clear_cycles"], reopen_within_s=0)
         for event, alert in events.notifications():
-            self.notifier.submit(event, alert)
+            self.notifier.submit(event, alert, now=now)
         return events
 
     # -- contract API ------------------------------------------------
@@ -196,6 +203,24 @@ class AlertService:
         if not have and self.latest() is not None:
             have = self.compute_forecasts(self.latest(), time.time())
         return [f.to_dict() for f in sorted(have.values(), key=lambda f: f.mountpoint)]
+
+    def policy(self, now: float | None = None) -> dict:
+        """Every alert class's mode per channel and reminder, with snoozes, windows and queued digests."""
+        from omv_copilot_agent.alerts.policy import CHANNELS
+        from omv_copilot_agent.alerts.report import ADVICE
+
+        now = time.time() if now is None else now
+        d = self.notifier.dispatcher
+        classes = []
+        for rule in self.rules:
+            row = {"class": rule.NAME, "advice": ADVICE.get(rule.NAME), "configured": d.class_policy(rule.NAME)}
+            for sev in ("critical", "warning", "info"):
+                probe = {"rule": rule.NAME, "severity": sev}
+                row[sev] = {**{ch: d.mode(probe, ch) for ch in CHANNELS}, "reminder_s": d.reminder_s(probe)}
+            classes.append(row)
+        known = {r.NAME for r in self.rules}
+        unknown = sorted(set(self.config().get("policies") or {}) - known)
+        return {"classes": classes, "unknown_classes": unknown, "channels": self.notifier.kinds(), **d.status(now)}
 
     def health_score(self, snapshot=None) -> dict:
         snapshot = snapshot if snapshot is not None else self.latest()

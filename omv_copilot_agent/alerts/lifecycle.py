@@ -6,7 +6,9 @@
   reopens the old alert instead of opening (and announcing) a new one;
 * a rule that could not evaluate (``None``) leaves its alerts alone.
 
-``apply`` returns the events worth telling a human about: new, escalated, resolved.
+``apply`` returns the events worth telling a human about: new, a severity change
+(escalated / deescalated, once per change), resolved. What reaches whom, and when,
+is alerts/policy.py's business.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from omv_copilot_agent.alerts.rules import SEVERITIES, Condition
 class Events:
     new: list[dict] = field(default_factory=list)
     escalated: list[dict] = field(default_factory=list)
+    deescalated: list[dict] = field(default_factory=list)
     resolved: list[dict] = field(default_factory=list)
     updated: int = 0
     reopened: int = 0
 
     def notifications(self) -> list[tuple[str, dict]]:
-        return [("new", a) for a in self.new] + [("escalated", a) for a in self.escalated] + [("resolved", a) for a in self.resolved]
+        return ([("new", a) for a in self.new] + [("escalated", a) for a in self.escalated]
+                + [("deescalated", a) for a in self.deescalated] + [("resolved", a) for a in self.resolved])
 
 
 def apply(store, results: dict[str, list[Condition] | None], now: float, *, resolve_after: int = 2,
@@ -46,8 +50,9 @@ def apply(store, results: dict[str, list[Condition] | None], now: float, *, reso
             if row is not None:
                 store.touch_alert(row["id"], data, now)
                 events.updated += 1
-                if SEVERITIES.index(f.severity) > SEVERITIES.index(row["severity"]):
-                    events.escalated.append(store.get_alert(row["id"]))
+                change = SEVERITIES.index(f.severity) - SEVERITIES.index(row["severity"])
+                if change:
+                    (events.escalated if change > 0 else events.deescalated).append(store.get_alert(row["id"]))
                 continue
             old = store.recently_resolved(f.rule, f.subject, now - reopen_within_s) if reopen_within_s else None
             if old is not None:

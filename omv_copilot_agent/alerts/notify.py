@@ -1,9 +1,12 @@
 """Notifications: e-mail through the box's MTA, webhooks (generic, ntfy, Slack, Discord), Alertmanager.
 
-Sending happens on one worker thread fed by a queue, so collection never
-waits on a slow mail server; each delivery is retried with exponential
-backoff. Messages are jinja2 templates. ``deliveries`` keeps the recent
-outcomes (for the API, the CLI's test command and the tests).
+What goes out, when, is decided by :class:`~omv_copilot_agent.alerts.policy.Dispatcher`
+(policy per alert class and channel, digests, snoozes, maintenance, flood
+guard); this module only sends its messages. Sending happens on one worker
+thread fed by a queue, so collection never waits on a slow mail server; each
+delivery is retried with exponential backoff. Messages are jinja2 templates;
+digests come from alerts/report.py (plain text + HTML). ``deliveries`` keeps the
+recent outcomes (for the API, the CLI's test command and the tests).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from typing import Callable
 
 import jinja2
 
+from omv_copilot_agent.alerts import report
+from omv_copilot_agent.alerts.policy import Dispatcher, Message
 from omv_copilot_agent.alerts.rules import SEVERITIES
 
 log = logging.getLogger(__name__)
@@ -28,22 +33,32 @@ log = logging.getLogger(__name__)
 _ENV = jinja2.Environment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
 _ENV.filters["ts"] = lambda t: time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t)) if t else "-"
 SUBJECT = _ENV.from_string(
-    "[{{ host }}] {% if event == 'resolved' %}RESOLVED{% elif event == 'test' %}TEST{% else %}{{ alert.severity|upper }}{% endif %}: {{ alert.title }}")
+    "[{{ host }}] {% if event == 'resolved' %}RESOLVED{% elif event == 'test' %}TEST{% elif event == 'reminder' %}REMINDER {{ alert.severity|upper }}"
+    "{% else %}{{ alert.severity|upper }}{% endif %}: {{ alert.title }}")
 BODY = _ENV.from_string("""\
-{% if event == 'resolved' %}Resolved{% elif event == 'escalated' %}Escalated to {{ alert.severity }}{% elif event == 'test' %}Test notification{% else %}New {{ alert.severity }} alert{% endif %} on {{ host }}:
+{% if event == 'resolved' %}Resolved{% elif event == 'escalated' %}Escalated to {{ alert.severity }}{% elif event == 'deescalated' %}Lowered to {{ alert.severity }}{% elif event == 'reminder' %}Still {{ alert.severity }} (reminder){% elif event == 'test' %}Test notification{% else %}New {{ alert.severity }} alert{% endif %} on {{ host }}:
 
 {{ alert.title }}
 {{ alert.message }}
+{% if advice and event != 'resolved' %}
+
+What to do: {{ advice }}
+{% endif %}
 
 Rule: {{ alert.rule }}   Subject: {{ alert.subject }}   Alert #{{ alert.id }}
 First seen: {{ alert.first_seen|ts }}{% if alert.resolved_at %}   Resolved: {{ alert.resolved_at|ts }}{% endif %}
+{% if note %}
+
+{{ note }}
+{% endif %}
 
 -- OMV Co-Pilot
 """)
 
 
-def render(event: str, alert: dict, host: str) -> tuple[str, str]:
-    return SUBJECT.render(event=event, alert=alert, host=host), BODY.render(event=event, alert=alert, host=host)
+def render(event: str, alert: dict, host: str, note: str | None = None) -> tuple[str, str]:
+    ctx = {"event": event, "alert": alert, "host": host, "note": note, "advice": report.ADVICE.get(alert.get("rule"))}
+    return SUBJECT.render(**ctx), BODY.render(**ctx)
 
 
 def _iso(t: float | None) -> str | None:
@@ -64,9 +79,9 @@ def alertmanager_payload(alerts: list[dict], host: str) -> list[dict]:
     return out
 
 
-def webhook_request(fmt: str, event: str, alert: dict, host: str) -> dict:
+def webhook_request(fmt: str, event: str, alert: dict, host: str, note: str | None = None) -> dict:
     """kwargs for ``requests.post`` in the receiver's format."""
-    subject, body = render(event, alert, host)
+    subject, body = render(event, alert, host, note)
     if fmt == "ntfy":
         prio = {"critical": "urgent", "warning": "high"}.get(alert["severity"], "default") if event != "resolved" else "low"
         return {"data": body.encode(), "headers": {"Title": subject.encode("ascii", "replace").decode(), "Priority": prio,
@@ -75,15 +90,28 @@ def webhook_request(fmt: str, event: str, alert: dict, host: str) -> dict:
         return {"json": {"text": f"*{subject}*\n{alert['message']}"}}
     if fmt == "discord":
         return {"json": {"content": f"**{subject}**\n{alert['message']}"[:2000]}}
-    return {"json": {"event": event, "host": host, "subject": subject, "alert": alert}}
+    return {"json": {"event": event, "host": host, "subject": subject, "alert": alert, **({"note": note} if note else {})}}
+
+
+def webhook_digest_request(fmt: str, msg: Message, subject: str, text: str, host: str) -> dict:
+    """kwargs for ``requests.post`` carrying a digest in the receiver's format."""
+    if fmt == "ntfy":
+        return {"data": text.encode(), "headers": {"Title": subject.encode("ascii", "replace").decode(), "Tags": "inbox_tray"}}
+    if fmt == "slack":
+        return {"json": {"text": f"*{subject}*\n{text}"}}
+    if fmt == "discord":
+        return {"json": {"content": f"**{subject}**\n{text}"[:2000]}}
+    return {"json": {"event": "digest", "host": host, "subject": subject, "title": msg.title, "note": msg.note, "text": text,
+                     "items": [{"event": i["event"], "ts": i["ts"], "alert": i["alert"]} for i in msg.items]}}
 
 
 class Notifier:
     """Queue + worker thread; ``config()`` returns the live ``alerts`` config section."""
 
     def __init__(self, config: Callable[[], dict], context: Callable[[], dict] | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, dispatcher: Dispatcher | None = None):
         self._config = config
+        self.dispatcher = dispatcher or Dispatcher(config)
         self._context = context or (lambda: {})
         self._sleep = sleep
         self._queue: queue.Queue = queue.Queue()
@@ -106,18 +134,40 @@ class Notifier:
             names.append("alertmanager")
         return names
 
-    def submit(self, event: str, alert: dict, *, force: bool = False) -> bool:
-        """Queue one notification; False when filtered out (severity, resolve off, no channel)."""
+    def kinds(self) -> list[str]:
+        """The message channels configured now (``mail``, ``webhook``); Alertmanager takes state instead."""
+        return (["mail"] if self.email_on() else []) + (["webhook"] if self._config().get("webhooks") else [])
+
+    def submit(self, event: str, alert: dict, *, force: bool = False, now: float | None = None) -> bool:
+        """Hand one lifecycle event to the policy (``force``: straight to every channel, e.g. a test).
+
+        False when filtered out (below ``notify_min_severity``, resolves off, no channel).
+        """
         cfg = self._config()
         if not force:
             if event == "resolved" and not cfg.get("notify_on_resolve", True):
                 return False
             if SEVERITIES.index(alert["severity"]) < SEVERITIES.index(cfg.get("notify_min_severity", "warning")):
                 return False
-        if not self.channels():
+        kinds = self.kinds()
+        if not kinds:
             return False
-        self._put(("notify", event, alert))
+        now = time.time() if now is None else now
+        messages = [Message(k, "single", event, alert, now=now) for k in kinds] if force else \
+            self.dispatcher.submit(event, alert, now, kinds)
+        for message in messages:
+            self._put(("message", None, message))
         return True
+
+    def tick(self, now: float, open_alerts: list[dict]) -> int:
+        """Send what the policy has due now (digests, reminders, a finished maintenance window)."""
+        cfg = self._config()
+        floor = SEVERITIES.index(cfg.get("notify_min_severity", "warning"))
+        kinds = self.kinds()
+        messages = self.dispatcher.tick(now, [a for a in open_alerts if SEVERITIES.index(a["severity"]) >= floor], kinds)
+        for message in messages:
+            self._put(("message", None, message))
+        return len(messages)
 
     def send_report(self, subject: str, body: str) -> bool:
         """Mail the daily health report (e-mail channel only)."""
@@ -162,8 +212,8 @@ class Notifier:
                         return
                 continue
             try:
-                if kind == "notify":
-                    self._notify(event, payload)
+                if kind == "message":
+                    self._send(payload)
                 elif kind == "report":
                     self._deliver("email", "report", None, lambda: self._send_mail(event, payload))
                 else:
@@ -175,16 +225,24 @@ class Notifier:
                     self._pending -= 1
                     self._idle.notify_all()
 
-    def _notify(self, event: str, alert: dict) -> None:
-        cfg = self._config()
-        if self.email_on():
-            self._deliver("email", event, alert, lambda: self._send_email(event, alert))
-        for hook in cfg.get("webhooks") or []:
-            self._deliver(f"webhook:{hook.get('format', 'generic')}", event, alert, lambda h=hook: self._send_webhook(h, event, alert))
-        if cfg.get("alertmanager_url") and event != "test":
-            self._deliver("alertmanager", event, alert, lambda: self._send_alertmanager([alert]))
+    def _send(self, msg: Message) -> None:
+        host = self._host()
+        if msg.kind == "single":
+            subject, text = render(msg.event, msg.alert, host, msg.note)
+            html, label = None, msg.event
+        else:
+            subject, text, html = report.digest(msg, host)
+            label = "digest"
+        if msg.channel == "mail":
+            self._deliver("email", label, msg.alert, lambda: self._send_mail(subject, text, html), msg)
+            return
+        for hook in self._config().get("webhooks") or []:
+            fmt = hook.get("format", "generic")
+            request = (webhook_request(fmt, msg.event, msg.alert, host, msg.note) if msg.kind == "single"
+                       else webhook_digest_request(fmt, msg, subject, text, host))
+            self._deliver(f"webhook:{fmt}", label, msg.alert, lambda h=hook, r=request: self._post(h, r), msg)
 
-    def _deliver(self, channel: str, event: str, alert: dict | None, send: Callable[[], None]) -> None:
+    def _deliver(self, channel: str, event: str, alert: dict | None, send: Callable[[], None], msg: Message | None = None) -> None:
         cfg = self._config()
         retries, backoff = int(cfg.get("notify_retries", 4)), float(cfg.get("notify_backoff_s", 5))
         error = None
@@ -198,17 +256,15 @@ class Notifier:
                 log.warning("notification via %s failed (attempt %d): %s", channel, attempt, error)
                 if attempt <= retries:
                     self._sleep(backoff * 2 ** (attempt - 1))
-        self.deliveries.append({"ts": time.time(), "channel": channel, "event": event,
-                                "alert_id": (alert or {}).get("id"), "ok": error is None, "attempts": attempt, "error": error})
+        self.deliveries.append({"ts": time.time(), "channel": channel, "event": event, "kind": msg.kind if msg else event,
+                                "items": len(msg.items) if msg else 0, "alert_id": (alert or {}).get("id"),
+                                "ok": error is None, "attempts": attempt, "error": error})
 
     # -- transports --------------------------------------------------
     def _host(self) -> str:
         return self._context().get("hostname") or socket.gethostname()
 
-    def _send_email(self, event: str, alert: dict) -> None:
-        self._send_mail(*render(event, alert, self._host()))
-
-    def _send_mail(self, subject: str, body: str) -> None:
+    def _send_mail(self, subject: str, body: str, html: str | None = None) -> None:
         cfg, ctx = self._config(), self._context()
         to = list(cfg.get("email_to") or []) or [e for e in [ctx.get("primaryemail")] if e]
         if not to:
@@ -217,14 +273,15 @@ class Notifier:
         msg["Subject"], msg["To"] = subject, ", ".join(to)
         msg["From"] = cfg.get("email_from") or ctx.get("sender") or f"omv-copilot@{self._host()}"
         msg.set_content(body)
+        if html:
+            msg.add_alternative(html, subtype="html")
         with smtplib.SMTP(cfg.get("smtp_host") or "localhost", int(cfg.get("smtp_port") or 25), timeout=30) as smtp:
             smtp.send_message(msg)
 
-    def _send_webhook(self, hook: dict, event: str, alert: dict) -> None:
+    def _post(self, hook: dict, request: dict) -> None:
         import requests
 
-        response = requests.post(hook["url"], timeout=float(hook.get("timeout_s", 10)),
-                                 **webhook_request(hook.get("format", "generic"), event, alert, self._host()))
+        response = requests.post(hook["url"], timeout=float(hook.get("timeout_s", 10)), **request)
         if response.status_code >= 300:
             raise RuntimeError(f"{hook['url']} answered {response.status_code}")
 

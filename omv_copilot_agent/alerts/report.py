@@ -1,4 +1,8 @@
-"""The daily health report (text or HTML, jinja2): score, open alerts, forecasts, recent resolves."""
+"""Mail text: the daily health report and notification digests (plain text + HTML, jinja2).
+
+HTML templates autoescape every value: alert titles and messages carry share,
+disk and unit names, which are user input.
+"""
 
 from __future__ import annotations
 
@@ -68,3 +72,99 @@ def build(service, *, now: float | None = None) -> dict:
 
 def render(data: dict, html: bool = False) -> str:
     return (HTML_T if html else TEXT).render(**data)
+
+
+#: What an admin can do about each alert class (shown in every message and digest).
+ADVICE = {
+    "fs_full": "free space (old snapshots, recycle bin, downloads) or grow the filesystem; services stop writing when it is full.",
+    "fs_forecast": "check what is growing (omv-copilot ask 'what fills /srv/...') and clean up or plan more space before the date shown.",
+    "fs_state": "check the disk and the mount in Storage > File Systems; a read-only remount follows I/O errors — read the kernel log.",
+    "service_down": "look at the unit's log (journalctl -u UNIT) and restart it from the OMV service page once the cause is fixed.",
+    "smart_health": "back up the data on this disk now and plan its replacement; run a long SMART self-test.",
+    "smart_attributes": "watch the count: if it keeps rising, back up and replace the disk; run a long SMART self-test.",
+    "nvme_health": "back up the NVMe drive and plan its replacement; check its wear and spare in the SMART page.",
+    "disk_temperature": "improve airflow or cooling; check fans and that the disks are not stacked without space.",
+    "raid_degraded": "replace the failed member and add it in Storage > Multiple Device; avoid heavy writes until the rebuild ends.",
+    "raid_resync": "nothing, unless it does not progress: keep the NAS on until it finishes.",
+    "security_updates": "install the updates in System > Update Management.",
+    "memory_pressure": "find the process using the memory (omv-copilot diagnose); stop containers you do not need.",
+    "load": "find what keeps the CPU or disks busy (omv-copilot diagnose); a scrub or a rebuild explains a temporary load.",
+    "config_dirty": "apply or revert the pending configuration changes in OMV's web UI.",
+    "config_hand_edit": "OMV's next Apply overwrites this hand edit: make the change the durable way the alert names, then Apply.",
+    "backup_overdue": "check the backup job's log and the destination; run the job by hand once.",
+    "disk_change": "if you did not add or remove a disk, check its cable and power.",
+}
+
+_DIGEST_TEXT = _ENV.from_string("""\
+{{ title }} for {{ host }} — {{ now|ts }}
+{% if note %}
+
+{{ note }}
+{% endif %}
+
+{% for group, rows in groups %}
+{{ group }} ({{ rows|length }}):
+{% for r in rows %}
+
+  [{{ r.alert.severity|upper }}] {{ r.alert.title }}
+    {{ r.events }}
+    Evidence: {{ r.alert.message }}
+{% if r.advice and not r.resolved %}
+    What to do: {{ r.advice }}
+{% endif %}
+{% endfor %}
+
+{% endfor %}
+-- OMV Co-Pilot (alert #ids and settings: omv-copilot alerts list, omv-copilot alerts policy)
+""")
+
+_DIGEST_HTML = HTML.from_string("""\
+<!doctype html><html><head><meta charset="utf-8"><title>{{ title }} {{ host }}</title></head><body>
+<h1>{{ title }}: {{ host }}</h1><p>{{ now|ts }}</p>
+{% if note %}<p><strong>{{ note }}</strong></p>{% endif %}
+{% for group, rows in groups %}<h2>{{ group }} ({{ rows|length }})</h2>
+<table border="1" cellpadding="4"><tr><th>Severity</th><th>Alert</th><th>Events</th><th>Evidence</th><th>What to do</th></tr>
+{% for r in rows %}<tr><td>{{ r.alert.severity }}</td><td>{{ r.alert.title }}</td><td>{{ r.events }}</td><td>{{ r.alert.message }}</td><td>{% if not r.resolved %}{{ r.advice or "" }}{% endif %}</td></tr>
+{% endfor %}</table>
+{% endfor %}</body></html>
+""")
+
+_EVENT_WORDS = {"new": "raised", "escalated": "rose to", "deescalated": "lowered to", "resolved": "resolved", "reminder": "still open"}
+_RANK = {"critical": 0, "warning": 1, "info": 2}
+
+
+def _clock(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
+
+
+def digest(msg, host: str) -> tuple[str, str, str]:
+    """(subject, text, html) of a digest :class:`~omv_copilot_agent.alerts.policy.Message`.
+
+    One row per condition (class + subject), so a flapping one reads "raised, resolved, raised …".
+    """
+    rows: dict = {}
+    for item in sorted(msg.items, key=lambda i: i["ts"]):
+        row = rows.setdefault((item["alert"]["rule"], str(item["alert"]["subject"])), {"events": []})
+        row["alert"] = item["alert"]
+        word = _EVENT_WORDS.get(item["event"], item["event"])
+        if item["event"] in ("escalated", "deescalated"):
+            word += " " + item["alert"]["severity"]
+        row["events"].append(f"{word} {_clock(item['ts'])}")
+    for row in rows.values():
+        row["flaps"] = sum(e.startswith("raised") for e in row["events"])
+        row["resolved"] = row["alert"].get("state") == "resolved" or row["events"][-1].startswith("resolved")
+        row["events"] = ", ".join(row["events"])
+        row["advice"] = ADVICE.get(row["alert"].get("rule"))
+    ordered = sorted(rows.values(), key=lambda r: (_RANK.get(r["alert"]["severity"], 3), r["alert"]["title"]))
+    still = [r for r in ordered if not r["resolved"]]
+    flapping = [r for r in ordered if r["resolved"] and r["flaps"] > 1]
+    gone = [r for r in ordered if r["resolved"] and r["flaps"] <= 1]
+    groups = [(name, g) for name, g in (("Needs attention", still), ("Flapping (came and went repeatedly)", flapping),
+                                        ("Resolved", gone)) if g]
+    counts = [f"{n} {sev}" for sev in ("critical", "warning", "info") if (n := sum(r["alert"]["severity"] == sev for r in still))]
+    summary = ", ".join([", ".join(counts) + " open"] if counts else [])
+    summary = ", ".join(filter(None, [summary, f"{len(flapping)} flapping" if flapping else "",
+                                      f"{len(gone)} resolved" if gone else ""]))
+    subject = f"[{host}] {msg.title}: {summary or 'nothing open'}"
+    ctx = {"title": msg.title, "host": host, "now": msg.now or time.time(), "note": msg.note, "groups": groups}
+    return subject, _DIGEST_TEXT.render(**ctx), _DIGEST_HTML.render(**ctx)

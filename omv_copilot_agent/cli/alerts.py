@@ -19,10 +19,17 @@ def _ts(t) -> str:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("alerts", help="list, show and acknowledge alerts",
-                       description="list (default) | show ID | ack ID [--note TEXT] | forecasts | test-notify")
-    p.add_argument("action", nargs="?", default="list", choices=("list", "show", "ack", "forecasts", "test-notify"))
-    p.add_argument("id", nargs="?", help="alert id (show, ack)")
+    p = sub.add_parser("alerts", help="list, show, acknowledge and snooze alerts; delivery policy; maintenance windows",
+                       description="list (default) | show ID | ack ID [--note TEXT] | forecasts | test-notify | policy | "
+                                   "snooze ID|CLASS[:SUBJECT] --for 4h | unsnooze SNOOZE_ID | "
+                                   "maintenance --for 2h [--start 'YYYY-MM-DD HH:MM'] [--reason TEXT] | maintenance --end WINDOW_ID")
+    p.add_argument("action", nargs="?", default="list",
+                   choices=("list", "show", "ack", "forecasts", "test-notify", "policy", "snooze", "unsnooze", "maintenance"))
+    p.add_argument("id", nargs="?", help="alert id (show, ack, snooze), CLASS[:SUBJECT] (snooze), snooze id (unsnooze)")
+    p.add_argument("--for", dest="duration", help="snooze / maintenance length: 90m, 4h, 2d (or seconds)")
+    p.add_argument("--reason", help="why (snooze, maintenance); shown in the policy list and the held digest")
+    p.add_argument("--start", metavar="'YYYY-MM-DD HH:MM'", help="maintenance: begin then (local time), not now")
+    p.add_argument("--end", type=int, metavar="WINDOW_ID", help="maintenance: end this window now")
     p.add_argument("--state", choices=("firing", "acknowledged", "resolved", "open"), help="filter the list by state")
     p.add_argument("--severity", choices=("info", "warning", "critical"), help="filter the list by severity")
     p.add_argument("--limit", type=int, default=50, help=f"alerts to list (1-{LIMIT_MAX}, default 50)")
@@ -60,11 +67,99 @@ def _limit(value: int, maximum: int) -> int:
     return value
 
 
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str | None, what: str) -> int:
+    """'90m', '4h', '2d' or plain seconds -> seconds (a CliError naming the option otherwise)."""
+    raw = (text or "").strip().lower()
+    number, unit = (raw[:-1], raw[-1]) if raw[-1:] in UNITS else (raw, "s")
+    try:
+        seconds = round(float(number) * UNITS[unit])
+    except ValueError:
+        seconds = 0
+    if seconds < 60:
+        raise CliError(f"{what} needs --for with a length of at least a minute, e.g. --for 4h (got {text!r})", 2)
+    return seconds
+
+
+def _snooze_target(raw: str | None) -> dict:
+    if not raw:
+        raise CliError("'alerts snooze' needs an alert ID or an alert class, e.g. omv-copilot alerts snooze smart_attributes:/dev/sdb --for 7d", 2)
+    if raw.isdigit():
+        return {"alert_id": int(raw)}
+    rule, _, subject = raw.partition(":")
+    return {"rule": rule, **({"subject": subject} if subject else {})}
+
+
+def _local_time(text: str) -> float:
+    try:
+        return time.mktime(time.strptime(text.strip(), "%Y-%m-%d %H:%M"))
+    except ValueError:
+        raise CliError(f"--start must look like '2026-12-07 10:00' (local time), not {text!r}", 2) from None
+
+
+def _until(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
+
+
+def run_policy_actions(args, client) -> int:
+    """policy | snooze | unsnooze | maintenance."""
+    from omv_copilot_agent.cli.client import _unwrap
+
+    if args.action == "policy":
+        data = client.get("/api/v1/alerts/policy")
+        if args.json:
+            print_json(data)
+            return 0
+        modes = lambda m: f"{m['mail']}/{m['webhook']}" + (f", remind {m['reminder_s'] // 3600:g} h" if m["reminder_s"] else "")  # noqa: E731
+        print(table(["CLASS", "CRITICAL (mail/webhook)", "WARNING", "INFO"],
+                    [[c["class"], modes(c["critical"]), modes(c["warning"]), modes(c["info"])] for c in data["classes"]]))
+        for s in data["snoozes"]:
+            print(f"snooze {s['id']}: {s['rule']}{':' + s['subject'] if s['subject'] else ''} until {_until(s['until'])}"
+                  + (f" ({s['reason']})" if s.get("reason") else ""))
+        for w in data["maintenance"]:
+            print(f"maintenance {w['id']}: {_until(w['start'])} to {_until(w['end'])}" + (f" ({w['reason']})" if w.get("reason") else ""))
+        if data["unknown_classes"]:
+            print(f"alerts.policies names unknown classes: {', '.join(data['unknown_classes'])}")
+        return 0
+    client.require_durable(f"the {args.action}")
+    if args.action == "snooze":
+        body = {**_snooze_target(args.id), "for_s": duration(args.duration, "alerts snooze"),
+                **({"reason": args.reason} if args.reason else {})}
+        data = client.post("/api/v1/alerts/snooze", body)
+        print_json(data) if args.json else print(
+            f"snooze {data['id']}: {data['rule']}{':' + data['subject'] if data['subject'] else ''} silent until {_until(data['until'])}")
+        return 0
+    if args.action == "unsnooze":
+        if not args.id or not args.id.isdigit():
+            raise CliError("'alerts unsnooze' needs the snooze's number (omv-copilot alerts policy lists them)", 2)
+        data = _unwrap(client.request("DELETE", f"/api/v1/alerts/snooze/{quote(int(args.id))}"))
+        print_json(data) if args.json else print(f"snooze {args.id} ended")
+        return 0
+    if args.end is not None:
+        data = _unwrap(client.request("DELETE", f"/api/v1/alerts/maintenance/{quote(args.end)}"))
+        print_json(data) if args.json else print(f"maintenance window {args.end} ended; held notifications go out now")
+        return 0
+    body = {"for_s": duration(args.duration, "alerts maintenance"), **({"reason": args.reason} if args.reason else {})}
+    if args.start:
+        body["start"] = _local_time(args.start)
+    data = client.post("/api/v1/alerts/maintenance", body)
+    print_json(data) if args.json else print(
+        f"maintenance window {data['id']} from {_until(data['start'])} until {_until(data['end'])}: "
+        "notifications are held, alerts still recorded")
+    return 0
+
+
 def run_alerts(args) -> int:
     _limit(args.limit, LIMIT_MAX)
-    if args.action in ("list", "forecasts", "test-notify") and args.id is not None:
+    if args.action in ("list", "forecasts", "test-notify", "policy", "maintenance") and args.id is not None:
         raise CliError(f"'alerts {args.action}' takes no argument, got {args.id!r}", 2)
+    if args.action in ("snooze", "maintenance") and args.end is None:
+        duration(args.duration, f"alerts {args.action}")  # a usage error before any connection
     client = connect(args)
+    if args.action in ("policy", "snooze", "unsnooze", "maintenance"):
+        return run_policy_actions(args, client)
     if args.action == "list":
         data = client.get("/api/v1/alerts", state=args.state, severity=args.severity, limit=args.limit)
         if args.json:

@@ -1,14 +1,28 @@
-"""Alerts, forecasts, the test notification, the health score and the daily report."""
+"""Alerts, forecasts, delivery policy, snoozes and maintenance windows, the test notification,
+the health score and the daily report."""
 
 from __future__ import annotations
 
-from omv_copilot_agent.services.call import Call, Document, path_id
-from omv_copilot_agent.services.errors import ServiceError, not_found, unavailable
+import time
+
+from omv_copilot_agent.services.call import Call, Created, Document, path_id
+from omv_copilot_agent.services.errors import ServiceError, invalid, not_found, unavailable
 
 STATES = ("firing", "acknowledged", "resolved", "open")
 SEVERITIES = ("info", "warning", "critical")
 ACK_SCHEMA = {"type": "object", "additionalProperties": False,
               "properties": {"note": {"type": ["string", "null"], "maxLength": 2000}}}
+YEAR_S = 365 * 86400
+REASON = {"type": ["string", "null"], "maxLength": 500}
+SNOOZE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["for_s"],
+                 "properties": {"rule": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$"},
+                                "subject": {"type": ["string", "null"], "minLength": 1, "maxLength": 500},
+                                "alert_id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                                "for_s": {"type": "integer", "minimum": 60, "maximum": YEAR_S}, "reason": REASON}}
+MAINTENANCE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["for_s"],
+                      "properties": {"for_s": {"type": "integer", "minimum": 60, "maximum": 30 * 86400},
+                                     "start": {"type": "number", "minimum": 0, "maximum": 2**33},
+                                     "reason": REASON}}
 
 
 def service(call: Call):
@@ -53,6 +67,48 @@ def acknowledge(call: Call) -> dict:
     if alert["state"] == "firing":
         svc.acknowledge(aid, body.get("note"))
     return svc.get(aid)
+
+
+def policy(call: Call) -> dict:
+    return service(call).policy()
+
+
+def snooze(call: Call) -> Created:
+    """Silence one alert (``alert_id``, or ``rule`` + ``subject``) or a whole class (``rule``) for ``for_s``."""
+    body = call.body(SNOOZE_SCHEMA)
+    if ("alert_id" in body) == ("rule" in body) or ("alert_id" in body and "subject" in body):
+        raise invalid("give either 'alert_id' or 'rule' (with an optional 'subject')", "invalid_body")
+    svc, now = service(call), time.time()
+    if "alert_id" in body:
+        alert = svc.get(body["alert_id"])
+        if alert is None:
+            raise not_found(f"no alert {body['alert_id']}")
+        rule, subject = alert["rule"], str(alert["subject"])
+    else:
+        rule, subject = body["rule"], body.get("subject")
+        if rule not in {r.NAME for r in svc.rules}:
+            raise invalid(f"field 'rule': no alert class {rule!r} (see GET /api/v1/alerts/policy)", "invalid_body")
+    return Created(svc.notifier.dispatcher.snooze(rule, subject, now + body["for_s"], now, body.get("reason")))
+
+
+def unsnooze(call: Call) -> dict:
+    if not service(call).notifier.dispatcher.unsnooze(path_id(call.path["id"], "snooze id", "invalid_snooze_id")):
+        raise not_found(f"no snooze {call.path['id']}")
+    return {"deleted": True}
+
+
+def maintenance(call: Call) -> Created:
+    """A window that holds notifications (alerts are still recorded); what was held goes out when it ends."""
+    body = call.body(MAINTENANCE_SCHEMA)
+    start = body.get("start") or time.time()
+    return Created(service(call).notifier.dispatcher.add_maintenance(start, start + body["for_s"], body.get("reason")))
+
+
+def end_maintenance(call: Call) -> dict:
+    window = path_id(call.path["id"], "window id", "invalid_window_id")
+    if not service(call).notifier.dispatcher.end_maintenance(window, time.time()):
+        raise not_found(f"no open maintenance window {call.path['id']}")
+    return {"ended": True}
 
 
 def test_notification(call: Call) -> dict:

@@ -116,11 +116,12 @@ def test_backup_overdue_from_a_stamp_file(tmp_path):
 def test_forecast_rule_warns_with_date_and_rate(tmp_path):
     agent = make_agent(tmp_path)
     total = 1000 * 2**30
-    for i in range(12):  # 40 GiB/day, 100 GiB free at the end -> ~2.5 days
-        used = 850 * 2**30 + i * 3600 * (40 * 2**30 / 86400)
-        cycle(agent, snapshot(NOW - (11 - i) * 3600, storage={"filesystems": [fs("/srv/data", used / total * 100, total)]}))
+    for i in range(24):  # 40 GiB/day, 100 GiB free at the end -> ~2.5 days (24 h of trend vouch for 4 days)
+        used = 860 * 2**30 + i * 3600 * (40 * 2**30 / 86400)
+        cycle(agent, snapshot(NOW - (23 - i) * 3600, storage={"filesystems": [fs("/srv/data", used / total * 100, total)]}))
     a = fired(agent)[("fs_forecast", "/srv/data")]
     assert a["severity"] == "warning" and "40.0 GiB/day" in a["message"] and "predicted full by 20" in a["title"]
+    assert "steady over the last 23 h (R² 1.00)" in a["message"] and a["details"]["reason"] in a["message"]
     assert 1.5 < a["details"]["days_left"] < 4
     fc = {f["mountpoint"]: f for f in agent.alerts.forecasts()}["/srv/data"]
     assert fc["status"] == "filling"

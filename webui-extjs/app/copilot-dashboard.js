@@ -112,7 +112,9 @@
               forecast = '<span class="ocp-muted">not available</span>';
             } else if (f) {
               if (f.days_left !== null && f.days_left !== undefined) {
-                forecast = '<span class="' + (f.days_left < 14 ? 'ocp-text-bad' : (f.days_left < 60 ? 'ocp-text-warn' : '')) + '">full in ' + C.h(Math.round(f.days_left)) + ' days</span>';
+                // coloured by the level the forecaster's guards allow; the reason says why (tooltip)
+                forecast = '<span class="' + (f.severity === 'critical' ? 'ocp-text-bad' : (f.severity === 'warning' ? 'ocp-text-warn' : '')) +
+                  '" title="' + C.h(f.reason) + '">full in ' + C.h(Math.round(f.days_left)) + ' days</span>';
               } else {
                 forecast = C.h(f.reason || f.status || 'not filling');
               }
