@@ -51,6 +51,11 @@ class FakeLLM:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode("utf-8", "replace")
+                if not self.path.endswith(("/messages", "/chat/completions")):
+                    # What a cloud API answers to llama.cpp's /tokenize or Ollama's /api/show: not
+                    # a scripted step (those are the chat requests the tests count).
+                    self.send_error(404)
+                    return
                 try:
                     body = json.loads(raw)
                 except ValueError:
@@ -62,7 +67,7 @@ class FakeLLM:
                     status, payload = fake._anthropic(step, body)
                 elif self.path.endswith("/chat/completions"):
                     status, payload = fake._openai(step, body)
-                else:
+                else:  # unreachable: other paths were answered above
                     status, payload = 404, json.dumps({"error": {"message": "no such endpoint"}})
                 data = payload.encode()
                 try:

@@ -73,9 +73,21 @@ def test_prose_reply_is_kept_as_text(fake, agents):
     assert any("not JSON" in n for n in answer["notices"])
 
 
-def test_json_mode_can_be_turned_off_for_servers_without_it(fake, agents):
-    ask(agents(fake.provider(json_mode=False)))
+def test_response_format_can_be_turned_off_for_servers_without_it(fake, agents):
+    ask(agents(fake.provider(response_format="none")))
     assert "response_format" not in fake.requests[-1]["body"]
+
+
+def test_json_schema_response_format_sends_the_answer_schema(fake, agents):
+    from omv_copilot_agent.assist.parse import ANSWER_SCHEMA
+
+    answer = ask(agents(fake.provider(response_format="json_schema")))
+    sent = fake.requests[-1]["body"]["response_format"]
+    assert sent["type"] == "json_schema" and sent["json_schema"]["schema"] == ANSWER_SCHEMA
+    assert answer["mode"] == "llm"
+    import jsonschema
+
+    jsonschema.validate(GOOD_ANSWER, ANSWER_SCHEMA)  # the schema admits a full answer
 
 
 @pytest.mark.parametrize("failure", [

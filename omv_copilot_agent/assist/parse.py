@@ -6,6 +6,31 @@ import json
 import re
 
 FIELDS = ("analysis", "possible_causes", "suggested_diagnostics", "recommended_actions", "explanation", "follow_up_questions")
+_TEXT = {"type": "string"}
+_RISK = {"type": "string", "enum": ["low", "medium", "high"]}
+
+
+def _rows(props: dict) -> dict:
+    return {"type": "array", "maxItems": 5,
+            "items": {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}}
+
+
+#: The answer's shape, for servers that constrain their output to a JSON schema (llama.cpp,
+#: Ollama, OpenAI). Lists are capped so a small model cannot repeat itself until max_tokens.
+ANSWER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "analysis": _TEXT,
+        "possible_causes": _rows({"cause": _TEXT, "likelihood": _RISK}),
+        "suggested_diagnostics": _rows({"name": _TEXT, "command": _TEXT, "purpose": _TEXT,
+                                        "pattern_id": {"type": ["string", "null"]}}),
+        "recommended_actions": _rows({"action": _TEXT, "command": _TEXT, "risk": _RISK, "explanation": _TEXT}),
+        "explanation": _TEXT,
+        "follow_up_questions": {"type": "array", "maxItems": 3, "items": _TEXT},
+    },
+    "required": list(FIELDS),
+    "additionalProperties": False,
+}
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
 
 
