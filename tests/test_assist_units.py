@@ -62,27 +62,111 @@ def test_requested_context_wins():
 
 
 # -- prompt budget ---------------------------------------------------------
-def test_prompt_budget_drops_whole_sections_and_keeps_valid_json():
+def test_prompt_budget_cuts_least_relevant_first_and_keeps_valid_json():
     from omv_copilot_agent.assist import prompt
 
     sections = prompt.state_sections(fixture_snapshot())
     full = json.dumps(sections, separators=(",", ":"), default=str)
     assert len(full) > 1500
-    text, kept, dropped = prompt.budget_state(sections, "storage", 1500)
+    text, kept, dropped, trimmed = prompt.budget_state(sections, "storage", 1500)
     assert len(text) <= 1500 and dropped
-    assert set(json.loads(text)) == set(kept)  # parses: never cut in half
+    assert list(json.loads(text)) == kept  # parses: never cut in half; most relevant first
     assert kept[0] == "storage" and "storage" not in dropped
     # least relevant first: for storage, apt/network/omv go before smart/system
     order = prompt.RELEVANCE["storage"]
     assert all(order.index(d) > order.index(k) for d in dropped if d in order for k in kept if k in order)
 
 
+def realistic_sections(scale: int = 1) -> dict:
+    """A busy home NAS: many shares, users, jobs, disks, units and journal lines (each context's
+    most relevant section alone is larger than the default 5,000-character budget)."""
+    n = 14 * scale
+    disks = [{"device": f"/dev/sd{chr(97 + i % 26)}{i // 26 or ''}", "model": "WDC WD40EFRX-68N32N0", "size": 4000787030016,
+              "serial": f"WD-WCC7K{i:07d}", "rotational": True, "temperature": 31 + i % 9, "passed": i != 3,
+              "attributes": {"Reallocated_Sector_Ct": 0 if i != 3 else 112, "Power_On_Hours": 21000 + i}} for i in range(n)]
+    return {
+        "system": {"hostname": "nas", "kernel": "6.1.0-26-amd64", "cpu": {"percent": 97.5, "load": [3.1, 2.8, 2.5],
+                   "per_core": [90.0 + i % 10 for i in range(8)]}, "memory": {"percent": 91.0, "total": 4 << 30},
+                   "processes": [{"pid": 1000 + i, "name": f"worker-{i}", "cpu": 12.5, "rss": 123456789} for i in range(6 * n)]},
+        "storage": {"raid": [{"device": "/dev/md0", "level": "raid5", "state": "clean, degraded", "members": [d["device"] for d in disks[:4]]}],
+                    "filesystems": [{"devicefile": f"/dev/md{i}", "mountpoint": f"/srv/dev-disk-by-uuid-{i:08x}-aaaa-bbbb-cccc-{i:012x}",
+                                     "type": "ext4", "percent": 97 if i == 0 else 40 + i, "size": 8 << 40} for i in range(2 * n)],
+                    "block_devices": disks},
+        "smart": {"disks": disks},
+        "services": {"units": [{"unit": f"svc-{i}.service", "name": f"svc-{i}", "active_state": "failed" if i == 0 else "active",
+                                "sub_state": "running", "enabled_in_omv": True, "description": "A service the admin installed"}
+                               for i in range(4 * n)]},
+        "network": {"interfaces": [{"name": f"eth{i}", "addresses": [f"192.168.1.{10 + i}/24", f"fd00::{i:x}/64"], "mtu": 1500,
+                                    "speed": 1000, "up": i != 1, "rx_errors": i * 3, "mac": f"3c:7c:3f:1a:2b:{i:02x}",
+                                    "gateway": "192.168.1.1", "dns": ["192.168.1.1", "9.9.9.9"]} for i in range(4 * n)]},
+        "logs": {"counts": {"err": 4 * n, "warning": 2 * n},
+                 "entries": [{"ts": 1764799940.0 + i, "unit": "kernel", "priority": 3,
+                              "message": f"ata{i % 4 + 1}.00: failed command: READ FPDMA QUEUED (entry {i})"} for i in range(6 * n)]},
+        "omv": {"version": "7.7.21-1", "reboot_required": False,
+                "shared_folders": [{"name": f"share-{i}", "reldirpath": f"share-{i}/"} for i in range(4 * n)],
+                "smb_shares": [{"sharedfolder": f"share-{i}", "comment": "family photos and documents", "guest": "no"} for i in range(4 * n)],
+                "users": [{"name": f"user{i}", "uid": 1000 + i, "groups": ["users"], "email": f"user{i}@example.org"} for i in range(3 * n)],
+                "cron_jobs": [{"command": f"/usr/local/bin/backup-{i}.sh", "hour": i % 24, "enable": True} for i in range(2 * n)],
+                "rsync_jobs": [{"src": f"share-{i}", "dest": f"backup-{i}", "mode": "push"} for i in range(2 * n)]},
+        "apt": {"upgradable": [{"package": f"libfoo{i}", "version": f"1.{i}-1+deb12u1"} for i in range(4 * n)]},
+    }
+
+
+@pytest.mark.parametrize("context", ["storage", "network", "service", "performance", "security", "general"])
+def test_a_config_ten_times_the_budget_still_carries_the_most_relevant_state(context):
+    """The old budget dropped a section whole when it alone exceeded the budget: with a busy
+    box's configuration the security context's prompt carried no state at all."""
+    from omv_copilot_agent.assist import prompt
+
+    sections = realistic_sections()
+    budget = 5000
+    assert len(json.dumps(sections)) >= 10 * budget
+    assert all(len(json.dumps(sections[order[0]])) > budget for order in prompt.RELEVANCE.values())
+    text, kept, dropped, trimmed = prompt.budget_state(sections, context, budget)
+    assert len(text) <= budget
+    sent = json.loads(text)
+    top = prompt.RELEVANCE[context][0]
+    assert kept[0] == top and top in trimmed and top not in dropped
+    # it carries real rows (not only "+N more" notes) and takes at least half the budget
+    rows = [r for v in sent[top].values() if isinstance(v, list) for r in v if isinstance(r, dict)]
+    assert rows, sent[top]
+    assert len(json.dumps(sent[top])) >= budget // 2
+    # the next most relevant section is there too, cut rather than dropped
+    assert prompt.RELEVANCE[context][1] in kept
+
+
+def test_journal_rows_are_cut_from_the_oldest():
+    from omv_copilot_agent.assist import prompt
+
+    logs = realistic_sections()["logs"]
+    text, _cut = prompt.compact(logs, 1000, tail=True)
+    assert "entry 83)" in text and "entry 0)" not in text and '"+' in text
+
+
+def test_budget_in_model_tokens_rescales_until_it_fits():
+    from omv_copilot_agent.assist import prompt
+
+    sections = realistic_sections()
+    calls = []
+
+    def count(text):  # a tokenizer with 2 characters per token
+        calls.append(len(text))
+        return (len(text) + 1) // 2
+
+    state = prompt.budget_state(sections, "storage", 5000, tokens=800, count=count)
+    assert count(state.text) <= 800 and state.kept[0] == "storage"
+    assert len(calls) <= 6  # measured, rescaled, measured again: not one call per row
+    # without a tokenizer the character budget alone applies
+    assert len(prompt.budget_state(sections, "storage", 5000, tokens=800, count=None).text) > 1600
+
+
 def test_prompt_has_frame_patterns_query_and_format():
     from omv_copilot_agent.assist import prompt
 
-    built = prompt.build("storage", "my raid is degraded", prompt.state_sections(fixture_snapshot()),
+    state = prompt.budget_state(prompt.state_sections(fixture_snapshot()), "storage", 5000)
+    built = prompt.build("storage", "my raid is degraded", state,
                          [{"pattern_id": "mdadm-degraded", "title": "RAID degraded", "category": "storage", "score": 0.9,
-                           "reasons": ["signal"], "summary": "array shows [U_]"}], [], 5000)
+                           "reasons": ["signal"], "summary": "array shows [U_]"}], [])
     assert "Storage Specialist" in built["system"] and "Prioritize data safety" in built["system"]
     user = built["user"]
     for needle in ("## Current system state", "[mdadm-degraded] RAID degraded", "## User query", "my raid is degraded",
@@ -97,7 +181,7 @@ def test_prompt_has_frame_patterns_query_and_format():
 def test_every_specialist_template_renders(context):
     from omv_copilot_agent.assist import prompt
 
-    built = prompt.build(context, "q", {}, [], [], 5000)
+    built = prompt.build(context, "q", prompt.NO_STATE, [], [])
     assert "JSON" in built["system"] and built["user"].endswith("]}")
 
 
@@ -250,4 +334,4 @@ Always respond in the specified JSON format."""
 def test_storage_prompt_is_the_seed_5_2_text():
     from omv_copilot_agent.assist import prompt
 
-    assert prompt.build("storage", "q", {}, [], [], 5000)["system"] == SEED_5_2
+    assert prompt.build("storage", "q", prompt.NO_STATE, [], [])["system"] == SEED_5_2
