@@ -6,7 +6,8 @@ import json
 import re
 
 FIELDS = ("analysis", "possible_causes", "suggested_diagnostics", "recommended_actions", "explanation", "follow_up_questions")
-_TEXT = {"type": "string"}
+_TEXT = {"type": "string", "maxLength": 300}
+_PROSE = {"type": "string", "maxLength": 1200}
 _RISK = {"type": "string", "enum": ["low", "medium", "high"]}
 
 
@@ -16,16 +17,17 @@ def _rows(props: dict) -> dict:
 
 
 #: The answer's shape, for servers that constrain their output to a JSON schema (llama.cpp,
-#: Ollama, OpenAI). Lists are capped so a small model cannot repeat itself until max_tokens.
+#: Ollama, OpenAI). Lists and strings are capped so a small model cannot repeat itself until
+#: max_tokens cuts the JSON in half.
 ANSWER_SCHEMA = {
     "type": "object",
     "properties": {
-        "analysis": _TEXT,
+        "analysis": _PROSE,
         "possible_causes": _rows({"cause": _TEXT, "likelihood": _RISK}),
         "suggested_diagnostics": _rows({"name": _TEXT, "command": _TEXT, "purpose": _TEXT,
                                         "pattern_id": {"type": ["string", "null"]}}),
         "recommended_actions": _rows({"action": _TEXT, "command": _TEXT, "risk": _RISK, "explanation": _TEXT}),
-        "explanation": _TEXT,
+        "explanation": _PROSE,
         "follow_up_questions": {"type": "array", "maxItems": 3, "items": _TEXT},
     },
     "required": list(FIELDS),
