@@ -233,3 +233,99 @@ def test_nine_trace_points_in_order_with_durations(fake, agents):
     starts = [s["started_at"] for s in trace["steps"]]
     assert starts == sorted(starts)
     assert trace["context"] == "storage" and trace["provider"] == "fake"
+
+
+# -- what a provider tells about its model: context window, tokens ---------------------------
+@pytest.fixture
+def forget():
+    from omv_copilot_agent.assist import providers
+
+    providers.forget_probes()
+    yield
+    providers.forget_probes()
+
+
+def test_a_llama_server_gets_the_state_cut_to_its_window_in_its_tokens(agents, forget):
+    from tests.test_assist_units import realistic_sections
+
+    llama = FakeLLM(llama_ctx=1024)
+    try:
+        agent = agents(llama.provider("local", max_tokens=256), state_budget_chars=100000)
+
+        class Result:
+            status = "ok"
+
+            def __init__(self, data):
+                self.data = data
+
+        agent.snapshot.sources = {n: Result(d) for n, d in realistic_sections().items()}
+        answer = ask(agent, "is the smb service running?")
+        assert answer["mode"] == "llm"
+        step = next(s for s in agent.store.get_trace(answer["trace_id"])["steps"] if s["point"] == "prompt_assembly")
+        budget = step["outputs"]["state_budget"]
+        assert budget["context_tokens"] == 1024 and budget["provider"] == "local" and 0 < budget["tokens"] < 1024
+        sent = llama.requests[-1]["body"]["messages"]
+        tokens = sum((len(m["content"]) + 3) // 4 for m in sent)
+        assert tokens <= 1024 - 256  # room for the reply is kept
+        assert step["outputs"]["state_sections"][0] == "services" and "services" in step["outputs"]["trimmed_sections"]
+        assert llama.tokenized <= 8  # measured and rescaled, not tokenized row by row
+    finally:
+        llama.close()
+
+
+def test_a_question_longer_than_the_window_is_refused_before_sending_and_falls_back(fake, agents, forget):
+    llama = FakeLLM(llama_ctx=512)
+    try:
+        agent = agents(llama.provider("small"), fake.provider("big"))
+        answer = ask(agent, "my disk is full " + "x" * 4000)
+        assert answer["provider"] == "big" and not llama.requests  # never sent to the small model
+        hops = agent.store.get_trace(answer["trace_id"])["hops"]
+        assert hops[0]["result"] == "too_long" and "reads at most 512" in hops[0]["message"]
+    finally:
+        llama.close()
+
+
+def test_the_servers_context_overflow_error_is_named(fake, agents, forget):
+    fake.script({"status": 400, "error": {"code": 400, "type": "exceed_context_size_error", "n_prompt_tokens": 9000,
+                                          "n_ctx": 4096, "message": "request exceeds the available context size"}})
+    answer = ask(agents(fake.provider()))
+    assert answer["mode"] == "kb_only"
+    assert any("longer than the model's context window (9000 tokens, context 4096)" in n for n in answer["notices"])
+
+
+def test_context_window_from_config_from_ollama_or_unknown(fake, forget):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from omv_copilot_agent.assist import providers
+
+    assert providers.make(fake.provider(context_tokens=8192)).context_tokens() == 8192
+    plain = providers.make(fake.provider())
+    assert plain.context_tokens() is None and plain.count_tokens("hello") is None  # a cloud API: 404s
+
+    class Ollama(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_error(404)
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            params = "num_ctx 16384\nstop <|eot|>" if body["model"] == "tuned" else "stop <|eot|>"
+            data = json.dumps({"parameters": params, "model_info": {"llama.context_length": 131072}}).encode()
+            self.send_response(200 if self.path == "/api/show" else 404)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ollama)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = {"name": "o", "kind": "openai", "endpoint": f"http://127.0.0.1:{server.server_address[1]}/v1"}
+        assert providers.make({**base, "model": "tuned"}).context_tokens() == 16384
+        # Ollama serves its default window, not the trained 128k, unless the model sets num_ctx
+        assert providers.make({**base, "model": "plain"}).context_tokens() == 4096
+    finally:
+        server.shutdown()
+        server.server_close()
