@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.assist_helpers import PRIVATE, make_agent
+from tests.assist_helpers import PRIVATE, make_agent, realistic_sections, with_state
 from tests.conftest import free_port
 from tests.fake_llm import GOOD_ANSWER, FakeLLM
 
@@ -246,19 +246,10 @@ def forget():
 
 
 def test_a_llama_server_gets_the_state_cut_to_its_window_in_its_tokens(agents, forget):
-    from tests.test_assist_units import realistic_sections
-
     llama = FakeLLM(llama_ctx=1024)
     try:
         agent = agents(llama.provider("local", max_tokens=256), state_budget_chars=100000)
-
-        class Result:
-            status = "ok"
-
-            def __init__(self, data):
-                self.data = data
-
-        agent.snapshot.sources = {n: Result(d) for n, d in realistic_sections().items()}
+        with_state(agent, realistic_sections())
         answer = ask(agent, "is the smb service running?")
         assert answer["mode"] == "llm"
         step = next(s for s in agent.store.get_trace(answer["trace_id"])["steps"] if s["point"] == "prompt_assembly")

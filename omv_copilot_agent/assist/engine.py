@@ -158,7 +158,8 @@ class Engine:
                          "reasons": m["reasons"], "summary": "; ".join((m.get("pattern") or {}).get("symptoms", [])[:2])}
                         for m in matches]
                 ran = self.diagnostics([m["pattern_id"] for m in matches])
-                budget = self._state_budget(chosen, query, pats, ran, history, providers)
+                budget = self._state_budget(chosen, query, list(sections), pats, ran, history, providers,
+                                            redactor.redact if redactor is not None else str)
                 count = budget.pop("count", None)
                 state = prompt.budget_state(sections, chosen, budget["chars"], budget.get("tokens"),
                                             count) if sections else prompt.NO_STATE
@@ -258,26 +259,29 @@ class Engine:
             out.append({"role": "assistant", "content": str((turn.get("answer") or {}).get("analysis") or "")[:2000]})
         return out
 
-    def _state_budget(self, context: str, query: str, pats: list[dict], ran: list[dict], history: list[dict],
-                      providers: list[llm.Provider]) -> dict:
+    def _state_budget(self, context: str, query: str, names: list[str], pats: list[dict], ran: list[dict],
+                      history: list[dict], providers: list[llm.Provider], as_sent: Callable[[str], str]) -> dict:
         """The state's budget: ``assist.state_budget_chars``, and, where a provider tells its context
         window and counts tokens, what the smallest such window leaves after the rest of the prompt
-        and room for the reply (so the most relevant state is cut to fit instead of refused)."""
+        and room for the reply (so the most relevant state is cut to fit instead of refused).
+        Tokens are counted on the text ``as_sent`` (redacted: placeholders change its length)."""
         budget: dict = {"chars": int(self.cfg("state_budget_chars", 5000))}
         for provider in providers:
             try:
                 window = provider.context_tokens()
                 if not window or (budget.get("context_tokens") and window >= budget["context_tokens"]):
                     continue
-                frame = prompt.build(context, query, prompt.NO_STATE, pats, ran)
-                rest = provider.count_tokens("\n".join([frame["system"], frame["user"], *(m["content"] for m in history)]))
+                # the prompt without the state's JSON, its heading naming every section (at most)
+                frame = prompt.build(context, query, prompt.State(" ", names, [], names), pats, ran)
+                rest = provider.count_tokens(as_sent("\n".join([frame["system"], frame["user"],
+                                                                  *(m["content"] for m in history)])))
             except llm.ProviderError:
                 continue
             if rest is None:
                 continue
             tokens = max(0, window - reply_room(provider, window) - rest - PROMPT_MARGIN_TOKENS)
             budget.update({"tokens": tokens, "context_tokens": window, "provider": provider.name,
-                           "count": provider.count_tokens})
+                           "count": lambda text, count=provider.count_tokens: count(as_sent(text))})
         return budget
 
     def _call(self, providers: list[llm.Provider], sent: dict, trace: Trace, cancel) -> tuple[dict | None, list[str]]:
