@@ -10,6 +10,7 @@ each request consumes the next step (the last one repeats). A step is a dict:
 - ``{"status": 429|500|..., "error": {...}}`` that HTTP status with an error body (``error``
   replaces the generic one, e.g. llama.cpp's exceed_context_size_error)
 - ``{"body": "..."}``        a raw non-JSON HTTP 200 body
+- ``{"cut": True, ...}``       finish_reason "length" (the reply stopped at max_tokens)
 - ``{"delay": s, ...}``      wait first (``hang``: longer than the client's timeout; ``slow``: shorter)
 
 Every request is recorded (path, headers, parsed body) in ``requests`` so tests can
@@ -141,7 +142,8 @@ class FakeLLM:
             message["reasoning_content"] = step["reasoning"]
         model = (body or {}).get("model", "fake")
         return 200, json.dumps({"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
-                                "model": model, "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                                "model": model, "choices": [{"index": 0, "message": message,
+                                                               "finish_reason": "length" if step.get("cut") else "stop"}],
                                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
 
     def _anthropic(self, step: dict, body) -> tuple[int, str]:

@@ -73,6 +73,13 @@ def test_prose_reply_is_kept_as_text(fake, agents):
     assert any("not JSON" in n for n in answer["notices"])
 
 
+def test_a_reply_cut_at_max_tokens_says_so(fake, agents):
+    fake.script({"text": json.dumps(GOOD_ANSWER)[:80], "cut": True})
+    answer = ask(agents(fake.provider(max_tokens=50)))
+    assert answer["mode"] == "llm"
+    assert "the answer was cut at max_tokens (50): raise it for fake" in answer["notices"]
+
+
 def test_response_format_can_be_turned_off_for_servers_without_it(fake, agents):
     ask(agents(fake.provider(response_format="none")))
     assert "response_format" not in fake.requests[-1]["body"]

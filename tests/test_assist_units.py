@@ -184,6 +184,15 @@ def test_parse_fills_missing_and_coerces_strings():
     assert problems == []
 
 
+def test_a_reply_cut_in_half_is_text_not_its_first_inner_object():
+    from omv_copilot_agent.assist import parse
+
+    cut = json.dumps(GOOD, indent=2)[:-40]
+    assert parse.extract_json(cut) is None  # not {"cause": "disk", ...}
+    fields, problems = parse.normalize(None, cut)
+    assert fields["analysis"] == cut.strip() and problems
+
+
 def test_parse_prose_keeps_raw_text():
     from omv_copilot_agent.assist import parse
 

@@ -204,6 +204,9 @@ class Engine:
             else:
                 provider_name, model = reply["provider"], reply["model"]
                 fields, problems = parse.normalize(parse.extract_json(reply["text"]), reply["text"])
+                if reply.get("cut"):
+                    limit = next((p.max_tokens for p in providers if p.name == reply["provider"]), None)
+                    problems.append(f"the answer was cut at max_tokens ({limit}): raise it for {reply['provider']}")
                 if not direct and problems:
                     notices.extend(problems)
                 if redactor is not None:

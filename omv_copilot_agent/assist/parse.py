@@ -37,7 +37,9 @@ _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
 
 
 def extract_json(text: str) -> dict | None:
-    """The first JSON object in ``text``: whole, fenced, or followed by trailing prose."""
+    """The first JSON object in ``text`` that holds an answer field: whole, fenced, or followed by
+    trailing prose. (An object nested in a reply cut at max_tokens, e.g. one of its causes, is not
+    the answer.)"""
     candidates = [text.strip()] + [m.group(1).strip() for m in _FENCE.finditer(text)]
     decoder = json.JSONDecoder()
     for cand in candidates:
@@ -45,7 +47,7 @@ def extract_json(text: str) -> dict | None:
         while start != -1:
             try:
                 obj, _ = decoder.raw_decode(cand[start:])
-                if isinstance(obj, dict):
+                if isinstance(obj, dict) and any(key in obj for key in FIELDS):
                     return obj
             except ValueError:
                 pass

@@ -33,4 +33,5 @@ class Anthropic(Provider):
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
         return {"text": text, "reasoning": reasoning, "model": data.get("model") or self.model,
                 "duration_ms": round((time.monotonic() - started) * 1000, 1),
-                "usage": {"prompt_tokens": usage.get("input_tokens"), "completion_tokens": usage.get("output_tokens")}}
+                "usage": {"prompt_tokens": usage.get("input_tokens"), "completion_tokens": usage.get("output_tokens")},
+                "cut": data.get("stop_reason") == "max_tokens"}

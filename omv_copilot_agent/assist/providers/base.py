@@ -129,7 +129,8 @@ class Provider:
         return int(self.cfg.get("max_tokens", 2048))
 
     def chat(self, system: str, messages: list[dict], schema: dict | None = None) -> dict:
-        """One completion: {text, reasoning, model, duration_ms, usage}; raises ProviderError.
+        """One completion: {text, reasoning, model, duration_ms, usage, cut (the reply stopped at
+        max_tokens)}; raises ProviderError.
         ``schema``: the JSON schema the answer must follow, where the server can enforce it."""
         raise NotImplementedError
 

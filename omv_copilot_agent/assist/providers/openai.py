@@ -55,7 +55,8 @@ class OpenAICompatible(Provider):
         if data is None:
             raise ProviderError("bad_reply", "reply is not JSON")
         try:
-            message = data["choices"][0]["message"]
+            choice = data["choices"][0]
+            message = choice["message"]
         except (KeyError, IndexError, TypeError):
             raise ProviderError("bad_reply", "reply has no choices[0].message") from None
         # GLM-4.x puts its chain of thought in reasoning_content: never the answer.
@@ -65,7 +66,8 @@ class OpenAICompatible(Provider):
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
         return {"text": text, "reasoning": str(message.get("reasoning_content") or ""),
                 "model": data.get("model") or self.model, "duration_ms": round((time.monotonic() - started) * 1000, 1),
-                "usage": {"prompt_tokens": usage.get("prompt_tokens"), "completion_tokens": usage.get("completion_tokens")}}
+                "usage": {"prompt_tokens": usage.get("prompt_tokens"), "completion_tokens": usage.get("completion_tokens")},
+                "cut": isinstance(choice, dict) and choice.get("finish_reason") == "length"}
 
     def _probe_context(self) -> int | None:
         props = get_json(self.cfg, self.root + "/props", self._headers())
