@@ -33,11 +33,13 @@ ANSWER_SCHEMA = {
     "required": list(FIELDS),
     "additionalProperties": False,
 }
+#: Answer fields that no row inside an answer has (an action has an "explanation" too).
+_TOP_ONLY = tuple(f for f in FIELDS if f != "explanation")
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
 
 
 def extract_json(text: str) -> dict | None:
-    """The first JSON object in ``text`` that holds an answer field: whole, fenced, or followed by
+    """The first JSON object in ``text`` that holds a top-level answer field: whole, fenced, or followed by
     trailing prose. (An object nested in a reply cut at max_tokens, e.g. one of its causes, is not
     the answer.)"""
     candidates = [text.strip()] + [m.group(1).strip() for m in _FENCE.finditer(text)]
@@ -47,7 +49,7 @@ def extract_json(text: str) -> dict | None:
         while start != -1:
             try:
                 obj, _ = decoder.raw_decode(cand[start:])
-                if isinstance(obj, dict) and any(key in obj for key in FIELDS):
+                if isinstance(obj, dict) and any(key in obj for key in _TOP_ONLY):
                     return obj
             except ValueError:
                 pass
