@@ -48,7 +48,8 @@ def load_cases(path: Path | None) -> tuple[list[dict], str]:
 
     source = path or (CASES if CASES.exists() else SAMPLE_CASES)
     cases = yaml.safe_load(source.read_text())
-    return (cases["cases"] if isinstance(cases, dict) else cases), str(source.relative_to(REPO))
+    shown = source.resolve().relative_to(REPO) if source.resolve().is_relative_to(REPO) else source
+    return (cases["cases"] if isinstance(cases, dict) else cases), str(shown)
 
 
 def has_any(text: str, alternatives) -> bool:
@@ -166,7 +167,8 @@ def main() -> int:
     parser.add_argument("--config", default="/etc/omv-copilot/config.yaml")
     parser.add_argument("--cases", type=Path, help=f"default: {CASES.relative_to(REPO)}")
     parser.add_argument("--limit", type=int, help="only the first N cases")
-    parser.add_argument("--ctx", type=int, default=4096, help="local-smollm: the server's context window")
+    parser.add_argument("--ctx", type=int, default=2048, help="local-smollm: the server's context window")
+    parser.add_argument("--max-tokens", type=int, help="override the provider's max_tokens")
     parser.add_argument("--json", type=Path, help="also write every case's verdict here")
     args = parser.parse_args()
 
@@ -181,6 +183,8 @@ def main() -> int:
             provider = {**LOCAL, "endpoint": server.url + "/v1"}
         else:
             provider = configured_provider(args.provider, args.config)
+        if args.max_tokens:
+            provider["max_tokens"] = args.max_tokens
         agent = make_agent(provider, Path(tmp))
         try:
             started = time.monotonic()

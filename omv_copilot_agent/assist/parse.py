@@ -6,13 +6,13 @@ import json
 import re
 
 FIELDS = ("analysis", "possible_causes", "suggested_diagnostics", "recommended_actions", "explanation", "follow_up_questions")
-_TEXT = {"type": "string", "maxLength": 300}
-_PROSE = {"type": "string", "maxLength": 1200}
+_TEXT = {"type": "string", "maxLength": 200}
+_PROSE = {"type": "string", "maxLength": 800}
 _RISK = {"type": "string", "enum": ["low", "medium", "high"]}
 
 
 def _rows(props: dict) -> dict:
-    return {"type": "array", "maxItems": 5,
+    return {"type": "array", "maxItems": 3,
             "items": {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}}
 
 
