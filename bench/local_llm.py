@@ -1,7 +1,8 @@
 """What an answer costs on a local model: llama.cpp's server with SmolLM2-135M (tools/local_llm.py).
 
 Prints prompt and generation speed (tokens per second, from the server's own timings) and the
-server's resident memory, for a free-text and a JSON-schema-held answer, at two context sizes.
+server's resident memory, for a free-text and a JSON-schema-held answer to a short question and
+one with a box's state (the size the assistant sends), at two context sizes.
 Needs the cached build (`make local-llm`); prints why not otherwise.
 """
 
@@ -19,6 +20,8 @@ from omv_copilot_agent.assist.parse import ANSWER_SCHEMA  # noqa: E402
 from tools.local_llm import Server, ready_info  # noqa: E402
 
 QUESTION = "My RAID 1 array md0 is degraded after a disk failed. What should I check first?"
+#: A prompt the size the assistant sends with a box's state (about 1,400 tokens).
+STATE = (Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "assist" / "snapshot.json").read_text()[:4000]
 ROUNDS = 3
 
 
@@ -32,13 +35,14 @@ def main() -> int:
     for ctx in (2048, 4096):
         server = Server(info, ctx=ctx)
         try:
-            for label, fmt in (("text", None),
-                               ("json_schema", {"type": "json_schema", "json_schema": {"name": "a", "schema": ANSWER_SCHEMA}})):
+            schema = {"type": "json_schema", "json_schema": {"name": "a", "schema": ANSWER_SCHEMA}}
+            for label, fmt, question in (("text", None, QUESTION), ("json_schema", schema, QUESTION),
+                                         ("json_schema + state", schema, STATE + "\n\n" + QUESTION)):
                 runs = []
                 for _ in range(ROUNDS):
                     body = {"model": "m", "max_tokens": 200, "temperature": 0, "cache_prompt": False,
                             "messages": [{"role": "system", "content": "You help OpenMediaVault admins."},
-                                         {"role": "user", "content": QUESTION}]}
+                                         {"role": "user", "content": question}]}
                     if fmt:
                         body["response_format"] = fmt
                     runs.append(requests.post(server.url + "/v1/chat/completions", json=body, timeout=600).json()["timings"])
