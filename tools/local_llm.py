@@ -118,8 +118,13 @@ def ensure() -> dict:
     if info:
         return info
     root = cache_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / "build.lock", "w") as lock:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock = open(root / "build.lock", "w")
+    except OSError as exc:
+        raise SystemExit(f"local-llm: cannot use the cache directory {root} ({exc.strerror}); "
+                         "set OMV_COPILOT_LLM_CACHE to a writable one") from None
+    with lock:
         # Blocks while another run builds; it then finds the marker that run wrote.
         fcntl.flock(lock, fcntl.LOCK_EX)
         info = ready_info()
