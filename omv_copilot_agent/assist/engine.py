@@ -1,9 +1,10 @@
-"""The assistant pipeline (seed 3.3 / 10): one question → one traced, grounded answer.
+"""The assistant pipeline: one question → one traced, grounded answer.
 
-route → state → patterns → prompt (budgeted) → redact → providers in order →
-parse → confidence → answer, each a trace point (seed Phase 2.5). Without a
-provider (the default), or when all fail, the answer comes from the knowledge
-base alone (``mode: kb_only``). ``direct`` skips KB and state (seed "Direct Chat").
+route (by the question's words and the box's findings) → state → patterns →
+prompt (budgeted) → redact → providers in order → parse → confidence → answer,
+each a trace point. Without a provider (the default), or when all fail, the
+answer comes from the knowledge base alone (``mode: kb_only``). ``direct``
+skips KB and state.
 Nothing here raises for a bad LLM: every failure becomes a hop in the trace and,
 at worst, a KB-only answer.
 """
@@ -15,8 +16,10 @@ import time
 import uuid
 from typing import Callable
 
+from omv_copilot_agent import findings
 from omv_copilot_agent.assist import kb_answer, parse, prompt, providers as llm, redact, router
 from omv_copilot_agent.assist.trace import Trace
+from omv_copilot_agent.findings import Thresholds
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +63,19 @@ def check_fits(provider: llm.Provider, sent: dict) -> None:
 
 
 class Engine:
-    def __init__(self, agent, diagnostics: Callable[[list[str]], list[dict]] | None = None):
-        self.agent = agent
+    def __init__(self, config, store, knowledge, latest_snapshot: Callable[[], object],
+                 diagnostics: Callable[[list[str]], list[dict]] | None = None):
+        """``config``: the live Config; ``knowledge``: the KnowledgeBase (None: answer without patterns);
+        ``latest_snapshot()``: the newest collected snapshot or None."""
+        self.config = config
+        self.store = store
+        self.knowledge = knowledge
+        self.latest = latest_snapshot
         self.diagnostics = diagnostics or (lambda pattern_ids: [])
 
     # -- config -------------------------------------------------------
     def cfg(self, key: str, default=None):
-        return self.agent.config.get_path(f"assist.{key}", default)
+        return self.config.get_path(f"assist.{key}", default)
 
     def providers(self) -> list[llm.Provider]:
         return [llm.make(p) for p in (self.cfg("providers", []) or []) if isinstance(p, dict)]
@@ -96,12 +105,13 @@ class Engine:
 
         # 2 context_selection
         t = point("context_selection")
-        snapshot = None if direct else self.agent.snapshot
+        snapshot = None if direct else self.latest()
         if direct:
             chosen, details = "general", {"reason": "direct mode"}
             trace.step("context_selection", t, outputs=details, skipped=True)
         else:
-            chosen, details = router.route(query, snapshot, context)
+            found = findings.evaluate(snapshot, Thresholds.from_config(self.config))
+            chosen, details = router.route(query, found, context)
             trace.step("context_selection", t, inputs={"requested": context},
                        outputs={"context": chosen, **{k: v for k, v in details.items() if k != "hints"},
                                 "hints": {k: v for k, v in (details.get("hints") or {}).items() if v}})
@@ -123,7 +133,7 @@ class Engine:
         t = point("pattern_matching")
         matches: list[dict] = []
         signals: list[dict] = []
-        kb = getattr(self.agent, "knowledge", None)
+        kb = self.knowledge
         if direct:
             trace.step("pattern_matching", t, outputs={"reason": "direct mode"}, skipped=True)
         elif kb is None:
@@ -146,7 +156,7 @@ class Engine:
         effective = "direct" if direct else ("kb_only" if mode == "kb_only" or not providers else "llm")
         if mode == "llm" and not providers:
             notices.append("no LLM provider is configured; answered from the knowledge base")
-        redactor = redact.Redactor(redact.known_from_snapshot(self.agent.snapshot)) if self.cfg("redaction", True) else None
+        redactor = redact.Redactor(redact.known_from_snapshot(self.latest())) if self.cfg("redaction", True) else None
         sent = None
         if effective == "kb_only":
             trace.step("prompt_assembly", t, outputs={"reason": "no LLM call in knowledge-base mode"}, skipped=True)
@@ -223,7 +233,7 @@ class Engine:
                           "knowledge-base mode requested" if mode == "kb_only" else "the LLM providers failed")
                 fields = kb_answer.compose(query, chosen, matches, signals, reason)
 
-        # 8 confidence_calculation (seed rule)
+        # 8 confidence_calculation
         t = point("confidence_calculation")
         # Patterns the state alone pointed to (a question whose words matched nothing) are shown
         # but do not make the answer more certain: how well the question was understood does.
@@ -253,7 +263,7 @@ class Engine:
     def _history(self, conversation_id: str) -> list[dict]:
         """Earlier turns as chat messages (query + the answer's analysis), oldest first."""
         try:
-            turns = self.agent.store.turns(conversation_id, limit=HISTORY_TURNS)
+            turns = self.store.turns(conversation_id, limit=HISTORY_TURNS)
         except Exception:
             return []
         out = []
@@ -323,8 +333,8 @@ class Engine:
         data = trace.to_dict(answer["mode"], answer["provider"])
         data.update({"context": answer["context"], "duration_ms": answer["duration_ms"], "conversation_id": conversation_id})
         try:
-            self.agent.store.save_trace(data)
-            self.agent.store.add_turn(conversation_id, query, answer)
+            self.store.save_trace(data)
+            self.store.add_turn(conversation_id, query, answer)
         except Exception as exc:  # the answer still reaches the user
             log.error("could not store the assist trace/turn: %s", exc)
             answer["notices"].append("this answer could not be saved to history")
