@@ -172,7 +172,7 @@ def test_the_server_killed_mid_answer_falls_back_to_the_next_provider(llama, age
 
 def test_a_timeout_shorter_than_the_answer_falls_back_to_the_knowledge_base(llama, agents):
     server = llama(ctx=2048)
-    agent = agents(local(server, timeout_s=1, max_tokens=100, response_format="none"))
+    agent = agents(local(server, timeout_s=1, max_tokens=40, response_format="none"))
     started = time.monotonic()
     answer = agent.assist.ask("write a very long and detailed essay about every RAID level, at least 3000 words")
     assert time.monotonic() - started < 30
