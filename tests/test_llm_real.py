@@ -230,3 +230,30 @@ def test_where_the_build_is_impossible_the_reason_is_one_line(tmp_path):
         done = subprocess.run([sys.executable, str(SCRIPT), "ensure"], capture_output=True, text=True, timeout=60,
                               env={**os.environ, "OMV_COPILOT_LLM_CACHE": str(cache)})
         assert done.returncode == 1 and reason in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_second_run_waits_for_the_build_under_way_then_reuses_it(tmp_path):
+    """Two runs never build at once: the second blocks on the lock and then finds the first's
+    result instead of building again."""
+    import fcntl
+    import os
+    import subprocess
+    import sys
+
+    from tests.local_llm import SCRIPT
+
+    cache = tmp_path / "cache"
+    (cache / "venv" / "bin").mkdir(parents=True)
+    server, model = cache / "venv" / "bin" / "llama-cpp-server", cache / "model.gguf"
+    env = {**os.environ, "OMV_COPILOT_LLM_CACHE": str(cache)}
+    with open(cache / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a build under way
+        waiting = subprocess.Popen([sys.executable, str(SCRIPT), "ensure"], env=env, stdout=subprocess.PIPE, text=True)
+        with pytest.raises(subprocess.TimeoutExpired):
+            waiting.wait(timeout=2)
+        server.write_text("")  # what the build under way leaves
+        model.write_text("")
+        (cache / "ready.json").write_text(json.dumps({"server": str(server), "model": str(model)}))
+    out, _ = waiting.communicate(timeout=30)
+    assert waiting.returncode == 0 and json.loads(out)["model"] == str(model)
+    assert not (cache / "build.log").exists()  # it did not build
