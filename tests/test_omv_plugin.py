@@ -144,7 +144,7 @@ def bridge(daemon, method: str, params: dict | None = None):
 
 SAMPLE_PATTERN = yaml.safe_dump({
     "pattern_id": "local-sample-pattern", "title": "A local pattern saved through omv-rpc", "category": "services",
-    "symptoms": ["sample symptom"], "diagnostics": [{"name": "kernel", "command": "uname -s"}],
+    "symptoms": ["sample symptom"], "diagnostics": [{"name": "kernel", "probe": "kernel-name"}],
     "solutions": [{"priority": 1, "action": "nothing", "explanation": "a sample", "risk": "read-only"}],
     "references": ["https://docs.openmediavault.org/"], "confidence": 0.5})
 
@@ -152,7 +152,8 @@ SAMPLE_PATTERN = yaml.safe_dump({
 def _samples(daemon) -> dict:
     patterns = bridge(daemon, "getPatterns", {"start": 0, "limit": 1}).json()["data"]
     pid = patterns[0]["pattern_id"]
-    return {"getPattern": {"id": pid}, "search": {"q": "disk full"},
+    return {"getPattern": {"id": pid}, "getPatternText": {"id": pid}, "getTraceText": {"id": "none"},
+            "search": {"q": "disk full"},
             "feedback": {"pattern_id": pid, "helpful": True, "comment": "from omv-rpc"},
             "runDiagnostics": {"pattern_id": pid, "params": {}}, "getSolution": {"pattern_id": pid},
             "getLogs": {"since": 3600}, "getAlert": {"id": "1"}, "acknowledgeAlert": {"id": "1"},

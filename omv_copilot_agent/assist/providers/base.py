@@ -30,6 +30,11 @@ def api_key(cfg: dict) -> str | None:
     if cfg.get("api_key"):
         return str(cfg["api_key"])
     if cfg.get("api_key_file"):
+        from omv_copilot_agent.config import key_file_problem
+
+        reason = key_file_problem(cfg["api_key_file"])  # checked again: the file may have changed since
+        if reason:
+            raise ProviderError("key_file", f"key file refused: {reason}")
         try:
             return Path(cfg["api_key_file"]).read_text(encoding="utf-8").strip() or None
         except OSError as exc:
