@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.assist_helpers import PRIVATE, make_agent, realistic_sections, with_state
+from tests.assist_helpers import PRIVATE, realistic_sections, with_state
 from tests.conftest import free_port
 from tests.fake_llm import GOOD_ANSWER, FakeLLM
 
@@ -20,20 +20,6 @@ QUESTION = "my raid array md0 on keller-nas is degraded, what now?"
 @pytest.fixture
 def fake(fake_llm):
     return fake_llm
-
-
-@pytest.fixture
-def agents(make_config):
-    made = []
-
-    def _make(*providers, **kw):
-        agent = make_agent(make_config, providers, **kw)
-        made.append(agent)
-        return agent
-
-    yield _make
-    for agent in made:
-        agent.close()
 
 
 def ask(agent, query=QUESTION, **kw):

@@ -20,7 +20,6 @@ from omv_copilot_agent.assist import providers
 from tests.assist_helpers import realistic_sections, with_state
 from tests.fake_llm import GOOD_ANSWER, FakeLLM
 from tests.local_llm import local_model
-from tests.test_assist_llm import agents  # noqa: F401  (fixture)
 
 QUESTION = "my raid array md0 is degraded, what should I do?"
 
