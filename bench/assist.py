@@ -89,7 +89,7 @@ def main() -> int:
     build, red, sizes = [], [], None
     for _ in range(300):
         t = time.perf_counter()
-        built = prompt.build("storage", QUESTIONS[0], sections, matches, [], 5000)
+        built = prompt.build("storage", QUESTIONS[0], prompt.budget_state(sections, "storage", 5000), matches, [])
         build.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
         r = redact.Redactor(redact.known_from_snapshot(agent.snapshot))

@@ -133,6 +133,24 @@ def live_server(make_config):
 
 
 @pytest.fixture
+def agents(make_config):
+    """``agents(*provider_entries, **assist_settings)``: Agents with the assist fixture snapshot
+    and those ``assist.providers`` (no collection), closed after the test."""
+    from tests.assist_helpers import make_agent
+
+    made = []
+
+    def _make(*providers, **kw):
+        agent = make_agent(make_config, providers, **kw)
+        made.append(agent)
+        return agent
+
+    yield _make
+    for agent in made:
+        agent.close()
+
+
+@pytest.fixture
 def fake_llm():
     """A loopback server speaking the OpenAI and Anthropic wire protocols (tests/fake_llm.py)."""
     from tests.fake_llm import FakeLLM

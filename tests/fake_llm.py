@@ -7,8 +7,10 @@ each request consumes the next step (the last one repeats). A step is a dict:
 - ``{"text": "..."}``        this exact content (fences, prose, trailing text, garbage)
 - ``{"reasoning": "...", "answer"|"text": ...}`` GLM-style ``reasoning_content`` beside the content
   (Anthropic: a ``thinking`` block)
-- ``{"status": 429|500|...}`` that HTTP status with an error body
+- ``{"status": 429|500|..., "error": {...}}`` that HTTP status with an error body (``error``
+  replaces the generic one, e.g. llama.cpp's exceed_context_size_error)
 - ``{"body": "..."}``        a raw non-JSON HTTP 200 body
+- ``{"cut": True, ...}``       finish_reason "length" (the reply stopped at max_tokens)
 - ``{"delay": s, ...}``      wait first (``hang``: longer than the client's timeout; ``slow``: shorter)
 
 Every request is recorded (path, headers, parsed body) in ``requests`` so tests can
@@ -35,7 +37,11 @@ GOOD_ANSWER = {
 
 
 class FakeLLM:
-    def __init__(self):
+    def __init__(self, llama_ctx: int | None = None):
+        """``llama_ctx``: also answer like llama.cpp's server about itself (GET /props with this
+        context window, POST /tokenize at 4 characters per token)."""
+        self.llama_ctx = llama_ctx
+        self.tokenized = 0
         self.requests: list[dict] = []
         self._steps: list[dict] = [{"answer": GOOD_ANSWER}]
         self._lock = threading.Lock()
@@ -51,6 +57,15 @@ class FakeLLM:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode("utf-8", "replace")
+                if fake.llama_ctx and self.path == "/tokenize":
+                    fake.tokenized += 1
+                    text = (json.loads(raw or "{}") or {}).get("content", "")
+                    return self._send(200, json.dumps({"tokens": list(range((len(text) + 3) // 4))}))
+                if not self.path.endswith(("/messages", "/chat/completions")):
+                    # What a cloud API answers to llama.cpp's /tokenize or Ollama's /api/show: not
+                    # a scripted step (those are the chat requests the tests count).
+                    self.send_error(404)
+                    return
                 try:
                     body = json.loads(raw)
                 except ValueError:
@@ -58,12 +73,15 @@ class FakeLLM:
                 step = fake._next({"path": self.path, "headers": dict(self.headers), "body": body, "raw": raw})
                 if step.get("delay"):
                     fake._stop.wait(float(step["delay"]))
-                if self.path.endswith("/messages"):
-                    status, payload = fake._anthropic(step, body)
-                elif self.path.endswith("/chat/completions"):
-                    status, payload = fake._openai(step, body)
-                else:
-                    status, payload = 404, json.dumps({"error": {"message": "no such endpoint"}})
+                wire = fake._anthropic if self.path.endswith("/messages") else fake._openai
+                self._send(*wire(step, body))
+
+            def do_GET(self):
+                if fake.llama_ctx and self.path == "/props":
+                    return self._send(200, json.dumps({"default_generation_settings": {"n_ctx": fake.llama_ctx}}))
+                self.send_error(404)
+
+            def _send(self, status, payload):
                 data = payload.encode()
                 try:
                     self.send_response(status)
@@ -115,7 +133,8 @@ class FakeLLM:
 
     def _openai(self, step: dict, body) -> tuple[int, str]:
         if step.get("status"):
-            return step["status"], json.dumps({"error": {"message": f"scripted {step['status']}", "type": "scripted"}})
+            error = step.get("error") or {"message": f"scripted {step['status']}", "type": "scripted"}
+            return step["status"], json.dumps({"error": error})
         if "body" in step:
             return 200, step["body"]
         message = {"role": "assistant", "content": self._content(step)}
@@ -123,7 +142,8 @@ class FakeLLM:
             message["reasoning_content"] = step["reasoning"]
         model = (body or {}).get("model", "fake")
         return 200, json.dumps({"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
-                                "model": model, "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                                "model": model, "choices": [{"index": 0, "message": message,
+                                                               "finish_reason": "length" if step.get("cut") else "stop"}],
                                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
 
     def _anthropic(self, step: dict, body) -> tuple[int, str]:

@@ -78,7 +78,7 @@ class AssistService:
 
     def providers_public(self) -> list[dict]:
         """Provider names/models for status views (never keys)."""
-        return [{"name": p["name"], "kind": p["kind"], "model": p["model"]} for p in self.engine.providers()]
+        return [{"name": p.name, "kind": p.kind, "model": p.model} for p in self.engine.providers()]
 
     def prune(self, now: float | None = None) -> int:
         now = now or time.time()

@@ -17,7 +17,7 @@ import uuid
 from typing import Callable
 
 from omv_copilot_agent import findings
-from omv_copilot_agent.assist import kb_answer, llm, parse, prompt, redact, router
+from omv_copilot_agent.assist import kb_answer, parse, prompt, providers as llm, redact, router
 from omv_copilot_agent.assist.trace import Trace
 from omv_copilot_agent.findings import Thresholds
 
@@ -43,6 +43,25 @@ def _scrub(text: str, secrets: list[str]) -> str:
     return text
 
 
+#: Tokens kept free for the chat template's role markers around the messages.
+PROMPT_MARGIN_TOKENS = 32
+
+
+def reply_room(provider: llm.Provider, window: int) -> int:
+    """Tokens left for the answer: max_tokens, but never more than a quarter of a small window."""
+    return min(provider.max_tokens, max(256, window // 4))
+
+
+def check_fits(provider: llm.Provider, sent: dict) -> None:
+    """Refuse before sending a prompt the model cannot read (the question alone can be too long)."""
+    window = provider.context_tokens()
+    if not window:
+        return
+    used = provider.count_tokens("\n".join([sent["system"], *(m["content"] for m in sent["messages"])]))
+    if used is not None and used + PROMPT_MARGIN_TOKENS + 64 > window:
+        raise llm.ProviderError("too_long", f"the prompt is {used} tokens; {provider.model} reads at most {window}")
+
+
 class Engine:
     def __init__(self, config, store, knowledge, latest_snapshot: Callable[[], object],
                  diagnostics: Callable[[list[str]], list[dict]] | None = None):
@@ -58,8 +77,8 @@ class Engine:
     def cfg(self, key: str, default=None):
         return self.config.get_path(f"assist.{key}", default)
 
-    def providers(self) -> list[dict]:
-        return [p for p in (self.cfg("providers", []) or []) if isinstance(p, dict)]
+    def providers(self) -> list[llm.Provider]:
+        return [llm.make(p) for p in (self.cfg("providers", []) or []) if isinstance(p, dict)]
 
     # -- the pipeline -------------------------------------------------
     def answer(self, query: str, *, context: str | None = None, mode: str = "auto", conversation_id: str | None = None,
@@ -149,7 +168,12 @@ class Engine:
                          "reasons": m["reasons"], "summary": "; ".join((m.get("pattern") or {}).get("symptoms", [])[:2])}
                         for m in matches]
                 ran = self.diagnostics([m["pattern_id"] for m in matches])
-                built = prompt.build(chosen, query, sections, pats, ran, int(self.cfg("state_budget_chars", 5000)))
+                budget = self._state_budget(chosen, query, list(sections), pats, ran, history, providers,
+                                            redactor.redact if redactor is not None else str)
+                count = budget.pop("count", None)
+                state = prompt.budget_state(sections, chosen, budget["chars"], budget.get("tokens"),
+                                            count) if sections else prompt.NO_STATE
+                built = prompt.build(chosen, query, state, pats, ran)
             messages = [*history, {"role": "user", "content": built["user"]}]
             system = built["system"]
             if redactor is not None:
@@ -160,6 +184,7 @@ class Engine:
             trace.step("prompt_assembly", t, outputs={
                 "chars": size, "est_tokens": _est_tokens(system) + sum(_est_tokens(m["content"]) for m in messages),
                 "state_sections": built["state_sections"], "dropped_sections": built["dropped"],
+                "trimmed_sections": built["trimmed"], "state_budget": None if direct else budget,
                 "redaction": {"enabled": redactor is not None, "replaced": dict(redactor.counts) if redactor else {}},
                 "sent": sent})
 
@@ -178,7 +203,7 @@ class Engine:
         else:
             t = point("llm_request")
             reply, errors = self._call(providers, sent, trace, cancel)
-            trace.step("llm_request", t, inputs={"providers": [p["name"] for p in providers]},
+            trace.step("llm_request", t, inputs={"providers": [p.name for p in providers]},
                        outputs={"provider": reply["provider"] if reply else None, "hops": len(trace.hops)},
                        error=None if reply else "every provider failed")
             t = point("llm_response")
@@ -189,13 +214,16 @@ class Engine:
             else:
                 provider_name, model = reply["provider"], reply["model"]
                 fields, problems = parse.normalize(parse.extract_json(reply["text"]), reply["text"])
+                if reply.get("cut"):
+                    limit = next((p.max_tokens for p in providers if p.name == reply["provider"]), None)
+                    problems.append(f"the answer was cut at max_tokens ({limit}): raise it for {reply['provider']}")
                 if not direct and problems:
                     notices.extend(problems)
                 if redactor is not None:
                     fields = redactor.restore(fields)
                 trace.step("llm_response", t, outputs={"chars": len(reply["text"]), "reasoning_chars": len(reply["reasoning"]),
                                                         "parsed": not problems, "problems": problems,
-                                                        "duration_ms": reply["duration_ms"]})
+                                                        "duration_ms": reply["duration_ms"], "usage": reply.get("usage")})
         if fields is None:
             if direct:
                 fields = {"analysis": "No answer: direct chat needs a working LLM provider.", "possible_causes": [],
@@ -244,7 +272,32 @@ class Engine:
             out.append({"role": "assistant", "content": str((turn.get("answer") or {}).get("analysis") or "")[:2000]})
         return out
 
-    def _call(self, providers: list[dict], sent: dict, trace: Trace, cancel) -> tuple[dict | None, list[str]]:
+    def _state_budget(self, context: str, query: str, names: list[str], pats: list[dict], ran: list[dict],
+                      history: list[dict], providers: list[llm.Provider], as_sent: Callable[[str], str]) -> dict:
+        """The state's budget: ``assist.state_budget_chars``, and, where a provider tells its context
+        window and counts tokens, what the smallest such window leaves after the rest of the prompt
+        and room for the reply (so the most relevant state is cut to fit instead of refused).
+        Tokens are counted on the text ``as_sent`` (redacted: placeholders change its length)."""
+        budget: dict = {"chars": int(self.cfg("state_budget_chars", 5000))}
+        for provider in providers:
+            try:
+                window = provider.context_tokens()
+                if not window or (budget.get("context_tokens") and window >= budget["context_tokens"]):
+                    continue
+                # the prompt without the state's JSON, its heading naming every section (at most)
+                frame = prompt.build(context, query, prompt.State(" ", names, [], names), pats, ran)
+                rest = provider.count_tokens(as_sent("\n".join([frame["system"], frame["user"],
+                                                                  *(m["content"] for m in history)])))
+            except llm.ProviderError:
+                continue
+            if rest is None:
+                continue
+            tokens = max(0, window - reply_room(provider, window) - rest - PROMPT_MARGIN_TOKENS)
+            budget.update({"tokens": tokens, "context_tokens": window, "provider": provider.name,
+                           "count": lambda text, count=provider.count_tokens: count(as_sent(text))})
+        return budget
+
+    def _call(self, providers: list[llm.Provider], sent: dict, trace: Trace, cancel) -> tuple[dict | None, list[str]]:
         """Try each provider in order; a hop per attempt. (reply or None, error summaries)."""
         errors = []
         for provider in providers:
@@ -252,27 +305,28 @@ class Engine:
                 raise Cancelled()
             started = time.monotonic()
             try:
-                secrets = [llm.api_key(provider) or ""]
+                secrets = [provider.api_key() or ""]
             except llm.ProviderError:
                 secrets = []
             try:
-                reply = llm.chat(provider, sent["system"], sent["messages"])
+                check_fits(provider, sent)
+                reply = provider.chat(sent["system"], sent["messages"], schema=parse.ANSWER_SCHEMA)
             except llm.ProviderError as exc:
                 message = _scrub(str(exc), secrets)
-                trace.hops.append({"provider": provider["name"], "model": provider["model"], "result": exc.kind,
+                trace.hops.append({"provider": provider.name, "model": provider.model, "result": exc.kind,
                                    "message": message, "duration_ms": round((time.monotonic() - started) * 1000, 1)})
-                errors.append(f"{provider['name']}: {message}")
-                log.info("LLM provider %s failed: %s", provider["name"], message)
+                errors.append(f"{provider.name}: {message}")
+                log.info("LLM provider %s failed: %s", provider.name, message)
                 continue
             except Exception as exc:  # a client bug must fall back, not lose the question
                 message = _scrub(f"{exc.__class__.__name__}: {exc}", secrets)[:200]
-                trace.hops.append({"provider": provider["name"], "model": provider["model"], "result": "error",
+                trace.hops.append({"provider": provider.name, "model": provider.model, "result": "error",
                                    "message": message, "duration_ms": round((time.monotonic() - started) * 1000, 1)})
-                errors.append(f"{provider['name']}: {message}")
+                errors.append(f"{provider.name}: {message}")
                 continue
-            trace.hops.append({"provider": provider["name"], "model": reply["model"], "result": "ok",
-                               "duration_ms": round((time.monotonic() - started) * 1000, 1)})
-            return {**reply, "provider": provider["name"]}, errors
+            trace.hops.append({"provider": provider.name, "model": reply["model"], "result": "ok",
+                               "duration_ms": round((time.monotonic() - started) * 1000, 1), "usage": reply.get("usage")})
+            return {**reply, "provider": provider.name}, errors
         return None, errors
 
     def _save(self, trace: Trace, answer: dict, conversation_id: str, query: str) -> None:

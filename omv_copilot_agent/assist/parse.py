@@ -6,11 +6,42 @@ import json
 import re
 
 FIELDS = ("analysis", "possible_causes", "suggested_diagnostics", "recommended_actions", "explanation", "follow_up_questions")
+_TEXT = {"type": "string", "maxLength": 200}
+_PROSE = {"type": "string", "maxLength": 800}
+_RISK = {"type": "string", "enum": ["low", "medium", "high"]}
+
+
+def _rows(props: dict) -> dict:
+    return {"type": "array", "maxItems": 3,
+            "items": {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}}
+
+
+#: The answer's shape, for servers that constrain their output to a JSON schema (llama.cpp,
+#: Ollama, OpenAI). Lists and strings are capped so a small model cannot repeat itself until
+#: max_tokens cuts the JSON in half.
+ANSWER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "analysis": _PROSE,
+        "possible_causes": _rows({"cause": _TEXT, "likelihood": _RISK}),
+        "suggested_diagnostics": _rows({"name": _TEXT, "command": _TEXT, "purpose": _TEXT,
+                                        "pattern_id": {"type": ["string", "null"]}}),
+        "recommended_actions": _rows({"action": _TEXT, "command": _TEXT, "risk": _RISK, "explanation": _TEXT}),
+        "explanation": _PROSE,
+        "follow_up_questions": {"type": "array", "maxItems": 3, "items": _TEXT},
+    },
+    "required": list(FIELDS),
+    "additionalProperties": False,
+}
+#: Answer fields that no row inside an answer has (an action has an "explanation" too).
+_TOP_ONLY = tuple(f for f in FIELDS if f != "explanation")
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
 
 
 def extract_json(text: str) -> dict | None:
-    """The first JSON object in ``text``: whole, fenced, or followed by trailing prose."""
+    """The first JSON object in ``text`` that holds a top-level answer field: whole, fenced, or followed by
+    trailing prose. (An object nested in a reply cut at max_tokens, e.g. one of its causes, is not
+    the answer.)"""
     candidates = [text.strip()] + [m.group(1).strip() for m in _FENCE.finditer(text)]
     decoder = json.JSONDecoder()
     for cand in candidates:
@@ -18,7 +49,7 @@ def extract_json(text: str) -> dict | None:
         while start != -1:
             try:
                 obj, _ = decoder.raw_decode(cand[start:])
-                if isinstance(obj, dict):
+                if isinstance(obj, dict) and any(key in obj for key in _TOP_ONLY):
                     return obj
             except ValueError:
                 pass

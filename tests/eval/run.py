@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.eval import evalset  # noqa: E402
+from tests.eval import evalset, llm  # noqa: E402
 
 #: Calibration bins: [0, 0.1), [0.1, 0.2), ... [0.9, 1.0].
 BINS = 10
@@ -140,10 +140,17 @@ class ProviderAnswerer(KbOnlyAnswerer):
         super().__init__({"assist": {"providers": [provider]}})
         self.name = f"llm:{provider.get('name')}"
         self.mode = "llm"
+        self.last_trace: dict = {}
+
+    def __call__(self, question: str) -> dict:
+        answer = super().__call__(question)
+        self.last_trace = self.agent.store.get_trace(answer["trace_id"]) or {}
+        return answer
 
 
 #: name -> factory(); other answerers (e.g. a batch of real models) register here.
-ANSWERERS: dict[str, Callable[[], Answerer]] = {"kb": KbOnlyAnswerer}
+ANSWERERS: dict[str, Callable[[], Answerer]] = {"kb": KbOnlyAnswerer,
+                                               "local-smollm": lambda: llm.local_smollm(ProviderAnswerer)}
 
 
 def register_answerer(name: str, factory: Callable[[], Answerer]) -> None:
@@ -188,6 +195,8 @@ def run_case(case: dict, answerer: Answerer) -> dict:
               "mode": answer.get("mode"), "provider": answer.get("provider"),
               "matched": [[m["pattern_id"], round(float(m["score"]), 3)] for m in matches],
               "top_score": round(top_score, 4), "ms": round((time.monotonic() - started) * 1000, 1)}
+    if hasattr(answerer, "last_trace"):  # an LLM answered: judge what it wrote too
+        result.update(llm.judge_answer(case, answer, answerer.last_trace, answerer.pattern_text))
     if case.get("off_topic"):
         result["handled"] = (not matches and answer.get("confidence") == OFF_TOPIC_CONFIDENCE
                              and answer.get("confidence_label") == "low")
@@ -258,6 +267,8 @@ def evaluate(cases: list[dict], answerer: Answerer) -> dict:
     report = {"answerer": answerer.name, "seconds": round(time.monotonic() - started, 2), "results": results,
               "splits": {split: summarize([r for r in results if r["split"] == split]) for split in evalset.SPLITS}}
     report["splits"]["all"] = summarize(results)
+    if any("llm_answered" in r for r in results):
+        report["llm"] = llm.summary(results)
     return report
 
 
@@ -267,6 +278,8 @@ def _pct(rate: dict) -> str:
 
 def render(report: dict, splits: list[str], failures: bool = False) -> str:
     out = [f"Real-case eval ({report['answerer']} answerer, {len(report['results'])} cases, {report['seconds']} s)"]
+    if report.get("llm"):
+        out += ["", "== what the model wrote (docs/assist.md)", llm.table({report["answerer"]: report["llm"]})]
     for split in splits:
         s = report["splits"][split]
         o = s["overall"]
@@ -321,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key-spread", action="store_true",
                         help="instead of scoring: how many shipped patterns satisfy each case's keys (loosest first)")
     parser.add_argument("--cases", default=str(evalset.CASES_FILE), help="cases file (default: tests/eval/cases.yaml)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="only the first N cases (a slow local model); say so when quoting the numbers")
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)  # pattern-loading chatter would drown the table
     cases = evalset.load(args.cases)
@@ -336,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"patterns satisfying each case's keys ({len(kb.patterns)} shipped patterns; loosest first)")
         print("\n".join(f"  {r['fix']:>3} fix {r['relevant']:>3} relevant  {r['id']}" for r in rows[:25]))
         return 0
+    cases = cases[: args.limit] if args.limit else cases
     answerer = make_answerer(args.provider, args.config)
     try:
         report = evaluate(cases, answerer)

@@ -199,6 +199,37 @@ def test_provider_from_the_config_answers_through_the_llm_pipeline(make_config, 
     assert fake_llm.requests and case["question"][:40] in fake_llm.sent_text()
 
 
+def test_what_a_provider_wrote_is_judged_and_tabled(make_config, fake_llm):
+    """With a provider the model's own text is judged: the accepted fix in it, a cited pattern,
+    whole JSON, risky commands, latency and tokens (tests/eval/llm.py)."""
+    from tests.eval import llm
+    from tests.fake_llm import GOOD_ANSWER
+
+    case = next(c for c in evalset.load() if c["id"] == "omv-640-raid1-gone-after-disk-pulled")
+    _, path = make_config({"assist": {"providers": [fake_llm.provider("fake")]}})
+    answerer = run.make_answerer("fake", str(path))
+    try:
+        fake_llm.script({"answer": {**GOOD_ANSWER, "analysis": "Nothing to say."}})
+        plain = run.run_case(case, answerer)
+        cite = plain["matched"][0][0]
+        fixed = {**GOOD_ANSWER, "analysis": f"See [{cite}]: " + " ".join(case["fix_keys"][0]),
+                 "recommended_actions": [{"action": "start over", "command": "mkfs.ext4 /dev/sdb1", "risk": "high",
+                                          "explanation": ""}]}
+        fake_llm.script({"answer": fixed}, {"text": json.dumps(fixed)[:60], "cut": True})
+        good = run.run_case(case, answerer)
+        cut = run.run_case(case, answerer)
+        report = run.evaluate([case], answerer)
+    finally:
+        answerer.close()
+    assert not plain["fix_in_answer"] and not plain["risky_command"] and plain["valid_json"]
+    assert good["fix_in_answer"] and good["risky_command"] and good["valid_json"]
+    relevant = list(case["topic_keys"]) + list(case["fix_keys"])
+    assert good["pattern_cited"] == llm.satisfies(answerer.pattern_text(cite), relevant)
+    assert good["latency_s"] is not None and good["tokens"] == 2  # the fake server's usage: 1 + 1
+    assert not cut["valid_json"]  # cut at max_tokens: not whole JSON
+    assert report["llm"]["cases"] == 1 and "| llm:fake | 1 | 100 % (1/1) |" in run.render(report, ["tuned"])
+
+
 def test_make_eval_runs_and_holds_the_ratchet():
     """The CLI `make eval` runs, over every case, in a real process; today's numbers are the floor."""
     proc = subprocess.run([PYTHON, str(ROOT / "tests/eval/run.py"), "--json"], capture_output=True, text=True,

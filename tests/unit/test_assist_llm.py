@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.assist_helpers import PRIVATE, make_agent
+from tests.assist_helpers import PRIVATE, realistic_sections, with_state
 from tests.conftest import free_port
 from tests.fake_llm import GOOD_ANSWER, FakeLLM
 
@@ -20,20 +20,6 @@ QUESTION = "my raid array md0 on keller-nas is degraded, what now?"
 @pytest.fixture
 def fake(fake_llm):
     return fake_llm
-
-
-@pytest.fixture
-def agents(make_config):
-    made = []
-
-    def _make(*providers, **kw):
-        agent = make_agent(make_config, providers, **kw)
-        made.append(agent)
-        return agent
-
-    yield _make
-    for agent in made:
-        agent.close()
 
 
 def ask(agent, query=QUESTION, **kw):
@@ -73,9 +59,28 @@ def test_prose_reply_is_kept_as_text(fake, agents):
     assert any("not JSON" in n for n in answer["notices"])
 
 
-def test_json_mode_can_be_turned_off_for_servers_without_it(fake, agents):
-    ask(agents(fake.provider(json_mode=False)))
+def test_a_reply_cut_at_max_tokens_says_so(fake, agents):
+    fake.script({"text": json.dumps(GOOD_ANSWER)[:80], "cut": True})
+    answer = ask(agents(fake.provider(max_tokens=50)))
+    assert answer["mode"] == "llm"
+    assert "the answer was cut at max_tokens (50): raise it for fake" in answer["notices"]
+
+
+def test_response_format_can_be_turned_off_for_servers_without_it(fake, agents):
+    ask(agents(fake.provider(response_format="none")))
     assert "response_format" not in fake.requests[-1]["body"]
+
+
+def test_json_schema_response_format_sends_the_answer_schema(fake, agents):
+    from omv_copilot_agent.assist.parse import ANSWER_SCHEMA
+
+    answer = ask(agents(fake.provider(response_format="json_schema")))
+    sent = fake.requests[-1]["body"]["response_format"]
+    assert sent["type"] == "json_schema" and sent["json_schema"]["schema"] == ANSWER_SCHEMA
+    assert answer["mode"] == "llm"
+    import jsonschema
+
+    jsonschema.validate(GOOD_ANSWER, ANSWER_SCHEMA)  # the schema admits a full answer
 
 
 @pytest.mark.parametrize("failure", [
@@ -222,3 +227,90 @@ def test_nine_trace_points_in_order_with_durations(fake, agents):
     starts = [s["started_at"] for s in trace["steps"]]
     assert starts == sorted(starts)
     assert trace["context"] == "storage" and trace["provider"] == "fake"
+
+
+# -- what a provider tells about its model: context window, tokens ---------------------------
+@pytest.fixture
+def forget():
+    from omv_copilot_agent.assist import providers
+
+    providers.forget_probes()
+    yield
+    providers.forget_probes()
+
+
+def test_a_llama_server_gets_the_state_cut_to_its_window_in_its_tokens(agents, forget):
+    llama = FakeLLM(llama_ctx=1024)
+    try:
+        agent = agents(llama.provider("local", max_tokens=256), state_budget_chars=100000)
+        with_state(agent, realistic_sections())
+        answer = ask(agent, "is the smb service running?")
+        assert answer["mode"] == "llm"
+        step = next(s for s in agent.store.get_trace(answer["trace_id"])["steps"] if s["point"] == "prompt_assembly")
+        budget = step["outputs"]["state_budget"]
+        assert budget["context_tokens"] == 1024 and budget["provider"] == "local" and 0 < budget["tokens"] < 1024
+        sent = llama.requests[-1]["body"]["messages"]
+        tokens = sum((len(m["content"]) + 3) // 4 for m in sent)
+        assert tokens <= 1024 - 256  # room for the reply is kept
+        assert step["outputs"]["state_sections"][0] == "services" and "services" in step["outputs"]["trimmed_sections"]
+        assert llama.tokenized <= 8  # measured and rescaled, not tokenized row by row
+    finally:
+        llama.close()
+
+
+def test_a_question_longer_than_the_window_is_refused_before_sending_and_falls_back(fake, agents, forget):
+    llama = FakeLLM(llama_ctx=512)
+    try:
+        agent = agents(llama.provider("small"), fake.provider("big"))
+        answer = ask(agent, "my disk is full " + "x" * 4000)
+        assert answer["provider"] == "big" and not llama.requests  # never sent to the small model
+        hops = agent.store.get_trace(answer["trace_id"])["hops"]
+        assert hops[0]["result"] == "too_long" and "reads at most 512" in hops[0]["message"]
+    finally:
+        llama.close()
+
+
+def test_the_servers_context_overflow_error_is_named(fake, agents, forget):
+    fake.script({"status": 400, "error": {"code": 400, "type": "exceed_context_size_error", "n_prompt_tokens": 9000,
+                                          "n_ctx": 4096, "message": "request exceeds the available context size"}})
+    answer = ask(agents(fake.provider()))
+    assert answer["mode"] == "kb_only"
+    assert any("longer than the model's context window (9000 tokens, context 4096)" in n for n in answer["notices"])
+
+
+def test_context_window_from_config_from_ollama_or_unknown(fake, forget):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from omv_copilot_agent.assist import providers
+
+    assert providers.make(fake.provider(context_tokens=8192)).context_tokens() == 8192
+    plain = providers.make(fake.provider())
+    assert plain.context_tokens() is None and plain.count_tokens("hello") is None  # a cloud API: 404s
+
+    class Ollama(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_error(404)
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            params = "num_ctx 16384\nstop <|eot|>" if body["model"] == "tuned" else "stop <|eot|>"
+            data = json.dumps({"parameters": params, "model_info": {"llama.context_length": 131072}}).encode()
+            self.send_response(200 if self.path == "/api/show" else 404)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ollama)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = {"name": "o", "kind": "openai", "endpoint": f"http://127.0.0.1:{server.server_address[1]}/v1"}
+        assert providers.make({**base, "model": "tuned"}).context_tokens() == 16384
+        # Ollama serves its default window, not the trained 128k, unless the model sets num_ctx
+        assert providers.make({**base, "model": "plain"}).context_tokens() == 4096
+    finally:
+        server.shutdown()
+        server.server_close()

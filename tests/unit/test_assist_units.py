@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.assist_helpers import PRIVATE, check_mermaid, fixture_snapshot
+from tests.assist_helpers import PRIVATE, check_mermaid, fixture_snapshot, realistic_sections
 
 
 # -- routing -------------------------------------------------------------
@@ -63,27 +63,77 @@ def test_requested_context_wins():
 
 
 # -- prompt budget ---------------------------------------------------------
-def test_prompt_budget_drops_whole_sections_and_keeps_valid_json():
+def test_prompt_budget_cuts_least_relevant_first_and_keeps_valid_json():
     from omv_copilot_agent.assist import prompt
 
     sections = prompt.state_sections(fixture_snapshot())
     full = json.dumps(sections, separators=(",", ":"), default=str)
     assert len(full) > 1500
-    text, kept, dropped = prompt.budget_state(sections, "storage", 1500)
+    text, kept, dropped, trimmed = prompt.budget_state(sections, "storage", 1500)
     assert len(text) <= 1500 and dropped
-    assert set(json.loads(text)) == set(kept)  # parses: never cut in half
+    assert list(json.loads(text)) == kept  # parses: never cut in half; most relevant first
     assert kept[0] == "storage" and "storage" not in dropped
     # least relevant first: for storage, apt/network/omv go before smart/system
     order = prompt.RELEVANCE["storage"]
     assert all(order.index(d) > order.index(k) for d in dropped if d in order for k in kept if k in order)
 
 
+@pytest.mark.parametrize("context", ["storage", "network", "service", "performance", "security", "general"])
+def test_a_config_ten_times_the_budget_still_carries_the_most_relevant_state(context):
+    """The old budget dropped a section whole when it alone exceeded the budget: with a busy
+    box's configuration the security context's prompt carried no state at all."""
+    from omv_copilot_agent.assist import prompt
+
+    sections = realistic_sections()
+    budget = 5000
+    assert len(json.dumps(sections)) >= 10 * budget
+    assert all(len(json.dumps(sections[order[0]])) > budget for order in prompt.RELEVANCE.values())
+    text, kept, dropped, trimmed = prompt.budget_state(sections, context, budget)
+    assert len(text) <= budget
+    sent = json.loads(text)
+    top = prompt.RELEVANCE[context][0]
+    assert kept[0] == top and top in trimmed and top not in dropped
+    # it carries real rows (not only "+N more" notes) and the largest share of the budget
+    rows = [r for v in sent[top].values() if isinstance(v, list) for r in v if isinstance(r, dict)]
+    assert rows, sent[top]
+    sizes = {name: len(json.dumps(part)) for name, part in sent.items()}
+    assert sizes[top] >= budget // 3 and sizes[top] == max(sizes.values()), sizes
+    # the next most relevant section is there too, cut rather than dropped
+    assert prompt.RELEVANCE[context][1] in kept
+
+
+def test_journal_rows_are_cut_from_the_oldest():
+    from omv_copilot_agent.assist import prompt
+
+    logs = realistic_sections()["logs"]
+    text, _cut = prompt.compact(logs, 1000, tail=True)
+    assert "entry 83)" in text and "entry 0)" not in text and '"+' in text
+
+
+def test_budget_in_model_tokens_rescales_until_it_fits():
+    from omv_copilot_agent.assist import prompt
+
+    sections = realistic_sections()
+    calls = []
+
+    def count(text):  # a tokenizer with 2 characters per token
+        calls.append(len(text))
+        return (len(text) + 1) // 2
+
+    state = prompt.budget_state(sections, "storage", 5000, tokens=800, count=count)
+    assert count(state.text) <= 800 and state.kept[0] == "storage"
+    assert len(calls) <= 6  # measured, rescaled, measured again: not one call per row
+    # without a tokenizer the character budget alone applies
+    assert len(prompt.budget_state(sections, "storage", 5000, tokens=800, count=None).text) > 1600
+
+
 def test_prompt_has_frame_patterns_query_and_format():
     from omv_copilot_agent.assist import prompt
 
-    built = prompt.build("storage", "my raid is degraded", prompt.state_sections(fixture_snapshot()),
+    state = prompt.budget_state(prompt.state_sections(fixture_snapshot()), "storage", 5000)
+    built = prompt.build("storage", "my raid is degraded", state,
                          [{"pattern_id": "mdadm-degraded", "title": "RAID degraded", "category": "storage", "score": 0.9,
-                           "reasons": ["signal"], "summary": "array shows [U_]"}], [], 5000)
+                           "reasons": ["signal"], "summary": "array shows [U_]"}], [])
     assert "Storage Specialist" in built["system"] and "Prioritize data safety" in built["system"]
     user = built["user"]
     for needle in ("## Current system state", "[mdadm-degraded] RAID degraded", "## User query", "my raid is degraded",
@@ -98,7 +148,7 @@ def test_prompt_has_frame_patterns_query_and_format():
 def test_every_specialist_template_renders(context):
     from omv_copilot_agent.assist import prompt
 
-    built = prompt.build(context, "q", {}, [], [], 5000)
+    built = prompt.build(context, "q", prompt.NO_STATE, [], [])
     assert "JSON" in built["system"] and built["user"].endswith("]}")
 
 
@@ -133,6 +183,15 @@ def test_parse_fills_missing_and_coerces_strings():
     assert fields["suggested_diagnostics"][0]["name"] == "smartctl"
     assert fields["follow_up_questions"] == ["why?"] and fields["explanation"] == ""
     assert problems == []
+
+
+def test_a_reply_cut_in_half_is_text_not_its_first_inner_object():
+    from omv_copilot_agent.assist import parse
+
+    cut = json.dumps(GOOD, indent=2)[:-40]
+    assert parse.extract_json(cut) is None  # not {"cause": "disk", ...}
+    fields, problems = parse.normalize(None, cut)
+    assert fields["analysis"] == cut.strip() and problems
 
 
 def test_parse_prose_keeps_raw_text():
@@ -251,4 +310,4 @@ Always respond in the specified JSON format."""
 def test_storage_prompt_is_the_seed_5_2_text():
     from omv_copilot_agent.assist import prompt
 
-    assert prompt.build("storage", "q", {}, [], [], 5000)["system"] == SEED_5_2
+    assert prompt.build("storage", "q", prompt.NO_STATE, [], [])["system"] == SEED_5_2

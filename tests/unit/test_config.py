@@ -145,15 +145,17 @@ def test_api_key_file_is_never_the_token_and_only_a_private_root_file(tmp_path):
 
 
 def test_key_file_loosened_after_start_is_refused_when_read(tmp_path):
-    from omv_copilot_agent.assist import llm
+    from omv_copilot_agent.assist import providers
 
     key = tmp_path / "llm.key"
     key.write_text("sk-test\n")
     key.chmod(0o600)
-    assert llm.api_key({"api_key_file": str(key)}) == "sk-test"
+    provider = providers.make({"name": "p", "kind": "openai", "endpoint": "http://127.0.0.1:1", "model": "m",
+                               "api_key_file": str(key)})
+    assert provider.api_key() == "sk-test"
     key.chmod(0o644)
-    with pytest.raises(llm.ProviderError, match="key file refused"):
-        llm.api_key({"api_key_file": str(key)})
+    with pytest.raises(providers.ProviderError, match="key file refused"):
+        provider.api_key()
 
 
 def test_token_is_not_sent_to_a_provider_through_the_settings_api(live_server, tmp_path):
