@@ -97,7 +97,9 @@ class Agent:
         """The agent's own state for /system/status."""
         return {"version": __version__, "started_at": self.started_at, "uptime_s": round(time.time() - self.started_at, 1),
                 "cycles": self.cycles, "interval_s": self.config.get_path("collect.interval_s"),
-                "store": {"path": str(self.store.path), "error": self.last_store_error}}
+                # a failed cycle write, or any other write (an API call) since the last one that worked:
+                # with buffered writes the cycle alone may not touch the disk for many minutes
+                "store": {"path": str(self.store.path), "error": self.last_store_error or self.store.last_write_error}}
 
     def public_config(self) -> dict:
         return redact_config(dict(self.config))

@@ -73,10 +73,13 @@ class WriteBehind:
         """Take one cycle's snapshot and samples; flush when the interval is up."""
         self.store.add_metrics(snapshot.taken_at, samples)
         digest = substance(snapshot)
-        if digest != self.stored_digest or snapshot.taken_at - self.stored_at >= SNAPSHOT_EVERY_S:
+        since = snapshot.taken_at - self.stored_at
+        # a clock that jumped backwards (since < 0) would otherwise hold every write until it caught up
+        if digest != self.stored_digest or since >= SNAPSHOT_EVERY_S or since < 0:
             self.pending = snapshot
             self.stored_digest, self.stored_at = digest, snapshot.taken_at
-        if self.clock() - self.flushed_at >= self.flush_interval_s:
+        waited = self.clock() - self.flushed_at
+        if waited >= self.flush_interval_s or waited < 0:
             self.flush()
 
     def flush(self) -> None:
