@@ -127,7 +127,10 @@ class Engine:
         effective = "direct" if direct else ("kb_only" if mode == "kb_only" or not providers else "llm")
         if mode == "llm" and not providers:
             notices.append("no LLM provider is configured; answered from the knowledge base")
-        redactor = redact.Redactor(redact.known_from_snapshot(self.agent.snapshot)) if self.cfg("redaction", True) else None
+        # Redacted as data before any prompt exists: secrets always, identifiers unless switched off.
+        # Direct mode sends no state, but the state still tells which words in the question are private.
+        redactor = redact.Redactor(identifiers=bool(self.cfg("redaction", True)))
+        sections = redactor.redact_data(sections if not direct else prompt.state_sections(self.agent.snapshot))
         sent = None
         if effective == "kb_only":
             trace.step("prompt_assembly", t, outputs={"reason": "no LLM call in knowledge-base mode"}, skipped=True)
@@ -142,15 +145,14 @@ class Engine:
                 built = prompt.build(chosen, query, sections, pats, ran, int(self.cfg("state_budget_chars", 5000)))
             messages = [*history, {"role": "user", "content": built["user"]}]
             system = built["system"]
-            if redactor is not None:
-                system = redactor.redact(system)
-                messages = [{"role": m["role"], "content": redactor.redact(m["content"])} for m in messages]
+            system = redactor.redact(system)
+            messages = [{"role": m["role"], "content": redactor.redact(m["content"])} for m in messages]
             sent = {"system": system, "messages": messages}
             size = len(system) + sum(len(m["content"]) for m in messages)
             trace.step("prompt_assembly", t, outputs={
                 "chars": size, "est_tokens": _est_tokens(system) + sum(_est_tokens(m["content"]) for m in messages),
                 "state_sections": built["state_sections"], "dropped_sections": built["dropped"],
-                "redaction": {"enabled": redactor is not None, "replaced": dict(redactor.counts) if redactor else {}},
+                "redaction": {"enabled": redactor.identifiers, "replaced": dict(redactor.counts)},
                 "sent": sent})
 
         # 6 llm_request / 7 llm_response
@@ -181,8 +183,7 @@ class Engine:
                 fields, problems = parse.normalize(parse.extract_json(reply["text"]), reply["text"])
                 if not direct and problems:
                     notices.extend(problems)
-                if redactor is not None:
-                    fields = redactor.restore(fields)
+                fields = redactor.restore(fields)
                 trace.step("llm_response", t, outputs={"chars": len(reply["text"]), "reasoning_chars": len(reply["reasoning"]),
                                                         "parsed": not problems, "problems": problems,
                                                         "duration_ms": reply["duration_ms"]})
