@@ -56,11 +56,9 @@ OMV_KEEP: dict[str, set[str]] = {
               "powermode"},
     "network": {"devicename", "method", "method6", "state", "link", "netmask", "type", "wol"},
     "cron_jobs": {"command", "execution", "type", "minute", "hour", "month", "dayofmonth", "dayofweek"},
-    "rsync_jobs": {"type", "mode", "execution", "minute", "hour", "month", "dayofmonth", "dayofweek", "extraoptions",
-                   "srcuri", "desturi"},
+    "rsync_jobs": {"type", "mode", "minute", "hour", "month", "dayofmonth", "dayofweek", "extraoptions"},
     "topics": {"id", "type"},
     "users": {"shell"},
-    "shared_folders": {"mntent"},
 }
 
 #: Values that identify nobody (and would wreck prose if substituted as known values).
@@ -95,10 +93,14 @@ _TEXT_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("IP6", re.compile(r"(?<![\w:])[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:]*(?![\w:])")),
     ("SERIAL", re.compile(r"(?i)(\"?(?:serial(?:_number|no)?|serial number)\"?\s*[:=]\s*\"?)([A-Za-z0-9._-]{4,})")),
     ("USER", re.compile(r"(/(?:home|srv/[^/\s\"]+/home|export/home)/)([\w.-]+)")),
+    # curl -u USER:…, --user USER:…, scheme://USER:…@, ssh USER@host
+    ("USER", re.compile(r"((?:\s-u\s*|--user(?:=|\s+))[\"']?)([^\s:\"'<]+)(?=:)")),
+    ("USER", re.compile(r"(://)([^\s/:@\"'<]+)(?=[:@])")),
+    ("USER", re.compile(r"((?:^|[\s\"'=,;(]))([\w.-]+)(?=@[A-Za-z<])")),
     # /dev/disk/by-id/ata-MODEL_SERIAL, /srv/dev-disk-by-uuid-…, by-label names: the id part
     ("NAME", re.compile(r"((?:/dev/disk/by-[a-z]+/|dev-disk-by-[a-z]+-))([^\s\"'/,;]+)")),
     # user@host / URL hosts: the host is an identifier (user@ is caught by EMAIL when it has a TLD)
-    ("HOST", re.compile(r"((?:://(?:[^\s/@\"']+@)?|\b[\w.-]+@))([A-Za-z][\w-]*(?:\.[\w-]+)*)")),
+    ("HOST", re.compile(r"((?:://(?:[^\s/@\"']+@)?|(?<=[\w>])@))([A-Za-z][\w-]*(?:\.[\w-]+)*)")),
 ]
 _PLACEHOLDER = re.compile(r"<(IP|MAC|EMAIL|WWN|SERIAL|USER|HOST|SECRET|NAME)_\d+>")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
