@@ -70,6 +70,24 @@ def query():
     return jsonify(svc.ask(body["query"], **kwargs))
 
 
+PROBE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["command"],
+                "properties": {"command": {"type": "string", "minLength": 1, "maxLength": 1000}}}
+
+
+@bp.post("/probe")
+def run_probe():
+    """Run the command an answer shows — only when it is exactly a catalogue probe call, and exactly that argv."""
+    from omv_copilot_agent.assist import risk
+
+    body = json_body(PROBE_SCHEMA)
+    svc = service()
+    verdict = risk.classify(body["command"], svc.recognise)
+    if verdict["probe"] is None:
+        raise bad_request(f"field 'command': {verdict['reason']}; only catalogue probes run "
+                          f"(this one is {verdict['risk']})", "not_a_probe")
+    return jsonify({"command": body["command"], "probe": verdict["probe"], "result": svc.run_probe(verdict["probe"]["argv"])})
+
+
 def job_or_404(job_id: str):
     job = service().pool.get(checked_id(job_id, "job id"))
     if job is None:

@@ -61,6 +61,7 @@ METHODS: dict[str, Method] = {
     "validatePattern": Method("POST", "/api/v1/knowledge/patterns/validate", body=True),
     "feedback": Method("POST", "/api/v1/knowledge/feedback", body=True),
     "runDiagnostics": Method("POST", "/api/v1/assist/diagnostics", body=True),
+    "runProbe": Method("POST", "/api/v1/assist/probe", body=True),
     "getSolution": Method("POST", "/api/v1/assist/solution", body=True),
     "getAlerts": Method("GET", "/api/v1/alerts", query=("state", "severity"), paged=True),
     "getAlert": Method("GET", "/api/v1/alerts/{id}", path_params=("id",)),

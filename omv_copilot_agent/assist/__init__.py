@@ -24,9 +24,9 @@ DIAGNOSTICS_KEEP_N = 50
 
 
 class AssistService:
-    def __init__(self, agent):
+    def __init__(self, agent, recognise):
         self.agent = agent
-        self.engine = Engine(agent, diagnostics=self.recent_diagnostics)
+        self.engine = Engine(agent, recognise, diagnostics=self.recent_diagnostics)
         self._diagnostics: list[dict] = []
         cfg = agent.config.get_path
         self.pool = JobPool(workers=int(cfg("assist.workers", 2)), max_queued=int(cfg("assist.max_queued_jobs", 16)))
@@ -69,6 +69,19 @@ class AssistService:
                                       "stdout": str(r.get("stdout") or r.get("error") or "")[:2000]})
         del self._diagnostics[:-DIAGNOSTICS_KEEP_N]
 
+    @property
+    def recognise(self):
+        """The probe lookup answers are classified with (one for the engine and the Run endpoint)."""
+        return self.engine.recognise
+
+    def run_probe(self, argv: list[str]) -> dict:
+        """Run a recognised probe's argv through the runner (the one place commands run)."""
+        from omv_copilot_agent import runner
+
+        cfg = self.agent.config.get_path
+        return runner.run(list(argv), timeout=float(cfg("knowledge.diagnostic_timeout_s", 10) or 10),
+                          max_output=int(cfg("knowledge.diagnostic_max_output_bytes", 65536) or 65536)).to_dict()
+
     def recent_diagnostics(self, pattern_ids: list[str]) -> list[dict]:
         cutoff = time.time() - DIAGNOSTICS_KEEP_S
         return [d for d in self._diagnostics if d["at"] >= cutoff and d["pattern_id"] in pattern_ids][-10:]
@@ -94,8 +107,13 @@ class AssistService:
             log.warning("assist trace retention failed: %s", exc)
 
 
+def _no_catalogue(argv):
+    """Until the probe catalogue is on main nothing counts as read-only (every command: review first)."""
+    return None
+
+
 def attach(agent) -> AssistService:
-    service = AssistService(agent)
+    service = AssistService(agent, recognise=_no_catalogue)
     agent.on_snapshot.append(service._on_snapshot)
     kb = getattr(agent, "knowledge", None)
     if kb is not None and hasattr(kb, "run_diagnostics"):

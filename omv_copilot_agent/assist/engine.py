@@ -15,7 +15,7 @@ import time
 import uuid
 from typing import Callable
 
-from omv_copilot_agent.assist import kb_answer, llm, parse, prompt, redact, router
+from omv_copilot_agent.assist import kb_answer, llm, parse, prompt, redact, risk, router
 from omv_copilot_agent.assist.trace import Trace
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,10 @@ def _scrub(text: str, secrets: list[str]) -> str:
 
 
 class Engine:
-    def __init__(self, agent, diagnostics: Callable[[list[str]], list[dict]] | None = None):
+    def __init__(self, agent, recognise: risk.Recognise, diagnostics: Callable[[list[str]], list[dict]] | None = None):
+        """``recognise``: the probe catalogue's lookup; a command is read-only only if it is a probe call."""
         self.agent = agent
+        self.recognise = recognise
         self.diagnostics = diagnostics or (lambda pattern_ids: [])
 
     # -- config -------------------------------------------------------
@@ -208,8 +210,9 @@ class Engine:
                    outputs={"confidence": confidence, "label": parse.confidence_label(confidence),
                             "rule": "0.5 + mean(scores), +0.1 if top > 0.7, cap 0.98"})
 
-        # 9 response_assembly
+        # 9 response_assembly (risk of every command decided here, whatever the LLM or pattern claimed)
         t = point("response_assembly")
+        fields = risk.review(fields, self.recognise)
         answer = {"query_id": trace.id, "conversation_id": conversation_id, "query": query, "context": chosen,
                   "mode": effective, "provider": provider_name, "model": model, **fields,
                   "confidence": confidence, "confidence_label": parse.confidence_label(confidence),

@@ -1,0 +1,127 @@
+"""Risk is decided by the server: an LLM's "read-only" on ``rm -rf /srv/*`` is not believed,
+and Run exists only for a catalogue probe call, running exactly the command shown.
+
+The probe lookup is injected (``Engine.recognise``); here a stand-in that knows one probe.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.fake_llm import GOOD_ANSWER
+
+HOSTILE = {**GOOD_ANSWER,
+           "suggested_diagnostics": [
+               # the LLM picks a real pattern id beside a destructive command
+               {"name": "look at the array", "command": "rm -rf /srv/*", "purpose": "x", "pattern_id": "mdadm-degraded",
+                "risk": "read-only"},
+               {"name": "array status", "command": "cat /proc/mdstat", "purpose": "see members", "pattern_id": None}],
+           "recommended_actions": [
+               {"action": "Clean up", "command": "rm -rf /srv/*", "risk": "read-only", "explanation": "frees space"},
+               {"action": "Recreate", "command": "mkfs.ext4 -F /dev/md0", "risk": "low", "explanation": "fresh fs"},
+               {"action": "Restart Samba", "command": "systemctl restart smbd", "risk": "read-only", "explanation": "."},
+               {"action": "Replace disk", "command": "", "risk": "medium", "explanation": "."}]}
+
+
+@dataclass
+class Call:
+    name: str
+    params: dict = field(default_factory=dict)
+    argv: list = field(default_factory=list)
+
+
+def one_probe(argv):
+    """Stand-in for probes.recognise: exactly ``cat /proc/mdstat`` is the probe 'mdstat'."""
+    return Call("mdstat", {}, ["cat", "/proc/mdstat"]) if list(argv) == ["cat", "/proc/mdstat"] else None
+
+
+@pytest.mark.parametrize("command, expected", [
+    ("rm -rf /srv/*", "data-risk"), ("mkfs.ext4 -F /dev/md0", "data-risk"), ("mkfs -t xfs /dev/sdb1", "data-risk"),
+    ("sudo -u root rm -rf /x", "data-risk"), ("dd if=/dev/zero of=/dev/sda bs=1M", "data-risk"),
+    ("wipefs -a /dev/sdb", "data-risk"), ("mdadm --create /dev/md1 -l1 -n2 /dev/sd[bc]", "data-risk"),
+    ("mdadm --zero-superblock /dev/sdb1", "data-risk"), ("zpool destroy tank", "data-risk"),
+    ("sgdisk --zap-all /dev/sda", "data-risk"), ("parted -s /dev/sda mklabel gpt", "data-risk"),
+    ("chmod -R 777 /srv/data", "data-risk"), ("chown -R anna: /srv", "data-risk"),
+    ("echo 1 > /dev/sda", "data-risk"), ("bash -c 'wipefs -a /dev/sdb'", "data-risk"),
+    ("find /srv -name '*.tmp' -delete", "data-risk"), ("e2fsck -fy /dev/md0", "data-risk"),
+    ("cat /proc/mdstat", "read-only"), ("cat  /proc/mdstat", "read-only"),
+    ("cat /proc/mdstat; rm -rf /", "data-risk"), ("cat /proc/mdstat /etc/shadow", "unverified"),
+    ("mdadm --detail /dev/md0", "unverified"), ("systemctl restart smbd", "unverified"),
+    ("sgdisk -p /dev/sda", "unverified"), ("ls 'unbalanced", "data-risk"),
+])
+def test_server_classifies_commands(command, expected):
+    from omv_copilot_agent.assist import risk
+
+    assert risk.classify(command, one_probe)["risk"] == expected
+
+
+def test_labels_are_shown_only_when_not_milder():
+    from omv_copilot_agent.assist import risk
+
+    out = risk.review(HOSTILE, one_probe)
+    diags, actions = out["suggested_diagnostics"], out["recommended_actions"]
+    assert [d["risk"] for d in diags] == ["data-risk", "read-only"]
+    assert diags[0]["probe"] is None and diags[1]["probe"]["argv"] == ["cat", "/proc/mdstat"]
+    assert [a["risk"] for a in actions] == ["data-risk", "data-risk", "unverified", "medium"]
+    # a harsher label than the server's is kept
+    harsh = risk.review({"recommended_actions": [{"action": "a", "command": "cat /proc/mdstat", "risk": "high"}]}, one_probe)
+    assert harsh["recommended_actions"][0]["risk"] == "high"
+
+
+@pytest.fixture
+def hostile_server(live_server, fake_llm):
+    fake_llm.script({"answer": HOSTILE})
+    server = live_server({"assist": {"providers": [fake_llm.provider()]}}, cycle=False)
+    server.agent.assist.engine.recognise = one_probe
+    return server
+
+
+def _check(answer):
+    diags = {d["command"]: d for d in answer["suggested_diagnostics"]}
+    acts = {a["command"]: a for a in answer["recommended_actions"]}
+    assert diags["rm -rf /srv/*"]["risk"] == "data-risk" and diags["rm -rf /srv/*"]["probe"] is None
+    assert acts["rm -rf /srv/*"]["risk"] == "data-risk" and acts["mkfs.ext4 -F /dev/md0"]["risk"] == "data-risk"
+    assert acts["systemctl restart smbd"]["risk"] == "unverified"
+    assert diags["cat /proc/mdstat"]["probe"]["name"] == "mdstat"
+
+
+def test_api_and_rpc_answers_carry_the_servers_risk(hostile_server):
+    r = hostile_server.post("/api/v1/assist/query", json={"query": "my raid md0 is degraded"})
+    assert r.status_code == 200, r.text
+    _check(r.json())
+    r = hostile_server.post("/api/v1/rpc", json={"method": "startQuery", "params": {"query": "md0 degraded"}})
+    assert r.status_code in (200, 202), r.text
+
+
+def test_run_exists_only_for_probes_and_runs_what_is_shown(hostile_server, tmp_path):
+    marker = tmp_path / "ran"
+    for command in ("rm -rf /srv/*", f"touch {marker}", "cat /proc/mdstat; touch " + str(marker), "cat /proc/mdstat "
+                    "/etc/shadow"):
+        r = hostile_server.post("/api/v1/assist/probe", json={"command": command})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "not_a_probe", r.text
+        assert "only catalogue probes run" in r.json()["error"]["message"]
+        r = hostile_server.post("/api/v1/rpc", json={"method": "runProbe", "params": {"command": command}})
+        assert r.status_code == 400, r.text
+    # the old way in: a pattern id the LLM chose is not a parameter of Run
+    r = hostile_server.post("/api/v1/assist/probe", json={"command": "cat /proc/mdstat", "pattern_id": "mdadm-degraded"})
+    assert r.status_code == 400
+    r = hostile_server.post("/api/v1/assist/probe", json={"command": "cat /proc/mdstat"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["probe"]["argv"] == ["cat", "/proc/mdstat"] == body["result"]["argv"]
+    assert not marker.exists()
+
+
+def test_cli_shows_the_servers_risk(make_config, fake_llm):
+    fake_llm.script({"answer": HOSTILE})
+    quiet = ["smart", "omv", "logs", "apt", "services", "network", "storage"]
+    _, path = make_config({"collect": {"disabled_sources": quiet}, "assist": {"providers": [fake_llm.provider()]}})
+    r = run_cli("--config", str(path), "ask", "my raid md0 is degraded")
+    assert r.returncode == 0, r.stderr
+    assert "[data-risk] Clean up" in r.stdout and "[data-risk] Recreate" in r.stdout
+    assert "[read-only] Clean up" not in r.stdout and "[low]" not in r.stdout
+    assert "[data-risk] look at the array: rm -rf /srv/*" in r.stdout
