@@ -21,6 +21,9 @@ from omv_copilot_agent.memory import limit_arenas, trim
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 3600
+#: Exit status for a fault a restart fixes (the database was damaged while running; the start sets it aside):
+#: systemd restarts it (Restart=on-failure); 2 stays reserved for config errors it must not retry.
+EXIT_RESTART = 3
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -91,6 +94,10 @@ class Scheduler:
             if time.monotonic() - last_prune > PRUNE_EVERY_S:
                 self.agent.prune()
                 last_prune = time.monotonic()
+            if getattr(self.agent, "store_corrupt", None):
+                log.critical("the database is corrupted (%s): exiting so that the restart sets it aside",
+                             self.agent.store_corrupt)
+                return
             self._wait(start)
 
     def stop(self) -> None:
@@ -165,7 +172,7 @@ def serve(config, *, ready=None) -> int:
         raise ConfigError(f"api.token_file: cannot read or create {config.token_file}: {exc.strerror or exc}") from None
     try:
         agent = Agent(config)
-    except StoreError as exc:
+    except StoreError as exc:  # a corrupted file is set aside by the store; what is left is the path or its rights
         raise ConfigError(f"data_dir: {exc}") from None
     app = create_app(agent, token)
     server = build_server(app, host, port, int(config["api"]["threads"]))
@@ -192,7 +199,7 @@ def serve(config, *, ready=None) -> int:
         server.close()
         api_thread.join(timeout=5)
         agent.close()
-    return 0
+    return EXIT_RESTART if agent.store_corrupt else 0
 
 
 def _serve_forever(server) -> None:

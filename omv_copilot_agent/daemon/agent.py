@@ -15,7 +15,7 @@ from typing import Callable
 
 from omv_copilot_agent import __version__
 from omv_copilot_agent.collect import Collector, Snapshot
-from omv_copilot_agent.store import Store, StoreError
+from omv_copilot_agent.store import Store, StoreError, is_corruption
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +48,35 @@ class Agent:
         self.snapshot: Snapshot | None = None
         self.cycles = 0
         self.last_store_error: str | None = None
+        #: set when the database turned out corrupted while running: the daemon exits so that the
+        #: restart's start-up check moves it aside (systemd restarts it; see debian/*.service)
+        self.store_corrupt: str | None = None
         self.on_snapshot: list[Callable[[Snapshot], None]] = []
         self._cycle_lock = threading.Lock()
         self.config_listeners: list[Callable[[dict], None]] = []
         for name in EXTENSIONS:
             setattr(self, name, self._attach(name))
+        if self.store.recovered:
+            self._report_recovery(self.store.recovered)
         try:
             self.snapshot = self.store.latest_snapshot()
         except StoreError as exc:
             log.warning("could not read the last snapshot: %s", exc)
+
+    def _report_recovery(self, recovered: dict) -> None:
+        """The store replaced a corrupted database at start: say so where the admin looks (an alert)."""
+        from omv_copilot_agent.alerts.rules import Finding
+
+        finding = Finding("database_recovered", "copilot.db", "warning", "The Co-Pilot database was corrupted and replaced",
+                          f"The database could not be used ({recovered['reason']}); it was moved to {recovered['moved_to']} "
+                          "and a fresh one was started. Alerts, history and feedback before now are in that file.",
+                          dict(recovered))
+        alerts = getattr(self, "alerts", None)
+        try:
+            if alerts is not None:
+                alerts.raise_finding(finding)
+        except Exception:  # the alert is a courtesy; the daemon must start regardless
+            log.exception("could not raise the database_recovered alert")
 
     def _attach(self, name: str):
         import importlib
@@ -83,6 +103,8 @@ class Agent:
             except StoreError as exc:
                 self.last_store_error = str(exc)
                 log.error("%s", exc)
+                if is_corruption(str(exc)):
+                    self.store_corrupt = str(exc)
             for listener in list(self.on_snapshot):
                 try:
                     listener(snapshot)
@@ -97,6 +119,9 @@ class Agent:
         except StoreError as exc:
             self.last_store_error = str(exc)
             log.error("retention failed: %s", exc)
+        damage = self.store.damage()  # hourly with retention: a file damaged under us is noticed
+        if damage:
+            self.store_corrupt = damage
 
     def describe(self) -> dict:
         """The agent's own state for /system/status."""
