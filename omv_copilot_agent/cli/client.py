@@ -146,7 +146,12 @@ def connect(args, *, allow_in_process: bool = True, announce: bool = True) -> Cl
     own output pass False.
     """
     config = config_mod.load(args.config)
+    from omv_copilot_agent.config.exposure import world_readable_secret
     from omv_copilot_agent.daemon import parse_listen
+
+    exposed = world_readable_secret(config)
+    if exposed:
+        NOTICES.append(f"omv-copilot: warning: {exposed}")
 
     host, port = parse_listen(config["api"]["listen"])
     host = "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else (f"[{host}]" if ":" in host else host))

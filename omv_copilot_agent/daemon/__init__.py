@@ -165,6 +165,11 @@ def serve(config, *, ready=None) -> int:
     from omv_copilot_agent.store import StoreError
 
     limit_arenas()  # before any worker thread exists
+    from omv_copilot_agent.config.exposure import world_readable_secret
+
+    exposed = world_readable_secret(config)
+    if exposed:  # refused, not warned: a warning in a log nobody reads leaves the key readable to every user
+        raise ConfigError(exposed)
     host, port = check_bind(config)
     try:
         token = ensure_token(config.token_file)
