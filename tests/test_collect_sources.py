@@ -309,3 +309,37 @@ def test_python_hang_and_crash_are_reported_and_never_block(make_config, monkeyp
     finally:
         release.set()
         collector.close()
+
+
+def _cpu_times(busy: float, idle: float, _kind=type(__import__("psutil").cpu_times())):
+    """A psutil.cpu_times() reading with ``busy`` seconds of user time and ``idle`` idle."""
+    fields = dict.fromkeys(_kind._fields, 0.0)
+    fields.update(user=busy, idle=idle)
+    return _kind(**fields)
+
+
+def test_cpu_percent_of_a_one_shot_run_measures_a_fresh_window_not_the_import(monkeypatch):
+    """In-process (the CLI without the daemon) there is no earlier sample; psutil's own
+    cpu_percent(None) then measured the time since psutil was imported and read ~100 %."""
+    import psutil
+
+    from omv_copilot_agent.collect import system
+
+    readings = iter([_cpu_times(10.0, 0.0), _cpu_times(10.0, 1.0)])  # the window: 1 s idle, no work
+    monkeypatch.setattr(psutil, "cpu_times", lambda *a, **k: next(readings))
+    slept = []
+    monkeypatch.setattr(system.time, "sleep", slept.append)
+    assert system.cpu_percent({}) == 0.0
+    assert slept == [system.CPU_MIN_WINDOW_S]
+
+
+def test_cpu_percent_in_the_daemon_covers_the_time_since_the_last_cycle(monkeypatch):
+    import psutil
+
+    from omv_copilot_agent.collect import system
+
+    cache = {"cpu_times": (0.0, _cpu_times(100.0, 100.0))}  # the previous cycle, long ago
+    monkeypatch.setattr(psutil, "cpu_times", lambda *a, **k: _cpu_times(130.0, 190.0))
+    monkeypatch.setattr(system.time, "sleep", lambda s: pytest.fail("must not sleep with a usable earlier sample"))
+    assert system.cpu_percent(cache) == 25.0  # 30 s busy of 120 s
+    assert cache["cpu_times"][1].user == 130.0

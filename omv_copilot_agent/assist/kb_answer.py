@@ -1,8 +1,12 @@
-"""Knowledge-base-only answers: composed from matched patterns and state signals, no LLM.
+"""Knowledge-base-only answers: composed from the best-matching pattern, no LLM.
 
-Used when no provider is configured (the default), when every provider failed, or
-when the caller asks for ``kb_only``. The answer has the same fields as an LLM
-answer so every client renders it the same way; ``mode`` says where it came from.
+Used when no provider is configured (the default), when every provider failed, or when the
+caller asks for ``kb_only``. The answer has the same fields as an LLM answer so every client
+renders it the same way; ``mode`` says where it came from.
+
+It reads like advice from one source: the best match's causes, checks and actions. Other
+matches are offered as related topics, not blended in (mixing the mdadm and ZFS patterns
+into one list of eight checks helps nobody). When nothing matched, it says so plainly.
 """
 
 from __future__ import annotations
@@ -22,43 +26,52 @@ FOLLOW_UPS = {
                 "When did it start, and what changed around then?"],
 }
 
+#: How many checks and actions of the best match an answer shows.
+MAX_DIAGNOSTICS, MAX_ACTIONS = 5, 4
+
 
 def likelihood(score: float) -> str:
     return "high" if score >= 0.7 else "medium" if score >= 0.4 else "low"
 
 
 def compose(query: str, context: str, matches: list[dict], signals: list[dict], reason: str) -> dict:
-    """Answer fields from ``matches`` (Match.to_dict(with_pattern=True)) and state ``signals``."""
-    causes, diags, actions, seen_diag = [], [], [], set()
-    for m in matches:
-        pattern = m.get("pattern") or {}
-        causes.append({"cause": m["title"], "likelihood": likelihood(m["score"])})
-        for d in pattern.get("diagnostics") or []:
-            key = d.get("command")
-            if key in seen_diag:
-                continue
-            seen_diag.add(key)
-            diags.append({"name": d.get("name", ""), "command": d.get("command", ""),
-                          "purpose": f"check for: {m['title']}", "pattern_id": m["pattern_id"]})
-        for s in sorted(pattern.get("solutions") or [], key=lambda s: s.get("priority", 99))[:2]:
-            actions.append({"action": s.get("action", ""), "command": s.get("command") or "",
-                            "risk": str(s.get("risk", "unknown")), "explanation": s.get("explanation", "")})
-    lines = [f"Knowledge-base answer ({reason})."]
-    if matches:
-        top = matches[0]
-        lines.append(f"Best match: {top['title']} (score {top['score']:.2f}, pattern {top['pattern_id']}).")
-        if len(matches) > 1:
-            lines.append("Also possible: " + "; ".join(m["title"] for m in matches[1:]) + ".")
-    else:
-        lines.append("No known pattern matches this question; try naming the service, disk or error message.")
-    active = [s for s in signals if s["pattern_id"] not in {m["pattern_id"] for m in matches}]
-    if active:
-        lines.append("The box currently shows: " + "; ".join(s["title"] for s in active[:3]) + ".")
-    explanation = ""
-    if matches:
-        symptoms = (matches[0].get("pattern") or {}).get("symptoms") or []
-        if symptoms:
-            explanation = "Typical symptoms of the best match: " + "; ".join(symptoms[:3]) + "."
-    return {"analysis": " ".join(lines), "possible_causes": causes, "suggested_diagnostics": diags[:8],
-            "recommended_actions": actions[:6], "explanation": explanation,
+    """Answer fields from ``matches`` (Match.to_dict(with_pattern=True), best first) and state ``signals``."""
+    if not matches:
+        return _no_pattern(context, signals, reason)
+    top, related = matches[0], matches[1:]
+    pattern = top.get("pattern") or {}
+    causes = [{"cause": c, "likelihood": likelihood(top["score"] * (1.0 if i == 0 else 0.8))}
+              for i, c in enumerate(pattern.get("causes") or [])]
+    diags = [{"name": d.get("name", ""), "command": d.get("command", ""), "purpose": d.get("purpose") or f"check for: {top['title']}",
+              "pattern_id": top["pattern_id"]} for d in (pattern.get("diagnostics") or [])[:MAX_DIAGNOSTICS]]
+    actions = [{"action": s.get("action", ""), "command": s.get("command") or "", "risk": str(s.get("risk", "unknown")),
+                "explanation": s.get("explanation", "")}
+               for s in sorted(pattern.get("solutions") or [], key=lambda s: s.get("priority", 99))[:MAX_ACTIONS]]
+    lines = [f"Knowledge-base answer ({reason}).",
+             f"Best match: {top['title']} (score {top['score']:.2f}, pattern {top['pattern_id']})."]
+    if related:
+        lines.append("Related: " + "; ".join(f"{m['title']} ({m['pattern_id']})" for m in related) + ".")
+    bearing = [s for s in signals if s["pattern_id"] in {m["pattern_id"] for m in matches}]
+    if bearing:
+        lines.append("The box's state bears on this: " + "; ".join(s["title"] for s in bearing[:3]) + ".")
+    symptoms = pattern.get("symptoms") or []
+    explanation = ("Typical symptoms: " + "; ".join(symptoms[:3]) + ".") if symptoms else ""
+    return {"analysis": " ".join(lines), "possible_causes": causes, "suggested_diagnostics": diags,
+            "recommended_actions": actions, "explanation": explanation,
+            "related_patterns": [{"pattern_id": m["pattern_id"], "title": m["title"], "score": m["score"]} for m in related],
+            "follow_up_questions": list(FOLLOW_UPS.get(context, FOLLOW_UPS["general"]))}
+
+
+def _no_pattern(context: str, signals: list[dict], reason: str) -> dict:
+    """An honest answer when no pattern is relevant: what was checked, what to try next."""
+    lines = [f"Knowledge-base answer ({reason}).",
+             "I have no pattern for this question: none of the knowledge base's patterns matches its words closely enough."]
+    if signals:
+        lines.append("Unrelated to the question, the box currently shows: "
+                     + "; ".join(s["title"] for s in signals[:3]) + " (see the Dashboard).")
+    lines.append("Try naming the service, disk or share involved and the exact error message. "
+                 "With an LLM provider configured (Settings → Assistant), Co-Pilot can also reason about "
+                 "questions no pattern covers, using this box's state.")
+    return {"analysis": " ".join(lines), "possible_causes": [], "suggested_diagnostics": [], "recommended_actions": [],
+            "explanation": "", "related_patterns": [],
             "follow_up_questions": list(FOLLOW_UPS.get(context, FOLLOW_UPS["general"]))}

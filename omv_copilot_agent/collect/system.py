@@ -52,6 +52,40 @@ def temperatures() -> list[dict]:
     return out
 
 
+#: The shortest window a CPU percentage is measured over. A one-shot run (the CLI without the
+#: daemon, the first cycle) has no earlier sample, and psutil's own "since the last call" would
+#: measure the time since psutil was imported — the import itself, close to 100 %.
+CPU_MIN_WINDOW_S = 0.25
+
+
+def _busy_percent(start, end) -> float:
+    """Busy share of all CPU time between two psutil.cpu_times() readings, as psutil counts it
+    (guest time is already inside user time; idle and iowait are not busy)."""
+    def total(t):
+        return sum(t) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
+
+    def idle(t):
+        return t.idle + getattr(t, "iowait", 0.0)
+
+    elapsed = total(end) - total(start)
+    if elapsed <= 0:
+        return 0.0
+    return round(min(100.0, max(0.0, 100.0 * (elapsed - (idle(end) - idle(start))) / elapsed)), 1)
+
+
+def cpu_percent(cache: dict, min_window_s: float = CPU_MIN_WINDOW_S) -> float:
+    """CPU busy % since the previous cycle's reading (kept in ``cache``), or over a fresh short
+    window when there is none or it is too recent to mean anything."""
+    now, times = time.monotonic(), psutil.cpu_times()
+    previous = cache.get("cpu_times")
+    if previous is None or now - previous[0] < min_window_s:
+        time.sleep(min_window_s)
+        previous = (now, times)
+        now, times = time.monotonic(), psutil.cpu_times()
+    cache["cpu_times"] = (now, times)
+    return _busy_percent(previous[1], times)
+
+
 def collect(ctx) -> dict:
     mem = psutil.virtual_memory()
     swap = psutil.swap_memory()
@@ -64,7 +98,7 @@ def collect(ctx) -> dict:
         **cache["identity"],
         "boot_time": boot,
         "uptime_s": round(time.time() - boot, 1),
-        "cpu": {"count": psutil.cpu_count() or 1, "percent": psutil.cpu_percent(interval=None), "load": [round(x, 2) for x in os.getloadavg()]},
+        "cpu": {"count": psutil.cpu_count() or 1, "percent": cpu_percent(cache), "load": [round(x, 2) for x in os.getloadavg()]},
         "memory": {"total": mem.total, "available": mem.available, "used": mem.used, "percent": mem.percent},
         "swap": {"total": swap.total, "used": swap.used, "percent": swap.percent},
         "temperatures": temperatures(),

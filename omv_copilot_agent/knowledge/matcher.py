@@ -15,13 +15,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from omv_copilot_agent.knowledge import signals as sig
-from omv_copilot_agent.knowledge.text import tokens
+from omv_copilot_agent.knowledge.text import is_real_word, phrase_synonyms, tokens
 
 FIELD_WEIGHTS = {"title": 3.0, "symptoms": 2.0, "triggers": 2.0, "keywords": 1.5, "category": 1.0}
 K1, B = 1.2, 0.75
 SQUASH = 6.0
 SIGNAL_EVIDENCE = 0.6
 FEEDBACK_STEP, FEEDBACK_CAP = 0.02, 0.1
+#: A text score is BM25's squashed score times the share of the question's words it answers to:
+#: one shared word of a five-word question ("my kids wont go to sleep") is no match.
+COVERAGE_EXPONENT = 1.0
+#: Below this a pattern is not "matched" at all: the answer says it has no pattern instead of
+#: offering a weak one with confidence. Measured on tests/knowledge_queries.py and off-topic
+#: questions (tests/test_knowledge_relevance.py); the eval set's held-out part is never used here.
+RELEVANCE_FLOOR = 0.3
 
 
 @dataclass
@@ -67,18 +74,31 @@ class Index:
             self.by_length.setdefault(len(term), []).append(term)
 
     def _resolve(self, term: str) -> tuple[str | None, str | None]:
-        """The indexed term for a query token, tolerating typos ('smaba'→'samba')."""
+        """The indexed term for a query token, tolerating typos ('smaba'→'samba').
+
+        Only a token that is no word at all is a typo: an English or domain word that the
+        patterns do not use ('bread', 'sick', 'fdisk') matches nothing rather than its nearest
+        neighbour ('read', 'stick', 'disk'). A typo keeps its first letter (people rarely miss
+        the first one), which keeps 'static' away from 'stat' and 'swapped' from 'swap'.
+        """
         if term in self.idf:
             return term, None
-        if len(term) < 4 or not term.isalpha():
+        if len(term) < 4 or not term.isalpha() or is_real_word(term):
             return None, None
         # ratio 2M/(a+b) >= 0.8 needs |a-b| <= a/2: only those lengths can match (same result, fewer tries)
         span = len(term) // 2
-        candidates = [t for n in range(len(term) - span, len(term) + span + 1) for t in self.by_length.get(n, ())]
+        candidates = [t for n in range(len(term) - span, len(term) + span + 1) for t in self.by_length.get(n, ())
+                      if t[0] == term[0]]
         close = difflib.get_close_matches(term, candidates, n=1, cutoff=0.8)
         return (close[0], f"'{term}'≈'{close[0]}'") if close else (None, None)
 
-    def score(self, query: str) -> dict[str, tuple[float, list[str]]]:
+    def score(self, query: str) -> dict[str, tuple[float, float, list[str]]]:
+        """pattern id -> (BM25 score, coverage, matched words) for the patterns the query's words hit.
+
+        Coverage is the share of the question's own words (before synonyms) that this pattern
+        answers to: "how tall is mount everest" hits the mount patterns through one word of three,
+        "filesystem not mounted after reboot" through all of them.
+        """
         terms, notes = [], []
         for tok in dict.fromkeys(tokens(query)):
             resolved, note = self._resolve(tok)
@@ -86,6 +106,14 @@ class Index:
                 terms.append(resolved)
                 if note:
                     notes.append(note)
+        # per word of the question: the searched terms it stands for (itself, its synonyms, and
+        # the expansion of a phrase it is part of); a vague phrase dropped by expand() has none
+        phrases = phrase_synonyms(query)
+        families = []
+        for word in dict.fromkeys(tokens(query, synonyms=False)):
+            extra = [tok for phrase, expansion in phrases if word in phrase for tok in expansion]
+            family = {self._resolve(t)[0] for t in dict.fromkeys([word, *tokens(word), *extra])}
+            families.append(family & set(terms))
         out = {}
         for pid, tf in self.docs.items():
             length = sum(tf.values()) or 1
@@ -97,7 +125,8 @@ class Index:
                 total += self.idf[term] * f * (K1 + 1) / (f + K1 * (1 - B + B * length / self.avglen))
                 words.append(term)
             if total > 0:
-                out[pid] = (total, words + notes)
+                covered = sum(1 for family in families if family & set(words))
+                out[pid] = (total, covered / max(len(families), 1), words + notes)
         return out
 
 
@@ -114,17 +143,22 @@ def feedback_nudge(counts: tuple[int, int] | None) -> float:
 
 
 def rank(index: Index, query: str, snapshot=None, *, limit: int = 5, feedback: dict | None = None,
-         min_score: float = 0.05) -> list[Match]:
+         min_score: float = RELEVANCE_FLOOR) -> list[Match]:
     text = index.score(query) if query and query.strip() else {}
+    if not text and tokens(query or ""):
+        # The question has words and none of them is about anything the patterns know: the box's
+        # state does not make an answer to "how do I bake bread". Only a question without content
+        # ("is everything ok?", empty) is answered by what the state points to.
+        return []
     snap = sig.snapshot_dict(snapshot)
     results = []
     for pid, pattern in index.patterns.items():
         reasons: list[str] = []
         text_score = 0.0
         if pid in text:
-            raw, words = text[pid]
-            text_score = 1 - math.exp(-raw / SQUASH)
-            reasons.append(f"words: {', '.join(words)} (text {text_score:.2f})")
+            raw, coverage, words = text[pid]
+            text_score = (1 - math.exp(-raw / SQUASH)) * coverage ** COVERAGE_EXPONENT
+            reasons.append(f"words: {', '.join(words)} (text {text_score:.2f}, {coverage:.0%} of the question)")
         elif text:
             # The question's words found other patterns: the box's state alone does not make this
             # one an answer (it would outrank what was asked about). A vague question whose words

@@ -6,11 +6,15 @@ short; a few suffix rules plus a domain synonym table carry most of the weight.
 
 from __future__ import annotations
 
+import functools
 import re
+from pathlib import Path
 
 STOPWORDS = set("""a an the is are was were be been my me i it its to of in on for and or with at by from this that
 there what why how when can cant can't cannot does doesnt doesn't do dont don't not no any some after
-into i'm im our we you your have has had just still will wont won't get getting got keeps keep""".split())
+into i'm im our we you your have has had just still will wont won't get getting got keeps keep
+too many much lot lots all anything everything something nothing very really became become becomes
+always suddenly again also now then""".split())
 
 #: phrase or word -> canonical tokens (applied before stemming).
 SYNONYMS = {
@@ -19,7 +23,8 @@ SYNONYMS = {
     "speed": "throughput performance", "transfer": "transfer throughput", "mb/s": "throughput", "mbps": "throughput",
     "webui": "web ui", "web interface": "web ui", "gui": "web ui", "dashboard": "web ui", "login page": "web ui login",
     "hdd": "disk", "harddrive": "disk", "hard drive": "disk", "drive": "disk", "ssd": "disk", "drives": "disk",
-    "raid": "raid mdadm", "md": "mdadm", "array": "raid", "degraded": "degraded",
+    "raid": "raid mdadm", "raid0": "raid mdadm", "raid1": "raid mdadm", "raid5": "raid mdadm", "raid6": "raid mdadm",
+    "raid10": "raid mdadm", "raidz": "zfs raid", "raidz1": "zfs raid", "raidz2": "zfs raid", "md": "mdadm", "array": "raid", "degraded": "degraded",
     "full": "full space", "no space": "full space", "out of space": "full space", "space left": "full space",
     "readonly": "read-only", "read only": "read-only", "ro": "read-only",
     "container": "docker", "containers": "docker", "compose": "docker compose", "portainer": "docker",
@@ -52,6 +57,16 @@ SYNONYMS = {
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9./+-]*[a-z0-9]|[a-z0-9]")
 
 
+_VOWELS = set("aeiou")
+
+
+def _silent_e(base: str) -> bool:
+    """Whether a stem lost a silent e to its suffix: one vowel then one consonant at its end,
+    after a consonant or at the start ('shar', 'sav', 'us'), but not 'fail' or 'mount'."""
+    return (len(base) >= 2 and base[-1] not in _VOWELS and base[-1] not in "wxy" and base[-2] in _VOWELS
+            and (len(base) == 2 or base[-3] not in _VOWELS))
+
+
 def stem(word: str) -> str:
     """Strip common English suffixes (light: 'mounting'→'mount', 'disks'→'disk', 'failed'→'fail')."""
     if len(word) <= 3 or not word.isalpha():
@@ -63,13 +78,20 @@ def stem(word: str) -> str:
                 base = word[:-1]
             if suffix in ("ing", "ed") and len(base) > 3 and base[-1] == base[-2] and base[-1] not in "ls":
                 base = base[:-1]
+            elif suffix in ("ing", "ed") and _silent_e(base):
+                base += "e"  # 'shared', 'sharing' -> 'share' (as 'shares' -> 'share'), 'saved' -> 'save'
             return base
     return word
 
 
+def _padded(text: str) -> str:
+    """Lower case, punctuation between words as spaces ('read only, cant' holds 'read only'), padded."""
+    return " " + re.sub(r"\s+", " ", re.sub(r"[,;:!?()\"]", " ", text.lower())) + " "
+
+
 def expand(text: str) -> str:
     """Apply the synonym table (phrases first, longest first) to lowercase text."""
-    text = " " + re.sub(r"\s+", " ", text.lower()) + " "
+    text = _padded(text)
     for phrase in sorted(SYNONYMS, key=len, reverse=True):
         needle = f" {phrase} "
         if needle in text:
@@ -79,6 +101,49 @@ def expand(text: str) -> str:
     return text
 
 
+def phrase_synonyms(text: str) -> list[tuple[list[str], list[str]]]:
+    """(the phrase's words, its expansion's tokens) for each multi-word synonym in ``text``:
+    'read only' stands for 'read-only', so 'read' and 'only' each count as matched by it."""
+    padded = _padded(text)
+    return [(tokens(phrase, synonyms=False), tokens(SYNONYMS[phrase], synonyms=False))
+            for phrase in SYNONYMS if " " in phrase and SYNONYMS[phrase] and f" {phrase} " in padded]
+
+
 def tokens(text: str, *, synonyms: bool = True) -> list[str]:
     raw = expand(text) if synonyms else text.lower()
     return [stem(t) for t in _TOKEN.findall(raw) if t not in STOPWORDS]
+
+
+#: Debian's English word list (package wamerican). A token found there is a real word, not a typo:
+#: 'bread' must not be read as 'read', nor 'sick' as 'stick', nor 'swapped' as 'swap'.
+WORD_LIST = Path("/usr/share/dict/words")
+
+#: Words of the trade that are no English words but are no typos either ('fdisk' is not 'disk').
+DOMAIN_WORDS = frozenset("""
+fdisk gdisk sgdisk cfdisk parted gparted lsblk blkid mkfs wipefs badblocks smartctl smartd hdparm sdparm
+mdadm mdstat zpool zfs btrfs xfs ext4 ntfs exfat lvm lvcreate pvcreate vgcreate fstab crypttab luks cryptsetup
+systemctl journalctl dmesg syslog rsyslog logrotate crontab anacron rsnapshot rclone restic borg borgbackup
+snapraid mergerfs unionfs nfsd exportfs showmount smbd nmbd winbind testparm smbclient smbpasswd pdbedit
+wsdd avahi netplan ifupdown iproute ethtool iperf iperf3 nmcli dhclient dhcpcd resolvconf chrony ntpd
+dockerd containerd portainer podman kubectl nginx apache php phpfpm salt omv omvextras firstaid openmediavault
+apticron dpkg aptitude initramfs grub systemd udev udevadm nvme sata sas uasp uas hba lsi
+iostat iotop vmstat htop sysstat collectd rrdcached rrdtool monit postfix sendmail msmtp upsmon upsc nut
+plex jellyfin emby nextcloud syncthing qbittorrent transmission sonarr radarr lidarr
+""".split())
+
+
+@functools.lru_cache(maxsize=4096)
+def is_real_word(token: str) -> bool:
+    """Whether ``token`` is an English or domain word (so no typo to correct).
+
+    The word list is scanned on demand (a 1 MB file, about a millisecond) and only for tokens the
+    index does not know; loading its 100,000 words into memory would cost the daemon ~10 MiB.
+    Without the list, every unknown token counts as a word: no guessing.
+    """
+    if token in DOMAIN_WORDS:
+        return True
+    try:
+        text = WORD_LIST.read_text(errors="replace")
+    except OSError:
+        return True
+    return re.search(rf"^{re.escape(token)}$", text, re.M | re.I) is not None

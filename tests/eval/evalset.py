@@ -1,0 +1,125 @@
+"""The real-case eval set (tests/eval/cases.yaml): loading, schema checks and the fixed split.
+
+Kept free of project imports so the schema test and the split can be checked
+without building an agent. The split is a pure function of the case ids and
+categories, so anyone can recompute it and nobody can move a case between the
+tuned and the held-out part by accident (tests/test_eval.py checks the stored
+``split`` field against it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import yaml
+
+CASES_FILE = Path(__file__).resolve().parent / "cases.yaml"
+
+#: Changing the seed reshuffles the split; never change it to make numbers look better.
+SEED = "omv-copilot-eval-2026:"
+SPLITS = ("tuned", "heldout")
+#: The assistant's specialist contexts (assist.router.CONTEXTS; repeated so this stays import-free).
+CONTEXTS = ("storage", "network", "service", "performance", "security", "general")
+REAL_FIELDS = ("id", "source", "question", "fix", "fix_steps", "category", "context", "fix_keys", "topic_keys", "split")
+OFF_TOPIC_FIELDS = ("id", "question", "category", "context", "split")
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def load(path: Path | str = CASES_FILE) -> list[dict]:
+    data = yaml.safe_load(Path(path).read_text())
+    return list((data or {}).get("cases") or [])
+
+
+def _rank(case_id: str) -> str:
+    return hashlib.sha256((SEED + case_id).encode()).hexdigest()
+
+
+def expected_split(cases: list[dict]) -> dict[str, str]:
+    """id -> 'heldout' | 'tuned': per category, ids sorted by sha256(SEED + id), every third held out.
+
+    Stratified by category so each class of problem has a held-out third.
+    """
+    by_category: dict[str, list[str]] = {}
+    for case in cases:
+        by_category.setdefault(str(case.get("category")), []).append(str(case["id"]))
+    split = {}
+    for ids in by_category.values():
+        for position, case_id in enumerate(sorted(ids, key=_rank)):
+            split[case_id] = "heldout" if position % 3 == 0 else "tuned"
+    return split
+
+
+def assign_split(text: str, cases: list[dict]) -> str:
+    """The YAML text with every case's ``split:`` line set (added after ``- id:`` or replaced)."""
+    split = expected_split(cases)
+    text = re.sub(r"^  split: .*\n", "", text, flags=re.M)
+
+    def add(match: re.Match) -> str:
+        return f"{match.group(0)}\n  split: {split[match.group(1)]}"
+
+    return re.sub(r"^- id: (\S+)$", add, text, flags=re.M)
+
+
+def _key_alternatives(value, field: str, case_id: str) -> list[str]:
+    problems = []
+    if not isinstance(value, list) or not value:
+        return [f"{case_id}: {field} must be a non-empty list of alternatives"]
+    for alternative in value:
+        if not isinstance(alternative, list) or not alternative:
+            problems.append(f"{case_id}: every {field} alternative must be a non-empty list of substrings")
+            continue
+        for key in alternative:
+            if not isinstance(key, str) or not key.strip():
+                problems.append(f"{case_id}: {field} has an empty or non-text key {key!r}")
+            elif key != key.lower():
+                problems.append(f"{case_id}: {field} key {key!r} must be lower case (pattern text is matched lower-cased)")
+    return problems
+
+
+def validate(cases: list[dict]) -> list[str]:
+    """Every schema problem as a sentence naming the case; [] when the set is sound."""
+    problems = []
+    seen = set()
+    split = expected_split(cases) if all(isinstance(c, dict) and c.get("id") for c in cases) else {}
+    for case in cases:
+        if not isinstance(case, dict) or not case.get("id"):
+            problems.append(f"a case without an id: {case!r}"[:200])
+            continue
+        case_id = str(case["id"])
+        if case_id in seen:
+            problems.append(f"{case_id}: duplicate id")
+        seen.add(case_id)
+        if not _ID.match(case_id):
+            problems.append(f"{case_id}: ids are lower-case words joined by '-'")
+        required = OFF_TOPIC_FIELDS if case.get("off_topic") else REAL_FIELDS
+        for field in required:
+            if case.get(field) in (None, "", []):
+                problems.append(f"{case_id}: missing {field}")
+        if case.get("context") not in CONTEXTS:
+            problems.append(f"{case_id}: context {case.get('context')!r} is not one of {', '.join(CONTEXTS)}")
+        if case.get("split") not in SPLITS:
+            problems.append(f"{case_id}: split {case.get('split')!r} is not one of {', '.join(SPLITS)}")
+        elif split and case["split"] != split[case_id]:
+            problems.append(f"{case_id}: split is {case['split']!r} but the seed says {split[case_id]!r}")
+        if case.get("off_topic"):
+            if case.get("category") != "off_topic":
+                problems.append(f"{case_id}: off-topic controls use category off_topic")
+            continue
+        if not str(case.get("source", "")).startswith(("https://", "http://")):
+            problems.append(f"{case_id}: source must be the public URL of the thread or doc page")
+        if case.get("category") == "off_topic":
+            problems.append(f"{case_id}: category off_topic is only for off_topic: true controls")
+        problems += _key_alternatives(case.get("fix_keys"), "fix_keys", case_id)
+        problems += _key_alternatives(case.get("topic_keys"), "topic_keys", case_id)
+    return problems
+
+
+if __name__ == "__main__":  # rewrite the split fields from the seed: python3 tests/eval/evalset.py --assign-split
+    import sys
+
+    if sys.argv[1:] != ["--assign-split"]:
+        sys.exit("usage: evalset.py --assign-split")
+    CASES_FILE.write_text(assign_split(CASES_FILE.read_text(), load()))
+    print("\n".join(validate(load())) or f"{len(load())} cases, split assigned")

@@ -1,0 +1,348 @@
+"""``make eval``: run the real-case eval set through the assistant and score it.
+
+Every case goes through the same pipeline ``omv-copilot ask --kb-only --json``
+uses (``Engine.answer(mode="kb_only")``) in this process, against a throw-away
+data dir and no system snapshot, so the score depends on the question and the
+knowledge base only. Judging never uses pattern ids (they change): a pattern
+"contains the accepted fix" when its text holds every substring of one of the
+case's ``fix_keys`` alternatives, and is "relevant" when it holds one of the
+``topic_keys`` (or ``fix_keys``) alternatives.
+
+Printed per split (tuned, held-out) and category: the accepted fix in the top
+pattern, a relevant pattern in the top 3, the right specialist context, the
+off-topic controls answered with no pattern at confidence 0.5 (low), and how
+well the top pattern's score is calibrated (reliability table + ECE).
+
+``--provider NAME`` / ``make eval PROVIDER=NAME`` runs an LLM provider named in
+the config's ``assist.providers`` (``--config PATH``) through the same pipeline
+with ``mode="llm"``; other answerers plug in with ``register_answerer``.
+``run_case(case, answerer)`` is all the scoring needs.
+
+Usage: python3 tests/eval/run.py [--split tuned|heldout|all] [--json] [--failures] [--provider NAME [--config PATH]]
+       python3 tests/eval/run.py --key-spread   (how loose each case's keys are against the shipped patterns)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Protocol
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.eval import evalset  # noqa: E402
+
+#: Calibration bins: [0, 0.1), [0.1, 0.2), ... [0.9, 1.0].
+BINS = 10
+TOP_K = 3
+OFF_TOPIC_CONFIDENCE = 0.5
+
+
+class Answerer(Protocol):
+    """What ``run_case`` needs: an answer for a question and the text of a matched pattern."""
+
+    name: str
+
+    def __call__(self, question: str) -> dict: ...
+
+    def pattern_text(self, pattern_id: str) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class KbOnlyAnswerer:
+    """The KB-only assistant in-process: a real Agent on a scratch data dir, no snapshot, no LLM."""
+
+    name = "kb"
+
+    def __init__(self, config_overrides: dict | None = None):
+        import yaml
+
+        from omv_copilot_agent import config as config_mod
+        from omv_copilot_agent.collect import Collector
+        from omv_copilot_agent.daemon.agent import Agent
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="omv-copilot-eval-")
+        data = {"data_dir": str(Path(self._tmp.name) / "data"),
+                "api": {"listen": "127.0.0.1:1", "token_file": str(Path(self._tmp.name) / "token")}}
+        for key, value in (config_overrides or {}).items():
+            data.setdefault(key, {}).update(value) if isinstance(value, dict) else data.__setitem__(key, value)
+        path = Path(self._tmp.name) / "config.yaml"
+        path.write_text(yaml.safe_dump(data))
+        config = config_mod.load(str(path))
+        # No collection: the eval scores the question, not this machine's state.
+        self.agent = Agent(config, collector=Collector(config, sources=("system",)))
+        self.agent.snapshot = None
+        if self.agent.assist is None or self.agent.knowledge is None:
+            raise RuntimeError("the assistant or the knowledge base is not available in this checkout")
+        self._texts: dict[str, str] = {}
+        self.mode = "kb_only"
+
+    def __call__(self, question: str) -> dict:
+        return self.agent.assist.ask(question, mode=self.mode)
+
+    def pattern_text(self, pattern_id: str) -> str:
+        if pattern_id not in self._texts:
+            self._texts[pattern_id] = pattern_text_of(self.agent.knowledge, pattern_id)
+        return self._texts[pattern_id]
+
+    def close(self) -> None:
+        self.agent.close()
+        self._tmp.cleanup()
+
+
+def pattern_text_of(kb, pattern_id: str) -> str:
+    """What a pattern says, lower case: its YAML file, or its parsed form when the file holds other
+    patterns too (their words must not count as this pattern's) or cannot be read."""
+    path = kb.files.get(pattern_id)
+    text = None
+    if path is not None and sum(1 for other in kb.files.values() if other == path) == 1:
+        try:
+            text = kb.text(pattern_id)
+        except Exception:  # an unreadable file: judge the parsed form
+            text = None
+    if not text:
+        text = json.dumps(kb.get(pattern_id) or {}, ensure_ascii=False)
+    return text.lower()
+
+
+def key_spread(cases: list[dict], texts: dict[str, str]) -> list[dict]:
+    """For each real case, how many patterns satisfy its fix_keys / relevant keys: keys that many
+    patterns satisfy are too loose to say "this pattern holds the accepted fix"."""
+    rows = []
+    for case in cases:
+        if case.get("off_topic"):
+            continue
+        relevant = list(case["topic_keys"]) + list(case["fix_keys"])
+        rows.append({"id": case["id"],
+                     "fix": sum(1 for t in texts.values() if satisfies(t, case["fix_keys"])),
+                     "relevant": sum(1 for t in texts.values() if satisfies(t, relevant))})
+    return sorted(rows, key=lambda r: (-r["fix"], -r["relevant"], r["id"]))
+
+
+class ProviderAnswerer(KbOnlyAnswerer):
+    """One configured LLM provider through the same pipeline (``mode="llm"``); a failed call falls
+    back to the knowledge base like in production, and the result says which one answered."""
+
+    def __init__(self, provider: dict):
+        super().__init__({"assist": {"providers": [provider]}})
+        self.name = f"llm:{provider.get('name')}"
+        self.mode = "llm"
+
+
+#: name -> factory(); other answerers (e.g. a batch of real models) register here.
+ANSWERERS: dict[str, Callable[[], Answerer]] = {"kb": KbOnlyAnswerer}
+
+
+def register_answerer(name: str, factory: Callable[[], Answerer]) -> None:
+    ANSWERERS[name] = factory
+
+
+def make_answerer(name: str | None, config_path: str | None = None) -> Answerer:
+    """A registered answerer, else the provider of that name in the config's ``assist.providers``."""
+    name = name or "kb"
+    if name in ANSWERERS:
+        return ANSWERERS[name]()
+    from omv_copilot_agent import config as config_mod
+
+    try:
+        providers = config_mod.load(config_path).get_path("assist.providers", []) or []
+    except Exception as exc:  # an unreadable config: say which and why, no traceback
+        raise SystemExit(f"cannot read the config for provider {name!r}: {exc}") from None
+    for provider in providers:
+        if isinstance(provider, dict) and provider.get("name") == name:
+            return ProviderAnswerer(provider)
+    configured = [str(p.get("name")) for p in providers if isinstance(p, dict)]
+    raise SystemExit(f"no answerer named {name!r} (registered: {', '.join(sorted(ANSWERERS))}; providers in the "
+                     f"config's assist.providers: {', '.join(configured) or 'none'})")
+
+
+def satisfies(text: str, alternatives: list[list[str]]) -> bool:
+    """True when ``text`` (lower case) holds every substring of at least one alternative."""
+    return any(all(key in text for key in alternative) for alternative in alternatives or [])
+
+
+def run_case(case: dict, answerer: Answerer) -> dict:
+    """One case through ``answerer``, judged: the fields the report aggregates."""
+    started = time.monotonic()
+    answer = answerer(case["question"])
+    matches = list(answer.get("matched_patterns") or [])
+    top = matches[0] if matches else None
+    top_score = float(top["score"]) if top else 0.0
+    result = {"id": case["id"], "category": case["category"], "split": case["split"],
+              "off_topic": bool(case.get("off_topic")), "context": answer.get("context"),
+              "expected_context": case["context"], "context_ok": answer.get("context") == case["context"],
+              "confidence": answer.get("confidence"), "confidence_label": answer.get("confidence_label"),
+              "mode": answer.get("mode"), "provider": answer.get("provider"),
+              "matched": [[m["pattern_id"], round(float(m["score"]), 3)] for m in matches],
+              "top_score": round(top_score, 4), "ms": round((time.monotonic() - started) * 1000, 1)}
+    if case.get("off_topic"):
+        result["handled"] = (not matches and answer.get("confidence") == OFF_TOPIC_CONFIDENCE
+                             and answer.get("confidence_label") == "low")
+        result["fix_top1"] = False  # no pattern can be right for an off-topic question
+        return result
+    fix_keys, relevant_keys = case["fix_keys"], list(case["topic_keys"]) + list(case["fix_keys"])
+    texts = [answerer.pattern_text(m["pattern_id"]) for m in matches[:TOP_K]]
+    result["fix_top1"] = bool(texts) and satisfies(texts[0], fix_keys)
+    result["fix_top3"] = any(satisfies(t, fix_keys) for t in texts)
+    result["relevant_top3"] = any(satisfies(t, relevant_keys) for t in texts)
+    return result
+
+
+def calibration(results: list[dict], bins: int = BINS) -> dict:
+    """Reliability of the top pattern's score as the chance that it holds the accepted fix.
+
+    Only answers that matched a pattern have a top-pattern score: a real case is correct when
+    that pattern holds the fix, an off-topic control never is. Answers without a pattern are
+    left out (they are misses in fix@1, and counting them as "predicted 0, was wrong" would let
+    a knowledge base that never answers look perfectly calibrated); ``n`` says how many counted.
+    """
+    rows = [{"low": i / bins, "high": (i + 1) / bins, "n": 0, "confidence": 0.0, "accuracy": 0.0}
+            for i in range(bins)]
+    for r in results:
+        if not r.get("matched"):
+            continue
+        row = rows[min(int(r["top_score"] * bins), bins - 1)]
+        row["n"] += 1
+        row["confidence"] += r["top_score"]
+        row["accuracy"] += 1.0 if r["fix_top1"] else 0.0
+    total = sum(row["n"] for row in rows)
+    ece = 0.0
+    for row in rows:
+        if row["n"]:
+            row["confidence"] /= row["n"]
+            row["accuracy"] /= row["n"]
+            ece += row["n"] / total * abs(row["accuracy"] - row["confidence"])
+    return {"bins": rows, "ece": round(ece, 4) if total else None, "n": total, "of": len(results)}
+
+
+def _rate(results: list[dict], field: str) -> dict:
+    n = len(results)
+    hits = sum(1 for r in results if r.get(field))
+    return {"hits": hits, "n": n, "rate": round(hits / n, 4) if n else None}
+
+
+def summarize(results: list[dict]) -> dict:
+    """Rates overall and per category for one split."""
+    real = [r for r in results if not r["off_topic"]]
+    off = [r for r in results if r["off_topic"]]
+    categories = {}
+    for category in sorted({r["category"] for r in real}):
+        group = [r for r in real if r["category"] == category]
+        categories[category] = {field: _rate(group, field) for field in ("fix_top1", "relevant_top3", "context_ok")}
+    modes: dict[str, int] = {}
+    for r in results:
+        modes[str(r.get("mode"))] = modes.get(str(r.get("mode")), 0) + 1
+    return {"cases": len(results), "answered_by": modes,
+            "overall": {"fix_top1": _rate(real, "fix_top1"), "fix_top3": _rate(real, "fix_top3"),
+                        "relevant_top3": _rate(real, "relevant_top3"), "context_ok": _rate(real, "context_ok"),
+                        "off_topic_handled": _rate(off, "handled"), "off_topic_context_ok": _rate(off, "context_ok")},
+            "categories": categories, "calibration": calibration(results)}
+
+
+def evaluate(cases: list[dict], answerer: Answerer) -> dict:
+    started = time.monotonic()
+    results = [run_case(case, answerer) for case in cases]
+    report = {"answerer": answerer.name, "seconds": round(time.monotonic() - started, 2), "results": results,
+              "splits": {split: summarize([r for r in results if r["split"] == split]) for split in evalset.SPLITS}}
+    report["splits"]["all"] = summarize(results)
+    return report
+
+
+def _pct(rate: dict) -> str:
+    return "   -  " if rate["rate"] is None else f"{rate['rate'] * 100:5.1f}% ({rate['hits']}/{rate['n']})"
+
+
+def render(report: dict, splits: list[str], failures: bool = False) -> str:
+    out = [f"Real-case eval ({report['answerer']} answerer, {len(report['results'])} cases, {report['seconds']} s)"]
+    for split in splits:
+        s = report["splits"][split]
+        o = s["overall"]
+        by = ", ".join(f"{mode} {n}" for mode, n in sorted(s["answered_by"].items()))
+        out += ["", f"== {split} split ({s['cases']} cases; answered by: {by})",
+                f"  accepted fix in top pattern   {_pct(o['fix_top1'])}",
+                f"  accepted fix in top 3         {_pct(o['fix_top3'])}",
+                f"  relevant pattern in top 3     {_pct(o['relevant_top3'])}",
+                f"  right specialist context      {_pct(o['context_ok'])}",
+                f"  off-topic: no pattern, 0.5    {_pct(o['off_topic_handled'])}",
+                f"  off-topic: context general    {_pct(o['off_topic_context_ok'])}",
+                "", f"  {'category':<14} {'fix@1':>16} {'relevant@3':>16} {'context':>16}"]
+        for category, rates in s["categories"].items():
+            out.append(f"  {category:<14} {_pct(rates['fix_top1']):>16} {_pct(rates['relevant_top3']):>16} "
+                       f"{_pct(rates['context_ok']):>16}")
+        cal = s["calibration"]
+        ece = "n/a" if cal["ece"] is None else f"{cal['ece']:.3f}"
+        out += ["", f"  calibration of the top pattern's score (ECE {ece}; {cal['n']} of {cal['of']} answers "
+                    "matched a pattern)",
+                f"  {'score bin':<12} {'cases':>6} {'mean score':>11} {'fix@1 rate':>11}"]
+        for row in cal["bins"]:
+            if row["n"]:
+                out.append(f"  {row['low']:.1f}-{row['high']:.1f}      {row['n']:>6} {row['confidence']:>11.3f} "
+                           f"{row['accuracy']:>11.3f}")
+    if failures:
+        out += ["", "== tuned-split failures (held-out failures are not shown: do not tune on them)"]
+        for r in report["results"]:
+            if r["split"] != "tuned":
+                continue
+            bad = (not r["handled"]) if r["off_topic"] else (not r["fix_top1"] or not r["context_ok"])
+            if bad and r["off_topic"]:
+                out.append(f"  {r['id']}: off-topic answered with confidence {r['confidence']} "
+                           f"({r['confidence_label']}), matched {r['matched'][:3]}")
+            elif bad:
+                out.append(f"  {r['id']}: context {r['context']} (want {r['expected_context']}), "
+                           f"fix@1 {r['fix_top1']}, relevant@3 {r['relevant_top3']}, "
+                           f"confidence {r['confidence']}, matched {r['matched'][:3]}")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Score the assistant on the real-case eval set (tests/eval/cases.yaml).")
+    parser.add_argument("--split", choices=("tuned", "heldout", "all", "both"), default="both",
+                        help="which split(s) to print (default: tuned and held-out)")
+    parser.add_argument("--provider", metavar="NAME", default=None,
+                        help="answerer: 'kb' (default, the KB-only assistant), a registered one, or the name of an "
+                             "LLM provider in the config's assist.providers (runs mode 'llm')")
+    parser.add_argument("--config", metavar="PATH", default=None,
+                        help="config file to take --provider from (default: the omv-copilot config)")
+    parser.add_argument("--json", action="store_true", help="print the full report (per case too) as JSON")
+    parser.add_argument("--failures", action="store_true", help="list the tuned split's failing cases")
+    parser.add_argument("--key-spread", action="store_true",
+                        help="instead of scoring: how many shipped patterns satisfy each case's keys (loosest first)")
+    parser.add_argument("--cases", default=str(evalset.CASES_FILE), help="cases file (default: tests/eval/cases.yaml)")
+    args = parser.parse_args(argv)
+    logging.disable(logging.WARNING)  # pattern-loading chatter would drown the table
+    cases = evalset.load(args.cases)
+    problems = evalset.validate(cases)
+    if problems:
+        print("the eval set is not valid:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    if args.key_spread:
+        from omv_copilot_agent.knowledge import KnowledgeBase
+
+        kb = KnowledgeBase(ROOT / "patterns")
+        rows = key_spread(cases, {pid: pattern_text_of(kb, pid) for pid in kb.patterns})
+        print(f"patterns satisfying each case's keys ({len(kb.patterns)} shipped patterns; loosest first)")
+        print("\n".join(f"  {r['fix']:>3} fix {r['relevant']:>3} relevant  {r['id']}" for r in rows[:25]))
+        return 0
+    answerer = make_answerer(args.provider, args.config)
+    try:
+        report = evaluate(cases, answerer)
+    finally:
+        answerer.close()
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        splits = ["tuned", "heldout"] if args.split == "both" else [args.split]
+        print(render(report, splits, failures=args.failures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""The real-case eval set (tests/eval/): its schema, its fixed split, the judging, and a ratchet.
+
+The floor numbers in FLOORS are what the KB-only assistant scored when the set
+was written (issue 16); they are a ratchet, not the goal (the issue's targets
+on the held-out split: fix@1 >= 80 %, relevant@3 >= 90 %, context >= 90 %,
+ECE <= 0.10). Raise a floor whenever the knowledge work lifts a number; lowering
+one needs a reason in the commit message. Do not tune on held-out failures.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import PYTHON, ROOT
+from tests.eval import evalset, run
+
+# split -> metric -> minimum rate (today's measurement, rounded down). ECE is a maximum.
+FLOORS = {
+    "tuned": {"fix_top1": 0.168, "relevant_top3": 0.366, "context_ok": 0.603, "off_topic_handled": 1.0},
+    "heldout": {"fix_top1": 0.049, "relevant_top3": 0.216, "context_ok": 0.516, "off_topic_handled": 1.0},
+}
+ECE_CEILING = {"tuned": 0.12, "heldout": 0.30}
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return evalset.load()
+
+
+def test_cases_file_is_valid(cases):
+    assert evalset.validate(cases) == []
+    real = [c for c in cases if not c.get("off_topic")]
+    off = [c for c in cases if c.get("off_topic")]
+    assert len(real) >= 150 and len(off) >= 30
+    assert len({c["id"] for c in cases}) == len(cases)
+    for case in real:
+        assert case["source"].startswith("https://"), case["id"]
+        assert case["question"].strip() and case["fix"].strip() and case["fix_steps"], case["id"]
+
+
+def test_split_is_what_the_seed_says_and_a_third_per_category(cases):
+    expected = evalset.expected_split(cases)
+    assert {c["id"]: c["split"] for c in cases} == expected
+    shuffled = list(cases)
+    random.Random(7).shuffle(shuffled)
+    assert evalset.expected_split(shuffled) == expected  # independent of file order
+    by_category: dict[str, list[str]] = {}
+    for case in cases:
+        by_category.setdefault(case["category"], []).append(case["split"])
+    for category, splits in by_category.items():
+        assert splits.count("heldout") == (len(splits) + 2) // 3, category
+
+
+def test_validate_names_each_problem():
+    good = {"id": "omv-1-x", "source": "https://github.com/openmediavault/openmediavault/issues/1", "question": "q",
+            "fix": "f", "fix_steps": ["s"], "category": "raid", "context": "storage",
+            "fix_keys": [["mdadm"]], "topic_keys": [["raid"]]}
+    bad = [dict(good, split=evalset.expected_split([good])["omv-1-x"]),
+           dict(good, split="tuned"),  # duplicate id
+           dict(good, id="x-2", source="forum thread", fix_keys=[["MDADM"]], topic_keys=[[]], context="raid"),
+           {"id": "offtopic-a", "question": "bread", "off_topic": True, "category": "raid", "context": "general",
+            "split": "heldout"}]
+    problems = "\n".join(evalset.validate(bad))
+    for needle in ("omv-1-x: duplicate id", "x-2: source must be", "x-2: fix_keys key 'MDADM' must be lower case",
+                   "x-2: every topic_keys alternative", "x-2: context 'raid'", "x-2: missing split",
+                   "offtopic-a: off-topic controls use category off_topic"):
+        assert needle in problems
+    other = "tuned" if evalset.expected_split([good])["omv-1-x"] == "heldout" else "heldout"
+    assert f"omv-1-x: split is '{other}' but the seed says" in "\n".join(evalset.validate([dict(good, split=other)]))
+
+
+class FakeAnswerer:
+    """Answers from a table: question -> (context, [(pattern_id, score)], confidence)."""
+
+    name = "fake"
+
+    def __init__(self, answers: dict, texts: dict):
+        self.answers, self.texts = answers, texts
+
+    def __call__(self, question):
+        context, matches, confidence = self.answers[question]
+        return {"context": context, "confidence": confidence, "confidence_label": "low" if confidence < 0.6 else "high",
+                "matched_patterns": [{"pattern_id": p, "title": p, "score": s} for p, s in matches]}
+
+    def pattern_text(self, pattern_id):
+        return self.texts[pattern_id].lower()
+
+    def close(self):
+        pass
+
+
+def test_run_case_judges_by_pattern_text_not_ids():
+    texts = {"md": "Solutions: mdadm --assemble --run /dev/md0", "zfs": "zpool import", "ram": "free -m swap"}
+    answerer = FakeAnswerer({
+        "raid gone": ("storage", [("md", 0.9), ("zfs", 0.4)], 0.98),
+        "raid gone 2": ("general", [("ram", 0.9), ("zfs", 0.5), ("md", 0.3)], 0.98),
+        "bread": ("general", [], 0.5),
+        "sick cat": ("general", [("ram", 0.6)], 0.98),
+    }, texts)
+    case = {"id": "c", "category": "raid", "split": "tuned", "context": "storage", "question": "raid gone",
+            "fix_keys": [["mdadm", "--assemble", "--run"]], "topic_keys": [["mdadm"]]}
+    r = run.run_case(case, answerer)
+    assert (r["fix_top1"], r["fix_top3"], r["relevant_top3"], r["context_ok"]) == (True, True, True, True)
+    r = run.run_case(dict(case, question="raid gone 2"), answerer)
+    assert (r["fix_top1"], r["fix_top3"], r["relevant_top3"], r["context_ok"]) == (False, True, True, False)
+    r = run.run_case(dict(case, fix_keys=[["mdadm", "--force"]], topic_keys=[["zpool"]]), answerer)
+    assert (r["fix_top1"], r["fix_top3"], r["relevant_top3"]) == (False, False, True)
+    off = {"id": "o", "category": "off_topic", "split": "tuned", "context": "general", "off_topic": True}
+    assert run.run_case(dict(off, question="bread"), answerer)["handled"] is True
+    assert run.run_case(dict(off, question="sick cat"), answerer)["handled"] is False
+
+
+def test_pattern_text_is_that_patterns_own_words():
+    """A file holding several patterns must not lend one pattern the others' words."""
+    class StubKb:
+        files = {"solo": "a.yaml", "pair-1": "b.yaml", "pair-2": "b.yaml"}
+        texts = {"a.yaml": "id: solo\nFix: run MDADM --assemble", "b.yaml": "id: pair-1\n---\nid: pair-2 omv-firstaid"}
+        parsed = {"pair-1": {"id": "pair-1", "title": "RAID"}, "pair-2": {"id": "pair-2", "title": "omv-firstaid"}}
+
+        def text(self, pid):
+            return self.texts[self.files[pid]]
+
+        def get(self, pid):
+            return self.parsed.get(pid)
+
+    kb = StubKb()
+    assert run.pattern_text_of(kb, "solo") == "id: solo\nfix: run mdadm --assemble"
+    assert "omv-firstaid" not in run.pattern_text_of(kb, "pair-1")
+    assert '"raid"' in run.pattern_text_of(kb, "pair-1")
+    assert run.pattern_text_of(kb, "gone") == "{}"
+
+
+# A case's fix_keys may hold in at most this share of the shipped patterns, its relevant keys in
+# at most KEY_SPREAD_RELEVANT: looser keys would credit unrelated patterns (today: 3 and 8 of 67).
+KEY_SPREAD_FIX, KEY_SPREAD_RELEVANT = 0.08, 0.15
+
+
+def test_case_keys_are_specific_against_the_shipped_patterns(cases):
+    from omv_copilot_agent.knowledge import KnowledgeBase
+
+    kb = KnowledgeBase(ROOT / "patterns")
+    texts = {pid: run.pattern_text_of(kb, pid) for pid in kb.patterns}
+    assert len(texts) >= 20
+    rows = run.key_spread(cases, texts)
+    assert len(rows) == sum(1 for c in cases if not c.get("off_topic"))
+    loose = [r for r in rows if r["fix"] > max(3, KEY_SPREAD_FIX * len(texts))
+             or r["relevant"] > max(8, KEY_SPREAD_RELEVANT * len(texts))]
+    assert not loose, f"keys too loose (patterns satisfying them of {len(texts)}): {loose}"
+    # and the check itself bites: a one-word key that every pattern holds is flagged
+    assert run.key_spread([{"id": "x", "fix_keys": [["id"]], "topic_keys": []}], texts)[0]["fix"] == len(texts)
+
+
+def test_calibration_table_and_ece():
+    results = [{"top_score": 0.95, "fix_top1": True, "matched": [["a", 0.95]]},
+               {"top_score": 0.95, "fix_top1": False, "matched": [["b", 0.95]]},
+               {"top_score": 0.15, "fix_top1": False, "matched": [["c", 0.15]]},
+               {"top_score": 0.0, "fix_top1": False, "matched": []}]
+    cal = run.calibration(results)
+    by_low = {round(row["low"], 1): row for row in cal["bins"] if row["n"]}
+    assert by_low[0.9]["n"] == 2 and by_low[0.9]["accuracy"] == 0.5
+    # the answer without a pattern has no top-pattern score: ECE = 2/3*|0.5-0.95| + 1/3*|0-0.15|
+    assert (cal["n"], cal["of"]) == (3, 4) and cal["ece"] == pytest.approx(0.35)
+    assert run.calibration([{"top_score": 1.0, "fix_top1": True, "matched": [["a", 1.0]]}])["ece"] == 0.0
+    # a knowledge base that never answers is not "perfectly calibrated"
+    assert run.calibration([{"top_score": 0.0, "fix_top1": False, "matched": []}] * 5)["ece"] is None
+
+
+def test_provider_hook_registry_and_unknown_names(make_config):
+    _, path = make_config({"assist": {"providers": []}})
+    with pytest.raises(SystemExit, match="no answerer named 'nope'.*providers in the config's assist.providers: none"):
+        run.make_answerer("nope", str(path))
+    fake = FakeAnswerer({}, {})
+    run.register_answerer("fake-test", lambda: fake)
+    try:
+        assert run.make_answerer("fake-test") is fake
+    finally:
+        run.ANSWERERS.pop("fake-test")
+
+
+def test_provider_from_the_config_answers_through_the_llm_pipeline(make_config, fake_llm):
+    """PROVIDER=name runs that configured provider (a loopback fake LLM here) with mode 'llm'."""
+    _, path = make_config({"assist": {"providers": [fake_llm.provider("fake")]}})
+    answerer = run.make_answerer("fake", str(path))
+    try:
+        case = next(c for c in evalset.load() if c["id"] == "omv-640-raid1-gone-after-disk-pulled")
+        result = run.run_case(case, answerer)
+    finally:
+        answerer.close()
+    assert answerer.name == "llm:fake"
+    assert (result["mode"], result["provider"]) == ("llm", "fake")
+    assert fake_llm.requests and case["question"][:40] in fake_llm.sent_text()
+
+
+def test_make_eval_runs_and_holds_the_ratchet():
+    """The CLI `make eval` runs, over every case, in a real process; today's numbers are the floor."""
+    proc = subprocess.run([PYTHON, str(ROOT / "tests/eval/run.py"), "--json"], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout)
+    assert len(report["results"]) == len(evalset.load())
+    for split, floors in FLOORS.items():
+        overall = report["splits"][split]["overall"]
+        for metric, floor in floors.items():
+            assert overall[metric]["rate"] >= floor, (split, metric, overall[metric], floor)
+        ece = report["splits"][split]["calibration"]["ece"]
+        assert ece is not None and ece <= ECE_CEILING[split], split
+    text = subprocess.run([PYTHON, str(ROOT / "tests/eval/run.py"), "--split", "heldout"], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT)
+    assert text.returncode == 0 and "== heldout split" in text.stdout and "ECE" in text.stdout
+
+
+def test_a_broken_cases_file_is_refused(tmp_path):
+    path = tmp_path / "cases.yaml"
+    path.write_text("cases:\n- id: x\n  question: q\n")
+    proc = subprocess.run([PYTHON, str(ROOT / "tests/eval/run.py"), "--cases", str(path)], capture_output=True,
+                          text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 2 and "x: missing source" in proc.stderr and "Traceback" not in proc.stderr
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
