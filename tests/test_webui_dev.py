@@ -417,6 +417,28 @@ def test_assistant_question_round_trips_through_the_real_assist_and_fake_llm(dri
     assert _errors(driver) == []
 
 
+def test_llm_risk_labels_are_replaced_by_the_servers(driver, ui_llm, fake_llm):
+    """An LLM labels `rm -rf /srv/*` read-only and `mkfs.ext4 -F /dev/md0` low: the page shows data-risk, no Run."""
+    from selenium.webdriver.common.by import By
+    from tests.test_assist_risk import HOSTILE as LYING
+
+    fake_llm.script({"answer": LYING})
+    _open(driver, ui_llm)
+    _tab(driver, "Assistant")
+    _ask(driver, "raid md0 degraded, what now")
+    wb.wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".ocp-answer"), timeout=180, message="no answer rendered")
+    items = _js(driver, "return Array.from(document.querySelectorAll('.ocp-answer li')).map(function (li) {"
+                        " var b = li.querySelector('.ocp-badge'); return [li.textContent, b ? b.textContent : '',"
+                        " !!li.querySelector('[data-probe]')]; });")
+    rows = {text.split("frees space")[0]: (badge, run) for text, badge, run in items}
+    rm_rows = [(b, r) for t, (b, r) in rows.items() if "rm -rf /srv/*" in t]
+    mkfs_rows = [(b, r) for t, (b, r) in rows.items() if "mkfs.ext4 -F /dev/md0" in t]
+    assert len(rm_rows) == 2 and all(b == "data-risk" and not r for b, r in rm_rows), rm_rows
+    assert mkfs_rows == [("data-risk", False)], mkfs_rows
+    assert not [t for t, (b, _) in rows.items() if "rm -rf" in t and b in ("read-only", "low")]
+    assert _errors(driver) == []
+
+
 def test_traces_timeline_and_rendered_mermaid_flowchart(driver, ui):
     """A trace's decision points and its flowchart drawn by the bundled mermaid (as SVG)."""
     _open(driver, ui)
