@@ -93,8 +93,19 @@ def test_api_and_rpc_answers_carry_the_servers_risk(hostile_server):
     r = hostile_server.post("/api/v1/assist/query", json={"query": "my raid md0 is degraded"})
     assert r.status_code == 200, r.text
     _check(r.json())
+    # OMV's path: startQuery, then getQueryResult until the job is done
     r = hostile_server.post("/api/v1/rpc", json={"method": "startQuery", "params": {"query": "md0 degraded"}})
     assert r.status_code in (200, 202), r.text
+    import time
+
+    job = r.json()
+    for _ in range(100):
+        job = hostile_server.post("/api/v1/rpc", json={"method": "getQueryResult", "params": {"job_id": job["job_id"]}}).json()
+        if job["status"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert job["status"] == "done", job
+    _check(job["answer"])
 
 
 def test_run_exists_only_for_probes_and_runs_what_is_shown(hostile_server, tmp_path):
