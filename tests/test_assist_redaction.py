@@ -25,8 +25,8 @@ FAKES = ROOT / "tests" / "fakes"
 VOCABULARY = {"type", "state", "level", "execution", "devicename", "devicefile", "canonicaldevicefile",
               "parentdevicefile", "devices", "model", "vendor", "overallstatus", "powermode", "version", "shell", "method",
               "method6", "link", "mode", "minute", "hour", "month", "dayofmonth", "dayofweek", "netmask", "id"}
-#: OMV's service registry (smb, nfs, ssh, …): names OMV gives, not the user.
-VOCABULARY_IN = {"Services.getStatus": {"name", "title"}}
+#: OMV's service registry (smb, nfs, ssh, …) and module names (samba, collectd): names OMV gives, not the user.
+VOCABULARY_IN = {"Services.getStatus": {"name", "title"}, "System.getInformation": {"dirtyModules"}}
 #: OMV services the collector reads and the records it adds to the fakes' empty lists.
 EXTRA = {
     "Rsync.getList": [{"uuid": "u", "enable": True, "sendemail": True, "comment": "c", "type": "remote", "mode": "push",
@@ -88,7 +88,7 @@ def fill(node, c: Canaries, where: str):
 def canary_snapshot(tmp_path):
     """(snapshot, canaries): OMV's configuration from the fake omv-rpc, logs and state full of canaries."""
     from omv_copilot_agent.collect.base import SourceResult
-    from omv_copilot_agent.collect.omv import read_config
+    from omv_copilot_agent.collect.omv import _live, read_config
     from omv_copilot_agent.collect.omv_rpc import OmvRpcClient
 
     c = Canaries()
@@ -108,8 +108,11 @@ def canary_snapshot(tmp_path):
             for user in (data["data"] if isinstance(data, dict) else data):
                 user["sshpubkeys"] = ["ssh-ed25519 AAAA key"]
         (folder / "omv" / path.name).write_text(json.dumps(fill(data, c, method)))
-    config, errors = read_config(OmvRpcClient(str(folder / "omv-rpc"), 20))
+    client = OmvRpcClient(str(folder / "omv-rpc"), 20)
+    config, errors = read_config(client)
     assert not errors, errors
+    config = {**_live(client.call("System", "getInformation", {})), **config}  # as collect() assembles it
+    assert config["hostname"] in c.made
     snap = fixture_snapshot()
     snap.sources["omv"] = SourceResult("omv", "ok", config)
     omv_text = json.dumps(config)
