@@ -79,7 +79,8 @@ def fill(node, c: Canaries, where: str):
         return f"/dev/disk/by-id/ata-WDC_WD40EFRX_{c(where + '.by-id')}"
     if key == "mountpoint":
         return f"/srv/dev-disk-by-uuid-{c(where + '.by-uuid')}"
-    if key in VOCABULARY or key in VOCABULARY_IN.get(".".join(where.split(".")[:2]), ()) or node.lstrip("-").isdigit() or node in ("*", ""):
+    method = ".".join(where.split(".")[:2])
+    if key in VOCABULARY or key in VOCABULARY_IN.get(method, ()) or node.lstrip("-").isdigit() or node in ("*", ""):
         return node
     return c(where)
 
