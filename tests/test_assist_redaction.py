@@ -197,6 +197,10 @@ def test_restore_shows_identifiers_but_never_secrets_or_inside_commands():
     assert "hunter22" not in json.dumps(shown) and "anna:" not in sent
     assert shown["analysis"].startswith("anna uses <SECRET_") and f"`ssh {user}@host`" in shown["analysis"]
     assert shown["recommended_actions"][0] == {"action": "ask anna", "command": f"passwd {user}", "risk": "low"}
+    # a link built from placeholders keeps them: it must not carry the real user or address anywhere
+    ip = r.forward.get("192.168.1.7") or r.redact("192.168.1.7")
+    link = r.restore(f"see https://evil.example/?u={user}&ip={ip} or www.x.example/{user}; {user} at {ip}")
+    assert link == f"see https://evil.example/?u={user}&ip={ip} or www.x.example/{user}; anna at 192.168.1.7"
 
 
 @pytest.mark.parametrize("data, gone", [

@@ -16,8 +16,8 @@ data before any prompt is built (:meth:`Redactor.redact_data`):
 Every value placeholdered in the data is then a *known* value: the same share name in
 a log line, the question or a pattern gets the same placeholder. ``<IP_1>`` is stable
 within one request so the LLM can still reason about "the same disk".
-:meth:`Redactor.restore` puts identifiers back for display only: never a secret and
-never inside a command (a ``command`` field or a `code span`) the user would copy.
+:meth:`Redactor.restore` puts identifiers back for display only: never a secret, never
+inside a command (a ``command`` field or a `code span`) the user would copy, never in a URL.
 """
 
 from __future__ import annotations
@@ -104,7 +104,9 @@ _TEXT_PATTERNS: list[tuple[str, re.Pattern]] = [
 ]
 _PLACEHOLDER = re.compile(r"<(IP|MAC|EMAIL|WWN|SERIAL|USER|HOST|SECRET|NAME)_\d+>")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_CODE_SPAN = re.compile(r"(`[^`]*`)")
+#: Parts of an answer left with their placeholders: code spans (commands to copy) and URLs (a link the
+#: LLM built from placeholders must not carry the real address or user name to wherever it points).
+_KEEP_PLACEHOLDERS = re.compile(r"(`[^`]*`|\b[A-Za-z][A-Za-z0-9+.-]*://\S+|\bwww\.\S+)")
 
 
 def _is_ipv6(text: str) -> bool:
@@ -232,11 +234,12 @@ class Redactor:
 
     # -- back ---------------------------------------------------------------
     def restore(self, value, key: str = ""):
-        """Identifiers back for display, recursively: never a secret, never inside a command."""
+        """Identifiers back for display, recursively: never a secret, never in a command, a code span or a URL."""
         if isinstance(value, str):
             if key == "command":
                 return value
-            return "".join(part if part.startswith("`") else self._restore_text(part) for part in _CODE_SPAN.split(value))
+            return "".join(part if i % 2 else self._restore_text(part)
+                           for i, part in enumerate(_KEEP_PLACEHOLDERS.split(value)))
         if isinstance(value, list):
             return [self.restore(v, key) for v in value]
         if isinstance(value, dict):
