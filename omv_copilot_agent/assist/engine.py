@@ -132,7 +132,8 @@ class Engine:
         # Redacted as data before any prompt exists: secrets always, identifiers unless switched off.
         # Direct mode sends no state, but the state still tells which words in the question are private.
         redactor = redact.Redactor(identifiers=bool(self.cfg("redaction", True)))
-        sections = redactor.redact_data(sections if not direct else prompt.state_sections(self.agent.snapshot))
+        if effective != "kb_only":  # nothing leaves the box in knowledge-base mode
+            sections = redactor.redact_data(sections if not direct else prompt.state_sections(self.agent.snapshot))
         sent = None
         if effective == "kb_only":
             trace.step("prompt_assembly", t, outputs={"reason": "no LLM call in knowledge-base mode"}, skipped=True)
