@@ -10,7 +10,9 @@ written into ``reasons`` so the answer can show why a pattern was chosen.
 from __future__ import annotations
 
 import difflib
+import json
 import math
+from pathlib import Path
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -21,14 +23,42 @@ FIELD_WEIGHTS = {"title": 3.0, "symptoms": 2.0, "triggers": 2.0, "keywords": 1.5
 K1, B = 1.2, 0.75
 SQUASH = 6.0
 SIGNAL_EVIDENCE = 0.6
+SIGNAL_ODDS = 4.0
 FEEDBACK_STEP, FEEDBACK_CAP = 0.02, 0.1
-#: A text score is BM25's squashed score times the share of the question's words it answers to:
-#: one shared word of a five-word question ("my kids wont go to sleep") is no match.
-COVERAGE_EXPONENT = 1.0
-#: Below this a pattern is not "matched" at all: the answer says it has no pattern instead of
-#: offering a weak one with confidence. Measured on tests/knowledge_queries.py and off-topic
-#: questions (tests/test_knowledge_relevance.py); the eval set's held-out part is never used here.
-RELEVANCE_FLOOR = 0.3
+#: The relevance model: a logistic fit of "this pattern is relevant to the question" on the text
+#: features below, fit by tools/fit-relevance on the eval set's tuned split only (never the
+#: held-out part). Its floor is where a pattern stops counting as matched at all: the answer then
+#: says it has no pattern instead of offering a weak one with confidence.
+MODEL_FILE = Path(__file__).with_name("relevance.json")
+
+
+def _load_model() -> dict:
+    try:
+        model = json.loads(MODEL_FILE.read_text())
+        return {"bias": float(model["bias"]), "weights": [float(w) for w in model["weights"]], "floor": float(model["floor"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        # no fitted model (a checkout mid-refit): squashed BM25 times coverage, a conservative floor
+        return {"bias": None, "weights": [], "floor": 0.3}
+
+
+MODEL = _load_model()
+RELEVANCE_FLOOR = MODEL["floor"]
+
+
+def features(raw: float, coverage: float, matched: int) -> list[float]:
+    """What the relevance model looks at: BM25 squashed to 0-1, the share of the question's words
+    the pattern answers to (one shared word of a five-word question is weak), how many words."""
+    return [1 - math.exp(-raw / SQUASH), coverage, math.log1p(matched)]
+
+
+def relevance(raw: float, coverage: float, matched: int, model: dict | None = None) -> float:
+    """The estimated chance that a pattern is relevant, from its text features."""
+    model = model or MODEL
+    x = features(raw, coverage, matched)
+    if model["bias"] is None:
+        return x[0] * x[1]
+    z = model["bias"] + sum(w * v for w, v in zip(model["weights"], x))
+    return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
 
 
 @dataclass
@@ -130,6 +160,11 @@ class Index:
         return out
 
 
+def _with_odds(p: float, factor: float) -> float:
+    odds = p / max(1e-9, 1 - p) * factor
+    return odds / (1 + odds)
+
+
 def from_text(match: dict) -> bool:
     """Whether a match (``Match.to_dict()``) was found by the question's words, not by the box's state alone."""
     return any(str(r).startswith("words: ") for r in match.get("reasons") or [])
@@ -143,7 +178,8 @@ def feedback_nudge(counts: tuple[int, int] | None) -> float:
 
 
 def rank(index: Index, query: str, snapshot=None, *, limit: int = 5, feedback: dict | None = None,
-         min_score: float = RELEVANCE_FLOOR) -> list[Match]:
+         min_score: float | None = None) -> list[Match]:
+    min_score = MODEL["floor"] if min_score is None else min_score
     text = index.score(query) if query and query.strip() else {}
     if not text and tokens(query or ""):
         # The question has words and none of them is about anything the patterns know: the box's
@@ -157,8 +193,8 @@ def rank(index: Index, query: str, snapshot=None, *, limit: int = 5, feedback: d
         text_score = 0.0
         if pid in text:
             raw, coverage, words = text[pid]
-            text_score = (1 - math.exp(-raw / SQUASH)) * coverage ** COVERAGE_EXPONENT
-            reasons.append(f"words: {', '.join(words)} (text {text_score:.2f}, {coverage:.0%} of the question)")
+            text_score = relevance(raw, coverage, len(words))
+            reasons.append(f"words: {', '.join(words)} (relevance {text_score:.2f}, {coverage:.0%} of the question)")
         elif text:
             # The question's words found other patterns: the box's state alone does not make this
             # one an answer (it would outrank what was asked about). A vague question whose words
@@ -170,7 +206,9 @@ def rank(index: Index, query: str, snapshot=None, *, limit: int = 5, feedback: d
                 hits.extend(sig.evaluate(s, snap))
         score = text_score
         if hits:
-            score = 1 - (1 - text_score) * (1 - SIGNAL_EVIDENCE)
+            # the box shows what the pattern is about: stronger evidence for a pattern the question
+            # reached (its odds times SIGNAL_ODDS), the whole answer for a question without words
+            score = _with_odds(text_score, SIGNAL_ODDS) if text_score else SIGNAL_EVIDENCE
             reasons.extend(f"signal: {h}" for h in hits[:5])
         if score <= 0:
             continue
