@@ -216,3 +216,13 @@ def test_secret_keys_are_dropped_at_any_depth(data, gone):
     out = json.dumps(r.redact_data({"logs": data}))
     assert gone not in out
     assert gone not in r.redact(f"a log line with {gone} in it")
+
+
+def test_a_degraded_omv_source_is_redacted_like_an_ok_one():
+    from omv_copilot_agent.assist import redact
+
+    data = {"users": [{"name": "anna", "shell": "/bin/bash"}], "filesystems": [{"type": "ext4", "label": "family"}]}
+    ok = redact.Redactor().redact_data({"omv": data})["omv"]
+    degraded = redact.Redactor().redact_data({"omv": {"status": "degraded", "data": data}})["omv"]
+    assert degraded == {"status": "degraded", "data": ok}
+    assert ok["filesystems"][0]["type"] == "ext4" and ok["users"][0]["name"] == "<USER_1>"

@@ -203,8 +203,13 @@ class Redactor:
         replace, say, a share name from the omv source inside a log line of the logs source.
         """
         for _ in range(2):
-            out = {name: self._walk(data, (), name == "omv") for name, data in sections.items()}
+            out = {name: self._section(name, data) for name, data in sections.items()}
         return out
+
+    def _section(self, name: str, data):
+        if isinstance(data, dict) and set(data) == {"status", "data"}:  # a source that is not ok (prompt.state_sections)
+            return {"status": str(data["status"]), "data": self._walk(data["data"], (), name == "omv")}
+        return self._walk(data, (), name == "omv")
 
     def _walk(self, node, path: tuple[str, ...], omv: bool):
         """``path``: the keys down to ``node`` (list indices left out); ``omv``: inside OMV's configuration."""
