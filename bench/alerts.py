@@ -21,7 +21,7 @@ from omv_copilot_agent.alerts.forecasting import forecast  # noqa: E402
 from omv_copilot_agent.collect.base import SourceResult  # noqa: E402
 from omv_copilot_agent.collect.snapshot import Snapshot  # noqa: E402
 from omv_copilot_agent.daemon.agent import Agent  # noqa: E402
-from omv_copilot_agent.daemon.summary import metric_samples  # noqa: E402
+from omv_copilot_agent.collect.samples import metric_samples  # noqa: E402
 
 GiB = 2**30
 rng = random.Random(1)

@@ -146,7 +146,7 @@ def bench_store(config_path: Path, snapshots: int) -> str:
     """Bytes per stored cycle (snapshot JSON + metric samples), extrapolated to the default retention."""
     from omv_copilot_agent import config as config_mod
     from omv_copilot_agent.collect import Collector
-    from omv_copilot_agent.daemon.summary import metric_samples
+    from omv_copilot_agent.collect.samples import metric_samples
     from omv_copilot_agent.store import Store
 
     config = config_mod.load(str(config_path), environ={})

@@ -40,7 +40,7 @@ def real_snapshot(workdir: Path):
 
 
 def main() -> int:
-    from omv_copilot_agent.daemon.summary import metric_samples
+    from omv_copilot_agent.collect.samples import metric_samples
     from omv_copilot_agent.store import Store
     from omv_copilot_agent.store.metrics import labels_key
 

@@ -40,7 +40,7 @@ def make_agent(tmp_path, alerts: dict | None = None):
 
 def cycle(agent, snap: Snapshot):
     """What Agent.run_cycle does after collecting: store, metrics, listeners."""
-    from omv_copilot_agent.daemon.summary import metric_samples
+    from omv_copilot_agent.collect.samples import metric_samples
 
     agent.snapshot = snap
     agent.store.save_snapshot(snap)

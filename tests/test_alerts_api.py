@@ -2,6 +2,7 @@
 
 import time
 
+from omv_copilot_agent.events import SNAPSHOT_COLLECTED
 from tests.alerts_support import fs, snapshot
 
 
@@ -85,8 +86,8 @@ def test_history_snapshots_and_diff(live_server):
     server = live_server({"alerts": {"udev_monitor": False}})
     assert server.get("/api/v1/history/snapshots/diff").status_code == 404
     now = time.time()
-    server.agent.alerts.on_snapshot(snapshot(now, omv={"users": [{"name": "anna", "uid": 1000}]}))
-    server.agent.alerts.on_snapshot(snapshot(now + 1, omv={"users": [{"name": "anna", "uid": 1000}, {"name": "bob", "uid": 1001}]}))
+    server.agent.events.publish(SNAPSHOT_COLLECTED, snapshot(now, omv={"users": [{"name": "anna", "uid": 1000}]}))
+    server.agent.events.publish(SNAPSHOT_COLLECTED, snapshot(now + 1, omv={"users": [{"name": "anna", "uid": 1000}, {"name": "bob", "uid": 1001}]}))
     snaps = server.get("/api/v1/history/snapshots").json()
     assert snaps["total"] == 2
     d = server.get("/api/v1/history/snapshots/diff").json()

@@ -2,6 +2,7 @@
 
 import time
 
+from omv_copilot_agent.events import SNAPSHOT_COLLECTED
 from tests.alerts_support import cycle, fs, make_agent, snapshot
 
 NOW = time.time()
@@ -59,21 +60,21 @@ def test_escalation_and_health_score(tmp_path):
 
 
 def test_config_snapshots_on_change_and_drift(tmp_path):
-    from omv_copilot_agent.alerts.drift import diff
+    from omv_copilot_agent.history.drift import diff
 
     agent = make_agent(tmp_path)
     shares = [{"uuid": "u1", "name": "media", "comment": ""}]
     for i in range(3):
-        agent.alerts.on_snapshot(snapshot(NOW + i, omv={"smb_shares": shares}))
-    agent.alerts.on_snapshot(snapshot(NOW + 10, omv={"smb_shares": [{"uuid": "u1", "name": "media", "comment": "movies"},
+        agent.events.publish(SNAPSHOT_COLLECTED, snapshot(NOW + i, omv={"smb_shares": shares}))
+    agent.events.publish(SNAPSHOT_COLLECTED, snapshot(NOW + 10, omv={"smb_shares": [{"uuid": "u1", "name": "media", "comment": "movies"},
                                                                     {"uuid": "u2", "name": "backup"}]}))
-    total, rows = agent.store.list_config_snapshots()
+    total, rows = agent.store.list_config_revisions()
     assert total == 2 and [r["reason"] for r in rows] == ["changed", "initial"]
-    old, new = (agent.store.get_config_snapshot(r["id"])["data"] for r in reversed(rows))
+    old, new = (agent.store.get_config_revision(r["id"])["data"] for r in reversed(rows))
     changes = {c["path"]: c["change"] for c in diff(old, new)}
     assert changes == {"smb_shares.uuid=u1.comment": "changed", "smb_shares.uuid=u2": "added"}
-    agent.alerts.on_snapshot(snapshot(NOW + 10 + 86401, omv={"smb_shares": shares}))
-    assert agent.store.list_config_snapshots()[0] == 3
+    agent.events.publish(SNAPSHOT_COLLECTED, snapshot(NOW + 10 + 86401, omv={"smb_shares": shares}))
+    assert agent.store.list_config_revisions()[0] == 3
 
 
 def test_live_state_is_not_a_configuration_change(tmp_path):
@@ -87,12 +88,12 @@ def test_live_state_is_not_a_configuration_change(tmp_path):
                                  "percentage": used * 100 // 10**12, "mounted": True}],
                 "services": [{"name": "smb", "enabled": True, "running": running}]}
 
-    agent.alerts.on_snapshot(snapshot(NOW, omv=omv(1000, 10**9, True)))
+    agent.events.publish(SNAPSHOT_COLLECTED, snapshot(NOW, omv=omv(1000, 10**9, True)))
     for i in range(1, 6):
-        agent.alerts.on_snapshot(snapshot(NOW + i * 60, omv=omv(1000 + i * 10**6, 10**9 + i * 10**8, i % 2 == 0)))
-    assert agent.store.list_config_snapshots()[0] == 1
-    stored = agent.store.get_config_snapshot(agent.store.list_config_snapshots()[1][0]["id"])["data"]
+        agent.events.publish(SNAPSHOT_COLLECTED, snapshot(NOW + i * 60, omv=omv(1000 + i * 10**6, 10**9 + i * 10**8, i % 2 == 0)))
+    assert agent.store.list_config_revisions()[0] == 1
+    stored = agent.store.get_config_revision(agent.store.list_config_revisions()[1][0]["id"])["data"]
     assert "stats" not in stored["network"][0] and "used" not in stored["filesystems"][0] and stored["network"][0]["mtu"] == 1500
-    agent.alerts.on_snapshot(snapshot(NOW + 600, omv=omv(10**9, 10**9, True, mtu=9000)))  # a real setting
-    total, rows = agent.store.list_config_snapshots()
+    agent.events.publish(SNAPSHOT_COLLECTED, snapshot(NOW + 600, omv=omv(10**9, 10**9, True, mtu=9000)))  # a real setting
+    total, rows = agent.store.list_config_revisions()
     assert total == 2 and rows[0]["reason"] == "changed"

@@ -55,7 +55,7 @@ def test_forecast_works_on_the_day_of_install(tmp_path):
     assert fc[mp]["rate_bytes_per_day"] == pytest.approx(20 * GiB, rel=0.01)
     assert fc["/srv/other"]["status"] == "insufficient_data"
     # re-import (a daemon restart) adds nothing
-    from omv_copilot_agent.alerts.rrd_import import import_history
+    from omv_copilot_agent.collect.rrd_import import import_history
 
     assert import_history(agent.store, snap, str(tmp_path / "rrd"), now=now) == {}
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from omv_copilot_agent.alerts.udev import DeviceWatcher, interesting
+from omv_copilot_agent.collect.udev import DeviceWatcher, interesting
 from tests.alerts_support import make_agent
 
 

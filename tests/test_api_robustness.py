@@ -39,12 +39,12 @@ def test_lone_surrogate_is_400_and_does_not_lock_the_store(live_server):
 def test_non_finite_number_is_400_and_not_saved(live_server, number):
     """1e400 decodes to inf: saved, it would silence the memory alert and make /settings invalid JSON."""
     srv = live_server()
-    raw = '{"alerts": {"memory_warning_percent": %s}}' % number
+    raw = '{"findings": {"memory_warning_percent": %s}}' % number
     r = srv.request("PUT", "/api/v1/settings", data=raw.encode(), headers={"Content-Type": "application/json"})
     assert r.status_code == 400, r.text
-    assert r.json()["error"]["message"] == "field 'alerts.memory_warning_percent': is not a finite number"
+    assert r.json()["error"]["message"] == "field 'findings.memory_warning_percent': is not a finite number"
     settings = srv.get("/api/v1/settings")
-    assert settings.status_code == 200 and json.loads(settings.text)["settings"]["alerts"]["memory_warning_percent"] == 90
+    assert settings.status_code == 200 and json.loads(settings.text)["settings"]["findings"]["memory_warning_percent"] == 90
 
 
 def test_huge_alert_id_is_400(live_server):

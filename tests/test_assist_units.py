@@ -47,11 +47,12 @@ def test_router_tie_is_broken_by_fixed_priority():
     assert router.route("disk network")[0] == "storage"
 
 
-def test_snapshot_tips_slow_to_storage_on_degraded_array():
+def test_findings_tip_slow_to_storage_on_degraded_array():
+    from omv_copilot_agent import findings
     from omv_copilot_agent.assist import router
 
     assert router.route("everything is slow")[0] == "performance"
-    ctx, details = router.route("everything is slow", fixture_snapshot())
+    ctx, details = router.route("everything is slow", findings.evaluate(fixture_snapshot()))
     assert ctx == "storage", details
 
 

@@ -50,7 +50,7 @@ def test_status_through_the_running_daemon(make_config, tmp_path):
         assert text.returncode == 0, text.stderr
         first = text.stdout.splitlines()[0]
         assert " — daemon, snapshot " in first and "collected now" not in first
-        for heading in ("Sources", "Services", "Filesystems", "Disks"):
+        for heading in ("Findings", "Sources", "Services", "Filesystems", "Disks"):
             assert f"\n{heading}\n" in text.stdout
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -67,7 +67,7 @@ def test_status_in_process_when_no_daemon_answers(make_config, tmp_path):
     first = result.stdout.splitlines()[0]
     port = __import__("yaml").safe_load(path.read_text())["api"]["listen"].rsplit(":", 1)[1]
     assert f"collected now, not by the daemon (the daemon does not answer on 127.0.0.1:{port})" in first
-    for heading in ("Sources", "Services", "Filesystems", "Disks"):
+    for heading in ("Findings", "Sources", "Services", "Filesystems", "Disks"):
         assert f"\n{heading}\n" in result.stdout
     sources = result.stdout.split("\nSources\n", 1)[1].split("\n\n", 1)[0]
     assert any(line.split()[:2] == ["omv", "ok"] for line in sources.splitlines())
@@ -93,6 +93,8 @@ def test_status_in_process_only_looks(make_config, tmp_path):
     result = run_cli("--config", str(path), "status", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["answered_by"] == "in-process" and not absent.exists()
+    # the thresholds (written under their old alerts.* keys) apply in-process too
+    assert "memory-high" in {f["id"] for f in json.loads(result.stdout)["summary"]["findings"]}
     absent.mkdir()
     store = Store(absent)
     store.close()

@@ -80,10 +80,9 @@ def test_omv_feeds_storage_and_services(make_config, fake_omv, tmp_path):
     from omv_copilot_agent.collect import Collector
 
     config, _ = make_config({"omv_rpc": {"command": fake_omv(), "config_xml": str(tmp_path / "x.xml")}})
-    collector = Collector(config, sources=("omv", "storage"))
+    collector = Collector(config, sources=("storage", "omv"))
     try:
-        collector.collect()  # first cycle fills the omv cache
-        snap = collector.collect()
+        snap = collector.collect()  # the first cycle already has OMV's view: storage waits for omv
     finally:
         collector.close()
     fs = [f for f in snap.sources["storage"].data["filesystems"] if f["omv_managed"] and not f["mounted"]]

@@ -19,10 +19,14 @@ NO_SYSTEMD = ("System has not been booted with systemd as init system (PID 1). C
               "Failed to connect to bus: Host is down\n")
 
 
-def _ctx(config=None, cache=None):
+def _ctx(config=None, cache=None, sources=None):
+    """A CollectContext whose other sources of this cycle answered ``sources`` ({name: data})."""
     from omv_copilot_agent import config as config_mod
+    from omv_copilot_agent.collect import CollectContext, SourceResult
 
-    return SimpleNamespace(config=config or config_mod.from_dict({}), cache=cache if cache is not None else {}, previous=None)
+    sources = sources or {}
+    return CollectContext(config or config_mod.from_dict({}), None, cache if cache is not None else {},
+                          lambda name: SourceResult(name, "ok", sources[name]) if name in sources else None)
 
 
 @pytest.fixture
@@ -80,9 +84,9 @@ def test_services_states_and_what_omv_enabled(fake_tools):
                  "ssh.service": ("failed", "failed", "loaded")}.get(unit, ("inactive", "dead", "not-found"))
         rows.append(f"Id={unit}\nActiveState={state[0]}\nSubState={state[1]}\nLoadState={state[2]}\n")
     fake_tools({"systemctl": {"returncode": 0, "stdout": "\n".join(rows)}})
-    omv_cache = {"omv": {"config": {"services": [{"name": "samba", "enabled": True}, {"name": "nfs", "enabled": False},
-                                                   {"name": "ssh", "enabled": True}]}}}
-    units = {u["name"]: u for u in services.collect(_ctx(cache=omv_cache))["units"]}
+    omv = {"omv": {"services": [{"name": "samba", "enabled": True}, {"name": "nfs", "enabled": False},
+                                {"name": "ssh", "enabled": True}]}}
+    units = {u["name"]: u for u in services.collect(_ctx(sources=omv))["units"]}
     assert set(units) == {"smbd", "nfs-server", "ssh"}  # not-found units are left out
     assert units["smbd"] == {"name": "smbd", "unit": "smbd.service", "active_state": "active", "sub_state": "running",
                              "enabled_in_omv": True, "omv_name": "samba"}
@@ -260,20 +264,19 @@ def test_agent_prune_uses_configured_snapshot_retention(make_config):
         now = __import__("time").time()
         for days in (5, 3, 1):
             agent.store.save_snapshot(Snapshot(now - days * 86400, {"system": SourceResult("system", "ok")}))
-            agent.store.add_config_snapshot(now - days * 86400, f"h{days}", "daily", {})
+            agent.store.add_config_revision(now - days * 86400, f"h{days}", "daily", {})
         agent.run_cycle()
         agent.prune()
         assert agent.store.snapshot_count() == 2  # 1 day old + the one just collected
-        assert agent.store.list_config_snapshots()[0] == 2  # 3 and 1 days old
+        assert agent.store.list_config_revisions()[0] == 2  # 3 and 1 days old
     finally:
         agent.close()
 
 
 # --- the collector with sources that hang in Python or crash -------------------------------------
 
-def test_python_hang_and_crash_are_reported_and_never_block(make_config, monkeypatch):
+def test_python_hang_and_crash_are_reported_and_never_block(make_config):
     """A source stuck in Python code cannot be killed: it is cut, not restarted while stuck, and never holds exit."""
-    import sys
     import threading
     import types
 
@@ -286,10 +289,8 @@ def test_python_hang_and_crash_are_reported_and_never_block(make_config, monkeyp
     crash = types.ModuleType("omv_copilot_agent.collect.testcrash")
     crash.NAME = "testcrash"
     crash.collect = lambda ctx: {}["missing"]
-    monkeypatch.setitem(sys.modules, hang.__name__, hang)
-    monkeypatch.setitem(sys.modules, crash.__name__, crash)
     config, _ = make_config({"collect": {"source_timeout_s": 1}})
-    collector = Collector(config, sources=("testhang", "testcrash", "system"))
+    collector = Collector(config, sources=(hang, crash, "system"))
     try:
         first = collector.collect()
         assert first.sources["testhang"].status == "degraded" and first.sources["testhang"].reason == "timed out after 1 s"
@@ -309,6 +310,28 @@ def test_python_hang_and_crash_are_reported_and_never_block(make_config, monkeyp
     finally:
         release.set()
         collector.close()
+
+
+def test_a_hung_omv_source_does_not_take_storage_and_services_down_with_it(make_config):
+    """storage waits for OMV's view of this cycle, but gives up before the cut-off and reports what it has."""
+    import threading
+    import types
+
+    from omv_copilot_agent.collect import Collector, storage
+
+    release = threading.Event()
+    slow_omv = types.SimpleNamespace(NAME="omv", collect=lambda ctx: release.wait(60) and {})
+    config, _ = make_config({"collect": {"source_timeout_s": 2}})
+    collector = Collector(config, sources=(storage, slow_omv))
+    try:
+        snap = collector.collect()
+    finally:
+        release.set()
+        collector.close()
+    assert snap.sources["omv"].reason == "timed out after 2 s"
+    assert snap.sources["storage"].status in ("ok", "degraded") and "timed out" not in (snap.sources["storage"].reason or "")
+    assert snap.sources["storage"].duration_s >= 1.0  # it waited for omv, then went on without it
+    assert snap.sources["storage"].data["filesystems"] and not any(f["omv_managed"] for f in snap.sources["storage"].data["filesystems"])
 
 
 def _cpu_times(busy: float, idle: float, _kind=type(__import__("psutil").cpu_times())):

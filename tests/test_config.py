@@ -62,8 +62,11 @@ def test_missing_explicit_file_is_an_error(tmp_path):
 
 
 @pytest.mark.parametrize("overrides,message", [
-    ({"alerts": {"disk_usage_warning_percent": 99, "disk_usage_critical_percent": 95}}, "alerts.disk_usage_warning_percent: must be below"),
-    ({"alerts": {"temperature_warning_c": 70}}, "alerts.temperature_warning_c: must be below alerts.temperature_critical_c"),
+    ({"findings": {"disk_usage_warning_percent": 99, "disk_usage_critical_percent": 95}}, "findings.disk_usage_warning_percent: must be below"),
+    ({"findings": {"temperature_warning_c": 70}}, "findings.temperature_warning_c: must be below findings.temperature_critical_c"),
+    # the old place of the thresholds is still read, and still checked
+    ({"alerts": {"disk_usage_warning_percent": 99, "disk_usage_critical_percent": 95}}, "findings.disk_usage_warning_percent: must be below"),
+    ({"findings": {"nvme_temperature_warning_c": 85}}, "findings.nvme_temperature_warning_c: must be below"),
     ({"collect": {"disabled_sources": ["nosuch"]}}, "collect.disabled_sources.0"),
     ({"alerts": {"alertmanager_url": "not a url"}}, "alerts.alertmanager_url"),
     ({"alerts": {"email_to": ["not-an-email"]}}, "alerts.email_to.0"),
@@ -78,3 +81,15 @@ def test_disabled_sources_names_are_the_collector_sources():
 
     items = config_mod.schema()["properties"]["collect"]["properties"]["disabled_sources"]["items"]
     assert tuple(items["enum"]) == SOURCES
+
+
+def test_thresholds_written_under_alerts_are_read_as_findings(tmp_path):
+    """Configs from before the findings section keep their thresholds; the new place wins when both are set."""
+    path = tmp_path / "config.yaml"
+    path.write_text("alerts:\n  disk_usage_warning_percent: 80\n  memory_warning_percent: 70\n  enabled: true\n"
+                    "findings:\n  memory_warning_percent: 75\n")
+    cfg = config_mod.load(str(path), environ={"OMV_COPILOT_ALERTS__SWAP_WARNING_PERCENT": "33"})
+    assert cfg.get_path("findings.disk_usage_warning_percent") == 80
+    assert cfg.get_path("findings.memory_warning_percent") == 75
+    assert cfg.get_path("findings.swap_warning_percent") == 33
+    assert "disk_usage_warning_percent" not in cfg["alerts"] and cfg["alerts"]["enabled"] is True

@@ -58,7 +58,7 @@ def test_patterns_list_bad_input(srv, params, field):
 def test_one_pattern_and_bad_ids(srv):
     body = srv.get("/api/v1/knowledge/patterns/smart-reallocated-sectors").json()
     assert body["pattern_id"] == "smart-reallocated-sectors" and body["parameters"] == ["device"]
-    assert body["state_signals"] and body["solutions"][0]["risk"] in ("read-only", "changes-config", "restarts-service", "data-risk")
+    assert body["findings"] and body["solutions"][0]["risk"] in ("read-only", "changes-config", "restarts-service", "data-risk")
     r = srv.get("/api/v1/knowledge/patterns/no-such-pattern")
     assert r.status_code == 404 and "no-such-pattern" in error_message(r)
     for bad in ("..%2F..%2Fetc%2Fpasswd", "A", "x" * 100, "ünïcode", "smb share"):
@@ -164,4 +164,4 @@ def test_search_uses_the_live_snapshot_signals(srv):
     """A vague query is answered by whatever the real snapshot shows; every result explains itself."""
     body = srv.get("/api/v1/knowledge/search", params={"q": "something is wrong", "limit": 50}).json()
     for result in body["results"]:
-        assert result["reasons"] and all(r.startswith("signal: ") for r in result["reasons"])
+        assert result["reasons"] and all(r.startswith("finding: ") for r in result["reasons"])

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from omv_copilot_agent import runner
-from omv_copilot_agent.knowledge import KnowledgeBase, attach, diagnostics
+from omv_copilot_agent.knowledge import KnowledgeBase, diagnostics
 
 PLACEHOLDERS = sorted(set(diagnostics._RX) | {"client_ip", "ip"})
 
@@ -171,7 +171,7 @@ def test_config_sets_timeout_and_cap(make_config, tools):
     write_pattern(tools.tmp / "p", "fake-checks", [("spytool one", None)])
     config, _ = make_config({"knowledge": {"patterns_dir": str(tools.tmp / "p"), "diagnostic_timeout_s": 2,
                                            "diagnostic_max_output_bytes": 2048}})
-    kb = attach(SimpleNamespace(config=config, store=None))
+    kb = KnowledgeBase.from_config(config)
     assert (kb.timeout_s, kb.max_output) == (2.0, 2048)
     assert list(kb.patterns) == ["fake-checks"]
 

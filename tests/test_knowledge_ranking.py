@@ -64,13 +64,13 @@ def test_nonsense_and_empty_queries_return_nothing(kb):
     assert kb.search("qwertzuiop zxcvbnm", limit=5) == []
 
 
-def test_vague_query_is_raised_by_state_signals(kb):
+def test_vague_query_is_raised_by_findings(kb):
     snapshot = {"sources": {"storage": {"status": "ok", "data": {"raid": [
         {"name": "md0", "level": "raid1", "state": "active", "degraded": True, "action": None}]}}}}
     assert kb.search("something is wrong") == []
     results = kb.search("something is wrong", snapshot)
     assert results[0].pattern_id == "mdadm-degraded"
-    assert any(r.startswith("signal: ") and "md0" in r for r in results[0].reasons)
+    assert any(r.startswith("finding: raid-degraded") and "md0" in r for r in results[0].reasons)
     assert 0 < results[0].score <= 1
     # text + signal beats text alone for the same pattern
     plain = {m.pattern_id: m.score for m in kb.search("raid degraded", limit=5)}

@@ -428,9 +428,9 @@ def test_settings_form_round_trip(daemon):
     assert again["llm__api_key_set"] is True
     assert yaml.safe_load(daemon["config"].read_text())["assist"]["providers"][0]["api_key"] == secret
     # A bad value is refused, naming the field; nothing changes.
-    bad = copilot("setSettingsForm", {**again, "alerts__disk_usage_warning_percent": 500})
+    bad = copilot("setSettingsForm", {**again, "findings__disk_usage_warning_percent": 500})
     assert bad.returncode != 0 and "disk_usage_warning_percent" in _error(bad), bad.stderr[-500:]
-    assert _ok(copilot("getSettingsForm"))["alerts__disk_usage_warning_percent"] == 1
+    assert _ok(copilot("getSettingsForm"))["findings__disk_usage_warning_percent"] == 1
     _ok(copilot("setSettingsForm", {**again, "llm__kind": "", "collect__interval_s": 3600}))
     assert _ok(copilot("getSettingsForm"))["llm__kind"] == ""
 

@@ -10,11 +10,13 @@ from tests.conftest import ROOT
 
 
 class _CountingAgent:
-    """What the Scheduler uses of an Agent: run_cycle, prune, config_listeners, collector.close."""
+    """What the Scheduler uses of an Agent: run_cycle, prune, events, collector.close."""
 
     def __init__(self):
+        from omv_copilot_agent.events import Events
+
         self.cycles = 0
-        self.config_listeners = []
+        self.events = Events()
         self.ran = threading.Condition()
         self.collector = type("C", (), {"close": lambda self: None})()
 
@@ -38,8 +40,9 @@ def test_a_new_interval_applies_without_a_restart():
     try:
         with agent.ran:
             assert agent.ran.wait_for(lambda: agent.cycles >= 1, timeout=30)
-        for listener in agent.config_listeners:  # what PUT /settings does after saving
-            listener({"collect": {"interval_s": 0.05}})
+        from omv_copilot_agent.events import CONFIG_CHANGED
+
+        agent.events.publish(CONFIG_CHANGED, {"collect": {"interval_s": 0.05}})  # what PUT /settings does after saving
         with agent.ran:  # with the start-up interval this would take hours
             assert agent.ran.wait_for(lambda: agent.cycles >= 4, timeout=60), agent.cycles
     finally:

@@ -95,16 +95,16 @@ def test_history_retention_forgets_old_resolved_alerts_and_config_snapshots(tmp_
         conn.execute("UPDATE alerts SET state = 'resolved', resolved_at = ? WHERE id = ?", (now - 5, recent_resolved))
     note = store.add_note("replaced the disk", old_resolved)
     for days in (800, 400, 2):
-        store.add_config_snapshot(now - days * 86400, f"h{days}", "daily", {"days": days})
+        store.add_config_revision(now - days * 86400, f"h{days}", "daily", {"days": days})
     removed = store.prune(now, history_days=365)
     assert removed["resolved_alerts"] == 1 and removed["config_snapshots"] == 2
     assert store.get_alert(old_resolved) is None and store.get_alert(old_open) and store.get_alert(recent_resolved)
     notes = store.list_notes()[1]
     assert [(n["id"], n["text"], n["alert_id"]) for n in notes] == [(note["id"], "replaced the disk", None)]  # nothing the admin wrote is lost
-    assert [s["hash"] for s in store.list_config_snapshots()[1]] == ["h2"]
+    assert [s["hash"] for s in store.list_config_revisions()[1]] == ["h2"]
     # even when every snapshot is old, the newest stays: the next one is compared with it
     assert store.prune(now + 10 * year, history_days=365)["config_snapshots"] == 0
-    assert store.list_config_snapshots()[0] == 1
+    assert store.list_config_revisions()[0] == 1
     store.close()
 
 

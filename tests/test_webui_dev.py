@@ -470,6 +470,32 @@ def test_traces_timeline_and_rendered_mermaid_flowchart(driver, ui):
     assert _errors(driver) == []
 
 
+def test_dashboard_colours_a_filesystem_by_its_finding_and_follows_the_thresholds(driver, ui):
+    """The Dashboard shows the daemon's verdict (the filesystem-full finding), not a percentage of its own."""
+    import time
+
+    from tests.alerts_support import fs, snapshot
+
+    ui.agent.snapshot = snapshot(time.time(), system={"hostname": "nas"}, storage={"filesystems": [fs("/srv/data", 92)]})
+    fill = ("return Array.from(document.querySelectorAll('#' + " + _q("#dashboard #filesystems") + ".id + ' .ocp-bar-fill'))"
+            ".map(function (b) { return b.className.replace('ocp-bar-fill', '').trim(); }).join(',');")
+
+    def bar_after_refresh():
+        _js(driver, f"{_q('#dashboard')}.refresh();")
+        wb.wait(driver, lambda d: _js(d, fill))
+        return _js(driver, fill)
+
+    _open(driver, ui)
+    _tab(driver, "Dashboard")
+    assert bar_after_refresh() == "ocp-warn"  # 92 % with the default 90/95
+    for warning, critical, expected in ((93, 97, "ocp-ok"), (80, 91, "ocp-bad")):
+        r = ui.request("PUT", "/api/v1/settings", json={"findings": {"disk_usage_warning_percent": warning,
+                                                                     "disk_usage_critical_percent": critical}})
+        assert r.status_code == 200, r.text
+        wb.wait(driver, lambda d: bar_after_refresh() == expected, message=f"bar not {expected} at {warning}/{critical}")
+    assert _errors(driver) == []
+
+
 def _seed_alerts(ui) -> None:
     """Two real alerts in the daemon's store (as the alert engine writes them)."""
     import time
@@ -522,7 +548,7 @@ def test_history_issues_and_notes(driver, ui):
     assert _errors(driver) == []
 
 
-# Two OMV configurations as the daemon records them (alerts/drift matches list records by uuid).
+# Two OMV configurations as the daemon records them (history/drift matches list records by uuid).
 CONFIG_BEFORE = {"system": {"hostname": "nas", "timezone": "UTC"},
                  "shares": [{"uuid": "a1", "name": "media", "enable": False}]}
 CONFIG_AFTER = {"system": {"hostname": "nas", "timezone": "Europe/Berlin"},
@@ -534,8 +560,8 @@ def test_history_config_diff_of_recorded_snapshots(driver, ui):
     import time
 
     store = ui.agent.store
-    store.add_config_snapshot(time.time() - 7200, "a" * 40, "daily", CONFIG_BEFORE)
-    newest = store.add_config_snapshot(time.time() - 60, "b" * 40, "changed", CONFIG_AFTER)
+    store.add_config_revision(time.time() - 7200, "a" * 40, "daily", CONFIG_BEFORE)
+    newest = store.add_config_revision(time.time() - 60, "b" * 40, "changed", CONFIG_AFTER)
     _open(driver, ui)
     _tab(driver, "History")
     _js(driver, f"{_q('#history')}.setActiveTab({_q('#configTab')});")

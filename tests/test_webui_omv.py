@@ -153,8 +153,8 @@ def _seed_config_snapshots(data_dir: Path) -> None:
 
     store = Store(data_dir)
     try:
-        store.add_config_snapshot(time.time() - 7200, "c" * 40, "test-before", {"smb": {"enable": False, "shares": [{"uuid": "s1", "name": "media"}]}})
-        store.add_config_snapshot(time.time() - 3600, "d" * 40, "test-after", {"smb": {"enable": True, "shares": [{"uuid": "s1", "name": "media"}]}})
+        store.add_config_revision(time.time() - 7200, "c" * 40, "test-before", {"smb": {"enable": False, "shares": [{"uuid": "s1", "name": "media"}]}})
+        store.add_config_revision(time.time() - 3600, "d" * 40, "test-after", {"smb": {"enable": True, "shares": [{"uuid": "s1", "name": "media"}]}})
     finally:
         store.close()
 

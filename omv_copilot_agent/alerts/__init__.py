@@ -1,35 +1,36 @@
-"""Alerts: rules over each snapshot, forecasts, lifecycle, notifications, health score.
+"""Alerts: rules over each snapshot's findings, forecasts, lifecycle, notifications, health score.
 
-``attach(agent)`` builds the :class:`AlertService` (``agent.alerts``) and
-subscribes it to ``agent.on_snapshot``; the API, CLI and /metrics read it.
+The Agent builds the :class:`AlertService` and subscribes it to
+``events.SNAPSHOT_COLLECTED``; the API, CLI and /metrics read it.
 Contract: docs/contracts.md "Alerts".
 """
 
 from __future__ import annotations
 
-import json
-import hashlib
 import logging
 import threading
 import time
 from collections import deque
+from typing import Callable
 
+from omv_copilot_agent import findings
 from omv_copilot_agent.alerts import forecasting, health, lifecycle
 from omv_copilot_agent.alerts.notify import Notifier
-from omv_copilot_agent.alerts.rules import Finding, RuleContext, load_rules
+from omv_copilot_agent.alerts.rules import Condition, RuleContext, load_rules, rule_of_finding
+from omv_copilot_agent.findings import Finding, Thresholds
 
 log = logging.getLogger(__name__)
 
-#: OMV configuration keys of the ``omv`` source that make up a configuration snapshot
-CONFIG_KEYS = ("services", "shared_folders", "smb_shares", "nfs_shares", "users", "network", "cron_jobs", "rsync_jobs",
-               "notifications", "filesystems", "raid")
-
 
 class AlertService:
-    def __init__(self, agent):
-        self.agent = agent
-        self.store = agent.store
+    def __init__(self, config, store, latest_snapshot: Callable[[], object]):
+        """``config``: the live Config (settings changes apply at the next evaluation);
+        ``latest_snapshot()``: the newest collected snapshot or None."""
+        self.settings = config
+        self.store = store
+        self.latest = latest_snapshot
         self.rules = load_rules()
+        self.rule_of_finding = rule_of_finding()
         self._lock = threading.RLock()
         self._forecasts: dict[str, forecasting.Forecast] = {}
         self._forecast_at: float | None = None
@@ -45,17 +46,26 @@ class AlertService:
         from omv_copilot_agent import config as config_mod
 
         base = config_mod.defaults()["alerts"]
-        live = self.agent.config.get_path("alerts", {}) or {}
+        live = self.settings.get_path("alerts", {}) or {}
         cfg = {**base, **live}
-        switches = self.agent.config.get_path("notifications", {}) or {}  # OMV settings form's two switches
+        switches = self.settings.get_path("notifications", {}) or {}  # OMV settings form's two switches
         if switches.get("email"):
             cfg["email"] = True
         if switches.get("webhook_url") and not any(w.get("url") == switches["webhook_url"] for w in cfg["webhooks"] or []):
             cfg["webhooks"] = [*(cfg["webhooks"] or []), {"url": switches["webhook_url"], "format": "generic"}]
         return cfg
 
+    def thresholds(self) -> Thresholds:
+        """The findings thresholds of the live config (a settings change applies at the next evaluation)."""
+        return Thresholds.from_config(self.settings)
+
+    def findings(self, snapshot=None) -> list[Finding]:
+        """What the findings engine says about ``snapshot`` (default: the latest) now."""
+        snapshot = snapshot if snapshot is not None else self.latest()
+        return findings.evaluate(snapshot, self.thresholds())
+
     def _notify_context(self) -> dict:
-        snap = self.agent.snapshot
+        snap = self.latest()
         if snap is None:
             return {}
         notifications = snap.data("omv").get("notifications") or {}
@@ -79,10 +89,6 @@ class AlertService:
         if cfg["email"] and cfg["daily_report"] and snapshot.taken_at - self.last_report_at >= 86400:
             self.last_report_at = snapshot.taken_at
             self.mail_report()
-        try:
-            self.save_config_snapshot(snapshot)
-        except Exception:
-            log.exception("configuration snapshot failed")
 
     def compute_forecasts(self, snapshot, now: float | None = None) -> dict[str, forecasting.Forecast]:
         cfg = self.config()
@@ -110,7 +116,8 @@ class AlertService:
                      and set(self._forecasts) <= mounts)
             forecasts = dict(self._forecasts) if fresh else self.compute_forecasts(snapshot, now)
             forecast_s = time.perf_counter() - started
-            ctx = RuleContext(snapshot, cfg, now, self.store.series, forecasts, list(self.device_events))
+            ctx = RuleContext(snapshot, cfg, now, self.store.series, forecasts, list(self.device_events),
+                              self.findings(snapshot))
             results, errors = {}, {}
             for rule in self.rules:
                 try:
@@ -133,7 +140,7 @@ class AlertService:
 
     def import_rrd(self, snapshot, rrd_dir: str | None = None) -> dict:
         """Backfill metric history from OMV's collectd RRD files (once per start; idempotent)."""
-        from omv_copilot_agent.alerts.rrd_import import import_history
+        from omv_copilot_agent.collect.rrd_import import import_history
 
         try:
             return import_history(self.store, snapshot, rrd_dir or self.config()["rrd_dir"])
@@ -143,7 +150,7 @@ class AlertService:
 
     # -- udev --------------------------------------------------------
     def start_watcher(self, source: str = "udev") -> bool:
-        from omv_copilot_agent.alerts.udev import DeviceWatcher
+        from omv_copilot_agent.collect.udev import DeviceWatcher
 
         self.watcher = DeviceWatcher(self.record_device_event, source=source)
         return self.watcher.start()
@@ -156,18 +163,18 @@ class AlertService:
         now = ts or time.time()
         with self._lock:
             self.device_events.append({"action": action, "device": device, "model": model, "serial": serial, "ts": now})
-            ctx = RuleContext(self.agent.snapshot, self.config(), now, self.store.series, {}, list(self.device_events))
+            ctx = RuleContext(self.latest(), self.config(), now, self.store.series, {}, list(self.device_events))
             events = lifecycle.apply(self.store, {disk_change.NAME: disk_change.evaluate(ctx)}, now,
                                      resolve_after=self.config()["resolve_after_clear_cycles"], reopen_within_s=0)
         for event, alert in events.notifications():
             self.notifier.submit(event, alert)
         return events
 
-    def raise_finding(self, finding, now: float | None = None) -> lifecycle.Events:
+    def raise_condition(self, condition, now: float | None = None) -> lifecycle.Events:
         """Raise a condition found outside the rules (the database replaced at start) as an alert now."""
         now = now or time.time()
         with self._lock:
-            events = lifecycle.apply(self.store, {finding.rule: [finding]}, now,
+            events = lifecycle.apply(self.store, {condition.rule: [condition]}, now,
                                      resolve_after=self.config()["resolve_after_clear_cycles"], reopen_within_s=0)
         for event, alert in events.notifications():
             self.notifier.submit(event, alert)
@@ -196,14 +203,15 @@ class AlertService:
     def forecasts(self) -> list[dict]:
         with self._lock:
             have = dict(self._forecasts)
-        if not have and self.agent.snapshot is not None:
-            have = self.compute_forecasts(self.agent.snapshot, time.time())
+        if not have and self.latest() is not None:
+            have = self.compute_forecasts(self.latest(), time.time())
         return [f.to_dict() for f in sorted(have.values(), key=lambda f: f.mountpoint)]
 
     def health_score(self, snapshot=None) -> dict:
-        snapshot = snapshot if snapshot is not None else self.agent.snapshot
-        interval = float(self.agent.config.get_path("collect.interval_s", 60) or 60)
-        return health.score(self.open_alerts(), snapshot, self.forecasts(), stale_after_s=max(3 * interval, 300))
+        snapshot = snapshot if snapshot is not None else self.latest()
+        interval = float(self.settings.get_path("collect.interval_s", 60) or 60)
+        return health.score(self.findings(snapshot), self.open_alerts(), snapshot, self.forecasts(),
+                            rule_of=self.rule_of_finding, stale_after_s=max(3 * interval, 300))
 
     def test_notification(self) -> dict:
         """Send a test message on every configured channel; wait for the outcome."""
@@ -231,31 +239,9 @@ class AlertService:
         subject = f"[{data['host']}] Health report: {data['health']['score']}/100, {len(data['open'])} open alert(s)"
         return self.notifier.send_report(subject, report.render(data))
 
-    # -- configuration history ---------------------------------------
-    def save_config_snapshot(self, snapshot, *, daily_s: float = 86400) -> int | None:
-        """Store OMV's configuration when it changed, or once a day; returns the new row id."""
-        omv = snapshot.data("omv") if snapshot.status("omv") in ("ok", "degraded") else {}
-        from omv_copilot_agent.alerts.drift import settings_only
-
-        config = settings_only({k: omv.get(k) for k in CONFIG_KEYS if omv.get(k) is not None})
-        if not config:
-            return None
-        digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
-        last = self.store.latest_config_snapshot()
-        if last and last["hash"] == digest and snapshot.taken_at - last["taken_at"] < daily_s:
-            return None
-        reason = "initial" if not last else ("changed" if last["hash"] != digest else "daily")
-        return self.store.add_config_snapshot(snapshot.taken_at, digest, reason, config)
-
     def close(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
 
 
-def attach(agent) -> AlertService:
-    service = AlertService(agent)
-    agent.on_snapshot.append(service.on_snapshot)
-    return service
-
-
-__all__ = ["AlertService", "Finding", "attach"]
+__all__ = ["AlertService", "Condition"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from omv_copilot_agent.alerts.rules import SEVERITIES, Finding
+from omv_copilot_agent.alerts.rules import SEVERITIES, Condition
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Events:
         return [("new", a) for a in self.new] + [("escalated", a) for a in self.escalated] + [("resolved", a) for a in self.resolved]
 
 
-def apply(store, results: dict[str, list[Finding] | None], now: float, *, resolve_after: int = 2,
+def apply(store, results: dict[str, list[Condition] | None], now: float, *, resolve_after: int = 2,
           reopen_within_s: float = 900) -> Events:
     events = Events()
     open_rows = {(r["rule"], r["subject"]): r for r in store.open_alert_rows()}

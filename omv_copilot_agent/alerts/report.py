@@ -59,7 +59,7 @@ HTML_T = HTML.from_string("""\
 
 def build(service, *, now: float | None = None) -> dict:
     now = now or time.time()
-    snap = service.agent.snapshot
+    snap = service.latest()
     resolved = [a for a in service.store.list_alerts(state="resolved", limit=500)[1] if (a["resolved_at"] or 0) >= now - 86400]
     return {"host": (snap.data("system").get("hostname") if snap else None) or "this NAS", "now": now,
             "health": service.health_score(snap), "open": service.open_alerts(), "forecasts": service.forecasts(),

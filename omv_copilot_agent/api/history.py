@@ -52,26 +52,26 @@ def issues():
 @bp.get("/snapshots")
 def snapshots():
     limit, offset = _paging(50)
-    total, rows = agent().store.list_config_snapshots(limit=limit, offset=offset)
+    total, rows = agent().store.list_config_revisions(limit=limit, offset=offset)
     return jsonify({"total": total, "limit": limit, "offset": offset, "snapshots": rows})
 
 
 @bp.get("/snapshots/diff")
 def snapshot_diff():
     """What changed between snapshot ``from`` and ``to`` (defaults: the newest, and the one taken before ``to``)."""
-    from omv_copilot_agent.alerts.drift import diff
+    from omv_copilot_agent.history.drift import diff
 
     store = agent().store
     to_id = int_arg("to", None, minimum=1)
     from_id = int_arg("from", None, minimum=1)
     if to_id is None:
-        newest = store.list_config_snapshots(limit=1)[1]
+        newest = store.list_config_revisions(limit=1)[1]
         if not newest:
             raise not_found("no configuration snapshot recorded yet")
         to_id = newest[0]["id"]
     if from_id is None:
-        from_id = store.previous_config_snapshot_id(to_id) or to_id
-    old, new = store.get_config_snapshot(from_id), store.get_config_snapshot(to_id)
+        from_id = store.previous_config_revision_id(to_id) or to_id
+    old, new = store.get_config_revision(from_id), store.get_config_revision(to_id)
     for sid, snap in ((from_id, old), (to_id, new)):
         if snap is None:
             raise not_found(f"no configuration snapshot {sid}")
@@ -84,7 +84,7 @@ def snapshot_diff():
 @bp.get("/snapshots/<path:id>")
 def snapshot(id):  # noqa: A002 (the documented path parameter)
     """One configuration snapshot with its data (the OMV configuration as recorded then)."""
-    found = agent().store.get_config_snapshot(path_id(id, "snapshot id", "invalid_snapshot_id"))
+    found = agent().store.get_config_revision(path_id(id, "snapshot id", "invalid_snapshot_id"))
     if found is None:
         raise not_found(f"no configuration snapshot {id}")
     return jsonify(found)

@@ -38,7 +38,7 @@ def pattern_or_404(pattern_id, field: str = "pattern_id") -> dict:
 
 def summary(p: dict) -> dict:
     return {"pattern_id": p["pattern_id"], "title": p["title"], "category": p["category"],
-            "confidence": p.get("confidence"), "has_signals": bool(p.get("state_signals")), **origin(p["pattern_id"])}
+            "confidence": p.get("confidence"), "has_signals": bool(p.get("findings")), **origin(p["pattern_id"])}
 
 
 def origin(pattern_id: str) -> dict:

@@ -5,14 +5,13 @@ GET shows each secret (``api_key``, ``*token*``, ``*password*``, ``*secret*``) a
 value}}``; a secret left out, null or empty keeps its current value (providers
 are matched by ``name``). The merged config is validated as a whole (400 naming
 the key), written back to the config file atomically with its mode kept, and
-``agent.config_listeners`` are told. Network exposure (``api``) and ``data_dir``
+``events.CONFIG_CHANGED`` subscribers are told. Network exposure (``api``) and ``data_dir``
 are not editable here on purpose: they need a restart and root's intent.
 """
 
 from __future__ import annotations
 
 import copy
-import logging
 import os
 import tempfile
 from pathlib import Path
@@ -20,14 +19,14 @@ from pathlib import Path
 from flask import Blueprint, jsonify
 
 from omv_copilot_agent.api import agent
+from omv_copilot_agent.events import CONFIG_CHANGED
 from omv_copilot_agent.api.errors import ApiError, bad_request
 from omv_copilot_agent.api.params import json_body
 
-log = logging.getLogger(__name__)
 
 bp = Blueprint("settings", __name__, url_prefix="/api/v1")
 
-EDITABLE = ("assist", "alerts", "notifications", "collect", "knowledge", "logging")
+EDITABLE = ("assist", "findings", "alerts", "notifications", "collect", "knowledge", "logging")
 #: Settings read once at start (thread pools, the source list, logging handlers): saved at once,
 #: applied by the next start — the answer lists them so nobody waits for a change that is not coming.
 RESTART_KEYS = ("assist.workers", "assist.max_queued_jobs", "collect.disabled_sources", "logging")
@@ -119,7 +118,9 @@ def get_settings():
 
 @bp.put("/settings")
 def put_settings():
-    body = json_body()
+    from omv_copilot_agent.config import migrate
+
+    body = migrate(json_body())
     cfg = agent().config
     for section, value in body.items():
         if section not in EDITABLE or section not in cfg:
@@ -143,11 +144,7 @@ def put_settings():
     restart = _restart_required(dict(cfg), merged)
     cfg.clear()
     cfg.update(merged)
-    for listener in list(getattr(agent(), "config_listeners", [])):
-        try:
-            listener(copy.deepcopy(merged))
-        except Exception:
-            log.exception("config listener %r failed", listener)
+    agent().events.publish(CONFIG_CHANGED, copy.deepcopy(merged))
     return jsonify({"settings": public(current()), "saved": bool(cfg.path), "restart_required": restart})
 
 

@@ -1,4 +1,4 @@
-"""``/api/v1/system/*``: the box's state from the latest snapshot (seed section 7)."""
+"""``/api/v1/system/*``: the box's state from the latest snapshot."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import time
 
 from flask import Blueprint, jsonify
 
+from omv_copilot_agent import findings
 from omv_copilot_agent.api import agent
 from omv_copilot_agent.api.errors import ApiError
 from omv_copilot_agent.api.params import int_arg, str_arg
+from omv_copilot_agent.findings import Thresholds
+from omv_copilot_agent.findings.summary import summarize
 
 bp = Blueprint("system", __name__, url_prefix="/api/v1/system")
 
@@ -28,9 +31,8 @@ def _meta(snap) -> dict:
 def status():
     """Every source's status and data, plus a summary."""
     snap = _snapshot()
-    from omv_copilot_agent.daemon.summary import summarize
-
-    return jsonify({"snapshot": _meta(snap), "overall": snap.overall, "summary": summarize(snap),
+    found = findings.evaluate(snap, Thresholds.from_config(agent().config))
+    return jsonify({"snapshot": _meta(snap), "overall": snap.overall, "summary": summarize(snap, found),
                     "agent": agent().describe(), "sources": snap.to_dict()["sources"]})
 
 

@@ -1,4 +1,4 @@
-"""The assistant: ``attach(agent)`` → :class:`AssistService` (contract: docs/contracts.md "Assist").
+"""The assistant: :class:`AssistService`, built by the Agent (contract: docs/contracts.md "Assist").
 
 The service owns the pipeline (:mod:`.engine`), the bounded pool for
 asynchronous questions (:mod:`.jobs`) and trace retention. The API, the RPC
@@ -16,7 +16,7 @@ from omv_copilot_agent.assist.router import CONTEXTS
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AssistService", "attach", "CONTEXTS", "MODES", "PoolFull"]
+__all__ = ["AssistService", "CONTEXTS", "MODES", "PoolFull"]
 
 PRUNE_EVERY_S = 3600
 DIAGNOSTICS_KEEP_S = 3600
@@ -24,11 +24,14 @@ DIAGNOSTICS_KEEP_N = 50
 
 
 class AssistService:
-    def __init__(self, agent, recognise):
-        self.agent = agent
-        self.engine = Engine(agent, recognise, diagnostics=self.recent_diagnostics)
+    def __init__(self, config, store, knowledge, latest_snapshot, recognise):
+        """See :class:`Engine` for the arguments; diagnostics reach it through :meth:`record_diagnostics`
+        (subscribed to ``events.DIAGNOSTIC_RAN``)."""
+        self.config = config
+        self.store = store
+        self.engine = Engine(config, store, knowledge, latest_snapshot, recognise, diagnostics=self.recent_diagnostics)
         self._diagnostics: list[dict] = []
-        cfg = agent.config.get_path
+        cfg = config.get_path
         self.pool = JobPool(workers=int(cfg("assist.workers", 2)), max_queued=int(cfg("assist.max_queued_jobs", 16)))
         self._last_prune = 0.0
 
@@ -78,7 +81,7 @@ class AssistService:
         """Run a recognised probe's argv through the runner (the one place commands run)."""
         from omv_copilot_agent import runner
 
-        cfg = self.agent.config.get_path
+        cfg = self.config.get_path
         return runner.run(list(argv), timeout=float(cfg("knowledge.diagnostic_timeout_s", 10) or 10),
                           max_output=int(cfg("knowledge.diagnostic_max_output_bytes", 65536) or 65536)).to_dict()
 
@@ -92,10 +95,11 @@ class AssistService:
 
     def prune(self, now: float | None = None) -> int:
         now = now or time.time()
-        days = int(self.agent.config.get_path("assist.trace_retention_days", 14))
-        return self.agent.store.prune_traces(now - days * 86400)
+        days = int(self.config.get_path("assist.trace_retention_days", 14))
+        return self.store.prune_traces(now - days * 86400)
 
-    def _on_snapshot(self, _snapshot) -> None:
+    def on_snapshot(self, _snapshot) -> None:
+        """Trace retention, at most once an hour, on the collection cycle's beat."""
         if time.time() - self._last_prune < PRUNE_EVERY_S:
             return
         self._last_prune = time.time()
@@ -105,29 +109,3 @@ class AssistService:
                 log.info("pruned %d assist traces", removed)
         except Exception as exc:
             log.warning("assist trace retention failed: %s", exc)
-
-
-def _no_catalogue(argv):
-    """Until the probe catalogue is on main nothing counts as read-only (every command: review first)."""
-    return None
-
-
-def attach(agent) -> AssistService:
-    service = AssistService(agent, recognise=_no_catalogue)
-    agent.on_snapshot.append(service._on_snapshot)
-    kb = getattr(agent, "knowledge", None)
-    if kb is not None and hasattr(kb, "run_diagnostics"):
-        # Diagnostics are run by the knowledge concern (API/CLI); seeing their results here is what
-        # lets the next prompt list "diagnostics already run" without a cross-concern table.
-        run = kb.run_diagnostics
-
-        def run_and_record(pattern_id, params=None, **kw):
-            results = run(pattern_id, params, **kw)
-            try:
-                service.record_diagnostics(pattern_id, results)
-            except Exception:  # recording is a nicety; never break a diagnostic run
-                log.exception("could not record diagnostics")
-            return results
-
-        kb.run_diagnostics = run_and_record
-    return service

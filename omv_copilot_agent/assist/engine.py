@@ -1,9 +1,10 @@
-"""The assistant pipeline (seed 3.3 / 10): one question → one traced, grounded answer.
+"""The assistant pipeline: one question → one traced, grounded answer.
 
-route → state → patterns → prompt (budgeted) → redact → providers in order →
-parse → confidence → answer, each a trace point (seed Phase 2.5). Without a
-provider (the default), or when all fail, the answer comes from the knowledge
-base alone (``mode: kb_only``). ``direct`` skips KB and state (seed "Direct Chat").
+route (by the question's words and the box's findings) → state → patterns →
+prompt (budgeted) → redact → providers in order → parse → confidence → answer,
+each a trace point. Without a provider (the default), or when all fail, the
+answer comes from the knowledge base alone (``mode: kb_only``). ``direct``
+skips KB and state.
 Nothing here raises for a bad LLM: every failure becomes a hop in the trace and,
 at worst, a KB-only answer.
 """
@@ -15,8 +16,10 @@ import time
 import uuid
 from typing import Callable
 
+from omv_copilot_agent import findings
 from omv_copilot_agent.assist import kb_answer, llm, parse, prompt, redact, risk, router
 from omv_copilot_agent.assist.trace import Trace
+from omv_copilot_agent.findings import Thresholds
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +44,21 @@ def _scrub(text: str, secrets: list[str]) -> str:
 
 
 class Engine:
-    def __init__(self, agent, recognise: risk.Recognise, diagnostics: Callable[[list[str]], list[dict]] | None = None):
-        """``recognise``: the probe catalogue's lookup; a command is read-only only if it is a probe call."""
-        self.agent = agent
+    def __init__(self, config, store, knowledge, latest_snapshot: Callable[[], object], recognise: risk.Recognise,
+                 diagnostics: Callable[[list[str]], list[dict]] | None = None):
+        """``config``: the live Config; ``knowledge``: the KnowledgeBase (None: answer without patterns);
+        ``latest_snapshot()``: the newest collected snapshot or None; ``recognise``: the probe catalogue's
+        lookup (a command is read-only only if it is a probe call)."""
+        self.config = config
+        self.store = store
+        self.knowledge = knowledge
+        self.latest = latest_snapshot
         self.recognise = recognise
         self.diagnostics = diagnostics or (lambda pattern_ids: [])
 
     # -- config -------------------------------------------------------
     def cfg(self, key: str, default=None):
-        return self.agent.config.get_path(f"assist.{key}", default)
+        return self.config.get_path(f"assist.{key}", default)
 
     def providers(self) -> list[dict]:
         return [p for p in (self.cfg("providers", []) or []) if isinstance(p, dict)]
@@ -79,12 +88,13 @@ class Engine:
 
         # 2 context_selection
         t = point("context_selection")
-        snapshot = None if direct else self.agent.snapshot
+        snapshot = None if direct else self.latest()
         if direct:
             chosen, details = "general", {"reason": "direct mode"}
             trace.step("context_selection", t, outputs=details, skipped=True)
         else:
-            chosen, details = router.route(query, snapshot, context)
+            found = findings.evaluate(snapshot, Thresholds.from_config(self.config))
+            chosen, details = router.route(query, found, context)
             trace.step("context_selection", t, inputs={"requested": context},
                        outputs={"context": chosen, **{k: v for k, v in details.items() if k != "hints"},
                                 "hints": {k: v for k, v in (details.get("hints") or {}).items() if v}})
@@ -106,7 +116,7 @@ class Engine:
         t = point("pattern_matching")
         matches: list[dict] = []
         signals: list[dict] = []
-        kb = getattr(self.agent, "knowledge", None)
+        kb = self.knowledge
         if direct:
             trace.step("pattern_matching", t, outputs={"reason": "direct mode"}, skipped=True)
         elif kb is None:
@@ -133,7 +143,7 @@ class Engine:
         # Direct mode sends no state, but the state still tells which words in the question are private.
         redactor = redact.Redactor(identifiers=bool(self.cfg("redaction", True)))
         if effective != "kb_only":  # nothing leaves the box in knowledge-base mode
-            sections = redactor.redact_data(sections if not direct else prompt.state_sections(self.agent.snapshot))
+            sections = redactor.redact_data(sections if not direct else prompt.state_sections(self.latest()))
         sent = None
         if effective == "kb_only":
             trace.step("prompt_assembly", t, outputs={"reason": "no LLM call in knowledge-base mode"}, skipped=True)
@@ -199,7 +209,7 @@ class Engine:
                           "knowledge-base mode requested" if mode == "kb_only" else "the LLM providers failed")
                 fields = kb_answer.compose(query, chosen, matches, signals, reason)
 
-        # 8 confidence_calculation (seed rule)
+        # 8 confidence_calculation
         t = point("confidence_calculation")
         # Patterns the state alone pointed to (a question whose words matched nothing) are shown
         # but do not make the answer more certain: how well the question was understood does.
@@ -230,7 +240,7 @@ class Engine:
     def _history(self, conversation_id: str) -> list[dict]:
         """Earlier turns as chat messages (query + the answer's analysis), oldest first."""
         try:
-            turns = self.agent.store.turns(conversation_id, limit=HISTORY_TURNS)
+            turns = self.store.turns(conversation_id, limit=HISTORY_TURNS)
         except Exception:
             return []
         out = []
@@ -274,8 +284,8 @@ class Engine:
         data = trace.to_dict(answer["mode"], answer["provider"])
         data.update({"context": answer["context"], "duration_ms": answer["duration_ms"], "conversation_id": conversation_id})
         try:
-            self.agent.store.save_trace(data)
-            self.agent.store.add_turn(conversation_id, query, answer)
+            self.store.save_trace(data)
+            self.store.add_turn(conversation_id, query, answer)
         except Exception as exc:  # the answer still reaches the user
             log.error("could not store the assist trace/turn: %s", exc)
             answer["notices"].append("this answer could not be saved to history")

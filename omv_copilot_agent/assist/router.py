@@ -1,8 +1,8 @@
-"""Pick one of the seed's six specialist contexts for a question (seed 2.2).
+"""Pick one of six assistant contexts for a question.
 
 Whole-word matching (so "loader" is not "load"), a score per context, and the
-snapshot may tip a tie or a vague query: a "slow" box with a degraded array is
-a storage question. Ties are broken by a fixed priority, never by dict order.
+box's findings may tip a tie or a vague query: a "slow" box with a degraded array
+is a storage question. Ties are broken by a fixed priority, never by dict order.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 
 CONTEXTS = ("storage", "network", "service", "performance", "security", "general")
 
-#: The seed's trigger words are the floor; a few obvious synonyms are added.
+#: Trigger words per context, with a few obvious synonyms.
 TRIGGERS: dict[str, tuple[str, ...]] = {
     "storage": ("disk", "disks", "storage", "zfs", "raid", "filesystem", "filesystems", "mdadm", "smart", "array",
                 "degraded", "mount", "drive", "drives", "ssd", "hdd", "btrfs", "ext4", "full", "space"),
@@ -37,38 +37,39 @@ def score(query: str) -> dict[str, float]:
     return {ctx: float(sum(1 for t in trig if t in words)) for ctx, trig in TRIGGERS.items()}
 
 
-def snapshot_hints(snapshot) -> dict[str, float]:
-    """Half-point nudges from what is visibly wrong on the box."""
+#: Findings that make a context likelier: each group with a finding (any severity) adds half a point.
+HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("storage", ("raid-degraded", "raid-inactive", "raid-member-failed", "zfs-pool-unhealthy")),
+    ("storage", ("filesystem-full", "filesystem-missing", "filesystem-read-only")),
+    ("storage", ("smart-failed", "smart-attribute", "nvme-critical-warning", "nvme-media-errors", "nvme-spare-low", "disk-hot")),
+    ("service", ("service-down", "core-unit-down", "unit-failed")),
+    ("performance", ("cpu-busy", "load-high", "memory-high", "swap-high")),
+    ("network", ("nic-errors", "link-slow", "link-half-duplex")),
+)
+
+
+def finding_hints(found) -> dict[str, float]:
+    """Half-point nudges from what is visibly wrong on the box (the findings of its snapshot)."""
     hints = {ctx: 0.0 for ctx in TRIGGERS}
-    if snapshot is None:
-        return hints
-    try:
-        storage = snapshot.data("storage")
-        if any(str(r.get("state", "")).lower() not in ("clean", "active", "") for r in storage.get("raid", [])):
-            hints["storage"] += 0.5
-        if any((fs.get("percent") or 0) >= 90 for fs in storage.get("filesystems", [])):
-            hints["storage"] += 0.5
-        if any(d.get("passed") is False for d in snapshot.data("smart").get("disks", [])):
-            hints["storage"] += 0.5
-        units = snapshot.data("services").get("units", [])
-        if any(u.get("enabled_in_omv") and u.get("active_state") not in ("active", None) for u in units):
-            hints["service"] += 0.5
-        cpu = snapshot.data("system").get("cpu") or {}
-        if isinstance(cpu, dict) and (cpu.get("percent") or 0) >= 90:
-            hints["performance"] += 0.5
-    except Exception:  # a malformed snapshot must never break routing
-        pass
+    ids = {f.id for f in found or []}
+    for ctx, group in HINTS:
+        if ids.intersection(group):
+            hints[ctx] += 0.5
     return hints
 
 
-def route(query: str, snapshot=None, requested: str | None = None) -> tuple[str, dict]:
-    """(context, details): an explicit valid request wins; no hit at all → general."""
+def route(query: str, found=None, requested: str | None = None) -> tuple[str, dict]:
+    """(context, details): an explicit valid request wins; no hit at all → general.
+
+    ``found`` is the findings of the box's snapshot (``findings.evaluate``); they only tip
+    a question that already has trigger words.
+    """
     scores = score(query)
     if requested in CONTEXTS:
         return requested, {"scores": scores, "reason": "requested"}
     if not any(scores.values()):
         return "general", {"scores": scores, "reason": "no trigger word"}
-    hints = snapshot_hints(snapshot)
+    hints = finding_hints(found)
     total = {c: scores[c] + (hints[c] if scores[c] or scores.get("performance") else 0.0) for c in scores}
     best = max(total, key=lambda c: (total[c], -_PRIORITY[c]))
     return best, {"scores": scores, "hints": hints, "total": total, "reason": "score"}

@@ -1,4 +1,4 @@
-"""``omv-copilot status``: services, disks, filesystems, RAID and SMART at a glance."""
+"""``omv-copilot status``: findings, services, disks, filesystems, RAID and SMART at a glance."""
 
 from __future__ import annotations
 
@@ -42,6 +42,12 @@ def render(status: dict) -> str:
               else f"collected now, not by the daemon ({status.get('answered_by_reason') or 'it is not running'})")
     out.append(f"{system.get('hostname', '?')} — {system.get('os', '?')}, OMV {system.get('omv_version') or 'not installed'}"
                f" — overall {status.get('overall')} — {origin}, snapshot {status.get('snapshot', {}).get('age_s')} s old")
+    found = (status.get("summary") or {}).get("findings") or []
+    order = {"critical": 0, "warning": 1, "info": 2}
+    out.append(table(["SEVERITY", "FINDING", "SUBJECT", "WHAT"],
+                     [[f.get("severity"), f.get("id"), f.get("subject"), f.get("text")]
+                      for f in sorted(found, key=lambda f: order.get(f.get("severity"), 3))],
+                     title="\nFindings"))
     out.append(table(["SOURCE", "STATUS", "TIME", "REASON"],
                      [[n, s.get("status"), f"{s.get('duration_s', 0):.2f}s", s.get("reason") or ""] for n, s in sources.items()],
                      title="\nSources"))

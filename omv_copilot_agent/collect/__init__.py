@@ -2,7 +2,11 @@
 
 Entry point: :class:`Collector` (``collect()`` → :class:`Snapshot`). One hung
 source is cut at ``collect.source_timeout_s`` and reported ``degraded``; the
-cycle still completes. Sources are the modules named in :data:`SOURCES`.
+cycle still completes. Sources are the modules in :data:`MODULES`.
+
+A source that needs another one's data of the same cycle (storage and services
+need OMV's view) asks ``ctx.source("omv")``: it waits for that source, never
+reads a previous cycle's leftovers.
 
 Each source runs in its own daemon thread inside its own
 :class:`runner.ProcessScope`: cutting a source at its timeout, or closing the
@@ -15,29 +19,43 @@ even a source hung in Python code cannot hold the process open.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from omv_copilot_agent import runner
+from omv_copilot_agent.collect import apt, logs, network, omv, services, smart, storage, system
 from omv_copilot_agent.collect.base import DEGRADED, OK, UNAVAILABLE, Degraded, SourceResult, Unavailable
 from omv_copilot_agent.collect.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("system", "storage", "smart", "services", "omv", "network", "logs", "apt")
+#: the source modules, in snapshot order
+MODULES = (system, storage, smart, services, omv, network, logs, apt)
+SOURCES = tuple(m.NAME for m in MODULES)
+#: how long before the cycle's cut-off a source stops waiting for another one (it still has time to finish)
+WAIT_RESERVE = 0.25
 
 
 @dataclass
 class CollectContext:
-    """What a source may use: the config, per-run cache, and the previous snapshot."""
+    """What a source may use: the config, its cache across cycles, the previous snapshot, and
+    ``source(name)``: another source's data of this cycle."""
 
     config: Any
     previous: Snapshot | None = None
     cache: dict = field(default_factory=dict)
+    wait_for: Callable[[str], SourceResult | None] = lambda name: None
+
+    def source(self, name: str) -> dict:
+        """The data ``name`` collected in this cycle, after waiting for it; {} when it is disabled,
+        unavailable, failed or still not done near the cycle's cut-off."""
+        result = self.wait_for(name)
+        if result is None or result.status not in (OK, DEGRADED) or not isinstance(result.data, dict):
+            return {}
+        return result.data
 
 
 class CollectorClosed(RuntimeError):
@@ -79,11 +97,13 @@ class _Running:
 class Collector:
     """Runs the enabled sources in parallel; keeps per-source caches across cycles."""
 
-    def __init__(self, config, sources: tuple[str, ...] | None = None):
+    def __init__(self, config, sources: tuple | None = None):
+        """``sources``: names of :data:`MODULES`, or source modules themselves (default: all)."""
         self.config = config
         disabled = set(config.get_path("collect.disabled_sources", []) or [])
-        names = [n for n in (sources or SOURCES) if n not in disabled]
-        self.modules = [importlib.import_module(f"omv_copilot_agent.collect.{n}") for n in names]
+        by_name = {m.NAME: m for m in MODULES}
+        chosen = [by_name[s] if isinstance(s, str) else s for s in (sources or MODULES)]
+        self.modules = [m for m in chosen if m.NAME not in disabled]
         self.cache: dict = {}
         self.previous: Snapshot | None = None
         self.closed = False
@@ -100,11 +120,19 @@ class Collector:
         if self.closed:
             raise CollectorClosed("the collector is closed")
         timeout = float(self.config.get_path("collect.source_timeout_s", 20))
-        ctx = CollectContext(self.config, self.previous, self.cache)
         start = time.monotonic()
         taken_at = time.time()
         results: dict[str, SourceResult] = {}
         started: list[_Running] = []
+
+        def wait_for(name: str) -> SourceResult | None:
+            run = next((r for r in started if r.module.NAME == name), None)
+            if run is None:
+                return None
+            run.done.wait(max(0.0, start + timeout * (1 - WAIT_RESERVE) - time.monotonic()))
+            return run.result if run.done.is_set() else None
+
+        ctx = CollectContext(self.config, self.previous, self.cache, wait_for)
         for module in self.modules:
             previous = self._running.get(module.NAME)
             if previous is not None and not previous.done.is_set():
@@ -113,7 +141,8 @@ class Collector:
             run = _Running(module, runner.ProcessScope(f"source {module.NAME}"))
             self._running[module.NAME] = run
             started.append(run)
-            threading.Thread(target=self._run, args=(run, ctx), name=f"collect-{module.NAME}", daemon=True).start()
+        for run in started:  # all registered first: a source may wait for one listed after it
+            threading.Thread(target=self._run, args=(run, ctx), name=f"collect-{run.module.NAME}", daemon=True).start()
         with self._cond:
             self._cond.wait_for(lambda: self.closed or all(r.done.is_set() for r in started), timeout=timeout)
         if self.closed:

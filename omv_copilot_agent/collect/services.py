@@ -1,7 +1,7 @@
 """Source 'services': systemd state of OMV-relevant units, and whether OMV enabled them.
 
 A unit OMV has disabled (say NFS) is not "down"; ``enabled_in_omv`` tells the
-difference. It comes from the ``omv`` source's cached ``Services.getStatus``.
+difference. It comes from the ``omv`` source's ``services`` of the same cycle.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def collect(ctx) -> dict:
         raise Unavailable("systemd is not running (PID 1 is not systemd)")
     if not res.ok and not res.stdout:
         raise Degraded(f"systemctl show failed: {res.error or res.stderr.strip()[:200]}", {"units": []})
-    omv_services = {s.get("name"): s for s in ((ctx.cache.get("omv") or {}).get("config") or {}).get("services") or []}
+    omv_services = {s.get("name"): s for s in ctx.source("omv").get("services") or [] if isinstance(s, dict)}
     units = []
     for row, unit in zip(parse_show(res.stdout), UNITS):
         if row.get("LoadState") == "not-found":

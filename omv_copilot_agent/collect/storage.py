@@ -1,7 +1,7 @@
 """Source 'storage': block devices (pyudev), filesystems (psutil + OMV), mdadm RAID, ZFS.
 
-OMV's own view (FileSystemMgmt / MdMgmt) comes from the ``omv`` source's cache
-when it has run, so this source never pays for a second slow RPC.
+OMV's own view (FileSystemMgmt / MdMgmt) comes from the ``omv`` source of the
+same cycle, so this source never pays for a second slow RPC.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def zfs() -> tuple[list[dict], str | None]:
 
 
 def collect(ctx) -> dict:
-    omv = (ctx.cache.get("omv") or {}).get("config") or {}
+    omv = ctx.source("omv")
     problems = []
     try:
         devices = block_devices()

@@ -116,9 +116,29 @@ def validate(data: dict) -> None:
 
 
 #: Thresholds that only make sense in order (warning before critical); a swap would silence one.
-ORDERED = (("alerts.disk_usage_warning_percent", "alerts.disk_usage_critical_percent"),
-           ("alerts.temperature_warning_c", "alerts.temperature_critical_c"),
+ORDERED = (("findings.disk_usage_warning_percent", "findings.disk_usage_critical_percent"),
+           ("findings.temperature_warning_c", "findings.temperature_critical_c"),
+           ("findings.nvme_temperature_warning_c", "findings.nvme_temperature_critical_c"),
            ("alerts.forecast_critical_s", "alerts.forecast_warning_s"))
+
+#: Keys that moved to another section: (old section, new section, keys). Files, environment
+#: variables and settings forms written for the old place keep working.
+MOVED = (("alerts", "findings", ("disk_usage_warning_percent", "disk_usage_critical_percent", "temperature_warning_c",
+                                 "temperature_critical_c", "nvme_percentage_used_warning", "memory_warning_percent",
+                                 "swap_warning_percent", "load_per_cpu_warning", "security_updates_min")),)
+
+
+def migrate(data: dict) -> dict:
+    """A copy of ``data`` with moved keys at their new place; a value given at the new place wins."""
+    out = dict(data)
+    for old, new, keys in MOVED:
+        section = out.get(old)
+        if not isinstance(section, dict) or not any(k in section for k in keys):
+            continue
+        target = out.get(new) if isinstance(out.get(new), dict) else {}
+        out[old] = {k: v for k, v in section.items() if k not in keys}
+        out[new] = {**{k: section[k] for k in keys if k in section}, **target}
+    return out
 
 
 def get_path(data: dict, dotted: str, default: Any = None) -> Any:
@@ -181,8 +201,8 @@ def load(path: str | None = None, *, environ: dict[str, str] | None = None, must
         loaded = {}
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path}: top level must be a mapping of sections, not {type(loaded).__name__}")
-    file_data = loaded
-    merged = _merge(_merge(defaults(), file_data), _env_overrides(environ))
+    file_data = migrate(loaded)
+    merged = _merge(_merge(defaults(), file_data), migrate(_env_overrides(environ)))
     validate(merged)
     config = Config(merged)
     config.path = path
@@ -191,6 +211,6 @@ def load(path: str | None = None, *, environ: dict[str, str] | None = None, must
 
 def from_dict(data: dict) -> Config:
     """A validated configuration from a dict of overrides (tests, `make run`)."""
-    merged = _merge(defaults(), data)
+    merged = _merge(defaults(), migrate(data))
     validate(merged)
     return Config(merged)

@@ -18,6 +18,7 @@ import time
 
 from omv_copilot_agent.collect import CollectorClosed
 from omv_copilot_agent.config import ConfigError
+from omv_copilot_agent.events import CONFIG_CHANGED
 from omv_copilot_agent.memory import limit_arenas, trim
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def check_bind(config) -> tuple[str, int]:
 class Scheduler:
     """Runs collection cycles on an interval until stopped.
 
-    A settings change (one of the agent's config listeners) sets the new interval and wakes
+    A settings change (``events.CONFIG_CHANGED``) sets the new interval and wakes
     the wait, so a new ``collect.interval_s`` applies at once, not after a restart.
     """
 
@@ -66,7 +67,7 @@ class Scheduler:
         self.interval_s = interval_s
         self.stop_event = threading.Event()
         self.wake = threading.Event()
-        agent.config_listeners.append(self._config_changed)
+        agent.events.subscribe(CONFIG_CHANGED, self._config_changed)
 
     def _config_changed(self, config: dict) -> None:
         self.interval_s = float(config.get("collect", {}).get("interval_s", self.interval_s))

@@ -1,9 +1,9 @@
-"""The Agent: the composition root that owns config, store, collector and the latest snapshot.
+"""The Agent: the composition root that owns config, store, collector, the latest snapshot and the services.
 
 The daemon builds one Agent; the API reads from it; the CLI builds one
-in-process when no daemon answers. Later concerns (knowledge, alerts,
-assistant) hang off it as attributes created on first use, and subscribe to
-``on_snapshot`` to react to every collection cycle.
+in-process when no daemon answers. Every service is built here with its
+dependencies, and every event subscription is made here (``events.py``), so
+this file is where to look for "who reacts to what".
 """
 
 from __future__ import annotations
@@ -11,20 +11,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
 
-from omv_copilot_agent import __version__
+from omv_copilot_agent import __version__, events
+from omv_copilot_agent.alerts import AlertService
+from omv_copilot_agent.assist import AssistService
 from omv_copilot_agent.collect import Collector, Snapshot
+from omv_copilot_agent.collect.samples import metric_samples
+from omv_copilot_agent.events import Events
+from omv_copilot_agent.history import History
+from omv_copilot_agent.knowledge import KnowledgeBase
 from omv_copilot_agent.store import Store, StoreError, is_corruption
 
 log = logging.getLogger(__name__)
 
 SECRET_WORDS = ("key", "token", "password", "secret")
-
-#: Concerns attached to the Agent in this order (later ones may use earlier ones):
-#: module ``omv_copilot_agent.<name>`` exposing ``attach(agent) -> service``,
-#: stored as ``agent.<name>``. A concern not yet present is skipped.
-EXTENSIONS = ("knowledge", "alerts", "assist")
 
 
 def redact_config(node, parent_key: str = ""):
@@ -39,6 +39,11 @@ def redact_config(node, parent_key: str = ""):
     return node
 
 
+def no_probe_catalogue(argv: list[str]) -> None:
+    """Until the probe catalogue is wired, no command counts as read-only (every one: review first)."""
+    return None
+
+
 class Agent:
     def __init__(self, config, *, store: Store | None = None, collector: Collector | None = None):
         self.config = config
@@ -51,11 +56,17 @@ class Agent:
         #: set when the database turned out corrupted while running: the daemon exits so that the
         #: restart's start-up check moves it aside (systemd restarts it; see debian/*.service)
         self.store_corrupt: str | None = None
-        self.on_snapshot: list[Callable[[Snapshot], None]] = []
         self._cycle_lock = threading.Lock()
-        self.config_listeners: list[Callable[[dict], None]] = []
-        for name in EXTENSIONS:
-            setattr(self, name, self._attach(name))
+        self.events = Events()
+        self.knowledge = KnowledgeBase.from_config(config, store=self.store, events=self.events)
+        self.alerts = AlertService(config, self.store, lambda: self.snapshot)
+        self.assist = AssistService(config, self.store, self.knowledge, lambda: self.snapshot, no_probe_catalogue)
+        self.history = History(self.store)
+        self.events.subscribe(events.SNAPSHOT_COLLECTED, self.alerts.on_snapshot)
+        self.events.subscribe(events.SNAPSHOT_COLLECTED, self.history.on_snapshot)
+        self.events.subscribe(events.SNAPSHOT_COLLECTED, self.assist.on_snapshot)
+        self.events.subscribe(events.DIAGNOSTIC_RAN, self.assist.record_diagnostics)
+        self.events.subscribe(events.CONFIG_CHANGED, self.knowledge.apply_config)
         if self.store.recovered:
             self._report_recovery(self.store.recovered)
         try:
@@ -65,39 +76,25 @@ class Agent:
 
     def _report_recovery(self, recovered: dict) -> None:
         """The store replaced a corrupted database at start: say so where the admin looks (an alert)."""
-        from omv_copilot_agent.alerts.rules import Finding
+        from omv_copilot_agent.alerts.rules import Condition
 
-        finding = Finding("database_recovered", "copilot.db", "warning", "The Co-Pilot database was corrupted and replaced",
+        condition = Condition("database_recovered", "copilot.db", "warning", "The Co-Pilot database was corrupted and replaced",
                           f"The database could not be used ({recovered['reason']}); it was moved to {recovered['moved_to']} "
                           "and a fresh one was started. Alerts, history and feedback before now are in that file.",
                           dict(recovered))
-        alerts = getattr(self, "alerts", None)
         try:
-            if alerts is not None:
-                alerts.raise_finding(finding)
+            self.alerts.raise_condition(condition)
         except Exception:  # the alert is a courtesy; the daemon must start regardless
             log.exception("could not raise the database_recovered alert")
 
-    def _attach(self, name: str):
-        import importlib
-
-        try:
-            module = importlib.import_module(f"omv_copilot_agent.{name}")
-        except ImportError:
-            return None
-        attach = getattr(module, "attach", None)
-        return attach(self) if attach else None
-
     def run_cycle(self) -> Snapshot:
-        """Collect, store, and notify listeners; a store failure is logged, not fatal."""
+        """Collect, store, and publish SNAPSHOT_COLLECTED; a store failure is logged, not fatal."""
         with self._cycle_lock:
             snapshot = self.collector.collect()
             self.snapshot = snapshot
             self.cycles += 1
             try:
                 self.store.save_snapshot(snapshot)
-                from omv_copilot_agent.daemon.summary import metric_samples
-
                 self.store.add_metrics(snapshot.taken_at, metric_samples(snapshot))
                 self.last_store_error = None
             except StoreError as exc:
@@ -105,11 +102,7 @@ class Agent:
                 log.error("%s", exc)
                 if is_corruption(str(exc)):
                     self.store_corrupt = str(exc)
-            for listener in list(self.on_snapshot):
-                try:
-                    listener(snapshot)
-                except Exception:
-                    log.exception("snapshot listener %r failed", listener)
+            self.events.publish(events.SNAPSHOT_COLLECTED, snapshot)
             return snapshot
 
     def prune(self) -> None:
@@ -135,11 +128,9 @@ class Agent:
     def close(self) -> None:
         """Stop collecting (kills programs a hung source waits on), then the concerns, then the store."""
         self.collector.close()
-        for name in reversed(EXTENSIONS):
-            close = getattr(getattr(self, name, None), "close", None)
-            if callable(close):
-                try:
-                    close()
-                except Exception:
-                    log.exception("closing %s failed", name)
+        for service in (self.assist, self.alerts):
+            try:
+                service.close()
+            except Exception:
+                log.exception("closing %s failed", type(service).__name__)
         self.store.close()

@@ -1,7 +1,7 @@
 """The knowledge base: validated troubleshooting patterns, ranked matching, safe diagnostics.
 
-``attach(agent)`` builds the :class:`KnowledgeBase` that the API, CLI and the
-assistant use (contract in docs/contracts.md). Patterns come from the shipped,
+The Agent builds the :class:`KnowledgeBase` (``KnowledgeBase.from_config``) that the
+API, CLI and the assistant use (contract in docs/contracts.md). Patterns come from the shipped,
 read-only directory plus a writable local overlay (``knowledge.local_patterns_dir``)
 where an admin's edits live: a local file with a shipped id replaces that pattern.
 """
@@ -12,20 +12,26 @@ import logging
 import threading
 from pathlib import Path
 
-from omv_copilot_agent import paths
-from omv_copilot_agent.knowledge import diagnostics, editing, loader, matcher, signals
+from omv_copilot_agent import findings, paths
+from omv_copilot_agent.findings import Thresholds
+from omv_copilot_agent.knowledge import diagnostics, editing, loader, matcher
 from omv_copilot_agent.knowledge.matcher import Match
 
 log = logging.getLogger(__name__)
 
-__all__ = ["KnowledgeBase", "Match", "attach"]
+__all__ = ["KnowledgeBase", "Match"]
 
 
 class KnowledgeBase:
     def __init__(self, patterns_dir: str | Path | None = None, store=None, *,
                  timeout_s: float = diagnostics.DEFAULT_TIMEOUT_S, max_output: int = diagnostics.DEFAULT_MAX_OUTPUT,
-                 local_dir: str | Path | None = None):
+                 local_dir: str | Path | None = None, thresholds: Thresholds | None = None, events=None):
         self.store = store
+        #: where DIAGNOSTIC_RAN is published (None: nobody listens, e.g. a one-off KnowledgeBase)
+        self.events = events
+        self.data_dir = None
+        #: the findings engine's thresholds, the same the alerts use (set again on a settings change)
+        self.thresholds = thresholds or Thresholds.from_section()
         #: Serialises write + reload so two concurrent saves cannot lose one another's file or index.
         self.lock = threading.RLock()
         self.configure(patterns_dir, local_dir, timeout_s, max_output)
@@ -39,6 +45,20 @@ class KnowledgeBase:
             self.local_dir = Path(local_dir) if local_dir else None
             self.timeout_s, self.max_output = timeout_s, max_output
             self.reload()
+
+    @classmethod
+    def from_config(cls, config, *, store=None, events=None) -> "KnowledgeBase":
+        """The agent's knowledge base, from the ``knowledge`` and ``findings`` sections."""
+        data_dir = getattr(config, "data_dir", None)
+        kb = cls(store=store, events=events, thresholds=Thresholds.from_config(config),
+                 **_settings(config.get("knowledge") or {}, data_dir))
+        kb.data_dir = data_dir
+        return kb
+
+    def apply_config(self, config: dict) -> None:
+        """A settings change (events.CONFIG_CHANGED): new thresholds and pattern directories apply at once."""
+        self.thresholds = Thresholds.from_section(config.get("findings"))
+        self.configure(**_settings(config.get("knowledge") or {}, self.data_dir))
 
     def reload(self) -> None:
         """Shipped patterns, then the overlay on top; swap everything in at once for concurrent readers."""
@@ -114,10 +134,13 @@ class KnowledgeBase:
             return {}
 
     def search(self, query: str, snapshot=None, limit: int = 5) -> list[Match]:
-        return matcher.rank(self.index, query, snapshot, limit=limit, feedback=self._feedback())
+        found = findings.evaluate(snapshot, self.thresholds)
+        return matcher.rank(self.index, query, found, limit=limit, feedback=self._feedback())
 
     def signals(self, snapshot) -> list[Match]:
-        return matcher.rank(self.index, "", snapshot, limit=len(self.patterns), feedback=None)
+        """The patterns the box's findings point to, with no question asked."""
+        found = findings.evaluate(snapshot, self.thresholds)
+        return matcher.rank(self.index, "", found, limit=len(self.patterns), feedback=None)
 
     def run_diagnostics(self, pattern_id: str, params: dict | None = None, *, progress=None,
                         step: int | None = None) -> list[dict]:
@@ -132,6 +155,10 @@ class KnowledgeBase:
             if progress:
                 progress(i, len(pattern["diagnostics"]), diag)
             results.append(diagnostics.run_step(diag, params or {}, timeout=self.timeout_s, max_output=self.max_output))
+        if self.events is not None:
+            from omv_copilot_agent.events import DIAGNOSTIC_RAN
+
+            self.events.publish(DIAGNOSTIC_RAN, pattern_id, results)
         return results
 
     def solutions(self, pattern_id: str) -> list[dict]:
@@ -147,19 +174,3 @@ def _settings(knowledge: dict, data_dir) -> dict:
     return {"patterns_dir": knowledge.get("patterns_dir"), "local_dir": local_dir,
             "timeout_s": float(knowledge.get("diagnostic_timeout_s") or diagnostics.DEFAULT_TIMEOUT_S),
             "max_output": int(knowledge.get("diagnostic_max_output_bytes") or diagnostics.DEFAULT_MAX_OUTPUT)}
-
-
-def attach(agent) -> KnowledgeBase:
-    """The agent's knowledge base; a settings change of the ``knowledge`` section applies at once."""
-    config = agent.config
-    data_dir = getattr(config, "data_dir", None)
-    section = config.get("knowledge", {}) if hasattr(config, "get") else {}
-    kb = KnowledgeBase(store=getattr(agent, "store", None), **_settings(section or {}, data_dir))
-
-    def reconfigure(new_config: dict) -> None:
-        kb.configure(**_settings(new_config.get("knowledge") or {}, data_dir))
-
-    listeners = getattr(agent, "config_listeners", None)
-    if listeners is not None:
-        listeners.append(reconfigure)
-    return kb

@@ -12,6 +12,9 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from omv_copilot_agent.findings import CATALOGUE
+from omv_copilot_agent.knowledge.signals import unknown_ids
+
 SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
 #: What a pattern id may be (schema.yaml's pattern_id pattern): checked before an id reaches a path or URL.
 PATTERN_ID = re.compile(r"[a-z0-9][a-z0-9_-]{2,63}")
@@ -39,6 +42,8 @@ def validate(pattern) -> list[tuple[str, str]]:
     for err in sorted(validator.iter_errors(pattern), key=lambda e: list(map(str, e.absolute_path))):
         field = ".".join(str(p) for p in err.absolute_path) or "(root)"
         out.append((field, err.message[:300]))
+    if not out:
+        out += [("findings", f"unknown finding id '{fid}' (known: {', '.join(sorted(CATALOGUE))})") for fid in unknown_ids(pattern)]
     return out
 
 

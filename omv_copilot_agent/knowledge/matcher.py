@@ -1,9 +1,9 @@
-"""Rank patterns for a query and a snapshot: BM25 over title/symptoms/triggers + state signals.
+"""Rank patterns for a query and the box's findings: BM25 over title/symptoms/triggers + findings.
 
-Score in [0, 1]: the text side's BM25 is squashed (1 - e^(-s/k)), state signals that
+Score in [0, 1]: the text side's BM25 is squashed (1 - e^(-s/k)), the pattern's findings that
 hold combine with it as independent evidence, and feedback nudges by at most
-±FEEDBACK_CAP. When a query's words match patterns, only those are ranked (signals
-strengthen them); otherwise the patterns whose signals hold. Every contribution is
+±FEEDBACK_CAP. When a query's words match patterns, only those are ranked (findings
+strengthen them); otherwise the patterns whose findings hold. Every contribution is
 written into ``reasons`` so the answer can show why a pattern was chosen.
 """
 
@@ -12,10 +12,11 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from pathlib import Path
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from omv_copilot_agent.findings import Finding
 from omv_copilot_agent.knowledge import signals as sig
 from omv_copilot_agent.knowledge.text import is_real_word, phrase_synonyms, tokens
 
@@ -177,8 +178,9 @@ def feedback_nudge(counts: tuple[int, int] | None) -> float:
     return max(-FEEDBACK_CAP, min(FEEDBACK_CAP, FEEDBACK_STEP * (helpful - unhelpful)))
 
 
-def rank(index: Index, query: str, snapshot=None, *, limit: int = 5, feedback: dict | None = None,
-         min_score: float | None = None) -> list[Match]:
+def rank(index: Index, query: str, findings: list[Finding] | None = None, *, limit: int = 5,
+         feedback: dict | None = None, min_score: float | None = None) -> list[Match]:
+    """The best patterns for ``query`` and the box's current ``findings`` (findings.evaluate of its snapshot)."""
     min_score = MODEL["floor"] if min_score is None else min_score
     text = index.score(query) if query and query.strip() else {}
     if not text and tokens(query or ""):
@@ -186,7 +188,6 @@ def rank(index: Index, query: str, snapshot=None, *, limit: int = 5, feedback: d
         # state does not make an answer to "how do I bake bread". Only a question without content
         # ("is everything ok?", empty) is answered by what the state points to.
         return []
-    snap = sig.snapshot_dict(snapshot)
     results = []
     for pid, pattern in index.patterns.items():
         reasons: list[str] = []
@@ -200,16 +201,13 @@ def rank(index: Index, query: str, snapshot=None, *, limit: int = 5, feedback: d
             # one an answer (it would outrank what was asked about). A vague question whose words
             # match nothing ("something is wrong") still gets the patterns the state points to.
             continue
-        hits = []
-        if snap:
-            for s in pattern.get("state_signals") or []:
-                hits.extend(sig.evaluate(s, snap))
+        hits = sig.evaluate(pattern, findings) if findings else []
         score = text_score
         if hits:
             # the box shows what the pattern is about: stronger evidence for a pattern the question
             # reached (its odds times SIGNAL_ODDS), the whole answer for a question without words
             score = _with_odds(text_score, SIGNAL_ODDS) if text_score else SIGNAL_EVIDENCE
-            reasons.extend(f"signal: {h}" for h in hits[:5])
+            reasons.extend(f"finding: {h}" for h in hits[:5])
         if score <= 0:
             continue
         nudge = feedback_nudge((feedback or {}).get(pid))

@@ -1,99 +1,43 @@
-"""Evaluate a pattern's state_signals against a snapshot dict (docs/snapshot.md shape).
+"""Which of a pattern's ``findings:`` references hold among a snapshot's findings.
 
-A signal names a source, optionally a list inside its data (``items``, dot path)
-filtered by ``where`` (equality) and ``where_not`` (exclusion: a value or a list, e.g.
-the loopback interface), a ``field`` (dot path; with ``attribute`` it is a
-field of that SMART attribute id) and a comparison. Missing data never holds:
-a degraded source must not invent a problem.
+A reference is a finding id, or ``{id, subject, min_severity, evidence}`` to
+narrow it (the root filesystem only, a critical level only, one unit). The
+thresholds live in the findings engine; a pattern only says which judgement
+points to it.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from omv_copilot_agent.findings import CATALOGUE, SEVERITY_ORDER, Finding
 
 
-def _get(node: Any, path: str) -> Any:
-    """Follow a dot path; a numeric part indexes a list ('cpu.load.0' is the 1-minute load)."""
-    for part in path.split(".") if path else []:
-        if isinstance(node, list) and part.isdigit():
-            node = node[int(part)] if int(part) < len(node) else None
-        elif isinstance(node, dict):
-            node = node.get(part)
-        else:
-            return None
-    return node
+def reference(ref) -> dict:
+    """A reference in its object form."""
+    return {"id": ref} if isinstance(ref, str) else dict(ref)
 
 
-def _num(value):
-    if isinstance(value, dict):
-        value = value.get("value")
-    if isinstance(value, bool):
-        return value
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return value
+def unknown_ids(pattern: dict) -> list[str]:
+    """Finding ids a pattern refers to that the engine does not produce."""
+    refs = pattern.get("findings") if isinstance(pattern.get("findings"), list) else []
+    return [r["id"] for r in map(reference, refs) if r.get("id") not in CATALOGUE]
 
 
-def _compare(actual, op: str, expected) -> bool:
-    if op == "true":
-        return actual is True
-    if op == "false":
-        return actual is False
-    if actual is None:
+def holds(ref: dict, finding: Finding) -> bool:
+    if finding.id != ref["id"]:
         return False
-    if op == "eq":
-        return actual == expected
-    if op == "ne":
-        return actual != expected
-    if op == "in":
-        return actual in (expected or [])
-    if op == "matches":
-        return isinstance(actual, str) and re.search(str(expected), actual, re.IGNORECASE) is not None
-    a, e = _num(actual), _num(expected)
-    if not isinstance(a, float) or not isinstance(e, float):
+    if "subject" in ref and finding.subject != ref["subject"]:
         return False
-    return {"gt": a > e, "ge": a >= e, "lt": a < e, "le": a <= e}[op]
+    if "min_severity" in ref and SEVERITY_ORDER.get(finding.severity, 0) < SEVERITY_ORDER[ref["min_severity"]]:
+        return False
+    return all(finding.evidence.get(k) == v for k, v in (ref.get("evidence") or {}).items())
 
 
-def _label(item: dict) -> str:
-    for key in ("device", "mountpoint", "name", "unit", "devnode"):
-        if isinstance(item, dict) and item.get(key):
-            return str(item[key])
-    return ""
-
-
-def evaluate(signal: dict, snapshot: dict) -> list[str]:
-    """Human-readable hits ('SMART 5 raw = 8 on /dev/sda') for one signal; empty when it does not hold."""
-    source = ((snapshot or {}).get("sources") or {}).get(signal["source"]) or {}
-    data = source.get("data") or {}
-    items = _get(data, signal["items"]) if signal.get("items") else [data]
-    if not isinstance(items, list):
-        return []
-    hits = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        if any(_get(item, k) != v for k, v in (signal.get("where") or {}).items()):
-            continue
-        if any(_get(item, k) in (v if isinstance(v, list) else [v]) for k, v in (signal.get("where_not") or {}).items()):
-            continue
-        target = item
-        if "attribute" in signal:
-            target = next((a for a in item.get("attributes") or [] if a.get("id") == signal["attribute"]), None)
-            if target is None:
-                continue
-        actual = _get(target, signal["field"])
-        if _compare(_num(actual) if signal["op"] in ("gt", "ge", "lt", "le") else actual, signal["op"], signal.get("value")):
-            where = _label(item)
-            shown = actual.get("value") if isinstance(actual, dict) else actual
-            hits.append(f"{signal['description']} ({signal['field']}={shown!s:.60}{' on ' + where if where else ''})")
+def evaluate(pattern: dict, findings: list[Finding]) -> list[str]:
+    """Human-readable hits ('smart-attribute on /dev/sda: /dev/sda: 5 Reallocated_Sector_Ct raw=8'); empty when none holds."""
+    hits: list[str] = []
+    for ref in map(reference, pattern.get("findings") or []):
+        for f in findings:
+            line = f"{f.id} on {f.subject}: {f.text}"
+            if holds(ref, f) and line not in hits:
+                hits.append(line)
     return hits
-
-
-def snapshot_dict(snapshot) -> dict | None:
-    """Accept a Snapshot object or its dict."""
-    if snapshot is None:
-        return None
-    return snapshot.to_dict() if hasattr(snapshot, "to_dict") else snapshot

@@ -224,10 +224,15 @@ from omv_copilot_agent.store.alerts import AlertsMixin  # noqa: E402
 from omv_copilot_agent.store.metrics import MetricsMixin  # noqa: E402
 from omv_copilot_agent.store.snapshots import SnapshotsMixin  # noqa: E402
 from omv_copilot_agent.store.assist import AssistMixin  # noqa: E402
+from omv_copilot_agent.store.history import HistoryMixin  # noqa: E402
 
 
-class Store(AlertsMixin, SnapshotsMixin, MetricsMixin, KnowledgeMixin, AssistMixin, BaseStore):
+class Store(AlertsMixin, HistoryMixin, SnapshotsMixin, MetricsMixin, KnowledgeMixin, AssistMixin, BaseStore):
     """The agent's database. Concerns add a mixin module and a migration."""
+
+    def prune_history(self, before: float) -> dict[str, int]:
+        """Forget resolved alerts and configuration revisions from before ``before`` (notes stay)."""
+        return {"resolved_alerts": self.prune_resolved_alerts(before), "config_snapshots": self.prune_config_revisions(before)}
 
     def prune(self, now: float | None = None, *, snapshot_days: int = 7, history_days: int = 365) -> dict[str, int]:
         """Apply retention for every concern; returns rows removed per table."""

@@ -1,4 +1,4 @@
-"""Alert and note rows: all the SQL of the alerts concern.
+"""Alert rows: all the SQL of the alerts concern.
 
 An alert is an *episode* of one (rule, subject) condition: it is updated in
 place while the condition holds (last_seen, count) and closed when it clears,
@@ -92,109 +92,7 @@ class AlertsMixin:
         rows = self.query(f"SELECT * FROM alerts{clause} ORDER BY last_seen DESC, id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
         return total, [_alert(r) for r in rows]
 
-    def add_note(self, text: str, alert_id: int | None = None, now: float | None = None) -> dict:
+    def prune_resolved_alerts(self, before: float) -> int:
+        """Forget alerts resolved before ``before``; open and acknowledged ones stay whatever their age."""
         with self.write() as conn:
-            cur = conn.execute("INSERT INTO notes (created_at, text, alert_id) VALUES (?, ?, ?)", (now or time.time(), text, alert_id))
-            nid = cur.lastrowid
-        return dict(self.query("SELECT * FROM notes WHERE id = ?", (nid,))[0])
-
-    def list_notes(self, alert_id: int | None = None, limit: int = 100, offset: int = 0) -> tuple[int, list[dict]]:
-        clause, params = ("WHERE alert_id = ?", (alert_id,)) if alert_id is not None else ("", ())
-        total = self.query(f"SELECT COUNT(*) FROM notes {clause}", params)[0][0]
-        rows = self.query(f"SELECT * FROM notes {clause} ORDER BY id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
-        return total, [dict(r) for r in rows]
-
-    def list_snapshots(self, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
-        total = self.query("SELECT COUNT(*) FROM snapshots")[0][0]
-        rows = self.query("SELECT id, taken_at, overall FROM snapshots ORDER BY taken_at DESC, id DESC LIMIT ? OFFSET ?", (limit, offset))
-        return total, [dict(r) for r in rows]
-
-    # -- OMV configuration history (migration 0005) ----------------------
-    def add_config_snapshot(self, taken_at: float, digest: str, reason: str, config: dict) -> int:
-        with self.write() as conn:
-            return conn.execute("INSERT INTO config_snapshots (taken_at, hash, reason, data) VALUES (?, ?, ?, ?)",
-                                (taken_at, digest, reason, json.dumps(config, sort_keys=True, default=str))).lastrowid
-
-    def latest_config_snapshot(self) -> dict | None:
-        rows = self.query("SELECT id, taken_at, hash, reason FROM config_snapshots ORDER BY taken_at DESC, id DESC LIMIT 1")
-        return dict(rows[0]) if rows else None
-
-    def list_config_snapshots(self, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
-        total = self.query("SELECT COUNT(*) FROM config_snapshots")[0][0]
-        rows = self.query("SELECT id, taken_at, hash, reason FROM config_snapshots ORDER BY taken_at DESC, id DESC LIMIT ? OFFSET ?",
-                          (limit, offset))
-        return total, [dict(r) for r in rows]
-
-    def prune_history(self, before: float) -> dict[str, int]:
-        """Forget alerts resolved and configuration snapshots taken before ``before``.
-
-        Open and acknowledged alerts stay whatever their age (they are still true); notes
-        stay too (their link to a forgotten alert becomes empty); the newest configuration
-        snapshot stays, because the next one is compared with it.
-        """
-        with self.write() as conn:
-            alerts = conn.execute("DELETE FROM alerts WHERE state = 'resolved' AND resolved_at < ?", (before,)).rowcount
-            configs = conn.execute("DELETE FROM config_snapshots WHERE taken_at < ? AND id != "
-                                   "(SELECT id FROM config_snapshots ORDER BY taken_at DESC, id DESC LIMIT 1)", (before,)).rowcount
-        return {"resolved_alerts": alerts, "config_snapshots": configs}
-
-    def previous_config_snapshot_id(self, snapshot_id: int) -> int | None:
-        """The snapshot taken just before ``snapshot_id`` (what a drift view compares it with)."""
-        rows = self.query("SELECT b.id FROM config_snapshots a JOIN config_snapshots b ON (b.taken_at, b.id) < (a.taken_at, a.id) "
-                          "WHERE a.id = ? ORDER BY b.taken_at DESC, b.id DESC LIMIT 1", (snapshot_id,))
-        return rows[0][0] if rows else None
-
-    def get_config_snapshot(self, snapshot_id: int) -> dict | None:
-        rows = self.query("SELECT * FROM config_snapshots WHERE id = ?", (snapshot_id,))
-        if not rows:
-            return None
-        d = dict(rows[0])
-        d["data"] = json.loads(d["data"])
-        return d
-
-    # -- history imported from collectd RRD files --------------------------
-    def import_metric_points(self, name: str, labels, points: list[tuple[float, int, float]]) -> int:
-        """Insert (ts, tier, value) points older than the series' first sample (idempotent re-import)."""
-        from omv_copilot_agent.store.metrics import labels_key
-
-        key = labels_key(labels)
-        first = self.query("SELECT MIN(ts) FROM metrics WHERE name = ? AND labels = ?", (name, key))[0][0]
-        rows = [(ts, name, key, value, tier) for ts, tier, value in points if first is None or ts < first]
-        if not rows:
-            return 0
-        with self.write() as conn:
-            conn.executemany("INSERT INTO metrics (ts, name, labels, value, tier) VALUES (?, ?, ?, ?, ?)", rows)
-        return len(rows)
-
-    def usage_series(self, name: str, labels, since: float, until: float) -> list[tuple[float, float]]:
-        """Like ``series()`` but one index range scan per tier (tier IN ...), for the per-cycle forecasts."""
-        from omv_copilot_agent.store.metrics import labels_key
-
-        rows = self.query("SELECT ts, value, tier FROM metrics WHERE name = ? AND labels = ? AND tier IN (0, 1, 2) "
-                          "AND ts >= ? AND ts <= ? ORDER BY ts", (name, labels_key(labels), since, until))
-        raw_start = min((r[0] for r in rows if r[2] == 0), default=None)
-        five_start = min((r[0] for r in rows if r[2] == 1), default=None)
-        return [(r[0], r[1]) for r in rows
-                if not (r[2] == 2 and five_start is not None and r[0] >= five_start)
-                and not (r[2] == 1 and raw_start is not None and r[0] >= raw_start)]
-
-    def question_history(self, limit: int = 100) -> tuple[int, list[dict]]:
-        """Assistant questions (newest first) for the issue history; empty before the assist migration."""
-        try:
-            total = self.query("SELECT COUNT(*) FROM assist_turns")[0][0]
-            rows = self.query("SELECT id, conversation_id, created_at, query, answer FROM assist_turns ORDER BY created_at DESC, id DESC LIMIT ?",
-                              (limit,))
-        except Exception:  # no assist tables in this database
-            return 0, []
-        out = []
-        for r in rows:
-            try:
-                answer = json.loads(r["answer"])
-            except ValueError:
-                answer = {}
-            out.append({"id": f"q{r['id']}", "kind": "question", "title": r["query"], "conversation_id": r["conversation_id"],
-                        "first_seen": r["created_at"], "last_seen": r["created_at"], "severity": None, "state": "answered",
-                        "outcome": answer.get("confidence_label") or answer.get("mode") or "answered",
-                        "mode": answer.get("mode"), "confidence": answer.get("confidence"),
-                        "matched_patterns": [m.get("pattern_id") for m in answer.get("matched_patterns") or [] if isinstance(m, dict)]})
-        return total, out
+            return conn.execute("DELETE FROM alerts WHERE state = 'resolved' AND resolved_at < ?", (before,)).rowcount

@@ -75,3 +75,24 @@ class MetricsMixin:
             last_tier, _, keep = TIERS[-1]
             removed[f"metrics_tier{last_tier}"] = conn.execute("DELETE FROM metrics WHERE tier = ? AND ts < ?", (last_tier, now - keep)).rowcount
         return removed
+
+    def import_metric_points(self, name: str, labels, points: list[tuple[float, int, float]]) -> int:
+        """Insert (ts, tier, value) points older than the series' first sample (idempotent re-import)."""
+        key = labels_key(labels)
+        first = self.query("SELECT MIN(ts) FROM metrics WHERE name = ? AND labels = ?", (name, key))[0][0]
+        rows = [(ts, name, key, value, tier) for ts, tier, value in points if first is None or ts < first]
+        if not rows:
+            return 0
+        with self.write() as conn:
+            conn.executemany("INSERT INTO metrics (ts, name, labels, value, tier) VALUES (?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    def usage_series(self, name: str, labels, since: float, until: float) -> list[tuple[float, float]]:
+        """Like ``series()`` but one index range scan per tier (tier IN ...), for the per-cycle forecasts."""
+        rows = self.query("SELECT ts, value, tier FROM metrics WHERE name = ? AND labels = ? AND tier IN (0, 1, 2) "
+                          "AND ts >= ? AND ts <= ? ORDER BY ts", (name, labels_key(labels), since, until))
+        raw_start = min((r[0] for r in rows if r[2] == 0), default=None)
+        five_start = min((r[0] for r in rows if r[2] == 1), default=None)
+        return [(r[0], r[1]) for r in rows
+                if not (r[2] == 2 and five_start is not None and r[0] >= five_start)
+                and not (r[2] == 1 and raw_start is not None and r[0] >= raw_start)]

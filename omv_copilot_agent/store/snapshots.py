@@ -48,3 +48,8 @@ class SnapshotsMixin:
                 (before,),
             )
             return cur.rowcount
+
+    def list_snapshots(self, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+        total = self.query("SELECT COUNT(*) FROM snapshots")[0][0]
+        rows = self.query("SELECT id, taken_at, overall FROM snapshots ORDER BY taken_at DESC, id DESC LIMIT ? OFFSET ?", (limit, offset))
+        return total, [dict(r) for r in rows]

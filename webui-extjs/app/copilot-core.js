@@ -147,10 +147,20 @@
     return (v === null || v === undefined || isNaN(v)) ? '–' : Number(v).toFixed(0) + '%';
   };
 
-  /** A usage bar (percent 0..100) coloured by level. */
-  C.bar = function (percent, label) {
+  /** The worst severity of the daemon's findings with this id and subject ('' when none holds).
+   * The daemon judges (its findings thresholds); the page only shows the verdict. */
+  C.findingSeverity = function (findings, id, subject) {
+    var rank = {info: 1, warning: 2, critical: 3}, worst = '';
+    (findings || []).forEach(function (f) {
+      if (f && f.id === id && f.subject === subject && (rank[f.severity] || 0) > (rank[worst] || 0)) { worst = f.severity; }
+    });
+    return worst;
+  };
+
+  /** A usage bar (percent 0..100) coloured by the severity of its finding ('' or undefined: fine). */
+  C.bar = function (percent, label, severity) {
     var p = Math.max(0, Math.min(100, Number(percent) || 0));
-    var cls = p >= 90 ? 'ocp-bad' : (p >= 75 ? 'ocp-warn' : 'ocp-ok');
+    var cls = {critical: 'ocp-bad', warning: 'ocp-warn'}[severity] || 'ocp-ok';
     return '<div class="ocp-bar" title="' + C.h(label || C.pct(p)) + '"><div class="ocp-bar-fill ' + cls + '" style="width:' + p + '%"></div>' +
       '<span class="ocp-bar-text">' + C.h(label || C.pct(p)) + '</span></div>';
   };

@@ -100,6 +100,7 @@
         var storage = source(status, 'storage'), smart = source(status, 'smart'), services = source(status, 'services'),
           network = source(status, 'network'), omv = source(status, 'omv');
         var snap = status.snapshot || {};
+        var findings = (status.summary && status.summary.findings) || [];
         var stamp = panel.down('#stamp');
         if (stamp) { stamp.setText('Snapshot ' + C.time(snap.taken_at) + (status.summary && status.summary.hostname ? ' · ' + C.h(status.summary.hostname) : '')); }
 
@@ -117,7 +118,8 @@
               }
             }
             return [C.h(fs.mountpoint), C.h(fs.device), C.h(fs.fstype),
-              fs.mounted === false ? C.badge('not mounted', 'ocp-bad') : C.bar(fs.percent, C.pct(fs.percent) + ' of ' + C.bytes(fs.total)),
+              fs.mounted === false ? C.badge('not mounted', 'ocp-bad') :
+                C.bar(fs.percent, C.pct(fs.percent) + ' of ' + C.bytes(fs.total), C.findingSeverity(findings, 'filesystem-full', fs.mountpoint)),
               C.bytes(fs.total), forecast];
           })));
 
@@ -125,8 +127,9 @@
           (smart.data.disks || []).map(function (d) {
             var state = d.passed === true ? C.badge('passed', 'ocp-ok') : (d.passed === false ? C.badge('FAILED', 'ocp-bad') : C.badge(d.error ? 'unknown' : 'n/a'));
             var t = d.temperature_c;
+            var hot = {critical: 'ocp-text-bad', warning: 'ocp-text-warn'}[C.findingSeverity(findings, 'disk-hot', d.device)] || '';
             return [C.h(d.device), C.h(d.model), state,
-              t === null || t === undefined ? '–' : '<span class="' + (t >= 55 ? 'ocp-text-bad' : (t >= 45 ? 'ocp-text-warn' : '')) + '">' + C.h(t) + ' °C</span>',
+              t === null || t === undefined ? '–' : '<span class="' + hot + '">' + C.h(t) + ' °C</span>',
               d.power_on_hours ? C.h(d.power_on_hours) + ' h' : '–'];
           })));
 

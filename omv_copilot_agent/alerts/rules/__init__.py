@@ -1,31 +1,31 @@
 """Alert rules: one module per rule, one interface.
 
 Every rule module exposes ``NAME`` (the alert's ``rule`` field) and
-``evaluate(ctx: RuleContext) -> list[Finding] | None``. A list (possibly
+``evaluate(ctx: RuleContext) -> list[Condition] | None``. A list (possibly
 empty) means "evaluated": its open alerts whose subject is not in the list
 start clearing. ``None`` means "could not look" (source unavailable), so
 nothing is resolved on missing data.
+
+A rule that turns findings into alerts lists their ids in ``FINDINGS`` and
+reads them from ``ctx.found(...)``; it never compares a value with a threshold
+itself (the findings engine did). Rules without ``FINDINGS`` watch what a
+snapshot does not hold: forecasts, backup stamps, live disk events.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from omv_copilot_agent.collect.snapshot import Snapshot
-
-#: rule modules in evaluation order
-RULE_MODULES = ("fs_full", "fs_forecast", "fs_state", "service_down", "smart_health", "smart_attributes",
-                "nvme_health", "disk_temperature", "raid_degraded", "raid_resync", "security_updates",
-                "memory_pressure", "load", "config_dirty", "backup_overdue", "disk_change")
+from omv_copilot_agent.findings import Finding
 
 SEVERITIES = ("info", "warning", "critical")
 
 
 @dataclass
-class Finding:
-    """One condition that holds now; (rule, subject) identifies its alert."""
+class Condition:
+    """What one rule reports now; (rule, subject) identifies its alert."""
 
     rule: str
     subject: str
@@ -47,13 +47,29 @@ class RuleContext:
     series: Callable[..., list]  # store.series(name, labels, since)
     forecasts: dict[str, Any] = field(default_factory=dict)  # mountpoint -> Forecast
     device_events: list[dict] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # findings.evaluate(snapshot, thresholds)
 
     def source_ok(self, name: str) -> bool:
         return self.snapshot.status(name) in ("ok", "degraded") and bool(self.snapshot.data(name))
 
+    def found(self, *ids: str) -> list[Finding]:
+        return [f for f in self.findings if f.id in ids]
+
 
 def load_rules() -> list:
-    return [importlib.import_module(f"{__name__}.{name}") for name in RULE_MODULES]
+    """The rule modules in evaluation order."""
+    from omv_copilot_agent.alerts.rules import (backup_overdue, config_dirty, disk_change, disk_temperature, fs_forecast,
+                                                fs_full, fs_state, load, memory_pressure, nvme_health, raid_degraded,
+                                                raid_resync, security_updates, service_down, smart_attributes,
+                                                smart_health)
+
+    return [fs_full, fs_forecast, fs_state, service_down, smart_health, smart_attributes, nvme_health, disk_temperature,
+            raid_degraded, raid_resync, security_updates, memory_pressure, load, config_dirty, backup_overdue, disk_change]
+
+
+def rule_of_finding() -> dict[str, str]:
+    """finding id -> the rule that alerts on it."""
+    return {fid: rule.NAME for rule in load_rules() for fid in getattr(rule, "FINDINGS", ())}
 
 
 def human_bytes(n: float | None) -> str:

@@ -9,7 +9,7 @@ destination are checked too, against the destination's mtime and
 
 import os
 
-from omv_copilot_agent.alerts.rules import Finding, RuleContext
+from omv_copilot_agent.alerts.rules import Condition, RuleContext
 
 NAME = "backup_overdue"
 
@@ -32,13 +32,13 @@ def evaluate(ctx: RuleContext):
         try:
             mtime = os.stat(path).st_mtime
         except OSError as exc:
-            out.append(Finding(NAME, name, "warning", f"Backup {name} has no success record",
+            out.append(Condition(NAME, name, "warning", f"Backup {name} has no success record",
                                f"{path} cannot be read ({exc.strerror}); the job has never succeeded or writes elsewhere.",
                                {"path": path}))
             continue
         age = ctx.now - mtime
         if age > max_age:
-            out.append(Finding(NAME, name, "warning", f"Backup {name} is overdue",
+            out.append(Condition(NAME, name, "warning", f"Backup {name} is overdue",
                                f"The last success of {name} ({path}) was {age / 3600:.1f} h ago; allowed {max_age / 3600:.1f} h.",
                                {"path": path, "age_s": age, "max_age_s": max_age}))
     return out

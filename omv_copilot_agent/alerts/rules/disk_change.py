@@ -1,6 +1,6 @@
 """Disks added or removed while the daemon runs (pyudev events), held for ``device_event_hold_s``."""
 
-from omv_copilot_agent.alerts.rules import Finding, RuleContext
+from omv_copilot_agent.alerts.rules import Condition, RuleContext
 
 NAME = "disk_change"
 
@@ -13,7 +13,7 @@ def evaluate(ctx: RuleContext):
             continue
         dev, action = ev["device"], ev["action"]
         removed = action == "remove"
-        out[dev] = Finding(NAME, dev, "warning" if removed else "info",
+        out[dev] = Condition(NAME, dev, "warning" if removed else "info",
                            f"Disk {dev} {'removed' if removed else 'added'}",
                            f"{dev} ({ev.get('model') or 'unknown model'}, serial {ev.get('serial') or '?'}) was "
                            f"{'removed' if removed else 'added'}" + (" — if it was part of an array or held shares, check them." if removed else "."),

@@ -1,22 +1,18 @@
-"""Disk temperature over the warning/critical thresholds."""
+"""Disk temperature over the warning/critical thresholds (NVMe drives have their own)."""
 
-from omv_copilot_agent.alerts.rules import Finding, RuleContext
+from omv_copilot_agent.alerts.rules import Condition, RuleContext
 
 NAME = "disk_temperature"
+FINDINGS = ("disk-hot",)
 
 
 def evaluate(ctx: RuleContext):
     if not ctx.source_ok("smart"):
         return None
-    warn, crit = ctx.config["temperature_warning_c"], ctx.config["temperature_critical_c"]
     out = []
-    for d in ctx.snapshot.data("smart").get("disks") or []:
-        t = d.get("temperature_c")
-        if t is None or t < warn:
-            continue
-        dev = d.get("device")
-        sev = "critical" if t >= crit else "warning"
-        out.append(Finding(NAME, dev, sev, f"Disk {dev} is at {t} °C",
-                           f"{dev} ({d.get('model') or '?'}) runs at {t} °C (threshold {crit if sev == 'critical' else warn} °C) "
-                           f"— check airflow and fans.", {"temperature_c": t}))
+    for f in ctx.found(*FINDINGS):
+        e, dev, t = f.evidence, f.subject, f.evidence["temperature_c"]
+        out.append(Condition(NAME, dev, f.severity, f"Disk {dev} is at {t} °C",
+                             f"{dev} ({e.get('model') or '?'}) runs at {t} °C (threshold {f.threshold:g} °C) "
+                             f"— check airflow and fans.", {"temperature_c": t}))
     return out

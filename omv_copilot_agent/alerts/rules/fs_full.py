@@ -1,22 +1,19 @@
-"""Filesystem usage at or over the warning/critical percentage (node_exporter/Netdata style)."""
+"""Filesystem usage at or over the disk usage warning/critical percentage (node_exporter/Netdata style)."""
 
-from omv_copilot_agent.alerts.rules import Finding, RuleContext, human_bytes
+from omv_copilot_agent.alerts.rules import Condition, RuleContext, human_bytes
 
 NAME = "fs_full"
+FINDINGS = ("filesystem-full",)
 
 
 def evaluate(ctx: RuleContext):
     if not ctx.source_ok("storage"):
         return None
-    warn, crit = ctx.config["disk_usage_warning_percent"], ctx.config["disk_usage_critical_percent"]
     out = []
-    for fs in ctx.snapshot.data("storage").get("filesystems") or []:
-        pct, mp = fs.get("percent"), fs.get("mountpoint")
-        if pct is None or not mp or fs.get("mounted") is False or pct < warn:
-            continue
-        sev = "critical" if pct >= crit else "warning"
-        out.append(Finding(NAME, mp, sev, f"Filesystem {mp} is {pct:.0f}% full",
-                           f"{mp} ({fs.get('device')}) uses {pct:.1f}% — {human_bytes(fs.get('free'))} free of "
-                           f"{human_bytes(fs.get('total'))} (threshold {crit if sev == 'critical' else warn}%).",
-                           {"percent": pct, "free": fs.get("free"), "total": fs.get("total"), "device": fs.get("device")}))
+    for f in ctx.found(*FINDINGS):
+        e, mp = f.evidence, f.subject
+        out.append(Condition(NAME, mp, f.severity, f"Filesystem {mp} is {e['percent']:.0f}% full",
+                             f"{mp} ({e.get('device')}) uses {e['percent']:.1f}% — {human_bytes(e.get('free'))} free of "
+                             f"{human_bytes(e.get('total'))} (threshold {f.threshold:g}%).",
+                             {"percent": e["percent"], "free": e.get("free"), "total": e.get("total"), "device": e.get("device")}))
     return out

@@ -1,25 +1,28 @@
-"""Sustained load: 1-minute load per CPU over the threshold for ``load_sustained_s``."""
+"""Sustained load: the load-high finding held for ``load_sustained_s`` (one busy minute is no alert).
 
-from omv_copilot_agent.alerts.rules import Finding, RuleContext
+The finding is momentary (info); this rule's alert is what says the box is overloaded, so it
+names its finding in ``SUSTAINS`` rather than ``FINDINGS`` and the health score counts the alert.
+"""
+
+from omv_copilot_agent.alerts.rules import Condition, RuleContext
 
 NAME = "load"
+SUSTAINS = "load-high"
 
 
 def evaluate(ctx: RuleContext):
     if not ctx.source_ok("system"):
         return None
-    cpu = ctx.snapshot.data("system").get("cpu") or {}
-    count, load = cpu.get("count") or 1, (cpu.get("load") or [None])[0]
-    if load is None:
-        return None
-    limit = ctx.config["load_per_cpu_warning"] * count
-    if load <= limit:
+    found = ctx.found(SUSTAINS)
+    if not found:
         return []
+    f = found[0]
+    load, count, limit = f.evidence["load1"], f.evidence["cpus"], f.threshold
     window = ctx.config["load_sustained_s"]
     if window:
         points = ctx.series("load.1", None, ctx.now - window)
         if not points or points[0][0] > ctx.now - 0.8 * window or any(v <= limit for _, v in points):
             return []
-    return [Finding(NAME, "load", "warning", f"Load {load:.1f} on {count} CPUs",
-                    f"The 1-minute load has stayed above {limit:.1f} ({ctx.config['load_per_cpu_warning']} per CPU) "
-                    f"for {window // 60} min; now {load:.2f}.", {"load1": load, "cpus": count})]
+    return [Condition(NAME, "load", "warning", f"Load {load:.1f} on {count} CPUs",
+                      f"The 1-minute load has stayed above {limit:.1f} ({f.evidence['per_cpu']} per CPU) "
+                      f"for {window // 60} min; now {load:.2f}.", {"load1": load, "cpus": count})]

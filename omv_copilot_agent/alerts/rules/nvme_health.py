@@ -1,32 +1,32 @@
-"""NVMe health log: critical warning, media errors, percentage used, spare below threshold."""
+"""NVMe health log: critical warning, media errors, percentage used, spare below threshold (one alert per drive)."""
 
-from omv_copilot_agent.alerts.rules import Finding, RuleContext
+from omv_copilot_agent.alerts.rules import Condition, RuleContext
 
 NAME = "nvme_health"
+FINDINGS = ("nvme-critical-warning", "nvme-media-errors", "nvme-worn", "nvme-spare-low")
+
+
+def _problem(f) -> str:
+    e = f.evidence
+    if f.id == "nvme-critical-warning":
+        return f"critical warning 0x{int(e['critical_warning']):02x}"
+    if f.id == "nvme-media-errors":
+        return f"{e['media_errors']} media errors"
+    if f.id == "nvme-worn":
+        return f"{e['percentage_used']}% of rated endurance used"
+    return f"available spare {e['available_spare']:g}% below threshold {f.threshold:g}%"
 
 
 def evaluate(ctx: RuleContext):
     if not ctx.source_ok("smart"):
         return None
+    per_disk: dict[str, list] = {}
+    for f in ctx.found(*FINDINGS):
+        per_disk.setdefault(f.subject, []).append(f)
     out = []
-    for d in ctx.snapshot.data("smart").get("disks") or []:
-        n = d.get("nvme")
-        if not n:
-            continue
-        problems, sev = [], "warning"
-        if n.get("critical_warning"):
-            problems.append(f"critical warning 0x{int(n['critical_warning']):02x}")
-            sev = "critical"
-        if (n.get("media_errors") or 0) > 0:
-            problems.append(f"{n['media_errors']} media errors")
-        if (n.get("percentage_used") or 0) >= ctx.config["nvme_percentage_used_warning"]:
-            problems.append(f"{n['percentage_used']}% of rated endurance used")
-        spare, spare_min = n.get("available_spare"), n.get("available_spare_threshold")
-        if spare is not None and spare_min is not None and spare < spare_min:
-            problems.append(f"available spare {spare}% below threshold {spare_min}%")
-            sev = "critical"
-        if problems:
-            dev = d.get("device")
-            out.append(Finding(NAME, dev, sev, f"NVMe {dev} health problem",
-                               f"{dev} ({d.get('model') or '?'}): " + "; ".join(problems) + ".", {"nvme": n}))
+    for dev, found in per_disk.items():
+        sev = "critical" if any(f.severity == "critical" for f in found) else "warning"
+        out.append(Condition(NAME, dev, sev, f"NVMe {dev} health problem",
+                             f"{dev} ({found[0].evidence.get('model') or '?'}): " + "; ".join(map(_problem, found)) + ".",
+                             {"problems": [f.to_dict() for f in found]}))
     return out

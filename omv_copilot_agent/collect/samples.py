@@ -1,26 +1,8 @@
-"""Derived views of a snapshot: the status summary and the metric samples stored each cycle."""
+"""The time-series samples of one snapshot, stored each cycle (forecasts and graphs read them back)."""
 
 from __future__ import annotations
 
-from omv_copilot_agent.collect import Snapshot
-
-
-def summarize(snap: Snapshot) -> dict:
-    """Short counts for dashboards and the CLI header."""
-    system = snap.data("system")
-    storage = snap.data("storage")
-    units = snap.data("services").get("units", [])
-    disks = snap.data("smart").get("disks", [])
-    down = [u["name"] for u in units if u.get("enabled_in_omv") and u.get("active_state") != "active"]
-    return {
-        "hostname": system.get("hostname"),
-        "omv_version": system.get("omv_version"),
-        "sources": {name: r.status for name, r in snap.sources.items()},
-        "services_down": down,
-        "filesystems_over_90": [fs.get("mountpoint") for fs in storage.get("filesystems", []) if (fs.get("percent") or 0) >= 90],
-        "raid_degraded": [r.get("name") for r in storage.get("raid", []) if r.get("degraded")],
-        "smart_failed": [d.get("device") for d in disks if d.get("passed") is False],
-    }
+from omv_copilot_agent.collect.snapshot import Snapshot
 
 
 def metric_samples(snap: Snapshot) -> list[tuple[str, dict | None, float]]:
