@@ -1,10 +1,15 @@
 """The one way this agent runs a program on the box.
 
 Every collector and every knowledge-base diagnostic goes through :func:`run`, so
-the rules live in one place: an argv list (never a shell), a binary on the
-allowlist with its arguments checked by that binary's own rule, a timeout that
-kills the whole process group, and capped output. Nothing here changes the
-system: each rule admits only read-only uses of its tool.
+the rules live in one place: an argv list (never a shell), a timeout that kills
+the whole process group, and capped output. Collectors' fixed commands pass the
+allowlist (the exact argument shapes they use); nothing else does.
+
+Diagnostics go through :func:`run_probe`: only a catalogue probe
+(omv_copilot_agent.probes) runs, and it runs inside a bubblewrap sandbox whose
+file system is read-only, with no network (unless the probe observes the host's
+network) and as ``nobody`` unless the probe needs root — so even a tool tricked
+into writing cannot change the box. No sandbox, no probe: it fails closed.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterable
+from typing import Callable
+
+from omv_copilot_agent import probes
+from omv_copilot_agent.probes import params as probe_params
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_MAX_OUTPUT = 512 * 1024
@@ -132,78 +140,17 @@ class CommandResult:
 Rule = Callable[[list[str]], "str | None"]
 
 
-def _subcommands(*allowed: str, min_args: int = 1) -> Rule:
-    """Rule: the first argument must be one of ``allowed``."""
+def _shape(*shapes: str) -> Rule:
+    """Rule: the arguments, joined by spaces, fully match one of ``shapes`` (regexes over the collectors' argv)."""
+    import re
+
+    compiled = [re.compile(shape) for shape in shapes]
 
     def rule(args: list[str]) -> str | None:
-        if len(args) < min_args or args[0] not in allowed:
-            return f"only these subcommands are allowed: {', '.join(allowed)}"
-        return None
+        line = " ".join(args)
+        return None if any(rx.fullmatch(line) for rx in compiled) else "not one of the argument shapes the collectors use"
 
     return rule
-
-
-def _forbid(*flags: str) -> Rule:
-    """Rule: any argument except ``flags`` (or ``flag=...``)."""
-
-    def rule(args: list[str]) -> str | None:
-        for arg in args:
-            if arg.split("=", 1)[0] in flags:
-                return f"option {arg.split('=', 1)[0]} changes the system"
-        return None
-
-    return rule
-
-
-def _any_args(args: list[str]) -> str | None:
-    return None
-
-
-def _only_flags(*flags: str) -> Rule:
-    """Rule: every argument that starts with '-' must be one of ``flags``."""
-
-    def rule(args: list[str]) -> str | None:
-        for arg in args:
-            if arg.startswith("-") and arg.split("=", 1)[0] not in flags:
-                return f"option {arg} is not allowed"
-        return None
-
-    return rule
-
-
-#: Files whose content may hold passwords or keys: OMV's config.xml (password hashes, the SMTP
-#: password, API keys), Postfix's sasl_passwd, NUT's users, Wi-Fi and CIFS credentials, a
-#: process' environment; and anything named like a secret.
-_SECRET_PATH_WORDS = ("shadow", "private", "secret", "token", "key", "passwd-", "copilot", "ssl/", "config.xml", "sasl",
-                      "smbpasswd", "upsd.users", "upsmon.conf", "wpa_supplicant", "credential", "msmtprc", "netrc", "environ")
-
-
-def _read_paths(args: list[str]) -> str | None:
-    for arg in args:
-        if any(word in arg for word in _SECRET_PATH_WORDS):
-            return f"{arg} may hold secrets"
-        if not arg.startswith("-") and not arg.startswith(("/proc/", "/sys/", "/etc/", "/var/log/")):
-            return f"may only read under /proc, /sys, /etc or /var/log, not {arg}"
-        if ".." in arg.split("/"):
-            return "'..' is not allowed in paths"
-    return None
-
-
-_docker_subcommand = _subcommands("ps", "info", "images", "inspect", "logs", "version", "system", "stats")
-
-
-def _docker(args: list[str]) -> str | None:
-    """Read-only subcommands; ``inspect`` only with a --format that leaves out the environment,
-    where containers keep their passwords (MYSQL_PASSWORD=…)."""
-    refused = _docker_subcommand(args)
-    if refused or args[0] != "inspect":
-        return refused
-    if not any(a.startswith("--format=") for a in args) and not any(a in ("--format", "-f") for a in args[:-1]):
-        return "docker inspect only with --format (its full output holds the containers' environment and passwords)"
-    template = "".join(args[1:]).replace(" ", "")  # a template may be split into several arguments
-    if "Env" in template or any(whole in template for whole in ("{{json.}}", "{{.}}", "{{json.Config}}", "{{.Config}}")):
-        return "docker inspect --format may not print the environment (it holds passwords)"
-    return None
 
 
 _OMV_READ_PREFIXES = ("get", "enumerate", "is", "check")
@@ -223,68 +170,19 @@ def _omv_rpc(args: list[str]) -> str | None:
     return None
 
 
-#: binary -> rule over its arguments (the argv without argv[0]).
+#: binary -> rule over its arguments (the argv without argv[0]). Only the collectors' own, fixed
+#: commands are here; diagnostics are catalogue probes (omv_copilot_agent.probes, run_probe).
 ALLOWLIST: dict[str, Rule] = {
-    "smartctl": _forbid("-s", "--smart", "-o", "--saveauto", "-S", "-t", "--test", "-X", "--abort", "--set"),
-    "systemctl": _subcommands("show", "is-active", "is-enabled", "is-failed", "status", "list-units", "list-timers", "list-unit-files", "--version"),
-    "journalctl": _forbid("--vacuum-size", "--vacuum-time", "--vacuum-files", "--rotate", "--flush", "--sync", "--relinquish-var", "--smart-relinquish-var", "--setup-keys", "--update-catalog"),
+    "smartctl": _shape(r"--scan-open --json", r"--json -a /dev/[A-Za-z0-9/_-]+( -d [a-z0-9,_+-]+)?"),
+    "systemctl": _shape(r"show -p [A-Za-z,]+( [A-Za-z0-9@._-]+)+"),
+    "journalctl": _shape(r"-o json --no-pager -p warning -n \d+ --since=-\d+s"),
+    "zpool": _shape(r"list -H -p -o [a-z,]+"),
     "omv-rpc": _omv_rpc,
-    "zpool": _subcommands("status", "list", "get", "iostat"),
-    "zfs": _subcommands("list", "get"),
-    "mdadm": _only_flags("--detail", "-D", "--examine", "-E", "--query", "-Q", "--brief", "-b", "--scan", "-s", "--verbose", "-v"),
-    "cat": _read_paths,
-    "df": _any_args,
-    "lsblk": _any_args,
-    "findmnt": _any_args,
-    "blkid": _only_flags("-o", "-s", "-p", "-i"),
-    "ip": _forbid("add", "del", "delete", "set", "change", "replace", "flush", "link-netns"),
-    "ss": _only_flags("-t", "-u", "-l", "-n", "-p", "-a", "-s", "-tlnp", "-tunlp", "-ltn", "-lntp", "-tulpn", "-x", "-4", "-6"),
-    "ping": _only_flags("-c", "-W", "-w", "-4", "-6", "-q", "-n"),
-    "testparm": _only_flags("-s", "--suppress-prompt", "-v"),
-    "smbstatus": _only_flags("-b", "-S", "-L", "-p", "--brief", "--shares", "--locks", "--processes", "-j", "--json"),
-    "exportfs": _only_flags("-v", "-s"),
-    "showmount": _only_flags("-e", "-a", "-d", "--exports"),
-    "apt-get": lambda a: None if ("-s" in a or "--simulate" in a or "--just-print" in a or "--dry-run" in a) else "apt-get only with -s (simulate)",
-    "apt-cache": _subcommands("policy", "show", "madison", "depends", "rdepends", "search"),
-    "apt-mark": _subcommands("showhold", "showmanual", "showauto"),
-    "dpkg": _only_flags("-l", "-s", "-L", "--list", "--status", "--audit", "-C", "--get-selections", "-S"),
-    "uptime": _any_args,
-    "free": _any_args,
-    "uname": _any_args,
-    "hostname": _only_flags("-f", "-I", "-d", "-s"),
-    "timedatectl": _subcommands("status", "show", "timesync-status", "show-timesync", min_args=0),
-    "chronyc": _subcommands("tracking", "sources", "sourcestats"),
-    "ethtool": _only_flags("-S", "-i", "-k"),
-    "iostat": _any_args,
-    "vmstat": _any_args,
-    "dmesg": _only_flags("-T", "--ctime", "-l", "--level", "-k", "--kernel", "-H", "--human", "--time-format", "-x"),
-    "getfacl": _only_flags("-p", "-n", "--absolute-names", "--numeric"),
-    "stat": _only_flags("-c", "--format", "-L"),
-    "ls": _only_flags("-l", "-la", "-ld", "-a", "-h", "-n", "-lh", "-lah", "-d"),
-    "id": _any_args,
-    "getent": _subcommands("passwd", "group", "hosts", "ahosts"),
-    "resolvectl": _subcommands("status", "query", "dns", min_args=0),
-    "nslookup": _any_args,
-    "host": _any_args,
-    "docker": _docker,
-    "upsc": _any_args,
-    "quota": _only_flags("-v", "-s", "-u", "-g"),
-    "repquota": _only_flags("-a", "-s", "-u", "-g", "-v"),
-    "nft": lambda a: None if a[:2] == ["list", "ruleset"] else "nft only 'list ruleset'",
-    "iptables": _only_flags("-L", "-n", "-v", "-S", "--list", "--numeric"),
-    "openssl": lambda a: None if a[:1] in (["x509"], ["s_client"]) and "-out" not in a else "openssl only x509 / s_client, no -out",
-    "postqueue": _only_flags("-p"),
-    "mailq": _any_args,
-    "sensors": _any_args,
-    "nvme": _subcommands("list", "smart-log", "id-ctrl", "error-log"),
-    "hdparm": _only_flags("-C", "-I", "-i"),
-    "lsusb": _any_args,
-    "du": _only_flags("-s", "-h", "-x", "-d", "--max-depth", "-sh", "-shx"),
 }
 
 
 def register(binary: str, rule: Rule) -> None:
-    """Add a read-only tool to the allowlist (used by tests and the knowledge base)."""
+    """Add a read-only tool to the allowlist (rrdtool fetch for the RRD import; tests)."""
     ALLOWLIST[binary] = rule
 
 
@@ -319,22 +217,144 @@ def _decode(data: bytes, cap: int) -> tuple[str, bool]:
     return data[:cap].decode("utf-8", "replace"), truncated
 
 
+@dataclass(frozen=True)
+class Sandbox:
+    """How a probe is confined: always a read-only file system; root and the host network only when declared."""
+
+    as_root: bool = False
+    host_network: bool = False
+    host_pids: bool = False
+    groups: tuple[str, ...] = ()
+
+
+#: What a root probe keeps: raw disk and NVMe/SG_IO passthrough (smartctl, hdparm), reading any file and
+#: directory, NIC/firewall queries (ethtool, iptables, nft), raw ICMP (ping), the kernel log (dmesg).
+#: Gone: reboot, modules, time, kill, setuid, chown, ptrace, mknod and the rest.
+ROOT_PROBE_CAPS = ("CAP_SYS_RAWIO", "CAP_SYS_ADMIN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_NET_ADMIN",
+                   "CAP_NET_RAW", "CAP_SYSLOG")
+#: The unprivileged user probes run as when they do not need root.
+NOBODY = 65534
+#: Secret paths a probe needs none of: hidden (empty, read-only) inside the sandbox, on top of the deny list
+#: the parameters are checked against. OMV's engine socket lives under /var/lib/openmediavault, so it stays.
+_NOT_HIDDEN = ("/var/lib/openmediavault",)
+#: How long a "bwrap works here" answer is trusted before it is checked again.
+SANDBOX_RECHECK_S = 300.0
+_sandbox_state: dict = {}
+
+
+def sandbox_unavailable() -> str | None:
+    """None when bubblewrap can build the probe sandbox on this machine, else why not (cached)."""
+    now = time.monotonic()
+    if _sandbox_state and now - _sandbox_state["at"] < SANDBOX_RECHECK_S:
+        return _sandbox_state["reason"]
+    bwrap = which("bwrap")
+    reason = None
+    if not bwrap:
+        reason = "bubblewrap (bwrap) is not installed; probes run only inside its sandbox (apt install bubblewrap)"
+    else:
+        try:
+            done = subprocess.run([bwrap, *_namespace_args(Sandbox()), "--", "/bin/true"], stdin=subprocess.DEVNULL,
+                                  capture_output=True, timeout=10)
+            if done.returncode != 0:
+                detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
+                reason = (f"bwrap cannot build the probe sandbox here ({(detail or ['exit ' + str(done.returncode)])[0][:200]}); "
+                          "probes run only inside it")
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            reason = f"bwrap cannot build the probe sandbox here ({exc}); probes run only inside it"
+    _sandbox_state.update(at=now, reason=reason)
+    return reason
+
+
+def _namespace_args(sandbox: Sandbox) -> list[str]:
+    args = ["--ro-bind", "/", "/", "--proc", "/proc", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent", "--new-session"]
+    # A root probe reads device nodes (smartctl, mdadm) with only the capabilities reading needs;
+    # everyone else gets a minimal private /dev.
+    if sandbox.as_root:
+        args += ["--dev-bind", "/dev", "/dev", "--cap-drop", "ALL"]
+        for cap in ROOT_PROBE_CAPS:
+            args += ["--cap-add", cap]
+    else:
+        args += ["--dev", "/dev"]
+    if not sandbox.host_network:
+        args.append("--unshare-net")
+    if not sandbox.host_pids:
+        # Its own pid namespace: when bwrap is killed (timeout) every process inside dies with it,
+        # even one that dropped to nobody (which clears the parent-death signal) or left the session.
+        args.append("--unshare-pid")
+    return args
+
+
+def _gid(group: str) -> int | None:
+    """The id of a group that exists on this box (a log group a distribution lacks is just not granted)."""
+    import grp
+
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        return None
+
+
+def sandbox_argv(argv: list[str], sandbox: Sandbox) -> list[str]:
+    """``argv`` (argv[0] an absolute path) wrapped in bwrap: read-only /, secrets hidden, no network, nobody."""
+    bwrap = which("bwrap") or "bwrap"
+    out = [bwrap, *_namespace_args(sandbox)]
+    for path in sorted({*probe_params.DENIED_PATHS, *probe_params.EXTRA_DENIED}):
+        if path in _NOT_HIDDEN or not os.path.lexists(path) or os.path.islink(path):
+            continue
+        if os.path.isdir(path):
+            out += ["--tmpfs", path, "--remount-ro", path]
+        else:
+            out += ["--ro-bind", "/dev/null", path]
+    out.append("--")
+    if not sandbox.as_root and os.geteuid() == 0:
+        gids = [str(gid) for gid in map(_gid, sandbox.groups) if gid is not None]
+        out += [which("setpriv") or "/usr/bin/setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
+                f"--groups={','.join(gids)}" if gids else "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+    return out + argv
+
+
+def run_probe(call: "probes.ProbeCall", *, timeout: float = DEFAULT_TIMEOUT_S,
+              max_output: int = DEFAULT_MAX_OUTPUT) -> CommandResult:
+    """Run one catalogue probe in its sandbox; refused (not run) when the sandbox cannot be built."""
+    try:
+        argv = probes.render(call.name, call.params)
+        probe = probes.get(call.name)
+    except (probes.ParamError, probes.UnknownProbe) as exc:
+        return CommandResult(argv=[call.name], error=f"refused: {exc}")
+    reason = sandbox_unavailable()
+    if reason:
+        return CommandResult(argv=argv, error=f"refused: {reason}")
+    return run(argv, timeout=timeout, max_output=max_output,
+               sandbox=Sandbox(as_root=probe.root, host_network=probe.host_network, host_pids=probe.host_pids,
+                               groups=probe.groups),
+               checked=True)
+
+
 def run(
     argv: list[str],
     *,
     timeout: float = DEFAULT_TIMEOUT_S,
     max_output: int = DEFAULT_MAX_OUTPUT,
     env: dict[str, str] | None = None,
+    sandbox: Sandbox | None = None,
+    checked: bool = False,
 ) -> CommandResult:
     """Run ``argv`` if the allowlist admits it; never raises for the command's own failure.
 
     A refused command comes back with ``error`` set and is never started. A
     missing binary, a non-zero exit and a timeout are all reported in the
     result, so callers turn them into a degraded status instead of a crash.
+    ``checked`` is for :func:`run_probe` only: the catalogue, not the allowlist,
+    has admitted the argv (and the sandbox is then mandatory).
     """
     result = CommandResult(argv=list(argv) if isinstance(argv, list) else [str(argv)])
     try:
-        check(argv)
+        if not checked:
+            check(argv)
+        elif sandbox is None or probes.recognise(argv) is None:
+            raise CommandRefused("a probe runs only as its catalogue renders it, inside its sandbox")
     except CommandRefused as exc:
         result.error = f"refused: {exc}"
         return result
@@ -345,13 +365,17 @@ def run(
     run_env = {"PATH": SAFE_PATH, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
     if env:
         run_env.update(env)
+    command = [binary, *argv[1:]]
+    if sandbox is not None:
+        command = sandbox_argv(command, sandbox)
+        run_env.setdefault("HOME", "/nonexistent")
     scope = current_scope()
     if scope is not None and scope.cancelled:
         raise Cancelled(f"{argv[0]} not started: {scope.name or 'its owner'} was cancelled")
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
-            [binary, *argv[1:]],
+            command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -393,7 +417,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def split_pipeline(words: list[str]) -> list[list[str]]:
-    """Words with bare ``|`` tokens between stages -> the stages (an empty stage stays empty)."""
+    """Words with bare ``|`` tokens between stages -> the stages (how a diagnostic with a filter is shown)."""
     stages: list[list[str]] = [[]]
     for word in words:
         if word == "|":
@@ -401,81 +425,3 @@ def split_pipeline(words: list[str]) -> list[list[str]]:
         else:
             stages[-1].append(word)
     return stages
-
-
-def join_pipeline(stages: Iterable[list[str]]) -> list[str]:
-    """The stages as one argv with bare ``|`` tokens between them (how results report a pipeline)."""
-    return [word for stage in stages for word in stage + ["|"]][:-1]
-
-
-def run_pipeline(stages: Iterable[list[str]], **kwargs) -> CommandResult:
-    """Run ``a | b | c`` without a shell: each stage is checked and fed the previous stdout.
-
-    Only text filters (grep, head, tail, wc, sort) may follow the first stage.
-    """
-    stages = list(stages)
-    filters = {"grep", "head", "tail", "wc", "sort"}
-    for stage in stages[1:]:
-        if not stage or os.path.basename(stage[0]) not in filters:
-            return CommandResult(argv=join_pipeline(stages), error=f"refused: only {', '.join(sorted(filters))} may follow a pipe")
-    result = run(stages[0], **kwargs)
-    for stage in stages[1:]:
-        if result.error:
-            return result
-        result = _filter(stage, result)
-    return result
-
-
-def _filter(stage: list[str], previous: CommandResult) -> CommandResult:
-    """Apply a text filter stage in-process (no second process, no shell)."""
-    bad = [a for a in stage if SHELL_METACHARACTERS.intersection(a)]
-    if bad:
-        return CommandResult(argv=stage, error=f"refused: argument {bad[0]!r} contains shell metacharacters")
-    lines = previous.stdout.splitlines()
-    name, args = os.path.basename(stage[0]), stage[1:]
-    try:
-        lines = _TEXT_FILTERS[name](lines, args)
-    except (ValueError, IndexError) as exc:
-        return CommandResult(argv=stage, error=f"refused: bad {name} arguments: {exc}")
-    out = "\n".join(lines) + ("\n" if lines else "")
-    rc = previous.returncode if name != "grep" else (0 if lines else 1)
-    return CommandResult(argv=previous.argv + ["|"] + stage, returncode=rc, stdout=out, stderr=previous.stderr,
-                         duration_s=previous.duration_s, truncated=previous.truncated)
-
-
-def _grep(lines: list[str], args: list[str]) -> list[str]:
-    import re
-
-    flags = 0
-    invert = False
-    patterns = []
-    for arg in args:
-        if arg in ("-i",):
-            flags |= re.IGNORECASE
-        elif arg in ("-v",):
-            invert = True
-        elif arg in ("-E", "-e"):
-            continue
-        elif arg.startswith("-"):
-            raise ValueError(f"grep option {arg} not supported")
-        else:
-            patterns.append(arg)
-    if not patterns:
-        raise ValueError("grep needs a pattern")
-    rx = re.compile(patterns[0], flags)
-    return [l for l in lines if bool(rx.search(l)) != invert]
-
-
-def _count_arg(args: list[str], default: int = 10) -> int:
-    if "-n" in args:
-        return int(args[args.index("-n") + 1])
-    return default
-
-
-_TEXT_FILTERS = {
-    "grep": _grep,
-    "head": lambda lines, args: lines[: _count_arg(args)],
-    "tail": lambda lines, args: lines[-_count_arg(args):] if _count_arg(args) else [],
-    "wc": lambda lines, args: [str(len(lines))],
-    "sort": lambda lines, args: sorted(lines, reverse=any("r" in a for a in args if a.startswith("-"))),
-}

@@ -93,3 +93,84 @@ def test_thresholds_written_under_alerts_are_read_as_findings(tmp_path):
     assert cfg.get_path("findings.memory_warning_percent") == 75
     assert cfg.get_path("findings.swap_warning_percent") == 33
     assert "disk_usage_warning_percent" not in cfg["alerts"] and cfg["alerts"]["enabled"] is True
+
+
+# --- settings fences (issue 15) ----------------------------------------------------------------
+
+def fenced(tmp_path, **sections):
+    data = {"data_dir": str(tmp_path / "data"), "api": {"token_file": str(tmp_path / "api-token")}, **sections}
+    return config_mod.from_dict(data)
+
+
+def test_overlay_and_log_file_stay_under_the_data_dir(tmp_path):
+    assert fenced(tmp_path, knowledge={"local_patterns_dir": str(tmp_path / "data" / "mine")})
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "escape").symlink_to("/etc")
+    for where in ("/etc", str(tmp_path / "elsewhere"), str(tmp_path / "data" / "escape")):
+        with pytest.raises(config_mod.ConfigError, match="knowledge.local_patterns_dir: must be a directory under data_dir"):
+            fenced(tmp_path, knowledge={"local_patterns_dir": where})
+    assert fenced(tmp_path, logging={"file": "/var/log/omv-copilot/daemon.log"})
+    with pytest.raises(config_mod.ConfigError, match="logging.file: must be under data_dir"):
+        fenced(tmp_path, logging={"file": "/etc/cron.d/copilot"})
+
+
+def provider(key_file) -> dict:
+    return {"providers": [{"name": "p", "kind": "openai", "endpoint": "http://127.0.0.1:9", "model": "m",
+                           "api_key_file": str(key_file)}]}
+
+
+def test_api_key_file_is_never_the_token_and_only_a_private_root_file(tmp_path):
+    import os
+
+    token = tmp_path / "api-token"
+    token.write_text("daemon-token\n")
+    token.chmod(0o600)
+    with pytest.raises(config_mod.ConfigError, match=r"assist.providers.0.api_key_file: .* is the daemon's API token file"):
+        fenced(tmp_path, assist=provider(token))
+    link = tmp_path / "innocent-name"
+    link.symlink_to(token)
+    with pytest.raises(config_mod.ConfigError, match="API token file"):
+        fenced(tmp_path, assist=provider(link))
+    key = tmp_path / "llm.key"
+    key.write_text("sk-test\n")
+    key.chmod(0o644)
+    with pytest.raises(config_mod.ConfigError, match="must not be readable by group or others"):
+        fenced(tmp_path, assist=provider(key))
+    key.chmod(0o600)
+    assert fenced(tmp_path, assist=provider(key))
+    if os.geteuid() == 0:
+        os.chown(key, 65534, 65534)
+        with pytest.raises(config_mod.ConfigError, match="must be owned by root"):
+            fenced(tmp_path, assist=provider(key))
+
+
+def test_key_file_loosened_after_start_is_refused_when_read(tmp_path):
+    from omv_copilot_agent.assist import llm
+
+    key = tmp_path / "llm.key"
+    key.write_text("sk-test\n")
+    key.chmod(0o600)
+    assert llm.api_key({"api_key_file": str(key)}) == "sk-test"
+    key.chmod(0o644)
+    with pytest.raises(llm.ProviderError, match="key file refused"):
+        llm.api_key({"api_key_file": str(key)})
+
+
+def test_token_is_not_sent_to_a_provider_through_the_settings_api(live_server, tmp_path):
+    """The reproduction: api_key_file pointed at the token file sent it as a Bearer to the provider."""
+    srv = live_server(cycle=False)
+    r = srv.request("PUT", "/api/v1/settings", json={"assist": provider(srv.agent.config.token_file)})
+    assert r.status_code == 400 and "API token file" in r.json()["error"]["message"], r.text
+
+
+def test_settings_file_is_written_private(live_server, tmp_path):
+    import stat
+
+    srv = live_server(cycle=False)
+    path = tmp_path / "config.yaml"
+    path.chmod(0o664)
+    assert srv.request("PUT", "/api/v1/settings", json={"knowledge": {"diagnostic_timeout_s": 20}}).status_code == 200
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    path.unlink()
+    assert srv.request("PUT", "/api/v1/settings", json={"knowledge": {"diagnostic_timeout_s": 21}}).status_code == 200
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

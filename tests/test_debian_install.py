@@ -391,6 +391,9 @@ def test_install_run_upgrade_remove_purge(bed, built, built_next, tmp_path):
     token = TOKEN.read_text().strip()
     assert re.fullmatch(r"[0-9a-f]{64}", token)
     assert STATE.is_dir() and stat.S_IMODE(STATE.stat().st_mode) == 0o750
+    # The config may hold LLM API keys: root's alone (issue 15), whatever mode dpkg unpacked it with.
+    conf = CONFIG.stat()
+    assert stat.S_IMODE(conf.st_mode) == 0o600 and conf.st_uid == 0 and conf.st_gid == 0, oct(conf.st_mode)
     assert _workbench_mentions_copilot(), "omv-mkworkbench did not pick up the plugin's workbench YAML"
     nginx_dropin = Path("/etc/nginx/openmediavault-webgui.d/openmediavault-copilot.conf")
     assert nginx_dropin.is_symlink() and nginx_dropin.resolve().is_file()

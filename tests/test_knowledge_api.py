@@ -18,10 +18,10 @@ def srv(live_server, tmp_path):
     (patterns / "services--test-uname.yaml").write_text(yaml.safe_dump({
         "pattern_id": "test-uname", "title": "Kernel name check for the API test", "category": "services",
         "symptoms": ["api test"],
-        "diagnostics": [{"name": "kernel", "command": "uname -s", "expected_output": "^Linux"},
-                        {"name": "kernel again", "command": "uname -s", "expected_output": "^Windows"},
-                        {"name": "forbidden", "command": "rm -rf /"},
-                        {"name": "host lookup", "command": "getent hosts {host}"}],
+        "diagnostics": [{"name": "kernel", "probe": "kernel-name", "expected_output": "^Linux"},
+                        {"name": "kernel again", "probe": "kernel-name", "expected_output": "^Windows"},
+                        {"name": "kernel filtered", "probe": "kernel-name", "filter": "^nothing-matches"},
+                        {"name": "host lookup", "probe": "resolve-host", "params": {"host": "{host}"}}],
         "solutions": [{"priority": 2, "action": "second", "explanation": "runs second", "risk": "restarts-service",
                        "command": "systemctl restart smbd"},
                       {"priority": 1, "action": "first", "explanation": "runs first", "risk": "read-only"}],
@@ -39,6 +39,7 @@ def test_patterns_list_filter_and_paging(srv):
     body = srv.get("/api/v1/knowledge/patterns", params={"limit": 500}).json()
     shipped = len(list((ROOT / "patterns").glob("*.yaml"))) + 1  # + the fixture's test-uname
     assert body["total"] == shipped and len(body["data"]) == shipped and body["errors"] == []
+    assert {p["pattern_id"] for p in body["data"]} >= {"test-uname"}
     storage = srv.get("/api/v1/knowledge/patterns", params={"category": "storage", "limit": 3, "offset": 3}).json()
     assert storage["total"] >= 5 and len(storage["data"]) == 3
     assert {p["category"] for p in storage["data"]} == {"storage"}
@@ -122,18 +123,19 @@ def test_diagnostics_run_and_report_each_step(srv):
     assert r.status_code == 200
     body = r.json()
     assert body["parameters"] == ["host"]
-    kernel, again, forbidden, lookup = body["results"]
+    kernel, again, filtered, lookup = body["results"]
     assert kernel["returncode"] == 0 and kernel["stdout"].strip() == "Linux" and kernel["matched_expected"] is True
     assert kernel["argv"] == ["uname", "-s"] and kernel["duration_s"] >= 0 and kernel["timed_out"] is False
+    assert kernel["probe"] == "kernel-name" and kernel["command"] == "uname -s" and kernel["ok"] is True
     assert again["matched_expected"] is False
-    assert forbidden["error"].startswith("refused") and forbidden["returncode"] is None
-    assert lookup["argv"] == ["getent", "hosts", "localhost"]
-    assert body["passed"] == 1 and body["failed"] >= 2
+    assert filtered["stdout"] == "" and filtered["command"] == "uname -s | grep -i -E '^nothing-matches'"
+    assert lookup["argv"] == ["getent", "hosts", "localhost"] and lookup["command"] == "getent hosts {host}"
+    assert body["passed"] == 1 and body["failed"] == 1
 
 
 def test_diagnostics_missing_param_is_reported_per_step(srv):
     body = srv.post("/api/v1/assist/diagnostics", json={"pattern_id": "test-uname"}).json()
-    assert body["results"][3]["error"] == "refused: needs parameter 'host'"
+    assert body["results"][3]["error"] == "refused: needs parameter 'host' (probe 'resolve-host' argument 'host')"
 
 
 @pytest.mark.parametrize("body,field", [

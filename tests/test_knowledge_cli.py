@@ -24,8 +24,8 @@ def cli_config(tmp_path):
     (patterns / "services--test-uname.yaml").write_text(yaml.safe_dump({
         "pattern_id": "test-uname", "title": "Kernel name check for the CLI test", "category": "services",
         "symptoms": ["cli test"],
-        "diagnostics": [{"name": "kernel is Linux", "command": "uname -s", "expected_output": "^Linux"},
-                        {"name": "host lookup", "command": "getent hosts {host}"}],
+        "diagnostics": [{"name": "kernel is Linux", "probe": "kernel-name", "expected_output": "^Linux"},
+                        {"name": "host lookup", "probe": "resolve-host", "params": {"host": "{host}"}}],
         "solutions": [{"priority": 1, "action": "nothing to do", "command": "systemctl restart smbd",
                        "explanation": "shown only", "risk": "restarts-service"}],
         "references": ["https://docs.openmediavault.org/"], "confidence": 0.5}))

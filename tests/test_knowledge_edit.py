@@ -18,7 +18,7 @@ NEW_ID = "local-test-pattern"
 def new_pattern(pid: str = NEW_ID, **changes) -> dict:
     data = {"pattern_id": pid, "title": "A pattern written by the admin", "category": "storage",
             "symptoms": ["the admin's own symptom text"], "keywords": ["zebrafrobnicator"],
-            "diagnostics": [{"name": "kernel", "command": "uname -s"}],
+            "diagnostics": [{"name": "kernel", "probe": "kernel-name"}],
             "solutions": [{"priority": 1, "action": "look at it", "explanation": "it helps", "risk": "read-only"}],
             "related_patterns": [SHIPPED], "references": ["https://docs.openmediavault.org/"], "confidence": 0.6}
     data.update(changes)
@@ -31,7 +31,7 @@ def as_yaml(data: dict) -> str:
 
 @pytest.fixture
 def srv(live_server, tmp_path):
-    return live_server({"knowledge": {"local_patterns_dir": str(tmp_path / "overlay")}})
+    return live_server({"knowledge": {"local_patterns_dir": str(tmp_path / "data" / "overlay")}})
 
 
 def put(srv, pid: str, **kw):
@@ -49,7 +49,7 @@ def test_create_local_pattern(srv, tmp_path):
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["source"] == "local" and body["overrides_shipped"] is False and body["title"] == "A pattern written by the admin"
-    path = tmp_path / "overlay" / f"{NEW_ID}.yaml"
+    path = tmp_path / "data" / "overlay" / f"{NEW_ID}.yaml"
     assert path.read_text().startswith("# my comment")  # the admin's text is kept as written
     assert oct(path.stat().st_mode & 0o777) == "0o644"
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
@@ -106,8 +106,10 @@ def test_delete_local_only_pattern(srv):
     ({"yaml": as_yaml(new_pattern(related_patterns=["no-such-pattern"]))}, "related_patterns"),
     ({"yaml": "title: x\n" + "# pad\n" * 12000}, "yaml"),
     ({"yaml": as_yaml(new_pattern(diagnostics=[{"name": "wipe", "command": "rm -rf /srv"}]))}, "diagnostics.0.command"),
-    ({"yaml": as_yaml(new_pattern(diagnostics=[{"name": "ok", "command": "df -h"},
-                                               {"name": "odd", "command": "ls {secret}"}]))}, "diagnostics.1.command"),
+    ({"yaml": as_yaml(new_pattern(diagnostics=[{"name": "free space", "probe": "disk-free"},
+                                               {"name": "odd", "probe": "read-file", "params": {"file": "/etc/shadow"}}]))},
+     "diagnostics.1.params.file"),
+    ({"yaml": as_yaml(new_pattern(diagnostics=[{"name": "odd", "probe": "rm-rf"}]))}, "diagnostics.0.probe"),
     ({"pattern": {**new_pattern(), "solutions": [{"priority": 0, "action": "x", "risk": "boom"}]}}, "solutions.0"),
 ])
 def test_invalid_patterns_are_400_naming_the_field(srv, tmp_path, body, field):
@@ -115,7 +117,7 @@ def test_invalid_patterns_are_400_naming_the_field(srv, tmp_path, body, field):
     found = problems(r)
     assert any(p["field"].startswith(field) and p["reason"] for p in found), found
     assert field in r.json()["error"]["message"]
-    assert not (tmp_path / "overlay" / f"{NEW_ID}.yaml").exists()
+    assert not (tmp_path / "data" / "overlay" / f"{NEW_ID}.yaml").exists()
 
 
 def test_every_problem_listed(srv):
@@ -157,11 +159,11 @@ def test_validate_does_not_write(srv, tmp_path):
                    json={"yaml": as_yaml(new_pattern(confidence=3)), "pattern_id": "other-id"}).json()
     assert bad["valid"] is False and {p["field"] for p in bad["problems"]} == {"confidence", "pattern_id"}
     assert srv.post("/api/v1/knowledge/patterns/validate", json={"yaml": "x: [", "pattern_id": "../x"}).status_code == 400
-    assert not (tmp_path / "overlay").exists()
+    assert not (tmp_path / "data" / "overlay").exists()
 
 
 def test_persists_across_a_new_server(live_server, tmp_path):
-    overrides = {"knowledge": {"local_patterns_dir": str(tmp_path / "overlay")}}
+    overrides = {"knowledge": {"local_patterns_dir": str(tmp_path / "data" / "overlay")}}
     first = live_server(overrides, cycle=False)
     assert put(first, NEW_ID, json={"yaml": as_yaml(new_pattern())}).status_code == 201
     second = live_server(overrides, cycle=False)
@@ -176,7 +178,8 @@ def test_default_overlay_is_under_data_dir(live_server, tmp_path):
 
 
 def test_unwritable_overlay_is_503_naming_it(live_server, tmp_path):
-    blocker = tmp_path / "a-file"
+    (tmp_path / "data").mkdir(exist_ok=True)
+    blocker = tmp_path / "data" / "a-file"
     blocker.write_text("not a directory")  # a directory below a file cannot be created, even by root
     srv = live_server({"knowledge": {"local_patterns_dir": str(blocker / "overlay")}}, cycle=False)
     r = put(srv, NEW_ID, json={"yaml": as_yaml(new_pattern())})
@@ -184,10 +187,27 @@ def test_unwritable_overlay_is_503_naming_it(live_server, tmp_path):
     assert srv.get(f"/api/v1/knowledge/patterns/{SHIPPED}").status_code == 200  # browsing still works
 
 
-def test_package_tree_refused(live_server):
-    srv = live_server({"knowledge": {"local_patterns_dir": "/usr/share/omv-copilot/patterns"}}, cycle=False)
-    r = put(srv, NEW_ID, json={"yaml": as_yaml(new_pattern())})
-    assert r.status_code == 503 and "/usr/share/omv-copilot/patterns" in r.json()["error"]["message"]
+@pytest.mark.parametrize("elsewhere", ["/usr/share/omv-copilot/patterns", "/etc/omv-copilot", "{tmp}/unrelated",
+                                       "{tmp}/data/../unrelated"])
+def test_overlay_outside_the_data_dir_is_refused(make_config, tmp_path, elsewhere):
+    """Pattern edits write and delete *.yaml in the overlay: it can only be the agent's own directory (issue 15)."""
+    from omv_copilot_agent.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"knowledge.local_patterns_dir: must be a directory under data_dir"):
+        make_config({"knowledge": {"local_patterns_dir": elsewhere.format(tmp=tmp_path)}})
+
+
+def test_settings_cannot_move_the_overlay_onto_unrelated_files(srv, tmp_path):
+    """The reproduction: overlay pointed at another folder, then DELETE removed an unrelated *.yaml there."""
+    victim_dir = tmp_path / "unrelated"
+    victim_dir.mkdir()
+    victim = victim_dir / f"{NEW_ID}.yaml"
+    victim.write_text("someone else's file\n")
+    r = srv.request("PUT", "/api/v1/settings", json={"knowledge": {"local_patterns_dir": str(victim_dir)}})
+    assert r.status_code == 400 and "local_patterns_dir" in r.json()["error"]["message"], r.text
+    assert srv.request("DELETE", f"/api/v1/knowledge/patterns/{NEW_ID}").status_code == 404
+    assert put(srv, NEW_ID, json={"yaml": as_yaml(new_pattern())}).status_code == 201
+    assert victim.read_text() == "someone else's file\n" and (tmp_path / "data" / "overlay" / f"{NEW_ID}.yaml").is_file()
 
 
 def test_concurrent_saves_lose_nothing(srv, tmp_path):
@@ -204,7 +224,7 @@ def test_concurrent_saves_lose_nothing(srv, tmp_path):
     assert sorted(results) == [201] * 12
     ids = {p["pattern_id"] for p in srv.get("/api/v1/knowledge/patterns", params={"limit": 500}).json()["data"]}
     assert {f"local-concurrent-{i}" for i in range(12)} <= ids
-    assert len(list((tmp_path / "overlay").glob("*.yaml"))) == 12
+    assert len(list((tmp_path / "data" / "overlay").glob("*.yaml"))) == 12
 
 
 # --- the loader's precedence, without HTTP ------------------------------------------------------
@@ -298,3 +318,13 @@ def test_rpc_bridge_methods(srv):
     assert rpc("getPattern", {"id": NEW_ID}).json()["yaml"].startswith(f"pattern_id: {NEW_ID}")
     assert rpc("deletePattern", {"id": NEW_ID}).json()["deleted"] is True
     assert rpc("deletePattern", {"id": NEW_ID}).status_code == 404
+
+
+def test_a_fetched_pattern_sent_back_as_json_saves(srv):
+    """GET answers each diagnostic with its rendered `command`; sending the pattern back drops it, not refuses it."""
+    fetched = srv.get(f"/api/v1/knowledge/patterns/{SHIPPED}").json()
+    assert all(d["command"] and d["probe"] for d in fetched["diagnostics"])
+    r = put(srv, SHIPPED, json={"pattern": {**fetched, "title": "Reallocated sectors, sent back as JSON"}})
+    assert r.status_code == 200, r.text
+    saved = yaml.safe_load(srv.get(f"/api/v1/knowledge/patterns/{SHIPPED}").json()["yaml"])
+    assert all("command" not in d for d in saved["diagnostics"]) and saved["title"].endswith("as JSON")

@@ -13,11 +13,12 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from omv_copilot_agent import runner
+from omv_copilot_agent import probes
 from omv_copilot_agent.knowledge import KnowledgeBase, diagnostics, loader
 
 PATTERNS_DIR = ROOT / "patterns"
 FILES = sorted(PATTERNS_DIR.glob("*.yaml"))
+FILES_BY_ID = {yaml.safe_load(f.read_text())["pattern_id"]: f for f in FILES}
 CATEGORIES = ("storage", "network", "services", "performance", "security", "hardware", "backup")
 
 #: A valid value for every placeholder the patterns may use (what an admin would pass).
@@ -81,14 +82,18 @@ def test_no_near_duplicate_titles_or_symptoms(kb):
             assert owners.setdefault(norm(symptom), pid) == pid, f"symptom {symptom!r} in {pid} and {owners[norm(symptom)]}"
 
 
-def test_every_diagnostic_is_allowlisted_and_every_placeholder_has_a_validator(kb):
+def test_every_diagnostic_is_a_catalogue_probe_and_every_placeholder_takes_a_sample(kb):
     for pid, pattern in kb.patterns.items():
+        samples = dict(SAMPLE_PARAMS, device="/dev/nvme0n1") if "nvme" in pid else SAMPLE_PARAMS  # fits smartctl and nvme
+        assert diagnostics.check_params(pattern["diagnostics"], {n: samples[n] for n in
+                                        {n for d in pattern["diagnostics"] for n in diagnostics.placeholders(d)}}) == [], pid
         for diag in pattern["diagnostics"]:
-            for name in diagnostics.placeholders(diag["command"]):
+            assert "command" not in yaml.safe_load(FILES_BY_ID[pid].read_text())["diagnostics"][0]
+            for name in diagnostics.placeholders(diag):
                 assert name in SAMPLE_PARAMS, f"{pid}: placeholder {{{name}}} has no sample value"
-                assert diagnostics.validate_param(name, SAMPLE_PARAMS[name]) is None
-            stages = diagnostics.build(diag["command"], SAMPLE_PARAMS)  # raises CommandRefused
-            runner.check(stages[0])
+            call = diagnostics.call(diag, samples)  # raises ParamError naming probe and argument
+            assert probes.recognise(call.argv).argv == call.argv
+            assert diag["command"].split(" | ")[0].split()[0] == call.argv[0]  # what is shown is what runs
 
 
 def test_solutions_are_ordered_and_risk_labelled(kb):

@@ -144,7 +144,7 @@ def bridge(daemon, method: str, params: dict | None = None):
 
 SAMPLE_PATTERN = yaml.safe_dump({
     "pattern_id": "local-sample-pattern", "title": "A local pattern saved through omv-rpc", "category": "services",
-    "symptoms": ["sample symptom"], "diagnostics": [{"name": "kernel", "command": "uname -s"}],
+    "symptoms": ["sample symptom"], "diagnostics": [{"name": "kernel", "probe": "kernel-name"}],
     "solutions": [{"priority": 1, "action": "nothing", "explanation": "a sample", "risk": "read-only"}],
     "references": ["https://docs.openmediavault.org/"], "confidence": 0.5})
 

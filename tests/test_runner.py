@@ -8,15 +8,16 @@ from omv_copilot_agent import runner
 @pytest.mark.parametrize("argv,reason", [
     (["rm", "-rf", "/"], "not on the allowlist"),
     (["bash", "-c", "id"], "not on the allowlist"),
-    (["df", "-h;", "rm"], "shell metacharacters"),
-    (["df", "$(id)"], "shell metacharacters"),
-    (["systemctl", "restart", "smbd"], "subcommands"),
-    (["smartctl", "-t", "long", "/dev/sda"], "changes the system"),
+    (["smartctl", "--json", "-a", "/dev/sda;", "rm"], "shell metacharacters"),
+    (["smartctl", "--json", "-a", "$(id)"], "shell metacharacters"),
+    (["systemctl", "restart", "smbd"], "argument shapes"),
+    (["smartctl", "-t", "long", "/dev/sda"], "argument shapes"),
+    (["smartctl", "--json", "-a", "/dev/sda", "--te=long"], "argument shapes"),
+    (["journalctl", "--vacuum-t=1s"], "argument shapes"),
     (["omv-rpc", "-u", "admin", "System", "reboot"], "not a read method"),
-    (["cat", "/etc/shadow"], "secrets"),
-    (["cat", "/home/user/x"], "may only read"),
-    (["apt-get", "install", "x"], "simulate"),
-    (["./df"], "relative path"),
+    (["cat", "/etc/shadow"], "not on the allowlist"),
+    (["apt-get", "install", "x"], "not on the allowlist"),
+    (["./smartctl"], "relative path"),
     ([], "non-empty"),
 ])
 def test_refused_commands_never_run(argv, reason):
@@ -25,32 +26,27 @@ def test_refused_commands_never_run(argv, reason):
     assert result.returncode is None
 
 
-def test_runs_allowed_command():
+def test_runs_allowed_command(monkeypatch):
+    monkeypatch.setitem(runner.ALLOWLIST, "uname", lambda args: None if args == ["-s"] else "only -s")
     result = runner.run(["uname", "-s"])
     assert result.ok and result.stdout.strip() == "Linux"
 
 
 def test_missing_binary_is_reported(monkeypatch):
-    runner.register("definitely-not-here", lambda a: None)
+    monkeypatch.setitem(runner.ALLOWLIST, "definitely-not-here", lambda a: None)
     result = runner.run(["definitely-not-here"])
     assert result.error == "definitely-not-here is not installed"
 
 
 def test_timeout_kills(monkeypatch):
-    runner.register("sleep", lambda a: None)
+    monkeypatch.setitem(runner.ALLOWLIST, "sleep", lambda a: None)
     start = time.monotonic()
     result = runner.run(["sleep", "30"], timeout=0.5)
     assert result.timed_out and "killed" in result.error
     assert time.monotonic() - start < 5
 
 
-def test_output_is_capped():
+def test_output_is_capped(monkeypatch):
+    monkeypatch.setitem(runner.ALLOWLIST, "cat", lambda args: None)
     result = runner.run(["cat", "/proc/self/status"], max_output=20)
     assert result.truncated and len(result.stdout) == 20
-
-
-def test_pipeline_filters_in_process():
-    result = runner.run_pipeline([["cat", "/proc/meminfo"], ["grep", "MemTotal"], ["head", "-n", "1"]])
-    assert result.ok and result.stdout.startswith("MemTotal")
-    refused = runner.run_pipeline([["cat", "/proc/meminfo"], ["sh"]])
-    assert refused.error.startswith("refused")

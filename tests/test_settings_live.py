@@ -59,7 +59,7 @@ def _pattern(pattern_id: str) -> str:
 
 def test_knowledge_settings_apply_at_once_and_restart_keys_are_named(live_server, tmp_path):
     server = live_server(cycle=False)
-    moved = tmp_path / "my-patterns"
+    moved = tmp_path / "data" / "my-patterns"  # under data_dir: the overlay may not live anywhere else
     resp = server.request("PUT", "/api/v1/settings", json={"knowledge": {"local_patterns_dir": str(moved)}})
     assert resp.status_code == 200 and resp.json()["restart_required"] == []
     saved = server.request("PUT", "/api/v1/knowledge/patterns/live-settings-check", json={"yaml": _pattern("live-settings-check")})

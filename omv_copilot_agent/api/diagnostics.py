@@ -2,7 +2,7 @@
 
 ``step`` runs one diagnostic only, so a client (the CLI) can show progress step by step.
 
-Diagnostics run through the knowledge runner (allowlist, validated placeholders);
+Diagnostics are catalogue probes run in their sandbox (values checked against each probe's parameter types);
 solutions are only returned, never executed.
 """
 
@@ -29,12 +29,10 @@ SOLUTION_SCHEMA = {"type": "object", "additionalProperties": False, "required": 
 def run_diagnostics():
     body = json_body(DIAG_SCHEMA)
     pattern = pattern_or_404(body["pattern_id"])
-    from omv_copilot_agent.knowledge.diagnostics import validate_param
+    from omv_copilot_agent.knowledge.diagnostics import check_params
 
-    for name, value in (body.get("params") or {}).items():
-        reason = validate_param(name, value)
-        if reason:
-            raise bad_request(f"field 'params.{name}': {reason}", "invalid_parameter")
+    for name, reason in check_params(pattern["diagnostics"], body.get("params") or {})[:1]:
+        raise bad_request(f"field 'params.{name}': {reason}", "invalid_parameter")
     step = body.get("step")
     if step is not None and step >= len(pattern["diagnostics"]):
         raise bad_request(f"field 'step': this pattern has {len(pattern['diagnostics'])} diagnostics (0-{len(pattern['diagnostics']) - 1})",

@@ -67,7 +67,7 @@ def parameters(pattern: dict) -> list[str]:
     """Placeholders its diagnostics need (``{device}`` → 'device'), so callers know what to pass."""
     from omv_copilot_agent.knowledge.diagnostics import placeholders
 
-    return sorted({name for d in pattern["diagnostics"] for name in placeholders(d["command"])})
+    return sorted({name for d in pattern["diagnostics"] for name in placeholders(d)})
 
 
 @bp.get("/patterns/<path:pattern_id>")
@@ -77,6 +77,18 @@ def pattern(pattern_id):
     if fmt == "yaml":
         return Response(kb().text(found["pattern_id"]) or "", mimetype="application/yaml")
     return jsonify(detail(found))
+
+
+@bp.get("/probes")
+def probe_catalogue():
+    """The probes a pattern's diagnostics may name: what each runs and the shape of every parameter."""
+    from omv_copilot_agent import probes
+
+    return jsonify({"total": len(probes.catalogue()), "data": [
+        {"name": p.name, "description": p.description, "argv": list(p.argv), "root": p.root,
+         "host_network": p.host_network, "ok_exit_codes": list(p.ok_exit_codes),
+         "params": {name: {"type": kind, "expected": probes.TYPES[kind].expected} for name, kind in p.params.items()}}
+        for p in probes.catalogue().values()]})
 
 
 @bp.get("/search")

@@ -56,6 +56,7 @@ METHODS: dict[str, Method] = {
     "getPatterns": Method("GET", "/api/v1/knowledge/patterns", paged=True),
     "getPattern": Method("GET", "/api/v1/knowledge/patterns/{id}", path_params=("id",)),
     "search": Method("GET", "/api/v1/knowledge/search", query=("q", "limit")),
+    "getProbes": Method("GET", "/api/v1/knowledge/probes"),
     "setPattern": Method("PUT", "/api/v1/knowledge/patterns/{id}", path_params=("id",), body=True),
     "deletePattern": Method("DELETE", "/api/v1/knowledge/patterns/{id}", path_params=("id",)),
     "validatePattern": Method("POST", "/api/v1/knowledge/patterns/validate", body=True),

@@ -149,7 +149,7 @@ def put_settings():
 
 
 def _write(path: Path, sections: dict) -> None:
-    """Replace ``sections`` in the YAML file, atomically; the file's mode is kept (0600 if new)."""
+    """Replace ``sections`` in the YAML file, atomically; mode 0600 if new, else the old one without other/group-write bits."""
     import yaml
 
     from omv_copilot_agent.config import defaults
@@ -157,7 +157,8 @@ def _write(path: Path, sections: dict) -> None:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
         data = data if isinstance(data, dict) else {}
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+        # It may hold API keys: never world-readable, never group-writable (0640 at most, 0600 if new).
+        mode = path.stat().st_mode & 0o640 if path.exists() else 0o600
         default = defaults()
         for section, values in sections.items():
             # Only what differs from the defaults, or was in the file already: a saved form must

@@ -23,6 +23,11 @@ def api_key(provider: dict) -> str | None:
     if provider.get("api_key"):
         return str(provider["api_key"])
     if provider.get("api_key_file"):
+        from omv_copilot_agent.config import key_file_problem
+
+        reason = key_file_problem(provider["api_key_file"])  # checked again: the file may have changed since
+        if reason:
+            raise ProviderError("key_file", f"key file refused: {reason}")
         try:
             return Path(provider["api_key_file"]).read_text(encoding="utf-8").strip() or None
         except OSError as exc:

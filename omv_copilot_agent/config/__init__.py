@@ -113,6 +113,65 @@ def validate(data: dict) -> None:
         low, high = get_path(data, lower), get_path(data, higher)
         if isinstance(low, (int, float)) and isinstance(high, (int, float)) and not low < high:
             raise ConfigError(f"{lower}: must be below {higher} ({low} is not below {high})")
+    check_fences(data)
+
+
+def _under(path: str, root: str) -> bool:
+    real, base = os.path.realpath(path), os.path.realpath(root)
+    return real == base or real.startswith(base.rstrip("/") + "/")
+
+
+#: The package's log directory (debian/postinst creates it); the other place a log file may live.
+LOG_DIR = "/var/log/omv-copilot"
+
+
+def check_fences(data: dict) -> None:
+    """Settings that name files stay inside their fences; raise :class:`ConfigError` naming the key.
+
+    Why: a pattern edit writes and deletes ``*.yaml`` in the overlay directory, so it must
+    be the agent's own; an API key file is sent to a remote endpoint, so it must be a
+    private root file and never the daemon's own API token.
+    """
+    data_dir = get_path(data, "data_dir")
+    local = get_path(data, "knowledge.local_patterns_dir")
+    if local and isinstance(data_dir, str) and not _under(local, data_dir):
+        raise ConfigError(f"knowledge.local_patterns_dir: must be a directory under data_dir ({data_dir}), not {local} "
+                          "(pattern edits write and delete *.yaml files there)")
+    log_file = get_path(data, "logging.file")
+    if log_file and isinstance(data_dir, str) and not any(_under(log_file, root) for root in (data_dir, LOG_DIR)):
+        raise ConfigError(f"logging.file: must be under data_dir ({data_dir}) or {LOG_DIR}, not {log_file} "
+                          "(the daemon appends to it as root)")
+    token = get_path(data, "api.token_file")
+    for i, provider in enumerate(get_path(data, "assist.providers") or []):
+        key_file = provider.get("api_key_file") if isinstance(provider, dict) else None
+        reason = key_file_problem(key_file, token) if key_file else None
+        if reason:
+            raise ConfigError(f"assist.providers.{i}.api_key_file: {reason}")
+
+
+def key_file_problem(path: str, token_file: str | None = None) -> str | None:
+    """None when ``path`` may hold an LLM API key: not the API token, owned by root, not readable by group/other.
+
+    A file that does not exist yet passes (the provider reports it when it is used).
+    """
+    if token_file and (os.path.realpath(path) == os.path.realpath(token_file) or _same_file(path, token_file)):
+        return f"{path} is the daemon's API token file (api.token_file); it is never sent to a provider"
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if st.st_uid not in (0, os.geteuid()):
+        return f"{path} must be owned by root (it is owned by uid {st.st_uid})"
+    if st.st_mode & 0o077:
+        return f"{path} must not be readable by group or others (mode {st.st_mode & 0o777:04o}; chmod 600 it)"
+    return None
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 #: Thresholds that only make sense in order (warning before critical); a swap would silence one.

@@ -15,6 +15,7 @@ from pathlib import Path
 from omv_copilot_agent import findings, paths
 from omv_copilot_agent.findings import Thresholds
 from omv_copilot_agent.knowledge import diagnostics, editing, loader, matcher
+from omv_copilot_agent.probes import params as probe_params
 from omv_copilot_agent.knowledge.matcher import Match
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,11 @@ class KnowledgeBase:
     def from_config(cls, config, *, store=None, events=None) -> "KnowledgeBase":
         """The agent's knowledge base, from the ``knowledge`` and ``findings`` sections."""
         data_dir = getattr(config, "data_dir", None)
+        # The daemon's own secrets join the probes' deny list wherever they are configured.
+        for secret in (getattr(config, "path", None), data_dir,
+                       config.get_path("api.token_file") if hasattr(config, "get_path") else None):
+            if secret:
+                probe_params.deny(str(secret))
         kb = cls(store=store, events=events, thresholds=Thresholds.from_config(config),
                  **_settings(config.get("knowledge") or {}, data_dir))
         kb.data_dir = data_dir

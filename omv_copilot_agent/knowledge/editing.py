@@ -63,37 +63,7 @@ def check(data: dict, known_ids: set[str] | frozenset[str], expected_id: str | N
         missing = [r for r in related if isinstance(r, str) and r not in known]
         if missing:
             problems.append(problem("related_patterns", f"unknown pattern id(s): {', '.join(m[:64] for m in missing)}"))
-    problems += refused_diagnostics(data.get("diagnostics"))
     return problems
-
-
-#: A valid value per placeholder kind, so a command can be checked against the runner's rules before it runs.
-SAMPLE_PARAMS = {"device": "/dev/sda", "md_device": "/dev/md0", "disk": "sda", "share": "media", "interface": "eth0",
-                 "unit": "smbd.service", "user": "admin", "host": "nas", "path": "/srv/data", "mountpoint": "/srv/data",
-                 "pool": "tank", "ups": "ups", "container": "web", "cert": "/etc/ssl/certs/ca.pem", "port": "80",
-                 "ip": "192.0.2.1", "client_ip": "192.0.2.1"}
-
-
-def refused_diagnostics(steps) -> list[dict]:
-    """Diagnostics the runner would refuse: an admin learns it when saving, not when the step fails later."""
-    from omv_copilot_agent import runner
-    from omv_copilot_agent.knowledge import diagnostics
-
-    out = []
-    for i, step in enumerate(steps if isinstance(steps, list) else []):
-        command = step.get("command") if isinstance(step, dict) else None
-        if not isinstance(command, str) or len(command) < 2:
-            continue  # the schema already reports it
-        unknown = [n for n in diagnostics.placeholders(command) if n not in SAMPLE_PARAMS]
-        try:
-            if unknown:
-                raise runner.CommandRefused(f"unknown placeholder(s) {', '.join('{' + n + '}' for n in unknown)}; "
-                                            f"known: {', '.join(sorted(SAMPLE_PARAMS))}")
-            diagnostics.build(command, SAMPLE_PARAMS)
-        except runner.CommandRefused as exc:
-            out.append(problem(f"diagnostics.{i}.command",
-                               f"would be refused when run ({str(exc)[:200]}); diagnostics are read-only commands the agent allows"))
-    return out
 
 
 def validate_text(text: object, known_ids, expected_id: str | None = None) -> tuple[dict | None, list[dict]]:
@@ -107,6 +77,11 @@ def validate_text(text: object, known_ids, expected_id: str | None = None) -> tu
 def from_mapping(pattern: dict) -> tuple[str, dict]:
     """(YAML text, pattern) for a pattern sent as JSON, without the keys the API itself adds."""
     data = {k: v for k, v in pattern.items() if k not in DERIVED_KEYS}
+    if isinstance(data.get("diagnostics"), list):
+        # The API shows each probe diagnostic's rendered command; a fetched pattern sent back drops it
+        # (a step with a command and no probe stays, and is refused with what to write instead).
+        data["diagnostics"] = [{k: v for k, v in step.items() if k != "command"}
+                               if isinstance(step, dict) and "probe" in step else step for step in data["diagnostics"]]
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True), data
 
 

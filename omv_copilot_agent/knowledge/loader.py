@@ -13,6 +13,7 @@ import jsonschema
 import yaml
 
 from omv_copilot_agent.findings import CATALOGUE
+from omv_copilot_agent.knowledge import diagnostics
 from omv_copilot_agent.knowledge.signals import unknown_ids
 
 SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
@@ -32,18 +33,32 @@ def schema() -> dict:
     return _SCHEMA
 
 
+#: What an old-style ``command:`` diagnostic is told: patterns name probes, they cannot hold commands.
+COMMAND_REFUSED = ("patterns cannot run commands; name a catalogue probe instead, e.g. "
+                   "'probe: smart-health' with 'params: {device: \"{device}\"}' (GET /api/v1/knowledge/probes lists them)")
+
+
 def validate(pattern) -> list[tuple[str, str]]:
-    """(field, reason) for every schema violation of one pattern dict."""
+    """(field, reason) for every schema violation of one pattern dict, and every diagnostic that could not run."""
     global _VALIDATOR
     if _VALIDATOR is None:
         _VALIDATOR = jsonschema.Draft7Validator(schema())
     validator = _VALIDATOR
     out = []
+    steps = pattern.get("diagnostics") if isinstance(pattern, dict) else None
+    steps = steps if isinstance(steps, list) else []
+    with_command = {i for i, step in enumerate(steps) if isinstance(step, dict) and "command" in step}
     for err in sorted(validator.iter_errors(pattern), key=lambda e: list(map(str, e.absolute_path))):
-        field = ".".join(str(p) for p in err.absolute_path) or "(root)"
+        path = list(err.absolute_path)
+        if path[:1] == ["diagnostics"] and len(path) == 2 and path[1] in with_command:
+            continue  # reported once below, with what to write instead
+        field = ".".join(str(p) for p in path) or "(root)"
         out.append((field, err.message[:300]))
+    out += [(f"diagnostics.{i}.command", COMMAND_REFUSED) for i in sorted(with_command)]
     if not out:
         out += [("findings", f"unknown finding id '{fid}' (known: {', '.join(sorted(CATALOGUE))})") for fid in unknown_ids(pattern)]
+        for i, step in enumerate(steps):
+            out += [(f"diagnostics.{i}.{field}", reason[:300]) for field, reason in diagnostics.problems(step)]
     return out
 
 
@@ -91,6 +106,8 @@ def load_files(directory: Path, label=lambda path: path.name) -> tuple[dict[str,
             errors.append({"file": label(path), "pattern_id": pid, "field": "pattern_id",
                            "reason": f"duplicate id, already defined in {label(files[pid])}"})
             continue
+        for step in data["diagnostics"]:
+            step["command"] = diagnostics.display(step)  # what users see; never what runs
         patterns[pid] = data
         files[pid] = path
     return patterns, files, errors

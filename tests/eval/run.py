@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import tempfile
 import time
@@ -110,6 +111,10 @@ def pattern_text_of(kb, pattern_id: str) -> str:
             text = None
     if not text:
         text = json.dumps(kb.get(pattern_id) or {}, ensure_ascii=False)
+    # A file's diagnostics name probes and their parameters; judge them as users see them (name and command).
+    shown = "".join(f"- name: {d.get('name', '')}\n  command: {d.get('command', '')}\n"
+                    for d in (kb.get(pattern_id) or {}).get("diagnostics", []))
+    text = re.sub(r"^diagnostics:\n(?:[ -].*\n)*", lambda _m: "diagnostics:\n" + shown, text, count=1, flags=re.M)
     return text.lower()
 
 
