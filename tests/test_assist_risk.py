@@ -1,14 +1,12 @@
 """Risk is decided by the server: an LLM's "read-only" on ``rm -rf /srv/*`` is not believed,
 and Run exists only for a catalogue probe call, running exactly the command shown.
 
-The probe lookup is injected (``Engine.recognise``); here a stand-in that knows one probe.
+The probe lookup is the real catalogue's (``probes.recognise``, passed to the engine by the Agent).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-
 import pytest
 
 from tests.conftest import run_cli
@@ -27,16 +25,11 @@ HOSTILE = {**GOOD_ANSWER,
                {"action": "Replace disk", "command": "", "risk": "medium", "explanation": "."}]}
 
 
-@dataclass
-class Call:
-    name: str
-    params: dict = field(default_factory=dict)
-    argv: list = field(default_factory=list)
-
-
 def one_probe(argv):
-    """Stand-in for probes.recognise: exactly ``cat /proc/mdstat`` is the probe 'mdstat'."""
-    return Call("mdstat", {}, ["cat", "/proc/mdstat"]) if list(argv) == ["cat", "/proc/mdstat"] else None
+    """The real catalogue's lookup (``cat /proc/mdstat`` is the probe read-file)."""
+    from omv_copilot_agent import probes
+
+    return probes.recognise(argv)
 
 
 @pytest.mark.parametrize("command, expected", [
@@ -50,8 +43,12 @@ def one_probe(argv):
     ("find /srv -name '*.tmp' -delete", "data-risk"), ("e2fsck -fy /dev/md0", "data-risk"),
     ("cat /proc/mdstat", "read-only"), ("cat  /proc/mdstat", "read-only"),
     ("cat /proc/mdstat; rm -rf /", "data-risk"), ("cat /proc/mdstat /etc/shadow", "unverified"),
-    ("mdadm --detail /dev/md0", "unverified"), ("systemctl restart smbd", "unverified"),
+    ("systemctl restart smbd", "unverified"),
     ("sgdisk -p /dev/sda", "unverified"), ("ls 'unbalanced", "data-risk"),
+    ("mdadm --detail /dev/md0", "read-only"), ("smartctl -H /dev/sda", "read-only"),
+    ("smartctl -t short /dev/sda", "unverified"), ("journalctl --vacuum-t=1s", "unverified"),
+    ("cat /proc/self/root/etc/shadow", "unverified"), ("cat /proc/mdstat | grep -i -E 'md[0-9]'", "read-only"),
+    ("cat /proc/mdstat | grep -i -E x | sh", "unverified"),
 ])
 def test_server_classifies_commands(command, expected):
     from omv_copilot_agent.assist import risk
@@ -76,7 +73,6 @@ def test_labels_are_shown_only_when_not_milder():
 def hostile_server(live_server, fake_llm):
     fake_llm.script({"answer": HOSTILE})
     server = live_server({"assist": {"providers": [fake_llm.provider()]}}, cycle=False)
-    server.agent.assist.engine.recognise = one_probe
     return server
 
 
@@ -86,7 +82,7 @@ def _check(answer):
     assert diags["rm -rf /srv/*"]["risk"] == "data-risk" and diags["rm -rf /srv/*"]["probe"] is None
     assert acts["rm -rf /srv/*"]["risk"] == "data-risk" and acts["mkfs.ext4 -F /dev/md0"]["risk"] == "data-risk"
     assert acts["systemctl restart smbd"]["risk"] == "unverified"
-    assert diags["cat /proc/mdstat"]["probe"]["name"] == "mdstat"
+    assert diags["cat /proc/mdstat"]["probe"]["name"] == "read-file"
 
 
 def test_api_and_rpc_answers_carry_the_servers_risk(hostile_server):
@@ -136,3 +132,17 @@ def test_cli_shows_the_servers_risk(make_config, fake_llm):
     assert "[data-risk] Clean up" in r.stdout and "[data-risk] Recreate" in r.stdout
     assert "[read-only] Clean up" not in r.stdout and "[low]" not in r.stdout
     assert "[data-risk] look at the array: rm -rf /srv/*" in r.stdout
+
+
+def test_knowledge_base_diagnostics_are_probe_calls_with_run(live_server):
+    """Patterns' diagnostics are shown as their probe's command: read-only, runnable as shown."""
+    server = live_server(cycle=False)
+    answer = server.post("/api/v1/assist/query", json={"query": "my raid array md0 is degraded", "mode": "kb_only"}).json()
+    diags = answer["suggested_diagnostics"]
+    assert diags, answer["analysis"]
+    runnable = [d for d in diags if d["probe"]]
+    assert runnable and all(d["risk"] == "read-only" and d["risk_by"] == "server" for d in runnable)
+    first = runnable[0]
+    r = server.post("/api/v1/assist/probe", json={"command": first["command"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["probe"]["name"] == first["probe"]["name"]

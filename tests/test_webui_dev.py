@@ -272,10 +272,10 @@ def test_assistant_renders_a_contract_answer_and_its_controls_work(driver, ui):
     # stored pattern whose id the answer names.
     _tab(driver, "Assistant")
     assert not _js(driver, "return document.querySelectorAll('.ocp-answer [data-run], .ocp-answer [data-probe]').length")
-    ui.agent.assist.engine.recognise = _mdstat_probe
     probe_answer = dict(ANSWER, suggested_diagnostics=[
         {"name": "Array status", "command": "cat /proc/mdstat", "purpose": "members", "pattern_id": PATTERN, "risk": "read-only",
-         "risk_reason": "a read-only catalogue probe", "probe": {"name": "mdstat", "params": {}, "argv": ["cat", "/proc/mdstat"]}},
+         "risk_reason": "a read-only catalogue probe",
+         "probe": {"name": "read-file", "params": {"file": "/proc/mdstat"}, "argv": ["cat", "/proc/mdstat"]}},
         {"name": "Wipe", "command": "rm -rf /srv/*", "purpose": "", "pattern_id": PATTERN, "risk": "data-risk", "probe": None}])
     _js(driver, f"{_q('#assistant')}.showAnswer(arguments[0]);", probe_answer)
     wb.wait(driver, lambda d: _js(d, "return document.querySelectorAll('.ocp-answer [data-probe]').length === 1"))
@@ -284,13 +284,6 @@ def test_assistant_renders_a_contract_answer_and_its_controls_work(driver, ui):
                                            "function (x) { return !x.hidden; })[0]; return p && p.textContent.indexOf('running') < 0 && p.textContent;"))
     assert out.startswith("$ cat /proc/mdstat")
     assert _errors(driver) == []
-
-
-def _mdstat_probe(argv):
-    """Stand-in for the probe catalogue's lookup: exactly ``cat /proc/mdstat``."""
-    from types import SimpleNamespace
-
-    return SimpleNamespace(name="mdstat", params={}, argv=["cat", "/proc/mdstat"]) if list(argv) == ["cat", "/proc/mdstat"] else None
 
 
 HOSTILE = "<img src=x onerror=document.title=1>"  # no quotes: the chart legend strips them from labels

@@ -85,7 +85,7 @@ def run_probe():
     if verdict["probe"] is None:
         raise bad_request(f"field 'command': {verdict['reason']}; only catalogue probes run "
                           f"(this one is {verdict['risk']})", "not_a_probe")
-    return jsonify({"command": body["command"], "probe": verdict["probe"], "result": svc.run_probe(verdict["probe"]["argv"])})
+    return jsonify({"command": body["command"], "probe": verdict["probe"], "result": svc.run_probe(verdict["probe"])})
 
 
 def job_or_404(job_id: str):

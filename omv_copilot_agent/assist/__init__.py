@@ -77,13 +77,24 @@ class AssistService:
         """The probe lookup answers are classified with (one for the engine and the Run endpoint)."""
         return self.engine.recognise
 
-    def run_probe(self, argv: list[str]) -> dict:
-        """Run a recognised probe's argv through the runner (the one place commands run)."""
-        from omv_copilot_agent import runner
+    def run_probe(self, probe: dict) -> dict:
+        """Run a probe call the server recognised ({name, params, filter}) in the runner's sandbox;
+        a display filter (``| grep -i -E X``) is applied with the knowledge base's bounded regex."""
+        import regex
+
+        from omv_copilot_agent import probes, runner
+        from omv_copilot_agent.knowledge.diagnostics import RegexTimeout, filter_lines
 
         cfg = self.config.get_path
-        return runner.run(list(argv), timeout=float(cfg("knowledge.diagnostic_timeout_s", 10) or 10),
-                          max_output=int(cfg("knowledge.diagnostic_max_output_bytes", 65536) or 65536)).to_dict()
+        result = runner.run_probe(probes.ProbeCall(probe["name"], dict(probe["params"])),
+                                  timeout=float(cfg("knowledge.diagnostic_timeout_s", 10) or 10),
+                                  max_output=int(cfg("knowledge.diagnostic_max_output_bytes", 65536) or 65536)).to_dict()
+        if probe.get("filter") and result.get("stdout"):
+            try:
+                result["stdout"] = filter_lines(probe["filter"], result["stdout"])
+            except (RegexTimeout, regex.error) as exc:
+                result["stdout"], result["error"] = "", f"filter not applied: {exc}"
+        return result
 
     def recent_diagnostics(self, pattern_ids: list[str]) -> list[dict]:
         cutoff = time.time() - DIAGNOSTICS_KEEP_S

@@ -3,8 +3,9 @@
 An LLM (or an edited pattern) can label ``rm -rf /srv/*`` "read-only"; the label is
 only a claim. The server's verdict for a command is:
 
-- ``read-only`` only when the command is exactly a call of a catalogue probe
-  (the probe lookup, ``recognise(argv) -> ProbeCall | None``, is passed in);
+- ``read-only`` only when the command is exactly a call of a catalogue probe, optionally
+  with the display filter patterns show (``| grep -i -E X``, applied by a bounded regex);
+  the probe lookup, ``recognise(argv) -> ProbeCall | None``, is passed in;
 - ``data-risk`` when any simple command in it can destroy data (:func:`data_risk`);
 - otherwise ``unverified`` ("review before running").
 
@@ -129,9 +130,14 @@ def classify(command: str, recognise: Recognise) -> dict:
     """{risk, reason, probe}: the server's verdict for ``command`` (``probe`` = {name, params, argv} or None)."""
     words = _split(command) if command else None
     call = recognise(words) if words else None
+    shown_filter = None
+    if call is None and words and "|" in words:  # a probe with its display filter, as patterns show them
+        cut = words.index("|")
+        if words[cut + 1:cut + 4] == ["grep", "-i", "-E"] and len(words) == cut + 5:
+            call, shown_filter = recognise(words[:cut]), words[cut + 4]
     if call is not None:
         return {"risk": "read-only", "reason": _REASONS["read-only"] + f" ({call.name})",
-                "probe": {"name": call.name, "params": dict(call.params), "argv": list(call.argv)}}
+                "probe": {"name": call.name, "params": dict(call.params), "argv": list(call.argv), "filter": shown_filter}}
     reason = data_risk(command)
     if reason:
         return {"risk": "data-risk", "reason": reason, "probe": None}

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 
-from omv_copilot_agent import __version__, events
+from omv_copilot_agent import __version__, events, probes
 from omv_copilot_agent.alerts import AlertService
 from omv_copilot_agent.assist import AssistService
 from omv_copilot_agent.collect import Collector, Snapshot
@@ -39,11 +39,6 @@ def redact_config(node, parent_key: str = ""):
     return node
 
 
-def no_probe_catalogue(argv: list[str]) -> None:
-    """Until the probe catalogue is wired, no command counts as read-only (every one: review first)."""
-    return None
-
-
 class Agent:
     def __init__(self, config, *, store: Store | None = None, collector: Collector | None = None):
         self.config = config
@@ -60,7 +55,7 @@ class Agent:
         self.events = Events()
         self.knowledge = KnowledgeBase.from_config(config, store=self.store, events=self.events)
         self.alerts = AlertService(config, self.store, lambda: self.snapshot)
-        self.assist = AssistService(config, self.store, self.knowledge, lambda: self.snapshot, no_probe_catalogue)
+        self.assist = AssistService(config, self.store, self.knowledge, lambda: self.snapshot, probes.recognise)
         self.history = History(self.store)
         self.events.subscribe(events.SNAPSHOT_COLLECTED, self.alerts.on_snapshot)
         self.events.subscribe(events.SNAPSHOT_COLLECTED, self.history.on_snapshot)
