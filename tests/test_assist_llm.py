@@ -170,7 +170,7 @@ def test_keys_never_in_answer_trace_or_errors(fake, agents, tmp_path):
     key = "sk-secret-KEY-1234567890"
     key_file = tmp_path / "key"
     key_file.write_text("sk-file-KEY-0987654321\n")
-    key_file.chmod(0o600)  # a key file others can read is refused (config fences)
+    key_file.chmod(0o600)  # a key file others can read is refused (settings fences)
     fake.script({"status": 401}, {"status": 500}, {"answer": GOOD_ANSWER})
     agent = agents(fake.provider("a", api_key=key), fake.provider("b", kind="anthropic", api_key_file=str(key_file)),
                    fake.provider("c", api_key=key))

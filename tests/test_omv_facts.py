@@ -45,6 +45,7 @@ PLANTED = [
     ("set OMV_NGINX_SITE_WEBGUI_PORT_HTTPS_X=8443 in /etc/default/openmediavault", set(), "OMV_NGINX_SITE_WEBGUI_PORT_HTTPS_X"),
     ("systemctl restart wsdd", set(), "wsdd"),
     ("journalctl -u omv-engined -n 50", set(), "omv-engined"),
+    ("the OMV_NOSUCHFAMILY_<TYPE> variables", set(), "OMV_NOSUCHFAMILY_"),
     ("apt-get install openmediavault-resetperms-x", set(), "openmediavault-resetperms-x"),
     ("run omv-firstaid and choose 'Configure web control panel'", set(), "no omv-firstaid entry"),
     ("Open Storage > RAID Management and recover the array", set(), "no such page"),
@@ -80,6 +81,8 @@ RIGHT = [
     ("cat /etc/ssh/sshd_config | grep Port", set()),
     ("echo 'options usb-storage quirks=152d:0578:u' > /etc/modprobe.d/disable-uas.conf", set()),
     ("set OMV_NFSD_V4_PSEUDO_ROOT_OPTIONS in /etc/default/openmediavault", set()),
+    ("the OMV_FSTAB_MNTOPS_<TYPE> variables", set()),
+    ("systemctl restart UNIT", set()),
 ]
 
 

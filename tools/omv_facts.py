@@ -70,7 +70,7 @@ DEBIAN_PACKAGES = frozenset({
     "pve-headers", "proxmox-kernel", "dkms", "docker-ce", "docker.io", "docker-compose-plugin", "ncdu", "htop",
     "wsdd-server", "fail2ban", "rsync", "borgbackup", "snapraid", "mergerfs", "wireguard", "wireguard-tools",
     "openmediavault-keyring", "btrfs-progs", "xfsprogs", "e2fsprogs", "ntfs-3g", "exfatprogs", "f2fs-tools",
-    "apticron", "needrestart", "debsums",
+    "apticron", "needrestart", "debsums", "apparmor",
 })
 
 _TOP_LEVEL_HINT = re.compile(r"\b(?:System|Storage|Services|Users|Network|Diagnostics|Dashboard)\s*>")
@@ -275,11 +275,12 @@ class Checker:
             elif reason := self._provider_ok({self.src.rpc_package[service]}, plugins):
                 out.append((f"omv-rpc {service} {method}", reason))
         for var in set(_VAR.findall(text)):
-            if var not in self.src.variables:
+            family = var.endswith("_") and any(v.startswith(var) for v in self.src.variables)  # OMV_FSTAB_MNTOPS_<TYPE>
+            if var not in self.src.variables and not family:
                 out.append((var, "no such OMV_* variable in OMV 7's source"))
         for unit in (u for group in _UNIT.findall(text) for u in _units_before_options(group)):
             base = unit.removesuffix(".service").split("@")[0]
-            if base.startswith("{") or base in self.src.units or base in DEBIAN_UNITS or unit in DEBIAN_UNITS:
+            if base.startswith("{") or base.isupper() or base in self.src.units or base in DEBIAN_UNITS or unit in DEBIAN_UNITS:
                 continue
             out.append((unit, "no such systemd unit in OMV 7's states or the Debian base list"))
         for match in _APT_INSTALL.finditer(text):
