@@ -9,11 +9,12 @@ RUNTIME_DEPS := $(shell $(PYTHON) tools/debian-deps debian/control)
 TEST_DEPS    := $(shell grep -v '^\#' tests/apt-packages.txt)
 PYTEST_ARGS ?=
 
-.PHONY: help deps npm test-deps run test eval bench fuzz clean deb webui
+.PHONY: help deps npm test-deps run test test-fast eval bench fuzz clean deb webui
 
 help:
 	@echo "make run    install runtime deps, start the daemon on $(DEV_LISTEN) with a dev config in $(DEV_DIR)/"
-	@echo "make test   install runtime + test deps, run the whole suite"
+	@echo "make test   install runtime + test deps, run the whole suite (unit, integration, system tiers)"
+	@echo "make test-fast  the unit tier only (pytest -m unit; under a minute)"
 	@echo "make eval   score the assistant on the real-case eval set (tests/eval/; PROVIDER=name, EVAL_ARGS=--json|--failures)"
 	@echo "make bench  run the benchmarks in bench/ (prints tables)"
 	@echo "make fuzz   schemathesis over every endpoint of a real daemon (venv from PyPI in build/fuzz-venv)"
@@ -67,6 +68,10 @@ run: deps npm $(DEV_DIR)/config.yaml webui
 # pytest exit code 5 (no tests collected) is a failure, not a green run.
 test: test-deps
 	@$(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+test-fast: deps
+	@$(PYTHON) -m pytest -q -p no:cacheprovider -m unit $(PYTEST_ARGS) tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 # The real-case eval set (tests/eval/cases.yaml) through the KB-only assistant, per split and category

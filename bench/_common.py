@@ -55,7 +55,6 @@ def write_config(workdir: Path, extra: dict | None = None) -> Path:
 
 def start_daemon(workdir: Path, extra: dict | None = None) -> tuple[subprocess.Popen, str, str, float]:
     """(process, url, token, seconds until /healthz answered)."""
-    import requests
     import yaml
 
     path = write_config(workdir, extra)

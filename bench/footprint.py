@@ -21,8 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from _common import (ROOT, cpu_seconds, free_port, machine, percentile, rss_bytes, start_daemon, stop, table,
-                     wait_http, write_config)
+from _common import cpu_seconds, free_port, machine, rss_bytes, start_daemon, stop, table, wait_http, write_config
 
 DURATION_S = int(os.environ.get("BENCH_FOOTPRINT_S", "120"))
 SCRAPE_EVERY_S = 15

@@ -11,7 +11,6 @@ engine here), a real daemon process on a free loopback port, and a scratch SQLit
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import statistics
 import subprocess

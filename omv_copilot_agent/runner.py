@@ -266,8 +266,10 @@ def sandbox_unavailable() -> str | None:
 
 
 def _namespace_args(sandbox: Sandbox) -> list[str]:
-    args = ["--ro-bind", "/", "/", "--proc", "/proc", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--die-with-parent", "--new-session"]
+    # A private, empty /tmp: tools such as apt's simulation need scratch files; what they write there
+    # lives in the sandbox's own memory and is gone when it ends (the real /tmp is not visible).
+    args = ["--ro-bind", "/", "/", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
     # A root probe reads device nodes (smartctl, mdadm) with only the capabilities reading needs;
     # everyone else gets a minimal private /dev.
     if sandbox.as_root:

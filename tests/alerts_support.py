@@ -8,8 +8,7 @@ from pathlib import Path
 from omv_copilot_agent.collect.base import SourceResult
 from omv_copilot_agent.collect.snapshot import Snapshot
 
-#: copies of ../shared/fixtures (scrutiny smartctl JSON, node_exporter mdstat; licenses alongside)
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "alerts"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "captures"
 
 
 def snapshot(ts: float, **sources: dict) -> Snapshot:
@@ -20,7 +19,7 @@ def snapshot(ts: float, **sources: dict) -> Snapshot:
 def smart_disk(fixture: str, device: str) -> dict:
     from omv_copilot_agent.collect import smart
 
-    return smart.parse(json.loads((FIXTURES / fixture).read_text()), device)
+    return smart.parse(json.loads((FIXTURES / "smartctl" / fixture).read_text()), device)
 
 
 def fs(mountpoint: str, percent: float, total: float = 1000 * 2**30, **extra) -> dict:

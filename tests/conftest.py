@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -15,14 +14,36 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-FIXTURES = SHARED / "fixtures"
-TESTBED = SHARED / "omv-testbed"
+FIXTURES = ROOT / "tests" / "fixtures" / "captures"  # real smartctl/mdstat captures, licences beside them
 PYTHON = "/usr/bin/python3"
 
 sys.path.insert(0, str(ROOT))
 
 IN_CI = os.environ.get("CI") == "true"
+
+#: Test tiers by file, until tools/tier-tests moves each file into tests/<tier>/ (then the folder
+#: says it). Files not named here are integration tests.
+TIERS = {
+    "unit": {"test_alerts_forecast", "test_alerts_lifecycle", "test_alerts_rules", "test_alerts_store",
+             "test_alerts_udev", "test_assist_llm", "test_assist_units", "test_collect_parsers",
+             "test_collect_sources", "test_config", "test_knowledge_patterns", "test_knowledge_signals",
+             "test_memory_trim", "test_runner", "test_store_foundation", "test_layering",
+             "test_findings", "test_events", "test_knowledge_relevance", "test_probe_grammar_fuzz"},
+    "system": {"test_debian_install", "test_webui_omv", "test_webui_dev", "test_omv_plugin", "test_fuzz"},
+}
+TIER_NAMES = ("unit", "integration", "system")
+
+
+def tier_of(path: Path) -> str:
+    """unit, integration or system: the folder under tests/ if it is a tier, else :data:`TIERS`."""
+    if path.parent.name in TIER_NAMES:
+        return path.parent.name
+    return next((tier for tier, names in TIERS.items() if path.stem in names), "integration")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        item.add_marker(getattr(pytest.mark, tier_of(Path(str(item.fspath)))))
 
 
 def free_port() -> int:

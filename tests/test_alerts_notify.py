@@ -42,7 +42,7 @@ class SmtpHandler(socketserver.StreamRequestHandler):
 
     def handle(self) -> None:
         self.reply("220 sink ESMTP")
-        rcpt, data = [], None
+        rcpt = []
         while True:
             line = self.rfile.readline()
             if not line:

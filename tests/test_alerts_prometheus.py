@@ -11,7 +11,7 @@ import requests
 import yaml
 
 from tests.alerts_support import fs, snapshot
-from tests.conftest import IN_CI, free_port
+from tests.conftest import IN_CI, ROOT, free_port
 
 PROMETHEUS = shutil.which("prometheus")
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
@@ -122,9 +122,7 @@ PROMTOOL = shutil.which("promtool")
 def test_fleet_rules_and_dashboard_use_served_metrics(live_server):
     import json
     import re
-    from pathlib import Path
-
-    fleet = Path(__file__).resolve().parent.parent / "docs" / "fleet"
+    fleet = ROOT / "docs" / "fleet"
     r = subprocess.run([PROMTOOL, "check", "rules", str(fleet / "omv-copilot-rules.yml")], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     server = live_server({"alerts": {"udev_monitor": False}}, sources=("system", "storage"))

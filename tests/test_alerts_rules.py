@@ -39,7 +39,7 @@ def test_nvme_critical_warning_spare_and_wear(tmp_path):
 
 def test_degraded_and_resyncing_md_arrays_from_mdstat(tmp_path):
     agent = make_agent(tmp_path)
-    raid = mdstat.parse((FIXTURES / "mdstat").read_text())
+    raid = mdstat.parse((FIXTURES / "proc" / "mdstat").read_text())
     cycle(agent, snapshot(NOW, storage={"raid": raid, "filesystems": []}))
     degraded = {s for r, s in fired(agent, "raid_degraded")}
     assert {"md6", "md7"} <= degraded and "md4" in degraded  # [2/1], [4/3], inactive

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 
 from tests.conftest import run_cli, start_daemon
 from tests.fake_llm import GOOD_ANSWER, FakeLLM

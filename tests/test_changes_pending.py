@@ -203,3 +203,20 @@ def test_on_the_real_engine_smb_and_ssh_changes_are_explained_and_reverted(tmp_p
     finally:
         if paths.config_file.read_bytes() != before_xml:
             _omv_rpc("Config", "revertChanges", '{"filename": ""}')
+
+
+def test_the_api_the_rpc_bridge_and_the_cli_explain_the_pending_change(live_server, box, monkeypatch):
+    from omv_copilot_agent.cli.changes import render_pending
+    from omv_copilot_agent.services import changes
+
+    monkeypatch.setattr(changes, "PATHS", box)
+    srv = live_server()
+    body = srv.get("/api/v1/changes/pending").json()
+    assert body["pending"] and [m["module"] for m in body["modules"]] == ["samba", "ssh", "task"]
+    rpc = srv.post("/api/v1/rpc", json={"method": "getPendingChanges", "params": {}}).json()
+    assert rpc["modules"] == body["modules"]
+    text = render_pending(body)
+    assert "SSH settings: permitrootlogin root login on → root login off" in text and "To undo instead" in text
+    box.dirty_file.write_text("{broken")
+    r = srv.get("/api/v1/changes/pending")
+    assert r.status_code == 503 and str(box.dirty_file) in r.json()["error"]["message"]

@@ -140,3 +140,18 @@ def test_the_newest_omv_backup_archive_is_found(tmp_path):
     archive.write_text("x")
     os.utime(archive, (1_000_000.0, 1_000_000.0))
     assert preflight.newest_backup_age([str(tmp_path)], now=1_000_000.0 + 3600) == 3600
+
+
+def test_the_api_runs_apts_simulation_in_the_probe_sandbox_and_judges_it(live_server):
+    from omv_copilot_agent import runner
+    from omv_copilot_agent.cli.changes import render_preflight
+
+    if runner.sandbox_unavailable():
+        pytest.skip(f"probes cannot run here: {runner.sandbox_unavailable()}")
+    srv = live_server()
+    r = srv.get("/api/v1/changes/preflight")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["verdict"] in ("go", "wait", "no-go") and body["rollback"]
+    assert render_preflight(body).startswith(body["verdict"].upper())
+    assert srv.get("/api/v1/changes/preflight", params={"release": "maybe"}).status_code == 400

@@ -1,4 +1,4 @@
-"""Collectors' parsers against real recorded outputs (../shared/fixtures) and pyfakefs."""
+"""Collectors' parsers against real recorded outputs (tests/fixtures/captures) and pyfakefs."""
 
 from __future__ import annotations
 
@@ -11,11 +11,9 @@ from tests.conftest import FIXTURES
 
 SMART = FIXTURES / "smartctl"
 MDSTAT = FIXTURES / "proc" / "mdstat"
-needs_fixtures = pytest.mark.skipif(not SMART.exists(), reason="../shared/fixtures is missing (a clone without ../shared)")
 
 
-@needs_fixtures
-@pytest.mark.parametrize("path", sorted(SMART.glob("smart*.json")) if SMART.exists() else [], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(SMART.glob("smart*.json")), ids=lambda p: p.name)
 def test_every_smartctl_fixture_parses(path):
     from omv_copilot_agent.collect import smart
 
@@ -27,7 +25,6 @@ def test_every_smartctl_fixture_parses(path):
         assert set(attr) == {"id", "name", "value", "worst", "thresh", "raw", "when_failed"}
 
 
-@needs_fixtures
 def test_smart_specifics():
     from omv_copilot_agent.collect import smart
 
@@ -46,7 +43,6 @@ def test_smart_specifics():
     assert unreadable["passed"] is None and "Open failed" in unreadable["error"]
 
 
-@needs_fixtures
 def test_mdstat_every_state():
     from omv_copilot_agent.collect import mdstat
 

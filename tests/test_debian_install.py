@@ -32,7 +32,6 @@ from pathlib import Path
 
 import pytest
 import requests
-import yaml
 
 from tests.conftest import IN_CI, ROOT, free_port
 from tests.testbed import LOCK, TESTBED, omv_rpc, wait_for_engine

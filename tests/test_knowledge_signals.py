@@ -1,4 +1,4 @@
-"""Patterns' findings against snapshots built from real captures (tests/fixtures/knowledge) and realistic data.
+"""Patterns' findings against snapshots built from real captures (tests/fixtures/captures) and realistic data.
 
 Each pattern's findings must hold where the box really has the problem and stay quiet on
 healthy data and on missing/degraded sources (a broken collector must not invent a problem).
@@ -14,8 +14,8 @@ from tests.conftest import ROOT
 from omv_copilot_agent.collect import mdstat, smart
 from omv_copilot_agent.knowledge import KnowledgeBase, signals
 
-#: Copies of /work/shared/fixtures (licences and origin in its README), so these tests run in any clone.
-FIXTURES = ROOT / "tests" / "fixtures" / "knowledge"
+#: Real captures (licences and origin in their README), in the repository so these tests run in any clone.
+FIXTURES = ROOT / "tests" / "fixtures" / "captures"
 
 
 @pytest.fixture(scope="module")

@@ -152,7 +152,8 @@ SAMPLE_PATTERN = yaml.safe_dump({
 def _samples(daemon) -> dict:
     patterns = bridge(daemon, "getPatterns", {"start": 0, "limit": 1}).json()["data"]
     pid = patterns[0]["pattern_id"]
-    return {"getPattern": {"id": pid}, "search": {"q": "disk full"},
+    return {"getPattern": {"id": pid}, "getPatternText": {"id": pid}, "getTraceText": {"id": "none"},
+            "search": {"q": "disk full"},
             "feedback": {"pattern_id": pid, "helpful": True, "comment": "from omv-rpc"},
             "runDiagnostics": {"pattern_id": pid, "params": {}}, "getSolution": {"pattern_id": pid},
             "getLogs": {"since": 3600}, "getAlert": {"id": "1"}, "acknowledgeAlert": {"id": "1"},

@@ -31,7 +31,7 @@ def sandboxed(command: list[str], **sandbox) -> subprocess.CompletedProcess:
 @pytest.fixture
 def victim_dir():
     """A world-writable directory outside the sandbox: even ``nobody`` could write here without it."""
-    path = Path(tempfile.mkdtemp(prefix="ocp-sandbox-"))
+    path = Path(tempfile.mkdtemp(prefix="ocp-sandbox-", dir="/var/tmp"))  # not /tmp: probes get a private one
     path.chmod(0o777)
     yield path
     for child in path.iterdir():
@@ -130,3 +130,12 @@ def test_log_probes_get_log_groups_not_root():
 
     journal = probes.get("unit-journal")
     assert not journal.root and "systemd-journal" in journal.groups
+
+
+@pytest.mark.parametrize("as_root", [False, True])
+def test_a_probe_gets_a_private_scratch_tmp_that_never_reaches_the_host(as_root):
+    """apt's simulation needs scratch files: /tmp inside is an empty tmpfs, gone with the sandbox."""
+    marker = f"ocp-private-tmp-{os.getpid()}-{as_root}"
+    done = sandboxed(["/bin/sh", "-c", f"echo x > /tmp/{marker} && cat /tmp/{marker} && ls /tmp | wc -l"], as_root=as_root)
+    assert done.stdout.split() == ["x", "1"], (done.stdout, done.stderr)
+    assert not Path("/tmp", marker).exists()

@@ -17,7 +17,6 @@ import re
 import signal
 import stat
 import subprocess
-from pathlib import Path
 
 import pytest
 import requests
@@ -187,7 +186,6 @@ def test_no_secret_in_logs_answers_or_error_bodies(make_config, tmp_path):
     providers = [{"name": "p1", "kind": "openai", "endpoint": "http://127.0.0.1:9/v1", "model": "m", "api_key": inline_key},
                  {"name": "p2", "kind": "anthropic", "endpoint": "http://127.0.0.1:9", "model": "m",
                   "api_key_file": str(tmp_path / "llm-key")}]
-    log_file = tmp_path / "daemon.log"
     _, path = make_config({"assist": {"providers": providers}, "logging": {"level": "DEBUG"},
                            "collect": {"interval_s": 3600, "disabled_sources": ["apt", "smart"]}})
     os.chmod(path, 0o600)  # a config holding an api_key must not be world-readable (else the daemon refuses)

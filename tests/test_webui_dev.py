@@ -11,13 +11,12 @@ Screenshots go to build/screenshots/ (the curated ones are copied to docs/screen
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from tests import webui_browser as wb
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = wb.ROOT  # the checkout (this file may live in a tier folder below tests/)
 SHOTS = ROOT / "build" / "screenshots"
 PAGES = ["Dashboard", "Assistant", "Knowledge", "Diagnostics", "Traces", "Alerts", "History"]
 PATTERN = "docker-fills-root"  # diagnostics: two docker commands (fail here) and `df -h /` (passes)

@@ -28,7 +28,7 @@ from tests import webui_browser as wb
 from tests.conftest import start_engine_daemon, stop_daemon
 from tests.testbed import IN_CI, LOCK, TESTBED, wait_for_engine
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = wb.ROOT  # the checkout (this file may live in a tier folder below tests/)
 SHOTS = ROOT / "build" / "screenshots"
 PLUGIN = ROOT / "webui-extjs" / "omv"
 DROPIN = Path("/etc/nginx/openmediavault-webgui.d/openmediavault-copilot.conf")

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-TESTBED = Path(__file__).resolve().parent.parent.parent / "shared" / "omv-testbed"
+# OMV_TESTBED names it for a clone that is not beside ../shared (a git worktree elsewhere).
+TESTBED = Path(os.environ.get("OMV_TESTBED") or Path(__file__).resolve().parent.parent.parent / "shared" / "omv-testbed")
 IN_CI = os.environ.get("CI") == "true"
 
 LOCK = Path("/run/omv-testbed.lock")

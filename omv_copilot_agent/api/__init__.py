@@ -1,8 +1,9 @@
 """The localhost HTTP API: ``create_app(agent)`` builds the Flask app.
 
-One blueprint per resource, each a module of this package exposing ``bp``;
-:data:`BLUEPRINTS` lists them. Views reach the running agent through
-:func:`agent` and answer from its cached state, never by collecting inline.
+The operations (services/operations.py) become routes in :mod:`.routes`; the
+other blueprints serve what is not an operation: liveness, the OpenAPI document,
+the RPC bridge, Prometheus metrics and the development web UI. Views reach the
+running agent through :func:`agent` and answer from its cached state.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from flask import Flask, current_app
 
 from omv_copilot_agent.api import auth, errors
 
-BLUEPRINTS = ("health", "system", "knowledge", "diagnostics", "rpc", "ui", "openapi", "assist", "traces", "settings")
-BLUEPRINTS += ("alerts", "history", "metrics")  # alerts concern
-BLUEPRINTS += ("knowledge_edit",)  # pattern editing (local overlay)
+BLUEPRINTS = ("health", "rpc", "ui", "openapi", "metrics")
 
 
 def agent():
@@ -37,6 +36,9 @@ def create_app(agent_obj, token: str) -> Flask:
     app.extensions["copilot_agent"] = agent_obj
     errors.register(app)
     auth.register(app)
+    from omv_copilot_agent.api import routes
+
+    app.register_blueprint(routes.blueprint())
     for name in BLUEPRINTS:
         module = importlib.import_module(f"omv_copilot_agent.api.{name}")
         app.register_blueprint(module.bp)

@@ -27,10 +27,6 @@ def bad_request(message: str, code: str = "bad_request") -> ApiError:
     return ApiError(400, code, message)
 
 
-def not_found(message: str) -> ApiError:
-    return ApiError(404, "not_found", message)
-
-
 def error_response(status: int, code: str, message: str, details: list | None = None):
     error = {"code": code, "message": message}
     if details is not None:
@@ -40,7 +36,18 @@ def error_response(status: int, code: str, message: str, details: list | None = 
     return response
 
 
+#: The HTTP status of each kind of :class:`~omv_copilot_agent.services.errors.ServiceError`.
+STATUS = {"invalid": 400, "not_found": 404, "conflict": 409, "unavailable": 503, "upstream_failed": 502,
+          "not_implemented": 501}
+
+
 def register(app: Flask) -> None:
+    from omv_copilot_agent.services.errors import ServiceError
+
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError):
+        return error_response(STATUS[exc.kind], exc.code, exc.message, exc.details)
+
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         return error_response(exc.status, exc.code, exc.message, exc.details)

@@ -1,4 +1,4 @@
-"""Turn an LLM's text into the answer fields; fill gaps instead of failing (seed's fallback)."""
+"""Turn an LLM's text into the answer fields; fill gaps instead of failing (a partial answer beats none)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Seed Phase 2.5 tracing: nine decision points with timings, and a Mermaid view."""
+"""Decision traces: the nine points of an answer with their timings, and a Mermaid view."""
 
 from __future__ import annotations
 

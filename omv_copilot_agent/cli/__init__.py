@@ -19,6 +19,7 @@ from omv_copilot_agent.config import ConfigError
 
 COMMANDS = ("status", "daemon", "patterns", "diagnose", "ask")
 COMMANDS += ("alerts",)  # alerts, health, history
+COMMANDS += ("changes",)  # pending, preflight
 
 
 class CliError(Exception):

@@ -10,7 +10,7 @@ from omv_copilot_agent.cli.client import connect, quote
 from omv_copilot_agent.cli.output import print_json, table
 
 
-LIMIT_MAX = 1000  # the API's maximum page (api/alerts.py paging)
+LIMIT_MAX = 1000  # the API's maximum page (services/alerts.py paging)
 HISTORY_LIMIT_MAX = 10000  # api/history.py
 
 

@@ -101,7 +101,10 @@ class UnixClient(Client):
 
 
 class InProcessClient(Client):
-    """Runs the API app in this process against a freshly collected snapshot.
+    """Runs the operations in this process against a freshly collected snapshot.
+
+    A request names an operation the way it would over HTTP (method and path, so
+    commands are written once); the operation's handler runs directly, no web app.
 
     Looking must not change anything: the snapshot is collected but not stored, and no
     alert rule runs (so no alert state changes and no mail goes out from a shell
@@ -118,7 +121,6 @@ class InProcessClient(Client):
         import shutil
         import tempfile
 
-        from omv_copilot_agent.api import create_app
         from omv_copilot_agent.daemon.agent import Agent
         from omv_copilot_agent.store import Store, StoreError
 
@@ -145,14 +147,31 @@ class InProcessClient(Client):
         self.agent = Agent(config, store=store)
         atexit.register(self.agent.close)  # commands that forget close() still kill a hung source's programs
         self.agent.snapshot = self.agent.collector.collect()
-        self.token = "in-process"
-        self.app = create_app(self.agent, self.token)
-        self.http = self.app.test_client()
 
     def request(self, method: str, path: str, params: dict | None = None, body: dict | None = None) -> ApiReply:
-        response = self.http.open(path, method=method, query_string=params, json=body if method != "GET" else None,
-                                  headers={"Authorization": f"Bearer {self.token}", "Host": "localhost"})
-        return ApiReply(response.status_code, json.loads(response.get_data(as_text=True) or "{}"))
+        from omv_copilot_agent.api.errors import STATUS
+        from omv_copilot_agent.api.routes import resolve
+        from omv_copilot_agent.services.call import Accepted, Call, Created, Document
+        from omv_copilot_agent.services.errors import ServiceError
+        from omv_copilot_agent.store import StoreError
+
+        found = resolve(method, path)
+        if found is None:
+            return ApiReply(404, {"error": {"code": "not_found", "message": f"no operation {method} {path}"}})
+        op, values = found
+        call = Call(self.agent, args={k: str(v) for k, v in (params or {}).items() if v is not None}, arg_schemas=op.args,
+                    path=values,
+                    document=json.dumps(body).encode() if body is not None and method != "GET" else b"")
+        try:
+            answer = op.handler(call)
+        except ServiceError as exc:
+            error = {"code": exc.code, "message": exc.message, **({"details": exc.details} if exc.details else {})}
+            return ApiReply(STATUS[exc.kind], {"error": error})
+        except StoreError as exc:
+            return ApiReply(503, {"error": {"code": "store_unavailable", "message": f"the agent's database is unavailable: {exc}"}})
+        if isinstance(answer, (Created, Accepted)):
+            return ApiReply(201 if isinstance(answer, Created) else 202, answer.value)
+        return ApiReply(200, {"text": answer.text} if isinstance(answer, Document) else answer)
 
     def require_durable(self, what: str) -> None:
         """Refuse a write that would only land in the throw-away database (and vanish at exit)."""
@@ -187,17 +206,14 @@ def connect(args, *, allow_in_process: bool = True, announce: bool = True) -> Cl
     """
     config = config_mod.load(args.config)
     from omv_copilot_agent.config.exposure import world_readable_secret
-    from omv_copilot_agent.daemon import parse_listen
 
     exposed = world_readable_secret(config)
     if exposed:
         NOTICES.append(f"omv-copilot: warning: {exposed}")
-
-    host, port = parse_listen(config["api"]["listen"])
-    host = "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else (f"[{host}]" if ":" in host else host))
+    url = config.daemon.url
     try:
         token = config.token_file.read_text().strip()
-        why = f"the daemon does not answer on {host}:{port}"
+        why = f"the daemon does not answer on {url.removeprefix('http://')}"
     except OSError as exc:
         token = None
         why = f"cannot read the token file {config.token_file}: {exc.strerror or exc}"
@@ -206,7 +222,7 @@ def connect(args, *, allow_in_process: bool = True, announce: bool = True) -> Cl
 
         timeout = float(getattr(args, "timeout", 0) or 30)
         socket_path = unix_socket_path(config)
-        candidates = [Client(f"http://{host}:{port}", token, timeout=timeout)]
+        candidates = [Client(url, token, timeout=timeout)]
         if socket_path and os.path.exists(socket_path) and os.access(socket_path, os.R_OK | os.W_OK):
             candidates.insert(0, UnixClient(socket_path, token, timeout=timeout))
         for client in candidates:

@@ -6,7 +6,6 @@ same cycle, so this source never pays for a second slow RPC.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import psutil

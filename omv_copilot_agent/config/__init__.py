@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -210,6 +211,33 @@ def get_path(data: dict, dotted: str, default: Any = None) -> Any:
     return node
 
 
+@dataclass(frozen=True)
+class DaemonAddress:
+    """Where the daemon listens (``host``, ``port``) and the URL a client on this box reaches it at."""
+
+    host: str
+    port: int
+    url: str
+
+
+def daemon_address(listen: str) -> DaemonAddress:
+    """Where is the daemon: ``api.listen`` as the address to bind and the URL to call.
+
+    A wildcard bind (0.0.0.0, ::, empty) is reached on loopback; an IPv6 host is bracketed.
+    The CLI, the daemon and the generated OMV proxy all take the answer from here.
+    """
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]")
+    try:
+        port_n = int(port)
+    except ValueError:
+        raise ConfigError(f"api.listen: {listen!r} has no port number (host:port)") from None
+    if not 1 <= port_n <= 65535:
+        raise ConfigError(f"api.listen: port {port_n} is out of range 1-65535")
+    reach = "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else (f"[{host}]" if ":" in host else host))
+    return DaemonAddress(host, port_n, f"http://{reach}:{port_n}")
+
+
 class Config(dict):
     """The validated configuration; a dict plus where it came from."""
 
@@ -225,6 +253,10 @@ class Config(dict):
     @property
     def token_file(self) -> Path:
         return Path(self["api"]["token_file"])
+
+    @property
+    def daemon(self) -> DaemonAddress:
+        return daemon_address(self["api"]["listen"])
 
 
 def config_path(cli_path: str | None = None, environ: dict[str, str] | None = None) -> str:

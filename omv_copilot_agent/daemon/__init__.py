@@ -29,15 +29,6 @@ PRUNE_EVERY_S = 3600
 EXIT_RESTART = 3
 
 
-def parse_listen(listen: str) -> tuple[str, int]:
-    host, _, port = listen.rpartition(":")
-    host = host.strip("[]")
-    port_n = int(port)
-    if not 1 <= port_n <= 65535:
-        raise ConfigError(f"api.listen: port {port_n} is out of range 1-65535")
-    return host, port_n
-
-
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -49,7 +40,7 @@ def is_loopback(host: str) -> bool:
 
 def check_bind(config) -> tuple[str, int]:
     """host, port to bind; refuses a non-loopback address unless api.allow_remote."""
-    host, port = parse_listen(config["api"]["listen"])
+    host, port = config.daemon.host, config.daemon.port
     if not is_loopback(host) and not config["api"]["allow_remote"]:
         raise ConfigError(f"api.listen: {host} is not a loopback address; set api.allow_remote: true to expose the API")
     return host, port

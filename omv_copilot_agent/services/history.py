@@ -1,0 +1,95 @@
+"""Past issues, OMV configuration snapshots and their drift, admin notes."""
+
+from __future__ import annotations
+
+from omv_copilot_agent.services.alerts import service
+from omv_copilot_agent.services.call import SQLITE_MAX_INT, Call, Created, path_id
+from omv_copilot_agent.services.errors import invalid, not_found
+
+NOTE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["text"],
+               "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 10000},
+                              "alert_id": {"type": ["integer", "null"], "minimum": 1, "maximum": SQLITE_MAX_INT},
+                              "pattern_id": {"type": ["string", "null"], "maxLength": 64}}}
+
+
+def issues(call: Call) -> dict:
+    """Past and present alerts with their outcome, and assistant questions with theirs (newest first).
+
+    ``kind`` = alert | question | all (default). A ``state`` or ``severity`` filter means alerts only.
+    """
+    limit, offset = call.paging()
+    severity, state, kind = call.arg("severity"), call.arg("state"), call.arg("kind")
+    if state or severity:
+        kind = "alert"
+    total, items = 0, []
+    if kind in ("alert", "all"):
+        n, rows = service(call).list(state=state, severity=severity, limit=offset + limit, offset=0)
+        for r in rows:
+            r["kind"] = "alert"
+            r["outcome"] = {"resolved": "resolved", "acknowledged": "acknowledged"}.get(r["state"], "open")
+            if r.get("resolved_at"):
+                r["duration_s"] = round(r["resolved_at"] - r["first_seen"], 1)
+        total, items = total + n, items + rows
+    if kind in ("question", "all"):
+        n, rows = call.agent.store.question_history(limit=offset + limit)
+        total, items = total + n, items + rows
+    items.sort(key=lambda i: i["last_seen"] or 0, reverse=True)
+    return {"total": total, "limit": limit, "offset": offset, "issues": items[offset:offset + limit]}
+
+
+def snapshots(call: Call) -> dict:
+    limit, offset = call.paging()
+    total, rows = call.agent.store.list_config_revisions(limit=limit, offset=offset)
+    return {"total": total, "limit": limit, "offset": offset, "snapshots": rows}
+
+
+def snapshot_diff(call: Call) -> dict:
+    """What changed between snapshot ``from`` and ``to`` (defaults: the newest, and the one taken before ``to``)."""
+    from omv_copilot_agent.history.drift import diff
+
+    store = call.agent.store
+    to_id, from_id = call.arg("to"), call.arg("from")
+    if to_id is None:
+        newest = store.list_config_revisions(limit=1)[1]
+        if not newest:
+            raise not_found("no configuration snapshot recorded yet")
+        to_id = newest[0]["id"]
+    if from_id is None:
+        from_id = store.previous_config_revision_id(to_id) or to_id
+    old, new = store.get_config_revision(from_id), store.get_config_revision(to_id)
+    for sid, snap in ((from_id, old), (to_id, new)):
+        if snap is None:
+            raise not_found(f"no configuration snapshot {sid}")
+    changes = diff(old["data"], new["data"])
+    return {"from": {k: old[k] for k in ("id", "taken_at", "hash", "reason")},
+            "to": {k: new[k] for k in ("id", "taken_at", "hash", "reason")},
+            "changes": changes, "total": len(changes)}
+
+
+def snapshot(call: Call) -> dict:
+    """One configuration snapshot with its data (the OMV configuration as recorded then)."""
+    raw = call.path["id"]
+    found = call.agent.store.get_config_revision(path_id(raw, "snapshot id", "invalid_snapshot_id"))
+    if found is None:
+        raise not_found(f"no configuration snapshot {raw}")
+    return found
+
+
+def notes(call: Call) -> dict:
+    limit, offset = call.paging()
+    alert_id = call.arg("alert_id")
+    total, rows = call.agent.store.list_notes(alert_id=alert_id, limit=limit, offset=offset)
+    return {"total": total, "limit": limit, "offset": offset, "notes": rows}
+
+
+def add_note(call: Call) -> Created:
+    body = call.body(NOTE_SCHEMA)
+    text = body["text"].strip()
+    if not text:
+        raise invalid(f"{call.field('text')}: must not be blank", "invalid_body")
+    alert_id = body.get("alert_id")
+    if alert_id is not None and call.agent.store.get_alert(alert_id) is None:
+        raise not_found(f"no alert {alert_id}")
+    if body.get("pattern_id"):
+        text = f"[pattern {body['pattern_id']}] {text}"
+    return Created(call.agent.store.add_note(text, alert_id))
