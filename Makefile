@@ -102,7 +102,7 @@ deb: deps npm webui
 	@ls -l dist/*.deb
 
 # schemathesis (PyPI, in build/fuzz-venv seeing Debian's packages) over every endpoint of a real daemon.
-# FUZZ_ARGS e.g. "--max-examples 200 --max-time 600"; `make test` runs a short seeded pass (tests/test_fuzz.py).
+# FUZZ_ARGS e.g. "--max-examples 200 --max-time 600"; `make test` runs a short seeded pass (tests/system/test_fuzz.py).
 FUZZ_ARGS ?= --max-examples 100 --max-time 300
 fuzz: deps
 	$(PYTHON) tests/fuzz.py $(FUZZ_ARGS)

@@ -6,6 +6,7 @@ Not a benchmark itself (``make bench`` runs ``bench/*.py`` except names starting
 from __future__ import annotations
 
 import os
+import shutil
 import platform
 import socket
 import subprocess
@@ -101,29 +102,42 @@ def tree(pid: int):
         return []
 
 
-def rss_bytes(pid: int) -> int:
+def tree_sum(pid: int, measure) -> float:
+    """``measure(process)`` summed over a process tree; processes that vanish or hide count 0."""
     import psutil
 
     total = 0
     for p in tree(pid):
         try:
-            total += p.memory_info().rss
-        except psutil.NoSuchProcess:
+            total += measure(p)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, OSError, KeyError, ValueError):
             pass
     return total
+
+
+def rss_bytes(pid: int) -> int:
+    return tree_sum(pid, lambda p: p.memory_info().rss)
+
+
+def pss_bytes(pid: int) -> int:
+    return tree_sum(pid, lambda p: p.memory_full_info().pss)
 
 
 def cpu_seconds(pid: int) -> float:
-    import psutil
+    def cpu(p):
+        t = p.cpu_times()
+        return t.user + t.system + t.children_user + t.children_system
 
-    total = 0.0
-    for p in tree(pid):
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system + t.children_user + t.children_system
-        except psutil.NoSuchProcess:
-            pass
-    return total
+    return tree_sum(pid, cpu)
+
+
+def written_bytes(pid: int) -> int:
+    """Bytes the process tree caused to be written to storage (write_bytes - cancelled_write_bytes)."""
+    def written(p):
+        fields = dict(line.split(": ") for line in open(f"/proc/{p.pid}/io").read().splitlines())
+        return int(fields["write_bytes"]) - int(fields["cancelled_write_bytes"])
+
+    return tree_sum(pid, written)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -141,3 +155,30 @@ def table(headers: list[str], rows: list[list]) -> str:
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
     return "\n".join([line(cells[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, cells[1:])])
+
+
+def stock_apt_lists(dest: Path, source: str = "/var/lib/apt/lists") -> Path:
+    """A stock Debian apt list layout (uncompressed ``*_Packages``) built from this machine's lists.
+
+    Development machines keep their lists compressed (``Acquire::GzipIndexes``, lz4 here);
+    a NAS keeps ~50 MB of plain text, which is what the apt source must be measured on.
+    """
+    import gzip
+    import lzma
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in sorted(Path(source).glob("*_Packages*")):
+        name, _, ext = path.name.partition("_Packages")
+        target = dest / f"{name}_Packages"
+        if target.exists():
+            continue
+        if ext == ".lz4":
+            with open(target, "wb") as out:
+                subprocess.run(["lz4", "-dc", str(path)], stdout=out, check=True)
+        elif ext in (".gz", ".xz"):
+            opener = gzip.open if ext == ".gz" else lzma.open
+            with opener(path, "rb") as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+        elif ext == "":
+            shutil.copyfile(path, target)
+    return dest

@@ -1,18 +1,30 @@
 #!/usr/bin/python3
-"""Footprint: the agent daemon vs ``glances -w`` vs ``prometheus-node-exporter``, side by side.
+"""Footprint: the agent daemon vs glances, node_exporter and OMV's own collectd + rrdcached, side by side.
 
-All three start at once on loopback ports, each is scraped every 15 s (the
-agent's ``/system/status``, glances' ``/api/3/all``, node_exporter's
-``/metrics``) for ``BENCH_FOOTPRINT_S`` seconds (default 120; the issue's full
-run is 600). Reported per program: startup time to a first HTTP answer, RSS of
-its process tree (median and max of 1 s samples) and CPU seconds used, plus the
-agent's ratios. glances and node_exporter come from Debian and are installed
-here if absent. Then the wall time of one collection per agent source.
+All start at once. glances (``-w``), node_exporter and the agent are scraped every 15 s on
+loopback (the agent's ``/system/status``, glances' ``/api/3/all``, node_exporter's
+``/metrics``); collectd and rrdcached run with OMV 7's configuration, generated here from
+OMV's salt states (``../shared/omv-source``: ``deploy/collectd`` — cpu, df of /, interface,
+load, memory, rrdcached, syslog, unixsock, uptime plugins, collectd's 10 s interval — and
+``deploy/rrdcached`` — ``-B -F -f 3600 -w 900``, journal on), with its paths moved into a temp
+dir. Runs ``BENCH_FOOTPRINT_S`` seconds (default 120; the issue's full run is 600).
+
+Per program (process tree): startup to a first HTTP answer, RSS median/max and PSS median of
+1 s samples, CPU seconds and CPU-s per hour, bytes written (``/proc/<pid>/io`` write_bytes,
+so page-cache writes count when dirtied) and that per day, then the agent's ratios and the
+issue's targets. glances, node_exporter, collectd and rrdcached come from Debian and are
+installed here if absent. Then the wall time of one collection per agent source.
+
+Note on writes: rrdcached keeps updates 900 s (and journals them at once); the agent flushes
+every ``store.flush_interval_s`` (900 s) after writing its first cycle. A window shorter than
+15 min sees each side's first write but maybe not its periodic one; ``bench/scale.py`` measures
+the agent's writes over a simulated hour.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -21,11 +33,16 @@ import threading
 import time
 from pathlib import Path
 
-from _common import cpu_seconds, free_port, machine, rss_bytes, start_daemon, stop, table, wait_http, write_config
+from _common import (ROOT, cpu_seconds, free_port, machine, pss_bytes, rss_bytes, start_daemon, stop, table, wait_http,
+                     write_config, written_bytes)
 
 DURATION_S = int(os.environ.get("BENCH_FOOTPRINT_S", "120"))
+#: writes per day are extrapolated from after this (startup creates the database / RRD files once)
+WARMUP_S = min(120, DURATION_S // 4)
 SCRAPE_EVERY_S = 15
-PACKAGES = {"glances": "glances", "prometheus-node-exporter": "prometheus-node-exporter"}
+PACKAGES = {"glances": "glances", "prometheus-node-exporter": "prometheus-node-exporter", "collectd": "collectd-core",
+            "rrdcached": "rrdcached"}
+OMV_SALT = ROOT.parent.parent / "shared" / "omv-source" / "openmediavault" / "openmediavault" / "srv" / "salt" / "omv" / "deploy"
 
 
 def ensure_packages() -> None:
@@ -42,10 +59,14 @@ def ensure_packages() -> None:
 
 
 class Program:
-    def __init__(self, name: str, proc: subprocess.Popen, url: str, headers: dict, startup_s: float):
+    def __init__(self, name: str, proc: subprocess.Popen, url: str | None, headers: dict, startup_s: float,
+                 extra: list[subprocess.Popen] = ()):
         self.name, self.proc, self.url, self.headers, self.startup_s = name, proc, url, headers, startup_s
+        self.procs = [proc, *extra]
         self.rss: list[int] = []
-        self.cpu_start = cpu_seconds(proc.pid)
+        self.pss: list[int] = []
+        self.cpu_start = sum(cpu_seconds(p.pid) for p in self.procs)
+        self.written_start = sum(written_bytes(p.pid) for p in self.procs)
         self.scrapes = self.scrape_errors = 0
 
 
@@ -65,6 +86,49 @@ def start_node_exporter(workdir: Path) -> Program:
                             stdout=open(workdir / "node_exporter.log", "wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/metrics"
     return Program("node_exporter", proc, url, {}, wait_http(url, start, proc))
+
+
+def start_collectd(workdir: Path) -> Program:
+    """collectd + rrdcached as OMV 7 configures them (salt states read for the values), paths in workdir."""
+    salt = (OMV_SALT / "rrdcached" / "default.sls").read_text()
+    write_timeout = re.search(r"OMV_RRDCACHED_WRITETIMEOUT', '(\d+)'", salt).group(1)
+    flush = re.search(r"OMV_RRDCACHED_FLUSHINTERVAL', '(\d+)'", salt).group(1)
+    db, journal = workdir / "rrd" / "db", workdir / "rrd" / "journal"
+    db.mkdir(parents=True)
+    journal.mkdir(parents=True)
+    sock = workdir / "rrdcached.sock"
+    start = time.monotonic()
+    # /etc/init.d/rrdcached with OMV's /etc/default/rrdcached: -l SOCK -j JOURNAL -F -b BASE -B -w WRITE_TIMEOUT -f FLUSH
+    rrd = subprocess.Popen(["rrdcached", "-g", "-l", f"unix:{sock}", "-j", str(journal), "-F", "-b", str(db), "-B",
+                            "-w", write_timeout, "-f", flush, "-p", str(workdir / "rrdcached.pid")],
+                           stdout=open(workdir / "rrdcached.log", "wb"), stderr=subprocess.STDOUT)
+    plugins = []
+    for sls in sorted((OMV_SALT / "collectd" / "plugins").glob("*.sls")):
+        text = sls.read_text()
+        if sls.stem in ("init", "default"):
+            continue
+        if '"LoadPlugin ' in text:
+            plugins.append(re.search(r'contents: "(LoadPlugin \w+)"', text).group(1))
+        elif sls.stem == "df":
+            plugins.append('LoadPlugin df\n<Plugin df>\n\tMountPoint "/"\n\tIgnoreSelected false\n</Plugin>')
+        elif sls.stem == "interface":
+            nics = [n for n in os.listdir("/sys/class/net") if n != "lo"]
+            plugins.append("LoadPlugin interface\n<Plugin interface>\n" + "".join(f'\tInterface "{n}"\n' for n in nics)
+                           + "\tIgnoreSelected false\n</Plugin>")
+        elif sls.stem == "rrdcached":
+            plugins.append(f'LoadPlugin rrdcached\n<Plugin rrdcached>\n\tDaemonAddress "unix:{sock}"\n\tDataDir "{db}/"\n'
+                           f'\tCreateFiles true\n\tCollectStatistics true\n</Plugin>')
+        elif sls.stem == "syslog":
+            plugins.append("LoadPlugin syslog\n<Plugin syslog>\n\tLogLevel info\n</Plugin>")
+        elif sls.stem == "unixsock":
+            plugins.append(f'LoadPlugin unixsock\n<Plugin unixsock>\n\tSocketFile "{workdir / "collectd.socket"}"\n'
+                           f'\tSocketGroup "root"\n\tSocketPerms "0660"\n</Plugin>')
+    conf = workdir / "collectd.conf"
+    conf.write_text(f'PIDFile "{workdir / "collectd.pid"}"\nHostname "localhost"\nFQDNLookup true\n' + "\n".join(plugins) + "\n")
+    while not sock.exists() and time.monotonic() - start < 30:
+        time.sleep(0.02)
+    proc = subprocess.Popen(["collectd", "-f", "-C", str(conf)], stdout=open(workdir / "collectd.log", "wb"), stderr=subprocess.STDOUT)
+    return Program("collectd + rrdcached (OMV)", proc, None, {}, time.monotonic() - start, extra=[rrd])
 
 
 def start_agent(workdir: Path) -> Program:
@@ -87,17 +151,25 @@ def measure(programs: list[Program]) -> None:
             p.scrape_errors += 0 if ok else 1
             stop_event.wait(SCRAPE_EVERY_S)
 
-    threads = [threading.Thread(target=scraper, args=(p,), daemon=True) for p in programs]
+    threads = [threading.Thread(target=scraper, args=(p,), daemon=True) for p in programs if p.url]
     for t in threads:
         t.start()
-    end = time.monotonic() + DURATION_S
+    start = time.monotonic()
+    end = start + DURATION_S
     while time.monotonic() < end:
+        if not hasattr(programs[0], "steady_start") and time.monotonic() - start >= WARMUP_S:
+            for p in programs:  # after startup: collectd has created its RRD files, the agent its database
+                p.steady_start = sum(written_bytes(q.pid) for q in p.procs)
         for p in programs:
-            p.rss.append(rss_bytes(p.proc.pid))
+            p.rss.append(sum(rss_bytes(q.pid) for q in p.procs))
+            p.pss.append(sum(pss_bytes(q.pid) for q in p.procs))
         time.sleep(1)
     stop_event.set()
     for p in programs:
-        p.cpu_used = cpu_seconds(p.proc.pid) - p.cpu_start
+        p.cpu_used = sum(cpu_seconds(q.pid) for q in p.procs) - p.cpu_start
+        now = sum(written_bytes(q.pid) for q in p.procs)
+        p.written = now - p.written_start
+        p.steady = now - getattr(p, "steady_start", p.written_start)
 
 
 def source_times() -> list[list]:
@@ -133,27 +205,39 @@ def main() -> int:
             programs.append(start_agent(workdir / "agent"))
             programs.append(start_glances(workdir))
             programs.append(start_node_exporter(workdir))
+            (workdir / "collectd").mkdir()
+            programs.append(start_collectd(workdir / "collectd"))
             measure(programs)
         finally:
             for p in programs:
-                stop(p.proc)
+                for q in p.procs:
+                    stop(q)
     rows = []
+    day = 86400 / (DURATION_S - WARMUP_S)
     for p in programs:
         rows.append([p.name, f"{p.startup_s:.2f}", f"{statistics.median(p.rss) / 2**20:.1f}", f"{max(p.rss) / 2**20:.1f}",
-                     f"{p.cpu_used:.2f}", f"{100 * p.cpu_used / DURATION_S:.2f}", f"{p.scrapes - p.scrape_errors}/{p.scrapes}"])
-    print(table(["program", "startup s", "RSS median MiB", "RSS max MiB", "CPU s", "CPU %", "scrapes ok"], rows))
-    agent, glances, node = programs
+                     f"{statistics.median(p.pss) / 2**20:.1f}", f"{p.cpu_used:.2f}", f"{p.cpu_used * 3600 / DURATION_S:.1f}",
+                     f"{p.written / 2**10:.0f}", f"{p.steady * day / 1e6:.2f}",
+                     f"{p.scrapes - p.scrape_errors}/{p.scrapes}" if p.url else "-"])
+    print(table(["program", "startup s", "RSS median MiB", "RSS max MiB", "PSS median MiB", "CPU s", "CPU s/h",
+                 "written KiB (all)", "MB/day (after warm-up)", "scrapes ok"], rows))
+    agent, glances, node, collectd = programs
     ratio = lambda a, b: a / b if b else float("nan")  # noqa: E731
     print()
-    print(table(["ratio (agent / other)", "RSS median", "RSS max", "CPU s", "startup"], [
-        ["vs glances -w", f"{ratio(statistics.median(agent.rss), statistics.median(glances.rss)):.2f}",
-         f"{ratio(max(agent.rss), max(glances.rss)):.2f}", f"{ratio(agent.cpu_used, glances.cpu_used):.2f}",
-         f"{ratio(agent.startup_s, glances.startup_s):.2f}"],
-        ["vs node_exporter", f"{ratio(statistics.median(agent.rss), statistics.median(node.rss)):.2f}",
-         f"{ratio(max(agent.rss), max(node.rss)):.2f}", f"{ratio(agent.cpu_used, node.cpu_used):.2f}",
-         f"{ratio(agent.startup_s, node.startup_s):.2f}"]]))
-    target = ratio(statistics.median(agent.rss), statistics.median(glances.rss))
-    print(f"\ntarget: agent idle RSS <= 0.8 x glances: {'met' if target <= 0.8 else 'NOT met'} ({target:.2f})")
+    print(table(["ratio (agent / other)", "RSS median", "PSS median", "CPU s", "written"], [
+        [f"vs {o.name}", f"{ratio(statistics.median(agent.rss), statistics.median(o.rss)):.2f}",
+         f"{ratio(statistics.median(agent.pss), statistics.median(o.pss)):.2f}", f"{ratio(agent.cpu_used, o.cpu_used):.2f}",
+         f"{ratio(agent.steady, o.steady):.2f}"] for o in (glances, node, collectd)]))
+    rss_ratio = ratio(statistics.median(agent.rss), statistics.median(glances.rss))
+    cpu_ratio = ratio(agent.cpu_used, node.cpu_used)
+    per_day = agent.steady * day
+    print(f"\ntargets ({DURATION_S} s window):")
+    print(f"  idle RSS <= 0.9 x glances: {'met' if rss_ratio <= 0.9 else 'NOT met'} ({rss_ratio:.2f})")
+    print(f"  CPU-s/h <= 2 x node_exporter: {'met' if cpu_ratio <= 2 else 'NOT met'} ({cpu_ratio:.2f})")
+    print(f"  written/day <= 10 MB: {'met' if per_day <= 10e6 else 'NOT met'} ({per_day / 1e6:.2f} MB, extrapolated)")
+    print(f"  written < collectd + rrdcached: {'met' if agent.steady < collectd.steady else 'NOT met'} "
+          f"({agent.steady / 2**10:.0f} vs {collectd.steady / 2**10:.0f} KiB after the first {WARMUP_S} s; "
+          f"{agent.written / 2**10:.0f} vs {collectd.written / 2**10:.0f} KiB in all)")
     print("\ncollection wall time per source (ms, 5 runs):")
     print(table(["source", "status", "median ms", "max ms"], source_times()))
     return 0

@@ -27,7 +27,7 @@ from omv_copilot_agent.knowledge import KnowledgeBase  # noqa: E402
 
 import os  # noqa: E402
 
-#: Overridable so the test suite can smoke-run the script quickly (tests/test_knowledge_ranking.py).
+#: Overridable so the test suite can smoke-run the script quickly (tests/integration/test_knowledge_ranking.py).
 REPEAT = int(os.environ.get("KNOWLEDGE_BENCH_REPEAT", 20))
 SYNTHETIC = int(os.environ.get("KNOWLEDGE_BENCH_SYNTHETIC", 1000))
 

@@ -173,7 +173,8 @@ def _omv_rpc(args: list[str]) -> str | None:
 #: binary -> rule over its arguments (the argv without argv[0]). Only the collectors' own, fixed
 #: commands are here; diagnostics are catalogue probes (omv_copilot_agent.probes, run_probe).
 ALLOWLIST: dict[str, Rule] = {
-    "smartctl": _shape(r"--scan-open --json", r"--json -a /dev/[A-Za-z0-9/_-]+( -d [a-z0-9,_+-]+)?"),
+    # only with -n standby: a periodic read never spins up a sleeping disk (collect/smart.py)
+    "smartctl": _shape(r"--json -n standby (-a|-H -A) /dev/[A-Za-z0-9/_-]+"),
     "systemctl": _shape(r"show -p [A-Za-z,]+( [A-Za-z0-9@._-]+)+"),
     "journalctl": _shape(r"-o json --no-pager -p warning -n \d+ --since=-\d+s"),
     "zpool": _shape(r"list -H -p -o [a-z,]+"),

@@ -3,7 +3,7 @@
 
 Schemathesis is not in Debian, so it comes from PyPI into ``build/fuzz-venv``, a
 venv that also sees the system packages (the agent itself runs on Debian's
-Flask, waitress, …). ``make fuzz`` runs this file; ``tests/test_fuzz.py`` runs a
+Flask, waitress, …). ``make fuzz`` runs this file; ``tests/system/test_fuzz.py`` runs a
 shorter, seeded pass in ``make test``.
 
 Only ``examples`` and ``fuzzing`` phases run: schemathesis 4.32's ``coverage``

@@ -1,6 +1,6 @@
 """Realistic admin queries (as typed into a forum or the web UI, typos included) → expected pattern.
 
-Shared by tests/test_knowledge_ranking.py (each must rank its pattern in the top 3)
+Shared by tests/integration/test_knowledge_ranking.py (each must rank its pattern in the top 3)
 and bench/knowledge.py (latency and top-1/top-3 accuracy).
 """
 

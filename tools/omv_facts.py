@@ -18,7 +18,7 @@ official plugins and the main omv-extras plugins), never from memory:
 - generated files: literal paths that a salt state writes (``name:`` of its file states).
 
 Usage: ``tools/omv_facts.py [--source DIR] [PATTERN_DIR_OR_FILE ...]``; prints one line per
-finding and exits 1 when there is any. ``tests/test_omv_facts.py`` runs it over the shipped
+finding and exits 1 when there is any. ``tests/integration/test_omv_facts.py`` runs it over the shipped
 patterns and over planted wrong facts.
 """
 
@@ -35,7 +35,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from omv_copilot_agent.changes.salt import parse_sls  # noqa: E402  (the daemon reads the states the same way)
+from omv_copilot_agent.collect.omv_salt import parse_sls  # noqa: E402  (the daemon reads the states the same way)
 
 
 def _find_source() -> Path:

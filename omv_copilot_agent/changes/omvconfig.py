@@ -160,10 +160,3 @@ def diff(before: ET.Element, after: ET.Element) -> list[Change]:
                 if field not in ("uuid", "@label") and a.get(field) != b.get(field):
                     changes.append(Change(name, field, a.get(field), b.get(field)))
     return changes
-
-
-def revisions(config_file: str | Path) -> list[Path]:
-    """OMV's revision files of ``config_file`` (``config.xml.0001``…), oldest first."""
-    path = Path(config_file)
-    found = [p for p in path.parent.glob(path.name + ".*") if re.fullmatch(r"\d+", p.suffix[1:] or "x")]
-    return sorted(found, key=lambda p: int(p.suffix[1:]))

@@ -13,6 +13,8 @@ import sys
 from omv_copilot_agent.cli import CliError
 from omv_copilot_agent.cli.client import connect
 from omv_copilot_agent.cli.output import print_json
+from omv_copilot_agent import probes
+from omv_copilot_agent.knowledge.diagnostics import wakes_disks
 from omv_copilot_agent.cli.patterns import call, check_id
 
 
@@ -54,6 +56,13 @@ def verdict(result: dict) -> str:
     return "DONE" if result.get("returncode") == 0 else f"EXIT {result.get('returncode')}"
 
 
+def _wakes(diag: dict) -> bool:
+    try:
+        return wakes_disks(probes.get(diag.get("probe")).argv)
+    except probes.UnknownProbe:
+        return False
+
+
 def run(args) -> int:
     params = parse_params(args.param)
     client = connect(args, announce=False)  # the header line says who answered
@@ -66,6 +75,9 @@ def run(args) -> int:
         print(f"{pattern['pattern_id']} — {pattern['title']} ({steps} diagnostics, answered by {client.mode})")
         if missing:
             print("  note: steps needing " + ", ".join(f"--param {n}=…" for n in missing) + " will be refused")
+        waking = [str(i + 1) for i, d in enumerate(pattern["diagnostics"]) if _wakes(d)]
+        if waking:
+            print(f"  note: step(s) {', '.join(waking)} read the disk itself and spin it up if it sleeps")
     for i in range(steps):
         print(f"[{i + 1}/{steps}] {pattern['diagnostics'][i]['name']} …", file=progress, flush=True, end="" if not args.json else "\n")
         try:

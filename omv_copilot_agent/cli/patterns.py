@@ -1,7 +1,7 @@
 """``omv-copilot patterns [list|show ID|search TEXT|validate FILE...]``: browse, search, check patterns.
 
 Goes through the API (daemon, else in-process like ``status``) so the answer, including
-feedback nudges and the live snapshot's state signals, is the same the web UI shows.
+feedback nudges and the findings of the live snapshot, is the same the web UI shows.
 ``validate`` runs offline with the same checks as the editor's Validate button
 (knowledge.editing), so a file that passes here also saves through the API.
 """

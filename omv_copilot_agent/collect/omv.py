@@ -2,10 +2,16 @@
 
 The engine is slow (≈1 s per call), so the configuration is read once and
 kept in ``ctx.cache``; it is re-read only when ``config.xml``'s mtime changes
-(a call that failed, maybe transiently, is retried alone every ``RETRY_FAILED_S``).
+(a call that failed is retried alone after ``RETRY_FAILED_S``, then after twice as long each
+time it fails again, up to ``RETRY_MAX_S``: a method that fails on this box for good —
+a plugin's bug, a disk RPC in a container — costs one call a day, not one every two minutes).
 The cheap live bits of ``System.getInformation`` (configDirty, updates) are
 refreshed at most every ``LIVE_REFRESH_S``. One failing method does not lose
 the others: it goes to ``data.errors`` and makes the source degraded.
+
+``Smart.getList`` is deliberately not read: OMV answers it by running
+``smartctl`` without ``-n standby`` on every disk, which spins up sleeping
+disks; the ``smart`` source reads SMART itself without waking them.
 """
 
 from __future__ import annotations
@@ -19,8 +25,11 @@ from omv_copilot_agent.collect.omv_rpc import OmvRpcClient, OmvRpcError
 
 NAME = "omv"
 LIVE_REFRESH_S = 120.0
-#: a configuration call that failed is retried (alone) this often, even if config.xml did not change
+#: a configuration call that failed is retried (alone) after this long, doubling per failure up to RETRY_MAX_S
 RETRY_FAILED_S = 120.0
+RETRY_MAX_S = 86400.0
+#: the monotonic clock; tests replace it to simulate days of cycles
+clock = time.monotonic
 
 PAGE = {"start": 0, "limit": -1}
 
@@ -59,7 +68,6 @@ CONFIG_CALLS: dict[str, tuple[str, str, dict | None, Callable[[Any], Any]]] = {
     "topics": ("Notification", "getList", PAGE, _topics),
     "filesystems": ("FileSystemMgmt", "enumerateFilesystems", {}, _rows),
     "raid": ("MdMgmt", "getList", PAGE, _rows),
-    "smart": ("Smart", "getList", PAGE, _rows),
 }
 
 
@@ -119,7 +127,7 @@ def collect(ctx) -> dict:
     if not client.available():
         raise Unavailable("omv-rpc not found (not an OpenMediaVault box)")
     cache = ctx.cache.setdefault(NAME, {})
-    now = time.monotonic()
+    now = clock()
     errors: dict[str, str] = {}
     if "live" not in cache or now - cache.get("live_at", 0) >= LIVE_REFRESH_S:
         try:
@@ -137,12 +145,18 @@ def collect(ctx) -> dict:
     mtime = _mtime(ctx.config.get_path("omv_rpc.config_xml", "/etc/openmediavault/config.xml"))
     if "config" not in cache or cache.get("mtime") != mtime:
         cache["raw"], cache["failed"] = read_calls(client, CONFIG_CALLS)
-        cache["mtime"], cache["config_at"] = mtime, now
-    elif cache["failed"] and now - cache.get("config_at", 0) >= RETRY_FAILED_S:
-        # a failed call may have been transient (engine restarting): retry only those, not the whole config
-        raw, cache["failed"] = read_calls(client, list(cache["failed"]))
-        cache["raw"].update(raw)
-        cache["config_at"] = now
+        cache["mtime"], cache["retry"] = mtime, {k: (now + RETRY_FAILED_S, RETRY_FAILED_S) for k in cache["failed"]}
+    else:
+        # a failed call may have been transient (engine restarting): retry only those that are due
+        due = [k for k in cache["failed"] if now >= cache["retry"][k][0]]
+        if due:
+            raw, failed = read_calls(client, due)
+            cache["raw"].update(raw)
+            for key in due:
+                cache["failed"].pop(key, None)
+                if key in failed:
+                    delay = min(cache["retry"][key][1] * 2, RETRY_MAX_S)
+                    cache["failed"][key], cache["retry"][key] = failed[key], (now + delay, delay)
     cache["config"], cache["config_errors"] = assemble(cache["raw"]), _by_method(cache["failed"])
     errors.update(cache["config_errors"])
     data = {**cache["live"], **cache["config"], "errors": dict(errors)}

@@ -27,7 +27,10 @@ def metric_samples(snap: Snapshot) -> list[tuple[str, dict | None, float]]:
         labels = {"mountpoint": fs.get("mountpoint")}
         samples += [("fs.used_percent", labels, fs.get("percent")), ("fs.used_bytes", labels, fs.get("used")),
                     ("fs.free_bytes", labels, fs.get("free"))]
-    for disk in snap.data("smart").get("disks") or []:
-        if disk.get("temperature_c") is not None:
+    smart = snap.data("smart")
+    for disk in smart.get("disks") or []:
+        # a sleeping disk keeps its last reading, and an awake one is read every few cycles:
+        # only a reading taken in this cycle is a new sample
+        if disk.get("temperature_c") is not None and disk.get("read_at", 0) == smart.get("cycle_at", 0):
             samples.append(("disk.temperature", {"device": disk.get("device")}, disk["temperature_c"]))
     return [s for s in samples if s[2] is not None]

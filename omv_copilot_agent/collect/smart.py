@@ -1,13 +1,42 @@
-"""Source 'smart': ``smartctl --json`` per disk (ATA attributes, NVMe health log, SCSI)."""
+"""Source 'smart': SMART of every disk, read without ever spinning up a sleeping one.
+
+Why it works this way:
+
+* Every read is ``smartctl --json -n standby ...``: smartctl first asks the disk
+  for its power mode (ATA CHECK POWER MODE, which does not spin it up) and, when
+  it sleeps, exits with bit 1 of its status set and "Device is in STANDBY mode"
+  instead of reading SMART. A sleeping disk keeps its last reading, marked
+  ``asleep`` with the time it was taken (``read_at``), so a spun-down NAS stays
+  spun down — like smartd's ``-n standby`` (OMV's own smartd setting).
+* The disk list comes from ``/sys/block`` (no device is opened to list it),
+  not from ``smartctl --scan-open``, which opens every device on every cycle.
+* Two cadences, like smartd's: the full read (``-a``: identity, attributes,
+  error and self-test logs) every ``collect.smart_attributes_interval_s``
+  (30 min); health and temperature (``-H -A``) of awake disks every
+  ``collect.smart_health_interval_s``. Between reads a disk's entry is reused
+  unchanged, so the snapshot (and the store) only changes when a reading does.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import time
 
 from omv_copilot_agent import runner
 from omv_copilot_agent.collect.base import Degraded, Unavailable
 
 NAME = "smart"
+SYS_BLOCK = "/sys/block"
+#: block devices without SMART or that are not disks (optical, SD cards, virtual and stacked devices)
+NOT_DISKS = ("loop", "ram", "zram", "md", "dm-", "sr", "fd", "nbd", "zd", "mmcblk", "rbd", "drbd")
+#: the wall clock; tests replace it to simulate hours of cycles
+clock = time.time
+
+FULL_READ = ["-a"]
+QUICK_READ = ["-H", "-A"]
+_ASLEEP = re.compile(r"Device is in (.+?) mode", re.I)
 
 
 def _protocol(doc: dict) -> str | None:
@@ -46,36 +75,144 @@ def parse(doc: dict, device: str | None = None) -> dict:
             "attributes": attrs, "nvme": nvme, "error": error}
 
 
-def scan(timeout: float) -> list[tuple[str, str | None]]:
-    res = runner.run(["smartctl", "--scan-open", "--json"], timeout=timeout)
-    if res.error and res.returncode is None:
-        raise Unavailable("smartctl not found (install smartmontools)" if "not installed" in res.error else res.error)
+def asleep_mode(doc: dict, returncode: int | None, text: str = "") -> str | None:
+    """The power mode smartctl reported when ``-n standby`` skipped a sleeping disk, else None.
+
+    smartctl then exits with bit 1 set (status 2 by default) and prints
+    "Device is in STANDBY mode, exit(2)" (SLEEP, IDLE, or "STANDBY (OS)" when the
+    kernel says the disk is powered down); 7.3+ also puts ``power_mode`` in the JSON.
+    """
+    if returncode is None or not returncode & 0b10:
+        return None
+    strings = [m.get("string") or "" for m in (doc.get("smartctl") or {}).get("messages") or []] + [text]
+    for s in strings:
+        found = _ASLEEP.search(s)
+        if found:
+            return found.group(1).split()[0].lower()
+    mode = doc.get("power_mode")
+    if isinstance(mode, dict) and "passed" not in (doc.get("smart_status") or {}):
+        return str(mode.get("name") or "standby").split()[0].lower()
+    return None
+
+
+def devices(sys_block: str | None = None) -> list[str]:
+    """Disks that may speak SMART, from sysfs: ``/dev/<name>`` for every physical block device.
+
+    Only directory entries and links are read; no device is opened.
+    """
+    root = sys_block or SYS_BLOCK
     try:
-        devices = json.loads(res.stdout).get("devices") or []
-    except ValueError:
-        raise Degraded(f"smartctl --scan-open returned invalid JSON: {res.stdout[:80]!r}") from None
-    return [(d["name"], d.get("type")) for d in devices if d.get("name")]
+        names = sorted(os.listdir(root))
+    except OSError:
+        return []
+    out = []
+    for name in names:
+        if name.startswith(NOT_DISKS) or not os.path.exists(os.path.join(root, name, "device")):
+            continue
+        try:
+            with open(os.path.join(root, name, "size")) as fh:
+                if int(fh.read().strip() or 0) == 0:  # an empty card reader slot
+                    continue
+        except (OSError, ValueError):
+            pass
+        out.append(f"/dev/{name}")
+    return out
 
 
-def read_disk(name: str, dtype: str | None, timeout: float) -> dict:
-    argv = ["smartctl", "--json", "-a", name] + (["-d", dtype] if dtype else [])
-    res = runner.run(argv, timeout=timeout)
+def _sysfs_model(device: str) -> str | None:
+    try:
+        with open(os.path.join(SYS_BLOCK, os.path.basename(device), "device", "model")) as fh:
+            return fh.read().strip() or None
+    except OSError:
+        return None
+
+
+def _blank(device: str, error: str | None = None) -> dict:
+    return {"device": device, "model": _sysfs_model(device), "serial": None, "protocol": None, "passed": None,
+            "temperature_c": None, "power_on_hours": None, "attributes": [], "nvme": None, "error": error}
+
+
+def read_disk(device: str, what: list[str], timeout: float) -> tuple[dict | None, str | None]:
+    """One ``smartctl --json -n standby <what> <device>``: (parsed entry or None, power mode if asleep)."""
+    res = runner.run(["smartctl", "--json", "-n", "standby", *what, device], timeout=timeout)
     if res.timed_out or (res.error and res.returncode is None):
-        return {"device": name, "protocol": None, "passed": None, "attributes": [], "nvme": None, "error": res.error}
+        return _blank(device, res.error), None
     try:
         doc = json.loads(res.stdout)
     except ValueError:
-        return {"device": name, "protocol": None, "passed": None, "attributes": [], "nvme": None,
-                "error": f"unreadable: {res.stderr.strip()[:200] or 'no JSON from smartctl'}"}
-    return parse(doc, name)
+        mode = asleep_mode({}, res.returncode, res.stdout)
+        if mode:
+            return None, mode
+        return _blank(device, f"unreadable: {res.stderr.strip()[:200] or 'no JSON from smartctl'}"), None
+    mode = asleep_mode(doc, res.returncode)
+    if mode:
+        return None, mode
+    return parse(doc, device), None
+
+
+def _merge_quick(previous: dict, quick: dict) -> dict:
+    """A quick read refreshes health and temperature; attributes stay from the last full read."""
+    merged = dict(previous)
+    for key in ("passed", "temperature_c", "error"):
+        merged[key] = quick.get(key)
+    if quick.get("nvme") is not None:
+        merged["nvme"] = quick["nvme"]
+    return merged
+
+
+def read_due(device: str, state: dict, now: float, cfg: tuple[float, float, float]) -> dict:
+    """Refresh one disk's entry if one of its cadences is due; ``state`` is its memory across cycles."""
+    full_every, quick_every, timeout = cfg
+    entry = state.get("entry")
+    full_due = entry is None or now - state.get("full_at", 0) >= full_every
+    quick_due = now - state.get("checked_at", 0) >= quick_every
+    if entry is not None and not quick_due and (entry.get("asleep") or not full_due):
+        return entry  # a sleeping disk's power mode is checked on the quick cadence, not every cycle
+    what = FULL_READ if full_due or entry.get("error") else QUICK_READ
+    fresh, mode = read_disk(device, what, timeout)
+    state["checked_at"] = now
+    if mode:  # asleep: keep the last reading, say so
+        entry = dict(entry or _blank(device))
+        entry.update(power_state=mode, asleep=True, checked_at=now)
+        entry.setdefault("read_at", None)
+    else:
+        if what is FULL_READ:
+            entry = fresh
+            if not fresh.get("error"):
+                state["full_at"] = now
+        else:
+            entry = _merge_quick(entry, fresh)
+        entry.update(power_state="active" if not fresh.get("error") else "unknown", asleep=False,
+                     checked_at=now, read_at=now if not fresh.get("error") else (state.get("entry") or {}).get("read_at"))
+    state["entry"] = entry
+    return entry
+
+
+def _seed(cache: dict, previous) -> None:
+    """After a restart, start from the last stored readings instead of reading every disk at once."""
+    if cache or previous is None:
+        return
+    for disk in (previous.data(NAME) or {}).get("disks") or []:
+        if disk.get("device") and disk.get("read_at"):
+            cache[disk["device"]] = {"entry": dict(disk), "checked_at": disk.get("checked_at") or 0,
+                                     "full_at": 0 if disk.get("error") else disk["read_at"]}
 
 
 def collect(ctx) -> dict:
     if not runner.which("smartctl"):
         raise Unavailable("smartctl not found (install smartmontools)")
-    timeout = min(30.0, float(ctx.config.get_path("collect.source_timeout_s", 20)))
-    disks = [read_disk(name, dtype, timeout) for name, dtype in scan(timeout)]
-    data = {"disks": disks}
+    config = ctx.config
+    cfg = (float(config.get_path("collect.smart_attributes_interval_s", 1800)),
+           float(config.get_path("collect.smart_health_interval_s", 300)),
+           min(30.0, float(config.get_path("collect.source_timeout_s", 20))))
+    cache = ctx.cache.setdefault(NAME, {})
+    _seed(cache, getattr(ctx, "previous", None))
+    now = clock()
+    names = devices()
+    for gone in set(cache) - set(names):
+        del cache[gone]
+    disks = [read_due(name, cache.setdefault(name, {}), now, cfg) for name in names]
+    data = {"disks": disks, "cycle_at": now}  # a disk whose read_at equals cycle_at was read in this cycle
     bad = [d["device"] for d in disks if d.get("error")]
     if bad:
         raise Degraded(f"could not read SMART of {', '.join(bad)}", data)

@@ -16,6 +16,7 @@ from omv_copilot_agent import __version__, events, probes
 from omv_copilot_agent.alerts import AlertService
 from omv_copilot_agent.assist import AssistService
 from omv_copilot_agent.collect import Collector, Snapshot
+from omv_copilot_agent.daemon.persist import WriteBehind
 from omv_copilot_agent.collect.samples import metric_samples
 from omv_copilot_agent.events import Events
 from omv_copilot_agent.history import History
@@ -68,6 +69,10 @@ class Agent:
             self.snapshot = self.store.latest_snapshot()
         except StoreError as exc:
             log.warning("could not read the last snapshot: %s", exc)
+        if self.collector.previous is None:
+            # sources start from the last stored readings (a sleeping disk's SMART, for one)
+            self.collector.previous = self.snapshot
+        self.persist = WriteBehind(self.store, float(config.get_path("store.flush_interval_s", 900)), last=self.snapshot)
 
     def _report_recovery(self, recovered: dict) -> None:
         """The store replaced a corrupted database at start: say so where the admin looks (an alert)."""
@@ -89,8 +94,7 @@ class Agent:
             self.snapshot = snapshot
             self.cycles += 1
             try:
-                self.store.save_snapshot(snapshot)
-                self.store.add_metrics(snapshot.taken_at, metric_samples(snapshot))
+                self.persist.add(snapshot, metric_samples(snapshot))
                 self.last_store_error = None
             except StoreError as exc:
                 self.last_store_error = str(exc)
@@ -102,6 +106,7 @@ class Agent:
 
     def prune(self) -> None:
         try:
+            self.persist.flush()  # retention and downsampling see every sample
             self.store.prune(snapshot_days=int(self.config.get_path("collect.snapshot_retention_days", 7)),
                              history_days=int(self.config.get_path("alerts.history_retention_days", 365)))
         except StoreError as exc:
@@ -128,4 +133,5 @@ class Agent:
                 service.close()
             except Exception:
                 log.exception("closing %s failed", type(service).__name__)
+        self.persist.close()
         self.store.close()

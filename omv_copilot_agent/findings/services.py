@@ -12,6 +12,7 @@ FINDINGS = {
     "core-unit-down": "a unit OMV's web UI needs (engined, nginx, php-fpm) is not active",
     "unit-failed": "a watched systemd unit is in the failed state",
     "config-dirty": "settings saved in OMV's web UI are not applied",
+    "omv-file-edited": "a file OMV generates was changed outside an Apply (the next Apply overwrites it)",
     "reboot-required": "OMV says the box needs a reboot (new kernel or libraries)",
     "security-updates": "security updates are pending (at least the configured count)",
     "ssh-password-failures": "the logs show failed SSH password logins",
@@ -25,7 +26,13 @@ LOG_PATTERNS = {
 
 
 def check(view: SnapshotView, t: Thresholds) -> list[Finding]:
-    return [*_units(view), *_omv(view), *_apt(view, t), *_logs(view)]
+    return [*_units(view), *_omv(view), *_omv_files(view), *_apt(view, t), *_logs(view)]
+
+
+def _omv_files(view: SnapshotView) -> list[Finding]:
+    return [Finding("omv-file-edited", "warning", str(e.get("file")), str(e.get("text")),
+                    {"file": e.get("file"), "module": e.get("module"), "durable_way": e.get("durable_way"), "source": "omv_files"})
+            for e in view.items("omv_files", "edited") if isinstance(e, dict)]
 
 
 def _units(view: SnapshotView) -> list[Finding]:

@@ -29,6 +29,25 @@ DEFAULT_TIMEOUT_S = 15.0
 DEFAULT_MAX_OUTPUT = 64 * 1024
 
 
+#: programs that read a disk itself (not the kernel's view of it), spinning up one that sleeps
+_DISK_READERS = ("smartctl", "hdparm", "badblocks", "dd", "blkid", "fdisk", "sfdisk", "parted", "nvme", "sg_inq")
+
+
+def wakes_disks(argv) -> bool:
+    """Would this probe (its argv or argv template) spin up a sleeping disk? Asked before running it, to say so.
+
+    ``smartctl -n standby``/``-n idle`` and ``hdparm -C`` (power mode only) do not.
+    """
+    if not argv or argv[0] not in _DISK_READERS:
+        return False
+    args = list(argv[1:])
+    if not any(a.startswith("/dev/") or "{" in a for a in args):
+        return False
+    if argv[0] == "smartctl" and any(a in ("standby", "idle") or a.startswith(("--nocheck=s", "--nocheck=i")) for a in args):
+        return False
+    return not (argv[0] == "hdparm" and args[:1] == ["-C"])
+
+
 class RegexTimeout(Exception):
     """A pattern's regex did not finish within REGEX_TIMEOUT_S."""
 

@@ -1,10 +1,12 @@
 """Rank patterns for a query and the box's findings: BM25 over title/symptoms/triggers + findings.
 
-Score in [0, 1]: the text side's BM25 is squashed (1 - e^(-s/k)), the pattern's findings that
-hold combine with it as independent evidence, and feedback nudges by at most
-±FEEDBACK_CAP. When a query's words match patterns, only those are ranked (findings
-strengthen them); otherwise the patterns whose findings hold. Every contribution is
-written into ``reasons`` so the answer can show why a pattern was chosen.
+Score in [0, 1]: the text side is a relevance model (a logistic fit over the squashed BM25, the
+share of the question's words a pattern answers to and how many it matched; ``relevance.json``);
+a pattern whose ``findings:`` hold gets its odds multiplied by SIGNAL_ODDS (or SIGNAL_EVIDENCE
+for a question without words), and feedback nudges by at most ±FEEDBACK_CAP. When a query's
+words match patterns, only those are ranked (findings strengthen them); otherwise the patterns
+whose findings hold. Every contribution is written into ``reasons`` so the answer can show why
+a pattern was chosen.
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ def expand(text: str) -> str:
     for phrase in sorted(SYNONYMS, key=len, reverse=True):
         needle = f" {phrase} "
         if needle in text:
-            # an empty expansion marks a vague phrase: drop it so only state signals can answer it
+            # an empty expansion marks a vague phrase: drop it so only the findings can answer it
             replacement = f" {phrase} {SYNONYMS[phrase]} " if SYNONYMS[phrase] else " "
             text = text.replace(needle, replacement)
     return text

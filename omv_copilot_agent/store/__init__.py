@@ -64,6 +64,10 @@ class BaseStore:
                 conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
+                # WAL bounded: checkpoint every ~1000 pages (SQLite's default, set explicitly) and
+                # truncate the -wal file back to 1 MiB after one, so it never grows on a small flash disk
+                conn.execute("PRAGMA wal_autocheckpoint=1000")
+                conn.execute("PRAGMA journal_size_limit=1048576")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from None
         conn.row_factory = sqlite3.Row
@@ -89,11 +93,19 @@ class BaseStore:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; failures (disk full, read-only) become StoreError."""
+        """A write transaction; failures (disk full, read-only) become StoreError.
+
+        Nested in a write of the same thread, it is part of that transaction (one commit for
+        a flush of buffered samples plus a snapshot).
+        """
         if self.readonly:
             raise StoreError("store is open read-only")
+        if getattr(self._local, "writing", False):
+            yield self.conn
+            return
         with self._write_lock:
             conn = self.conn
+            self._local.writing = True
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 yield conn
@@ -110,6 +122,8 @@ class BaseStore:
                     raise
                 self.last_write_error = f"{exc} ({self.path})"
                 raise StoreError(f"could not write to {self.path}: {exc}") from None
+            finally:
+                self._local.writing = False
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
         try:

@@ -11,6 +11,8 @@ import json
 import time
 
 OPEN_STATES = ("firing", "acknowledged")
+#: an open alert whose text did not change is rewritten (last_seen, count) at most this often
+TOUCH_EVERY_S = 600.0
 
 
 def _alert(row) -> dict:
@@ -26,21 +28,38 @@ class AlertsMixin:
                 self.query("SELECT * FROM alerts WHERE state IN ('firing','acknowledged') ORDER BY id")]
 
     def insert_alert(self, a: dict, now: float) -> int:
+        details = json.dumps(a.get("details") or {}, default=str)
         with self.write() as conn:
             cur = conn.execute(
                 "INSERT INTO alerts (rule, subject, severity, state, title, message, first_seen, last_seen, details) "
                 "VALUES (?, ?, ?, 'firing', ?, ?, ?, ?, ?)",
-                (a["rule"], a["subject"], a["severity"], a["title"], a["message"], now, now, json.dumps(a.get("details") or {}, default=str)))
-            return cur.lastrowid
+                (a["rule"], a["subject"], a["severity"], a["title"], a["message"], now, now, details))
+        self.__dict__.setdefault("_alert_touches", {})[cur.lastrowid] = ((a["severity"], a["title"], a["message"], details), now, 0)
+        return cur.lastrowid
 
     def touch_alert(self, alert_id: int, a: dict, now: float) -> None:
-        """The condition still holds: refresh text/severity, last_seen and count; reset the clear streak."""
+        """The condition still holds: refresh text/severity, last_seen and count; reset the clear streak.
+
+        An unchanged alert is written at most every ``TOUCH_EVERY_S`` (and on this process's first
+        touch): one commit per open alert per cycle wore out USB-stick boot disks. Cycles in between
+        are counted in memory and added on the next write, so ``last_seen``/``count`` lag by at most
+        that long (and lose at most that much on a power cut).
+        """
+        details = json.dumps(a.get("details") or {}, default=str)
+        signature = (a["severity"], a["title"], a["message"], details)
+        touches = self.__dict__.setdefault("_alert_touches", {})  # id -> (signature, written at, unwritten cycles)
+        last = touches.get(alert_id)
+        if last and last[0] == signature and now - last[1] < TOUCH_EVERY_S:
+            touches[alert_id] = (signature, last[1], last[2] + 1)
+            return
         with self.write() as conn:
             conn.execute("UPDATE alerts SET severity = ?, title = ?, message = ?, details = ?, last_seen = ?, "
-                         "count = count + 1, clear_count = 0 WHERE id = ?",
-                         (a["severity"], a["title"], a["message"], json.dumps(a.get("details") or {}, default=str), now, alert_id))
+                         "count = count + ?, clear_count = 0 WHERE id = ?",
+                         (*signature, now, 1 + (last[2] if last else 0), alert_id))
+        touches[alert_id] = (signature, now, 0)
 
     def mark_clear(self, alert_id: int) -> int:
+        self.__dict__.get("_alert_touches", {}).pop(alert_id, None)  # the next touch must reset clear_count
         with self.write() as conn:
             conn.execute("UPDATE alerts SET clear_count = clear_count + 1 WHERE id = ?", (alert_id,))
             return conn.execute("SELECT clear_count FROM alerts WHERE id = ?", (alert_id,)).fetchone()[0]

@@ -26,24 +26,57 @@ def labels_key(labels: dict | str | None) -> str:
 
 
 class MetricsMixin:
+    #: rows waiting for flush_metrics() once buffer_metrics() was called (the daemon), else None
+    _metric_buffer: list | None = None
+
+    def buffer_metrics(self) -> None:
+        """Keep new samples in memory until flush_metrics(): one commit every few minutes, not one per cycle.
+
+        Reads (series, metric_names) include the buffered samples.
+        """
+        if self._metric_buffer is None:
+            self._metric_buffer = []
+
     def add_metrics(self, ts: float, samples: Iterable[Sample]) -> int:
         rows = [(ts, name, labels_key(labels), float(value)) for name, labels, value in samples if value is not None]
-        if not rows:
-            return 0
+        if self._metric_buffer is not None:
+            self._metric_buffer.extend(rows)
+        elif rows:
+            self._insert_metrics(rows)
+        return len(rows)
+
+    def flush_metrics(self) -> int:
+        """Write the buffered samples (inside the caller's transaction when there is one)."""
+        rows, self._metric_buffer = self._metric_buffer, ([] if self._metric_buffer is not None else None)
+        if rows:
+            try:
+                self._insert_metrics(rows)
+            except Exception:
+                self._metric_buffer[:0] = rows  # kept for the next flush (a full disk may recover)
+                raise
+        return len(rows or ())
+
+    def buffered_points(self, name: str, key: str, since: float, until: float) -> list[tuple[float, float, int]]:
+        """(ts, value, tier 0) of one series still waiting in the buffer."""
+        return [(ts, value, 0) for ts, n, labels, value in list(self._metric_buffer or ())
+                if n == name and labels == key and since <= ts <= until]
+
+    def _insert_metrics(self, rows: list) -> None:
         with self.write() as conn:
             conn.executemany("INSERT INTO metrics (ts, name, labels, value, tier) VALUES (?, ?, ?, ?, 0)", rows)
-        return len(rows)
 
     def series(self, name: str, labels: dict | str | None = None, since: float = 0.0, until: float | None = None) -> list[tuple[float, float]]:
         """(ts, value) points of one series, oldest first, finest tier available per time range."""
         until = until or time.time() + 1
         key = labels_key(labels)
-        rows = self.query(
+        rows = [dict(r) for r in self.query(
             "SELECT ts, value, tier FROM metrics WHERE name = ? AND labels = ? AND ts >= ? AND ts <= ? ORDER BY ts",
             (name, key, since, until),
-        )
+        )]
+        rows += [{"ts": ts, "value": value, "tier": tier} for ts, value, tier in self.buffered_points(name, key, since, until)]
         if not rows:
             return []
+        rows.sort(key=lambda r: r["ts"])
         raw_start = min((r["ts"] for r in rows if r["tier"] == 0), default=None)
         five_start = min((r["ts"] for r in rows if r["tier"] == 1), default=None)
         points = []
@@ -56,7 +89,8 @@ class MetricsMixin:
         return points
 
     def metric_names(self) -> list[tuple[str, str]]:
-        return [(r["name"], r["labels"]) for r in self.query("SELECT DISTINCT name, labels FROM metrics ORDER BY name, labels")]
+        stored = {(r["name"], r["labels"]) for r in self.query("SELECT DISTINCT name, labels FROM metrics")}
+        return sorted(stored | {(n, labels) for _, n, labels, _ in list(self._metric_buffer or ())})
 
     def downsample_metrics(self, now: float | None = None) -> dict[str, int]:
         """Roll expired raw samples into 5-min averages, those into hourly; drop the oldest."""
@@ -91,6 +125,7 @@ class MetricsMixin:
         """Like ``series()`` but one index range scan per tier (tier IN ...), for the per-cycle forecasts."""
         rows = self.query("SELECT ts, value, tier FROM metrics WHERE name = ? AND labels = ? AND tier IN (0, 1, 2) "
                           "AND ts >= ? AND ts <= ? ORDER BY ts", (name, labels_key(labels), since, until))
+        rows = sorted([tuple(r) for r in rows] + self.buffered_points(name, labels_key(labels), since, until))
         raw_start = min((r[0] for r in rows if r[2] == 0), default=None)
         five_start = min((r[0] for r in rows if r[2] == 1), default=None)
         return [(r[0], r[1]) for r in rows

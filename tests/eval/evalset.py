@@ -3,7 +3,7 @@
 Kept free of project imports so the schema test and the split can be checked
 without building an agent. The split is a pure function of the case ids and
 categories, so anyone can recompute it and nobody can move a case between the
-tuned and the held-out part by accident (tests/test_eval.py checks the stored
+tuned and the held-out part by accident (tests/integration/test_eval.py checks the stored
 ``split`` field against it).
 """
 

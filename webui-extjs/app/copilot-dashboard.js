@@ -123,12 +123,15 @@
               C.bytes(fs.total), forecast];
           })));
 
-        set('disks', sourceNote(smart, 'SMART') + table(['Device', 'Model', 'SMART', 'Temp.', 'Power-on'],
+        set('disks', sourceNote(smart, 'SMART') + table(['Device', 'Model', 'Power', 'SMART', 'Temp.', 'Power-on'],
           (smart.data.disks || []).map(function (d) {
             var state = d.passed === true ? C.badge('passed', 'ocp-ok') : (d.passed === false ? C.badge('FAILED', 'ocp-bad') : C.badge(d.error ? 'unknown' : 'n/a'));
             var t = d.temperature_c;
+            // a sleeping disk is never woken to be read: its values are its last reading, with their age
+            var power = d.asleep ? C.badge('asleep', 'ocp-muted') + ' <span class="ocp-muted">' + (d.read_at ? 'read ' + C.time(d.read_at) : 'not read yet') + '</span>' :
+              (d.power_state ? C.h(d.power_state) : '–');
             var hot = {critical: 'ocp-text-bad', warning: 'ocp-text-warn'}[C.findingSeverity(findings, 'disk-hot', d.device)] || '';
-            return [C.h(d.device), C.h(d.model), state,
+            return [C.h(d.device), C.h(d.model), power, state,
               t === null || t === undefined ? '–' : '<span class="' + hot + '">' + C.h(t) + ' °C</span>',
               d.power_on_hours ? C.h(d.power_on_hours) + ' h' : '–'];
           })));

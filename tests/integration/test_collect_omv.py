@@ -72,7 +72,7 @@ def test_omv_source_from_fixtures(make_config, fake_omv, tmp_path):
     assert email["server"] == "smtp.example.org" and "authentication" not in email
     assert "hunter2" not in repr(d)
     assert {t["id"] for t in d["notifications"]["topics"]} == {"monitmemoryusage", "smartmontools"}
-    assert d["raid"][0]["state"] == "clean, degraded" and d["smart"][0]["overallstatus"] == "GOOD"
+    assert d["raid"][0]["state"] == "clean, degraded" and "smart" not in d
 
 
 def test_omv_feeds_storage_and_services(make_config, fake_omv, tmp_path):
@@ -90,10 +90,10 @@ def test_omv_feeds_storage_and_services(make_config, fake_omv, tmp_path):
 
 
 def test_one_failing_method_degrades_with_its_reason(make_config, fake_omv, tmp_path):
-    _, snap = _collect(make_config, fake_omv("fail:Smart.getList"), tmp_xml=tmp_path / "c.xml")
+    _, snap = _collect(make_config, fake_omv("fail:MdMgmt.getList"), tmp_xml=tmp_path / "c.xml")
     omv = snap.sources["omv"]
-    assert omv.status == "degraded" and "Smart.getList" in omv.reason and "smartctl" in omv.reason
-    assert list(omv.data["errors"]) == ["Smart.getList"]
+    assert omv.status == "degraded" and "MdMgmt.getList" in omv.reason and "smartctl" in omv.reason
+    assert list(omv.data["errors"]) == ["MdMgmt.getList"]
     assert omv.data["users"][0]["name"] == "alice"  # the rest still came through
 
 
@@ -138,7 +138,9 @@ def test_failed_call_is_retried_alone_after_a_while(make_config, fake_omv, tmp_p
         calls.write_text("")
         assert collector.collect().sources["omv"].status == "degraded", "not retried before RETRY_FAILED_S"
         assert calls.read_text() == ""
-        monkeypatch.setattr(omv_source, "RETRY_FAILED_S", 0.0)
+        now = omv_source.clock()
+        monkeypatch.setattr(omv_source, "clock", lambda: now + omv_source.RETRY_FAILED_S)
+        monkeypatch.setattr(omv_source, "LIVE_REFRESH_S", 10**9)
         snap = collector.collect()
         assert snap.sources["omv"].status == "ok" and snap.sources["omv"].data["users"][0]["name"] == "alice"
         assert calls.read_text().split() == ["UserMgmt.getUserList"]
@@ -201,6 +203,63 @@ def test_close_during_a_cycle_kills_the_hung_rpc_and_stores_nothing(make_config,
         collector.collect()
 
 
+def test_a_call_that_keeps_failing_backs_off_to_once_a_day(make_config, fake_omv, tmp_path, monkeypatch):
+    """Retried after 2, 4, 8 ... minutes, then daily: 2 days of one-minute cycles are ~12 calls, not 1440."""
+    from omv_copilot_agent.collect import omv as omv_source
+
+    xml = tmp_path / "config.xml"
+    xml.write_text("<config/>")
+    command = fake_omv("fail:UserMgmt.getUserList")
+    calls = Path(command).parent / "calls.log"
+    calls.write_text("")
+    clock = [1000.0]
+    monkeypatch.setattr(omv_source, "clock", lambda: clock[0])
+    monkeypatch.setattr(omv_source, "LIVE_REFRESH_S", 10**9)  # count configuration calls only
+    collector, _ = _collect(make_config, command, tmp_xml=xml)
+    try:
+        for _ in range(2 * 1440):
+            clock[0] += 60
+            assert collector.collect().sources["omv"].status == "degraded"
+    finally:
+        collector.close()
+    tries = calls.read_text().split().count("UserMgmt.getUserList")
+    assert 10 <= tries <= 14, f"{tries} calls of a method that always fails"
+    assert calls.read_text().split().count("ShareMgmt.getList") == 1  # the others are read once
+
+
+def _engine_already_up() -> bool:
+    """The test bed's engine answers (this test never starts it: up.sh changes shared machine state)."""
+    import subprocess
+
+    try:
+        return subprocess.run(["/usr/sbin/omv-rpc", "-u", "admin", "System", "getInformation"],
+                              capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def test_python_engine_client_needs_no_process_per_call(monkeypatch):
+    """With OMV's Python library (the test bed), calls go over the engine's socket: no omv-rpc process."""
+    from omv_copilot_agent import runner
+    from omv_copilot_agent.collect.omv_rpc import OmvRpcClient, OmvRpcError
+
+    if not _engine_already_up():
+        pytest.skip("OMV's engine is not running here (`omv-rpc -u admin System getInformation` fails)")
+    client = OmvRpcClient("omv-rpc", timeout_s=60)
+    if client.mode != "python":
+        pytest.skip("OMV's Python library (openmediavault.rpc) is not importable here")
+
+    def no_process(*args, **kwargs):
+        raise AssertionError("a process was started")
+
+    monkeypatch.setattr(runner, "run", no_process)
+    assert client.call("System", "getInformation", {})["version"].startswith("7.")
+    with pytest.raises(OmvRpcError, match="does not exist for the RPC service 'System'"):
+        client.call("System", "getNothing", {})
+    with pytest.raises(OmvRpcError, match="not a read method"):
+        client.call("UserMgmt", "setUser", {"name": "x"})  # the runner's omv-rpc rule applies here too
+
+
 # --- the real OMV engine (tests/testbed.py) ---------------------------------------------------------
 
 def test_real_engine_status_and_configuration(omv_engine, live_server):
@@ -213,9 +272,8 @@ def test_real_engine_status_and_configuration(omv_engine, live_server):
     omv = status["sources"]["omv"]
     assert omv["data"]["version"] == info["version"]
     assert status["sources"]["system"]["data"]["omv_version"] in info["version"]
-    # the disk RPCs fail in the test bed: that shows as degraded with OMV's own message
-    assert omv["status"] == "degraded" and "Smart.getList" in omv["data"]["errors"]
-    assert "Smart.getList" in omv["reason"]
+    # Smart.getList (OMV runs smartctl without -n standby on every disk for it) is never called
+    assert "Smart.getList" not in omv["data"]["errors"] and "Smart.getList" not in (omv["reason"] or "")
     services = {s["name"]: s["enabled"] for s in omv["data"]["services"]}
     assert "ssh" in services and "samba" in services
     conf = srv.get("/api/v1/system/configuration").json()["omv"]

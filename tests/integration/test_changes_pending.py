@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from omv_copilot_agent.changes import omvconfig, pending, salt
+from omv_copilot_agent.changes import omvconfig, pending
+from omv_copilot_agent.collect import omv_files
+from omv_copilot_agent.collect import omv_salt as salt
 
 OMV_SOURCE = next((p / "shared" / "omv-source" for p in Path(__file__).resolve().parents
                    if (p / "shared" / "omv-source").is_dir()), Path("/nonexistent"))
@@ -135,15 +137,15 @@ def test_drift_guard_takes_a_baseline_then_flags_edits_outside_a_deploy(box, tmp
     box.dirty_file.write_text("[]")
     box.config_file.with_name("config.xml.0001").unlink()
     baseline = pending.Baseline.load(tmp_path / "generated-files.json")
-    assert pending.drifted(box, baseline) == [] and baseline.reason == "first run"
+    assert omv_files.drifted(box, baseline) == [] and baseline.reason == "first run"
     (box.root / "etc/ssh/sshd_config").write_text("Port 2222\n")
-    assert [d["file"] for d in pending.drifted(box, baseline)] == ["/etc/ssh/sshd_config"]
+    assert [d["file"] for d in omv_files.drifted(box, baseline)] == ["/etc/ssh/sshd_config"]
     # an Apply (OMV rewrites dirtymodules.json) after the baseline: the files are OMV's again
     time.sleep(0.01)
     box.dirty_file.write_text("[]")
     os.utime(box.dirty_file, (time.time() + 5, time.time() + 5))
-    assert pending.drifted(box, baseline) == [] and baseline.reason == "after a deploy"
-    assert pending.drifted(box, pending.Baseline.load(tmp_path / "generated-files.json")) == []
+    assert omv_files.drifted(box, baseline) == [] and baseline.reason == "after a deploy"
+    assert omv_files.drifted(box, pending.Baseline.load(tmp_path / "generated-files.json")) == []
 
 
 @pytest.mark.parametrize("text,message", [("{not json", "not valid JSON"), ('{"a": 1}', "list of module names"),
@@ -220,3 +222,33 @@ def test_the_api_the_rpc_bridge_and_the_cli_explain_the_pending_change(live_serv
     box.dirty_file.write_text("{broken")
     r = srv.get("/api/v1/changes/pending")
     assert r.status_code == 503 and str(box.dirty_file) in r.json()["error"]["message"]
+
+
+def test_a_hand_edit_becomes_a_finding_and_one_alert_through_real_cycles(make_config, box, monkeypatch):
+    """The omv_files source on a box laid out in a folder: first cycle takes the baseline, a planted
+    line in a generated file is a finding and an alert naming the file and the durable way."""
+    from omv_copilot_agent.collect import Collector
+    from omv_copilot_agent.daemon.agent import Agent
+    from omv_copilot_agent.findings import evaluate
+
+    box.dirty_file.write_text("[]")
+    box.config_file.with_name("config.xml.0001").unlink()
+    monkeypatch.setattr(omv_files, "PATHS", box)
+    config, _ = make_config({"alerts": {"udev_monitor": False}})
+    agent = Agent(config, collector=Collector(config, sources=("omv_files",)))
+    try:
+        first = agent.run_cycle()
+        assert first.sources["omv_files"].data["baseline_reason"] == "first run"
+        assert first.sources["omv_files"].data["watched"] == 3
+        with open(box.root / "etc/samba/smb.conf", "a") as f:
+            f.write("server signing = disabled\n")
+        second = agent.run_cycle()
+        (finding,) = [f for f in evaluate(second) if f.id == "omv-file-edited"]
+        assert finding.subject == "/etc/samba/smb.conf" and "Extra options" in finding.evidence["durable_way"]
+        total, alerts = agent.alerts.list(state="firing")
+        mine = [a for a in alerts if a["rule"] == "config_hand_edit"]
+        assert len(mine) == 1 and mine[0]["subject"] == "/etc/samba/smb.conf"
+        agent.run_cycle()
+        assert len([a for a in agent.alerts.list(state="firing")[1] if a["rule"] == "config_hand_edit"]) == 1
+    finally:
+        agent.close()

@@ -14,7 +14,7 @@ import pytest
 from omv_copilot_agent.knowledge import KnowledgeBase
 from tests.assist_helpers import make_agent
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 OFF_TOPIC = [
     "how do i bake sourdough bread", "my cat is sick", "what is the best static ip for a printer",

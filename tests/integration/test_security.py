@@ -23,7 +23,7 @@ import requests
 import yaml
 
 from tests.conftest import ROOT, free_port, run_cli, start_daemon
-from tests.test_bad_input import fill, raw, routes
+from tests.integration.test_bad_input import fill, raw, routes
 
 API_DIR = ROOT / "omv_copilot_agent" / "api"
 

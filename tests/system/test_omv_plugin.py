@@ -119,7 +119,7 @@ def plugin_installed(omv_engine):
 
 def _point_engine_at(config: Path, timeout_s: int | None = None) -> None:
     lines = [f"OMV_COPILOT_CONFIG={config}"] + ([f"OMV_COPILOT_TIMEOUT={timeout_s}"] if timeout_s else [])
-    DEFAULTS.write_text("# written by tests/test_omv_plugin.py; removed when it ends\n" + "\n".join(lines) + "\n")
+    DEFAULTS.write_text("# written by tests/system/test_omv_plugin.py; removed when it ends\n" + "\n".join(lines) + "\n")
 
 
 @pytest.fixture(scope="module")

@@ -129,6 +129,8 @@ def test_every_imported_library_is_a_debian_dependency():
         if origin is None:
             continue
         owner = subprocess.run(["dpkg-query", "-S", origin], capture_output=True, text=True, timeout=60)
+        if name == "openmediavault" and owner.returncode != 0 and "openmediavault" in depends:
+            continue  # OMV's own Python library: the test bed lays OMV's files out without dpkg owning them
         assert owner.returncode == 0, f"{name} ({origin}) is not from a Debian package"
         packages = {p.strip().split(":")[0] for p in owner.stdout.split(": ")[0].split(",")}
         if not packages & (weak if imports[name] else depends):

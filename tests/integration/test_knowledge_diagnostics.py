@@ -28,7 +28,7 @@ def tools(tmp_path, monkeypatch):
 
     They live in a world-readable directory: most probes run as nobody, who cannot enter pytest's 0700 tmp.
     """
-    shared = Path(tempfile.mkdtemp(prefix="ocp-probe-tools-"))
+    shared = Path(tempfile.mkdtemp(prefix="ocp-probe-tools-", dir="/var/tmp"))  # probes see a private /tmp
     shared.chmod(0o755)
     bindir = shared / "bin"
     bindir.mkdir()

@@ -10,7 +10,7 @@ def test_episode_updates_in_place_and_ack_survives_reopen(tmp_path):
     assert store.schema_version() >= 3
     alert_id = store.insert_alert(ALERT, 1.0)
     for i in range(100):
-        store.touch_alert(alert_id, ALERT, 2.0 + i)
+        store.touch_alert(alert_id, ALERT, 2.0 + i * 600)
     assert store.ack_alert(alert_id, "known", now=5.0)
     store.close()
     store = Store(tmp_path)
@@ -22,3 +22,17 @@ def test_episode_updates_in_place_and_ack_survives_reopen(tmp_path):
     note = store.add_note("replaced cable", alert_id)
     assert store.list_notes(alert_id)[1][0]["id"] == note["id"]
     assert store.get_alert(999) is None
+
+
+def test_unchanged_open_alert_is_written_at_most_every_10_min(tmp_path):
+    """One commit per open alert per cycle wore out boot sticks: an unchanged alert is rewritten every 10 min."""
+    store = Store(tmp_path)
+    alert_id = store.insert_alert(ALERT, 0.0)
+    changes = store.conn.total_changes
+    for i in range(1, 60):  # an hour of one-minute cycles
+        store.touch_alert(alert_id, ALERT, i * 60.0)
+    assert store.conn.total_changes - changes <= 6
+    assert store.get_alert(alert_id)["last_seen"] >= 50 * 60
+    store.touch_alert(alert_id, {**ALERT, "message": "now worse"}, 3600.0)  # a change is written at once
+    row = store.get_alert(alert_id)
+    assert row["message"] == "now worse" and row["last_seen"] == 3600.0 and row["count"] == 61  # no cycle lost

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from omv_copilot_agent import probes
-from tests.test_probes import sample_params
+from tests.integration.test_probes import sample_params
 
 PROBES = sorted(probes.catalogue())
 #: What the issue's attacker appended: options that write, change state or read secrets.

@@ -127,6 +127,9 @@ def test_kill_9_during_heavy_writes_loses_no_acknowledged_write(make_config, dae
     for round_no in range(3):
         d = daemons(path)
         pattern_id = a_pattern_id(d)
+        # the first cycle's snapshot is a write of its own: let it land before the API writers
+        # flood the store (fast writers could otherwise reach 50 acknowledgements first)
+        d.wait_until(lambda: d.get("/api/v1/system/status").status_code == 200, 30, "no first cycle")
         stop = threading.Event()
 
         def writer(tid: int):

@@ -134,8 +134,14 @@ def test_log_probes_get_log_groups_not_root():
 
 @pytest.mark.parametrize("as_root", [False, True])
 def test_a_probe_gets_a_private_scratch_tmp_that_never_reaches_the_host(as_root):
-    """apt's simulation needs scratch files: /tmp inside is an empty tmpfs, gone with the sandbox."""
+    """apt's simulation needs scratch files: /tmp inside is a tmpfs of its own, gone with the sandbox."""
     marker = f"ocp-private-tmp-{os.getpid()}-{as_root}"
-    done = sandboxed(["/bin/sh", "-c", f"echo x > /tmp/{marker} && cat /tmp/{marker} && ls /tmp | wc -l"], as_root=as_root)
-    assert done.stdout.split() == ["x", "1"], (done.stdout, done.stderr)
-    assert not Path("/tmp", marker).exists()
+    host_file = Path("/tmp", f"ocp-host-only-{os.getpid()}-{as_root}")
+    host_file.write_text("host")
+    try:
+        done = sandboxed(["/bin/sh", "-c", f"echo x > /tmp/{marker} && cat /tmp/{marker} && ls /tmp"], as_root=as_root)
+        assert done.stdout.split()[0] == "x", (done.stdout, done.stderr)
+        assert host_file.name not in done.stdout  # the host's /tmp is not visible inside
+        assert not Path("/tmp", marker).exists()  # and what the probe wrote never reaches it
+    finally:
+        host_file.unlink()

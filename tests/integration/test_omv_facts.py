@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("omv_facts", ROOT / "tools" / "omv_facts.py")
 omv_facts = importlib.util.module_from_spec(_spec)
 sys.modules["omv_facts"] = omv_facts  # dataclasses look their module up there

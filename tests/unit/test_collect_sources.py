@@ -105,33 +105,32 @@ def test_smart_without_smartmontools_is_unavailable(fake_tools):
         smart.collect(_ctx())
 
 
-def test_smart_one_unreadable_disk_degrades_and_keeps_the_others(fake_tools):
+def test_smart_one_unreadable_disk_degrades_and_keeps_the_others(fake_tools, tmp_path, monkeypatch):
     from omv_copilot_agent.collect import smart
 
-    scan = {"devices": [{"name": "/dev/sda", "type": "sat"}, {"name": "/dev/nvme0", "type": "nvme"},
-                        {"name": "/dev/sdz", "type": "sat"}]}
-    docs = {"/dev/sda": "smart-ata.json", "/dev/nvme0": "smart-nvme.json", "/dev/sdz": "smart-fail.json"}
+    for name in ("sda", "nvme0n1", "sdz"):
+        (tmp_path / name / "device").mkdir(parents=True)
+    monkeypatch.setattr(smart, "SYS_BLOCK", str(tmp_path))
+    docs = {"/dev/sda": "smart-ata.json", "/dev/nvme0n1": "smart-nvme.json", "/dev/sdz": "smart-fail.json"}
 
     def smartctl(argv):
-        if "--scan-open" in argv:
-            return {"returncode": 0, "stdout": json.dumps(scan)}
-        device = argv[argv.index("-a") + 1]
-        assert argv[-2:] == ["-d", dict((d["name"], d["type"]) for d in scan["devices"])[device]]
-        return {"returncode": 2, "stdout": (FIXTURES / "smartctl" / docs[device]).read_text()}
+        assert argv[1:4] == ["--json", "-n", "standby"]
+        return {"returncode": 2, "stdout": (FIXTURES / "smartctl" / docs[argv[-1]]).read_text()}
 
     fake_tools({"smartctl": smartctl})
     with pytest.raises(Degraded, match="could not read SMART of /dev/sdz") as exc:
         smart.collect(_ctx())
     disks = {d["device"]: d for d in exc.value.data["disks"]}
-    assert disks["/dev/sda"]["passed"] is True and disks["/dev/nvme0"]["protocol"] == "NVMe"
+    assert disks["/dev/sda"]["passed"] is True and disks["/dev/nvme0n1"]["protocol"] == "NVMe"
     assert disks["/dev/sdz"]["passed"] is None and disks["/dev/sdz"]["error"]
 
 
-def test_smart_no_disks_is_ok_and_empty(fake_tools):
+def test_smart_no_disks_is_ok_and_empty(fake_tools, tmp_path, monkeypatch):
     from omv_copilot_agent.collect import smart
 
+    monkeypatch.setattr(smart, "SYS_BLOCK", str(tmp_path))
     fake_tools({"smartctl": {"returncode": 0, "stdout": json.dumps({"smartctl": {"exit_status": 0}})}})
-    assert smart.collect(_ctx()) == {"disks": []}
+    assert smart.collect(_ctx())["disks"] == []
 
 
 # --- logs ----------------------------------------------------------------------------------------

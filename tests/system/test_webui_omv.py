@@ -8,7 +8,7 @@ Co-Pilot route shows the panel inside OMV's frame; data flows through /rpc.php; 
 diagnostic runs; and the drop-in changes no other OMV page (before/after screenshots are
 pixel-identical). Everything is removed again. The test bed is shared: installs and the
 engine restart hold its flock, and the whole module holds the plugin-install lock that
-tests/test_omv_plugin.py also takes, so the two never install over each other.
+tests/system/test_omv_plugin.py also takes, so the two never install over each other.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ DROPIN = Path("/etc/nginx/openmediavault-webgui.d/openmediavault-copilot.conf")
 WEBUI_DIR = Path("/usr/share/omv-copilot/webui")
 WORKBENCH = Path("/usr/share/openmediavault/workbench")
 DEFAULTS = Path("/etc/default/openmediavault-copilot")
-DEB_LOCK = Path("/run/omv-copilot-deb-test.lock")  # shared with tests/test_omv_plugin.py
+DEB_LOCK = Path("/run/omv-copilot-deb-test.lock")  # shared with tests/system/test_omv_plugin.py
 # Pages whose content does not change by itself (no clocks, no live graphs).
 OTHER_PAGES = ["#/system/workbench", "#/network/general", "#/services/ssh", "#/usermgmt/users"]
 PATTERN = "docker-fills-root"
@@ -112,7 +112,7 @@ def omv_panel(omv_web, tmp_path_factory):
             # A real daemon, and the engine's Copilot service pointed at it.
             tmp = tmp_path_factory.mktemp("webui-omv")
             proc, _url, _headers, config = start_engine_daemon(tmp, assist={"providers": [fake.provider("glm", timeout_s=60)]})
-            DEFAULTS.write_text(f"# written by tests/test_webui_omv.py; removed when it ends\nOMV_COPILOT_CONFIG={config}\n")
+            DEFAULTS.write_text(f"# written by tests/system/test_webui_omv.py; removed when it ends\nOMV_COPILOT_CONFIG={config}\n")
             _seed_alert(tmp / "data")
             _seed_config_snapshots(tmp / "data")
             yield omv_web
