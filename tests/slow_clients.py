@@ -1,5 +1,5 @@
 """Slow local clients (slowloris): many connections that each send one header line every few
-seconds and never finish their request. Used by tests/test_slow_clients.py and bench/slow_clients.py.
+seconds and never finish their request. Used by tests/integration/test_slow_clients.py and bench/slow_clients.py.
 """
 
 from __future__ import annotations

@@ -412,7 +412,7 @@ def test_assistant_question_round_trips_through_the_real_assist_and_fake_llm(dri
 def test_llm_risk_labels_are_replaced_by_the_servers(driver, ui_llm, fake_llm):
     """An LLM labels `rm -rf /srv/*` read-only and `mkfs.ext4 -F /dev/md0` low: the page shows data-risk, no Run."""
     from selenium.webdriver.common.by import By
-    from tests.test_assist_risk import HOSTILE as LYING
+    from tests.integration.test_assist_risk import HOSTILE as LYING
 
     fake_llm.script({"answer": LYING})
     _open(driver, ui_llm)
