@@ -171,8 +171,9 @@ class BaseStore:
         """Why the open database is corrupted (``PRAGMA quick_check``), or None when it is sound."""
         try:
             return _damage(self.conn)
-        except StoreError as exc:
-            return str(exc)
+        except StoreError as exc:  # locked or unreadable now: not a reason to set the file aside
+            log.warning("%s", exc)
+            return None
 
 
 #: What SQLite says about a damaged file (as opposed to a locked or unreadable one, which a move cannot fix).
