@@ -177,6 +177,16 @@ class AlertService:
             self.notifier.submit(event, alert, now=now)
         return events
 
+    def raise_condition(self, condition, now: float | None = None) -> lifecycle.Events:
+        """Raise a condition found outside the rules (the database replaced at start) as an alert now."""
+        now = now or time.time()
+        with self._lock:
+            events = lifecycle.apply(self.store, {condition.rule: [condition]}, now,
+                                     resolve_after=self.config()["resolve_after_clear_cycles"], reopen_within_s=0)
+        for event, alert in events.notifications():
+            self.notifier.submit(event, alert)
+        return events
+
     # -- contract API ------------------------------------------------
     def list(self, state: str | None = None, severity: str | None = None, limit: int = 100, offset: int = 0):
         return self.store.list_alerts(state=state, severity=severity, limit=limit, offset=offset)

@@ -24,12 +24,12 @@ DIAGNOSTICS_KEEP_N = 50
 
 
 class AssistService:
-    def __init__(self, config, store, knowledge, latest_snapshot):
+    def __init__(self, config, store, knowledge, latest_snapshot, recognise):
         """See :class:`Engine` for the arguments; diagnostics reach it through :meth:`record_diagnostics`
         (subscribed to ``events.DIAGNOSTIC_RAN``)."""
         self.config = config
         self.store = store
-        self.engine = Engine(config, store, knowledge, latest_snapshot, diagnostics=self.recent_diagnostics)
+        self.engine = Engine(config, store, knowledge, latest_snapshot, recognise, diagnostics=self.recent_diagnostics)
         self._diagnostics: list[dict] = []
         cfg = config.get_path
         self.pool = JobPool(workers=int(cfg("assist.workers", 2)), max_queued=int(cfg("assist.max_queued_jobs", 16)))
@@ -71,6 +71,30 @@ class AssistService:
             self._diagnostics.append({"at": now, "pattern_id": pattern_id, "name": r.get("name"), "returncode": r.get("returncode"),
                                       "stdout": str(r.get("stdout") or r.get("error") or "")[:2000]})
         del self._diagnostics[:-DIAGNOSTICS_KEEP_N]
+
+    @property
+    def recognise(self):
+        """The probe lookup answers are classified with (one for the engine and the Run endpoint)."""
+        return self.engine.recognise
+
+    def run_probe(self, probe: dict) -> dict:
+        """Run a probe call the server recognised ({name, params, filter}) in the runner's sandbox;
+        a display filter (``| grep -i -E X``) is applied with the knowledge base's bounded regex."""
+        import regex
+
+        from omv_copilot_agent import probes, runner
+        from omv_copilot_agent.knowledge.diagnostics import RegexTimeout, filter_lines
+
+        cfg = self.config.get_path
+        result = runner.run_probe(probes.ProbeCall(probe["name"], dict(probe["params"])),
+                                  timeout=float(cfg("knowledge.diagnostic_timeout_s", 10) or 10),
+                                  max_output=int(cfg("knowledge.diagnostic_max_output_bytes", 65536) or 65536)).to_dict()
+        if probe.get("filter") and result.get("stdout"):
+            try:
+                result["stdout"] = filter_lines(probe["filter"], result["stdout"])
+            except (RegexTimeout, regex.error) as exc:
+                result["stdout"], result["error"] = "", f"filter not applied: {exc}"
+        return result
 
     def recent_diagnostics(self, pattern_ids: list[str]) -> list[dict]:
         cutoff = time.time() - DIAGNOSTICS_KEEP_S

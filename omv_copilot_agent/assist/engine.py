@@ -17,7 +17,8 @@ import uuid
 from typing import Callable
 
 from omv_copilot_agent import findings
-from omv_copilot_agent.assist import kb_answer, parse, prompt, providers as llm, redact, router
+from omv_copilot_agent.assist import kb_answer, parse, prompt, redact, risk, router
+from omv_copilot_agent.assist import providers as llm
 from omv_copilot_agent.assist.trace import Trace
 from omv_copilot_agent.findings import Thresholds
 
@@ -63,14 +64,16 @@ def check_fits(provider: llm.Provider, sent: dict) -> None:
 
 
 class Engine:
-    def __init__(self, config, store, knowledge, latest_snapshot: Callable[[], object],
+    def __init__(self, config, store, knowledge, latest_snapshot: Callable[[], object], recognise: risk.Recognise,
                  diagnostics: Callable[[list[str]], list[dict]] | None = None):
         """``config``: the live Config; ``knowledge``: the KnowledgeBase (None: answer without patterns);
-        ``latest_snapshot()``: the newest collected snapshot or None."""
+        ``latest_snapshot()``: the newest collected snapshot or None; ``recognise``: the probe catalogue's
+        lookup (a command is read-only only if it is a probe call)."""
         self.config = config
         self.store = store
         self.knowledge = knowledge
         self.latest = latest_snapshot
+        self.recognise = recognise
         self.diagnostics = diagnostics or (lambda pattern_ids: [])
 
     # -- config -------------------------------------------------------
@@ -156,7 +159,11 @@ class Engine:
         effective = "direct" if direct else ("kb_only" if mode == "kb_only" or not providers else "llm")
         if mode == "llm" and not providers:
             notices.append("no LLM provider is configured; answered from the knowledge base")
-        redactor = redact.Redactor(redact.known_from_snapshot(self.latest())) if self.cfg("redaction", True) else None
+        # Redacted as data before any prompt exists: secrets always, identifiers unless switched off.
+        # Direct mode sends no state, but the state still tells which words in the question are private.
+        redactor = redact.Redactor(identifiers=bool(self.cfg("redaction", True)))
+        if effective != "kb_only":  # nothing leaves the box in knowledge-base mode
+            sections = redactor.redact_data(sections if not direct else prompt.state_sections(self.latest()))
         sent = None
         if effective == "kb_only":
             trace.step("prompt_assembly", t, outputs={"reason": "no LLM call in knowledge-base mode"}, skipped=True)
@@ -169,23 +176,22 @@ class Engine:
                         for m in matches]
                 ran = self.diagnostics([m["pattern_id"] for m in matches])
                 budget = self._state_budget(chosen, query, list(sections), pats, ran, history, providers,
-                                            redactor.redact if redactor is not None else str)
+                                            redactor.redact)
                 count = budget.pop("count", None)
                 state = prompt.budget_state(sections, chosen, budget["chars"], budget.get("tokens"),
                                             count) if sections else prompt.NO_STATE
                 built = prompt.build(chosen, query, state, pats, ran)
             messages = [*history, {"role": "user", "content": built["user"]}]
             system = built["system"]
-            if redactor is not None:
-                system = redactor.redact(system)
-                messages = [{"role": m["role"], "content": redactor.redact(m["content"])} for m in messages]
+            system = redactor.redact(system)
+            messages = [{"role": m["role"], "content": redactor.redact(m["content"])} for m in messages]
             sent = {"system": system, "messages": messages}
             size = len(system) + sum(len(m["content"]) for m in messages)
             trace.step("prompt_assembly", t, outputs={
                 "chars": size, "est_tokens": _est_tokens(system) + sum(_est_tokens(m["content"]) for m in messages),
                 "state_sections": built["state_sections"], "dropped_sections": built["dropped"],
                 "trimmed_sections": built["trimmed"], "state_budget": None if direct else budget,
-                "redaction": {"enabled": redactor is not None, "replaced": dict(redactor.counts) if redactor else {}},
+                "redaction": {"enabled": redactor.identifiers, "replaced": dict(redactor.counts)},
                 "sent": sent})
 
         # 6 llm_request / 7 llm_response
@@ -219,8 +225,7 @@ class Engine:
                     problems.append(f"the answer was cut at max_tokens ({limit}): raise it for {reply['provider']}")
                 if not direct and problems:
                     notices.extend(problems)
-                if redactor is not None:
-                    fields = redactor.restore(fields)
+                fields = redactor.restore(fields)
                 trace.step("llm_response", t, outputs={"chars": len(reply["text"]), "reasoning_chars": len(reply["reasoning"]),
                                                         "parsed": not problems, "problems": problems,
                                                         "duration_ms": reply["duration_ms"], "usage": reply.get("usage")})
@@ -245,8 +250,9 @@ class Engine:
                    outputs={"confidence": confidence, "label": parse.confidence_label(confidence),
                             "rule": "0.5 + mean(scores), +0.1 if top > 0.7, cap 0.98"})
 
-        # 9 response_assembly
+        # 9 response_assembly (risk of every command decided here, whatever the LLM or pattern claimed)
         t = point("response_assembly")
+        fields = risk.review(fields, self.recognise)
         answer = {"query_id": trace.id, "conversation_id": conversation_id, "query": query, "context": chosen,
                   "mode": effective, "provider": provider_name, "model": model, **fields,
                   "confidence": confidence, "confidence_label": parse.confidence_label(confidence),

@@ -121,7 +121,8 @@ def render(a: dict) -> str:
     if a.get("suggested_diagnostics"):
         out += ["", "Diagnostics"]
         for d in a["suggested_diagnostics"]:
-            out.append(f"  - {d['name']}" + (f": {d['command']}" if d.get("command") else "") +
+            out.append("  - " + (f"[{d.get('risk')}] " if d.get("command") else "") + d["name"] +
+                       (f": {d['command']}" if d.get("command") else "") +
                        (f"   [pattern {d['pattern_id']}]" if d.get("pattern_id") else ""))
     if a.get("recommended_actions"):
         out += ["", "Recommended actions"]

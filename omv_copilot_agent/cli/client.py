@@ -60,6 +60,46 @@ class Client:
         """Writes through the daemon are stored by it; nothing to check."""
 
 
+class UnixClient(Client):
+    """The daemon's API over its root-only Unix socket (api.unix_socket): a separate server, so
+    slow or many TCP clients on the loopback port cannot starve the CLI."""
+
+    def __init__(self, socket_path: str, token: str, timeout: float = 30.0):
+        super().__init__(f"unix:{socket_path}", token, timeout)
+        self.socket_path = socket_path
+
+    def request(self, method: str, path: str, params: dict | None = None, body: dict | None = None) -> ApiReply:
+        import http.client
+        import socket
+        from urllib.parse import urlencode
+
+        socket_path, timeout = self.socket_path, self.timeout
+
+        class Connection(http.client.HTTPConnection):
+            def connect(self):
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.settimeout(timeout)
+                self.sock.connect(socket_path)
+
+        conn = Connection("localhost", timeout=timeout)
+        headers = {"Authorization": f"Bearer {self.token}", "Host": "localhost"}
+        data = None
+        if body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+        try:
+            conn.request(method, path + (f"?{urlencode(params)}" if params else ""), body=data, headers=headers)
+            response = conn.getresponse()
+            raw = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            raise CliError(f"cannot reach the daemon at {socket_path}: {exc.__class__.__name__}") from None
+        finally:
+            conn.close()
+        try:
+            return ApiReply(response.status, json.loads(raw))
+        except ValueError:
+            raise CliError(f"daemon answered {response.status} without JSON") from None
+
+
 class InProcessClient(Client):
     """Runs the operations in this process against a freshly collected snapshot.
 
@@ -165,6 +205,11 @@ def connect(args, *, allow_in_process: bool = True, announce: bool = True) -> Cl
     own output pass False.
     """
     config = config_mod.load(args.config)
+    from omv_copilot_agent.config.exposure import world_readable_secret
+
+    exposed = world_readable_secret(config)
+    if exposed:
+        NOTICES.append(f"omv-copilot: warning: {exposed}")
     url = config.daemon.url
     try:
         token = config.token_file.read_text().strip()
@@ -173,12 +218,19 @@ def connect(args, *, allow_in_process: bool = True, announce: bool = True) -> Cl
         token = None
         why = f"cannot read the token file {config.token_file}: {exc.strerror or exc}"
     if token:
-        client = Client(url, token, timeout=float(getattr(args, "timeout", 0) or 30))
-        try:
-            client.request("GET", "/healthz")
-            return client
-        except CliError:
-            pass
+        from omv_copilot_agent.daemon import unix_socket_path
+
+        timeout = float(getattr(args, "timeout", 0) or 30)
+        socket_path = unix_socket_path(config)
+        candidates = [Client(url, token, timeout=timeout)]
+        if socket_path and os.path.exists(socket_path) and os.access(socket_path, os.R_OK | os.W_OK):
+            candidates.insert(0, UnixClient(socket_path, token, timeout=timeout))
+        for client in candidates:
+            try:
+                client.request("GET", "/healthz")
+                return client
+            except CliError:
+                pass
     elif why.startswith("the daemon"):
         why = f"the token file {config.token_file} is empty"
     if not allow_in_process:

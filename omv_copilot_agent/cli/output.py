@@ -1,10 +1,41 @@
-"""Plain-text tables and JSON output for CLI commands (no colour libraries)."""
+"""Plain-text tables and JSON output for CLI commands (no colour libraries).
+
+What the CLI prints comes largely from elsewhere (LLM answers, log lines, disk and share
+names), so every byte written goes through :class:`SafeStream`: terminal control
+sequences are removed — an OSC 52 in an answer would otherwise fill the clipboard with a
+command, a CSI could hide or repaint lines, a bidi override could reorder a command.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Iterable, Sequence
+
+#: ESC sequences (OSC/DCS/APC/PM/SOS strings, CSI, two-byte), 8-bit CSI/OSC, C0/C1 controls but \t \n,
+#: and Unicode bidi overrides/isolates.
+_CONTROL = re.compile(r"\x1b[\]P^_X][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]?|\x1b[ -/]*[0-~]?"
+                      r"|\x9b[0-?]*[ -/]*[@-~]?|[\x90\x9d\x9e\x9f][^\x07\x1b\x9c]*[\x07\x9c]?|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(text: str, keep: str = "") -> str:
+    """``text`` without terminal control sequences (characters in ``keep``, e.g. ``"\\r"``, stay)."""
+    return _CONTROL.sub(lambda m: m.group(0) if m.group(0) in keep else "", text)
+
+
+class SafeStream:
+    """A text stream that writes :func:`clean` text; everything else is the wrapped stream's."""
+
+    def __init__(self, stream, keep: str = ""):
+        self.stream, self.keep = stream, keep
+
+    def write(self, text: str) -> int:
+        self.stream.write(clean(text, self.keep))
+        return len(text)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
 
 
 def print_json(data) -> None:

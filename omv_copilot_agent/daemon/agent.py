@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 
-from omv_copilot_agent import __version__, events
+from omv_copilot_agent import __version__, events, probes
 from omv_copilot_agent.alerts import AlertService
 from omv_copilot_agent.assist import AssistService
 from omv_copilot_agent.collect import Collector, Snapshot
@@ -21,7 +21,7 @@ from omv_copilot_agent.collect.samples import metric_samples
 from omv_copilot_agent.events import Events
 from omv_copilot_agent.history import History
 from omv_copilot_agent.knowledge import KnowledgeBase
-from omv_copilot_agent.store import Store, StoreError
+from omv_copilot_agent.store import Store, StoreError, is_corruption
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +49,22 @@ class Agent:
         self.snapshot: Snapshot | None = None
         self.cycles = 0
         self.last_store_error: str | None = None
+        #: set when the database turned out corrupted while running: the daemon exits so that the
+        #: restart's start-up check moves it aside (systemd restarts it; see debian/*.service)
+        self.store_corrupt: str | None = None
         self._cycle_lock = threading.Lock()
         self.events = Events()
         self.knowledge = KnowledgeBase.from_config(config, store=self.store, events=self.events)
         self.alerts = AlertService(config, self.store, lambda: self.snapshot)
-        self.assist = AssistService(config, self.store, self.knowledge, lambda: self.snapshot)
+        self.assist = AssistService(config, self.store, self.knowledge, lambda: self.snapshot, probes.recognise)
         self.history = History(self.store)
         self.events.subscribe(events.SNAPSHOT_COLLECTED, self.alerts.on_snapshot)
         self.events.subscribe(events.SNAPSHOT_COLLECTED, self.history.on_snapshot)
         self.events.subscribe(events.SNAPSHOT_COLLECTED, self.assist.on_snapshot)
         self.events.subscribe(events.DIAGNOSTIC_RAN, self.assist.record_diagnostics)
         self.events.subscribe(events.CONFIG_CHANGED, self.knowledge.apply_config)
+        if self.store.recovered:
+            self._report_recovery(self.store.recovered)
         try:
             self.snapshot = self.store.latest_snapshot()
         except StoreError as exc:
@@ -68,6 +73,19 @@ class Agent:
             # sources start from the last stored readings (a sleeping disk's SMART, for one)
             self.collector.previous = self.snapshot
         self.persist = WriteBehind(self.store, float(config.get_path("store.flush_interval_s", 900)), last=self.snapshot)
+
+    def _report_recovery(self, recovered: dict) -> None:
+        """The store replaced a corrupted database at start: say so where the admin looks (an alert)."""
+        from omv_copilot_agent.alerts.rules import Condition
+
+        condition = Condition("database_recovered", "copilot.db", "warning", "The Co-Pilot database was corrupted and replaced",
+                          f"The database could not be used ({recovered['reason']}); it was moved to {recovered['moved_to']} "
+                          "and a fresh one was started. Alerts, history and feedback before now are in that file.",
+                          dict(recovered))
+        try:
+            self.alerts.raise_condition(condition)
+        except Exception:  # the alert is a courtesy; the daemon must start regardless
+            log.exception("could not raise the database_recovered alert")
 
     def run_cycle(self) -> Snapshot:
         """Collect, store, and publish SNAPSHOT_COLLECTED; a store failure is logged, not fatal."""
@@ -81,6 +99,8 @@ class Agent:
             except StoreError as exc:
                 self.last_store_error = str(exc)
                 log.error("%s", exc)
+                if is_corruption(str(exc)):
+                    self.store_corrupt = str(exc)
             self.events.publish(events.SNAPSHOT_COLLECTED, snapshot)
             return snapshot
 
@@ -92,6 +112,9 @@ class Agent:
         except StoreError as exc:
             self.last_store_error = str(exc)
             log.error("retention failed: %s", exc)
+        damage = self.store.damage()  # hourly with retention: a file damaged under us is noticed
+        if damage:
+            self.store_corrupt = damage
 
     def describe(self) -> dict:
         """The agent's own state for /system/status."""

@@ -141,3 +141,20 @@ def mermaid(call: Call):
     if fmt == "json" or "application/json" in call.accept and "text/plain" not in call.accept:
         return {"trace_id": call.path["id"], "mermaid": text}
     return Document(text, "text/plain; charset=utf-8")
+
+
+PROBE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["command"],
+                "properties": {"command": {"type": "string", "minLength": 1, "maxLength": 1000}}}
+
+
+def run_probe(call: Call) -> dict:
+    """Run the command an answer shows — only when it is exactly a catalogue probe call, and exactly that."""
+    from omv_copilot_agent.assist import risk
+
+    body = call.body(PROBE_SCHEMA)
+    svc = service(call)
+    verdict = risk.classify(body["command"], svc.recognise)
+    if verdict["probe"] is None:
+        raise invalid(f"{call.field('command')}: {verdict['reason']}; only catalogue probes run "
+                      f"(this one is {verdict['risk']})", "not_a_probe")
+    return {"command": body["command"], "probe": verdict["probe"], "result": svc.run_probe(verdict["probe"])}

@@ -154,6 +154,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("runDiagnostics", "run a pattern's read-only diagnostics", "assist/diagnostics", "invoke",
               knowledge.run_diagnostics, body=knowledge.DIAG_SCHEMA,
               params={"pattern_id": RPC_ID, "params": {"type": "object", "properties": {}}}),
+    Operation("runProbe", "run a command an answer shows, only if it is exactly a catalogue probe call",
+              "assist/probe", "invoke", assist.run_probe, body=assist.PROBE_SCHEMA,
+              params={"command": {"type": "string", "minLength": 1, "maxLength": 1000, "required": True}}),
     Operation("getSolution", "a pattern's solution steps (shown, never run)", "assist/solution", "invoke",
               knowledge.solution, body=knowledge.SOLUTION_SCHEMA, params={"pattern_id": RPC_ID}),
     # -- alerts and health -----------------------------------------------------------------------

@@ -45,11 +45,14 @@ class BaseStore:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self.last_write_error: str | None = None
+        #: set when a corrupted database was moved aside at start: {moved_to, reason, at}
+        self.recovered: dict | None = None
         if not readonly:
             try:
                 self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
             except OSError as exc:
                 raise StoreError(f"cannot create data directory {self.data_dir}: {exc.strerror}") from None
+            self.recovered = set_aside_if_corrupt(self.path)
         self.migrate()
 
     # -- connections -------------------------------------------------
@@ -164,6 +167,66 @@ class BaseStore:
     def integrity_check(self) -> str:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
 
+    def damage(self) -> str | None:
+        """Why the open database is corrupted (``PRAGMA quick_check``), or None when it is sound."""
+        try:
+            return _damage(self.conn)
+        except StoreError as exc:  # locked or unreadable now: not a reason to set the file aside
+            log.warning("%s", exc)
+            return None
+
+
+#: What SQLite says about a damaged file (as opposed to a locked or unreadable one, which a move cannot fix).
+_CORRUPT = ("not a database", "malformed", "corrupt")
+
+
+def is_corruption(message: str) -> bool:
+    """Whether an SQLite error message means a damaged file."""
+    return any(word in message.lower() for word in _CORRUPT)
+
+
+def _damage(conn: sqlite3.Connection) -> str | None:
+    """quick_check's complaint, SQLite's corruption error, or None; other errors raise StoreError."""
+    try:
+        result = conn.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        if not is_corruption(str(exc)):
+            raise StoreError(f"cannot check the database: {exc}") from None
+        return str(exc)
+    return None if result == "ok" else f"quick_check: {result}"
+
+
+def set_aside_if_corrupt(path: Path) -> dict | None:
+    """Move a corrupted database (and its -wal/-shm) aside as ``copilot.db.corrupt-<UTC time>``.
+
+    Why at start: a damaged file keeps failing (or, worse, keeps being written to) and a
+    daemon that exits on it exits forever; a fresh database loses history but not the box's
+    health checks. ``PRAGMA quick_check`` reads every page (seconds on a Pi for a large file),
+    so it runs once per start, not per write. Returns {moved_to, reason, at}, or None when
+    the file is absent or healthy.
+    """
+    if not path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(path, timeout=10, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open database {path}: {exc}") from None
+    try:
+        reason = _damage(conn)
+    finally:
+        conn.close()
+    if reason is None:
+        return None
+    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+    try:
+        for suffix in ("", "-wal", "-shm"):
+            if Path(f"{path}{suffix}").exists():
+                os.replace(f"{path}{suffix}", f"{target}{suffix}")
+    except OSError as exc:
+        raise StoreError(f"database {path} is corrupted ({reason}) and could not be moved aside: {exc.strerror}") from None
+    log.error("database %s is corrupted (%s): moved to %s, starting with a fresh one", path, reason, target)
+    return {"moved_to": str(target), "reason": reason[:300], "at": time.time()}
+
 
 def _split_sql(text: str) -> list[str]:
     """Split a migration file into statements (no semicolons inside strings there)."""
@@ -195,4 +258,4 @@ class Store(AlertsMixin, HistoryMixin, SnapshotsMixin, MetricsMixin, KnowledgeMi
         return removed
 
 
-__all__ = ["Store", "StoreError", "DB_NAME"]
+__all__ = ["Store", "StoreError", "DB_NAME", "is_corruption"]

@@ -188,6 +188,7 @@ def test_no_secret_in_logs_answers_or_error_bodies(make_config, tmp_path):
                   "api_key_file": str(tmp_path / "llm-key")}]
     _, path = make_config({"assist": {"providers": providers}, "logging": {"level": "DEBUG"},
                            "collect": {"interval_s": 3600, "disabled_sources": ["apt", "smart"]}})
+    os.chmod(path, 0o600)  # a config holding an api_key must not be world-readable (else the daemon refuses)
     proc, url = start_daemon(path)
     try:
         token = (tmp_path / "token").read_text().strip()
@@ -237,3 +238,27 @@ def _served_routes(url: str, auth: dict) -> list[tuple[str, str]]:
             if method in ("get", "post", "put", "delete", "patch"):
                 found.append((re.sub(r"{([^}]+)}", r"<\1>", path), method.upper()))
     return found
+
+
+@pytest.mark.parametrize("mode, refused", [(0o644, True), (0o604, True), (0o640, False), (0o600, False)])
+def test_world_readable_config_with_an_api_key_is_refused_by_the_daemon_and_warned_by_the_cli(make_config, mode, refused):
+    from tests.conftest import run_cli
+
+    provider = {"name": "p", "kind": "openai", "endpoint": "http://127.0.0.1:9/v1", "model": "m", "api_key": "sk-" + "k" * 30}
+    _, path = make_config({"assist": {"providers": [provider]},
+                           "collect": {"disabled_sources": ["apt", "smart", "omv", "logs", "services", "network", "storage"]}})
+    os.chmod(path, mode)
+    if refused:
+        result = run_cli("--config", str(path), "daemon", timeout=60)
+        assert result.returncode == 2 and "every user can read it" in result.stderr and f"chmod 600 {path}" in result.stderr
+        assert "sk-kkk" not in result.stderr
+    status = run_cli("--config", str(path), "status", timeout=120)
+    assert ("every user can read it" in status.stderr) is refused, status.stderr
+
+
+def test_world_readable_config_without_a_key_is_fine(make_config):
+    from omv_copilot_agent.config.exposure import world_readable_secret
+
+    config, path = make_config({})
+    os.chmod(path, 0o644)
+    assert world_readable_secret(config) is None

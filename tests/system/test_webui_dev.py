@@ -267,10 +267,65 @@ def test_assistant_renders_a_contract_answer_and_its_controls_work(driver, ui):
     # A matched-pattern chip opens Knowledge on that pattern.
     _click_text(driver, ".ocp-answer .ocp-chip", "Docker fills the root filesystem")
     wb.wait(driver, lambda d: "Symptoms" in _text(d, "#patternDetail") and "docker" in _text(d, "#patternDetail").lower())
-    # A diagnostic's Run button runs it on the Diagnostics page.
+    # Run exists only for a catalogue probe (the server's "probe"), and runs the command shown — never the
+    # stored pattern whose id the answer names.
     _tab(driver, "Assistant")
-    driver.find_element("css selector", ".ocp-answer [data-run]").click()
-    wb.wait(driver, lambda d: _js(d, f"return {_q('#stepGrid')}.getStore().getCount() === 3"), timeout=180)
+    assert not _js(driver, "return document.querySelectorAll('.ocp-answer [data-run], .ocp-answer [data-probe]').length")
+    probe_answer = dict(ANSWER, suggested_diagnostics=[
+        {"name": "Array status", "command": "cat /proc/mdstat", "purpose": "members", "pattern_id": PATTERN, "risk": "read-only",
+         "risk_reason": "a read-only catalogue probe",
+         "probe": {"name": "read-file", "params": {"file": "/proc/mdstat"}, "argv": ["cat", "/proc/mdstat"]}},
+        {"name": "Wipe", "command": "rm -rf /srv/*", "purpose": "", "pattern_id": PATTERN, "risk": "data-risk", "probe": None}])
+    _js(driver, f"{_q('#assistant')}.showAnswer(arguments[0]);", probe_answer)
+    wb.wait(driver, lambda d: _js(d, "return document.querySelectorAll('.ocp-answer [data-probe]').length === 1"))
+    _js(driver, "var b = document.querySelectorAll('.ocp-answer [data-probe]'); b[b.length - 1].click();")
+    out = wb.wait(driver, lambda d: _js(d, "var p = Array.from(document.querySelectorAll('.ocp-probe-out')).filter("
+                                           "function (x) { return !x.hidden; })[0]; return p && p.textContent.indexOf('running') < 0 && p.textContent;"))
+    assert out.startswith("$ cat /proc/mdstat")
+    assert _errors(driver) == []
+
+
+HOSTILE = "<img src=x onerror=document.title=1>"  # no quotes: the chart legend strips them from labels
+
+
+def test_hostile_names_are_shown_as_text_everywhere(driver, ui):
+    """Mount points, disk models, array/interface/service names, answers and traces carrying HTML stay text."""
+    import time
+
+    from tests.assist_helpers import fixture_snapshot
+
+    snap = fixture_snapshot()
+    storage = snap.data("storage")
+    for fs in storage["filesystems"]:
+        fs["mountpoint"] = HOSTILE
+    for r in storage.get("raid") or []:
+        r["name"] = HOSTILE
+    for d in snap.data("smart")["disks"]:
+        d["model"] = HOSTILE
+    for i in snap.data("network")["interfaces"]:
+        i["name"] = HOSTILE
+    snap.data("omv")["services"] = [{"name": "smb", "title": HOSTILE, "enabled": True, "running": True}]
+    ui.agent.snapshot = snap
+    now = time.time()
+    for ts in (now - 7200, now - 3600, now - 60):
+        ui.agent.store.add_metrics(ts, [("fs.used_percent", {"mountpoint": HOSTILE}, 50.0)])
+    _open(driver, ui)
+    _tab(driver, "Dashboard")
+    wb.wait(driver, lambda d: _js(d, "return document.body.textContent.indexOf('onerror') >= 0 && "
+                                     "!!document.querySelector('.ocp-root .x6-legend-item, .ocp-root [class*=legend]')"),
+            message="the dashboard with the filesystem chart did not render", timeout=60)
+    legend = _js(driver, "return Array.from(document.querySelectorAll('.ocp-root [class*=legend]')).map(function (e) "
+                         "{ return e.textContent; }).join(' ');")
+    assert HOSTILE in legend
+    _tab(driver, "Assistant")
+    _js(driver, f"{_q('#assistant')}.showAnswer(arguments[0], arguments[1]);", dict(
+        ANSWER, analysis=HOSTILE, possible_causes=[{"cause": HOSTILE, "likelihood": HOSTILE}],
+        suggested_diagnostics=[{"name": HOSTILE, "command": HOSTILE, "purpose": HOSTILE, "pattern_id": HOSTILE, "risk": HOSTILE}],
+        recommended_actions=[{"action": HOSTILE, "command": HOSTILE, "risk": HOSTILE, "explanation": HOSTILE}],
+        follow_up_questions=[HOSTILE], notices=[HOSTILE]), HOSTILE)
+    wb.wait(driver, lambda d: _js(d, "return document.querySelector('.ocp-answer').textContent.indexOf('onerror') >= 0"))
+    assert _js(driver, "return document.querySelectorAll('img[src=\"x\"], img[src=x]').length") == 0
+    assert _js(driver, "return document.title") != "1"
     assert _errors(driver) == []
 
 
@@ -351,6 +406,28 @@ def test_assistant_question_round_trips_through_the_real_assist_and_fake_llm(dri
             message="the trace's flowchart was not rendered")
     assert "Decision points" in _text(driver, "#traceDetail")
     _shot(driver, "traces")
+    assert _errors(driver) == []
+
+
+def test_llm_risk_labels_are_replaced_by_the_servers(driver, ui_llm, fake_llm):
+    """An LLM labels `rm -rf /srv/*` read-only and `mkfs.ext4 -F /dev/md0` low: the page shows data-risk, no Run."""
+    from selenium.webdriver.common.by import By
+    from tests.integration.test_assist_risk import HOSTILE as LYING
+
+    fake_llm.script({"answer": LYING})
+    _open(driver, ui_llm)
+    _tab(driver, "Assistant")
+    _ask(driver, "raid md0 degraded, what now")
+    wb.wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".ocp-answer"), timeout=180, message="no answer rendered")
+    items = _js(driver, "return Array.from(document.querySelectorAll('.ocp-answer li')).map(function (li) {"
+                        " var b = li.querySelector('.ocp-badge'); return [li.textContent, b ? b.textContent : '',"
+                        " !!li.querySelector('[data-probe]')]; });")
+    rows = {text.split("frees space")[0]: (badge, run) for text, badge, run in items}
+    rm_rows = [(b, r) for t, (b, r) in rows.items() if "rm -rf /srv/*" in t]
+    mkfs_rows = [(b, r) for t, (b, r) in rows.items() if "mkfs.ext4 -F /dev/md0" in t]
+    assert len(rm_rows) == 2 and all(b == "data-risk" and not r for b, r in rm_rows), rm_rows
+    assert mkfs_rows == [("data-risk", False)], mkfs_rows
+    assert not [t for t, (b, _) in rows.items() if "rm -rf" in t and b in ("read-only", "low")]
     assert _errors(driver) == []
 
 

@@ -38,15 +38,18 @@
       }).join('') + '</ul>');
     }
     if ((a.suggested_diagnostics || []).length) {
-      out.push('<h4>Diagnostics</h4><ul class="ocp-list">' + a.suggested_diagnostics.map(function (d) {
-        return '<li><b>' + h(d.name) + '</b>' + (d.command ? ' <code>' + h(d.command) + '</code>' : '') +
-          (d.purpose ? '<div class="ocp-muted">' + h(d.purpose) + '</div>' : '') +
-          (d.pattern_id ? ' <a href="#" class="ocp-btn" data-run="' + h(d.pattern_id) + '">Run</a>' : '') + '</li>';
+      // Risk is the server's (assist/risk.py); Run exists only for a catalogue probe and sends the command shown.
+      out.push('<h4>Diagnostics</h4><ul class="ocp-list">' + a.suggested_diagnostics.map(function (d, i) {
+        return '<li>' + (d.command ? '<span title="' + h(d.risk_reason) + '">' + C.severityBadge(d.risk) + '</span> ' : '') +
+          '<b>' + h(d.name) + '</b>' + (d.command ? ' <code>' + h(d.command) + '</code>' : '') +
+          (d.probe && d.command ? ' <a href="#" class="ocp-btn" data-probe="' + idx + ':' + i + '">Run</a>' : '') +
+          (d.pattern_id ? ' <a href="#" class="ocp-link" data-pattern="' + h(d.pattern_id) + '">pattern ' + h(d.pattern_id) + '</a>' : '') +
+          (d.purpose ? '<div class="ocp-muted">' + h(d.purpose) + '</div>' : '') + '<pre class="ocp-probe-out" hidden></pre></li>';
       }).join('') + '</ul>');
     }
     if ((a.recommended_actions || []).length) {
       out.push('<h4>Actions</h4><ul class="ocp-list">' + a.recommended_actions.map(function (r, i) {
-        return '<li>' + C.severityBadge(r.risk || 'unknown') + ' <b>' + h(r.action) + '</b>' +
+        return '<li><span title="' + h(r.risk_reason) + '">' + C.severityBadge(r.risk || 'unknown') + '</span> <b>' + h(r.action) + '</b>' +
           (r.command ? '<div><code>' + h(r.command) + '</code> <a href="#" class="ocp-btn" data-copy="' + idx + ':' + i + '">Copy</a></div>' : '') +
           (r.explanation ? '<div class="ocp-muted">' + h(r.explanation) + '</div>' : '') + '</li>';
       }).join('') + '</ul>');
@@ -269,7 +272,17 @@
         var d = el.dataset;
         if (d.pattern) { app.show('knowledge', {pattern_id: d.pattern}); }
         else if (d.trace) { app.show('traces', {id: d.trace}); }
-        else if (d.run) { app.show('diagnostics', {pattern_id: d.run, run: true}); }
+        else if (d.probe) {
+          var at = d.probe.split(':'), an = answers[+at[0]], diag = an && an.suggested_diagnostics[+at[1]];
+          var pre = el.parentNode.querySelector('.ocp-probe-out');
+          if (!diag || !diag.probe || !pre) { return; }
+          pre.hidden = false;
+          pre.textContent = '$ ' + diag.command + '\n(running…)';
+          app.call('runProbe', {command: diag.command}).then(function (r) {
+            var res = r.result || {};
+            pre.textContent = '$ ' + r.command + '\n' + (res.error ? res.error + '\n' : '') + (res.stdout || '') + (res.stderr || '');
+          }).catch(function (e) { pre.textContent = '$ ' + diag.command + '\n' + C.explain(e); });
+        }
         else if (d.followup) { send(d.followup); }
         else if (d.copy) {
           var parts = d.copy.split(':'), a = answers[+parts[0]], act = a && a.recommended_actions[+parts[1]];

@@ -172,8 +172,10 @@
   C.severityBadge = function (sev) {
     var cls = {critical: 'ocp-bad', warning: 'ocp-warn', info: 'ocp-info', high: 'ocp-bad', medium: 'ocp-warn', low: 'ocp-ok',
       // the knowledge base's risk labels (knowledge/schema.yaml)
-      'read-only': 'ocp-ok', 'changes-config': 'ocp-warn', 'restarts-service': 'ocp-warn', 'data-risk': 'ocp-bad'}[String(sev || '').toLowerCase()] || '';
-    return C.badge(sev || 'unknown', cls);
+      'read-only': 'ocp-ok', 'changes-config': 'ocp-warn', 'restarts-service': 'ocp-warn', 'data-risk': 'ocp-bad',
+      // the server's verdict for a command that is not a catalogue probe
+      unverified: 'ocp-warn'}[String(sev || '').toLowerCase()] || '';
+    return C.badge(String(sev || '').toLowerCase() === 'unverified' ? 'unverified — review before running' : (sev || 'unknown'), cls);
   };
 
   /** What to tell the user for an error: what happened and what to do. */

@@ -234,7 +234,7 @@
             data: Object.keys(rows).sort().map(function (k) { return rows[k]; })});
           if (fsChart) { fsChart.destroy(); }
           fsChart = c.add(chart(chartStores.fs, keys.map(function (k) {
-            return {type: 'line', xField: 't', yField: k.key, title: k.title, marker: false};
+            return {type: 'line', xField: 't', yField: k.key, title: C.h(k.title), marker: false};  // the legend renders HTML
           })));
         });
       }).catch(function (e) {

@@ -108,7 +108,7 @@
     var grid = Ext.create('Ext.grid.Panel', {
       region: 'center', store: store, itemId: 'patternGrid', emptyText: 'No patterns.',
       columns: [
-        {text: 'ID', dataIndex: 'pattern_id', width: 110},
+        {text: 'ID', dataIndex: 'pattern_id', width: 110, renderer: h},
         {text: 'Title', dataIndex: 'title', flex: 1, renderer: function (v, meta, rec) { return h(v) + originBadge(rec.data); }},
         {text: 'Category', dataIndex: 'category', width: 110, renderer: h}
       ],
@@ -221,8 +221,8 @@
       columns: [
         {text: 'Result', dataIndex: 'passed', width: 80, renderer: function (v) { return v ? C.badge('pass', 'ocp-ok') : C.badge('fail', 'ocp-bad'); }},
         {text: 'Step', dataIndex: 'name', flex: 1, renderer: h},
-        {text: 'Exit', dataIndex: 'returncode', width: 60},
-        {text: 'Seconds', dataIndex: 'duration_s', width: 80}
+        {text: 'Exit', dataIndex: 'returncode', width: 60, renderer: h},
+        {text: 'Seconds', dataIndex: 'duration_s', width: 80, renderer: h}
       ],
       listeners: {selectionchange: function (sm, sel) { if (sel.length) { showStep(sel[0]); } }}
     });
@@ -342,7 +342,7 @@
         {text: 'When', dataIndex: 'started_at', width: 150, renderer: C.time},
         {text: 'Question', dataIndex: 'query', flex: 1, renderer: h},
         {text: 'Mode', dataIndex: 'mode', width: 80, renderer: h},
-        {text: 'Seconds', dataIndex: 'duration_s', width: 70}
+        {text: 'Seconds', dataIndex: 'duration_s', width: 70, renderer: h}
       ],
       tbar: [{text: 'Refresh', handler: function () { load(); }}],
       listeners: {selectionchange: function (sm, sel) { if (sel.length) { show(sel[0].get('id')); } }}
@@ -404,7 +404,7 @@
         {text: 'Alert', dataIndex: 'title', flex: 1, renderer: function (v, m, r) { return h(v || r.get('rule')) + '<div class="ocp-muted">' + h(r.get('message') || '') + '</div>'; }},
         {text: 'Subject', dataIndex: 'subject', width: 140, renderer: h},
         {text: 'Last seen', dataIndex: 'last_seen', width: 150, renderer: C.time},
-        {text: 'Count', dataIndex: 'count', width: 60}
+        {text: 'Count', dataIndex: 'count', width: 60, renderer: h}
       ],
       tbar: [stateCombo, sevCombo, {text: 'Refresh', handler: function () { load(); }}, '-',
         {text: 'Acknowledge', itemId: 'ackBtn', handler: acknowledge}, '->', {xtype: 'tbtext', itemId: 'alertCount', text: ''}]

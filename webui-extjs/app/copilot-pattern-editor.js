@@ -127,7 +127,7 @@
     }
 
     var win = Ext.create('Ext.window.Window', {
-      title: isNew ? 'New pattern' : 'Edit pattern ' + opts.id + (opts.source === 'local' ? ' (local)' : ''),
+      title: isNew ? 'New pattern' : 'Edit pattern ' + C.h(opts.id) + (opts.source === 'local' ? ' (local)' : ''),  // titles render HTML
       // Not modal: Ext's modal mask lives in document.body, and inside OMV the panel's own stacking
       // context would put this window *under* that mask. The window floats above the page instead.
       itemId: 'patternEditor', cls: 'ocp-editor', modal: false, constrain: true, closable: true, renderTo: host.getEl(),
