@@ -6,7 +6,6 @@ The probe lookup is the real catalogue's (``probes.recognise``, passed to the en
 
 from __future__ import annotations
 
-import json
 import pytest
 
 from tests.conftest import run_cli
