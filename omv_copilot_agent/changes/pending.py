@@ -41,8 +41,10 @@ def explain(paths: Paths = Paths(), baseline: Baseline | None = None) -> dict:
     states, hand_edits = [], []
     for name in modules:
         state = salt.read_state(name, paths.deploy_root)
-        entry = {"module": name, "state": state.to_dict() if state else None,
-                 "note": "" if state else "no deploy state of its own (OMV runs it inside the module)"}
+        note = ("" if state else
+                f"OMV's salt states are not at {paths.deploy_root} on this box" if not paths.deploy_root.is_dir() else
+                "no deploy state of its own (OMV runs it inside the module)")
+        entry = {"module": name, "state": state.to_dict() if state else None, "note": note}
         states.append(entry)
         if state and baseline is not None:
             hand_edits += [_hand_edit(f, name) for f in baseline.edited(state.files, paths)]

@@ -252,3 +252,11 @@ def test_a_hand_edit_becomes_a_finding_and_one_alert_through_real_cycles(make_co
         assert len([a for a in agent.alerts.list(state="firing")[1] if a["rule"] == "config_hand_edit"]) == 1
     finally:
         agent.close()
+
+
+def test_without_salt_states_the_explainer_says_so_instead_of_guessing(box):
+    import shutil as sh
+
+    sh.rmtree(box.deploy_root)
+    out = pending.explain(box)
+    assert all(m["note"] == f"OMV's salt states are not at {box.deploy_root} on this box" for m in out["modules"])
