@@ -200,10 +200,10 @@ def form(call: Call) -> dict:
         if not isinstance(values, dict):
             continue
         for key, value in values.items():
-            if isinstance(value, dict) and value:
+            if isinstance(value, dict):  # a mapping (alerts.policies), even an empty one, has no form field
                 continue
-            if isinstance(value, (list, dict)):
-                items = list(value) if isinstance(value, list) else []
+            if isinstance(value, list):
+                items = list(value)
                 if items and isinstance(items[0], (dict, list)):
                     continue
                 value = ", ".join(_text(v) for v in items)

@@ -70,3 +70,14 @@ def test_knowledge_settings_apply_at_once_and_restart_keys_are_named(live_server
     saved = yaml.safe_load(open(server.agent.config.path))
     assert saved["assist"] == {"workers": 3}  # saved all the same — and only what differs from the defaults
     assert saved["collect"] == {"interval_s": 120, "source_timeout_s": 10}  # plus what the file had
+
+
+def test_the_settings_form_saves_back_unchanged(live_server):
+    """OMV's settings page sends the form back as it got it: every field must be accepted, including
+    sections whose settings are mappings (alerts.policies) and so have no field on the form."""
+    srv = live_server()
+    form = srv.get("/api/v1/settings/form").json()
+    assert not any(key == "alerts__policies" for key in form)
+    saved = srv.request("PUT", "/api/v1/settings/form", json=form)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["collect__interval_s"] == form["collect__interval_s"]

@@ -16,7 +16,7 @@ import time
 import requests
 import yaml
 
-from tests.conftest import free_port, run_cli, start_daemon, stop_daemon
+from tests.conftest import wait_for_first_cycle, free_port, run_cli, start_daemon, stop_daemon
 from tests.slow_clients import hold_slow_connections, probe
 
 QUIET = ["smart", "apt", "omv", "logs", "services", "network", "storage"]
@@ -34,6 +34,7 @@ def test_api_answers_under_150_slow_local_clients(tmp_path):
         sock = tmp_path / "data" / "api.sock"
         assert stat.S_ISSOCK(os.stat(sock).st_mode) and stat.S_IMODE(os.stat(sock).st_mode) == 0o600
         headers = {"Authorization": "Bearer " + (tmp_path / "token").read_text().strip()}
+        wait_for_first_cycle(url, headers)  # `status` answers "no collection yet" before the first cycle
         stats = hold_slow_connections("127.0.0.1", port, 150, 10, stop)
         assert stats["opened"] == 150
         cli = []

@@ -165,7 +165,9 @@ def _samples(daemon) -> dict:
             "setPattern": {"id": "local-sample-pattern", "yaml": SAMPLE_PATTERN},
             "validatePattern": {"yaml": SAMPLE_PATTERN},
             # no local file with this id: the daemon's 404 must come through as a clear error
-            "deletePattern": {"id": "no-local-sample-pattern"}}
+            "deletePattern": {"id": "no-local-sample-pattern"},
+            # not a catalogue probe: refused by the daemon, the same clear error through the engine
+            "runProbe": {"command": "rm -rf /"}}
 
 
 # --- workbench ------------------------------------------------------------------------------

@@ -48,10 +48,11 @@ def test_flapping_condition_reopens_instead_of_new_alerts(tmp_path):
 
 
 def test_escalation_and_health_score(tmp_path):
+    now = time.time()  # not the import-time NOW: in a long run that snapshot is stale and costs points itself
     agent = make_agent(tmp_path)
-    assert agent.alerts.health_score(snapshot(NOW))["score"] == 100
-    cycle(agent, snapshot(NOW, storage={"filesystems": [fs("/srv/a", 91)]}))
-    ev = cycle(agent, snapshot(NOW + 1, storage=FULL))
+    assert agent.alerts.health_score(snapshot(now))["score"] == 100
+    cycle(agent, snapshot(now, storage={"filesystems": [fs("/srv/a", 91)]}))
+    ev = cycle(agent, snapshot(now + 1, storage=FULL))
     assert [a["severity"] for a in ev.escalated] == ["critical"]
     h = agent.alerts.health_score(agent.snapshot)
     assert h["score"] == 70 and h["grade"] == "C" and h["deductions"][0]["points"] == 30
