@@ -28,13 +28,16 @@ def _get(args, path: str, params: dict | None = None) -> dict:
         client.close()
 
 
-def run_pending(args) -> int:
-    out = _get(args, "/api/v1/changes/pending")
+def _show(args, out: dict, render, code: int = 0) -> int:
     if args.json:
         print_json(out)
-        return 0
-    print(render_pending(out))
-    return 0
+    else:
+        print(render(out))
+    return code
+
+
+def run_pending(args) -> int:
+    return _show(args, _get(args, "/api/v1/changes/pending"), render_pending)
 
 
 def render_pending(out: dict) -> str:
@@ -55,11 +58,7 @@ def render_pending(out: dict) -> str:
 
 def run_preflight(args) -> int:
     out = _get(args, "/api/v1/changes/preflight", {"release": "true"} if args.release else None)
-    if args.json:
-        print_json(out)
-        return 0 if out["verdict"] == "go" else 1
-    print(render_preflight(out))
-    return 0 if out["verdict"] == "go" else 1
+    return _show(args, out, render_preflight, 0 if out["verdict"] == "go" else 1)
 
 
 def render_preflight(out: dict) -> str:

@@ -45,7 +45,6 @@ def _load_model() -> dict:
 
 
 MODEL = _load_model()
-RELEVANCE_FLOOR = MODEL["floor"]
 
 
 def features(raw: float, coverage: float, matched: int) -> list[float]:

@@ -12,12 +12,11 @@ from pathlib import Path
 
 from omv_copilot_agent import probes, runner
 from omv_copilot_agent.changes import omvconfig, pending, preflight
+from omv_copilot_agent.collect import omv_files
 from omv_copilot_agent.services.call import Call
 from omv_copilot_agent.services.errors import unavailable
 
-BASELINE_FILE = "generated-files.json"
-#: Where OMV keeps what the explainer reads (OMV 7's places; tests point it at a folder).
-PATHS = pending.Paths()
+BASELINE_FILE = omv_files.BASELINE_FILE
 
 
 def baseline(call: Call) -> pending.Baseline:
@@ -27,7 +26,7 @@ def baseline(call: Call) -> pending.Baseline:
 def pending_changes(call: Call) -> dict:
     """What Apply will do: dirty modules, the settings behind them, states, services, files, hand edits."""
     try:
-        return pending.explain(PATHS, baseline(call))
+        return pending.explain(omv_files.PATHS, baseline(call))
     except (pending.PendingError, omvconfig.ConfigError) as exc:
         raise unavailable("omv_unreadable", str(exc)) from None
 
@@ -41,8 +40,7 @@ def _free_bytes(path: str) -> int | None:
 
 
 def _raid_actions(snapshot) -> list[str]:
-    raid = ((snapshot.sources.get("storage") if snapshot else None) or {})
-    data = getattr(raid, "data", None) or (raid.get("data") if isinstance(raid, dict) else None) or {}
+    data = getattr(snapshot.sources.get("storage") if snapshot else None, "data", None) or {}
     return [f"{a.get('name')}: {a.get('action')} {a.get('progress_percent', '')}".strip()
             for a in data.get("raid") or [] if a.get("action") not in (None, "idle")]
 
@@ -55,7 +53,7 @@ def preflight_check(call: Call) -> dict:
     upgrades, removed = preflight.parse_simulation(result.stdout)
     free = {mount: size for mount in ("/", "/boot") if (size := _free_bytes(mount)) is not None}
     try:
-        dirty = pending.dirty_modules(PATHS.dirty_file)
+        dirty = pending.dirty_modules(omv_files.PATHS.dirty_file)
     except pending.PendingError:
         dirty = []
     box = preflight.Box(installed=preflight.installed_packages(wanted=preflight.relevant_package), free_bytes=free,

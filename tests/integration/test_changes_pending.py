@@ -209,9 +209,8 @@ def test_on_the_real_engine_smb_and_ssh_changes_are_explained_and_reverted(tmp_p
 
 def test_the_api_the_rpc_bridge_and_the_cli_explain_the_pending_change(live_server, box, monkeypatch):
     from omv_copilot_agent.cli.changes import render_pending
-    from omv_copilot_agent.services import changes
 
-    monkeypatch.setattr(changes, "PATHS", box)
+    monkeypatch.setattr(omv_files, "PATHS", box)  # the one place OMV's file locations live
     srv = live_server()
     body = srv.get("/api/v1/changes/pending").json()
     assert body["pending"] and [m["module"] for m in body["modules"]] == ["samba", "ssh", "task"]
