@@ -5,7 +5,9 @@ Why: the daemon's idle RSS is what an admin compares against glances. Startup
 (command output, snapshot JSON) leave freed-but-retained pages in glibc's heap;
 ``gc.collect()`` breaks reference cycles and glibc's ``malloc_trim(0)`` returns
 the free pages. Both are cheap (milliseconds) and a no-op where unavailable
-(musl, macOS, non-glibc builds).
+(musl, macOS, non-glibc builds). What only start-up needs (validating the
+config and the patterns) runs in a forked child (:func:`in_child`), so its
+imports and garbage never reach the daemon's heap.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ import ctypes
 import ctypes.util
 import gc
 import os
+import threading
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
 
 _TRIM = None
 _LOOKED_UP = False
@@ -65,3 +71,57 @@ def trim() -> bool:
     except Exception:  # noqa: BLE001 - trimming is best effort, never fatal
         return False
     return True
+
+
+def in_child(fn: Callable[..., T], *args) -> T:
+    """``fn(*args)``, computed in a forked child process; its result (or exception) comes back pickled.
+
+    Why: a Python process keeps the pages of every module it imported, and most of the pages
+    one-time work dirtied (pymalloc returns an arena only when all of it is free; unloading a
+    module frees nothing measurable). The daemon validates its config and patterns once at
+    start — jsonschema and ~40 modules it pulls in, the YAML parse — and would carry that for
+    weeks; a child takes both with it when it exits, and only the result is copied back.
+
+    Runs ``fn`` in this process instead when other threads exist (a lock one of them holds
+    would stay locked in the child), where ``fork`` is unavailable, or when the child died
+    without an answer: the result is the same, only the memory differs.
+    """
+    if threading.active_count() > 1 or not hasattr(os, "fork"):
+        return fn(*args)
+    import pickle
+
+    try:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+    except OSError:
+        return fn(*args)
+    if pid == 0:  # the child: answer, then leave without running the parent's atexit handlers
+        status = 1
+        try:
+            os.close(read_end)
+            try:
+                answer = (True, fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
+                answer = (False, exc)
+            try:
+                data = pickle.dumps(answer)
+            except Exception:  # noqa: BLE001 - an unpicklable answer: the parent computes it itself
+                data = b""
+            with os.fdopen(write_end, "wb") as out:
+                out.write(data)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    if not data:
+        return fn(*args)
+    try:
+        ok, value = pickle.loads(data)  # noqa: S301 - written by our own child a moment ago
+    except Exception:  # noqa: BLE001 - e.g. an exception class that cannot be rebuilt: compute it here
+        return fn(*args)
+    if not ok:
+        raise value
+    return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from omv_copilot_agent import config as config_mod
+from omv_copilot_agent import config as config_mod, memory
 
 
 def register(sub) -> None:
@@ -18,7 +18,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    config = config_mod.load(args.config)
+    # validated in a child process: the schema validator's imports never take up the daemon's memory
+    config = memory.in_child(config_mod.load, args.config)
     level = getattr(logging, config["logging"]["level"])
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else level)
     from omv_copilot_agent.daemon import serve

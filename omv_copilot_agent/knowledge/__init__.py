@@ -12,7 +12,7 @@ import logging
 import threading
 from pathlib import Path
 
-from omv_copilot_agent import findings, paths
+from omv_copilot_agent import findings, memory, paths
 from omv_copilot_agent.findings import Thresholds
 from omv_copilot_agent.knowledge import diagnostics, editing, loader, matcher
 from omv_copilot_agent.probes import params as probe_params
@@ -67,16 +67,12 @@ class KnowledgeBase:
         self.configure(**_settings(config.get("knowledge") or {}, self.data_dir))
 
     def reload(self) -> None:
-        """Shipped patterns, then the overlay on top; swap everything in at once for concurrent readers."""
-        shipped, files, errors = loader.load_files(self.patterns_dir)
-        patterns = dict(shipped)
-        local_files: dict[str, Path] = {}
-        if self.local_dir is not None and self.local_dir.is_dir():
-            local, local_files, local_errors = loader.load_files(self.local_dir, label=lambda path: f"local:{path.name}")
-            patterns.update(local)
-            errors += local_errors
-        labels = {pid: (f"local:{local_files[pid].name}" if pid in local_files else files[pid].name) for pid in patterns}
-        loader.check_related(patterns, labels, errors)
+        """Shipped patterns, then the overlay on top; swap everything in at once for concurrent readers.
+
+        Parsed and validated in a child process when this one has no other thread yet (the
+        daemon's start): jsonschema and the parse's garbage stay out of the daemon's memory.
+        """
+        shipped, files, local_files, patterns, errors = memory.in_child(_load_patterns, self.patterns_dir, self.local_dir)
         for err in errors:
             log.warning("pattern %s (%s) %s: %s", err["file"], err["pattern_id"], err["field"], err["reason"])
         self.shipped_ids = frozenset(shipped)
@@ -172,6 +168,20 @@ class KnowledgeBase:
         if pattern is None:
             raise KeyError(pattern_id)
         return sorted(pattern["solutions"], key=lambda s: s["priority"])
+
+
+def _load_patterns(patterns_dir: Path, local_dir: Path | None) -> tuple[dict, dict, dict, dict, list[dict]]:
+    """(shipped patterns, their files, overlay files, the merged patterns, errors)."""
+    shipped, files, errors = loader.load_files(patterns_dir)
+    patterns = dict(shipped)
+    local_files: dict[str, Path] = {}
+    if local_dir is not None and local_dir.is_dir():
+        local, local_files, local_errors = loader.load_files(local_dir, label=lambda path: f"local:{path.name}")
+        patterns.update(local)
+        errors += local_errors
+    labels = {pid: (f"local:{local_files[pid].name}" if pid in local_files else files[pid].name) for pid in patterns}
+    loader.check_related(patterns, labels, errors)
+    return shipped, files, local_files, patterns, errors
 
 
 def _settings(knowledge: dict, data_dir) -> dict:

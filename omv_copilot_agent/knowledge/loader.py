@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import jsonschema
 import yaml
 
 from omv_copilot_agent.findings import CATALOGUE
@@ -21,7 +20,7 @@ SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
 PATTERN_ID = re.compile(r"[a-z0-9][a-z0-9_-]{2,63}")
 PATTERN_ID_RULE = "a pattern id is 3-64 characters of a-z, 0-9, '-' or '_'"
 _SCHEMA: dict | None = None
-_VALIDATOR: jsonschema.Draft7Validator | None = None
+_VALIDATOR = None  # a jsonschema.Draft7Validator, built on first use
 #: libyaml's loader when python3-yaml has it (Debian's does): parsing dominates load time.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -42,6 +41,8 @@ def validate(pattern) -> list[tuple[str, str]]:
     """(field, reason) for every schema violation of one pattern dict, and every diagnostic that could not run."""
     global _VALIDATOR
     if _VALIDATOR is None:
+        import jsonschema  # here, not at import: the daemon validates in a child process (memory.in_child)
+
         _VALIDATOR = jsonschema.Draft7Validator(schema())
     validator = _VALIDATOR
     out = []

@@ -1,0 +1,71 @@
+"""The idle daemon's memory: modules only a rare path needs are not imported by start-up or a cycle.
+
+Why: a Python process keeps the pages of every module it ever imported (unloading frees
+nothing measurable), and the daemon's idle RSS is compared with glances' (issue 17,
+docs/benchmarks.md "nas"). The daemon is started the way the unit starts it
+(``omv-copilot daemon``), runs its first cycle, and reports its ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+#: module -> the path that may import it, and why start-up must not
+RARE = {
+    "jsonschema": "config and patterns are validated in a child process at start (memory.in_child); "
+                  "an API body, a settings change or a pattern edit imports it when it happens",
+    "requests": "only an LLM provider or a webhook call needs an HTTP client",
+}
+
+DRIVER = r"""
+import http.client, json, os, signal, sys, threading, time
+from omv_copilot_agent import cli, daemon
+
+config_path, token_file, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+
+
+def report():
+    token = open(token_file).read().strip()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until the first cycle's snapshot is served
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/api/v1/system/status", headers={"Authorization": "Bearer " + token})
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        if response.status == 200:
+            break
+        time.sleep(0.2)
+    print("MODULES " + json.dumps(sorted(sys.modules)), flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+notify = daemon._notify_systemd
+
+
+def notify_then_report(message):  # READY=1 is what systemd hears once the API listens
+    notify(message)
+    if message == "READY=1":
+        threading.Thread(target=report, daemon=True).start()
+
+
+daemon._notify_systemd = notify_then_report
+sys.exit(cli.main(["--config", config_path, "daemon"]))
+"""
+
+
+def test_idle_daemon_does_not_import_rare_paths(make_config, tmp_path):
+    config, path = make_config()
+    out = subprocess.run([sys.executable, "-c", DRIVER, str(path), str(config.token_file), str(config.daemon.port)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("MODULES ")]
+    assert lines, f"the daemon did not report (exit {out.returncode}): {out.stderr[-3000:]}"
+    modules = set(json.loads(lines[0].removeprefix("MODULES ")))
+    assert "omv_copilot_agent.api" in modules and "flask" in modules  # it did serve
+    imported = {name: why for name, why in RARE.items() if name in modules}
+    assert not imported, f"imported by the idle daemon: {imported}"
+    assert out.returncode == 0, out.stderr[-3000:]
