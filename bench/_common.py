@@ -41,12 +41,14 @@ def machine() -> str:
             f"load average {os.getloadavg()[0]:.1f} (other work on the machine skews latency numbers)")
 
 
-def write_config(workdir: Path, extra: dict | None = None) -> Path:
+def write_config(workdir: Path, extra: dict | None = None, *, api_threads: int | None = 8) -> Path:
+    """A config in ``workdir``: data dir and token there, a free loopback port; ``api_threads`` None = the default."""
     import yaml
 
     port = free_port()
-    config = {"data_dir": str(workdir / "data"), "api": {"listen": f"127.0.0.1:{port}", "token_file": str(workdir / "token"),
-                                                         "threads": 8}}
+    config = {"data_dir": str(workdir / "data"), "api": {"listen": f"127.0.0.1:{port}", "token_file": str(workdir / "token")}}
+    if api_threads is not None:
+        config["api"]["threads"] = api_threads
     for key, value in (extra or {}).items():
         config.setdefault(key, {}).update(value) if isinstance(value, dict) else config.__setitem__(key, value)
     path = workdir / "config.yaml"
@@ -54,15 +56,65 @@ def write_config(workdir: Path, extra: dict | None = None) -> Path:
     return path
 
 
-def start_daemon(workdir: Path, extra: dict | None = None) -> tuple[subprocess.Popen, str, str, float]:
-    """(process, url, token, seconds until /healthz answered)."""
+#: The systemd unit the package installs: the bench's daemon runs with its Environment= lines.
+UNIT = ROOT / "debian" / "openmediavault-copilot.omv-copilot.service"
+
+
+def unit_environment(unit: Path = UNIT) -> dict[str, str]:
+    """``Environment=KEY=VALUE`` settings of the unit, so a bench measures the process the unit runs."""
+    env = {}
+    for line in unit.read_text().splitlines():
+        if line.startswith("Environment="):
+            for item in line.removeprefix("Environment=").split():
+                key, _, value = item.strip('"').partition("=")
+                env[key] = value
+    return env
+
+
+class Drained:
+    """A child's stdout+stderr as a pipe this process reads and drops, keeping only the tail.
+
+    Why: on a box the unit's output goes to journald over a pipe, not to a file in the data dir;
+    a bench that redirected it to a file would count the log's pages as the program's writes.
+    """
+
+    def __init__(self, keep: int = 8192):
+        import threading
+
+        self.read_end, self.write_end = os.pipe()
+        self.tail = b""
+        self.keep = keep
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        with os.fdopen(self.read_end, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(65536):
+                self.tail = (self.tail + chunk)[-self.keep:]
+
+    def popen(self, argv: list[str], **kwargs) -> subprocess.Popen:
+        proc = subprocess.Popen(argv, stdout=self.write_end, stderr=self.write_end, **kwargs)
+        os.close(self.write_end)  # the child holds it; EOF when the child exits
+        proc.output = self  # type: ignore[attr-defined]
+        return proc
+
+
+def start_daemon(workdir: Path, extra: dict | None = None, *, api_threads: int | None = 8,
+                 log_to_file: bool = True) -> tuple[subprocess.Popen, str, str, float]:
+    """(process, url, token, seconds until /healthz answered); run with the unit's Environment=.
+
+    ``log_to_file`` False sends its output to a drained pipe (as to journald) instead of ``daemon.log``.
+    """
     import yaml
 
-    path = write_config(workdir, extra)
+    path = write_config(workdir, extra, api_threads=api_threads)
     url = "http://" + yaml.safe_load(path.read_text())["api"]["listen"]
     start = time.monotonic()
-    proc = subprocess.Popen([PYTHON, "-m", "omv_copilot_agent", "--config", str(path), "daemon"], cwd=ROOT,
-                            stdout=open(workdir / "daemon.log", "wb"), stderr=subprocess.STDOUT)
+    argv = [PYTHON, "-m", "omv_copilot_agent", "--config", str(path), "daemon"]
+    env = {**os.environ, **unit_environment()}
+    if log_to_file:
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=open(workdir / "daemon.log", "wb"), stderr=subprocess.STDOUT)
+    else:
+        proc = Drained().popen(argv, cwd=ROOT, env=env)
     startup = wait_http(url + "/healthz", start, proc)
     return proc, url, (workdir / "token").read_text().strip(), startup
 

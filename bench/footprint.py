@@ -15,6 +15,12 @@ so page-cache writes count when dirtied) and that per day, then the agent's rati
 issue's targets. glances, node_exporter, collectd and rrdcached come from Debian and are
 installed here if absent. Then the wall time of one collection per agent source.
 
+Every program's stdout/stderr goes to a pipe this script drains (as systemd's journald reads a
+unit's output; on a box the journal's own writes are the journal's, and OMV's flashmemory keeps
+it in RAM), so "written" is what each program itself writes: the agent's data dir (SQLite
+database, WAL, -shm), collectd's RRD files and rrdcached's journal. The agent runs with the
+default config and the ``Environment=`` of its systemd unit.
+
 Note on writes: rrdcached keeps updates 900 s (and journals them at once); the agent flushes
 every ``store.flush_interval_s`` (900 s) after writing its first cycle. A window shorter than
 15 min sees each side's first write but maybe not its periodic one; ``bench/scale.py`` measures
@@ -33,8 +39,8 @@ import threading
 import time
 from pathlib import Path
 
-from _common import (ROOT, cpu_seconds, free_port, machine, pss_bytes, rss_bytes, start_daemon, stop, table, wait_http,
-                     write_config, written_bytes)
+from _common import (ROOT, Drained, cpu_seconds, free_port, machine, pss_bytes, rss_bytes, start_daemon, stop, table,
+                     unit_environment, wait_http, write_config, written_bytes)
 
 DURATION_S = int(os.environ.get("BENCH_FOOTPRINT_S", "120"))
 #: writes per day are extrapolated from after this (startup creates the database / RRD files once)
@@ -73,8 +79,8 @@ class Program:
 def start_glances(workdir: Path) -> Program:
     port = free_port()
     start = time.monotonic()
-    proc = subprocess.Popen(["glances", "-w", "--disable-webui", "-B", "127.0.0.1", "-p", str(port), "--disable-autodiscover"], stdout=open(workdir / "glances.log", "wb"), stderr=subprocess.STDOUT,
-                            env={**os.environ, "HOME": str(workdir)})
+    proc = Drained().popen(["glances", "-w", "--disable-webui", "-B", "127.0.0.1", "-p", str(port), "--disable-autodiscover"],
+                           env={**os.environ, "HOME": str(workdir)})
     url = f"http://127.0.0.1:{port}/api/3/all"
     return Program("glances -w", proc, url, {}, wait_http(url, start, proc))
 
@@ -82,8 +88,7 @@ def start_glances(workdir: Path) -> Program:
 def start_node_exporter(workdir: Path) -> Program:
     port = free_port()
     start = time.monotonic()
-    proc = subprocess.Popen(["prometheus-node-exporter", f"--web.listen-address=127.0.0.1:{port}"],
-                            stdout=open(workdir / "node_exporter.log", "wb"), stderr=subprocess.STDOUT)
+    proc = Drained().popen(["prometheus-node-exporter", f"--web.listen-address=127.0.0.1:{port}"])
     url = f"http://127.0.0.1:{port}/metrics"
     return Program("node_exporter", proc, url, {}, wait_http(url, start, proc))
 
@@ -99,9 +104,8 @@ def start_collectd(workdir: Path) -> Program:
     sock = workdir / "rrdcached.sock"
     start = time.monotonic()
     # /etc/init.d/rrdcached with OMV's /etc/default/rrdcached: -l SOCK -j JOURNAL -F -b BASE -B -w WRITE_TIMEOUT -f FLUSH
-    rrd = subprocess.Popen(["rrdcached", "-g", "-l", f"unix:{sock}", "-j", str(journal), "-F", "-b", str(db), "-B",
-                            "-w", write_timeout, "-f", flush, "-p", str(workdir / "rrdcached.pid")],
-                           stdout=open(workdir / "rrdcached.log", "wb"), stderr=subprocess.STDOUT)
+    rrd = Drained().popen(["rrdcached", "-g", "-l", f"unix:{sock}", "-j", str(journal), "-F", "-b", str(db), "-B",
+                           "-w", write_timeout, "-f", flush, "-p", str(workdir / "rrdcached.pid")])
     plugins = []
     for sls in sorted((OMV_SALT / "collectd" / "plugins").glob("*.sls")):
         text = sls.read_text()
@@ -127,12 +131,13 @@ def start_collectd(workdir: Path) -> Program:
     conf.write_text(f'PIDFile "{workdir / "collectd.pid"}"\nHostname "localhost"\nFQDNLookup true\n' + "\n".join(plugins) + "\n")
     while not sock.exists() and time.monotonic() - start < 30:
         time.sleep(0.02)
-    proc = subprocess.Popen(["collectd", "-f", "-C", str(conf)], stdout=open(workdir / "collectd.log", "wb"), stderr=subprocess.STDOUT)
+    proc = Drained().popen(["collectd", "-f", "-C", str(conf)])
     return Program("collectd + rrdcached (OMV)", proc, None, {}, time.monotonic() - start, extra=[rrd])
 
 
 def start_agent(workdir: Path) -> Program:
-    proc, url, token, startup = start_daemon(workdir)
+    # the unit's settings: default config (4 API threads), its Environment=, output to a pipe as to journald
+    proc, url, token, startup = start_daemon(workdir, api_threads=None, log_to_file=False)
     return Program("omv-copilot daemon", proc, url + "/api/v1/system/status", {"Authorization": f"Bearer {token}"}, startup)
 
 
@@ -196,7 +201,8 @@ def source_times() -> list[list]:
 def main() -> int:
     ensure_packages()
     print(f"machine: {machine()}")
-    print(f"side by side for {DURATION_S} s, each scraped every {SCRAPE_EVERY_S} s\n", flush=True)
+    print(f"side by side for {DURATION_S} s, each scraped every {SCRAPE_EVERY_S} s; output of each to a drained pipe; "
+          f"agent with the unit's environment {unit_environment()}\n", flush=True)
     with tempfile.TemporaryDirectory(prefix="copilot-bench-") as tmp:
         workdir = Path(tmp)
         (workdir / "agent").mkdir()
