@@ -16,17 +16,27 @@ import re
 import shlex
 import time
 
-import regex
-
 from omv_copilot_agent import probes, runner
 
 PLACEHOLDER = re.compile(r"^\{([a-z_]{1,32})\}$")
 _SHOWN_PLACEHOLDER = re.compile(r"\{[a-z_]{1,32}\}$")
 #: Time one pattern regex may take over one diagnostic's output (python3-regex releases the GIL meanwhile).
 REGEX_TIMEOUT_S = 0.5
-_FLAGS = regex.IGNORECASE | regex.MULTILINE
 DEFAULT_TIMEOUT_S = 15.0
 DEFAULT_MAX_OUTPUT = 64 * 1024
+
+
+def _regex():
+    """python3-regex, imported on first use: only checking or running a diagnostic needs it, and
+    the idle daemon would keep its ~2 MiB for good (docs/benchmarks.md, "nas")."""
+    import regex
+
+    return regex
+
+
+def _flags() -> int:
+    regex = _regex()
+    return regex.IGNORECASE | regex.MULTILINE
 
 
 #: programs that read a disk itself (not the kernel's view of it), spinning up one that sleeps
@@ -86,8 +96,8 @@ def problems(diag: dict) -> list[tuple[str, str]]:
     for key in ("filter", "expected_output"):
         if isinstance(diag.get(key), str):
             try:
-                regex.compile(diag[key], _FLAGS)
-            except regex.error as exc:
+                _regex().compile(diag[key], _flags())
+            except _regex().error as exc:
                 out.append((key, f"is not a valid regular expression: {exc}"))
     return out
 
@@ -140,14 +150,14 @@ def display(diag: dict) -> str:
 def search(pattern: str, text: str) -> bool:
     """Case-insensitive multiline search with a time bound; raises RegexTimeout, regex.error."""
     try:
-        return regex.search(pattern, text, _FLAGS, timeout=REGEX_TIMEOUT_S) is not None
+        return _regex().search(pattern, text, _flags(), timeout=REGEX_TIMEOUT_S) is not None
     except TimeoutError:
         raise RegexTimeout(f"regex {pattern[:80]!r} took longer than {REGEX_TIMEOUT_S:g} s") from None
 
 
 def filter_lines(pattern: str, text: str) -> str:
     """The lines of ``text`` that ``pattern`` matches, the whole filter within one time bound."""
-    rx = regex.compile(pattern, _FLAGS)
+    rx = _regex().compile(pattern, _flags())
     deadline = time.monotonic() + REGEX_TIMEOUT_S
     kept = []
     for line in text.splitlines():
@@ -186,7 +196,7 @@ def run_step(diag: dict, params: dict, *, timeout: float = DEFAULT_TIMEOUT_S, ma
             out["stdout"] = filter_lines(diag["filter"], out["stdout"])
         if diag.get("expected_output"):
             out["matched_expected"] = search(diag["expected_output"], out["stdout"])
-    except (RegexTimeout, regex.error) as exc:
+    except (RegexTimeout, _regex().error) as exc:
         out["ok"], out["error"] = False, f"judging the output failed: {exc}"
     return out
 
@@ -202,7 +212,7 @@ def matches_expected(expected: str, output: str) -> bool | None:
     """
     try:
         return search(expected, output)
-    except regex.error:
+    except _regex().error:
         return expected.lower() in output.lower()
     except RegexTimeout:
         return None

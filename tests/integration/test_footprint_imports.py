@@ -19,6 +19,7 @@ RARE = {
     "jsonschema": "config and patterns are validated in a child process at start (memory.in_child); "
                   "an API body, a settings change or a pattern edit imports it when it happens",
     "requests": "only an LLM provider or a webhook call needs an HTTP client",
+    "regex": "only checking or running a pattern's diagnostic (or a probe's display filter) needs python3-regex",
 }
 
 DRIVER = r"""
