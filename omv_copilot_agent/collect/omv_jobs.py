@@ -1,0 +1,290 @@
+"""Source 'omv_jobs': OMV's scheduled jobs and what their recent runs left behind.
+
+The jobs are OMV's configuration as the ``omv`` source read it this cycle (user-defined
+scheduled jobs, ``conf.system.cron.job``; rsync jobs, ``conf.service.rsync.job``): no extra
+engine call. Per job this source reports the cron line OMV's salt states write for it
+(``/etc/cron.d/openmediavault-userdefined`` and ``-rsync``), when that schedule was deployed
+(the mtime of the job's script in ``/var/lib/openmediavault/cron.d``: every Apply of the
+module deletes and rewrites the scripts; no script means the job was never applied), and its
+runs as the box recorded them:
+
+- cron's journal lines: ``(root) CMD (<script> …)`` when a job starts and, when cron's log
+  level includes 4 (``EXTRA_OPTS="-L 5"`` in ``/etc/default/cron``),
+  ``(CRON) error (grandchild #PID failed with exit status N)`` when it fails;
+- the rsync script's own lines, tagged ``rsync-<uuid>`` by OMV's ``omv_log``/``omv_error``:
+  "The synchronisation has completed successfully.", "The synchronisation failed.",
+  "… storage device not mounted at <…>!";
+- rsync's own log (``--log-file=/var/log/rsync.log``): a run's ``rsync error: … (code N)`` or
+  its closing ``total size is`` line. Its lines name no job, so a run is matched to the job
+  whose start (journal) or schedule (cron line) it follows.
+
+The journal is read newest first and at most ``JOURNAL_MAX_ENTRIES`` entries, at most every
+``EVIDENCE_REFRESH_S``; ``evidence_since`` says how far back the evidence reaches, so the
+findings engine never calls a job overdue for a run it could not have seen. Whether a job is
+overdue or failed is the findings engine's judgement (findings/jobs.py), not this module's.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from croniter import croniter
+
+from omv_copilot_agent import runner
+from omv_copilot_agent.collect import logs
+from omv_copilot_agent.collect.base import Degraded, Unavailable
+
+NAME = "omv_jobs"
+#: how far back the journal is asked (a monthly job is seen once)
+LOOKBACK_S = 35 * 86400
+#: newest journal entries read at most (a job every minute still leaves days of evidence)
+JOURNAL_MAX_ENTRIES = 5000
+#: the tail of rsync's log that is read (it lists every file each run transferred)
+RSYNC_LOG_TAIL = 1024 * 1024
+#: jobs run on the minute and overdue means hours late: the evidence is re-read this seldom
+EVIDENCE_REFRESH_S = 300.0
+#: a run in rsync's log belongs to a start at most this long before it
+RUN_MATCH_S = 600.0
+#: Vixie cron's names for the @ schedules (OMV's "Execution" of a user-defined job)
+AT_SCHEDULES = {"hourly": "0 * * * *", "daily": "0 0 * * *", "weekly": "0 0 * * 0",
+                "monthly": "0 0 1 * *", "yearly": "0 0 1 1 *"}
+#: the wall clock; tests replace it
+clock = time.time
+
+_CMD = re.compile(r"^\((?P<user>[^)]*)\) CMD \((?P<cmd>.*)\)\s*$")
+_GRANDCHILD = re.compile(r"grandchild #(?P<pid>\d+) failed with exit status (?P<status>\d+)")
+_RSYNC_LINE = re.compile(r"^(?P<ts>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(?P<pid>\d+)\] (?P<text>.*)$")
+_RSYNC_ERROR = re.compile(r"rsync error: (?P<what>.*?) \(code (?P<code>\d+)\)")
+
+
+@dataclass
+class Paths:
+    """Where OMV keeps what is read here (OMV 7's defaults; tests point them at a folder).
+
+    ``journal_dir`` None reads the system journal; a folder reads the journal files in it.
+    """
+
+    scripts_dir: Path = Path("/var/lib/openmediavault/cron.d")
+    rsync_log: Path = Path("/var/log/rsync.log")
+    journal_dir: Path | None = None
+
+
+PATHS = Paths()
+PREFIX = {"userdefined": "userdefined-", "rsync": "rsync-"}
+
+
+def _field(job: dict, name: str, every: str | None) -> str:
+    value = str(job.get(name) if job.get(name) not in (None, "") else "*")
+    return f"*/{value}" if every and job.get(every) in (True, 1, "1", "true") else value
+
+
+def schedule(job: dict, kind: str) -> str | None:
+    """The cron line OMV's salt template writes for ``job`` (None: @reboot or not a valid line)."""
+    if kind == "userdefined" and job.get("execution") not in (None, "exactly"):
+        return AT_SCHEDULES.get(str(job.get("execution")))
+    expr = " ".join([_field(job, "minute", "everynminute"), _field(job, "hour", "everynhour"),
+                     _field(job, "dayofmonth", "everyndayofmonth"), _field(job, "month", None),
+                     _field(job, "dayofweek", None)])
+    return expr if croniter.is_valid(expr) else None
+
+
+def job_name(job: dict, kind: str) -> str:
+    comment = " ".join(str(job.get("comment") or "").split())
+    return comment[:80] or f"{kind} job {str(job.get('uuid') or '?')[:8]}"
+
+
+def parse_journal(text: str) -> list[dict]:
+    """``journalctl -o json`` lines → {ts, ident, pid, priority, message}, oldest first."""
+    out = []
+    for line in text.splitlines():
+        try:
+            e = json.loads(line)
+            ts = int(e["__REALTIME_TIMESTAMP"]) / 1e6
+        except (ValueError, KeyError, TypeError):
+            continue
+        msg = e.get("MESSAGE")
+        if isinstance(msg, list):  # journald gives non-UTF-8 messages as a list of byte values
+            msg = bytes(x for x in msg if isinstance(x, int) and 0 <= x < 256).decode("utf-8", "replace")
+        pid = str(e.get("SYSLOG_PID") or e.get("_PID") or "")
+        out.append({"ts": ts, "ident": str(e.get("SYSLOG_IDENTIFIER") or ""), "pid": pid,
+                    "priority": int(e["PRIORITY"]) if str(e.get("PRIORITY", "")).isdigit() else 6,
+                    "message": str(msg or "")[:500]})
+    return sorted(out, key=lambda e: e["ts"])
+
+
+def parse_rsync_log(text: str) -> list[dict]:
+    """rsync's --log-file lines grouped per run (its pid): {start, end, pid, ok, exit, message}, oldest first."""
+    runs: dict[str, dict] = {}
+    for line in text.splitlines():
+        m = _RSYNC_LINE.match(line)
+        if not m:
+            continue
+        try:
+            ts = datetime.datetime.strptime(m["ts"], "%Y/%m/%d %H:%M:%S").timestamp()  # rsync logs local time
+        except ValueError:
+            continue
+        run = runs.get(m["pid"])
+        if run is None or ts - run["end"] > RUN_MATCH_S:  # pids are reused: a long gap is another run
+            run = runs[m["pid"]] = {"start": ts, "end": ts, "pid": m["pid"], "ok": None, "exit": None, "message": None}
+        run["end"] = ts
+        error = _RSYNC_ERROR.search(m["text"])
+        if error:
+            run["ok"], run["exit"], run["message"] = False, int(error["code"]), m["text"][:300]
+        elif m["text"].startswith("total size is") and run["ok"] is None:
+            run["ok"] = True
+    return sorted(runs.values(), key=lambda r: r["start"])
+
+
+def _tail(path: Path, size: int) -> tuple[str, float | None]:
+    """The last ``size`` bytes of ``path`` (whole lines) and the file's mtime; ('', None) when absent."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            length = f.tell()
+            f.seek(max(0, length - size))
+            data = f.read(size)
+            mtime = os.fstat(f.fileno()).st_mtime
+    except OSError:
+        return "", None
+    if length > size:
+        data = data.split(b"\n", 1)[-1]  # the first line was cut
+    return data.decode("utf-8", "replace"), mtime
+
+
+def read_journal(idents: list[str], paths: Paths) -> tuple[list[dict], str | None]:
+    """The newest journal entries of cron and the jobs' scripts: (entries, why none could be read)."""
+    if not runner.which("journalctl"):
+        return [], "journalctl not found"
+    argv = ["journalctl", "-o", "json", "--no-pager", "--reverse", "-n", str(JOURNAL_MAX_ENTRIES),
+            f"--since=-{LOOKBACK_S}s"]
+    if paths.journal_dir is not None:
+        argv += ["-D", str(paths.journal_dir)]
+    elif not logs.has_journal():
+        return [], f"no journal files in {' or '.join(logs.JOURNAL_DIRS)}"
+    for ident in ["CRON", *idents]:
+        argv += ["-t", ident]
+    res = runner.run(argv, timeout=20, max_output=8 * 1024 * 1024)
+    entries = parse_journal(res.stdout)
+    if not res.ok and not entries:
+        return [], f"journalctl failed: {res.error or res.stderr.strip()[:200]}"
+    return entries, None
+
+
+def _new_run(at: float, evidence: str) -> dict:
+    return {"at": at, "ok": None, "exit": None, "message": None, "evidence": evidence}
+
+
+def _journal_runs(job: dict, entries: list[dict]) -> list[dict]:
+    """A job's runs from cron's start/failure lines and its script's own lines."""
+    ident = os.path.basename(job["script"])
+    runs: list[dict] = []
+    by_pid: dict[str, dict] = {}
+    for e in entries:
+        msg = e["message"]
+        if e["ident"] == "CRON":
+            cmd = _CMD.match(msg)
+            if cmd and os.path.basename((cmd["cmd"].split() or [""])[0]) == ident:
+                run = _new_run(e["ts"], "journal")
+                runs.append(run)
+                by_pid[e["pid"]] = run
+                continue
+            failed = _GRANDCHILD.search(msg)
+            run = by_pid.get(failed["pid"]) if failed else None
+            run = run or (by_pid.get(e["pid"]) if failed else None)
+            if run is not None:
+                run.update(ok=False, exit=int(failed["status"]), message=msg[:300])
+        elif e["ident"] == ident:
+            if not runs or (msg.startswith("Please wait") and e["ts"] - runs[-1]["at"] > 60):
+                runs.append(_new_run(e["ts"], "journal"))  # started from OMV's "Run" button, not by cron
+            run = runs[-1]
+            if "completed successfully" in msg and run["ok"] is None:
+                run.update(ok=True, message=msg[:300])
+            elif e["priority"] <= 3:  # omv_error: "The synchronisation failed.", "… not mounted …"
+                run.update(ok=False, message=msg[:300])
+    return runs
+
+
+def _attach_rsync_log(jobs: list[dict], log_runs: list[dict]) -> None:
+    """Give each rsync-log run to the job that started just before it, else to the one job scheduled at its minute."""
+    rsync_jobs = [j for j in jobs if j["kind"] == "rsync"]
+    for lr in log_runs:
+        owner, start = None, None
+        for job in rsync_jobs:
+            started = [r for r in job["runs"] if 0 <= lr["start"] - r["at"] <= RUN_MATCH_S]
+            if started and (start is None or started[-1]["at"] > start["at"]):
+                owner, start = job, started[-1]
+        if owner is None:
+            minute = datetime.datetime.fromtimestamp(lr["start"]).replace(second=0, microsecond=0)
+            due = [j for j in rsync_jobs if j["enabled"] and j["schedule"] and croniter.match(j["schedule"], minute)]
+            if len(due) != 1:
+                continue  # a manual run, or two jobs at the same minute: no honest owner
+            owner, start = due[0], _new_run(minute.timestamp(), "rsync.log")
+            owner["runs"].append(start)
+            owner["runs"].sort(key=lambda r: r["at"])
+        if lr["ok"] is False:
+            start.update(ok=False, exit=lr["exit"], message=lr["message"], evidence=f"{start['evidence']}+rsync.log")
+        elif lr["ok"] and start["ok"] is None:
+            start.update(ok=True)
+
+
+def _deployed_at(path: Path) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+
+
+def build(omv: dict, entries: list[dict] | None, rsync_text: str, paths: Paths) -> list[dict]:
+    """The jobs with their schedules and runs; ``entries`` None means the journal could not be read."""
+    jobs = []
+    for kind, key in (("userdefined", "cron_jobs"), ("rsync", "rsync_jobs")):
+        for raw in omv.get(key) or []:
+            if not isinstance(raw, dict) or not raw.get("uuid"):
+                continue
+            script = paths.scripts_dir / f"{PREFIX[kind]}{raw['uuid']}"
+            jobs.append({"kind": kind, "uuid": str(raw["uuid"]), "name": job_name(raw, kind),
+                         "enabled": raw.get("enable") in (True, 1, "1", "true"), "schedule": schedule(raw, kind),
+                         "execution": raw.get("execution", "exactly"), "script": str(script),
+                         "deployed_at": _deployed_at(script), "runs": []})
+    names = [j["name"] for j in jobs]
+    for job in jobs:  # two jobs with one comment: the uuid tells their alerts apart
+        if names.count(job["name"]) > 1:
+            job["name"] = f"{job['name']} ({job['uuid'][:8]})"
+        job["runs"] = _journal_runs(job, entries or [])
+    log_runs = parse_rsync_log(rsync_text)
+    _attach_rsync_log(jobs, log_runs)
+    journal_since = min((e["ts"] for e in entries), default=None) if entries else None
+    log_since = log_runs[0]["start"] if log_runs else None
+    for job in jobs:
+        sources = [journal_since] + ([log_since] if job["kind"] == "rsync" else [])
+        known = [s for s in sources if s is not None]
+        job["evidence_since"] = min(known) if known else None
+        job["runs"] = job["runs"][-5:]
+        job["last_run"] = job["runs"][-1] if job["runs"] else None
+    return jobs
+
+
+def collect(ctx) -> dict:
+    omv = ctx.source("omv")
+    if not omv:
+        raise Unavailable("OMV's configuration could not be read this cycle (source omv)")
+    cache = ctx.cache.setdefault(NAME, {})
+    now = clock()
+    idents = sorted(f"{PREFIX[k]}{j['uuid']}" for k, key in (("userdefined", "cron_jobs"), ("rsync", "rsync_jobs"))
+                    for j in omv.get(key) or [] if isinstance(j, dict) and j.get("uuid"))
+    if cache.get("idents") != idents or now - cache.get("at", 0) >= EVIDENCE_REFRESH_S:
+        entries, journal_error = read_journal(idents, PATHS)
+        rsync_text, _ = _tail(PATHS.rsync_log, RSYNC_LOG_TAIL)
+        cache.update(idents=idents, at=now, entries=entries, journal_error=journal_error, rsync_text=rsync_text)
+    entries, journal_error = cache["entries"], cache["journal_error"]
+    data = {"checked_at": now, "journal": journal_error or "ok",
+            "jobs": build(omv, None if journal_error else entries, cache["rsync_text"], PATHS)}
+    if journal_error and data["jobs"]:
+        raise Degraded(f"job runs are read from the journal: {journal_error}", data)
+    return data
