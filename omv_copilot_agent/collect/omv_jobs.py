@@ -58,6 +58,7 @@ AT_SCHEDULES = {"hourly": "0 * * * *", "daily": "0 0 * * *", "weekly": "0 0 * * 
 clock = time.time
 
 _CMD = re.compile(r"^\((?P<user>[^)]*)\) CMD \((?P<cmd>.*)\)\s*$")
+_JOB_LINE = re.compile(r"/(userdefined|rsync)-[0-9a-f-]+\b|grandchild #")
 _GRANDCHILD = re.compile(r"grandchild #(?P<pid>\d+) failed with exit status (?P<status>\d+)")
 _RSYNC_LINE = re.compile(r"^(?P<ts>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(?P<pid>\d+)\] (?P<text>.*)$")
 _RSYNC_ERROR = re.compile(r"rsync error: (?P<what>.*?) \(code (?P<code>\d+)\)")
@@ -120,7 +121,8 @@ def parse_journal(text: str) -> list[dict]:
 
 def parse_rsync_log(text: str) -> list[dict]:
     """rsync's --log-file lines grouped per run (its pid): {start, end, pid, ok, exit, message}, oldest first."""
-    runs: dict[str, dict] = {}
+    runs: list[dict] = []
+    current: dict[str, dict] = {}  # pid -> its run
     for line in text.splitlines():
         m = _RSYNC_LINE.match(line)
         if not m:
@@ -129,32 +131,31 @@ def parse_rsync_log(text: str) -> list[dict]:
             ts = datetime.datetime.strptime(m["ts"], "%Y/%m/%d %H:%M:%S").timestamp()  # rsync logs local time
         except ValueError:
             continue
-        run = runs.get(m["pid"])
+        run = current.get(m["pid"])
         if run is None or ts - run["end"] > RUN_MATCH_S:  # pids are reused: a long gap is another run
-            run = runs[m["pid"]] = {"start": ts, "end": ts, "pid": m["pid"], "ok": None, "exit": None, "message": None}
+            run = current[m["pid"]] = {"start": ts, "end": ts, "pid": m["pid"], "ok": None, "exit": None, "message": None}
+            runs.append(run)
         run["end"] = ts
         error = _RSYNC_ERROR.search(m["text"])
         if error:
             run["ok"], run["exit"], run["message"] = False, int(error["code"]), m["text"][:300]
         elif m["text"].startswith("total size is") and run["ok"] is None:
             run["ok"] = True
-    return sorted(runs.values(), key=lambda r: r["start"])
+    return sorted(runs, key=lambda r: r["start"])
 
 
-def _tail(path: Path, size: int) -> tuple[str, float | None]:
-    """The last ``size`` bytes of ``path`` (whole lines) and the file's mtime; ('', None) when absent."""
+def _tail(path: Path, size: int) -> str:
+    """The last ``size`` bytes of ``path`` in whole lines ('' when it cannot be read)."""
     try:
         with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            length = f.tell()
+            length = f.seek(0, os.SEEK_END)
             f.seek(max(0, length - size))
             data = f.read(size)
-            mtime = os.fstat(f.fileno()).st_mtime
     except OSError:
-        return "", None
+        return ""
     if length > size:
         data = data.split(b"\n", 1)[-1]  # the first line was cut
-    return data.decode("utf-8", "replace"), mtime
+    return data.decode("utf-8", "replace")
 
 
 def read_journal(idents: list[str], paths: Paths) -> tuple[list[dict], str | None]:
@@ -240,8 +241,9 @@ def _deployed_at(path: Path) -> float | None:
         return None
 
 
-def build(omv: dict, entries: list[dict] | None, rsync_text: str, paths: Paths) -> list[dict]:
-    """The jobs with their schedules and runs; ``entries`` None means the journal could not be read."""
+def build(omv: dict, entries: list[dict], log_runs: list[dict], paths: Paths, journal_since: float | None = None) -> list[dict]:
+    """The jobs with their schedules and runs from journal ``entries`` (oldest first; they reach back to
+    ``journal_since``, default their first) and rsync's ``log_runs`` (:func:`parse_rsync_log`)."""
     jobs = []
     for kind, key in (("userdefined", "cron_jobs"), ("rsync", "rsync_jobs")):
         for raw in omv.get(key) or []:
@@ -256,10 +258,9 @@ def build(omv: dict, entries: list[dict] | None, rsync_text: str, paths: Paths) 
     for job in jobs:  # two jobs with one comment: the uuid tells their alerts apart
         if names.count(job["name"]) > 1:
             job["name"] = f"{job['name']} ({job['uuid'][:8]})"
-        job["runs"] = _journal_runs(job, entries or [])
-    log_runs = parse_rsync_log(rsync_text)
+        job["runs"] = _journal_runs(job, entries)
     _attach_rsync_log(jobs, log_runs)
-    journal_since = min((e["ts"] for e in entries), default=None) if entries else None
+    journal_since = journal_since if journal_since is not None else min((e["ts"] for e in entries), default=None)
     log_since = log_runs[0]["start"] if log_runs else None
     for job in jobs:
         sources = [journal_since] + ([log_since] if job["kind"] == "rsync" else [])
@@ -280,11 +281,14 @@ def collect(ctx) -> dict:
                     for j in omv.get(key) or [] if isinstance(j, dict) and j.get("uuid"))
     if cache.get("idents") != idents or now - cache.get("at", 0) >= EVIDENCE_REFRESH_S:
         entries, journal_error = read_journal(idents, PATHS)
-        rsync_text, _ = _tail(PATHS.rsync_log, RSYNC_LOG_TAIL)
-        cache.update(idents=idents, at=now, entries=entries, journal_error=journal_error, rsync_text=rsync_text)
-    entries, journal_error = cache["entries"], cache["journal_error"]
+        # kept across cycles: only the lines that say something about a job (hourly run-parts lines do not)
+        cache.update(idents=idents, at=now, journal_error=journal_error,
+                     journal_since=min((e["ts"] for e in entries), default=None),
+                     entries=[e for e in entries if e["ident"] != "CRON" or _JOB_LINE.search(e["message"])],
+                     log_runs=parse_rsync_log(_tail(PATHS.rsync_log, RSYNC_LOG_TAIL)))
+    journal_error = cache["journal_error"]
     data = {"checked_at": now, "journal": journal_error or "ok",
-            "jobs": build(omv, None if journal_error else entries, cache["rsync_text"], PATHS)}
+            "jobs": build(omv, cache["entries"], cache["log_runs"], PATHS, cache["journal_since"])}
     if journal_error and data["jobs"]:
         raise Degraded(f"job runs are read from the journal: {journal_error}", data)
     return data

@@ -91,7 +91,7 @@ def jobs_data(paths, journal: list[dict], *, cron=None, rsync=None, rsync_log: s
     text = "\n".join(json.dumps(e) for e in reversed(journal))  # journalctl --reverse: newest first
     omv = {"cron_jobs": [cron_job()] if cron is None else cron, "rsync_jobs": [rsync_job()] if rsync is None else rsync}
     return {"checked_at": NOW, "journal": "ok",
-            "jobs": omv_jobs.build(omv, omv_jobs.parse_journal(text), rsync_log, paths)}
+            "jobs": omv_jobs.build(omv, omv_jobs.parse_journal(text), omv_jobs.parse_rsync_log(rsync_log), paths)}
 
 
 def judged(data: dict) -> dict[tuple[str, str], findings.Finding]:
@@ -308,3 +308,17 @@ def croniter_prev(expr: str, ts: float) -> float:
     from croniter import croniter
 
     return croniter(expr, datetime.datetime.fromtimestamp(ts)).get_prev(datetime.datetime).timestamp()
+
+
+def test_only_the_tail_of_a_big_rsync_log_is_read_in_whole_lines(tmp_path):
+    """rsync's log lists every file each run transferred: a year of it is read as its last MiB, first line dropped."""
+    log = tmp_path / "rsync.log"
+    old = "".join(rsync_run(at(30, 3, 30) + i * 400, 1000 + i % 50) for i in range(6000))  # pids come round again
+    log.write_text(old + rsync_run(at(0, 3, 30, 2), 4202, error="Read-only file system (30)"))
+    assert log.stat().st_size > omv_jobs.RSYNC_LOG_TAIL
+    text = omv_jobs._tail(log, omv_jobs.RSYNC_LOG_TAIL)
+    assert len(text) <= omv_jobs.RSYNC_LOG_TAIL and omv_jobs._RSYNC_LINE.match(text.splitlines()[0])
+    runs = omv_jobs.parse_rsync_log(text)
+    assert runs[-1]["exit"] == 23 and runs[-1]["start"] == at(0, 3, 30, 2) and all(r["ok"] for r in runs[:-1])
+    assert len(runs) > 50  # runs of one pid, far apart, are separate runs
+    assert omv_jobs._tail(tmp_path / "absent.log", 100) == ""
