@@ -201,8 +201,11 @@ def _journal_runs(job: dict, entries: list[dict]) -> list[dict]:
             if run is not None:
                 run.update(ok=False, exit=int(failed["status"]), message=msg[:300])
         elif e["ident"] == ident:
-            if not runs or (msg.startswith("Please wait") and e["ts"] - runs[-1]["at"] > 60):
-                runs.append(_new_run(e["ts"], "journal"))  # started from OMV's "Run" button, not by cron
+            # the script's first line ("Please wait…", or a mount check failing before it) long after
+            # cron's last start is a run started from OMV's "Run" button
+            first = msg.startswith("Please wait") or "not mounted" in msg
+            if not runs or (first and e["ts"] - runs[-1]["at"] > 60):
+                runs.append(_new_run(e["ts"], "journal"))
             run = runs[-1]
             if "completed successfully" in msg and run["ok"] is None:
                 run.update(ok=True, message=msg[:300])

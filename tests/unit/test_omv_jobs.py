@@ -322,3 +322,13 @@ def test_only_the_tail_of_a_big_rsync_log_is_read_in_whole_lines(tmp_path):
     assert runs[-1]["exit"] == 23 and runs[-1]["start"] == at(0, 3, 30, 2) and all(r["ok"] for r in runs[:-1])
     assert len(runs) > 50  # runs of one pid, far apart, are separate runs
     assert omv_jobs._tail(tmp_path / "absent.log", 100) == ""
+
+
+def test_a_manual_run_is_its_own_run_even_when_it_fails_before_saying_please_wait(box):
+    """OMV's rsync script checks the mounts before its first log line: a failed check from the "Run" button at 10:00
+    is a new run, not a failure of the night's successful cron run."""
+    journal = healthy_journal() + [entry(at(0, 10), f"rsync-{RSYNC_UUID}", "Source storage device not mounted at </srv/a>!", 777, 3)]
+    data = jobs_data(box, sorted(journal, key=lambda e: int(e["__REALTIME_TIMESTAMP"])), cron=[])
+    runs = data["jobs"][0]["runs"]
+    assert [(r["at"], r["ok"]) for r in runs[-2:]] == [(at(0, 3, 30), True), (at(0, 10), False)]
+    assert set(judged(data)) == {("job-failed", "media to usb")}
