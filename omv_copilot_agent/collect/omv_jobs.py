@@ -54,12 +54,19 @@ RUN_MATCH_S = 600.0
 #: Vixie cron's names for the @ schedules (OMV's "Execution" of a user-defined job)
 AT_SCHEDULES = {"hourly": "0 * * * *", "daily": "0 0 * * *", "weekly": "0 0 * * 0",
                 "monthly": "0 0 1 * *", "yearly": "0 0 1 1 *"}
+#: OMV's SMART test types (conf.service.smartmontools.job) and how smartd names them when it starts one
+SMART_TESTS = {"S": "short self-test", "L": "long self-test", "C": "conveyance self-test", "O": "offline data collection"}
+SMARTD_TEST_NAMES = {"Short Self-": "S", "Long Self-": "L", "Conveyance Self-": "C", "Offline Immediate ": "O"}
 #: the wall clock; tests replace it
 clock = time.time
 
 _CMD = re.compile(r"^\((?P<user>[^)]*)\) CMD \((?P<cmd>.*)\)\s*$")
 _JOB_LINE = re.compile(r"/(userdefined|rsync)-[0-9a-f-]+\b|grandchild #")
 _GRANDCHILD = re.compile(r"grandchild #(?P<pid>\d+) failed with exit status (?P<status>\d+)")
+_SMARTD = re.compile(r"^Device: (?P<dev>[^ ,]+)[^,]*, (?P<text>.*)$")
+_SMARTD_START = re.compile(r"starting scheduled (?P<name>.+?)Test")
+_SMARTD_FAILED = re.compile(r"Self-Test Log error count increased|new Self-Test Log error|execute .*Test failed|"
+                            r"previous self-test (completed with error|could not complete)")
 _RSYNC_LINE = re.compile(r"^(?P<ts>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(?P<pid>\d+)\] (?P<text>.*)$")
 _RSYNC_ERROR = re.compile(r"rsync error: (?P<what>.*?) \(code (?P<code>\d+)\)")
 
@@ -73,15 +80,20 @@ class Paths:
 
     scripts_dir: Path = Path("/var/lib/openmediavault/cron.d")
     rsync_log: Path = Path("/var/log/rsync.log")
+    #: rewritten by OMV's smartmontools state when a SMART test is added or changed
+    smartd_conf: Path = Path("/etc/smartd.conf")
     journal_dir: Path | None = None
 
 
 PATHS = Paths()
 PREFIX = {"userdefined": "userdefined-", "rsync": "rsync-"}
+#: the kinds of job and the ``omv`` source's key that lists them
+KINDS = (("userdefined", "cron_jobs"), ("rsync", "rsync_jobs"), ("smart", "smart_tests"))
 
 
 def _field(job: dict, name: str, every: str | None) -> str:
-    value = str(job.get(name) if job.get(name) not in (None, "") else "*")
+    raw = job.get(name)
+    value = ",".join(map(str, raw)) if isinstance(raw, list) else str(raw if raw not in (None, "") else "*")
     return f"*/{value}" if every and job.get(every) in (True, 1, "1", "true") else value
 
 
@@ -89,6 +101,9 @@ def schedule(job: dict, kind: str) -> str | None:
     """The cron line OMV's salt template writes for ``job`` (None: @reboot or not a valid line)."""
     if kind == "userdefined" and job.get("execution") not in (None, "exactly"):
         return AT_SCHEDULES.get(str(job.get("execution")))
+    if kind == "smart":  # smartd's -s T/MM/DD/d/HH: a test starts at its first check (every 30 min) in that hour
+        expr = " ".join(["0", *(_field(job, k, None) for k in ("hour", "dayofmonth", "month", "dayofweek"))])
+        return expr if croniter.is_valid(expr) else None
     expr = " ".join([_field(job, "minute", "everynminute"), _field(job, "hour", "everynhour"),
                      _field(job, "dayofmonth", "everyndayofmonth"), _field(job, "month", None),
                      _field(job, "dayofweek", None)])
@@ -97,6 +112,8 @@ def schedule(job: dict, kind: str) -> str | None:
 
 def job_name(job: dict, kind: str) -> str:
     comment = " ".join(str(job.get("comment") or "").split())
+    if not comment and kind == "smart":
+        return f"SMART {SMART_TESTS.get(str(job.get('type')), 'self-test')} of {job.get('devicefile')}"
     return comment[:80] or f"{kind} job {str(job.get('uuid') or '?')[:8]}"
 
 
@@ -214,6 +231,41 @@ def _journal_runs(job: dict, entries: list[dict]) -> list[dict]:
     return runs
 
 
+def _smartd_runs(jobs: list[dict], entries: list[dict]) -> None:
+    """SMART tests' runs from smartd's lines: a start names the device and the test; an outcome line
+    (a new self-test log error, "previous self-test completed …") is that of the test started last on its device."""
+    smart = [j for j in jobs if j["kind"] == "smart"]
+    latest: dict[str, dict] = {}  # device name as smartd.conf has it -> the run started last on it
+    for e in entries:
+        m = _SMARTD.match(e["message"]) if e["ident"] == "smartd" else None
+        if not m:
+            continue
+        start = _SMARTD_START.search(m["text"])
+        if start:
+            mine = [j for j in smart if m["dev"] in j["devices"] and j["test"] == SMARTD_TEST_NAMES.get(start["name"])]
+            hour = datetime.datetime.fromtimestamp(e["ts"]).replace(minute=0, second=0, microsecond=0)
+            mine.sort(key=lambda j: not (j["schedule"] and croniter.match(j["schedule"], hour)))  # the one due this hour first
+            if mine:
+                latest[m["dev"]] = _new_run(e["ts"], "journal")
+                mine[0]["runs"].append(latest[m["dev"]])
+            continue
+        run = latest.get(m["dev"])
+        if run is not None and _SMARTD_FAILED.search(m["text"]):
+            run.update(ok=False, message=e["message"][:300])
+        elif run is not None and "completed without error" in m["text"] and run["ok"] is None:
+            run.update(ok=True)
+
+
+def _worth_keeping(e: dict) -> bool:
+    """A journal line that says something about a job (cron's hourly run-parts and smartd's temperatures do not)."""
+    if e["ident"] == "CRON":
+        return bool(_JOB_LINE.search(e["message"]))
+    if e["ident"] == "smartd":
+        return bool(_SMARTD_START.search(e["message"]) or _SMARTD_FAILED.search(e["message"])
+                    or "completed without error" in e["message"])
+    return True
+
+
 def _attach_rsync_log(jobs: list[dict], log_runs: list[dict]) -> None:
     """Give each rsync-log run to the job that started just before it, else to the one job scheduled at its minute."""
     rsync_jobs = [j for j in jobs if j["kind"] == "rsync"]
@@ -248,20 +300,26 @@ def build(omv: dict, entries: list[dict], log_runs: list[dict], paths: Paths, jo
     """The jobs with their schedules and runs from journal ``entries`` (oldest first; they reach back to
     ``journal_since``, default their first) and rsync's ``log_runs`` (:func:`parse_rsync_log`)."""
     jobs = []
-    for kind, key in (("userdefined", "cron_jobs"), ("rsync", "rsync_jobs")):
+    for kind, key in KINDS:
         for raw in omv.get(key) or []:
             if not isinstance(raw, dict) or not raw.get("uuid"):
                 continue
-            script = paths.scripts_dir / f"{PREFIX[kind]}{raw['uuid']}"
-            jobs.append({"kind": kind, "uuid": str(raw["uuid"]), "name": job_name(raw, kind),
-                         "enabled": raw.get("enable") in (True, 1, "1", "true"), "schedule": schedule(raw, kind),
-                         "execution": raw.get("execution", "exactly"), "script": str(script),
-                         "deployed_at": _deployed_at(script), "runs": []})
+            job = {"kind": kind, "uuid": str(raw["uuid"]), "name": job_name(raw, kind),
+                   "enabled": raw.get("enable") in (True, 1, "1", "true"), "schedule": schedule(raw, kind), "runs": []}
+            if kind == "smart":  # smartd runs it; getScheduleList gives the disk's canonical file and its links
+                job.update(test=raw.get("type"), devices=sorted({str(raw.get("devicefile")), *map(str, raw.get("devicelinks") or [])}),
+                           script=None, deployed_at=_deployed_at(paths.smartd_conf))
+            else:
+                script = paths.scripts_dir / f"{PREFIX[kind]}{raw['uuid']}"
+                job.update(execution=raw.get("execution", "exactly"), script=str(script), deployed_at=_deployed_at(script))
+            jobs.append(job)
     names = [j["name"] for j in jobs]
     for job in jobs:  # two jobs with one comment: the uuid tells their alerts apart
         if names.count(job["name"]) > 1:
             job["name"] = f"{job['name']} ({job['uuid'][:8]})"
-        job["runs"] = _journal_runs(job, entries)
+        if job["script"]:
+            job["runs"] = _journal_runs(job, entries)
+    _smartd_runs(jobs, entries)
     _attach_rsync_log(jobs, log_runs)
     journal_since = journal_since if journal_since is not None else min((e["ts"] for e in entries), default=None)
     log_since = log_runs[0]["start"] if log_runs else None
@@ -280,14 +338,16 @@ def collect(ctx) -> dict:
         raise Unavailable("OMV's configuration could not be read this cycle (source omv)")
     cache = ctx.cache.setdefault(NAME, {})
     now = clock()
-    idents = sorted(f"{PREFIX[k]}{j['uuid']}" for k, key in (("userdefined", "cron_jobs"), ("rsync", "rsync_jobs"))
+    idents = sorted(f"{PREFIX[k]}{j['uuid']}" for k, key in KINDS if k in PREFIX
                     for j in omv.get(key) or [] if isinstance(j, dict) and j.get("uuid"))
+    if omv.get("smart_tests"):
+        idents.append("smartd")
     if cache.get("idents") != idents or now - cache.get("at", 0) >= EVIDENCE_REFRESH_S:
         entries, journal_error = read_journal(idents, PATHS)
-        # kept across cycles: only the lines that say something about a job (hourly run-parts lines do not)
+        # kept across cycles: only the lines that say something about a job
         cache.update(idents=idents, at=now, journal_error=journal_error,
                      journal_since=min((e["ts"] for e in entries), default=None),
-                     entries=[e for e in entries if e["ident"] != "CRON" or _JOB_LINE.search(e["message"])],
+                     entries=[e for e in entries if _worth_keeping(e)],
                      log_runs=parse_rsync_log(_tail(PATHS.rsync_log, RSYNC_LOG_TAIL)))
     journal_error = cache["journal_error"]
     data = {"checked_at": now, "journal": journal_error or "ok",

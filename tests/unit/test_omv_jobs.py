@@ -49,6 +49,21 @@ def rsync_job(**kw) -> dict:
             "srcname": "media", "destname": "usb", **kw}
 
 
+SMART_UUID = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d"
+BY_ID = "/dev/disk/by-id/ata-WDC_WD40EFRX-68N32N0_WD-WCC7K1234567"
+
+
+def smart_test(**kw) -> dict:
+    """A scheduled SMART test as ``Smart getScheduleList`` returns it (devicefile made canonical): short, daily at 02."""
+    return {"uuid": SMART_UUID, "enable": True, "devicefile": "/dev/sda", "devicelinks": [BY_ID, "/dev/disk/by-path/pci-0000:00:1f.2-ata-1"],
+            "type": "S", "hour": "02", "dayofmonth": "*", "month": "*", "dayofweek": "*", "comment": "", "model": "WDC WD40EFRX",
+            "serialnumber": "WD-WCC7K1234567", "size": "4000787030016", **kw}
+
+
+def smartd(ts: float, text: str, device: str = BY_ID, priority: int = 6) -> dict:
+    return entry(ts, "smartd", f"Device: {device} [SAT], {text}", 700, priority)
+
+
 def entry(ts: float, ident: str, message: str, pid: int = 100, priority: int = 6) -> dict:
     """One line as ``journalctl -o json`` prints it."""
     return {"__REALTIME_TIMESTAMP": str(int(ts * 1e6)), "SYSLOG_IDENTIFIER": ident, "SYSLOG_PID": str(pid),
@@ -76,6 +91,9 @@ def box(tmp_path, monkeypatch):
         script.write_text("#!/bin/sh\n")
         _set_mtime(script, NOW - 10 * DAY)
     paths.rsync_log.write_text("")
+    paths.smartd_conf = tmp_path / "smartd.conf"
+    paths.smartd_conf.write_text("DEFAULT -a\n")
+    _set_mtime(paths.smartd_conf, NOW - 10 * DAY)
     monkeypatch.setattr(omv_jobs, "PATHS", paths)
     return paths
 
@@ -86,10 +104,11 @@ def _set_mtime(path: Path, ts: float) -> None:
     os.utime(path, (ts, ts))
 
 
-def jobs_data(paths, journal: list[dict], *, cron=None, rsync=None, rsync_log: str = "") -> dict:
+def jobs_data(paths, journal: list[dict], *, cron=None, rsync=None, smart=(), rsync_log: str = "") -> dict:
     """The omv_jobs source's data for this configuration and evidence, as collect() builds it."""
     text = "\n".join(json.dumps(e) for e in reversed(journal))  # journalctl --reverse: newest first
-    omv = {"cron_jobs": [cron_job()] if cron is None else cron, "rsync_jobs": [rsync_job()] if rsync is None else rsync}
+    omv = {"cron_jobs": [cron_job()] if cron is None else cron, "rsync_jobs": [rsync_job()] if rsync is None else rsync,
+           "smart_tests": list(smart)}
     return {"checked_at": NOW, "journal": "ok",
             "jobs": omv_jobs.build(omv, omv_jobs.parse_journal(text), omv_jobs.parse_rsync_log(rsync_log), paths)}
 
@@ -294,7 +313,7 @@ def test_collect_reads_a_real_journal_file(box, monkeypatch, tmp_path):
                      for i, e in enumerate(sorted(lines, key=lambda e: int(e["__REALTIME_TIMESTAMP"]))))
     subprocess.run([str(JOURNAL_REMOTE), "-o", str(journal / "planted.journal"), "-"], input=export, text=True, check=True,
                    capture_output=True)
-    monkeypatch.setattr(omv_jobs, "PATHS", omv_jobs.Paths(box.scripts_dir, box.rsync_log, journal))
+    monkeypatch.setattr(omv_jobs, "PATHS", omv_jobs.Paths(scripts_dir=box.scripts_dir, rsync_log=box.rsync_log, journal_dir=journal))
     monkeypatch.setattr(omv_jobs, "clock", lambda: now)
     data = omv_jobs.collect(_ctx({"cron_jobs": [cron_job()], "rsync_jobs": []}))
     job = data["jobs"][0]
@@ -332,3 +351,32 @@ def test_a_manual_run_is_its_own_run_even_when_it_fails_before_saying_please_wai
     runs = data["jobs"][0]["runs"]
     assert [(r["at"], r["ok"]) for r in runs[-2:]] == [(at(0, 3, 30), True), (at(0, 10), False)]
     assert set(judged(data)) == {("job-failed", "media to usb")}
+
+
+# --- SMART self-tests (smartd runs them; its journal lines say when and how) ----------------------------
+
+def test_a_smart_test_that_stopped_running_and_one_that_failed(box, tmp_path):
+    assert omv_jobs.schedule(smart_test(), "smart") == "0 02 * * *"
+    assert omv_jobs.schedule(smart_test(type="L", hour="01", dayofweek="7"), "smart") == "0 01 * * 7"
+    other = "/dev/disk/by-id/ata-ST4000VN008_ZDH1ABCD"
+    journal = hourly(14) + [smartd(at(2, 2, 0, 12), "starting scheduled Short Self-Test."),
+                            smartd(at(0, 2, 0, 12), "starting scheduled Short Self-Test.", other),
+                            smartd(at(0, 2, 5), "Self-Test Log error count increased from 0 to 1", other, 2)]
+    journal = sorted(journal, key=lambda e: int(e["__REALTIME_TIMESTAMP"]))
+    second = smart_test(uuid="6b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d9e", devicefile="/dev/sdb", devicelinks=[other], comment="sdb short")
+    data = jobs_data(box, journal, cron=[], rsync=[], smart=[smart_test(), second])
+    found = judged(data)
+    assert set(found) == {("job-overdue", "SMART short self-test of /dev/sda"), ("job-failed", "sdb short")}
+    assert found[("job-overdue", "SMART short self-test of /dev/sda")].evidence["last_run"] == at(2, 2, 0, 12)
+    assert "error count increased" in found[("job-failed", "sdb short")].text
+    assert "last run 2026-12-06 02:00" in found[("job-failed", "sdb short")].text
+
+    journal.append(smartd(at(0, 2, 0, 12), "starting scheduled Short Self-Test."))
+    journal.append(smartd(at(0, 2, 3), "previous self-test completed without error"))
+    data = jobs_data(box, sorted(journal, key=lambda e: int(e["__REALTIME_TIMESTAMP"])), cron=[], rsync=[], smart=[smart_test()])
+    assert judged(data) == {}  # ran today and passed; sdb's failure is not sda's
+    assert data["jobs"][0]["last_run"]["ok"] is True
+    agent = make_agent(tmp_path)
+    cycle(agent, snapshot(NOW, omv_jobs=jobs_data(box, journal[:-2], cron=[], rsync=[], smart=[smart_test()])))
+    assert [a["title"] for a in agent.alerts.open_alerts() if a["rule"] == "job_not_run"] == [
+        "Job SMART short self-test of /dev/sda did not run"]
