@@ -1,0 +1,60 @@
+"""Verify a fix: after the admin marks an alert's action as done, check that the problem is gone.
+
+Two readings decide (:func:`judge`): the alert's rule evaluated again on a fresh snapshot
+(is its (rule, subject) condition still there?) and the matching pattern's diagnostics
+re-run through the probe runner (does any step whose pattern states a healthy answer,
+``expected_output``, still miss it?). The outcome is ``fixed``, ``still_present`` or
+``could_not_verify`` (no snapshot, a rule that could not look, an alert no rule owns).
+Time to resolution is opened (``first_seen``) -> verified fixed, kept per alert in the
+store's ``resolutions`` and summarised by :func:`ttr_stats` for the health report.
+"""
+
+from __future__ import annotations
+
+from statistics import median
+
+from omv_copilot_agent.alerts.evidence import clean_text
+
+OUTCOMES = ("fixed", "still_present", "could_not_verify")
+#: how much of a probe's output a verification keeps (the reading, not the whole output)
+EXCERPT_CHARS = 300
+
+
+def probe_params(alert: dict) -> dict:
+    """Values for the pattern's ``{placeholders}`` that the alert's subject gives (a device, a path, a unit)."""
+    subject = str(alert.get("subject") or "")
+    if subject.startswith("/dev/"):
+        return {"device": subject}
+    if subject.startswith("/"):
+        return {"path": subject}
+    if alert.get("rule") == "service_down" and subject:
+        return {"unit": subject}
+    return {}
+
+
+def reading(step: dict) -> dict:
+    """What one diagnostic said, short and cleaned: enough to show why an outcome was given."""
+    excerpt = (step.get("stdout") or step.get("stderr") or "").strip()
+    return {"name": step.get("name"), "probe": step.get("probe"), "ok": step.get("ok"),
+            "matched_expected": step.get("matched_expected"), "error": clean_text(step["error"]) if step.get("error") else None,
+            "excerpt": clean_text(excerpt.replace("\n", " | "), EXCERPT_CHARS)}
+
+
+def judge(condition_present: bool | None, readings: list[dict]) -> tuple[str, str]:
+    """(outcome, reason) from the re-evaluated condition (None: could not look) and the probes' readings."""
+    if condition_present is None:
+        return "could_not_verify", "the alert's condition could not be evaluated on a fresh snapshot"
+    if condition_present:
+        return "still_present", "the alert's condition still holds on a fresh snapshot"
+    unhealthy = [r["name"] for r in readings if r.get("matched_expected") is False]
+    if unhealthy:
+        return "still_present", "the condition cleared but the pattern's check(s) still miss the healthy answer: " + \
+            ", ".join(map(str, unhealthy))
+    return "fixed", "the alert's condition no longer holds" + (" and the pattern's checks pass" if readings else "")
+
+
+def ttr_stats(ttrs: list[float]) -> dict:
+    """Count, mean and median time to resolution (opened -> verified fixed), seconds."""
+    if not ttrs:
+        return {"verified": 0, "mean_ttr_s": None, "median_ttr_s": None}
+    return {"verified": len(ttrs), "mean_ttr_s": round(sum(ttrs) / len(ttrs), 1), "median_ttr_s": round(median(ttrs), 1)}
