@@ -214,9 +214,12 @@ class AlertService:
             return None
         return any(c.subject == alert["subject"] for c in conditions)
 
-    def resolution_stats(self, since: float = 0.0) -> dict:
-        """Mean / median time to resolution of alerts verified fixed since ``since``, and how many."""
-        return verify.ttr_stats(self.store.verified_ttrs(since))
+    def resolution_stats(self, now: float | None = None) -> dict:
+        """Mean / median time to resolution of the alerts verified fixed in the last ``verify.TTR_WINDOW_DAYS``,
+        and how many (the health report and GET /health)."""
+        now = time.time() if now is None else now
+        return {**verify.ttr_stats(self.store.verified_ttrs(now - verify.TTR_WINDOW_DAYS * 86400)),
+                "window_days": verify.TTR_WINDOW_DAYS}
 
     def import_rrd(self, snapshot, rrd_dir: str | None = None) -> dict:
         """Backfill metric history from OMV's collectd RRD files (once per start; idempotent)."""

@@ -115,8 +115,9 @@ def _disk(device: str, snapshot, series, now: float) -> dict | None:
     disk = next((d for d in (snapshot.data("smart") or {}).get("disks") or [] if d.get("device") == device), None) \
         if snapshot is not None else None
     since = now - TREND_WINDOW_S
-    trend = {name: t for name, t in (("temperature", _trend(series("disk.temperature", {"device": device}, since))),
-                                     ("reallocated", _trend(series("disk.reallocated", {"device": device}, since)))) if t}
+    trend = {name: t for name, t in ((label, _trend(series(metric, {"device": device}, since, now + 1)))
+                                     for label, metric in (("temperature", "disk.temperature"),
+                                                           ("reallocated", "disk.reallocated"))) if t}
     if disk is None and not trend:
         return None
     out: dict = {"device": device, "trend": trend}

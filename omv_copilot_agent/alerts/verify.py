@@ -18,6 +18,8 @@ from omv_copilot_agent.alerts.evidence import clean_text
 OUTCOMES = ("fixed", "still_present", "could_not_verify")
 #: how much of a probe's output a verification keeps (the reading, not the whole output)
 EXCERPT_CHARS = 300
+#: the window of the time-to-resolution figures (health report, GET /health)
+TTR_WINDOW_DAYS = 30
 
 
 def probe_params(alert: dict) -> dict:

@@ -24,7 +24,10 @@ def issues(call: Call) -> dict:
     total, items = 0, []
     if kind in ("alert", "all"):
         n, rows = service(call).list(state=state, severity=severity, limit=offset + limit, offset=0)
+        resolutions = call.agent.store.latest_resolutions([r["id"] for r in rows])
         for r in rows:
+            found = resolutions.get(r["id"])
+            r["resolution"] = {k: found[k] for k in ("verified_at", "outcome", "ttr_s", "pattern_id")} if found else None
             r["kind"] = "alert"
             r["outcome"] = {"resolved": "resolved", "acknowledged": "acknowledged"}.get(r["state"], "open")
             if r.get("resolved_at"):

@@ -170,6 +170,11 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("acknowledgeAlert", "acknowledge an alert", "alerts/acknowledge/{id}", "invoke", alerts.acknowledge,
               args={"id": INT_ID}, body=alerts.ACK_SCHEMA,
               params={"id": RPC_ID, "note": {"type": ["string", "null"], "maxLength": 2000}}),
+    Operation("verifyFix", "mark an alert's action done and verify the fix: collect afresh, re-run its pattern's probes "
+              "and its rule; {outcome: fixed|still_present|could_not_verify, reason, readings, verified_at, ttr_s, alert}",
+              "alerts/verify/{id}", "invoke", alerts.verify_fix, args={"id": INT_ID}, body=alerts.VERIFY_SCHEMA,
+              params={"id": RPC_ID, "pattern_id": {"type": ["string", "null"], "maxLength": 64},
+                      "collect": {"type": "boolean"}}),
     Operation("getForecasts", "filesystem fill forecasts, each with its guards' verdict and reason", "alerts/forecasts",
               "read", alerts.forecasts),
     Operation("getAlertPolicy", "delivery policy per alert class and channel, snoozes, maintenance windows, queued digests",

@@ -134,12 +134,13 @@ class AlertsMixin:
 
     def latest_resolutions(self, alert_ids: list[int]) -> dict[int, dict]:
         """alert id -> its newest verification, for the alerts in ``alert_ids`` that have one."""
-        if not alert_ids:
-            return {}
-        marks = ",".join("?" * len(alert_ids))
-        rows = self.query(f"SELECT * FROM resolutions r WHERE alert_id IN ({marks}) AND id = "
-                          "(SELECT MAX(id) FROM resolutions WHERE alert_id = r.alert_id)", tuple(alert_ids))
-        return {r["alert_id"]: _resolution(r) for r in rows}
+        out = {}
+        for start in range(0, len(alert_ids), 500):  # SQLite binds a bounded number of variables
+            chunk = tuple(alert_ids[start:start + 500])
+            rows = self.query(f"SELECT * FROM resolutions r WHERE alert_id IN ({','.join('?' * len(chunk))}) AND id = "
+                              "(SELECT MAX(id) FROM resolutions WHERE alert_id = r.alert_id)", chunk)
+            out.update({r["alert_id"]: _resolution(r) for r in rows})
+        return out
 
     def verified_ttrs(self, since: float = 0.0) -> list[float]:
         """Time to resolution (opened -> verified fixed) of each alert verified fixed since ``since``, once per alert."""
