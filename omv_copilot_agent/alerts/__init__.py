@@ -157,11 +157,11 @@ class AlertService:
         new_ids = {a["id"] for a in events.new}
         due = [a for a in self.store.open_alert_rows()
                if a["id"] in new_ids or a.get("evidence_at") is None or now - a["evidence_at"] >= evidence.REFRESH_S]
-        built = {}
+        built, cache = {}, {}
         for alert in due:
             try:
                 mine = evidence.alert_findings(alert, found, finding_ids.get(alert["rule"], ()))
-                built[alert["id"]] = evidence.build(alert, snapshot=snapshot, store=self.store, found=mine, now=now,
+                built[alert["id"]] = evidence.build(alert, snapshot=snapshot, store=self.store, found=mine, now=now, cache=cache,
                                                     index=self.knowledge.index if self.knowledge is not None else None)
                 self.store.set_alert_evidence(alert["id"], built[alert["id"]], now)
             except Exception:  # evidence is a help: a failure must not stop alerting

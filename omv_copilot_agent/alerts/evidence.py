@@ -145,11 +145,13 @@ def _change_line(change: dict) -> str:
     return f"{path}: {change['change']}"
 
 
-def _last_change(store, before: float) -> dict | None:
+def _last_change(store, before: float, cache: dict) -> dict | None:
     rev = store.last_config_change_before(before)
     if rev is None:
         return None
-    out = {"revision_id": rev["id"], "taken_at": rev["taken_at"], "changes": [], "total": 0}
+    if rev["id"] in cache:  # alerts opened after the same change share its diff (two full configurations read once)
+        return cache[rev["id"]]
+    out = cache[rev["id"]] = {"revision_id": rev["id"], "taken_at": rev["taken_at"], "changes": [], "total": 0}
     previous_id = store.previous_config_revision_id(rev["id"])
     if previous_id is not None:
         new, old = store.get_config_revision(rev["id"]), store.get_config_revision(previous_id)
@@ -185,8 +187,9 @@ def alert_findings(alert: dict, found: list[Finding], finding_ids: tuple[str, ..
 
 
 def build(alert: dict, *, snapshot, store, index=None, found: list[Finding] | None = None,
-          now: float | None = None) -> dict:
-    """The evidence of ``alert`` now, capped and cleaned (see the module docstring)."""
+          now: float | None = None, cache: dict | None = None) -> dict:
+    """The evidence of ``alert`` now, capped and cleaned (see the module docstring); ``cache`` is
+    shared by the alerts built in one pass."""
     now = time.time() if now is None else now
     rule = alert.get("rule")
     evidence: dict = {"built_at": now, "kind": "general",
@@ -198,7 +201,7 @@ def build(alert: dict, *, snapshot, store, index=None, found: list[Finding] | No
         evidence["kind"] = "disk"
         evidence["disk"] = _disk(str(alert.get("subject")), snapshot, store.series, now)
     opened = alert.get("first_seen") or now
-    evidence["last_change"] = _last_change(store, opened)
+    evidence["last_change"] = _last_change(store, opened, {} if cache is None else cache)
     note = store.last_note_before(opened)
     evidence["last_note"] = {"id": note["id"], "created_at": note["created_at"], "text": note["text"]} if note else None
     if index is not None:
