@@ -187,8 +187,10 @@ class AlertService:
         pattern_id = pattern_id or ((alert.get("evidence") or {}).get("pattern") or {}).get("id")
         if pattern_id and (self.knowledge is None or self.knowledge.get(pattern_id) is None):
             raise KeyError(pattern_id)
-        readings = [verify.reading(step) for step in
-                    self.knowledge.run_diagnostics(pattern_id, verify.probe_params(alert))] if pattern_id else []
+        readings = []
+        if pattern_id:
+            params = verify.probe_params(alert, self.knowledge.get(pattern_id)["diagnostics"], snapshot)
+            readings = [verify.reading(step) for step in self.knowledge.run_diagnostics(pattern_id, params)]
         outcome, reason = verify.judge(self._still_holds(alert, snapshot, now), readings)
         ttr = round(now - alert["first_seen"], 1) if outcome == "fixed" else None
         record = self.store.add_resolution(alert_id, now, outcome, ttr, pattern_id, readings)

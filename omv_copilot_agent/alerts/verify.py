@@ -14,6 +14,7 @@ from __future__ import annotations
 from statistics import median
 
 from omv_copilot_agent.alerts.evidence import clean_text
+from omv_copilot_agent.knowledge import fill
 
 OUTCOMES = ("fixed", "still_present", "could_not_verify")
 #: how much of a probe's output a verification keeps (the reading, not the whole output)
@@ -22,16 +23,10 @@ EXCERPT_CHARS = 300
 TTR_WINDOW_DAYS = 30
 
 
-def probe_params(alert: dict) -> dict:
-    """Values for the pattern's ``{placeholders}`` that the alert's subject gives (a device, a path, a unit)."""
-    subject = str(alert.get("subject") or "")
-    if subject.startswith("/dev/"):
-        return {"device": subject}
-    if subject.startswith("/"):
-        return {"path": subject}
-    if alert.get("rule") == "service_down" and subject:
-        return {"unit": subject}
-    return {}
+def probe_params(alert: dict, diags: list[dict], snapshot) -> dict:
+    """Values for the pattern's ``{placeholders}`` that the alert names (its subject: a device, an array,
+    a unit, a path) or the box points to unambiguously — the same filling a KB answer's checks get."""
+    return fill.values(diags, f"{alert.get('title') or ''} {alert.get('subject') or ''}", snapshot)
 
 
 def reading(step: dict) -> dict:

@@ -122,3 +122,20 @@ def test_cli_verify(make_config):
     for args, code, word in [(("verify", "abc"), 2, "numeric alert id"), (("verify", "424242"), 1, "no alert 424242")]:
         r = run_cli("--config", str(path), *args)
         assert r.returncode == code and word in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+
+
+def test_disk_alert_probes_get_the_alerts_device(live_server):
+    """The pattern's {device} checks run on the alert's disk (filled like a KB answer's), not refused for a missing value."""
+    from tests.alerts_support import smart_disk
+
+    server = _server(live_server)
+    disk = smart_disk("smart-ata-failed-scrutiny.json", "/dev/sdq")
+    bad = {**disk, "attributes": [{**a, "raw": 24} if a["id"] == 5 else a for a in disk["attributes"]]}
+    opened = time.time() - 600
+    server.agent.alerts.evaluate(snapshot(opened, smart={"disks": [bad], "cycle_at": opened}))
+    alert = next(a for a in server.agent.alerts.open_alerts() if a["rule"] == "smart_attributes")
+    server.agent.snapshot = snapshot(time.time(), smart={"disks": [bad], "cycle_at": time.time()})
+    data = server.post(f"/api/v1/alerts/verify/{alert['id']}",
+                       json={"collect": False, "pattern_id": "smart-reallocated-sectors"}).json()
+    assert data["outcome"] == "still_present" and data["readings"]
+    assert not any("needs parameter" in (r["error"] or "") for r in data["readings"]), data["readings"]
