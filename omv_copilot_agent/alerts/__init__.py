@@ -19,6 +19,7 @@ from omv_copilot_agent.alerts.notify import Notifier
 from omv_copilot_agent.alerts.policy import Dispatcher
 from omv_copilot_agent.alerts.rules import Condition, RuleContext, load_rules, rule_of_finding
 from omv_copilot_agent.findings import Finding, Thresholds
+from omv_copilot_agent.knowledge import signals
 
 log = logging.getLogger(__name__)
 
@@ -185,20 +186,50 @@ class AlertService:
         snapshot = snapshot if snapshot is not None else self.latest()
         now = time.time() if now is None else now
         pattern_id = pattern_id or ((alert.get("evidence") or {}).get("pattern") or {}).get("id")
-        if pattern_id and (self.knowledge is None or self.knowledge.get(pattern_id) is None):
-            raise KeyError(pattern_id)
-        readings = []
-        if pattern_id:
-            params = verify.probe_params(alert, self.knowledge.get(pattern_id)["diagnostics"], snapshot)
-            readings = [verify.reading(step) for step in self.knowledge.run_diagnostics(pattern_id, params)]
+        readings = self._readings(pattern_id, f"{alert['title']} {alert['subject']}", snapshot)
         outcome, reason = verify.judge(self._still_holds(alert, snapshot, now), readings)
         ttr = round(now - alert["first_seen"], 1) if outcome == "fixed" else None
-        record = self.store.add_resolution(alert_id, now, outcome, ttr, pattern_id, readings)
+        record = self.store.add_resolution(now, outcome, ttr, pattern_id, readings, alert_id=alert_id)
         if outcome == "fixed" and alert["state"] != "resolved":
             with self._lock:
                 self.store.resolve_alert(alert_id, now)
             self.notifier.submit("resolved", self.store.get_alert(alert_id), now=now)
         return {**record, "reason": reason, "alert": self.get(alert_id)}
+
+    def verify_answer(self, turn_id: int, snapshot=None, pattern_id: str | None = None, now: float | None = None) -> dict | None:
+        """The admin did what an assistant answer said: re-run its pattern's probes (the answer's best
+        match, or ``pattern_id``) and the pattern's findings on ``snapshot``; record the outcome, and the
+        time from the question to the verified fix. None when there is no such answer; KeyError for an
+        unknown pattern; ValueError when the answer matched no pattern and none is given."""
+        turn = self.store.get_turn(turn_id)
+        if turn is None:
+            return None
+        snapshot = snapshot if snapshot is not None else self.latest()
+        now = time.time() if now is None else now
+        matched = [m.get("pattern_id") for m in turn["answer"].get("matched_patterns") or [] if isinstance(m, dict)]
+        pattern_id = pattern_id or next(iter(matched), None)
+        if not pattern_id:
+            raise ValueError("this answer matched no pattern: name the one whose checks tell whether it is fixed")
+        readings = self._readings(pattern_id, turn["query"], snapshot)
+        pattern = self.knowledge.get(pattern_id)
+        if pattern.get("findings") and snapshot is not None:
+            present = bool(signals.evaluate(pattern, self.findings(snapshot)))
+        else:  # nothing on the box to judge by: the checks' healthy answers decide, if they state one
+            present = False if any(r["matched_expected"] is not None for r in readings) else None
+        outcome, reason = verify.judge(present, readings, what="the pattern's findings")
+        ttr = round(now - turn["created_at"], 1) if outcome == "fixed" else None
+        record = self.store.add_resolution(now, outcome, ttr, pattern_id, readings, turn_id=turn_id)
+        return {**record, "reason": reason, "question": turn["query"]}
+
+    def _readings(self, pattern_id: str | None, text: str, snapshot) -> list[dict]:
+        """The pattern's diagnostics run now, placeholders filled from ``text`` and the box; KeyError if unknown."""
+        if not pattern_id:
+            return []
+        pattern = self.knowledge.get(pattern_id) if self.knowledge is not None else None
+        if pattern is None:
+            raise KeyError(pattern_id)
+        params = verify.probe_params(text, pattern["diagnostics"], snapshot)
+        return [verify.reading(step) for step in self.knowledge.run_diagnostics(pattern_id, params)]
 
     def _still_holds(self, alert: dict, snapshot, now: float) -> bool | None:
         """Whether the alert's rule reports its (rule, subject) on ``snapshot``; None when it cannot tell."""

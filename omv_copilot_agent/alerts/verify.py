@@ -1,11 +1,12 @@
 """Verify a fix: after the admin marks an alert's action as done, check that the problem is gone.
 
 Two readings decide (:func:`judge`): the alert's rule evaluated again on a fresh snapshot
-(is its (rule, subject) condition still there?) and the matching pattern's diagnostics
-re-run through the probe runner (does any step whose pattern states a healthy answer,
-``expected_output``, still miss it?). The outcome is ``fixed``, ``still_present`` or
-``could_not_verify`` (no snapshot, a rule that could not look, an alert no rule owns).
-Time to resolution is opened (``first_seen``) -> verified fixed, kept per alert in the
+(is its (rule, subject) condition still there?) — for an assistant answer, the pattern's
+``findings:`` — and the matching pattern's diagnostics re-run through the probe runner (does
+any step whose pattern states a healthy answer, ``expected_output``, still miss it?). The
+outcome is ``fixed``, ``still_present`` or ``could_not_verify`` (no snapshot, a rule that could
+not look, an alert no rule owns, an answer with nothing to judge by). Time to resolution is
+opened (an alert's ``first_seen``, a question's time) -> verified fixed, kept per issue in the
 store's ``resolutions`` and summarised by :func:`ttr_stats` for the health report.
 """
 
@@ -23,10 +24,11 @@ EXCERPT_CHARS = 300
 TTR_WINDOW_DAYS = 30
 
 
-def probe_params(alert: dict, diags: list[dict], snapshot) -> dict:
-    """Values for the pattern's ``{placeholders}`` that the alert names (its subject: a device, an array,
-    a unit, a path) or the box points to unambiguously — the same filling a KB answer's checks get."""
-    return fill.values(diags, f"{alert.get('title') or ''} {alert.get('subject') or ''}", snapshot)
+def probe_params(text: str, diags: list[dict], snapshot) -> dict:
+    """Values for the pattern's ``{placeholders}`` that ``text`` names (an alert's title and subject — a
+    device, an array, a unit, a path — or the question) or the box points to unambiguously: the same
+    filling a KB answer's checks get."""
+    return fill.values(diags, text, snapshot)
 
 
 def reading(step: dict) -> dict:
@@ -37,17 +39,19 @@ def reading(step: dict) -> dict:
             "excerpt": clean_text(excerpt.replace("\n", " | "), EXCERPT_CHARS)}
 
 
-def judge(condition_present: bool | None, readings: list[dict]) -> tuple[str, str]:
-    """(outcome, reason) from the re-evaluated condition (None: could not look) and the probes' readings."""
-    if condition_present is None:
-        return "could_not_verify", "the alert's condition could not be evaluated on a fresh snapshot"
-    if condition_present:
-        return "still_present", "the alert's condition still holds on a fresh snapshot"
-    unhealthy = [r["name"] for r in readings if r.get("matched_expected") is False]
+def judge(present: bool | None, readings: list[dict], what: str = "the alert's condition") -> tuple[str, str]:
+    """(outcome, reason) from ``what`` re-evaluated on a fresh snapshot (None: could not look) and the probes' readings.
+
+    A check whose pattern states a healthy answer and misses it means not fixed, whatever else says so.
+    """
+    unhealthy = [str(r["name"]) for r in readings if r.get("matched_expected") is False]
     if unhealthy:
-        return "still_present", "the condition cleared but the pattern's check(s) still miss the healthy answer: " + \
-            ", ".join(map(str, unhealthy))
-    return "fixed", "the alert's condition no longer holds" + (" and the pattern's checks pass" if readings else "")
+        return "still_present", "the pattern's check(s) still miss the healthy answer: " + ", ".join(unhealthy)
+    if present is None:
+        return "could_not_verify", f"{what} could not be evaluated on a fresh snapshot"
+    if present:
+        return "still_present", f"{what} still holds on a fresh snapshot"
+    return "fixed", f"{what} no longer holds" + (" and the pattern's checks pass" if readings else "")
 
 
 def ttr_stats(ttrs: list[float]) -> dict:

@@ -40,7 +40,7 @@ def register(sub) -> None:
     v = sub.add_parser("verify", help="mark an alert's action done and check the fix (probes + a fresh collection)",
                        description="Re-run the alert's pattern probes and its rule on a fresh collection; prints "
                                    "fixed | still_present | could_not_verify with the probes' readings and the time to resolution.")
-    v.add_argument("id", help="the alert id (an alert issue of 'omv-copilot history' has the same id)")
+    v.add_argument("id", help="the issue id as 'omv-copilot history' lists it: an alert's number, or q<number> for an answer")
     v.add_argument("--pattern", help="verify with this pattern's probes instead of the one the alert's evidence names")
     v.add_argument("--no-collect", action="store_true", help="judge the last snapshot instead of collecting afresh")
     v.add_argument("--json", action="store_true", help="print JSON")
@@ -228,17 +228,17 @@ def _resolution(r: dict) -> str:
 
 
 def run_verify(args) -> int:
-    if not args.id.isdigit():
-        raise CliError(f"verify needs a numeric alert id (omv-copilot alerts list shows them), not {args.id!r}", 2)
+    if not (args.id.isdigit() or (args.id[:1] == "q" and args.id[1:].isdigit())):
+        raise CliError(f"verify needs an issue id as 'omv-copilot history' lists it (12, or q34 for an answer), not {args.id!r}", 2)
     client = connect(args)
     client.require_durable("the verification")
     body = {"collect": not args.no_collect, **({"pattern_id": args.pattern} if args.pattern else {})}
-    data = client.post(f"/api/v1/alerts/verify/{quote(int(args.id))}", body)
+    data = client.post(f"/api/v1/history/issues/verify/{quote(args.id)}", body)
     if args.json:
         print_json(data)
         return 0 if data["outcome"] == "fixed" else 1
-    alert = data.get("alert") or {}
-    print(f"#{args.id} {alert.get('title', '')}: {data['outcome'].replace('_', ' ')} — {data['reason']}")
+    title = (data.get("alert") or {}).get("title") or data.get("question") or ""
+    print(f"{args.id} {title}: {data['outcome'].replace('_', ' ')} — {data['reason']}")
     if not data.get("fresh_collection"):
         print("  (judged on the last snapshot: no fresh collection)")
     for r in data.get("readings") or []:

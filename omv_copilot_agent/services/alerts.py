@@ -75,26 +75,40 @@ def acknowledge(call: Call) -> dict:
     return svc.get(aid)
 
 
+def fresh_snapshot(call: Call, body: dict):
+    """A new collection for a verification (None: ``collect`` is false, or it failed — the last one is judged)."""
+    if not body.get("collect", True):
+        return None
+    try:
+        return call.agent.run_cycle()
+    except Exception as exc:  # verify on the last snapshot rather than not at all; the answer says which
+        log.warning("fresh collection for a verification failed: %s", exc)
+        return None
+
+
+def run_verification(call: Call, verify, issue_id: int, body: dict, missing: str) -> dict:
+    """``verify(issue_id, snapshot, pattern_id)`` on a fresh snapshot, its errors as the caller's: 404, 400."""
+    snapshot = fresh_snapshot(call, body)
+    try:
+        result = verify(issue_id, snapshot, body.get("pattern_id"))
+    except KeyError as exc:
+        raise invalid(f"{call.field('pattern_id')}: no pattern {exc.args[0]!r}", "unknown_pattern") from None
+    except ValueError as exc:
+        raise invalid(f"{call.field('pattern_id')}: {exc}", "pattern_needed") from None
+    if result is None:
+        raise not_found(missing)
+    return {**result, "fresh_collection": snapshot is not None}
+
+
 def verify_fix(call: Call) -> dict:
     """The admin marked the alert's action done: collect afresh (unless ``collect`` is false), re-run the
     pattern's probes and the alert's rule, record fixed | still_present | could_not_verify and the TTR."""
     aid = alert_id(call)
     body = call.body(VERIFY_SCHEMA, optional=True)
     svc = service(call)
-    if svc.get(aid) is None:
+    if svc.get(aid) is None:  # before collecting: a wrong id costs nothing
         raise not_found(f"no alert {aid}")
-    snapshot = None
-    if body.get("collect", True):
-        try:
-            snapshot = call.agent.run_cycle()
-        except Exception as exc:  # verify on the last snapshot rather than not at all; the outcome says which
-            log.warning("fresh collection for verifying alert %s failed: %s", aid, exc)
-    try:
-        result = svc.verify(aid, snapshot, body.get("pattern_id"))
-    except KeyError as exc:
-        raise invalid(f"{call.field('pattern_id')}: no pattern {exc.args[0]!r}", "unknown_pattern") from None
-    result["fresh_collection"] = snapshot is not None
-    return result
+    return run_verification(call, svc.verify, aid, body, f"no alert {aid}")
 
 
 def policy(call: Call) -> dict:

@@ -124,28 +124,31 @@ class AlertsMixin:
             conn.execute("UPDATE alerts SET evidence = ?, evidence_at = ? WHERE id = ?",
                          (json.dumps(evidence, default=str), now, alert_id))
 
-    def add_resolution(self, alert_id: int, verified_at: float, outcome: str, ttr_s: float | None,
-                       pattern_id: str | None, readings: list[dict]) -> dict:
+    def add_resolution(self, verified_at: float, outcome: str, ttr_s: float | None, pattern_id: str | None,
+                       readings: list[dict], *, alert_id: int | None = None, turn_id: int | None = None) -> dict:
+        """Record one verification of an alert's (``alert_id``) or an assistant answer's (``turn_id``) fix."""
         with self.write() as conn:
-            rid = conn.execute("INSERT INTO resolutions (alert_id, verified_at, outcome, ttr_s, pattern_id, readings) "
-                               "VALUES (?, ?, ?, ?, ?, ?)",
-                               (alert_id, verified_at, outcome, ttr_s, pattern_id, json.dumps(readings, default=str))).lastrowid
+            rid = conn.execute("INSERT INTO resolutions (alert_id, turn_id, verified_at, outcome, ttr_s, pattern_id, readings) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?)", (alert_id, turn_id, verified_at, outcome, ttr_s, pattern_id,
+                                                                json.dumps(readings, default=str))).lastrowid
         return _resolution(self.query("SELECT * FROM resolutions WHERE id = ?", (rid,))[0])
 
-    def latest_resolutions(self, alert_ids: list[int]) -> dict[int, dict]:
-        """alert id -> its newest verification, for the alerts in ``alert_ids`` that have one."""
+    def latest_resolutions(self, ids: list[int], of: str = "alert_id") -> dict[int, dict]:
+        """id -> its newest verification, for the alerts (``of="alert_id"``) or answers (``"turn_id"``) that have one."""
+        if of not in ("alert_id", "turn_id"):
+            raise ValueError(of)
         out = {}
-        for start in range(0, len(alert_ids), 500):  # SQLite binds a bounded number of variables
-            chunk = tuple(alert_ids[start:start + 500])
-            rows = self.query(f"SELECT * FROM resolutions r WHERE alert_id IN ({','.join('?' * len(chunk))}) AND id = "
-                              "(SELECT MAX(id) FROM resolutions WHERE alert_id = r.alert_id)", chunk)
-            out.update({r["alert_id"]: _resolution(r) for r in rows})
+        for start in range(0, len(ids), 500):  # SQLite binds a bounded number of variables
+            chunk = tuple(ids[start:start + 500])
+            rows = self.query(f"SELECT * FROM resolutions r WHERE {of} IN ({','.join('?' * len(chunk))}) AND id = "
+                              f"(SELECT MAX(id) FROM resolutions WHERE {of} = r.{of})", chunk)
+            out.update({r[of]: _resolution(r) for r in rows})
         return out
 
     def verified_ttrs(self, since: float = 0.0) -> list[float]:
-        """Time to resolution (opened -> verified fixed) of each alert verified fixed since ``since``, once per alert."""
+        """Time to resolution (opened -> verified fixed) of each issue verified fixed since ``since``, once per issue."""
         rows = self.query("SELECT MIN(ttr_s) FROM resolutions WHERE outcome = 'fixed' AND ttr_s IS NOT NULL "
-                          "AND verified_at >= ? GROUP BY alert_id", (since,))
+                          "AND verified_at >= ? GROUP BY alert_id, turn_id", (since,))
         return [r[0] for r in rows]
 
     def prune_resolved_alerts(self, before: float) -> int:

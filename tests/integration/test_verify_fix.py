@@ -61,6 +61,9 @@ def test_condition_still_there_is_still_present_and_alert_stays_open(live_server
     assert data["outcome"] == "still_present" and data["ttr_s"] is None and "still holds" in data["reason"]
     assert data["alert"]["state"] == "firing"
     assert server.get("/api/v1/health").json()["resolution"]["verified"] == 0
+    # OMV's RPC bridge: the same operation by its method name
+    r = server.post("/api/v1/rpc", json={"method": "verifyFix", "params": {"id": str(alert["id"]), "collect": False}})
+    assert r.status_code == 200 and r.json()["outcome"] == "still_present", r.text
 
 
 def test_unhealthy_probe_reading_means_still_present(live_server):
@@ -119,7 +122,8 @@ def test_cli_verify(make_config):
     assert data["outcome"] == "could_not_verify" and data["fresh_collection"] is False
     r = run_cli("--config", str(path), "alerts", "show", str(alert_id))
     assert "verified" in r.stdout and "could_not_verify" in r.stdout
-    for args, code, word in [(("verify", "abc"), 2, "numeric alert id"), (("verify", "424242"), 1, "no alert 424242")]:
+    for args, code, word in [(("verify", "abc"), 2, "issue id"), (("verify", "424242"), 1, "no alert 424242"),
+                             (("verify", "q424242"), 1, "no question q424242")]:
         r = run_cli("--config", str(path), *args)
         assert r.returncode == code and word in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
 
@@ -139,3 +143,36 @@ def test_disk_alert_probes_get_the_alerts_device(live_server):
                        json={"collect": False, "pattern_id": "smart-reallocated-sectors"}).json()
     assert data["outcome"] == "still_present" and data["readings"]
     assert not any("needs parameter" in (r["error"] or "") for r in data["readings"]), data["readings"]
+
+
+def test_verify_an_assistant_answer_by_its_pattern_findings(live_server):
+    """A History question (q<id>): its answer's pattern's probes and findings decide; TTR runs from the question."""
+    server = _server(live_server)
+    store = server.agent.store
+    store.add_turn("c1", "my NAS is slow and swapping", {"mode": "kb_only", "matched_patterns": [
+        {"pattern_id": "memory-swap-pressure", "title": "Out of memory or heavy swapping", "score": 0.8}]})
+    store.add_turn("c2", "how do I bake bread", {"mode": "kb_only", "matched_patterns": []})
+    questions = server.get("/api/v1/history/issues", params={"kind": "question"}).json()["issues"]
+    swap = next(q["id"] for q in questions if q["title"].startswith("my NAS"))
+    bread = next(q["id"] for q in questions if q["title"].startswith("how do I"))
+    assert all(q["resolution"] is None for q in questions)
+
+    server.agent.snapshot = snapshot(time.time(), system=system(97.0, PROCS))
+    data = server.post(f"/api/v1/history/issues/verify/{swap}", json={"collect": False}).json()
+    assert data["outcome"] == "still_present" and "findings still hold" in data["reason"]
+    assert data["question"] == "my NAS is slow and swapping" and data["readings"][0]["name"] == "Memory usage"
+
+    server.agent.snapshot = snapshot(time.time(), system=system(40.0, PROCS))
+    data = server.post(f"/api/v1/history/issues/verify/{swap}", json={"collect": False}).json()
+    assert data["outcome"] == "fixed" and 0 <= data["ttr_s"] < 120
+    questions = server.get("/api/v1/history/issues", params={"kind": "question"}).json()["issues"]
+    assert next(q for q in questions if q["id"] == swap)["resolution"]["outcome"] == "fixed"
+    assert server.get("/api/v1/health").json()["resolution"]["verified"] == 1
+
+    r = server.post(f"/api/v1/history/issues/verify/{bread}", json={"collect": False})
+    assert r.status_code == 400 and "matched no pattern" in r.json()["error"]["message"]
+    r = server.post(f"/api/v1/history/issues/verify/{bread}", json={"collect": False, "pattern_id": "memory-swap-pressure"})
+    assert r.status_code == 200 and r.json()["outcome"] == "fixed"
+    for path, status, word in [("q999999", 404, "no question q999999"), ("qq1", 400, "issue id"), ("999", 404, "no alert 999")]:
+        r = server.post(f"/api/v1/history/issues/verify/{path}", json={})
+        assert r.status_code == status and word in r.json()["error"]["message"], (path, r.text)
