@@ -33,7 +33,7 @@ REFRESH_S = 600.0
 MAX_BYTES = 4096
 MAX_TEXT = 200
 MAX_ITEMS = 5
-TREND_POINTS = 8
+TREND_POINTS = MAX_ITEMS  # clean() keeps no more of any nested list
 TREND_WINDOW_S = 30 * 86400
 
 PROCESS_RULES = frozenset({"load", "memory_pressure"})
@@ -103,10 +103,9 @@ def _trend(points: list[tuple[float, float]]) -> dict | None:
     if not points:
         return None
     values = [v for _, v in points]
-    step = max(1, len(points) // TREND_POINTS)
-    sampled = points[::step][-TREND_POINTS:]
-    if sampled[-1] != points[-1]:
-        sampled = sampled[1:] + [points[-1]]
+    n = len(points)  # evenly spaced, the oldest and the newest always among them
+    sampled = points if n <= TREND_POINTS else \
+        [points[round(i * (n - 1) / (TREND_POINTS - 1))] for i in range(TREND_POINTS)]
     return {"first": values[0], "last": values[-1], "min": min(values), "max": max(values), "since": points[0][0],
             "points": [[round(t), v] for t, v in sampled]}
 

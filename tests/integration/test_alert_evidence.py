@@ -107,7 +107,7 @@ def test_alertmanager_annotations_carry_evidence(tmp_path, hook):
 def test_disk_alert_evidence_has_smart_verdict_and_trend(tmp_path):
     agent = make_agent(tmp_path)
     disk = smart_disk("smart-ata-failed-scrutiny.json", "/dev/sda")
-    temps = [44, 47, 52, 58, 61]
+    temps = [44, 47, 52, 58, 61, 62, 63, 64, 65, 66, 67, 68]
     events = None
     for i, t in enumerate(temps):
         ts = NOW + i * 300
@@ -124,6 +124,9 @@ def test_disk_alert_evidence_has_smart_verdict_and_trend(tmp_path):
     assert trend["first"] == 44 and trend["last"] == opened_with["disk"]["temperature_c"] and trend["max"] >= trend["first"]
     assert opened_with["disk"]["trend"]["reallocated"]["first"] == 8
     assert "S14LNEACC02756X" not in json.dumps(alert["evidence"])  # the serial is not part of disk evidence
+    later = alert["evidence"]["disk"]["trend"]["temperature"]  # refreshed while open: more history, still 5 points
+    assert later["first"] == 44 and later["last"] > trend["last"] and later["points"][-1][1] == later["last"]
+    assert len(later["points"]) <= evidence.MAX_ITEMS and later["points"][0][1] == 44
 
 
 def test_evidence_is_redacted_and_capped(tmp_path):
