@@ -30,7 +30,7 @@ class CliError(Exception):
         self.code = code
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="omv-copilot",
         description="OMV Co-Pilot: health, alerts and troubleshooting for an OpenMediaVault NAS.",
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in commands:
         importlib.import_module(f"omv_copilot_agent.cli.{name}").register(sub)
     return parser
 
@@ -56,8 +56,22 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout, sys.stderr = saved
 
 
+def command_of(argv: list[str]) -> str | None:
+    """The subcommand ``argv`` names (after the global options), if any."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--config":
+            next(args, None)
+        elif not (arg.startswith("--config=") or arg in ("-v", "--verbose")):
+            return arg
+    return None
+
+
 def _main(argv: list[str] | None) -> int:
-    parser = build_parser()
+    # The daemon registers only its own subcommand: it keeps every module it imports for as long
+    # as it runs, and the other commands' modules (~1 MiB) would serve nothing there.
+    daemon_only = command_of(sys.argv[1:] if argv is None else argv) == "daemon"
+    parser = build_parser(("daemon",) if daemon_only else COMMANDS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -19,6 +19,7 @@ RARE = {
     "jsonschema": "config and patterns are validated in a child process at start (memory.in_child); "
                   "an API body, a settings change or a pattern edit imports it when it happens",
     "requests": "only an LLM provider or a webhook call needs an HTTP client",
+    "omv_copilot_agent.cli.ask": "`omv-copilot daemon` registers only its own subcommand (the others are ~1 MiB of modules)",
     "regex": "only checking or running a pattern's diagnostic (or a probe's display filter) needs python3-regex",
 }
 
@@ -70,3 +71,12 @@ def test_idle_daemon_does_not_import_rare_paths(make_config, tmp_path):
     imported = {name: why for name, why in RARE.items() if name in modules}
     assert not imported, f"imported by the idle daemon: {imported}"
     assert out.returncode == 0, out.stderr[-3000:]
+
+
+def test_cli_finds_the_subcommand_after_global_options():
+    from omv_copilot_agent.cli import command_of
+
+    assert command_of(["--config", "/etc/x.yaml", "-v", "daemon", "--detach"]) == "daemon"
+    assert command_of(["--config=/etc/x.yaml", "status"]) == "status"
+    assert command_of(["--config", "daemon"]) is None  # "daemon" is the config path here
+    assert command_of(["--version"]) == "--version" and command_of([]) is None
