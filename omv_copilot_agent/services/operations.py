@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from omv_copilot_agent.services import alerts, assist, changes, history, knowledge, overview, settings, system
+from omv_copilot_agent.services import alerts, assist, changes, history, knowledge, overview, providers, settings, system
 
 ACTIONS = ("read", "create", "update", "delete", "invoke")
 OBJECT: dict = {"type": "object", "additionalProperties": True}
@@ -43,6 +43,13 @@ ASSIST_ID = {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,100}$"}
 RPC_ID = {"type": "string", "minLength": 1, "maxLength": 200, "required": True}
 PATTERN_ID = {"type": "string", "minLength": 3, "maxLength": 64, "pattern": "^[a-z0-9][a-z0-9_-]{2,63}$", "required": True}
 STATES = {"type": "string", "enum": list(alerts.STATES)}
+PROVIDER_NAME = {"type": "string", "maxLength": 200}
+#: OMV's provider form as its datamodel checks it (the daemon checks the entry again as a whole).
+PROVIDER_FIELDS = {"kind": {"type": "string", "enum": list(providers.KINDS)}, "endpoint": {"type": "string", "maxLength": 2000},
+                   "model": {"type": "string", "maxLength": 200}, "api_key": {"type": ["string", "null"], "maxLength": 4000},
+                   "api_key_set": {"type": "boolean"}, "timeout_s": {"type": ["number", "string"]},
+                   "response_format": {"type": "string", "enum": ["json_object", "json_schema", "none"]},
+                   "position": {"type": ["integer", "string"]}}
 SEVERITIES = {"type": "string", "enum": list(alerts.SEVERITIES)}
 
 
@@ -246,6 +253,21 @@ OPERATIONS: tuple[Operation, ...] = (
               settings.form),
     Operation("setSettingsForm", "save the flat settings form; answers the form as saved", "settings/form", "update",
               settings.set_form, body=OBJECT),
+    Operation("getProviders", "the ordered LLM providers (asked in this order; keys write-only: api_key_set)",
+              "settings/providers", "read", providers.list_providers, args=listing(100, 1000), params=_paged(), paged=True),
+    Operation("getProvider", "one LLM provider (its key write-only: api_key_set)", "settings/providers/{name}", "read",
+              providers.provider, args={"name": PROVIDER_NAME}, params={"name": RPC_ID}),
+    Operation("setProvider", "add an LLM provider (asked last) or change the one of that name; an empty key keeps the stored one",
+              "settings/providers/{name}", "update", providers.save_provider, args={"name": PROVIDER_NAME},
+              body=providers.ENTRY_SCHEMA, params={"name": RPC_ID, **PROVIDER_FIELDS}),
+    Operation("deleteProvider", "remove an LLM provider", "settings/providers/{name}", "delete", providers.delete_provider,
+              args={"name": PROVIDER_NAME}, params={"name": RPC_ID}),
+    Operation("moveProvider", "move an LLM provider in the order (offset -1: asked one earlier)", "settings/providers/{name}/move",
+              "invoke", providers.move_provider, args={"name": PROVIDER_NAME}, body=providers.MOVE_SCHEMA,
+              params={"name": RPC_ID, "offset": {"type": "integer", "minimum": -100, "maximum": 100, "required": True}}),
+    Operation("testProvider", "ask an LLM provider a one-line question: {latency_ms, reply, message}, or why it failed",
+              "settings/providers/{name}/test", "invoke", providers.test_provider, args={"name": PROVIDER_NAME},
+              params={"name": RPC_ID}),
 )
 
 BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}
