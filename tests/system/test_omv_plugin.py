@@ -583,9 +583,9 @@ def test_workbench_pages_in_the_browser(daemon, omv_web):
         nav = wb.wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, "mat-sidenav"))
         wb.wait(driver, lambda d: "Co-Pilot" in nav.text, message="no Co-Pilot entry in OMV's navigation")
 
-        # One entry: it opens the panel (no sub-menu of native pages).
-        links = [a.get_attribute("href") for a in nav.find_elements(By.CSS_SELECTOR, "a") if "copilot" in (a.get_attribute("href") or "")]
-        assert links and all(h.endswith("/diagnostics/copilot/panel/dashboard") for h in links), links
+        # One entry (its sub-menu of native pages is gone); test_webui_omv.py clicks it.
+        entries = [e for e in nav.find_elements(By.CSS_SELECTOR, "mat-list-item") if e.text.strip() == "Co-Pilot"]
+        assert len(entries) == 1
         expected = {
             "settings": ["Collection interval", "Disk usage warning", "LLM providers"],
             "settings/providers": ["Order", "API URL", "Model"],

@@ -546,17 +546,19 @@ def test_navigation_entry_opens_the_panel(omv_panel, driver):
 
     _login(driver, omv_panel)
     _goto(driver, omv_panel, "#/dashboard")
-    entries = wb.wait(driver, lambda d: [a for a in d.find_elements(By.CSS_SELECTOR, "mat-sidenav a") if "Co-Pilot" in a.text],
+    # OMV's navigation items are mat-list-items with click handlers (no links).
+    items = "omv-navigation-bar-list-item mat-list-item"
+    entries = wb.wait(driver, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, items) if e.text.strip() == "Co-Pilot"],
                       message="no Co-Pilot entry in OMV's navigation")
     assert len(entries) == 1
+    count = len(driver.find_elements(By.CSS_SELECTOR, items))
     entries[0].click()
     wb.wait(driver, _ready, timeout=120, message="the navigation entry did not open the panel")
     assert _js(driver, "return location.hash") == panel_route()
     wb.wait(driver, lambda d: "Co-Pilot" in _breadcrumb(d) and "Dashboard" in _breadcrumb(d),
             message=f"breadcrumb: {_breadcrumb(driver)!r}")
-    # Nothing else of Co-Pilot in the navigation (the old Overview/Alerts/Knowledge/Traces/Settings items).
-    texts = _js(driver, "return Array.from(document.querySelectorAll('mat-sidenav a')).map(function (a) { return a.getAttribute('href') || ''; });")
-    assert [t for t in texts if "copilot" in t] == [panel_route()]
+    # No sub-menu opened under it (the old Overview/Alerts/Knowledge/Traces/Settings items).
+    assert len(driver.find_elements(By.CSS_SELECTOR, items)) == count
 
 
 def test_tabs_drive_address_breadcrumb_and_back(omv_panel, driver):
