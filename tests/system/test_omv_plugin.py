@@ -191,6 +191,21 @@ def test_mkworkbench_accepts_every_file(plugin_installed):
     assert {"Co-Pilot health", "Co-Pilot open alerts"} <= titles
 
 
+def test_workbench_yaml_parses_and_has_no_native_copy_of_a_panel_page():
+    """Without the test bed: every file is YAML (omv-mkworkbench stops at the first that is not), and
+    the routes are the panel's, its settings form and the provider list: nothing the panel shows."""
+    routes = []
+    for path in sorted((PLUGIN / "workbench").rglob("*.yaml")):
+        data = yaml.safe_load(path.read_text())["data"]
+        if path.parent.name == "route.d":
+            routes.append(data["url"])
+    panel = [r for r in routes if r == "/diagnostics/copilot" or r.startswith("/diagnostics/copilot/panel")]
+    rest = sorted(set(routes) - set(panel))
+    assert rest == ["/diagnostics/copilot/settings", "/diagnostics/copilot/settings/providers",
+                    "/diagnostics/copilot/settings/providers/create", "/diagnostics/copilot/settings/providers/edit/:name"]
+    assert [p.name for p in (PLUGIN / "workbench" / "navigation.d").glob("*.yaml")] == ["copilot.yaml"]
+
+
 def test_dashboard_ids_are_uuid4():
     for path in (PLUGIN / "workbench" / "dashboard.d").glob("*.yaml"):
         assert uuid.UUID(yaml.safe_load(path.read_text())["data"]["id"]).version == 4
