@@ -113,7 +113,8 @@
       if (C._mounted !== state) { return; }
       root = Ext.create('Ext.tab.Panel', {
         renderTo: wrap, cls: 'ocp-tabs', itemId: 'copilotRoot', plain: false, width: wrap.clientWidth || 800, height: 600,
-        tabBar: {items: [{xtype: 'tbfill'}, {xtype: 'tbtext', cls: 'ocp-mode', text: mode === 'omv' ? 'Co-Pilot' : 'Co-Pilot · development'},
+        // Inside OMV the breadcrumb names Co-Pilot already; the strip keeps its width for the tabs.
+        tabBar: {items: [{xtype: 'tbfill'}, {xtype: 'tbtext', cls: 'ocp-mode', hidden: mode === 'omv', text: 'Co-Pilot · development'},
           // The one OMV-native page of Co-Pilot besides the dashboard widgets: its settings form.
           {xtype: 'component', itemId: 'settingsLink', hidden: mode !== 'omv', cls: 'ocp-settings-link',
             html: '<a href="#/diagnostics/copilot/settings" title="Co-Pilot settings (LLM providers, notifications, thresholds)">' +
