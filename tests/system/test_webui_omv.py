@@ -566,20 +566,22 @@ def test_tabs_drive_address_breadcrumb_and_back(omv_panel, driver):
     from selenium.webdriver.common.by import By
 
     _open_panel(driver, omv_panel)
+    driver.get_log("browser")  # this test's errors only
     wb.click_text(driver, ".ocp-root .x6-tab-inner", "Alerts")
     wb.wait(driver, lambda d: _js(d, "return location.hash") == PANEL + "/alerts", message="the address did not follow the tab")
     wb.wait(driver, lambda d: _breadcrumb(d).endswith("Alerts"), message=f"breadcrumb: {_breadcrumb(driver)!r}")
     assert "Dashboard" not in _breadcrumb(driver)
     wb.click_text(driver, ".ocp-root .x6-tab-inner", "Knowledge")
     wb.wait(driver, lambda d: _breadcrumb(d).endswith("Knowledge"))
-    mounted = _js(driver, "return OmvCopilot._mounted.wrap;")
+    _js(driver, "OmvCopilot._mounted.wrap.setAttribute('data-probe', 'same');")  # no element refs: it may be moved
     driver.back()
     wb.wait(driver, lambda d: _active_tab(d) == "alerts", message="Back did not return to the Alerts tab")
     wb.wait(driver, lambda d: _breadcrumb(d).endswith("Alerts"))
     driver.back()
     wb.wait(driver, lambda d: _active_tab(d) == "dashboard", message="Back did not return to the Dashboard")
     # Tab changes move within the one panel: it is never built again.
-    assert _js(driver, "return OmvCopilot._mounted.wrap === arguments[0] && document.querySelectorAll('.ocp-root').length === 1;", mounted)
+    assert _js(driver, "return document.querySelectorAll('mat-sidenav-content .ocp-root[data-probe=same]').length === 1 && "
+                       "document.querySelectorAll('.ocp-root').length === 1;")
     assert driver.find_elements(By.CSS_SELECTOR, "mat-sidenav-content .ocp-root")
     assert _panel_errors(driver) == []
 
@@ -592,13 +594,16 @@ def test_deep_link_to_a_tab_item(omv_panel, driver):
     wb.wait(driver, lambda d: PATTERN in (_js(d, "var e = document.querySelector('.ocp-detail'); return e ? e.innerText : '';") or ""),
             timeout=120, message="the deep link's pattern is not shown")
     assert _breadcrumb(driver).endswith(f"Knowledge: {PATTERN}")
+    driver.get_log("browser")
     # From an item back to a tab: OMV's router builds a new page for the route; the panel moves into it.
-    mounted = _js(driver, "return OmvCopilot._mounted.wrap;")
+    _js(driver, "OmvCopilot._mounted.wrap.setAttribute('data-probe', 'same');")
     wb.click_text(driver, ".ocp-root .x6-tab-inner", "Traces")
     wb.wait(driver, lambda d: _breadcrumb(d).endswith("Traces"))
-    wb.wait(driver, lambda d: _js(d, "return document.querySelectorAll('mat-sidenav-content .ocp-root').length === 1 && "
-                                     "OmvCopilot._mounted.wrap === arguments[0] && arguments[0].isConnected;", mounted),
+    wb.wait(driver, lambda d: _js(d, "return document.querySelectorAll('mat-sidenav-content .ocp-root[data-probe=same]').length === 1 && "
+                                     "document.querySelectorAll('.ocp-root').length === 1;"),
             message="the panel was not moved into the new route's page")
+    wb.wait(driver, lambda d: _active_tab(d) == "traces" and _js(d, f"return {_q('#traces')}.getWidth() > 300;"),
+            message="the moved panel was not laid out again")
     _shot_file(driver, "webui-omv-deeplink.png")
     assert _panel_errors(driver) == []
 

@@ -76,15 +76,18 @@ def test_deep_link_opens_the_tab_and_item(driver, ui):
     wb.wait(driver, lambda d: _active(d) == "knowledge", message="a deep link did not open its tab")
     wb.wait(driver, lambda d: PATTERN in (_js(d, "var e = document.querySelector('.ocp-detail'); return e ? e.textContent : '';") or ""),
             message="the deep link's pattern was not shown")
-    # A link inside the panel to an item puts the item in the address too.
+    # A link inside the panel to an item puts its tab in the address (not the item: inside OMV that
+    # would change the route's shape and OMV would rebuild the page under the open panel).
     _js(driver, "OmvCopilot.app.show('traces');")
     wb.wait(driver, lambda d: _hash(d) == "#/traces")
     _js(driver, "OmvCopilot.app.show('knowledge', {pattern_id: arguments[0]});", PATTERN)
-    wb.wait(driver, lambda d: _hash(d) == f"#/knowledge/{PATTERN}")
+    wb.wait(driver, lambda d: _hash(d) == "#/knowledge")
+    driver.back()
+    wb.wait(driver, lambda d: _active(d) == "traces", message="Back did not return to Traces")
     # A hash naming no tab leaves the panel as it is (no error).
     _js(driver, "location.hash = '#/no-such-tab';")
     time.sleep(0.5)  # let hashchange run; the assertion is that nothing broke
-    assert _active(driver) == "knowledge"
+    assert _active(driver) == "traces"
     assert wb.console_errors(driver, ignore_network=True) == []
 
 

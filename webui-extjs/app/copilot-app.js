@@ -71,8 +71,11 @@
         routing = true;
         try { root.setActiveTab(p); } finally { routing = false; }
         if (p.navigate) { p.navigate(navOpts); }
-        if (!quiet) { push(page, id); }
-        current = {tab: page, id: id ? String(id) : null};
+        // The address names the tab only: an item in it too would change the shape of OMV's route
+        // (panel/:tab -> panel/:tab/:id), and OMV would replace the page under the open panel.
+        // Deep links to an item (…/knowledge/<id>) are followed all the same (followHash).
+        if (!quiet) { push(page, null); }
+        current = {tab: page, id: quiet && id ? String(id) : null};
       },
       /** The hash of a tab (and item): for links that open it. */
       href: function (page, id) { return base + '/' + page + (id ? '/' + encodeURIComponent(id) : ''); }
@@ -85,6 +88,13 @@
       current = {tab: page, id: id ? String(id) : null};
       if (window.location.hash !== want) { window.location.hash = want; }
     }
+
+    /** After the loader moved the panel into OMV's new page for the route: lay it out again. */
+    app.reattached = function () {
+      size();
+      if (root) { root.updateLayout(); }
+      Ext.ComponentQuery.query('window').forEach(function (w) { if (w.isVisible()) { w.updateLayout(); } });
+    };
 
     /** Show what the address names (Back/Forward, a deep link, OMV's breadcrumb). */
     app.followHash = function () {

@@ -5,8 +5,8 @@
  * and "#/diagnostics/copilot/panel[/<tab>[/<id>]]" it loads the panel's CSS/JS from /copilot/
  * (once), mounts the panel into that route's blankPage inside OMV's frame and tells it the
  * hash (the tab to show); on leaving it unmounts and disables the CSS. OMV's router makes a
- * new blankPage when the route changes shape (tab -> tab/id): the mounted panel moves into it
- * instead of being built again. The panel's appearance follows body.omv-dark-theme live.
+ * new blankPage when the route changes shape (a deep link's tab/id -> a tab): the mounted
+ * panel moves into it instead of being built again. The panel's appearance follows body.omv-dark-theme live.
  */
 (function () {
   'use strict';
@@ -77,7 +77,7 @@
     mountedHost = host;
     if (mounted && !mounted.wrap.isConnected) {
       host.appendChild(mounted.wrap);  // the same panel, moved into the route's new page
-      mounted.onResize();
+      mounted.app.reattached();
       C.followHash();
       return;
     }
