@@ -1,0 +1,47 @@
+"""When the box booted: the ``reboot`` records of ``/var/log/wtmp`` (and ``wtmp.1``), plus this boot.
+
+systemd-update-utmp writes a BOOT_TIME record at every boot on Debian 12, so wtmp holds the
+reboots of the last months without running ``journalctl --list-boots`` (a journal on a USB
+stick is often volatile and forgets older boots). The running boot comes from psutil either way.
+"""
+
+from __future__ import annotations
+
+import struct
+
+WTMP = "/var/log/wtmp"
+BOOT_TIME = 2  # utmp ut_type of a boot record (user "reboot")
+#: glibc's ``struct utmp`` on Linux (x86-64, arm64 and 32-bit ARM alike: 32-bit times): 384 bytes
+_UTMP = struct.Struct("<hhi32s4s32s256shhiii16s20s")
+
+
+def parse(data: bytes) -> list[dict]:
+    """Boot records (``at``, ``kernel``) of a wtmp file's bytes, oldest first."""
+    out = []
+    for offset in range(0, len(data) - _UTMP.size + 1, _UTMP.size):
+        rec = _UTMP.unpack_from(data, offset)
+        if rec[0] != BOOT_TIME or rec[10] <= 0:
+            continue
+        kernel = rec[6].split(b"\0", 1)[0].decode("utf-8", "replace")  # ut_host holds the kernel release
+        out.append({"at": float(rec[10]) + rec[11] / 1e6, "kernel": kernel})
+    return sorted(out, key=lambda b: b["at"])
+
+
+def read(path: str = WTMP, since: float = 0.0) -> list[dict]:
+    """Boots at or after ``since`` from wtmp and its last rotation, and the running boot."""
+    boots: list[dict] = []
+    for name in (path + ".1", path):
+        try:
+            with open(name, "rb") as fh:
+                boots += parse(fh.read(64 * 1024 * 1024))
+        except OSError:
+            continue
+    try:
+        import psutil
+
+        now = psutil.boot_time()
+        if not any(abs(b["at"] - now) < 120 for b in boots):
+            boots.append({"at": float(now), "kernel": ""})
+    except (ImportError, OSError):
+        pass
+    return sorted((b for b in boots if b["at"] >= since), key=lambda b: b["at"])
