@@ -7,6 +7,7 @@ stick is often volatile and forgets older boots). The running boot comes from ps
 
 from __future__ import annotations
 
+import os
 import struct
 
 WTMP = "/var/log/wtmp"
@@ -41,7 +42,7 @@ def read(path: str = WTMP, since: float = 0.0) -> list[dict]:
 
         now = psutil.boot_time()
         if not any(abs(b["at"] - now) < 120 for b in boots):
-            boots.append({"at": float(now), "kernel": ""})
+            boots.append({"at": float(now), "kernel": os.uname().release})
     except (ImportError, OSError):
         pass
     return sorted((b for b in boots if b["at"] >= since), key=lambda b: b["at"])
