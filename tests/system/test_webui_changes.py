@@ -180,3 +180,29 @@ def test_timeline_merges_every_kind_in_time_order(driver, ui, tmp_path, monkeypa
                                      " function (r) { return r.getAttribute('data-kind'); });"
                                      " return k[0] === 'note' && k[1] === 'reboot' && k.every(function (x) { return x === 'note' || x === 'reboot'; });"))
     assert _errors(driver) == []
+
+
+def test_the_pending_changes_widget_passes_omv_mkworkbench_schema():
+    """The OMV dashboard widget loads through omv-mkworkbench's own loader and schema (nothing written)."""
+    import importlib.machinery
+    import importlib.util
+    from pathlib import Path
+
+    tool = Path("/usr/sbin/omv-mkworkbench")
+    try:
+        import openmediavault.datamodel  # noqa: F401 (the schema class the tool uses)
+    except ImportError:
+        pytest.skip("OMV's Python library is not installed (no OMV test bed here)")
+    if not tool.exists():
+        pytest.skip("omv-mkworkbench is not installed")
+    loader = importlib.machinery.SourceFileLoader("omv_mkworkbench", str(tool))
+    mod = importlib.util.module_from_spec(importlib.util.spec_from_loader("omv_mkworkbench", loader))
+    loader.exec_module(mod)
+    source = tool.read_text()
+    source = source[source.index("def dashboard(ctx)"):]
+    schema_text = source[source.index("openmediavault.datamodel.Schema("):source.index("    openmediavault.log.info")]
+    schema = eval(schema_text.strip(), {"openmediavault": mod.openmediavault})  # the tool's own literal schema
+    folder = wb.ROOT / "webui-extjs" / "omv" / "usr" / "share" / "openmediavault" / "workbench" / "dashboard.d"
+    widgets = {w["title"]: w for w in mod.load_yaml_files(schema, str(folder), False, False)}
+    widget = widgets["Co-Pilot pending changes explained"]
+    assert widget["type"] == "value" and widget["value"]["request"] == {"service": "Copilot", "method": "getPendingChanges"}
