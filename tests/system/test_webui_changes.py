@@ -16,10 +16,17 @@ import pytest
 from tests import webui_browser as wb
 from tests.integration.test_changes_pending import SAMBA_SLS, SSH_SLS, AFTER, BEFORE
 from tests.integration.test_changes_preflight import KERNEL_ZFS
-from tests.system.test_webui_dev import _errors, _js, _open, _q, _shot, _tab, _text, driver  # noqa: F401 (fixture)
+from tests.system.test_webui_dev import _errors, _js, _open, _q, _shot, _tab, _text
 
 from omv_copilot_agent.changes import pending
 from omv_copilot_agent.collect import apt_history, boots, omv_files
+
+
+@pytest.fixture(scope="module")
+def driver():
+    drv = wb.make_driver()
+    yield drv
+    drv.quit()
 
 
 @pytest.fixture
@@ -77,8 +84,7 @@ def test_pending_shows_modules_diff_states_and_the_hand_edit_warning(driver, ui)
 
 
 def test_revert_asks_first_and_runs_only_after_yes(driver, ui, tmp_path):
-    calls = []
-    ui.agent.config["omv_rpc"] = {**ui.agent.config.get("omv_rpc", {}), "command": str(_fake_omv_rpc(tmp_path, calls))}
+    ui.agent.config["omv_rpc"] = {**ui.agent.config.get("omv_rpc", {}), "command": str(_fake_omv_rpc(tmp_path))}
     _open(driver, ui)
     _changes(driver, "#pendingView")
     wb.wait(driver, lambda d: not _js(d, f"return {_q('#pendingView #revertBtn')}.isDisabled()"))
@@ -102,7 +108,7 @@ def test_revert_asks_first_and_runs_only_after_yes(driver, ui, tmp_path):
     assert _errors(driver) == []
 
 
-def _fake_omv_rpc(tmp_path, calls):
+def _fake_omv_rpc(tmp_path):
     """An omv-rpc that logs its arguments and does what Config revertChanges does to the box's files."""
     fake = tmp_path / "bin" / "omv-rpc"
     fake.parent.mkdir(exist_ok=True)
