@@ -74,7 +74,7 @@ def test_pending_shows_modules_diff_states_and_the_hand_edit_warning(driver, ui)
     warning = _js(driver, f"var el = {_q('#pendingView')}.body.dom.querySelector('.ocp-chg-handedit'); return el && el.textContent;")
     assert warning and "/etc/samba/smb.conf" in warning and "Extra options" in warning and "config-hand-edit-overwritten" in warning
     assert "SECRET" not in text
-    assert _js(driver, f"return {_q('#pendingView #revertBtn')}.isDisabled()") is False
+    assert _js(driver, f"return {_q('#pendingView #revertBtn')}.isVisible()") is True
     _shot(driver, "changes-pending")
     assert _errors(driver) == []
 
@@ -83,7 +83,7 @@ def test_revert_asks_first_and_runs_only_after_yes(driver, ui, tmp_path):
     ui.agent.config["omv_rpc"] = {**ui.agent.config.get("omv_rpc", {}), "command": str(_fake_omv_rpc(tmp_path))}
     _open(driver, ui)
     _changes(driver, "#pendingView")
-    wb.wait(driver, lambda d: not _js(d, f"return {_q('#pendingView #revertBtn')}.isDisabled()"))
+    wb.wait(driver, lambda d: _js(d, f"return {_q('#pendingView #revertBtn')}.isVisible()"))
     _js(driver, f"{_q('#pendingView #revertBtn')}.el.dom.click();")
     box = wb.wait(driver, lambda d: _js(d, "var m = Ext6.Msg; return m.isVisible() && m.msg.getEl().dom.textContent;"),
                   message="no confirmation dialog")

@@ -67,9 +67,9 @@
       return app.call('getPendingChanges', {}).then(function (r) {
         panel.lastAnswer = r;
         panel.update(C.pendingHtml(r));
-        panel.down('#revertBtn').setDisabled(!r.revert);
+        panel.down('#revertBtn').setHidden(!r.revert);  // hidden, not greyed: nothing to undo
       }).catch(function (e) {
-        panel.down('#revertBtn').setDisabled(true);
+        panel.down('#revertBtn').setHidden(true);
         panel.update(C.errorHtml('Pending changes not available', e));
         app.handleError(e);
       }).then(function () { panel.setLoading(false); });
@@ -90,7 +90,7 @@
       title: 'Pending', itemId: 'pendingView', scrollable: true, bodyPadding: 10, cls: 'ocp-detail ocp-chg',
       html: '<div class="ocp-muted">Loading…</div>',
       tbar: [{text: 'Refresh', itemId: 'refreshPending', handler: function () { load(); }},
-        {text: 'Undo changes (OMV\'s revert)…', itemId: 'revertBtn', disabled: true, handler: revert}]
+        {text: 'Undo changes (OMV\'s revert)…', itemId: 'revertBtn', hidden: true, handler: revert}]
     });
     panel.on('afterrender', function () { load(); }, null, {single: true});
     panel.on('activate', function () { if (panel.rendered) { load(); } });
