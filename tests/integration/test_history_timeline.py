@@ -37,9 +37,10 @@ def _apt_date(ts: float) -> str:
     return time.strftime("%Y-%m-%d  %H:%M:%S", time.localtime(ts))
 
 
-def _wtmp_record(ut_type: int, user: str, host: str, at: float) -> bytes:
-    return struct.pack("<hhi32s4s32s256shhiii16s20s", ut_type, 0, 1, b"~", b"~~", user.encode(), host.encode(), 0, 0, 0,
-                       int(at), 0, b"", b"")
+def _wtmp_record(ut_type: int, user: str, host: str, at: float, layout: str = "compat32") -> bytes:
+    """One glibc utmp record: 32-bit times (x86-64, armhf: 384 bytes) or 64-bit ones (AArch64: 400 bytes)."""
+    fmt = {"compat32": "<hhi32s4s32s256shhiii16s20s", "time64": "<hhi32s4s32s256shhqqq16s20s4x"}[layout]
+    return struct.pack(fmt, ut_type, 0, 1, b"~", b"~~", user.encode(), host.encode(), 0, 0, 0, int(at), 0, b"", b"")
 
 
 @pytest.fixture
@@ -80,7 +81,11 @@ def test_apt_history_transactions_with_versions_errors_and_rotations(box_logs, n
 def test_wtmp_boot_records_only(box_logs, now):
     found = boots.parse((box_logs / "wtmp").read_bytes())
     assert found == [{"at": now - 90000, "kernel": "6.1.0-27-amd64"}, {"at": now - 2000, "kernel": "6.1.0-28-amd64"}]
-    assert boots.parse(b"\0" * 100) == []  # a torn record is ignored
+    assert boots.parse(b"\0" * 100) == []  # no whole record: nothing
+    # An arm64 box (Raspberry Pi OS 64-bit) writes 400-byte records with 64-bit times: read as well.
+    arm64 = _wtmp_record(2, "reboot", "6.6.51+rpt-rpi-v8", now - 600, "time64") + _wtmp_record(8, "", "", now - 500, "time64")
+    assert len(arm64) == 800 and boots.parse(arm64) == [{"at": now - 600, "kernel": "6.6.51+rpt-rpi-v8"}]
+    assert boots.parse(b"\xff" * 384) == []  # a record type no glibc writes: not a wtmp
     # read() adds the running boot (psutil, with the running kernel) unless wtmp already has it
     import psutil
 
