@@ -48,10 +48,16 @@ def _short(value) -> str:
     return text if len(text) <= _VALUE_CHARS else text[:_VALUE_CHARS] + "…"
 
 
-def config_events(revisions: list[dict], since: float) -> list[dict]:
-    """One event per recorded revision in range that differs from the one before it (daily copies say nothing new)."""
+def config_events(revisions: Iterable[dict | None], since: float) -> list[dict]:
+    """One event per recorded revision in range that differs from the one before it (daily copies say nothing new).
+
+    ``revisions`` oldest first, the first possibly from before ``since``; read one at a time, so a
+    generator keeps only two configurations in memory. A revision pruned meanwhile (None) is skipped.
+    """
     out, previous = [], None
     for rev in revisions:
+        if rev is None:
+            continue
         if rev["taken_at"] >= since:
             if previous is None:
                 out.append(event("config", rev["taken_at"], "First OMV configuration snapshot recorded",

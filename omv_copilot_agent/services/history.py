@@ -121,7 +121,8 @@ def timeline(call: Call) -> dict:
     if "note" in kinds:
         groups.append(tl.note_events(store.notes_between(since, until, limit)))
     if "config" in kinds:
-        groups.append(tl.config_events(store.config_revisions_between(since, until, limit), since))
+        ids = store.config_revision_ids_between(since, until, limit)  # a revision is a whole OMV configuration:
+        groups.append(tl.config_events((store.get_config_revision(i) for i in ids), since))  # two in memory at a time
     if "package" in kinds:
         groups.append(tl.package_events(apt_history.read(apt_history.LOG, since)))
     if "reboot" in kinds:

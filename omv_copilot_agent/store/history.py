@@ -62,13 +62,14 @@ class HistoryMixin:
                           (since, until, limit))
         return [dict(r) for r in rows]
 
-    def config_revisions_between(self, since: float, until: float, limit: int) -> list[dict]:
-        """Revisions taken in [since, until] with their data, oldest first, plus the one before them (to diff against)."""
-        rows = self.query("SELECT * FROM config_snapshots WHERE taken_at BETWEEN ? AND ? ORDER BY taken_at DESC, id DESC LIMIT ?",
-                          (since, until, limit))
-        before = self.query("SELECT * FROM config_snapshots WHERE taken_at < ? ORDER BY taken_at DESC, id DESC LIMIT 1",
+    def config_revision_ids_between(self, since: float, until: float, limit: int) -> list[int]:
+        """Ids of the revisions taken in [since, until] (the newest ``limit``), oldest first, after the one
+        taken before them (what the first is compared with). Ids only: a caller loads one revision at a time."""
+        rows = self.query("SELECT id, taken_at FROM config_snapshots WHERE taken_at BETWEEN ? AND ? "
+                          "ORDER BY taken_at DESC, id DESC LIMIT ?", (since, until, limit))
+        before = self.query("SELECT id FROM config_snapshots WHERE taken_at < ? ORDER BY taken_at DESC, id DESC LIMIT 1",
                             (rows[-1]["taken_at"] if rows else since,))
-        return [{**dict(r), "data": json.loads(r["data"])} for r in [*before, *reversed(rows)]]
+        return [r["id"] for r in [*before, *reversed(rows)]]
 
     def prune_config_revisions(self, before: float) -> int:
         """Forget configuration revisions taken before ``before``, except the newest (the next one is compared with it)."""

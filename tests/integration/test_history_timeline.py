@@ -139,6 +139,9 @@ def test_get_timeline_merges_every_kind_through_the_api(live_server, box_logs, n
     # kinds filter and range
     only = srv.get("/api/v1/history/timeline", params={"since": 86400, "kinds": "package,reboot"}).json()
     assert {e["kind"] for e in only["events"]} == {"package", "reboot"} and only["kinds"] == ["package", "reboot"]
+    # A range that starts after the first revision still diffs the next one against it.
+    mid = srv.get("/api/v1/history/timeline", params={"since": 5000, "until": int(now), "kinds": "config"}).json()
+    assert [(e["at"], e["detail"]["total"]) for e in mid["events"]] == [(now - 4000, 1)]
     short = srv.get("/api/v1/history/timeline", params={"since": 1800, "until": int(now)}).json()
     assert [e["kind"] for e in short["events"]] == ["note", "alert"]
     # the RPC bridge answers the same
