@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+from omv_copilot_agent.changes.omvconfig import SECRET_FIELD
 from omv_copilot_agent.history.drift import diff
 
 KINDS = ("alert", "note", "config", "package", "reboot")
@@ -43,7 +44,12 @@ def note_events(notes: Iterable[dict]) -> list[dict]:
                   ref=f"note:{n.get('id')}") for n in notes]
 
 
-def _short(value) -> str:
+def _short(value, path: str) -> str | None:
+    """A value as shown in the timeline: cut to a line; never a secret's (the collector drops them; belt and braces)."""
+    if value is None:
+        return None
+    if SECRET_FIELD.search(path.rsplit(".", 1)[-1]):
+        return "(secret)"
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= _VALUE_CHARS else text[:_VALUE_CHARS] + "…"
 
@@ -65,8 +71,8 @@ def config_events(revisions: Iterable[dict | None], since: float) -> list[dict]:
             else:
                 changes = diff(previous["data"], rev["data"])
                 if changes:
-                    shown = [{"path": c["path"], "change": c["change"], "old": _short(c["old"]) if c["old"] is not None else None,
-                              "new": _short(c["new"]) if c["new"] is not None else None} for c in changes[:MAX_DIFF]]
+                    shown = [{"path": c["path"], "change": c["change"], "old": _short(c["old"], c["path"]),
+                              "new": _short(c["new"], c["path"])} for c in changes[:MAX_DIFF]]
                     areas = sorted({c["path"].split(".")[0] for c in changes})
                     out.append(event("config", rev["taken_at"], f"OMV configuration changed: {len(changes)} setting(s) in "
                                      f"{', '.join(areas)}", detail={"changes": shown, "total": len(changes), "from": previous["id"]},
