@@ -104,7 +104,7 @@ def test_config_events_diff_each_revision_against_the_one_before():
     assert tl.config_events(revs[:1], since=0)[0]["title"].startswith("First OMV configuration snapshot")
     secret = tl.config_events([{"id": 1, "taken_at": 1.0, "data": {"notifications": {"password": "old-pw"}}},
                                {"id": 2, "taken_at": 2.0, "data": {"notifications": {"password": "new-pw"}}}], since=0)
-    assert secret[0]["detail"]["changes"] == [{"path": "notifications.password", "change": "changed", "old": "(secret)", "new": "(secret)"}]
+    assert secret[-1]["detail"]["changes"] == [{"path": "notifications.password", "change": "changed", "old": "(secret)", "new": "(secret)"}]
 
 
 def test_merge_orders_newest_first_filters_the_range_and_says_when_it_cut():
