@@ -175,6 +175,13 @@ def test_timeline_merges_every_kind_in_time_order(driver, ui, tmp_path, monkeypa
     assert "Packages: 2 upgrade, 1 install" in text or "Packages: 1 install, 2 upgrade" in text
     _js(driver, "Array.prototype.forEach.call(document.querySelectorAll('.ocp-chg-timeline details'), function (d) { d.open = true; });")
     _shot(driver, "changes-timeline")
+    # "What changed before it broke?": the range ending at the alert (as an alert's link opens it).
+    _js(driver, "OmvCopilot.app.show('changes', {view: 'timeline', until: arguments[0]});", now - 1000 + 1)
+    wb.wait(driver, lambda d: _js(d, f"var r = {_q('#timelineView')}.body.dom.querySelector('.ocp-tl-row'); return r && r.getAttribute('data-kind') === 'alert';"),
+            message="the range ending at the alert did not start with the alert")
+    assert "Ending " in _js(driver, f"return {_q('#timelineView #untilNow')}.getText()")
+    _js(driver, f"{_q('#timelineView #untilNow')}.el.dom.click();")
+    wb.wait(driver, lambda d: _js(d, f"var r = {_q('#timelineView')}.body.dom.querySelector('.ocp-tl-row'); return r && r.getAttribute('data-kind') === 'note';"))
     # Kinds filter: only notes and reboots (this machine's own boot may add one)
     for kind in ("alert", "config", "package"):
         _js(driver, f"{_q('#timelineView #kind-' + kind)}.setValue(false);")

@@ -196,7 +196,9 @@
       var mine = ++seq;
       if (!kinds.length) { panel.update('<div class="ocp-muted">Pick at least one kind of event.</div>'); return Promise.resolve(); }
       panel.setLoading(true);
-      return app.call('getTimeline', {since: panel.down('#range').getValue(), kinds: kinds.join(','), limit: 500}).then(function (r) {
+      var params = {since: panel.down('#range').getValue(), kinds: kinds.join(','), limit: 500};
+      if (panel.until) { params.until = Math.round(panel.until); }
+      return app.call('getTimeline', params).then(function (r) {
         if (mine === seq) { panel.update(C.timelineHtml(r)); }
       }).catch(function (e) {
         if (mine === seq) { panel.update(C.errorHtml('Timeline not available', e)); }
@@ -211,8 +213,17 @@
       tbar: {enableOverflow: true, items: [{xtype: 'combo', itemId: 'range', store: ranges, valueField: 'v', displayField: 't', value: 7 * 86400,
         editable: false, queryMode: 'local', width: 140, listeners: {select: function () { load(); }}}].concat(KINDS.map(function (k) {
         return {xtype: 'checkbox', itemId: 'kind-' + k[0], boxLabel: k[1], value: true, margin: '0 6 0 6', listeners: {change: function () { load(); }}};
-      })).concat([{text: 'Refresh', handler: function () { load(); }}])}
+      })).concat([{text: 'Refresh', handler: function () { load(); }},
+        {text: 'Up to now', itemId: 'untilNow', hidden: true, handler: function () { panel.showUntil(null); }}])}
     });
+    /** The range ending at ``until`` (a Unix time; null: now) — "what changed before it broke?" from an alert. */
+    panel.showUntil = function (until) {
+      panel.until = until || null;
+      var b = panel.down('#untilNow');
+      b.setText(until ? 'Ending ' + C.time(until) + ' · show up to now' : 'Up to now');
+      b.setHidden(!until);
+      if (panel.rendered) { load(); }
+    };
     panel.on('afterrender', function () { load(); }, null, {single: true});
     panel.on('activate', function () { if (panel.rendered) { load(); } });
     panel.reload = load;
@@ -224,8 +235,10 @@
       title: 'Changes', itemId: 'changes', cls: 'ocp-changes',
       items: [createPending(app), createPreflight(app), createTimeline(app)]
     });
+    /** app.show('changes', {view: 'pending'|'preflight'|'timeline', until: unixTime}) — e.g. an alert's "what changed before?". */
     panel.navigate = function (opts) {
       var sub = {pending: '#pendingView', preflight: '#preflightView', timeline: '#timelineView'}[opts && opts.view];
+      if (opts && opts.view === 'timeline') { panel.down('#timelineView').showUntil(opts.until || null); }
       if (sub) { panel.setActiveTab(panel.down(sub)); }
     };
     return panel;
