@@ -106,7 +106,9 @@
     var verdict = String(r.verdict || 'wait');
     var out = '<div class="ocp-chg-verdict ocp-chg-' + h(verdict.replace('-', '')) + '" data-verdict="' + h(verdict) + '">' +
       '<span class="ocp-chg-verdict-word">' + h(verdict.toUpperCase()) + '</span> ' + h(String(r.summary || '').replace(/^[A-Z-]+:\s*/, '')) + '</div>';
-    out += section('Reasons', listOf(r.reasons, function (x) {
+    var rank = {'no-go': 0, wait: 1, info: 2};  // what stops the upgrade first, what merely happens last
+    var reasons = (r.reasons || []).slice().sort(function (a, b) { return (rank[a.level] || 0) - (rank[b.level] || 0); });
+    out += section('Reasons', listOf(reasons, function (x) {
       return C.badge(x.level, LEVEL[x.level]) + ' ' + h(x.text) + patternLink(x.pattern_id);
     }, 'Nothing found against this upgrade.'));
     var t = r.touches || {};
