@@ -84,6 +84,7 @@ class AssistService:
 
         from omv_copilot_agent import probes, runner
         from omv_copilot_agent.knowledge.diagnostics import RegexTimeout, filter_lines
+        from omv_copilot_agent.probes import verdict
 
         cfg = self.config.get_path
         result = runner.run_probe(probes.ProbeCall(probe["name"], dict(probe["params"])),
@@ -94,6 +95,7 @@ class AssistService:
                 result["stdout"] = filter_lines(probe["filter"], result["stdout"])
             except (RegexTimeout, regex.error) as exc:
                 result["stdout"], result["error"] = "", f"filter not applied: {exc}"
+        result.update(verdict.judge(result, probes.get(probe["name"])))
         return result
 
     def recent_diagnostics(self, pattern_ids: list[str]) -> list[dict]:

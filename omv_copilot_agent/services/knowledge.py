@@ -225,10 +225,13 @@ def run_diagnostics(call: Call) -> dict:
     count = len(pattern["diagnostics"])
     if step is not None and step >= count:
         raise invalid(f"{call.field('step')}: this pattern has {count} diagnostics (0-{count - 1})", "invalid_parameter")
+    from omv_copilot_agent.probes.verdict import summary
+
     results = kb(call).run_diagnostics(pattern["pattern_id"], body.get("params") or {}, step=step)
     return {"pattern_id": pattern["pattern_id"], "parameters": parameters(pattern), "steps": count, "results": results,
             "passed": sum(1 for r in results if r["matched_expected"] is True),
-            "failed": sum(1 for r in results if r["matched_expected"] is False or r["error"])}
+            "failed": sum(1 for r in results if r["matched_expected"] is False or r["error"]),
+            "states": summary(results)}
 
 
 def solution(call: Call) -> dict:
