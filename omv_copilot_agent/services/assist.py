@@ -86,11 +86,32 @@ def cancel(call: Call) -> dict:
 
 
 def conversations(call: Call) -> dict:
+    """Conversations, newest first; ``q`` keeps those whose title, questions or answers contain it."""
     limit, offset = call.paging()
-    total, rows = call.agent.store.conversations(limit, offset)
+    total, rows = call.agent.store.conversations(limit, offset, search=(call.arg("q") or "").strip() or None)
     for row in rows:
         row["id"] = row["conversation_id"]
     return {"total": total, "limit": limit, "offset": offset, "data": rows}
+
+
+RENAME_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["title"],
+                 "properties": {"title": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S"}}}
+
+
+def rename_conversation(call: Call) -> dict:
+    conversation_id = checked_id(call.path["id"], "conversation id")
+    title = " ".join(call.body(RENAME_SCHEMA)["title"].split())
+    if not call.agent.store.rename_conversation(conversation_id, title):
+        raise not_found(f"no conversation '{conversation_id}'")
+    return {"id": conversation_id, "conversation_id": conversation_id, "title": title}
+
+
+def delete_conversation(call: Call) -> dict:
+    conversation_id = checked_id(call.path["id"], "conversation id")
+    deleted = call.agent.store.delete_conversation(conversation_id)
+    if not deleted:
+        raise not_found(f"no conversation '{conversation_id}'")
+    return {"id": conversation_id, "deleted_turns": deleted}
 
 
 def conversation(call: Call) -> dict:

@@ -108,7 +108,8 @@ def search(call: Call) -> dict:
 FEEDBACK_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["pattern_id", "helpful"],
                    "properties": {"pattern_id": {"type": "string", "maxLength": 64}, "helpful": {"type": "boolean"},
                                   "comment": {"type": ["string", "null"], "maxLength": 2000},
-                                  "query": {"type": ["string", "null"], "maxLength": 500}}}
+                                  "query": {"type": ["string", "null"], "maxLength": 500},
+                                  "query_id": {"type": ["string", "null"], "pattern": r"^[A-Za-z0-9_.-]{1,100}$"}}}
 
 
 def feedback(call: Call) -> Created:
@@ -116,6 +117,8 @@ def feedback(call: Call) -> Created:
     pattern_or_404(call, body["pattern_id"])
     store = call.agent.store
     fid = store.add_feedback(body["pattern_id"], body["helpful"], body.get("comment"), body.get("query"))
+    if body.get("query_id"):  # the answer rated: its buttons show the rating after a reload
+        store.rate_turn(body["query_id"], body["helpful"])
     counts = store.feedback_counts().get(body["pattern_id"], (0, 0))
     return Created({"id": fid, "pattern_id": body["pattern_id"], "helpful": counts[0], "not_helpful": counts[1]})
 
