@@ -24,6 +24,7 @@ QUERY_SCHEMA = {
         "direct": {"type": ["boolean", "null"]},
         "conversation_id": {"type": ["string", "null"], "pattern": r"^[A-Za-z0-9_.-]{1,100}$"},
         "async": {"type": ["boolean", "null"]},
+        "reply_to": {"type": ["string", "null"], "maxLength": 500},
     },
 }
 
@@ -50,7 +51,11 @@ def query(call: Call, *, force_async: bool = False):
         mode = "direct"
     context = body.get("context") or None
     context = None if context == "auto" else context
-    kwargs = {"context": context, "mode": mode, "conversation_id": body.get("conversation_id")}
+    if body.get("reply_to") and not body.get("conversation_id"):
+        raise invalid(f"{call.field('reply_to')}: answers a follow-up question of a conversation; give its "
+                      "conversation_id", "invalid_body")
+    kwargs = {"context": context, "mode": mode, "conversation_id": body.get("conversation_id"),
+              "reply_to": body.get("reply_to") or None}
     svc = service(call)
     if body.get("async") or force_async:
         from omv_copilot_agent.assist.jobs import PoolFull
