@@ -65,7 +65,9 @@ def parse_readings(name: str, raw) -> tuple[Reading, ...]:
 
 #: Rules every probe shares, after its own: tools that need what this box does not run.
 GENERIC = (Reading(state="not_applicable", text="systemd is not running as PID 1 here",
-                   match="System has not been booted with systemd|Failed to connect to bus"),)
+                   match="System has not been booted with systemd|Failed to connect to bus"),
+           Reading(state="not_applicable", text="Docker is installed but not running here",
+                   match="Cannot connect to the Docker daemon"))
 
 
 def _first_line(text: str) -> str:
