@@ -263,6 +263,12 @@ def test_kb_only_hint_feedback_survives_reload_and_offline_keeps_the_question(dr
     assert "This answer comes from the knowledge base only" in log and "Add an LLM provider" in log
     _js(driver, "document.querySelector('.ocp-answer').scrollIntoView();")
     _shot(driver, "kb-only")
+    # Run (a catalogue probe the answer shows): its result in one of the three states, with its reading.
+    _js(driver, "document.querySelector('.ocp-answer [data-probe]').click();")
+    verdict = wb.wait(driver, lambda d: _js(d, "var v = document.querySelector('.copilot-as-verdict .copilot-as-state'); "
+                                               "return v && v.parentNode.textContent;"), timeout=60)
+    assert verdict.split(":")[0].strip().startswith(("ok", "problem found", "could not run")), verdict
+    assert _js(driver, "return document.querySelector('.copilot-as-verdict .copilot-as-reading').textContent.length") > 0
     wb.click_text(driver, ".ocp-answer .ocp-thumb", "Yes")
     wb.wait(driver, lambda d: "you rated this answer helpful" in _log(d))
     # After a reload the conversation shows the rating, not the buttons again.
