@@ -23,6 +23,17 @@ class AssistMixin:
         return [{"created_at": r["created_at"], "query": r["query"], "answer": json.loads(r["answer"]), "feedback": r["feedback"]}
                 for r in reversed(rows)]
 
+    def get_turn(self, turn_id: int) -> dict | None:
+        """One question and its answer (a History issue ``q<id>``)."""
+        rows = self.query("SELECT id, conversation_id, created_at, query, answer FROM assist_turns WHERE id = ?", (turn_id,))
+        if not rows:
+            return None
+        try:
+            answer = json.loads(rows[0]["answer"])
+        except ValueError:
+            answer = {}
+        return {**dict(rows[0]), "answer": answer if isinstance(answer, dict) else {}}
+
     def conversations(self, limit: int = 50, offset: int = 0, search: str | None = None) -> tuple[int, list[dict]]:
         """Conversations, newest first, with their title (the admin's, else the first question);
         ``search`` keeps those whose title, questions or answers (analysis) contain it (case-insensitive)."""
