@@ -111,6 +111,15 @@ def _seed_alerts(server) -> dict:
                                        "title": "Filesystem /srv/data is 91% full", "message": "91% used",
                                        "details": {"percent": 91}}, now - 600),
     }
+    # The critical one carries the daemon's evidence (docs/contracts.md "Alerts"), the others only details.
+    store.set_alert_evidence(ids["critical"], {
+        "built_at": now, "kind": "disk", "assistant_url": f"#/diagnostics/copilot/panel/assistant?alert={ids['critical']}",
+        "disk": {"device": "/dev/sdb", "model": "WDC WD40EFRX", "verdict": "FAILED", "temperature_c": 41, "reallocated": 1864,
+                 "power_on_hours": 31250, "asleep": False,
+                 "trend": {"reallocated": {"first": 12, "last": 1864, "min": 12, "max": 1864, "since": now - 86400 * 7,
+                                           "points": [[now - 86400 * 7, 12], [now, 1864]]}}},
+        "pattern": {"id": "smart-overall-failed", "title": "SMART overall health self-assessment FAILED", "score": 0.9,
+                    "first_check": {"name": "SMART health", "probe": "smart-health", "command": "smartctl -H /dev/sdb"}}}, now)
     return ids
 
 
@@ -134,20 +143,26 @@ def test_alerts_worst_first_bulk_acknowledge_ask_and_pattern(driver, ui):
     _js(driver, f"var g = {_q('#alerts')}; g.getSelectionModel().deselectAll(); g.fireEvent('itemclick', g, g.getStore().getAt(0));")
     detail = wb.wait(driver, lambda d: "Pattern:" in _text(d, "#alertDetail") and _text(d, "#alertDetail"),
                      message="the alert's pattern link did not appear")
-    assert "reallocated sectors" in detail and "1864" in detail and "Ask Co-Pilot about this" in detail
+    assert "reallocated sectors1864" in detail and "12 → 1864" in detail and "SMART verdictFAILED" in detail, detail
+    assert "smartctl -H /dev/sdb" in detail and "Ask Co-Pilot about this" in detail
+    assert "Pattern: SMART overall health self-assessment FAILED" in detail  # the pattern the evidence names
     _shot(driver, "alerts")
     wb.click_text(driver, ".copilot-as-alertdetail .ocp-btn", "Ask Co-Pilot about this")
     wb.wait(driver, lambda d: _js(d, f"return {_q('#copilotRoot')}.getActiveTab().itemId === 'assistant'"))
     asked = _js(driver, f"return {_q('#assistant #question')}.getValue()")
     assert "SMART health check failed on /dev/sdb" in asked and "reallocated sectors: 1864" in asked and "critical" in asked
+    assert "SMART verdict: FAILED" in asked
     assert _answers(driver) == 0  # pre-filled, not sent: the admin reads and sends it
+    # The alert's assistant route ({alert: id}) pre-fills the same question from GET alert.
+    _js(driver, f"{_q('#assistant')}.navigate({{alert: arguments[0]}});", ids["critical"])
+    wb.wait(driver, lambda d: _js(d, f"return {_q('#assistant #question')}.getValue()") == asked)
     _tab(driver, "Alerts")
     pattern = _js(driver, "return document.querySelector('#' + arguments[0] + ' [data-pattern]').dataset.pattern",
                   _js(driver, f"return {_q('#alertDetail')}.id"))
     _js(driver, "document.querySelector('#' + arguments[0] + ' [data-pattern]').click()", _js(driver, f"return {_q('#alertDetail')}.id"))
     wb.wait(driver, lambda d: _js(d, f"return {_q('#copilotRoot')}.getActiveTab().itemId === 'knowledge'"))
     wb.wait(driver, lambda d: "Symptoms" in _text(d, "#patternDetail"))
-    assert pattern.startswith("smart"), pattern
+    assert pattern == "smart-overall-failed", pattern
     assert _errors(driver) == []
 
 

@@ -468,10 +468,17 @@
 
     /** ``{ask: text}`` (e.g. an alert's "Ask Co-Pilot about this"): a new conversation with the question pre-filled. */
     panel.navigate = function (opts) {
-      if (!opts || !opts.ask) { return; }
-      newConversation();
-      input.setValue(String(opts.ask).slice(0, 4000));
-      input.focus();
+      function prefill(text) {
+        newConversation();
+        input.setValue(String(text).slice(0, 4000));
+        input.focus();
+      }
+      if (opts && opts.ask) { prefill(opts.ask); return; }
+      // ``{alert: id}`` (the route #/…/copilot/panel/assistant?alert=<id>): the alert's question, with its evidence
+      if (opts && opts.alert) {
+        app.call('getAlert', {id: String(opts.alert)}).then(function (a) { prefill(C.alertQuestion(a || {})); })
+          .catch(function (e) { C.toast('Alert ' + opts.alert + ' not available: ' + C.explain(e)); });
+      }
     };
     panel.ask = send;
     panel.showAnswer = showAnswer;  // also used by the browser tests to render a contract-shaped answer

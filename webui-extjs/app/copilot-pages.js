@@ -415,15 +415,45 @@
     return d || (Number(y.last_seen) || 0) - (Number(x.last_seen) || 0);
   };
 
-  /** An alert's evidence as [name, value] rows: its ``evidence`` object when the daemon gives one, else its
-   * details; message and subject always. */
+  /** An alert's evidence as [name, value] rows: the daemon's ``evidence`` (docs/contracts.md "Alerts": disk,
+   * processes, last change, last note, the pattern's first check) when it has one, else the alert's details. */
   C.alertEvidence = function (a) {
-    var rows = [], ev = a.evidence && typeof a.evidence === 'object' ? a.evidence : (a.details && typeof a.details === 'object' ? a.details : {});
-    Object.keys(ev).forEach(function (k) {
-      var v = ev[k];
-      if (v === null || v === undefined || v === '' || k === 'pattern_id') { return; }
-      rows.push([k.replace(/_/g, ' '), typeof v === 'object' ? JSON.stringify(v) : String(v)]);
-    });
+    var rows = [], ev = a.evidence && typeof a.evidence === 'object' ? a.evidence : null;
+    function add(k, v) { if (v !== null && v !== undefined && v !== '') { rows.push([k, String(v)]); } }
+    function procs(list, what) {
+      return (list || []).slice(0, 3).map(function (p) {
+        return p.name + ' (' + p.pid + ', ' + (what === 'cpu' ? (p.cpu_percent === null || p.cpu_percent === undefined ? '?' : p.cpu_percent) + '% CPU' : C.bytes(p.rss)) + ')';
+      }).join(', ');
+    }
+    if (!ev) {
+      var d = a.details && typeof a.details === 'object' ? a.details : {};
+      Object.keys(d).forEach(function (k) { add(k.replace(/_/g, ' '), typeof d[k] === 'object' && d[k] !== null ? JSON.stringify(d[k]) : d[k]); });
+      return rows;
+    }
+    var disk = ev.disk;
+    if (disk) {
+      add('disk', [disk.device, disk.model].filter(Boolean).join(' · '));
+      add('SMART verdict', disk.verdict);
+      add('temperature', disk.temperature_c !== null && disk.temperature_c !== undefined ? disk.temperature_c + ' °C' : null);
+      add('reallocated sectors', disk.reallocated);
+      add('power-on hours', disk.power_on_hours);
+      if (disk.asleep) { add('state', 'asleep (not woken to read it)'); }
+      Object.keys(disk.trend || {}).forEach(function (k) {
+        var t = disk.trend[k];
+        add(k + ' trend', t.first + ' → ' + t.last + ' since ' + C.time(t.since));
+      });
+    }
+    if (ev.processes) {
+      add('top CPU', procs(ev.processes.top_cpu, 'cpu'));
+      add('top memory', procs(ev.processes.top_rss, 'rss'));
+    }
+    if (ev.last_change) {
+      add('last configuration change', C.time(ev.last_change.taken_at) + ': ' + (ev.last_change.changes || []).join('; '));
+    }
+    if (ev.last_note) { add('last note', C.time(ev.last_note.created_at) + ': ' + ev.last_note.text); }
+    if (ev.pattern && ev.pattern.first_check) {
+      add('first check', ev.pattern.first_check.name + (ev.pattern.first_check.command ? ': ' + ev.pattern.first_check.command : ''));
+    }
     return rows;
   };
 
@@ -481,8 +511,8 @@
 
     /** The alert's pattern: one the daemon names (evidence.pattern_id), else the knowledge base's best match for it. */
     function findPattern(a) {
-      var named = a.pattern_id || (a.evidence && a.evidence.pattern_id);
-      if (named) { return Promise.resolve({pattern_id: named, title: named}); }
+      var named = a.evidence && a.evidence.pattern;
+      if (named && named.id) { return Promise.resolve({pattern_id: named.id, title: named.title || named.id}); }
       return app.call('search', {q: String((a.title || a.rule) + ' ' + (a.message || '')).slice(0, 500), limit: 1}).then(function (r) {
         var m = C.rows(r)[0];
         return m ? {pattern_id: m.pattern_id, title: m.title || m.pattern_id} : null;
