@@ -342,4 +342,30 @@ def test_focus_is_visible_and_the_tablet_layout_cuts_no_text(driver, ui):
     assert _js(driver, "return document.querySelector('.ocp-answer').getBoundingClientRect().right") <= 800
     _js(driver, "document.querySelector('.copilot-as-followup').scrollIntoView();")
     _shot(driver, "tablet")
+    # The Alerts and Diagnostics pages at 800 px: no grid cell or detail line is cut either.
+    _seed_alerts(ui)
+    _tab(driver, "Alerts")
+    wb.wait(driver, lambda d: _js(d, f"return {_q('#alerts')}.getStore().getCount() === 3"))
+    _js(driver, f"var g = {_q('#alerts')}; g.fireEvent('itemclick', g, g.getStore().getAt(0));")
+    wb.wait(driver, lambda d: "Pattern:" in _text(d, "#alertDetail"))
+    assert _cut(driver, ".ocp-root .x6-grid-cell-inner, .copilot-as-alertdetail *") == []
+    # and no visible column runs under the detail panel
+    hidden = _js(driver, f"""var g = {_q('#alerts')}, view = g.getView().getEl().dom.getBoundingClientRect();
+      return g.getVisibleColumns().filter(function (c) {{ return c.getEl().dom.getBoundingClientRect().right > view.right + 1; }})
+        .map(function (c) {{ return c.text; }});""")
+    assert hidden == [], hidden
+    _shot(driver, "tablet-alerts")
+    _tab(driver, "Diagnostics")
+    _js(driver, f"{_q('#diagnostics')}.navigate({{pattern_id: 'docker-fills-root', run: true}});")
+    wb.wait(driver, lambda d: _js(d, f"return {_q('#stepGrid')}.getStore().getCount() === 3 && !{_q('#runBtn')}.isDisabled()"),
+            timeout=120)
+    assert _cut(driver, ".ocp-root .x6-grid-cell-inner") == []
     assert _errors(driver) == []
+
+
+def _cut(driver, css: str) -> list[str]:
+    """Visible elements whose text is wider than their box (cut or ellipsised)."""
+    return _js(driver, """return Array.from(document.querySelectorAll(arguments[0]))
+      .filter(function (e) { var s = getComputedStyle(e); return e.offsetParent && s.overflow !== 'visible' &&
+        e.scrollWidth > e.clientWidth + 1 && e.tagName !== 'PRE'; })
+      .map(function (e) { return e.className + ': ' + e.textContent.slice(0, 40); });""", css)

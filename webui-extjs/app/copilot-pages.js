@@ -550,10 +550,10 @@
       selModel: {selType: 'checkboxmodel', mode: 'MULTI', checkOnly: false},
       columns: [
         {text: 'Severity', dataIndex: 'severity', width: 90, renderer: C.severityBadge},
-        {text: 'State', dataIndex: 'state', width: 110, renderer: h},
-        {text: 'Alert', dataIndex: 'title', flex: 1, minWidth: 160, cellWrap: true, renderer: function (v, m, r) { return h(v || r.get('rule')) + '<div class="ocp-muted">' + h(r.get('message') || '') + '</div>'; }},
-        {text: 'Subject', dataIndex: 'subject', width: 120, cellWrap: true, renderer: h},
-        {text: 'Last seen', dataIndex: 'last_seen', width: 150, renderer: C.time}
+        {text: 'State', dataIndex: 'state', width: 105, renderer: h},
+        {text: 'Alert', dataIndex: 'title', flex: 1, minWidth: 120, cellWrap: true, renderer: function (v, m, r) { return h(v || r.get('rule')) + '<div class="ocp-muted">' + h(r.get('message') || '') + '</div>'; }},
+        {text: 'Subject', dataIndex: 'subject', width: 120, cellWrap: true, renderer: h, itemId: 'subjectCol'},
+        {text: 'Last seen', dataIndex: 'last_seen', width: 150, renderer: C.time, itemId: 'lastSeenCol'}
       ],
       dockedItems: [detail],
       tbar: {enableOverflow: true, items: [stateCombo, sevCombo, {text: 'Refresh', handler: function () { load(); }}, '-',
@@ -575,6 +575,13 @@
       }, null, {delegate: 'a'});
     }, null, {single: true});
     grid.on('activate', load);
+    // Narrow (a tablet): subject and time move to the detail only, so the alert's text keeps its room.
+    grid.on('resize', function (g, width) {
+      var narrow = width < 1100;
+      g.down('#subjectCol').setHidden(narrow);
+      g.down('#lastSeenCol').setHidden(narrow);
+      detail.setWidth(narrow ? Math.max(260, Math.round(width * 0.45)) : Math.round(width * 0.42));
+    });
     grid.navigate = function (opts) {
       if (!opts || !opts.id) { return; }
       load().then(function () {
