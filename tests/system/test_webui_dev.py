@@ -231,7 +231,7 @@ def test_diagnostics_run_shows_pass_fail_per_step_and_output(driver, ui):
     assert "steps passed" in _text(driver, "#diagOutput") or "Output" in _text(driver, "#diagOutput")
     _js(driver, f"var g = {_q('#stepGrid')}; g.getSelectionModel().select(g.getStore().findBy(function (r) {{ return r.get('passed'); }}));")
     out = wb.wait(driver, lambda d: "Output" in _text(d, "#diagOutput") and _text(d, "#diagOutput"))
-    assert "pass" in out and "Filesystem" in out  # df's header in the output viewer
+    assert "Root usage ok" in out and "Filesystem" in out  # the step's state (ok / problem found / could not run) and df's header
     _shot(driver, "diagnostics")
     assert _errors(driver) == []
 
