@@ -282,12 +282,13 @@ def parse_borg_log(text: str) -> list[dict]:
             run["job"] = archive["name"]
         elif rc and int(rc["rc"]) >= (run["exit"] or 0):
             run["exit"] = int(rc["rc"])
-            if run["exit"] >= 2:
-                run["message"] = run["message"] or clean(line, 300)
-        elif run["exit"] is None and run["message"] is None and ("Error" in line or "error" in line):
-            run["message"] = clean(line, 300)  # borg's own reason, printed before its rc line
+            if run["exit"] >= 2:  # borg's reason is the line it printed before its rc line
+                run["message"] = run["message"] or clean(run.get("said") or line, 300)
+        if line and not rc:
+            run["said"] = line
     for run in runs:
         run.pop("pre", None)
+        run.pop("said", None)
         if run["exit"] is not None:
             run["ok"] = run["exit"] < 2
             if run["ok"]:
