@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from omv_copilot_agent.collect import omv, omv_jobs
+from omv_copilot_agent.collect.base import Degraded
 from omv_copilot_agent.collect.omv_rpc import OmvRpcError
 from tests.alerts_support import cycle, make_agent, snapshot
 from tests.unit.test_omv_jobs import DAY, NOW, at, cron_cmd, cron_job, entry, hourly, judged
@@ -294,3 +295,18 @@ def test_the_journal_start_and_the_log_run_are_one_run(plugins):
                        + [entry(at(0, 2, 30), "CRON", "(root) CMD (run-parts /etc/cron.daily)", 1)], {"cron_jobs": [snapraid_job()]})
     [job] = data["jobs"]
     assert [r["at"] for r in job["runs"]] == [at(0, 2, 30)] and job["runs"][0]["ok"] is True
+
+
+def test_the_source_reads_the_installed_plugins_logs_through_collect(plugins, monkeypatch):
+    """collect(): the omv source's configuration in, the logs of the plugins found there read (no journal on this box)."""
+    from tests.unit.test_omv_jobs import _ctx
+
+    monkeypatch.setattr(omv_jobs.logs, "has_journal", lambda dirs=None: False)
+    monkeypatch.setattr(omv_jobs, "clock", lambda: NOW)
+    plugins.borg_log.write_text(borg_run(at(0, 3, 30, 2), rc=2))
+    plugins.snapraid_log.write_text(snapraid_run(at(0, 2, 30, 1)))
+    with pytest.raises(Degraded) as exc:
+        omv_jobs.collect(_ctx({"cron_jobs": [snapraid_job()], "rsync_jobs": [], "borg_archives": [borg_archive()]}))
+    jobs = {j["kind"]: j for j in exc.value.data["jobs"]}
+    assert jobs["borgbackup"]["last_run"]["exit"] == 2 and jobs["snapraid"]["last_run"]["ok"] is True
+    assert judged({**exc.value.data, "checked_at": NOW}).keys() == {("job-failed", "photos")}
