@@ -92,6 +92,9 @@ PLUGIN_CRON_JOBS = {
     "57e13a3c-5a94-11ec-8153-3f587eab8e1f": ("snapraid", "SnapRAID diff/sync/scrub"),
     "32664b22-5a9d-11ec-8834-6f00f75b23ee": ("backup", "System backup"),
 }
+#: a snapraid job runs omv-snapraid-diff once per array, one after the other (a sync takes hours): a run in its
+#: log belongs to the job's start at most this long before it (other logs: ``RUN_MATCH_S``)
+SNAPRAID_RUN_MATCH_S = 12 * 3600.0
 #: borgbackup's run-parts periods in the order its salt state picks an archive's (the first retention > 0)
 BORG_PERIODS = ("hourly", "daily", "weekly", "monthly", "yearly")
 _SNAPRAID_LINE = re.compile(r"^\[(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\] omv-snapraid-diff: (?P<level>[A-Za-z]*): '?(?P<text>.*?)'?$")
@@ -445,15 +448,15 @@ def _worth_keeping(e: dict) -> bool:
     return True
 
 
-def _attach_log(jobs: list[dict], log_runs: list[dict], kind: str, log_name: str) -> None:
+def _attach_log(jobs: list[dict], log_runs: list[dict], kind: str, log_name: str, window: float = RUN_MATCH_S) -> None:
     """Give each of a log's runs to its job: the one it names (``job``: a borg archive), else the job of
-    ``kind`` that started just before it, else the one job of ``kind`` scheduled at its minute."""
+    ``kind`` that started at most ``window`` before it, else the one job of ``kind`` scheduled at its minute."""
     mine = [j for j in jobs if j["kind"] == kind]
     for lr in log_runs:
         owner, start = None, None
         named = [j for j in mine if lr.get("job") is not None and j.get("archive") == lr["job"]]
         for job in named or mine:
-            started = [r for r in job["runs"] if 0 <= lr["start"] - r["at"] <= RUN_MATCH_S]
+            started = [r for r in job["runs"] if 0 <= lr["start"] - r["at"] <= window]
             if started and (start is None or started[-1]["at"] > start["at"]):
                 owner, start = job, started[-1]
         if owner is None:
@@ -524,7 +527,7 @@ def build(omv: dict, entries: list[dict], log_runs: list[dict], paths: Paths, jo
     _smartd_runs(jobs, entries)
     _attach_log(jobs, log_runs, "rsync", "rsync.log")
     for kind, (log_name, _field_name) in PLUGIN_LOGS.items():
-        _attach_log(jobs, plugin_logs.get(kind) or [], kind, log_name)
+        _attach_log(jobs, plugin_logs.get(kind) or [], kind, log_name, SNAPRAID_RUN_MATCH_S if kind == "snapraid" else RUN_MATCH_S)
     journal_since = journal_since if journal_since is not None else min((e["ts"] for e in entries), default=None)
     log_since = {"rsync": log_runs[0]["start"] if log_runs else None}
     log_since.update({k: runs[0]["start"] for k, runs in plugin_logs.items() if runs})

@@ -310,3 +310,16 @@ def test_the_source_reads_the_installed_plugins_logs_through_collect(plugins, mo
     jobs = {j["kind"]: j for j in exc.value.data["jobs"]}
     assert jobs["borgbackup"]["last_run"]["exit"] == 2 and jobs["snapraid"]["last_run"]["ok"] is True
     assert judged({**exc.value.data, "checked_at": NOW}).keys() == {("job-failed", "photos")}
+
+
+@pytest.mark.parametrize("journal", [True, False])
+def test_the_second_arrays_failure_hours_after_the_start_fails_the_nights_run(plugins, journal):
+    """One cron start runs omv-snapraid-diff per array in turn: the first array's sync took 5 h, then the second's
+    data disk was missing (with or without cron's journal line)."""
+    plugins.snapraid_log.write_text(snapraid_run(at(1, 2, 30, 1)) + snapraid_run(at(0, 2, 30, 1))
+                                    + snapraid_run(at(0, 7, 31, 5), missing_disk=True))
+    starts = hourly(2) + snapraid_starts(range(1, -1, -1)) if journal else []
+    data = plugin_data(plugins, starts, {"cron_jobs": [snapraid_job()]})
+    f = judged(data)[("job-failed", "SnapRAID diff/sync/scrub")]
+    assert f.evidence["last_run"] == at(0, 2, 30) and f.evidence["exit"] == 1
+    assert [r["at"] for r in data["jobs"][0]["runs"]] == [at(1, 2, 30), at(0, 2, 30)]
