@@ -17,12 +17,14 @@ NOTE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["te
 
 
 def issues(call: Call) -> dict:
-    """Past and present alerts with their outcome, and assistant questions with theirs (newest first).
+    """Past and present alerts with their outcome (newest first).
 
-    ``kind`` = alert | question | all (default). A ``state`` or ``severity`` filter means alerts only.
+    ``kind`` = alert (default) | question | all. Assistant questions are conversations
+    (Assistant → Conversations), not issues: they come only when asked for. A ``state`` or
+    ``severity`` filter means alerts only.
     """
     limit, offset = call.paging()
-    severity, state, kind = call.arg("severity"), call.arg("state"), call.arg("kind")
+    severity, state, kind = call.arg("severity"), call.arg("state"), call.arg("kind") or "alert"
     if state or severity:
         kind = "alert"
     total, items = 0, []
