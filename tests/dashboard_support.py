@@ -29,13 +29,14 @@ def history(now: float) -> list[tuple[float, str, str, float, int]]:
     while ts < now - 60:
         age = now - ts
         tier = 0 if age < 2 * DAY else 1
-        hour = (ts % DAY) / 3600
-        rows += [(ts, "cpu.percent", "", 20 + 15 * math.sin(hour / 24 * 2 * math.pi), tier),
-                 (ts, "mem.percent", "", 55 + 10 * (age < DAY), tier),
-                 (ts, "load.1", "", 0.4 + 0.3 * math.sin(hour / 6), tier),
-                 (ts, "temp.celsius", "sensor=coretemp/Package id 0", 45 + 5 * math.sin(hour / 4), tier),
-                 (ts, "disk.temperature", "device=/dev/sda", 33 + 2 * math.sin(hour / 3), tier),
-                 (ts, "disk.temperature", "device=/dev/sdb", 41 + 3 * math.sin(hour / 3), tier)]
+        wave = math.sin(ts / DAY * 2 * math.pi)  # one gentle day/night cycle
+        rows += [(ts, "cpu.percent", "", 20 + 15 * wave, tier),
+                 (ts, "mem.percent", "", 55 + 10 * (age < DAY) + 3 * wave, tier),
+                 (ts, "load.1", "", 0.6 + 0.4 * wave, tier),
+                 (ts, "load.15", "", 0.5 + 0.25 * wave, tier),
+                 (ts, "temp.celsius", "sensor=coretemp/Package id 0", 45 + 5 * wave, tier),
+                 (ts, "disk.temperature", "device=/dev/sda", 32 + 2 * wave, tier),
+                 (ts, "disk.temperature", "device=/dev/sdb", 26 + 2 * wave, tier)]
         if age < 10 * DAY:
             pct = fill_percent(age)
             rows += [(ts, "fs.used_percent", f"mountpoint={FILLING}", pct, tier),
@@ -62,7 +63,9 @@ def failing_snapshot(now: float):
                     storage={"filesystems": [fs(FILLING, FILL_NOW, total=SIZE), fs("/", 41, total=30 * 2**30, device="/dev/sdc1")],
                              "raid": arrays},
                     smart={"disks": [healthy, failing, sleeping], "cycle_at": now},
-                    network={"interfaces": net})
+                    network={"interfaces": net},
+                    services={"units": [{"name": n, "unit": f"{n}.service", "active_state": "active", "sub_state": "running",
+                                         "enabled_in_omv": True} for n in ("smbd", "nfs-server", "ssh")]})
 
 
 def seed(agent, now: float) -> None:
