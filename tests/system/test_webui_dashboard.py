@@ -57,7 +57,7 @@ def _open(driver, ui, width: int = 1280, height: int = 800):
             message="the headline did not list anything")
     wb.wait(driver, lambda d: _js(d, f"return !!{_body('filesystems')}.querySelector('.copilot-dash-fs')"), message="no filesystem cards")
     wb.wait(driver, lambda d: _js(d, f"return !!{_body('disks')}.querySelector('.copilot-dash-disk')"), message="no disk cards")
-    wb.wait(driver, lambda d: _js(d, f"return !!{_body('history')}.querySelector('svg[data-kind=cpumem]')"), message="no history charts")
+    wb.wait(driver, lambda d: _js(d, f"return !!{_body('charts')}.querySelector('svg[data-kind=cpumem]')"), message="no history charts")
 
 
 def _active_tab(driver) -> str:
@@ -165,7 +165,7 @@ def test_filesystem_card_draws_the_forecast_line_to_the_day_it_fills(driver, ui)
 
 
 def _chart(driver, kind: str) -> dict:
-    return _js(driver, f"""var s = {_body('history')}.querySelector('svg[data-kind={kind}]');
+    return _js(driver, f"""var s = {_body('charts')}.querySelector('svg[data-kind={kind}]');
         return {{points: +s.dataset.points, x0: +s.dataset.x0, x1: +s.dataset.x1,
                  labels: Array.from(s.querySelectorAll('.copilot-dash-xlabel')).map(function (t) {{ return t.textContent; }}),
                  range: s.closest('[data-range]').dataset.range}};""")
@@ -188,7 +188,7 @@ def test_range_picker_reads_the_tiers_for_each_range(driver, ui):
     # 1 h of 5-minute samples < 24 h at 5 min < 7 d at 30 min < 30 d hourly, two series each
     assert seen["1h"] < seen["24h"] and seen["7d"] < seen["30d"], seen
     assert seen["30d"] <= 2 * 721, seen
-    assert _js(driver, f"return {_body('history')}.querySelector('.copilot-dash-range-on').dataset.range") == "30d"
+    assert _js(driver, f"return {_body('charts')}.querySelector('.copilot-dash-range-on').dataset.range") == "30d"
     assert _errors(driver) == []
 
 
@@ -228,7 +228,20 @@ def test_dashboard_fits_the_window_and_no_chart_is_cut(driver, ui, width, height
     _js(driver, f"{_body('filesystems')}.scrollIntoView(true)")
     time.sleep(0.3)
     _shot(driver, tag + "-storage")
-    _js(driver, f"{_body('history')}.scrollIntoView(true)")
+    _js(driver, f"{_body('charts')}.scrollIntoView(true)")
     time.sleep(0.3)
     _shot(driver, tag + "-history")
+    assert _errors(driver) == []
+
+
+def test_charts_refreshed_behind_another_tab_are_drawn_when_it_shows(driver, ui):
+    _open(driver, ui)
+    _js(driver, "OmvCopilot.app.show('assistant'); window.ocpDone = false;"
+                f"{_q('#dashboard')}.refresh().then(function () {{ window.ocpDone = true; }});")
+    wb.wait(driver, lambda d: _js(d, "return window.ocpDone"))
+    _js(driver, "OmvCopilot.app.show('dashboard');")
+    # two filesystem charts and three history charts, each at its card's width
+    wb.wait(driver, lambda d: _js(d, "return document.querySelectorAll('.ocp-dashboard svg.copilot-dash-chart').length") == 5)
+    assert _js(driver, """return Array.from(document.querySelectorAll('.ocp-dashboard svg.copilot-dash-chart')).every(function (s) {
+        return Math.abs(s.getBoundingClientRect().width - s.parentNode.clientWidth) < 2; });""")
     assert _errors(driver) == []

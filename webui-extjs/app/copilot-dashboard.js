@@ -259,7 +259,7 @@
 
   function fsCard(fs, forecast, findings, history, now) {
     var sev = C.findingSeverity(findings, 'filesystem-full', fs.mountpoint);
-    var fc = '–', x1 = now, marks = [], series = [{name: 'used %', points: history, colour: '#1e6fd9'}];
+    var fc = '–', x1 = now, marks = [], series = [{name: fs.mountpoint + ' used %', points: history, colour: '#1e6fd9'}];
     if (forecast && forecast._error) {
       fc = '<span class="ocp-muted">not available</span>';
     } else if (forecast && forecast.full_at) {
@@ -302,7 +302,7 @@
         card('Needs attention', 'openAlerts', {columnWidth: 1}),
         card('Disks', 'disks', {columnWidth: 1}),
         card('Filesystems', 'filesystems', {columnWidth: 1}),
-        card('History', 'history', {columnWidth: 1}),
+        card('Load, memory and temperature history', 'charts', {columnWidth: 1}),
         card('Health', 'health'),
         card('RAID', 'raid'),
         card('Services', 'services'),
@@ -312,7 +312,7 @@
         resize: function (p, w) {
           var narrow = w < 900;
           p.items.each(function (it) {
-            if (['openAlerts', 'disks', 'filesystems', 'history'].indexOf(it.itemId) < 0) { it.columnWidth = narrow ? 1 : 0.5; }
+            if (['openAlerts', 'disks', 'filesystems', 'charts'].indexOf(it.itemId) < 0) { it.columnWidth = narrow ? 1 : 0.5; }
           });
           // charts are drawn at their pixel width: draw them again at the new one
           Ext.defer(function () { if (!p.destroyed && p.body) { drawSlots(p.body.dom); } }, 50);
@@ -446,10 +446,10 @@
     /** Load, CPU and memory, temperatures over the picked range, from the store's tiers averaged per step. */
     function loadHistory() {
       var mine = ++historySeq, r = range, now = Date.now() / 1000;
-      var c = panel.down('#history');
+      var c = panel.down('#charts');
       if (c && c.body) {
         var picker = c.body.dom.querySelector('.copilot-dash-ranges');
-        if (picker) { picker.outerHTML = pickerHtml(); } else { set('history', pickerHtml() + '<div class="ocp-muted">Loading…</div>'); }
+        if (picker) { picker.outerHTML = pickerHtml(); } else { set('charts', pickerHtml() + '<div class="ocp-muted">Loading…</div>'); }
       }
       return app.call('getMetrics', {}).then(function (list) {
         var names = C.rows(list && list.series);
@@ -468,12 +468,12 @@
               return {name: label(s), points: pts[4 + i]};
             })}) : '<div class="ocp-muted">No temperature sensors.</div>'
           ];
-          set('history', pickerHtml() + '<div class="copilot-dash-grid-cards copilot-dash-charts" data-range="' + r.id + '">' +
+          set('charts', pickerHtml() + '<div class="copilot-dash-grid-cards copilot-dash-charts" data-range="' + r.id + '">' +
             ['Load average', 'CPU and memory', 'Temperatures (°C)'].map(function (t, i) {
               return '<div class="copilot-dash-card"><div class="copilot-dash-card-head"><b>' + C.h(t) + '</b></div>' + charts[i] + '</div>';
             }).join('') + '</div>');
         });
-      }).catch(function (e) { set('history', pickerHtml() + C.errorHtml('History not available', e)); });
+      }).catch(function (e) { set('charts', pickerHtml() + C.errorHtml('History not available', e)); });
     }
 
     /** Open the Assistant with the question typed in (not sent): the admin can add to it first. */
@@ -525,6 +525,8 @@
       }, null, {delegate: 'a'});
       refresh();
     }, null, {single: true});
+    // a chart loaded while another tab showed had no width to be drawn at
+    panel.on('activate', function () { if (panel.body) { drawSlots(panel.body.dom); } });
     panel.refresh = refresh;
     return panel;
   };
