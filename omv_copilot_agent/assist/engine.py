@@ -236,7 +236,7 @@ class Engine:
             else:
                 reason = ("no LLM provider is configured" if not providers else
                           "knowledge-base mode requested" if mode == "kb_only" else "the LLM providers failed")
-                fields = kb_answer.compose(query, chosen, matches, signals, reason)
+                fields = kb_answer.compose(query, chosen, matches, signals, reason, snapshot)
 
         # 8 confidence_calculation
         t = point("confidence_calculation")
