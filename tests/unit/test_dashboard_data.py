@@ -35,11 +35,11 @@ def test_bucketed_averages_per_step_at_the_bucket_middle():
     assert bucketed(points, 0) == points and bucketed([], 60) == []
 
 
-@pytest.mark.parametrize("name", ["lo", "ifb0", "ifb1", "veth3f2a1b0", "docker0", "br-5e1c2d3a4b5f", "virbr0"])
+@pytest.mark.parametrize("name", ["lo", "ifb0", "ifb1", "veth3f2a1b0", "docker0", "br-5e1c2d3a4b5f", "virbr0", "wg0", "tun0"])
 def test_container_and_shaper_interfaces_are_virtual(name):
     assert VIRTUAL.match(name)
 
 
-@pytest.mark.parametrize("name", ["eth0", "enp3s0", "wlan0", "bond0", "eth0.10", "br0", "end0"])
+@pytest.mark.parametrize("name", ["eth0", "enp3s0", "wlan0", "bond0", "eth0.10", "br0", "end0", "lowpan0"])
 def test_nas_interfaces_are_real(name):
     assert not VIRTUAL.match(name)
