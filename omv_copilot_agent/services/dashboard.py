@@ -15,7 +15,7 @@ from omv_copilot_agent.knowledge import matcher
 from omv_copilot_agent.services.call import Call
 from omv_copilot_agent.services.system import meta, snapshot
 
-#: severities that need the admin (an info finding is shown on its card, not in the headline)
+#: severities that need the admin (an info alert or finding, a resync running, is shown on its card, not in the headline)
 ATTENTION = ("warning", "critical")
 QUESTION_MAX = 1500
 
@@ -65,6 +65,8 @@ def attention(call: Call) -> dict:
     for a in alerts:
         mine = [f for f in found if rule_of.get(f.id) == a["rule"] and f.subject == a["subject"]]
         covered.update((f.id, f.subject) for f in mine)
+        if a["severity"] not in ATTENTION:
+            continue
         evidence = {**(a.get("details") or {}), **{k: v for f in mine for k, v in f.evidence.items()}}
         items.append({"kind": "alert", "severity": a["severity"], "title": a["title"], "subject": a["subject"],
                       "text": a["message"], "since": a["first_seen"], "state": a["state"], "alert_id": a["id"],

@@ -70,3 +70,11 @@ def test_metrics_bad_step_is_a_400_naming_step(live_server):
         assert r.status_code == 400 and "step" in r.json()["error"]["message"], (bad, r.text)
     r = server.post("/api/v1/rpc", json={"method": "getMetrics", "params": {"name": "cpu.percent", "step": -5}})
     assert r.status_code == 400 and "step" in r.text
+
+
+def test_attention_leaves_info_alerts_to_their_cards(live_server):
+    server = live_server({"alerts": {"udev_monitor": False}}, cycle=False)
+    server.agent.snapshot = snapshot(time.time(), storage={"filesystems": [fs("/srv/a", 20)]})
+    server.agent.store.insert_alert({"rule": "raid_resync", "subject": "md0", "severity": "info", "title": "md0 is resyncing",
+                                     "message": "resync 40 %", "details": {}}, time.time())
+    assert server.get("/api/v1/health/attention").json()["items"] == []
