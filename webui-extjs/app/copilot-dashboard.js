@@ -171,7 +171,7 @@
 
   /** A sparkline (no axes) of one series; empty when there is nothing to draw. */
   function spark(points, cls) {
-    if (!points || points.length < 2) { return '<span class="ocp-muted">no history yet</span>'; }
+    if (!points || points.length < 2) { return '<span class="ocp-muted">no readings in the last 24 h</span>'; }
     var W = 120, H = 28, t0 = points[0][0], t1 = points[points.length - 1][0];
     var ys = points.map(function (p) { return p[1]; }), lo = Math.min.apply(null, ys), hi = Math.max.apply(null, ys);
     if (hi - lo < 2) { lo -= 1; hi += 1; }
