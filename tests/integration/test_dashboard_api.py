@@ -66,8 +66,9 @@ def test_metrics_step_averages_the_tiers_into_one_point_per_step(live_server):
 def test_metrics_bad_step_is_a_400_naming_step(live_server):
     server = live_server({"alerts": {"udev_monitor": False}}, cycle=False)
     for bad in ("-1", "90000", "x"):
-        r = server.get("/api/v1/system/metrics", params={"name": "cpu.percent", "step": bad})
-        assert r.status_code == 400 and "step" in r.json()["error"]["message"], (bad, r.text)
+        for name in ("cpu.percent", None):  # also when the answer is the list of series
+            r = server.get("/api/v1/system/metrics", params={"name": name, "step": bad})
+            assert r.status_code == 400 and "step" in r.json()["error"]["message"], (bad, name, r.text)
     r = server.post("/api/v1/rpc", json={"method": "getMetrics", "params": {"name": "cpu.percent", "step": -5}})
     assert r.status_code == 400 and "step" in r.text
 
