@@ -83,4 +83,7 @@ def attention(call: Call) -> dict:
                       "finding_id": f.id, "evidence": dict(f.evidence), "pattern": best_pattern(kb, [f], title),
                       "question": question(title, f.subject, CATALOGUE.get(f.id, ""), f.evidence)})
     items.sort(key=_sort_key)
-    return {"snapshot": meta(snap), "ok": not items, "count": len(items), "items": items}
+    # "nothing needs attention" only speaks for what could be read: say what could not
+    unread = [{"source": name, "status": r.status, "reason": r.reason} for name, r in sorted(snap.sources.items())
+              if r.status != "ok"]
+    return {"snapshot": meta(snap), "ok": not items, "count": len(items), "items": items, "unread": unread}

@@ -40,11 +40,18 @@ def test_attention_shows_findings_no_alert_stands_for_yet(live_server):
     assert items[0]["severity"] == "critical" and "97" in items[0]["title"]
 
 
-def test_attention_is_ok_on_a_healthy_box(live_server):
+def test_attention_is_ok_on_a_healthy_box_and_names_what_it_could_not_read(live_server):
+    from omv_copilot_agent.collect.base import SourceResult
+
     server = live_server({"alerts": {"udev_monitor": False}}, cycle=False)
-    server.agent.snapshot = snapshot(time.time(), storage={"filesystems": [fs("/srv/a", 20)]})
+    snap = snapshot(time.time(), storage={"filesystems": [fs("/srv/a", 20)]})
+    server.agent.snapshot = snap
     assert server.get("/api/v1/health/attention").json() | {"snapshot": None} == {
-        "ok": True, "count": 0, "items": [], "snapshot": None}
+        "ok": True, "count": 0, "items": [], "unread": [], "snapshot": None}
+    snap.sources["smart"] = SourceResult("smart", "unavailable", {}, reason="smartctl not found (install smartmontools)")
+    body = server.get("/api/v1/health/attention").json()
+    assert body["ok"] is True and body["unread"] == [
+        {"source": "smart", "status": "unavailable", "reason": "smartctl not found (install smartmontools)"}]
 
 
 def test_metrics_step_averages_the_tiers_into_one_point_per_step(live_server):

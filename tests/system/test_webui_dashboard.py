@@ -124,6 +124,13 @@ def test_headline_says_ok_on_a_healthy_nas(driver, live_server):
     wb.wait(driver, lambda d: _js(d, "return !!document.querySelector('.ocp-root[data-ready]')"))
     wb.wait(driver, lambda d: "Everything is OK" in _js(d, f"return {_body('openAlerts')}.textContent"))
     assert _js(driver, f"return {_body('openAlerts')}.querySelectorAll('.copilot-dash-item').length") == 0
+    # a source that could not be read: the headline does not claim more than it saw
+    from omv_copilot_agent.collect.base import SourceResult
+
+    server.agent.snapshot.sources["smart"] = SourceResult("smart", "unavailable", {}, reason="smartctl not found")
+    _js(driver, f"{_q('#dashboard')}.refresh();")
+    wb.wait(driver, lambda d: "Nothing needs attention in what could be read" in _js(d, f"return {_body('openAlerts')}.textContent"))
+    assert "Could not read: smart (smartctl not found)" in _js(driver, f"return {_body('openAlerts')}.textContent")
     assert _errors(driver) == []
 
 

@@ -185,10 +185,14 @@
   /* ---------------- cards ---------------- */
 
   function attentionHtml(res) {
-    var items = C.rows(res && res.items);
+    var items = C.rows(res && res.items), unread = C.rows(res && res.unread);
+    // "OK" only speaks for what could be read: the sources that could not be read are named
+    var notRead = unread.length ? '<div class="copilot-dash-unread ocp-text-warn">Could not read: ' + unread.map(function (u) {
+      return C.h(u.source) + (u.reason ? ' (' + C.h(u.reason) + ')' : ' (' + C.h(u.status) + ')');
+    }).join('; ') + '</div>' : '';
     if (!items.length) {
-      return '<div class="copilot-dash-headline copilot-dash-ok">Everything is OK</div>' +
-        '<div class="ocp-muted">No open alerts and no warning or critical finding in the latest snapshot.</div>';
+      return '<div class="copilot-dash-headline copilot-dash-ok">' + (unread.length ? 'Nothing needs attention in what could be read' : 'Everything is OK') + '</div>' +
+        '<div class="ocp-muted">No open alerts and no warning or critical finding in the latest snapshot.</div>' + notRead;
     }
     var worst = items[0].severity === 'critical' ? 'copilot-dash-bad' : 'copilot-dash-warn';
     return '<div class="copilot-dash-headline ' + worst + '">' + items.length + (items.length === 1 ? ' thing needs' : ' things need') + ' attention</div>' +
@@ -201,7 +205,7 @@
           '<div class="copilot-dash-links">' + fix +
           (it.alert_id ? '<a href="#" data-alert="' + C.h(it.alert_id) + '">Alert #' + C.h(it.alert_id) + '</a>' : '<span class="ocp-muted">not alerted yet</span>') +
           (it.pattern ? '<a href="#" data-ask="' + i + '">Ask Co-Pilot</a>' : '') + '</div></li>';
-      }).join('') + '</ol>';
+      }).join('') + '</ol>' + notRead;
   }
 
   /** The daemon's verdict for one disk: its worst finding, else SMART's own pass/fail. */
