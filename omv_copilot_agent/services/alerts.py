@@ -3,15 +3,21 @@ the health score and the daily report."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from omv_copilot_agent.services.call import Call, Created, Document, path_id
 from omv_copilot_agent.services.errors import ServiceError, invalid, not_found, unavailable
 
+log = logging.getLogger(__name__)
+
 STATES = ("firing", "acknowledged", "resolved", "open")
 SEVERITIES = ("info", "warning", "critical")
 ACK_SCHEMA = {"type": "object", "additionalProperties": False,
               "properties": {"note": {"type": ["string", "null"], "maxLength": 2000}}}
+VERIFY_SCHEMA = {"type": "object", "additionalProperties": False,
+                 "properties": {"pattern_id": {"type": ["string", "null"], "pattern": "^[a-z0-9][a-z0-9_-]{2,63}$"},
+                                "collect": {"type": "boolean"}}}
 YEAR_S = 365 * 86400
 REASON = {"type": ["string", "null"], "maxLength": 500}
 SNOOZE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["for_s"],
@@ -67,6 +73,42 @@ def acknowledge(call: Call) -> dict:
     if alert["state"] == "firing":
         svc.acknowledge(aid, body.get("note"))
     return svc.get(aid)
+
+
+def fresh_snapshot(call: Call, body: dict):
+    """A new collection for a verification (None: ``collect`` is false, or it failed — the last one is judged)."""
+    if not body.get("collect", True):
+        return None
+    try:
+        return call.agent.run_cycle()
+    except Exception as exc:  # verify on the last snapshot rather than not at all; the answer says which
+        log.warning("fresh collection for a verification failed: %s", exc)
+        return None
+
+
+def run_verification(call: Call, verify, issue_id: int, body: dict, missing: str) -> dict:
+    """``verify(issue_id, snapshot, pattern_id)`` on a fresh snapshot, its errors as the caller's: 404, 400."""
+    snapshot = fresh_snapshot(call, body)
+    try:
+        result = verify(issue_id, snapshot, body.get("pattern_id"))
+    except KeyError as exc:
+        raise invalid(f"{call.field('pattern_id')}: no pattern {exc.args[0]!r}", "unknown_pattern") from None
+    except ValueError as exc:
+        raise invalid(f"{call.field('pattern_id')}: {exc}", "pattern_needed") from None
+    if result is None:
+        raise not_found(missing)
+    return {**result, "fresh_collection": snapshot is not None}
+
+
+def verify_fix(call: Call) -> dict:
+    """The admin marked the alert's action done: collect afresh (unless ``collect`` is false), re-run the
+    pattern's probes and the alert's rule, record fixed | still_present | could_not_verify and the TTR."""
+    aid = alert_id(call)
+    body = call.body(VERIFY_SCHEMA, optional=True)
+    svc = service(call)
+    if svc.get(aid) is None:  # before collecting: a wrong id costs nothing
+        raise not_found(f"no alert {aid}")
+    return run_verification(call, svc.verify, aid, body, f"no alert {aid}")
 
 
 def policy(call: Call) -> dict:
@@ -131,6 +173,7 @@ def health(call: Call) -> dict:
     snap = call.agent.snapshot
     result["snapshot_age_s"] = round(snap.age_s(), 1) if snap else None
     result["last_evaluation"] = svc.last_evaluation or None
+    result["resolution"] = svc.resolution_stats()
     return result
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from omv_copilot_agent.services.alerts import service
+from omv_copilot_agent.services.alerts import VERIFY_SCHEMA, run_verification, service
 from omv_copilot_agent.services.call import SQLITE_MAX_INT, Call, Created, path_id
 from omv_copilot_agent.services.errors import invalid, not_found
 
@@ -24,7 +24,9 @@ def issues(call: Call) -> dict:
     total, items = 0, []
     if kind in ("alert", "all"):
         n, rows = service(call).list(state=state, severity=severity, limit=offset + limit, offset=0)
+        resolutions = call.agent.store.latest_resolutions([r["id"] for r in rows])
         for r in rows:
+            r["resolution"] = _resolution(resolutions.get(r["id"]))
             r["kind"] = "alert"
             r["outcome"] = {"resolved": "resolved", "acknowledged": "acknowledged"}.get(r["state"], "open")
             if r.get("resolved_at"):
@@ -32,9 +34,34 @@ def issues(call: Call) -> dict:
         total, items = total + n, items + rows
     if kind in ("question", "all"):
         n, rows = call.agent.store.question_history(limit=offset + limit)
+        resolutions = call.agent.store.latest_resolutions([int(r["id"][1:]) for r in rows], of="turn_id")
+        for r in rows:
+            r["resolution"] = _resolution(resolutions.get(int(r["id"][1:])))
         total, items = total + n, items + rows
     items.sort(key=lambda i: i["last_seen"] or 0, reverse=True)
     return {"total": total, "limit": limit, "offset": offset, "issues": items[offset:offset + limit]}
+
+
+def _resolution(found: dict | None) -> dict | None:
+    """An issue's newest verification as History shows it."""
+    return {k: found[k] for k in ("verified_at", "outcome", "ttr_s", "pattern_id")} if found else None
+
+
+def verify_issue(call: Call) -> dict:
+    """Mark an issue's action done and verify the fix: an alert (``12``) or an assistant answer (``q34``)."""
+    raw = call.path["id"]
+    body = call.body(VERIFY_SCHEMA, optional=True)
+    svc = service(call)
+    question = raw[:1] == "q"
+    number = path_id(raw[1:] if question else raw, "issue id (an alert's number or q<number> for a question)",
+                     "invalid_issue_id")
+    if question:
+        if call.agent.store.get_turn(number) is None:
+            raise not_found(f"no question {raw}")
+        return run_verification(call, svc.verify_answer, number, body, f"no question {raw}")
+    if svc.get(number) is None:
+        raise not_found(f"no alert {number}")
+    return run_verification(call, svc.verify, number, body, f"no alert {number}")
 
 
 def snapshots(call: Call) -> dict:

@@ -171,6 +171,11 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("acknowledgeAlert", "acknowledge an alert", "alerts/acknowledge/{id}", "invoke", alerts.acknowledge,
               args={"id": INT_ID}, body=alerts.ACK_SCHEMA,
               params={"id": RPC_ID, "note": {"type": ["string", "null"], "maxLength": 2000}}),
+    Operation("verifyFix", "mark an alert's action done and verify the fix: collect afresh, re-run its pattern's probes "
+              "and its rule; {outcome: fixed|still_present|could_not_verify, reason, readings, verified_at, ttr_s, alert}",
+              "alerts/verify/{id}", "invoke", alerts.verify_fix, args={"id": INT_ID}, body=alerts.VERIFY_SCHEMA,
+              params={"id": RPC_ID, "pattern_id": {"type": ["string", "null"], "maxLength": 64},
+                      "collect": {"type": "boolean"}}),
     Operation("getForecasts", "filesystem fill forecasts, each with its guards' verdict and reason", "alerts/forecasts",
               "read", alerts.forecasts),
     Operation("getAlertPolicy", "delivery policy per alert class and channel, snoozes, maintenance windows, queued digests",
@@ -208,6 +213,13 @@ OPERATIONS: tuple[Operation, ...] = (
               history.issues, args={"kind": choice("alert", "question", "all", default="all"),
                                     "state": STATES, "severity": SEVERITIES, **listing(200, 10000)},
               params=_paged(), paged=True),
+    Operation("verifyIssue", "mark an issue's action done and verify the fix - an alert (its id) or an assistant answer "
+              "(q<id>, as History lists it): the pattern's probes and findings on a fresh collection; same answer as "
+              "verifyFix, with 'question' instead of 'alert' for an answer", "history/issues/verify/{id}", "invoke",
+              history.verify_issue, args={"id": {"type": "string", "pattern": "^q?[0-9]{1,18}$"}},
+              body=alerts.VERIFY_SCHEMA,
+              params={"id": RPC_ID, "pattern_id": {"type": ["string", "null"], "maxLength": 64},
+                      "collect": {"type": "boolean"}}),
     Operation("getSnapshots", "OMV configuration snapshots (daily and on change), newest first", "history/snapshots",
               "read", history.snapshots, args=listing(50, 10000), params=_paged(), paged=True),
     Operation("getSnapshotDiff", "configuration drift between two snapshots (default: the newest and the one before)",

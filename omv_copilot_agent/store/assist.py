@@ -17,6 +17,17 @@ class AssistMixin:
                           (conversation_id, limit))
         return [{"created_at": r["created_at"], "query": r["query"], "answer": json.loads(r["answer"])} for r in reversed(rows)]
 
+    def get_turn(self, turn_id: int) -> dict | None:
+        """One question and its answer (a History issue ``q<id>``)."""
+        rows = self.query("SELECT id, conversation_id, created_at, query, answer FROM assist_turns WHERE id = ?", (turn_id,))
+        if not rows:
+            return None
+        try:
+            answer = json.loads(rows[0]["answer"])
+        except ValueError:
+            answer = {}
+        return {**dict(rows[0]), "answer": answer if isinstance(answer, dict) else {}}
+
     def conversations(self, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
         total = self.query("SELECT COUNT(DISTINCT conversation_id) FROM assist_turns")[0][0]
         rows = self.query("SELECT conversation_id, MIN(created_at) AS started_at, MAX(created_at) AS last_at, COUNT(*) AS turns, "

@@ -19,6 +19,17 @@ class HistoryMixin:
         rows = self.query(f"SELECT * FROM notes {clause} ORDER BY id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
         return total, [dict(r) for r in rows]
 
+    def last_note_before(self, before: float) -> dict | None:
+        """The newest note written before ``before`` (an alert's evidence: what the admin did last)."""
+        rows = self.query("SELECT * FROM notes WHERE created_at < ? ORDER BY created_at DESC, id DESC LIMIT 1", (before,))
+        return dict(rows[0]) if rows else None
+
+    def last_config_change_before(self, before: float) -> dict | None:
+        """The newest revision recorded because OMV's configuration changed, taken at or before ``before``."""
+        rows = self.query("SELECT id, taken_at, hash, reason FROM config_snapshots WHERE reason = 'changed' AND taken_at <= ? "
+                          "ORDER BY taken_at DESC, id DESC LIMIT 1", (before,))
+        return dict(rows[0]) if rows else None
+
     def add_config_revision(self, taken_at: float, digest: str, reason: str, config: dict) -> int:
         with self.write() as conn:
             return conn.execute("INSERT INTO config_snapshots (taken_at, hash, reason, data) VALUES (?, ?, ?, ?)",
