@@ -441,7 +441,7 @@
 
     function pickerHtml() {
       return '<div class="copilot-dash-ranges" role="group" aria-label="Time range">' + RANGES.map(function (r) {
-        return '<a href="#" class="copilot-dash-range' + (r === range ? ' copilot-dash-range-on' : '') + '" data-range="' + r.id + '" aria-pressed="' +
+        return '<a href="#" role="button" class="copilot-dash-range' + (r === range ? ' copilot-dash-range-on' : '') + '" data-range="' + r.id + '" aria-pressed="' +
           (r === range) + '">' + C.h(r.text) + '</a>';
       }).join('') + '</div>';
     }
