@@ -230,6 +230,9 @@ def test_dashboard_fits_the_window_and_no_chart_is_cut(driver, ui, width, height
         if (body.scrollWidth > body.clientWidth + 1) { out.push('horizontal scroll ' + body.scrollWidth + ' > ' + body.clientWidth); }
         return out;""")
     assert overflow == []
+    # the failing NAS's colours (verdicts, forecast, headline) are readable: WCAG AA, 4.5:1
+    unreadable = {(t["cls"], t["color"]): (t["text"], t["ratio"]) for t in wb.text_contrast(driver, ".ocp-dashboard") if t["ratio"] < 4.5}
+    assert unreadable == {}
     tag = str(width)
     _shot(driver, tag)
     _js(driver, f"{_body('filesystems')}.scrollIntoView(true)")

@@ -187,7 +187,7 @@
   function attentionHtml(res) {
     var items = C.rows(res && res.items), unread = C.rows(res && res.unread);
     // "OK" only speaks for what could be read: the sources that could not be read are named
-    var notRead = unread.length ? '<div class="copilot-dash-unread ocp-text-warn">Could not read: ' + unread.map(function (u) {
+    var notRead = unread.length ? '<div class="copilot-dash-unread copilot-dash-warn-text">Could not read: ' + unread.map(function (u) {
       return C.h(u.source) + (u.reason ? ' (' + C.h(u.reason) + ')' : ' (' + C.h(u.status) + ')');
     }).join('; ') + '</div>' : '';
     if (!items.length) {
@@ -244,14 +244,14 @@
     var selfTest = st ? C.h(st.type || 'self-test') + ': ' + (st.passed === false ? '<span class="ocp-text-bad">' + C.h(st.status) + '</span>' : C.h(st.status || '–')) +
       (st.lifetime_hours !== null && st.lifetime_hours !== undefined ? ' <span class="ocp-muted">at ' + C.h(st.lifetime_hours) + ' h' +
         (d.power_on_hours ? ' (' + C.h(Math.max(0, d.power_on_hours - st.lifetime_hours)) + ' h ago)' : '') + '</span>' : '') : '<span class="ocp-muted">none logged</span>';
-    var hot = {critical: 'ocp-text-bad', warning: 'ocp-text-warn'}[C.findingSeverity(findings, 'disk-hot', d.device)] || '';
+    var hot = {critical: 'ocp-text-bad', warning: 'copilot-dash-warn-text'}[C.findingSeverity(findings, 'disk-hot', d.device)] || '';
     // a sleeping disk is never woken to be read: its values are its last reading, with their age
     var power = d.asleep ? C.badge('asleep', 'ocp-info') + ' <span class="ocp-muted">values from ' + C.h(ago(d.read_at)) + '</span>' :
       C.h(d.power_state || '–') + (d.read_at ? ' <span class="ocp-muted">read ' + C.h(ago(d.read_at)) + '</span>' : '');
     return '<div class="copilot-dash-card copilot-dash-disk' + (v.cls === 'ocp-bad' ? ' copilot-dash-failing' : '') + '" data-device="' + C.h(d.device) + '">' +
       '<div class="copilot-dash-card-head"><b>' + C.h(d.device) + '</b> ' + C.badge(v.text, v.cls + ' copilot-dash-verdict') + '</div>' +
       '<div class="copilot-dash-model">' + C.h(d.model || 'unknown model') + (d.protocol ? ' <span class="ocp-muted">· ' + C.h(d.protocol) + '</span>' : '') + '</div>' +
-      (v.why ? '<div class="copilot-dash-why ' + (v.cls === 'ocp-bad' ? 'ocp-text-bad' : 'ocp-text-warn') + '">' + C.h(v.why) + '</div>' : '') +
+      (v.why ? '<div class="copilot-dash-why ' + (v.cls === 'ocp-bad' ? 'ocp-text-bad' : 'copilot-dash-warn-text') + '">' + C.h(v.why) + '</div>' : '') +
       '<div class="copilot-dash-temp"><span class="' + hot + '">' + (d.temperature_c === null || d.temperature_c === undefined ? '– °C' : C.h(d.temperature_c) + ' °C') +
       '</span> ' + spark(temps, hot ? 'copilot-dash-hot' : '') + '</div>' +
       '<table class="copilot-dash-attrs">' + rows.map(function (r) {
@@ -267,7 +267,7 @@
     if (forecast && forecast._error) {
       fc = '<span class="ocp-muted">not available</span>';
     } else if (forecast && forecast.full_at) {
-      var cls = forecast.severity === 'critical' ? 'ocp-text-bad' : (forecast.severity === 'warning' ? 'ocp-text-warn' : '');
+      var cls = forecast.severity === 'critical' ? 'ocp-text-bad' : (forecast.severity === 'warning' ? 'copilot-dash-warn-text' : '');
       // coloured by the level the forecaster's guards allow; the reason says why (tooltip)
       fc = '<span class="' + cls + '" title="' + C.h(forecast.reason) + '">full on ' + C.h(day(forecast.full_at)) +
         ' (in ' + C.h(Math.max(0, Math.round(forecast.days_left))) + ' days)</span>';
