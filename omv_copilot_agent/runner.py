@@ -176,7 +176,9 @@ ALLOWLIST: dict[str, Rule] = {
     # only with -n standby: a periodic read never spins up a sleeping disk (collect/smart.py)
     "smartctl": _shape(r"--json -n standby (-a|-H -A) /dev/[A-Za-z0-9/_-]+"),
     "systemctl": _shape(r"show -p [A-Za-z,]+( [A-Za-z0-9@._-]+)+"),
-    "journalctl": _shape(r"-o json --no-pager -p warning -n \d+ --since=-\d+s"),
+    "journalctl": _shape(r"-o json --no-pager -p warning -n \d+ --since=-\d+s",
+                         # collect/omv_jobs.py: cron's and OMV's job scripts' lines (-D: a folder of journal files)
+                         r"-o json --no-pager --reverse -n \d+ --since=-\d+s( -D /[A-Za-z0-9/._-]+)?( -t [A-Za-z0-9_.-]+)+"),
     "zpool": _shape(r"list -H -p -o [a-z,]+"),
     "omv-rpc": _omv_rpc,
 }

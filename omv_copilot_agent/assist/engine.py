@@ -21,6 +21,7 @@ from omv_copilot_agent.assist import kb_answer, parse, prompt, redact, risk, rou
 from omv_copilot_agent.assist import providers as llm
 from omv_copilot_agent.assist.trace import Trace
 from omv_copilot_agent.findings import Thresholds
+from omv_copilot_agent.knowledge.matcher import from_text
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +147,11 @@ class Engine:
             try:
                 matches = [m.to_dict(with_pattern=True) for m in kb.search(query, snapshot, limit=5)]
                 signals = [m.to_dict() for m in kb.signals(snapshot)[:5]] if snapshot is not None else []
+                if context not in router.CONTEXTS:  # a confident pattern knows the context better than the words
+                    chosen, details = router.by_pattern(chosen, details, [m for m in matches if from_text(m)])
                 trace.step("pattern_matching", t, outputs={"matched": [[m["pattern_id"], m["score"]] for m in matches],
-                                                           "signals": [s["pattern_id"] for s in signals]})
+                                                           "signals": [s["pattern_id"] for s in signals],
+                                                           "context": chosen, "context_reason": details.get("reason")})
             except Exception as exc:  # a broken KB must not lose the question
                 log.exception("pattern matching failed")
                 notices.append("pattern matching failed; answering without patterns")
@@ -242,8 +246,6 @@ class Engine:
         t = point("confidence_calculation")
         # Patterns the state alone pointed to (a question whose words matched nothing) are shown
         # but do not make the answer more certain: how well the question was understood does.
-        from omv_copilot_agent.knowledge.matcher import from_text
-
         scores = [m["score"] for m in matches if from_text(m)]
         confidence = parse.confidence(scores)
         trace.step("confidence_calculation", t, inputs={"scores": scores},
