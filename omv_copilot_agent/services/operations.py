@@ -204,6 +204,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("getPendingChanges", "what OMV's Apply will do: dirty modules, the settings changed since the last Apply "
               "(in OMV's words, secrets never shown), salt states, services, generated files, hand edits it would "
               "overwrite, and OMV's own revert", "changes/pending", "read", changes.pending_changes),
+    Operation("revertPendingChanges", "OMV's own revert (Config revertChanges) of the unapplied configuration changes, "
+              "only with {confirm: true}; answers the pending change afterwards", "changes/pending/revert", "invoke",
+              changes.revert_changes, body=changes.REVERT_SCHEMA, params={"confirm": {"type": "boolean", "required": True}}),
     Operation("getUpgradePreflight", "apt's simulated dist-upgrade checked against this box: verdict go|wait|no-go, "
               "reasons (level, text, pattern_id), what it touches and a rollback plan", "changes/preflight", "read",
               changes.preflight_check, args={"release": choice("true", "false", default="false")},
@@ -234,6 +237,17 @@ OPERATIONS: tuple[Operation, ...] = (
               aliases=("history/note",),
               params={"text": {"type": "string", "minLength": 1, "maxLength": 10000, "required": True},
                       "alert_id": {"type": ["string", "integer", "null"]}}),
+    Operation("getTimeline", "one list, newest first, of alerts, notes, OMV configuration changes (with their diff), "
+              "package updates (apt's history) and reboots: what changed before it broke", "history/timeline", "read",
+              history.timeline,
+              args={"since": {"type": "integer", "minimum": 60, "maximum": 366 * 86400, "default": 7 * 86400},
+                    "until": {"type": "integer", "minimum": 1},
+                    "kinds": {"type": "string", "maxLength": 100, "default": ""},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 500}},
+              params={"since": {"type": "integer", "minimum": 60, "maximum": 31622400},
+                      "until": {"type": ["integer", "null"], "minimum": 1},
+                      "kinds": {"type": ["string", "null"], "maxLength": 100},
+                      "limit": {"type": "integer", "minimum": 1, "maximum": 5000}}),
     # -- the assistant ----------------------------------------------------------------------------
     Operation("query", "ask the assistant (async: answer at once with a job to poll)", "assist/query", "invoke",
               assist.query, body=assist.QUERY_SCHEMA, rpc=False),

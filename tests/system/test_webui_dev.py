@@ -18,7 +18,7 @@ from tests import webui_browser as wb
 
 ROOT = wb.ROOT  # the checkout (this file may live in a tier folder below tests/)
 SHOTS = ROOT / "build" / "screenshots"
-PAGES = ["Dashboard", "Assistant", "Knowledge", "Diagnostics", "Traces", "Alerts", "History"]
+PAGES = ["Dashboard", "Assistant", "Knowledge", "Diagnostics", "Traces", "Alerts", "History", "Changes"]
 PATTERN = "docker-fills-root"  # diagnostics: two docker commands (fail here) and `df -h /` (passes)
 
 # A contract-shaped answer (docs/contracts.md "Assist") for rendering tests of the Assistant.
