@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from omv_copilot_agent.services import alerts, assist, changes, history, knowledge, overview, settings, system
+from omv_copilot_agent.services import alerts, assist, changes, dashboard, history, knowledge, overview, settings, system
 
 ACTIONS = ("read", "create", "update", "delete", "invoke")
 OBJECT: dict = {"type": "object", "additionalProperties": True}
@@ -101,9 +101,10 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("getMetrics", "series list, or one series' points", "system/metrics", "read", system.metrics,
               args={"name": {"type": "string", "maxLength": 100},
                     "labels": {"type": "string", "maxLength": 300, "default": ""},
-                    "since": {"type": "integer", "minimum": 1, "maximum": 10 * 365 * 86400, "default": 3600}},
+                    "since": {"type": "integer", "minimum": 1, "maximum": 10 * 365 * 86400, "default": 3600},
+                    "step": {"type": "integer", "minimum": 0, "maximum": 86400, "default": 0}},
               params={"name": {"type": "string", "maxLength": 100}, "labels": {"type": "string", "maxLength": 300},
-                      "since": {"type": "integer", "minimum": 1}}),
+                      "since": {"type": "integer", "minimum": 1}, "step": {"type": "integer", "minimum": 0, "maximum": 86400}}),
     Operation("getLogs", "recent journald warnings/errors", "system/logs", "read", system.logs,
               args={"since": {"type": "integer", "minimum": 1, "maximum": 7 * 86400, "default": 3600},
                     "priority": choice("err", "warning")},
@@ -189,6 +190,14 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("endMaintenanceWindow", "end a maintenance window now (a planned one is cancelled)", "alerts/maintenance/{id}",
               "delete", alerts.end_maintenance, args={"id": INT_ID}, rpc=False),
     Operation("getHealth", "health score 0..100 with deductions", "health", "read", alerts.health),
+    Operation("getAttention", "what needs attention now, worst first: open alerts and unalerted warning/critical "
+              "findings sorted by severity then time, each with its alert, pattern and a question for the assistant",
+              "health/attention", "read", dashboard.attention,
+              result={"type": "object", "required": ["ok", "count", "items"],
+                      "properties": {"ok": {"type": "boolean"}, "count": {"type": "integer"},
+                                     "snapshot": {"type": "object"},
+                                     "items": {"type": "array", "items": {"type": "object"}},
+                                     "unread": {"type": "array", "items": {"type": "object"}}}}),
     Operation("getHealthReport", "the daily health report rendered now (text, or HTML, or both as JSON)",
               "health/report", "read", alerts.health_report,
               args={"format": choice("text", "html", "json", default="text")}, documents=("text/plain", "text/html"),
