@@ -32,10 +32,16 @@ def probe_params(text: str, diags: list[dict], snapshot) -> dict:
 
 
 def reading(step: dict) -> dict:
-    """What one diagnostic said, short and cleaned: enough to show why an outcome was given."""
+    """What one diagnostic said, short and cleaned: enough to show why an outcome was given.
+
+    A probe that failed (an error, or an exit code its catalogue entry does not accept) is no
+    healthy reading even when its output matches: ``cat`` of a missing file prints nothing, and
+    nothing matches a negative look-ahead. Its miss still counts (the safe side).
+    """
     excerpt = (step.get("stdout") or step.get("stderr") or "").strip()
+    matched = step.get("matched_expected")
     return {"name": step.get("name"), "probe": step.get("probe"), "ok": step.get("ok"),
-            "matched_expected": step.get("matched_expected"), "error": clean_text(step["error"]) if step.get("error") else None,
+            "matched_expected": None if matched is True and not step.get("ok") else matched, "error": clean_text(step["error"]) if step.get("error") else None,
             "excerpt": clean_text(excerpt.replace("\n", " | "), EXCERPT_CHARS)}
 
 

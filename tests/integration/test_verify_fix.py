@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import time
 
+import yaml
+
 from tests.alerts_support import fs, snapshot
 from tests.conftest import run_cli
 from tests.integration.test_alert_evidence import PROCS, system
@@ -176,3 +178,25 @@ def test_verify_an_assistant_answer_by_its_pattern_findings(live_server):
     for path, status, word in [("q999999", 404, "no question q999999"), ("qq1", 400, "issue id"), ("999", 404, "no alert 999")]:
         r = server.post(f"/api/v1/history/issues/verify/{path}", json={})
         assert r.status_code == status and word in r.json()["error"]["message"], (path, r.text)
+
+
+def test_a_check_that_failed_to_run_is_no_healthy_reading(live_server):
+    """``cat`` of a file the box lacks exits 1 with empty output, which a negative look-ahead "healthy" regex
+    matches: a probe that failed proves nothing, so the answer cannot be verified fixed on it."""
+    server = _server(live_server)
+    kb = server.agent.knowledge
+    pattern = yaml.safe_load(kb.text("memory-swap-pressure"))
+    pattern.pop("findings", None)
+    pattern.update(pattern_id="local-missing-file-check", diagnostics=[
+        {"name": "RAID status", "probe": "read-file", "params": {"file": "/proc/no-such-mdstat"},
+         "expected_output": r"\A(?![\s\S]*\[U*_[U_]*\])"}])
+    kb.save_local("local-missing-file-check", yaml.safe_dump(pattern, sort_keys=False))
+    assert kb.get("local-missing-file-check") is not None, kb.errors
+    store = server.agent.store
+    store.add_turn("c3", "is my array ok", {"mode": "kb_only", "matched_patterns": [
+        {"pattern_id": "local-missing-file-check", "title": "-", "score": 0.8}]})
+    qid = next(q["id"] for q in server.get("/api/v1/history/issues", params={"kind": "question"}).json()["issues"])
+    server.agent.snapshot = snapshot(time.time(), system=system(40.0, PROCS))
+    data = server.post(f"/api/v1/history/issues/verify/{qid}", json={"collect": False}).json()
+    assert data["readings"][0]["ok"] is False and data["readings"][0]["matched_expected"] is None, data
+    assert data["outcome"] == "could_not_verify" and data["ttr_s"] is None, data
