@@ -14,6 +14,7 @@ import yaml
 from tests.alerts_support import fs, snapshot
 from tests.conftest import run_cli
 from tests.integration.test_alert_evidence import PROCS, system
+from tests.integration.test_knowledge_diagnostics import tools  # noqa: F401 (the fake slow probe)
 
 OPENED_AGO_S = 7200
 
@@ -200,3 +201,59 @@ def test_a_check_that_failed_to_run_is_no_healthy_reading(live_server):
     data = server.post(f"/api/v1/history/issues/verify/{qid}", json={"collect": False}).json()
     assert data["readings"][0]["ok"] is False and data["readings"][0]["matched_expected"] is None, data
     assert data["outcome"] == "could_not_verify" and data["ttr_s"] is None, data
+
+
+def _slow_pattern(server, steps: int = 3) -> None:
+    """A local pattern whose checks all hang (a dead NFS mount, a stuck docker daemon): test-slow sleeps 120 s."""
+    kb = server.agent.knowledge
+    pattern = yaml.safe_load(kb.text("memory-swap-pressure"))
+    pattern.update(pattern_id="local-hanging-checks",
+                   diagnostics=[{"name": f"hanging {i}", "probe": "test-slow"} for i in range(steps)])
+    kb.save_local("local-hanging-checks", yaml.safe_dump(pattern, sort_keys=False))
+    assert kb.get("local-hanging-checks") is not None, kb.errors
+
+
+def test_hanging_checks_end_within_the_verification_budget(live_server, tools, monkeypatch):
+    """Three checks that each hang until their timeout (15 s by default: 45 s, OMV's RPC bridge gives up)
+    must end within the verification's budget: the first gets what is left, the rest do not start."""
+    from omv_copilot_agent.services import alerts as alert_services
+
+    monkeypatch.setattr(alert_services, "VERIFY_BUDGET_S", 2.0, raising=False)
+    server = live_server({"alerts": {"udev_monitor": False, "rrd_import": False},
+                          "knowledge": {"diagnostic_timeout_s": 5}}, cycle=False)
+    alert, _ = _open_memory_alert(server)
+    _slow_pattern(server)
+    started = time.monotonic()
+    data = server.post(f"/api/v1/alerts/verify/{alert['id']}",
+                       json={"collect": False, "pattern_id": "local-hanging-checks"}).json()
+    assert time.monotonic() - started < 12, "the checks ran past the verification's budget"
+    first, *rest = data["readings"]
+    assert "did not finish within" in first["error"], first
+    assert [r["error"] for r in rest] == ["not run: the time for these checks was spent by the steps before"] * 2
+    assert data["outcome"] == "could_not_verify", data
+
+
+def test_one_verification_at_a_time(live_server, tools, monkeypatch):
+    """A second verification while one runs (a double click, a retry after the web UI gave up) is told so."""
+    import threading
+
+    from omv_copilot_agent.services import alerts as alert_services
+
+    monkeypatch.setattr(alert_services, "VERIFY_BUDGET_S", 3.0, raising=False)
+    server = live_server({"alerts": {"udev_monitor": False, "rrd_import": False},
+                          "knowledge": {"diagnostic_timeout_s": 5}}, cycle=False)
+    alert, _ = _open_memory_alert(server)
+    _slow_pattern(server, steps=1)
+    body = {"collect": False, "pattern_id": "local-hanging-checks"}
+    first = threading.Thread(target=server.post, args=(f"/api/v1/alerts/verify/{alert['id']}",), kwargs={"json": body})
+    first.start()
+    deadline = time.monotonic() + 5
+    while not server.agent.alerts.verifying.locked() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    r = server.post(f"/api/v1/history/issues/verify/{alert['id']}", json=body)
+    status = server.get("/api/v1/alerts").status_code  # the API answers meanwhile
+    first.join()
+    assert r.status_code == 409 and "another verification is running" in r.json()["error"]["message"], r.text
+    assert status == 200
+    r = server.post(f"/api/v1/alerts/verify/{alert['id']}", json={"collect": False})
+    assert r.status_code == 200, r.text
