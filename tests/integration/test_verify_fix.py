@@ -257,3 +257,20 @@ def test_one_verification_at_a_time(live_server, tools, monkeypatch):
     assert status == 200
     r = server.post(f"/api/v1/alerts/verify/{alert['id']}", json={"collect": False})
     assert r.status_code == 200, r.text
+
+
+def test_bad_issue_ids_are_named_as_sent(live_server):
+    """The message quotes the id the caller sent (not what is left after a leading 'q') and says why it is wrong."""
+    server = _server(live_server)
+    for raw in ("q", "q1x", "qq1", "q0", "Q1"):
+        r = server.post(f"/api/v1/history/issues/verify/{raw}", json={"collect": False})
+        message = r.json()["error"]["message"]
+        assert r.status_code == 400 and f"not {raw!r}" in message and "q34" in message, (raw, message)
+    for path in ("/api/v1/history/issues/verify/" + "9" * 19, "/api/v1/alerts/verify/" + "9" * 19):
+        message = server.post(path, json={"collect": False}).json()["error"]["message"]
+        assert "at most 18 digits" in message, message
+    # str.isdigit() holds for superscripts (int() then fails) and other scripts' digits (int() reads them)
+    for raw in ("\u00b2", "q\u00b2", "\u0661", "q\u0661", "\uff11"):
+        for path in (f"/api/v1/history/issues/verify/{raw}", f"/api/v1/alerts/verify/{raw}", f"/api/v1/alerts/{raw}"):
+            r = server.post(path, json={"collect": False}) if "verify" in path else server.get(path)
+            assert r.status_code == 400 and r.json()["error"]["code"] in ("invalid_issue_id", "invalid_alert_id"), (path, r.text)
