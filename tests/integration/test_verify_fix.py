@@ -126,7 +126,10 @@ def test_cli_verify(make_config):
     r = run_cli("--config", str(path), "alerts", "show", str(alert_id))
     assert "verified" in r.stdout and "could_not_verify" in r.stdout
     for args, code, word in [(("verify", "abc"), 2, "issue id"), (("verify", "424242"), 1, "no alert 424242"),
-                             (("verify", "q424242"), 1, "no question q424242")]:
+                             (("verify", "q424242"), 1, "no question q424242"), (("verify", "\u00b2"), 2, "issue id"),
+                             (("alerts", "show", "\u00b2"), 2, "numeric alert ID"),
+                             (("alerts", "ack", "q\u00b2"), 2, "numeric alert ID"),
+                             (("alerts", "unsnooze", "\u00b2"), 2, "snooze's number")]:
         r = run_cli("--config", str(path), *args)
         assert r.returncode == code and word in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
 
