@@ -182,7 +182,7 @@ class AlertService:
 
         A fixed alert that is still open is resolved now (and its resolve is announced, evidence
         included). ``deadline`` (``time.monotonic()``) bounds the probes. None when there is no such
-        alert; KeyError when ``pattern_id`` is unknown.
+        alert; verify.UnknownPattern when the pattern is unknown.
         """
         alert = self.store.get_alert(alert_id)
         if alert is None:
@@ -204,7 +204,7 @@ class AlertService:
                       deadline: float | None = None) -> dict | None:
         """The admin did what an assistant answer said: re-run its pattern's probes (the answer's best
         match, or ``pattern_id``) and the pattern's findings on ``snapshot``; record the outcome, and the
-        time from the question to the verified fix. None when there is no such answer; KeyError for an
+        time from the question to the verified fix. None when there is no such answer; verify.UnknownPattern for an
         unknown pattern; ValueError when the answer matched no pattern and none is given."""
         turn = self.store.get_turn(turn_id)
         if turn is None:
@@ -227,12 +227,12 @@ class AlertService:
         return {**record, "reason": reason, "question": turn["query"]}
 
     def _readings(self, pattern_id: str | None, text: str, snapshot, deadline: float | None = None) -> list[dict]:
-        """The pattern's diagnostics run now, placeholders filled from ``text`` and the box; KeyError if unknown."""
+        """The pattern's diagnostics run now, placeholders filled from ``text`` and the box; verify.UnknownPattern if unknown."""
         if not pattern_id:
             return []
         pattern = self.knowledge.get(pattern_id) if self.knowledge is not None else None
         if pattern is None:
-            raise KeyError(pattern_id)
+            raise verify.UnknownPattern(pattern_id)
         params = verify.probe_params(text, pattern["diagnostics"], snapshot)
         return [verify.reading(step) for step in self.knowledge.run_diagnostics(pattern_id, params, deadline=deadline)]
 

@@ -18,6 +18,11 @@ from omv_copilot_agent.alerts.evidence import clean_text
 from omv_copilot_agent.knowledge import fill
 
 OUTCOMES = ("fixed", "still_present", "could_not_verify")
+
+
+class UnknownPattern(KeyError):
+    """The pattern a verification would run is not in the knowledge base (``args[0]``: its id)."""
+
 #: how much of a probe's output a verification keeps (the reading, not the whole output)
 EXCERPT_CHARS = 300
 #: the window of the time-to-resolution figures (health report, GET /health)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 
+from omv_copilot_agent.alerts.verify import UnknownPattern
 from omv_copilot_agent.services.call import Call, Created, Document, path_id
 from omv_copilot_agent.services.errors import ServiceError, invalid, not_found, unavailable
 
@@ -104,8 +105,12 @@ def run_verification(call: Call, verify, issue_id: int, body: dict, missing: str
         snapshot = fresh_snapshot(call, body)
         try:
             result = verify(issue_id, snapshot, body.get("pattern_id"), deadline=deadline)
-        except KeyError as exc:
-            raise invalid(f"{call.field('pattern_id')}: no pattern {exc.args[0]!r}", "unknown_pattern") from None
+        except UnknownPattern as exc:
+            if body.get("pattern_id"):
+                raise invalid(f"{call.field('pattern_id')}: no pattern {exc.args[0]!r}", "unknown_pattern") from None
+            raise invalid(f"the pattern this issue names, {exc.args[0]!r} (its alert's evidence or its answer's best match), "
+                          "is no longer in the knowledge base: choose another (pattern_id; omv-copilot verify --pattern)",
+                          "unknown_pattern") from None
         except ValueError as exc:
             raise invalid(f"{call.field('pattern_id')}: {exc}", "pattern_needed") from None
     finally:

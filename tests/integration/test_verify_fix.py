@@ -277,3 +277,22 @@ def test_bad_issue_ids_are_named_as_sent(live_server):
         for path in (f"/api/v1/history/issues/verify/{raw}", f"/api/v1/alerts/verify/{raw}", f"/api/v1/alerts/{raw}"):
             r = server.post(path, json={"collect": False}) if "verify" in path else server.get(path)
             assert r.status_code == 400 and r.json()["error"]["code"] in ("invalid_issue_id", "invalid_alert_id"), (path, r.text)
+
+
+def test_a_pattern_gone_since_the_alert_opened_is_named_as_the_evidences(live_server):
+    """The evidence named a local pattern the admin deleted since: the caller sent no pattern_id, so the
+    message must not blame that field; it says which pattern is gone and how to choose another."""
+    server = _server(live_server)
+    kb = server.agent.knowledge
+    pattern = yaml.safe_load(kb.text("memory-swap-pressure"))
+    pattern.update(pattern_id="local-memory-copy", title="Out of memory or heavy swapping (local copy)")
+    kb.save_local("local-memory-copy", yaml.safe_dump(pattern, sort_keys=False))
+    server.agent.alerts.evaluate(snapshot(time.time() - 60, system=system(97.0, PROCS)))
+    alert = next(a for a in server.agent.alerts.open_alerts() if a["rule"] == "memory_pressure")
+    gone = alert["evidence"]["pattern"]["id"]
+    assert gone == "local-memory-copy"
+    assert server.request("DELETE", f"/api/v1/knowledge/patterns/{gone}").status_code == 200
+    r = server.post(f"/api/v1/alerts/verify/{alert['id']}", json={"collect": False})
+    message = r.json()["error"]["message"]
+    assert r.status_code == 400 and "field 'pattern_id'" not in message, message
+    assert gone in message and "pattern_id" in message, message
