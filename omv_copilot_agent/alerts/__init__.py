@@ -234,7 +234,10 @@ class AlertService:
         if pattern is None:
             raise verify.UnknownPattern(pattern_id)
         params = verify.probe_params(text, pattern["diagnostics"], snapshot)
-        return [verify.reading(step) for step in self.knowledge.run_diagnostics(pattern_id, params, deadline=deadline)]
+        asleep = verify.sleeping_disks(snapshot if snapshot is not None else self.latest())
+        steps = self.knowledge.run_diagnostics(pattern_id, params, deadline=deadline,
+                                               skip=lambda diag: verify.wakes_sleeping(diag, params, asleep))
+        return [verify.reading(step) for step in steps]
 
     def _still_holds(self, alert: dict, snapshot, now: float) -> bool | None:
         """Whether the alert's rule reports its (rule, subject) on ``snapshot``; None when it cannot tell."""

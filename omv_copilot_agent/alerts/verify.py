@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from statistics import median
 
+from omv_copilot_agent import probes
 from omv_copilot_agent.alerts.evidence import clean_text
-from omv_copilot_agent.knowledge import fill
+from omv_copilot_agent.knowledge import diagnostics, fill
+from omv_copilot_agent.knowledge.diagnostics import PLACEHOLDER
 
 OUTCOMES = ("fixed", "still_present", "could_not_verify")
 
@@ -34,6 +36,32 @@ def probe_params(text: str, diags: list[dict], snapshot) -> dict:
     device, an array, a unit, a path — or the question) or the box points to unambiguously: the same
     filling a KB answer's checks get."""
     return fill.values(diags, text, snapshot)
+
+
+def sleeping_disks(snapshot) -> set[str]:
+    """The disks the snapshot found asleep (the collection reads SMART with ``-n standby``: they stay so)."""
+    disks = (snapshot.data("smart") or {}).get("disks") or [] if snapshot is not None else []
+    return {str(d["device"]) for d in disks if isinstance(d, dict) and d.get("asleep") and d.get("device")}
+
+
+def wakes_sleeping(diag: dict, params: dict, asleep: set[str]) -> str | None:
+    """Why ``diag`` must not run in a verification: it reads a disk itself (smartctl, hdparm ...) and that
+    disk is asleep. The admin pressed "I did it", not "spin my disks up"; ``omv-copilot diagnose`` runs it."""
+    if not asleep:
+        return None
+    try:
+        probe = probes.get(diag.get("probe"))
+    except probes.UnknownProbe:
+        return None
+    if not diagnostics.wakes_disks(probe.argv):
+        return None
+    for value in (diag.get("params") or {}).values():
+        m = PLACEHOLDER.match(value) if isinstance(value, str) else None
+        value = params.get(m.group(1)) if m else value
+        if value in asleep:
+            return (f"not run: {value} is asleep and this check would spin it up "
+                    f"(omv-copilot diagnose runs it when you choose)")
+    return None
 
 
 def reading(step: dict) -> dict:

@@ -150,12 +150,13 @@ class KnowledgeBase:
         return matcher.rank(self.index, "", found, limit=len(self.patterns), feedback=None)
 
     def run_diagnostics(self, pattern_id: str, params: dict | None = None, *, progress=None,
-                        step: int | None = None, deadline: float | None = None) -> list[dict]:
+                        step: int | None = None, deadline: float | None = None, skip=None) -> list[dict]:
         """Run the pattern's diagnostics in order (only index ``step`` when given); solutions never run.
 
         ``deadline`` (``time.monotonic()``) bounds the whole run for a caller that must answer in
         time: each step gets at most what is left, and a step with less than a second left is
-        reported as not run rather than started.
+        reported as not run rather than started. ``skip(diag)`` may name a reason not to run a step
+        (reported with it as the step's error).
         """
         pattern = self.get(pattern_id)
         if pattern is None:
@@ -166,6 +167,10 @@ class KnowledgeBase:
                 continue
             if progress:
                 progress(i, len(pattern["diagnostics"]), diag)
+            reason = skip(diag) if skip is not None else None
+            if reason:
+                results.append(diagnostics.not_run(diag, reason))
+                continue
             left = self.timeout_s if deadline is None else min(self.timeout_s, deadline - time.monotonic())
             if left < 1:
                 results.append(diagnostics.not_run(diag, "not run: the time for these checks was spent by the steps before"))

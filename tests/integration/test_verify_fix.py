@@ -296,3 +296,20 @@ def test_a_pattern_gone_since_the_alert_opened_is_named_as_the_evidences(live_se
     message = r.json()["error"]["message"]
     assert r.status_code == 400 and "field 'pattern_id'" not in message, message
     assert gone in message and "pattern_id" in message, message
+
+
+def test_verifying_does_not_spin_up_a_sleeping_disk(live_server):
+    """The disk of a SMART alert is asleep when the admin verifies: the collection leaves it asleep, and so
+    must the checks — smartctl reading it would spin it up; they say why they did not run."""
+    from tests.alerts_support import smart_disk
+
+    server = _server(live_server)
+    disk = smart_disk("smart-ata-failed-scrutiny.json", "/dev/sdq")
+    bad = {**disk, "attributes": [{**a, "raw": 24} if a["id"] == 5 else a for a in disk["attributes"]]}
+    opened = time.time() - 600
+    server.agent.alerts.evaluate(snapshot(opened, smart={"disks": [bad], "cycle_at": opened}))
+    alert = next(a for a in server.agent.alerts.open_alerts() if a["rule"] == "smart_attributes")
+    server.agent.snapshot = snapshot(time.time(), smart={"disks": [{**bad, "asleep": "standby"}], "cycle_at": time.time()})
+    data = server.post(f"/api/v1/alerts/verify/{alert['id']}",
+                       json={"collect": False, "pattern_id": "smart-reallocated-sectors"}).json()
+    assert data["readings"] and all(r["error"] and "/dev/sdq is asleep" in r["error"] for r in data["readings"]), data
