@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 import yaml
 
 from tests.alerts_support import fs, snapshot
@@ -134,16 +135,21 @@ def test_cli_verify(make_config):
         assert r.returncode == code and word in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
 
 
-def test_disk_alert_probes_get_the_alerts_device(live_server):
-    """The pattern's {device} checks run on the alert's disk (filled like a KB answer's), not refused for a missing value."""
+def _open_disk_alert(server) -> tuple[dict, dict]:
+    """A reallocated-sectors alert on /dev/sdq (opened 10 minutes ago) and the disk as the snapshot reads it."""
     from tests.alerts_support import smart_disk
 
-    server = _server(live_server)
     disk = smart_disk("smart-ata-failed-scrutiny.json", "/dev/sdq")
     bad = {**disk, "attributes": [{**a, "raw": 24} if a["id"] == 5 else a for a in disk["attributes"]]}
     opened = time.time() - 600
     server.agent.alerts.evaluate(snapshot(opened, smart={"disks": [bad], "cycle_at": opened}))
-    alert = next(a for a in server.agent.alerts.open_alerts() if a["rule"] == "smart_attributes")
+    return next(a for a in server.agent.alerts.open_alerts() if a["rule"] == "smart_attributes"), bad
+
+
+def test_disk_alert_probes_get_the_alerts_device(live_server):
+    """The pattern's {device} checks run on the alert's disk (filled like a KB answer's), not refused for a missing value."""
+    server = _server(live_server)
+    alert, bad = _open_disk_alert(server)
     server.agent.snapshot = snapshot(time.time(), smart={"disks": [bad], "cycle_at": time.time()})
     data = server.post(f"/api/v1/alerts/verify/{alert['id']}",
                        json={"collect": False, "pattern_id": "smart-reallocated-sectors"}).json()
@@ -216,7 +222,8 @@ def _slow_pattern(server, steps: int = 3) -> None:
     assert kb.get("local-hanging-checks") is not None, kb.errors
 
 
-def test_hanging_checks_end_within_the_verification_budget(live_server, tools, monkeypatch):
+@pytest.mark.usefixtures("tools")
+def test_hanging_checks_end_within_the_verification_budget(live_server, monkeypatch):
     """Three checks that each hang until their timeout (15 s by default: 45 s, OMV's RPC bridge gives up)
     must end within the verification's budget: the first gets what is left, the rest do not start."""
     from omv_copilot_agent.services import alerts as alert_services
@@ -236,7 +243,8 @@ def test_hanging_checks_end_within_the_verification_budget(live_server, tools, m
     assert data["outcome"] == "could_not_verify", data
 
 
-def test_one_verification_at_a_time(live_server, tools, monkeypatch):
+@pytest.mark.usefixtures("tools")
+def test_one_verification_at_a_time(live_server, monkeypatch):
     """A second verification while one runs (a double click, a retry after the web UI gave up) is told so."""
     import threading
 
@@ -301,14 +309,8 @@ def test_a_pattern_gone_since_the_alert_opened_is_named_as_the_evidences(live_se
 def test_verifying_does_not_spin_up_a_sleeping_disk(live_server):
     """The disk of a SMART alert is asleep when the admin verifies: the collection leaves it asleep, and so
     must the checks — smartctl reading it would spin it up; they say why they did not run."""
-    from tests.alerts_support import smart_disk
-
     server = _server(live_server)
-    disk = smart_disk("smart-ata-failed-scrutiny.json", "/dev/sdq")
-    bad = {**disk, "attributes": [{**a, "raw": 24} if a["id"] == 5 else a for a in disk["attributes"]]}
-    opened = time.time() - 600
-    server.agent.alerts.evaluate(snapshot(opened, smart={"disks": [bad], "cycle_at": opened}))
-    alert = next(a for a in server.agent.alerts.open_alerts() if a["rule"] == "smart_attributes")
+    alert, bad = _open_disk_alert(server)
     server.agent.snapshot = snapshot(time.time(), smart={"disks": [{**bad, "asleep": "standby"}], "cycle_at": time.time()})
     data = server.post(f"/api/v1/alerts/verify/{alert['id']}",
                        json={"collect": False, "pattern_id": "smart-reallocated-sectors"}).json()
