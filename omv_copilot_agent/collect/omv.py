@@ -64,6 +64,8 @@ CONFIG_CALLS: dict[str, tuple[str, str, dict | None, Callable[[Any], Any]]] = {
     "network": ("Network", "enumerateDevices", {}, _rows),
     "cron_jobs": ("Cron", "getList", {**PAGE, "type": ["userdefined"]}, _rows),
     "rsync_jobs": ("Rsync", "getList", PAGE, _rows),
+    # the scheduled SMART tests (conf.service.smartmontools.job): configuration only, no disk is asked
+    "smart_tests": ("Smart", "getScheduleList", PAGE, _rows),
     "email": ("EmailNotification", "get", {}, _email),
     "topics": ("Notification", "getList", PAGE, _topics),
     "filesystems": ("FileSystemMgmt", "enumerateFilesystems", {}, _rows),
