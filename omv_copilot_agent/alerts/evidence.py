@@ -39,10 +39,14 @@ TREND_WINDOW_S = 30 * 86400
 PROCESS_RULES = frozenset({"load", "memory_pressure"})
 DISK_RULES = frozenset({"smart_health", "smart_attributes", "nvme_health", "disk_temperature"})
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: C0/C1 controls, and the Unicode ones that break or reorder a line (line/paragraph separators, bidi
+#: overrides and isolates, zero-width characters): an e-mail or chat line must read as it is
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 #: ``password=x``, ``"token": "x"``, ``--pass x``, ``user:secret@host``: the secret part is masked
 _CREDENTIALS = (
-    re.compile(r"(?i)((?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|psk)\"?\s*[=:]\s*[\"']?)([^\s\"',;}]+)"),
+    re.compile(r"(?i)([\w-]*(?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|access[_-]?key|private[_-]?key|psk)"
+               r"[\w-]*\"?\s*[=:]\s*[\"']?)([^\s\"',;}]+)"),
+    re.compile(r"(?i)(\bbearer\s+)(\S+)"),
     re.compile(r"(?i)(--(?:password|passwd|pass|token|secret|api-key)(?:=|\s+))(\S+)"),
     re.compile(r"(://[^\s/:@\"']+:)([^\s@/\"']+)(?=@)"),
 )
@@ -137,7 +141,8 @@ def _change_line(change: dict) -> str:
         return f"{path}: {change['change']}"
 
     def short(v) -> str:
-        return clean_text(json.dumps(v, default=str) if isinstance(v, (dict, list)) else v, 60)
+        # records compared whole (a list without names) quote every field: secret-named ones are dropped first
+        return clean_text(json.dumps(clean(v), default=str) if isinstance(v, (dict, list)) else v, 60)
 
     if change["change"] == "changed":
         return f"{path}: {short(change['old'])} → {short(change['new'])}"

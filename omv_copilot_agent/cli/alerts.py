@@ -65,8 +65,13 @@ def register(sub) -> None:
     y.set_defaults(handler=run_history)
 
 
+def _number(raw: str | None) -> bool:
+    """An id as the API takes it: ASCII digits (str.isdigit() also holds for '²', which int() refuses)."""
+    return bool(raw) and raw.isascii() and raw.isdigit()
+
+
 def _id(args) -> int:
-    if not args.id or not args.id.isdigit():
+    if not _number(args.id):
         raise CliError(f"'alerts {args.action}' needs a numeric alert ID, e.g. omv-copilot alerts {args.action} 3", 2)
     return int(args.id)
 
@@ -96,7 +101,7 @@ def duration(text: str | None, what: str) -> int:
 def _snooze_target(raw: str | None) -> dict:
     if not raw:
         raise CliError("'alerts snooze' needs an alert ID or an alert class, e.g. omv-copilot alerts snooze smart_attributes:/dev/sdb --for 7d", 2)
-    if raw.isdigit():
+    if _number(raw):
         return {"alert_id": int(raw)}
     rule, _, subject = raw.partition(":")
     return {"rule": rule, **({"subject": subject} if subject else {})}
@@ -142,7 +147,7 @@ def run_policy_actions(args, client) -> int:
             f"snooze {data['id']}: {data['rule']}{':' + data['subject'] if data['subject'] else ''} silent until {_until(data['until'])}")
         return 0
     if args.action == "unsnooze":
-        if not args.id or not args.id.isdigit():
+        if not _number(args.id):
             raise CliError("'alerts unsnooze' needs the snooze's number (omv-copilot alerts policy lists them)", 2)
         data = _unwrap(client.request("DELETE", f"/api/v1/alerts/snooze/{quote(int(args.id))}"))
         print_json(data) if args.json else print(f"snooze {args.id} ended")
@@ -229,7 +234,7 @@ def _resolution(r: dict) -> str:
 
 
 def run_verify(args) -> int:
-    if not (args.id.isdigit() or (args.id[:1] == "q" and args.id[1:].isdigit())):
+    if not (_number(args.id) or (args.id[:1] == "q" and _number(args.id[1:]))):
         raise CliError(f"verify needs an issue id as 'omv-copilot history' lists it (12, or q34 for an answer), not {args.id!r}", 2)
     client = connect(args)
     client.require_durable("the verification")

@@ -163,6 +163,17 @@ def filter_lines(pattern: str, text: str) -> str:
     return "".join(line + "\n" for line in kept)
 
 
+def not_run(diag: dict, error: str | None = None) -> dict:
+    """The result of ``diag`` before (or instead of) running it: ``error`` says why it did not run (judged
+    could_not_run with it)."""
+    out = {"name": diag.get("name"), "probe": diag.get("probe"), "command": diag.get("command") or "", "argv": None,
+           "returncode": None, "stdout": "", "stderr": "", "duration_s": 0.0, "timed_out": False, "truncated": False,
+           "error": error, "ok": False, "matched_expected": None, "expected_output": diag.get("expected_output")}
+    if error:
+        out.update(verdict.judge(out))
+    return out
+
+
 def run_step(diag: dict, params: dict, *, timeout: float = DEFAULT_TIMEOUT_S, max_output: int = DEFAULT_MAX_OUTPUT) -> dict:
     """Run one diagnostic, judged: ``state`` ok | problem | could_not_run, ``reason``, one-line ``reading``
     (probes/verdict.py); a refusal comes back with ``error`` set and nothing run."""
@@ -176,9 +187,7 @@ def run_step(diag: dict, params: dict, *, timeout: float = DEFAULT_TIMEOUT_S, ma
 
 
 def _run_step(diag: dict, params: dict, *, timeout: float, max_output: int) -> dict:
-    out = {"name": diag.get("name"), "probe": diag.get("probe"), "command": diag.get("command") or "", "argv": None,
-           "returncode": None, "stdout": "", "stderr": "", "duration_s": 0.0, "timed_out": False, "truncated": False,
-           "error": None, "ok": False, "matched_expected": None, "expected_output": diag.get("expected_output")}
+    out = not_run(diag)
     try:
         probe_call = call(diag, params or {})
         if not out["command"]:

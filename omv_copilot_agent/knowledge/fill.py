@@ -38,7 +38,7 @@ def _one(values: list[str]) -> list[str]:
 def candidates(query: str, snapshot) -> dict[str, list[str]]:
     """Values per placeholder name, best first: named in the question, then the box's only candidate."""
     storage, smart = _data(snapshot, "storage"), _data(snapshot, "smart")
-    words = {w.strip(".:,;!?").lower() for w in _WORD.findall(query or "")}
+    words = list(dict.fromkeys(w.strip(".:,;!?").lower() for w in _WORD.findall(query or "")))  # in the question's order
     named_devs = [m.group(1) for m in _DEV.finditer(query or "")]
     raid = [a for a in storage.get("raid") or [] if isinstance(a, dict) and a.get("name")]
     disks = [d for d in smart.get("disks") or [] if isinstance(d, dict) and d.get("device")]

@@ -59,8 +59,11 @@ def verify_issue(call: Call) -> dict:
     body = call.body(VERIFY_SCHEMA, optional=True)
     svc = service(call)
     question = raw[:1] == "q"
-    number = path_id(raw[1:] if question else raw, "issue id (an alert's number or q<number> for a question)",
-                     "invalid_issue_id")
+    digits = raw[1:] if question else raw
+    if not (digits.isascii() and digits.isdigit()) or int(digits) < 1:
+        raise invalid("issue id must be an alert's number (12) or q and a question's number (q34), "
+                      f"not {raw[:40]!r}", "invalid_issue_id")
+    number = path_id(digits, "issue id", "invalid_issue_id")
     if question:
         if call.agent.store.get_turn(number) is None:
             raise not_found(f"no question {raw}")
