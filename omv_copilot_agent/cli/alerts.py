@@ -60,6 +60,7 @@ def register(sub) -> None:
     y.add_argument("--from", dest="from_id", type=int)
     y.add_argument("--to", dest="to_id", type=int)
     y.add_argument("--limit", type=int, default=50, help=f"rows to list (1-{HISTORY_LIMIT_MAX}, default 50)")
+    y.add_argument("--questions", action="store_true", help="issues: list assistant questions next to the alerts")
     y.add_argument("--json", action="store_true", help="print JSON")
     y.set_defaults(handler=run_history)
 
@@ -292,7 +293,7 @@ def run_history(args) -> int:
             print(f"  {c['change']:8} {c['path']}")
         return 0
     path = {"issues": "/api/v1/history/issues", "snapshots": "/api/v1/history/snapshots", "notes": "/api/v1/history/notes"}[args.action]
-    data = client.get(path, limit=args.limit)
+    data = client.get(path, limit=args.limit, **({"kind": "all"} if args.action == "issues" and args.questions else {}))
     if args.json:
         print_json(data)
         return 0

@@ -19,6 +19,7 @@ import time
 import regex
 
 from omv_copilot_agent import probes, runner
+from omv_copilot_agent.probes import verdict
 
 PLACEHOLDER = re.compile(r"^\{([a-z_]{1,32})\}$")
 _SHOWN_PLACEHOLDER = re.compile(r"\{[a-z_]{1,32}\}$")
@@ -163,7 +164,18 @@ def filter_lines(pattern: str, text: str) -> str:
 
 
 def run_step(diag: dict, params: dict, *, timeout: float = DEFAULT_TIMEOUT_S, max_output: int = DEFAULT_MAX_OUTPUT) -> dict:
-    """Run one diagnostic; a refusal comes back with ``error`` set and nothing run."""
+    """Run one diagnostic, judged: ``state`` ok | problem | could_not_run, ``reason``, one-line ``reading``
+    (probes/verdict.py); a refusal comes back with ``error`` set and nothing run."""
+    out = _run_step(diag, params, timeout=timeout, max_output=max_output)
+    try:
+        probe = probes.get(diag.get("probe"))
+    except probes.UnknownProbe:
+        probe = None
+    out.update(verdict.judge(out, probe))
+    return out
+
+
+def _run_step(diag: dict, params: dict, *, timeout: float, max_output: int) -> dict:
     out = {"name": diag.get("name"), "probe": diag.get("probe"), "command": diag.get("command") or "", "argv": None,
            "returncode": None, "stdout": "", "stderr": "", "duration_s": 0.0, "timed_out": False, "truncated": False,
            "error": None, "ok": False, "matched_expected": None, "expected_output": diag.get("expected_output")}

@@ -7,7 +7,7 @@
   'use strict';
   var Ext = window.Ext6;
   var C = window.OmvCopilot;
-  var PAGES = ['dashboard', 'assistant', 'knowledge', 'diagnostics', 'traces', 'alerts', 'history'];
+  var PAGES = ['dashboard', 'assistant', 'knowledge', 'diagnostics', 'traces', 'alerts', 'history', 'changes'];
 
   function loginHtml(mode, err) {
     if (mode === 'omv') {
@@ -68,7 +68,7 @@
         renderTo: wrap, cls: 'ocp-tabs', itemId: 'copilotRoot', plain: false, width: wrap.clientWidth || 800, height: 600,
         tabBar: {items: [{xtype: 'tbfill'}, {xtype: 'tbtext', cls: 'ocp-mode', text: mode === 'omv' ? 'OMV Co-Pilot' : 'OMV Co-Pilot · development'}]},
         items: [C.createDashboard(app), C.createAssistant(app), C.createKnowledge(app), C.createDiagnostics(app),
-          C.createTraces(app), C.createAlerts(app), C.createHistory(app)]
+          C.createTraces(app), C.createAlerts(app), C.createHistory(app), C.createChanges(app)]
       });
       state.root = root;
       size();
