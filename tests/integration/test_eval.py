@@ -21,11 +21,11 @@ from tests.eval import evalset, run
 
 # split -> metric -> minimum rate (today's measurement, rounded down). ECE is a maximum.
 FLOORS = {
-    "tuned": {"fix_top1": 0.861, "relevant_top3": 0.95, "context_ok": 0.901, "off_topic_handled": 1.0},
+    "tuned": {"fix_top1": 0.881, "relevant_top3": 0.95, "context_ok": 0.901, "off_topic_handled": 1.0},
     "heldout": {"fix_top1": 0.4, "relevant_top3": 0.783, "context_ok": 0.666, "off_topic_handled": 1.0},
 }
 # ECE: the relevance model's scores are Platt-scaled per role (a question's leader, its other
-# candidates) on the tuned split, which brought the tuned ECE from 0.31 to 0.082 (third session);
+# candidates) on the tuned split, which brought the tuned ECE from 0.31 to 0.085 (third session);
 # the held-out ceiling stays until the lead measures that split at merge.
 ECE_CEILING = {"tuned": 0.12, "heldout": 0.20}
 
