@@ -21,13 +21,13 @@ from tests.eval import evalset, run
 
 # split -> metric -> minimum rate (today's measurement, rounded down). ECE is a maximum.
 FLOORS = {
-    "tuned": {"fix_top1": 0.693, "relevant_top3": 0.9, "context_ok": 0.861, "off_topic_handled": 1.0},
+    "tuned": {"fix_top1": 0.881, "relevant_top3": 0.95, "context_ok": 0.901, "off_topic_handled": 1.0},
     "heldout": {"fix_top1": 0.4, "relevant_top3": 0.783, "context_ok": 0.666, "off_topic_handled": 1.0},
 }
-# ECE is a guard, not yet the target: the relevance model is fit on every (question, pattern) pair,
-# so the top pattern's score is underconfident on the tuned split (0.249) and overconfident on the
-# held-out one (0.158); the 0.10 needs a knowledge base that covers the held-out classes too.
-ECE_CEILING = {"tuned": 0.25, "heldout": 0.20}
+# ECE: the relevance model's scores are Platt-scaled per role (a question's leader, its other
+# candidates) on the tuned split, which brought the tuned ECE from 0.31 to 0.085 (third session);
+# the held-out ceiling stays until the lead measures that split at merge.
+ECE_CEILING = {"tuned": 0.12, "heldout": 0.20}
 
 
 @pytest.fixture(scope="module")
