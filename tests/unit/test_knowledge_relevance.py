@@ -112,30 +112,3 @@ def test_the_shipped_relevance_model_is_the_fit_of_todays_patterns_and_tuned_cas
 def test_the_relevance_model_never_reads_the_held_out_split():
     text = (ROOT / "tools" / "fit-relevance").read_text()
     assert '["split"] == "tuned"' in text and "heldout" not in text.replace("held-out split is never read", "")
-
-
-def test_calibration_raises_a_questions_leader_and_keeps_what_is_matched(kb):
-    """The logistic fit covers every pattern a question's words touch, so its probabilities under-rate
-    a question's leader; Platt scaling per role (leader, other candidates) corrects that. The floor
-    goes through the same monotone maps: what is matched is what the uncalibrated model matched."""
-    from omv_copilot_agent.knowledge import matcher
-
-    model = matcher.MODEL
-    assert set(model["calibration"]) == {"leader", "rest"}
-    assert model["calibration"]["leader"] != model["calibration"]["rest"]
-    uncalibrated = dict(model, calibration={})
-    for z in (-3.0, -1.0, 0.0, 2.0):
-        assert matcher.calibrated(z, leader=True) > matcher.calibrated(z, leader=False)
-        assert matcher.calibrated(z, leader=False, model=uncalibrated) == pytest.approx(1 / (1 + 2.718281828 ** -z))
-    for question in ("my raid is degraded", "samba share is slow", "disk keeps waking up, wont go to sleep",
-                     "smb", "web ui shows 502 bad gateway after update"):
-        text = kb.index.score(question)
-        logits = {pid: matcher.logit(raw, cov, len(words)) for pid, (raw, cov, words) in text.items()}
-        raw_matched = {pid for pid, z in logits.items() if 1 / (1 + 2.718281828 ** -z) >= model["floor"]}
-        ranked = matcher.rank(kb.index, question, limit=len(kb.patterns))
-        assert {m.pattern_id for m in ranked} == raw_matched, question
-        if ranked:
-            leader = min(logits, key=lambda pid: (-logits[pid], pid))
-            assert ranked[0].pattern_id == leader
-            assert ranked[0].score == pytest.approx(matcher.calibrated(logits[leader], leader=True))
-            assert ranked[0].score > matcher.calibrated(logits[leader], leader=False)
