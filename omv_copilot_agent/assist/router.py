@@ -87,9 +87,8 @@ def route(query: str, found=None, requested: str | None = None) -> tuple[str, di
 CATEGORY_CONTEXT: dict[str, str] = {"storage": "storage", "hardware": "storage", "network": "network",
                                     "services": "service", "performance": "performance",
                                     "security": "security", "backup": "service"}
-#: The top pattern's score (its calibrated chance of holding the fix, as a question's leader) from which
-#: it decides the context: the plateau 0.6-0.62 of the tuned split.
-PATTERN_ROUTE_MIN = 0.6
+#: The top pattern's score (its calibrated chance of holding the fix) from which it decides the context.
+PATTERN_ROUTE_MIN = 0.2
 
 
 def by_pattern(chosen: str, details: dict, matches: list[dict]) -> tuple[str, dict]:

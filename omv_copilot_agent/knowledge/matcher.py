@@ -40,11 +40,9 @@ MODEL_FILE = Path(__file__).with_name("relevance.json")
 def _load_model() -> dict:
     try:
         model = json.loads(MODEL_FILE.read_text())
-        scales = model.get("calibration") or {}
-        calibration = {role: (float(scales[role]["a"]), float(scales[role]["b"])) if role in scales else (1.0, 0.0)
-                       for role in ("leader", "rest")}
-        return {"bias": float(model["bias"]), "weights": [float(w) for w in model["weights"]],
-                "floor": float(model["floor"]), "calibration": calibration}
+        scale = model.get("calibration") or {"a": 1.0, "b": 0.0}
+        return {"bias": float(model["bias"]), "weights": [float(w) for w in model["weights"]], "floor": float(model["floor"]),
+                "calibration": (float(scale["a"]), float(scale["b"]))}
     except (OSError, ValueError, KeyError, TypeError):
         # no fitted model (a checkout mid-refit): squashed BM25 times coverage, a conservative floor
         return {"bias": None, "weights": [], "floor": 0.3}
@@ -59,41 +57,18 @@ def features(raw: float, coverage: float, matched: int) -> list[float]:
     return [1 - math.exp(-raw / SQUASH), coverage, math.log1p(matched)]
 
 
-def logit(raw: float, coverage: float, matched: int, model: dict | None = None) -> float:
-    """The relevance model's log-odds for a pattern's text features (before calibration)."""
+def relevance(raw: float, coverage: float, matched: int, model: dict | None = None) -> float:
+    """The estimated chance that a pattern is relevant, from its text features."""
     model = model or MODEL
     x = features(raw, coverage, matched)
     if model["bias"] is None:
-        p = min(max(x[0] * x[1], 1e-9), 1 - 1e-9)
-        return math.log(p / (1 - p))
-    return model["bias"] + sum(w * v for w, v in zip(model["weights"], x))
-
-
-def calibrated(z: float, *, leader: bool, model: dict | None = None) -> float:
-    """The chance that a pattern holds the fix, from its log-odds and whether it leads the question.
-
-    The logistic fit covers every pattern a question's words reach, most of them one-word hits, so
-    its probabilities are those of that crowd. Platt scaling (a·z + b), fit separately on the
-    question's best pattern and on the other candidates, gives each the hit rate of its own kind:
-    the leader of a question holds the fix far more often than the same log-odds say elsewhere.
-    Both maps are monotone; the floor goes through the same map (``floor_for``), so what is
-    matched is what the uncalibrated model matched.
-    """
-    model = model or MODEL
-    a, b = (model.get("calibration") or {}).get("leader" if leader else "rest", (1.0, 0.0))
-    return 1 / (1 + math.exp(-max(-30.0, min(30.0, a * z + b))))
-
-
-def floor_for(leader: bool, model: dict | None = None) -> float:
-    """The matched floor in calibrated terms for a question's leader or another pattern."""
-    model = model or MODEL
-    floor = min(max(model["floor"], 1e-9), 1 - 1e-9)
-    return calibrated(math.log(floor / (1 - floor)), leader=leader, model=model)
-
-
-def relevance(raw: float, coverage: float, matched: int, model: dict | None = None, *, leader: bool = False) -> float:
-    """The estimated chance that a pattern is relevant, from its text features."""
-    return calibrated(logit(raw, coverage, matched, model), leader=leader, model=model)
+        return x[0] * x[1]
+    z = model["bias"] + sum(w * v for w, v in zip(model["weights"], x))
+    # Platt scaling onto the candidates an answer ranks (monotone: the order and, with the floor
+    # mapped the same way, the matched set stay those of the fit over every reached pattern)
+    a, b = model.get("calibration", (1.0, 0.0))
+    z = a * z + b
+    return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
 
 
 @dataclass
@@ -215,9 +190,8 @@ def feedback_nudge(counts: tuple[int, int] | None) -> float:
 def rank(index: Index, query: str, findings: list[Finding] | None = None, *, limit: int = RANK_LIMIT,
          feedback: dict | None = None, min_score: float | None = None) -> list[Match]:
     """The best patterns for ``query`` and the box's current ``findings`` (findings.evaluate of its snapshot)."""
+    min_score = MODEL["floor"] if min_score is None else min_score
     text = index.score(query) if query and query.strip() else {}
-    logits = {pid: logit(raw, coverage, len(words)) for pid, (raw, coverage, words) in text.items()}
-    leader = min(logits, key=lambda pid: (-logits[pid], pid)) if logits else None
     if not text and tokens(query or ""):
         # The question has words and none of them is about anything the patterns know: the box's
         # state does not make an answer to "how do I bake bread". Only a question without content
@@ -229,7 +203,7 @@ def rank(index: Index, query: str, findings: list[Finding] | None = None, *, lim
         text_score = 0.0
         if pid in text:
             raw, coverage, words = text[pid]
-            text_score = calibrated(logits[pid], leader=pid == leader)
+            text_score = relevance(raw, coverage, len(words))
             reasons.append(f"words: {', '.join(words)} (relevance {text_score:.2f}, {coverage:.0%} of the question)")
         elif text:
             # The question's words found other patterns: the box's state alone does not make this
@@ -251,7 +225,7 @@ def rank(index: Index, query: str, findings: list[Finding] | None = None, *, lim
             score += nudge
             reasons.append(f"feedback: {nudge:+.2f} ({h} helpful, {u} not helpful)")
         score = max(0.0, min(1.0, score))
-        if score >= (floor_for(pid == leader) if min_score is None else min_score):
+        if score >= min_score:
             results.append(Match(pid, pattern["title"], pattern["category"], score, reasons, pattern))
     results.sort(key=lambda m: (-m.score, m.pattern_id))
     return results[:limit]
