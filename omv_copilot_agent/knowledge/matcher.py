@@ -28,8 +28,6 @@ SQUASH = 6.0
 SIGNAL_EVIDENCE = 0.6
 SIGNAL_ODDS = 4.0
 FEEDBACK_STEP, FEEDBACK_CAP = 0.02, 0.1
-#: How many patterns an answer ranks; the relevance model's scores are calibrated on these.
-RANK_LIMIT = 5
 #: The relevance model: a logistic fit of "this pattern is relevant to the question" on the text
 #: features below, fit by tools/fit-relevance on the eval set's tuned split only (never the
 #: held-out part). Its floor is where a pattern stops counting as matched at all: the answer then
@@ -40,9 +38,7 @@ MODEL_FILE = Path(__file__).with_name("relevance.json")
 def _load_model() -> dict:
     try:
         model = json.loads(MODEL_FILE.read_text())
-        scale = model.get("calibration") or {"a": 1.0, "b": 0.0}
-        return {"bias": float(model["bias"]), "weights": [float(w) for w in model["weights"]], "floor": float(model["floor"]),
-                "calibration": (float(scale["a"]), float(scale["b"]))}
+        return {"bias": float(model["bias"]), "weights": [float(w) for w in model["weights"]], "floor": float(model["floor"])}
     except (OSError, ValueError, KeyError, TypeError):
         # no fitted model (a checkout mid-refit): squashed BM25 times coverage, a conservative floor
         return {"bias": None, "weights": [], "floor": 0.3}
@@ -64,10 +60,6 @@ def relevance(raw: float, coverage: float, matched: int, model: dict | None = No
     if model["bias"] is None:
         return x[0] * x[1]
     z = model["bias"] + sum(w * v for w, v in zip(model["weights"], x))
-    # Platt scaling onto the candidates an answer ranks (monotone: the order and, with the floor
-    # mapped the same way, the matched set stay those of the fit over every reached pattern)
-    a, b = model.get("calibration", (1.0, 0.0))
-    z = a * z + b
     return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
 
 
@@ -187,7 +179,7 @@ def feedback_nudge(counts: tuple[int, int] | None) -> float:
     return max(-FEEDBACK_CAP, min(FEEDBACK_CAP, FEEDBACK_STEP * (helpful - unhelpful)))
 
 
-def rank(index: Index, query: str, findings: list[Finding] | None = None, *, limit: int = RANK_LIMIT,
+def rank(index: Index, query: str, findings: list[Finding] | None = None, *, limit: int = 5,
          feedback: dict | None = None, min_score: float | None = None) -> list[Match]:
     """The best patterns for ``query`` and the box's current ``findings`` (findings.evaluate of its snapshot)."""
     min_score = MODEL["floor"] if min_score is None else min_score
