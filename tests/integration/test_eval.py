@@ -22,12 +22,14 @@ from tests.eval import evalset, run
 # split -> metric -> minimum rate (today's measurement, rounded down). ECE is a maximum.
 FLOORS = {
     "tuned": {"fix_top1": 0.881, "relevant_top3": 0.95, "context_ok": 0.901, "off_topic_handled": 1.0},
-    "heldout": {"fix_top1": 0.4, "relevant_top3": 0.783, "context_ok": 0.666, "off_topic_handled": 1.0},
+    "heldout": {"fix_top1": 0.416, "relevant_top3": 0.833, "context_ok": 0.65, "off_topic_handled": 1.0},
 }
-# ECE: the relevance model's scores are Platt-scaled per role (a question's leader, its other
-# candidates) on the tuned split, which brought the tuned ECE from 0.31 to 0.085 (third session);
-# the held-out ceiling stays until the lead measures that split at merge.
-ECE_CEILING = {"tuned": 0.12, "heldout": 0.20}
+# ECE: the relevance model's raw logistic scores. A Platt map per role fit on the tuned split
+# took the tuned ECE to 0.085 but the held-out one from 0.154 to 0.366: the patterns were
+# written for the tuned split's failures, so any map fit there learns "tuned questions are
+# easy" and is over-confident on new ones. Without it the tuned split is under-confident
+# (0.33) and the held-out one is the honest number (0.154).
+ECE_CEILING = {"tuned": 0.35, "heldout": 0.16}
 
 
 @pytest.fixture(scope="module")
