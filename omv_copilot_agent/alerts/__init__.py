@@ -14,22 +14,27 @@ from collections import deque
 from typing import Callable
 
 from omv_copilot_agent import findings
-from omv_copilot_agent.alerts import forecasting, health, lifecycle
+from omv_copilot_agent.alerts import evidence, forecasting, health, lifecycle, verify
 from omv_copilot_agent.alerts.notify import Notifier
 from omv_copilot_agent.alerts.policy import Dispatcher
 from omv_copilot_agent.alerts.rules import Condition, RuleContext, load_rules, rule_of_finding
 from omv_copilot_agent.findings import Finding, Thresholds
+from omv_copilot_agent.knowledge import signals
 
 log = logging.getLogger(__name__)
 
 
 class AlertService:
-    def __init__(self, config, store, latest_snapshot: Callable[[], object]):
+    def __init__(self, config, store, latest_snapshot: Callable[[], object], knowledge=None):
         """``config``: the live Config (settings changes apply at the next evaluation);
-        ``latest_snapshot()``: the newest collected snapshot or None."""
+        ``latest_snapshot()``: the newest collected snapshot or None; ``knowledge``: the
+        KnowledgeBase whose best pattern an alert's evidence names (None: no pattern)."""
         self.settings = config
         self.store = store
         self.latest = latest_snapshot
+        self.knowledge = knowledge
+        #: held while a verification runs: each one collects afresh and runs probes, so they queue for nobody
+        self.verifying = threading.Lock()
         self.rules = load_rules()
         self._defaults: dict | None = None
         self.rule_of_finding = rule_of_finding()
@@ -133,6 +138,7 @@ class AlertService:
             rules_s = time.perf_counter() - started - forecast_s
             events = lifecycle.apply(self.store, results, now, resolve_after=cfg["resolve_after_clear_cycles"],
                                      reopen_within_s=cfg["reopen_within_s"])
+            self.attach_evidence(events, snapshot, ctx.findings, now)
             self.last_evaluation = {"at": now, "rules_s": rules_s, "forecast_s": forecast_s, "forecasts_cached": fresh, "total_s": time.perf_counter() - started,
                                     "findings": sum(len(r or []) for r in results.values()), "errors": errors,
                                     "skipped": sorted(n for n, r in results.items() if r is None and n not in errors),
@@ -144,6 +150,117 @@ class AlertService:
             pushes = self.notifier.dispatcher.pushes
             self.notifier.push_alertmanager([a for a in self.open_alerts(state="firing") + events.resolved if pushes(a, now)])
         return events
+
+    # -- evidence ----------------------------------------------------
+    def attach_evidence(self, events: lifecycle.Events, snapshot, found: list[Finding], now: float) -> int:
+        """Build the evidence of each new alert, and refresh open alerts' evidence older than
+        ``evidence.REFRESH_S`` (bounded: one write per open alert per interval); the new alerts'
+        dicts in ``events`` get it too, so their notifications carry it. Returns how many were built."""
+        finding_ids = {rule.NAME: tuple(getattr(rule, "FINDINGS", ())) for rule in self.rules}
+        new_ids = {a["id"] for a in events.new}
+        due = [a for a in self.store.open_alert_rows()
+               if a["id"] in new_ids or a.get("evidence_at") is None or now - a["evidence_at"] >= evidence.REFRESH_S]
+        built, cache = {}, {}
+        for alert in due:
+            try:
+                mine = evidence.alert_findings(alert, found, finding_ids.get(alert["rule"], ()))
+                built[alert["id"]] = evidence.build(alert, snapshot=snapshot, store=self.store, found=mine, now=now, cache=cache,
+                                                    index=self.knowledge.index if self.knowledge is not None else None)
+                self.store.set_alert_evidence(alert["id"], built[alert["id"]], now)
+            except Exception:  # evidence is a help: a failure must not stop alerting
+                log.exception("evidence of alert %s failed", alert["id"])
+        for alert in events.new + events.escalated + events.deescalated:
+            if alert["id"] in built:
+                alert["evidence"] = built[alert["id"]]
+        return len(built)
+
+    # -- verify a fix ------------------------------------------------
+    def verify(self, alert_id: int, snapshot=None, pattern_id: str | None = None, now: float | None = None,
+               deadline: float | None = None) -> dict | None:
+        """The admin says the alert's action is done: re-run the pattern's probes and the alert's rule
+        on ``snapshot`` (default: the latest), record the outcome and, when fixed, the time to resolution.
+
+        A fixed alert that is still open is resolved now (and its resolve is announced, evidence
+        included). ``deadline`` (``time.monotonic()``) bounds the probes. None when there is no such
+        alert; verify.UnknownPattern when the pattern is unknown.
+        """
+        alert = self.store.get_alert(alert_id)
+        if alert is None:
+            return None
+        snapshot = snapshot if snapshot is not None else self.latest()
+        now = time.time() if now is None else now
+        pattern_id = pattern_id or ((alert.get("evidence") or {}).get("pattern") or {}).get("id")
+        readings = self._readings(pattern_id, f"{alert['title']} {alert['subject']}", snapshot, deadline)
+        outcome, reason = verify.judge(self._still_holds(alert, snapshot, now), readings)
+        ttr = round(now - alert["first_seen"], 1) if outcome == "fixed" else None
+        record = self.store.add_resolution(now, outcome, ttr, pattern_id, readings, alert_id=alert_id)
+        if outcome == "fixed" and alert["state"] != "resolved":
+            with self._lock:
+                self.store.resolve_alert(alert_id, now)
+            self.notifier.submit("resolved", self.store.get_alert(alert_id), now=now)
+        return {**record, "reason": reason, "alert": self.get(alert_id)}
+
+    def verify_answer(self, turn_id: int, snapshot=None, pattern_id: str | None = None, now: float | None = None,
+                      deadline: float | None = None) -> dict | None:
+        """The admin did what an assistant answer said: re-run its pattern's probes (the answer's best
+        match, or ``pattern_id``) and the pattern's findings on ``snapshot``; record the outcome, and the
+        time from the question to the verified fix. None when there is no such answer; verify.UnknownPattern for an
+        unknown pattern; ValueError when the answer matched no pattern and none is given."""
+        turn = self.store.get_turn(turn_id)
+        if turn is None:
+            return None
+        snapshot = snapshot if snapshot is not None else self.latest()
+        now = time.time() if now is None else now
+        matched = [m.get("pattern_id") for m in turn["answer"].get("matched_patterns") or [] if isinstance(m, dict)]
+        pattern_id = pattern_id or next(iter(matched), None)
+        if not pattern_id:
+            raise ValueError("this answer matched no pattern: name the one whose checks tell whether it is fixed")
+        readings = self._readings(pattern_id, turn["query"], snapshot, deadline)
+        pattern = self.knowledge.get(pattern_id)
+        if pattern.get("findings") and snapshot is not None:
+            present = bool(signals.evaluate(pattern, self.findings(snapshot)))
+        else:  # nothing on the box to judge by: the checks' healthy answers decide, if they state one
+            present = False if any(r["matched_expected"] is not None for r in readings) else None
+        outcome, reason = verify.judge(present, readings, what="the pattern's findings")
+        ttr = round(now - turn["created_at"], 1) if outcome == "fixed" else None
+        record = self.store.add_resolution(now, outcome, ttr, pattern_id, readings, turn_id=turn_id)
+        return {**record, "reason": reason, "question": turn["query"]}
+
+    def _readings(self, pattern_id: str | None, text: str, snapshot, deadline: float | None = None) -> list[dict]:
+        """The pattern's diagnostics run now, placeholders filled from ``text`` and the box; verify.UnknownPattern if unknown."""
+        if not pattern_id:
+            return []
+        pattern = self.knowledge.get(pattern_id) if self.knowledge is not None else None
+        if pattern is None:
+            raise verify.UnknownPattern(pattern_id)
+        params = verify.probe_params(text, pattern["diagnostics"], snapshot)
+        asleep = verify.sleeping_disks(snapshot if snapshot is not None else self.latest())
+        steps = self.knowledge.run_diagnostics(pattern_id, params, deadline=deadline,
+                                               skip=lambda diag: verify.wakes_sleeping(diag, params, asleep))
+        return [verify.reading(step) for step in steps]
+
+    def _still_holds(self, alert: dict, snapshot, now: float) -> bool | None:
+        """Whether the alert's rule reports its (rule, subject) on ``snapshot``; None when it cannot tell."""
+        rule = next((r for r in self.rules if r.NAME == alert["rule"]), None)
+        if rule is None or snapshot is None:
+            return None
+        ctx = RuleContext(snapshot, self.config(), now, self.store.series, self.compute_forecasts(snapshot, now),
+                          list(self.device_events), self.findings(snapshot))
+        try:
+            conditions = rule.evaluate(ctx)
+        except Exception:
+            log.exception("rule %s failed while verifying", rule.NAME)
+            return None
+        if conditions is None:
+            return None
+        return any(c.subject == alert["subject"] for c in conditions)
+
+    def resolution_stats(self, now: float | None = None) -> dict:
+        """Mean / median time to resolution of the alerts verified fixed in the last ``verify.TTR_WINDOW_DAYS``,
+        and how many (the health report and GET /health)."""
+        now = time.time() if now is None else now
+        return {**verify.ttr_stats(self.store.verified_ttrs(now - verify.TTR_WINDOW_DAYS * 86400)),
+                "window_days": verify.TTR_WINDOW_DAYS}
 
     def import_rrd(self, snapshot, rrd_dir: str | None = None) -> dict:
         """Backfill metric history from OMV's collectd RRD files (once per start; idempotent)."""
@@ -173,6 +290,7 @@ class AlertService:
             ctx = RuleContext(self.latest(), self.config(), now, self.store.series, {}, list(self.device_events))
             events = lifecycle.apply(self.store, {disk_change.NAME: disk_change.evaluate(ctx)}, now,
                                      resolve_after=self.config()["resolve_after_clear_cycles"], reopen_within_s=0)
+            self.attach_evidence(events, ctx.snapshot, [], now)
         for event, alert in events.notifications():
             self.notifier.submit(event, alert, now=now)
         return events
@@ -183,6 +301,7 @@ class AlertService:
         with self._lock:
             events = lifecycle.apply(self.store, {condition.rule: [condition]}, now,
                                      resolve_after=self.config()["resolve_after_clear_cycles"], reopen_within_s=0)
+            self.attach_evidence(events, self.latest(), [], now)
         for event, alert in events.notifications():
             self.notifier.submit(event, alert)
         return events
@@ -195,6 +314,7 @@ class AlertService:
         alert = self.store.get_alert(alert_id)
         if alert is not None:
             alert["notes"] = self.store.list_notes(alert_id)[1]
+            alert["resolution"] = self.store.latest_resolutions([alert_id]).get(alert_id)
         return alert
 
     def acknowledge(self, alert_id: int, note: str | None = None) -> bool:

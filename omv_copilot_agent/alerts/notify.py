@@ -24,7 +24,7 @@ from typing import Callable
 
 import jinja2
 
-from omv_copilot_agent.alerts import report
+from omv_copilot_agent.alerts import evidence as evidence_mod, report
 from omv_copilot_agent.alerts.policy import Dispatcher, Message
 from omv_copilot_agent.alerts.rules import SEVERITIES
 
@@ -45,6 +45,13 @@ BODY = _ENV.from_string("""\
 What to do: {{ advice }}
 {% endif %}
 
+{% if evidence %}
+Evidence{% if event == 'resolved' %} (as last seen while open){% endif %}:
+{% for line in evidence %}
+{{ line }}
+{% endfor %}
+
+{% endif %}
 Rule: {{ alert.rule }}   Subject: {{ alert.subject }}   Alert #{{ alert.id }}
 First seen: {{ alert.first_seen|ts }}{% if alert.resolved_at %}   Resolved: {{ alert.resolved_at|ts }}{% endif %}
 {% if note %}
@@ -57,7 +64,8 @@ First seen: {{ alert.first_seen|ts }}{% if alert.resolved_at %}   Resolved: {{ a
 
 
 def render(event: str, alert: dict, host: str, note: str | None = None) -> tuple[str, str]:
-    ctx = {"event": event, "alert": alert, "host": host, "note": note, "advice": report.ADVICE.get(alert.get("rule"))}
+    ctx = {"event": event, "alert": alert, "host": host, "note": note, "advice": report.ADVICE.get(alert.get("rule")),
+           "evidence": evidence_mod.summary(alert.get("evidence"), host)}
     return SUBJECT.render(**ctx), BODY.render(**ctx)
 
 
@@ -71,12 +79,38 @@ def alertmanager_payload(alerts: list[dict], host: str) -> list[dict]:
     for a in alerts:
         item = {"labels": {"alertname": a["rule"], "subject": str(a["subject"]), "severity": a["severity"], "instance": host,
                            "job": "omv-copilot"},
-                "annotations": {"summary": a["title"], "description": a["message"]},
+                "annotations": {"summary": a["title"], "description": a["message"], **evidence_annotations(a, host)},
                 "startsAt": _iso(a["first_seen"]), "generatorURL": f"http://{host}/copilot/alerts/details/{a['id']}"}
         if a.get("resolved_at"):
             item["endsAt"] = _iso(a["resolved_at"])
         out.append(item)
     return out
+
+
+def evidence_annotations(alert: dict, host: str) -> dict[str, str]:
+    """Alertmanager annotations (strings) for the alert's evidence: the summary, its pattern, first check and Assistant link."""
+    ev = alert.get("evidence")
+    if not ev:
+        return {}
+    out = {"evidence": "\n".join(evidence_mod.summary(ev, host))[:evidence_mod.MAX_BYTES],
+           "assistant_url": evidence_mod.assistant_url(ev, host)}
+    pattern = ev.get("pattern") or {}
+    if pattern.get("id"):
+        out["pattern"] = pattern["id"]
+    check = pattern.get("first_check") or {}
+    if check.get("command"):
+        out["first_check"] = check["command"]
+    return out
+
+
+#: Alert text quotes what the box says (process, share and disk names): in chat it must not ping
+#: anyone (Discord parses @everyone and <@id> unless told not to; Slack reads <!channel>, <@U1>)
+DISCORD_NO_MENTIONS = {"allowed_mentions": {"parse": []}}
+
+
+def _slack(text: str) -> str:
+    """``text`` with Slack's control characters escaped (its mrkdwn stays: *bold*)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def webhook_request(fmt: str, event: str, alert: dict, host: str, note: str | None = None) -> dict:
@@ -86,10 +120,11 @@ def webhook_request(fmt: str, event: str, alert: dict, host: str, note: str | No
         prio = {"critical": "urgent", "warning": "high"}.get(alert["severity"], "default") if event != "resolved" else "low"
         return {"data": body.encode(), "headers": {"Title": subject.encode("ascii", "replace").decode(), "Priority": prio,
                                                   "Tags": "white_check_mark" if event == "resolved" else "warning"}}
+    lines = "".join(f"\n{line}" for line in evidence_mod.summary(alert.get("evidence"), host))
     if fmt == "slack":
-        return {"json": {"text": f"*{subject}*\n{alert['message']}"}}
+        return {"json": {"text": _slack(f"*{subject}*\n{alert['message']}{lines}")[:4000]}}
     if fmt == "discord":
-        return {"json": {"content": f"**{subject}**\n{alert['message']}"[:2000]}}
+        return {"json": {"content": f"**{subject}**\n{alert['message']}{lines}"[:2000], **DISCORD_NO_MENTIONS}}
     return {"json": {"event": event, "host": host, "subject": subject, "alert": alert, **({"note": note} if note else {})}}
 
 
@@ -98,9 +133,9 @@ def webhook_digest_request(fmt: str, msg: Message, subject: str, text: str, host
     if fmt == "ntfy":
         return {"data": text.encode(), "headers": {"Title": subject.encode("ascii", "replace").decode(), "Tags": "inbox_tray"}}
     if fmt == "slack":
-        return {"json": {"text": f"*{subject}*\n{text}"}}
+        return {"json": {"text": _slack(f"*{subject}*\n{text}")}}
     if fmt == "discord":
-        return {"json": {"content": f"**{subject}**\n{text}"[:2000]}}
+        return {"json": {"content": f"**{subject}**\n{text}"[:2000], **DISCORD_NO_MENTIONS}}
     return {"json": {"event": "digest", "host": host, "subject": subject, "title": msg.title, "note": msg.note, "text": text,
                      "items": [{"event": i["event"], "ts": i["ts"], "alert": i["alert"]} for i in msg.items]}}
 

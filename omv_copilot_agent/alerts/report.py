@@ -10,9 +10,23 @@ import time
 
 import jinja2
 
+from omv_copilot_agent.alerts import evidence
+
 _ENV = jinja2.Environment(autoescape=jinja2.select_autoescape(default=False, default_for_string=False),
                           trim_blocks=True, lstrip_blocks=True)
 _ENV.filters["ts"] = lambda t: time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t)) if t else "-"
+def duration(seconds: float | None) -> str:
+    """``1 d 2 h``, ``3 h 5 min``, ``40 min``, ``12 s``: a time to resolution for people."""
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    for unit, size, sub, subsize in (("d", 86400, "h", 3600), ("h", 3600, "min", 60)):
+        if s >= size:
+            return f"{s // size} {unit}" + (f" {s % size // subsize} {sub}" if s % size // subsize else "")
+    return f"{s // 60} min" if s >= 60 else f"{s} s"
+
+
+_ENV.filters["duration"] = duration
 
 TEXT = _ENV.from_string("""\
 OMV Co-Pilot health report for {{ host }} — {{ now|ts }}
@@ -43,10 +57,14 @@ Resolved in the last 24 h ({{ resolved|length }}):
 {% else %}
   none
 {% endfor %}
+
+Fixes verified in the last {{ ttr.window_days }} days: {{ ttr.verified }}{% if ttr.verified %}, time to resolution mean {{ ttr.mean_ttr_s|duration }}, median {{ ttr.median_ttr_s|duration }}{% endif %}
+
 """)
 
 HTML = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 HTML.filters["ts"] = _ENV.filters["ts"]
+HTML.filters["duration"] = duration
 HTML_T = HTML.from_string("""\
 <!doctype html><html><head><meta charset="utf-8"><title>Health report {{ host }}</title></head><body>
 <h1>{{ host }}: {{ health.score }}/100 ({{ health.grade }})</h1><p>{{ now|ts }}</p>
@@ -57,6 +75,7 @@ HTML_T = HTML.from_string("""\
 </table>
 <h2>Forecasts</h2><ul>{% for f in forecasts %}<li>{{ f.mountpoint }}: {% if f.status == 'filling' %}full in {{ '%.1f'|format(f.days_left) }} days{% else %}{{ f.status }}{% endif %}</li>{% endfor %}</ul>
 <h2>Resolved in the last 24 h</h2><ul>{% for a in resolved %}<li>{{ a.title }} ({{ a.resolved_at|ts }})</li>{% endfor %}</ul>
+<h2>Verified fixes (last {{ ttr.window_days }} days)</h2><p>{{ ttr.verified }} verified{% if ttr.verified %}; time to resolution mean {{ ttr.mean_ttr_s|duration }}, median {{ ttr.median_ttr_s|duration }}{% endif %}</p>
 </body></html>
 """)
 
@@ -67,7 +86,8 @@ def build(service, *, now: float | None = None) -> dict:
     resolved = [a for a in service.store.list_alerts(state="resolved", limit=500)[1] if (a["resolved_at"] or 0) >= now - 86400]
     return {"host": (snap.data("system").get("hostname") if snap else None) or "this NAS", "now": now,
             "health": service.health_score(snap), "open": service.open_alerts(), "forecasts": service.forecasts(),
-            "resolved": resolved}
+            "resolved": resolved,
+            "ttr": service.resolution_stats(now)}
 
 
 def render(data: dict, html: bool = False) -> str:
@@ -92,6 +112,7 @@ ADVICE = {
     "config_dirty": "apply or revert the pending configuration changes in OMV's web UI.",
     "config_hand_edit": "OMV's next Apply overwrites this hand edit: make the change the durable way the alert names, then Apply.",
     "backup_overdue": "check the backup job's log and the destination; run the job by hand once.",
+    "job_not_run": "read the job's last output (its e-mail, journalctl -t CRON, /var/log/rsync.log or the plugin's log: snapraid.log, borgbackup.log, omv-backup.log) and run it once from its OMV page.",
     "disk_change": "if you did not add or remove a disk, check its cable and power.",
 }
 
@@ -109,6 +130,9 @@ _DIGEST_TEXT = _ENV.from_string("""\
   [{{ r.alert.severity|upper }}] {{ r.alert.title }}
     {{ r.events }}
     Evidence: {{ r.alert.message }}
+{% for line in r.evidence %}
+      {{ line }}
+{% endfor %}
 {% if r.advice and not r.resolved %}
     What to do: {{ r.advice }}
 {% endif %}
@@ -124,7 +148,7 @@ _DIGEST_HTML = HTML.from_string("""\
 {% if note %}<p><strong>{{ note }}</strong></p>{% endif %}
 {% for group, rows in groups %}<h2>{{ group }} ({{ rows|length }})</h2>
 <table border="1" cellpadding="4"><tr><th>Severity</th><th>Alert</th><th>Events</th><th>Evidence</th><th>What to do</th></tr>
-{% for r in rows %}<tr><td>{{ r.alert.severity }}</td><td>{{ r.alert.title }}</td><td>{{ r.events }}</td><td>{{ r.alert.message }}</td><td>{% if not r.resolved %}{{ r.advice or "" }}{% endif %}</td></tr>
+{% for r in rows %}<tr><td>{{ r.alert.severity }}</td><td>{{ r.alert.title }}</td><td>{{ r.events }}</td><td>{{ r.alert.message }}{% for line in r.evidence %}<br><small>{{ line }}</small>{% endfor %}</td><td>{% if not r.resolved %}{{ r.advice or "" }}{% endif %}</td></tr>
 {% endfor %}</table>
 {% endfor %}</body></html>
 """)
@@ -155,6 +179,7 @@ def digest(msg, host: str) -> tuple[str, str, str]:
         row["resolved"] = row["alert"].get("state") == "resolved" or row["events"][-1].startswith("resolved")
         row["events"] = ", ".join(row["events"])
         row["advice"] = ADVICE.get(row["alert"].get("rule"))
+        row["evidence"] = evidence.summary(row["alert"].get("evidence"), host)
     ordered = sorted(rows.values(), key=lambda r: (_RANK.get(r["alert"]["severity"], 3), r["alert"]["title"]))
     still = [r for r in ordered if not r["resolved"]]
     flapping = [r for r in ordered if r["resolved"] and r["flaps"] > 1]

@@ -11,6 +11,8 @@ into one list of eight checks helps nobody). When nothing matched, it says so pl
 
 from __future__ import annotations
 
+from omv_copilot_agent.knowledge import diagnostics, fill
+
 #: Generic next questions per specialist context when no pattern matched.
 FOLLOW_UPS = {
     "storage": ["Which disk or filesystem is affected (device or mount point)?",
@@ -34,16 +36,20 @@ def likelihood(score: float) -> str:
     return "high" if score >= 0.7 else "medium" if score >= 0.4 else "low"
 
 
-def compose(query: str, context: str, matches: list[dict], signals: list[dict], reason: str) -> dict:
-    """Answer fields from ``matches`` (Match.to_dict(with_pattern=True), best first) and state ``signals``."""
+def compose(query: str, context: str, matches: list[dict], signals: list[dict], reason: str, snapshot=None) -> dict:
+    """Answer fields from ``matches`` (Match.to_dict(with_pattern=True), best first) and state ``signals``.
+
+    The best match's checks come with their ``{placeholders}`` filled from the question and
+    ``snapshot`` where that is unambiguous (``params``), and name the ones still needed (``needs``).
+    """
     if not matches:
         return _no_pattern(context, signals, reason)
     top, related = matches[0], matches[1:]
     pattern = top.get("pattern") or {}
     causes = [{"cause": c, "likelihood": likelihood(top["score"] * (1.0 if i == 0 else 0.8))}
               for i, c in enumerate(pattern.get("causes") or [])]
-    diags = [{"name": d.get("name", ""), "command": d.get("command", ""), "purpose": d.get("purpose") or f"check for: {top['title']}",
-              "pattern_id": top["pattern_id"]} for d in (pattern.get("diagnostics") or [])[:MAX_DIAGNOSTICS]]
+    shown = (pattern.get("diagnostics") or [])[:MAX_DIAGNOSTICS]
+    diags = [_diagnostic(d, top, fill.values(shown, query, snapshot)) for d in shown]
     actions = [{"action": s.get("action", ""), "command": s.get("command") or "", "risk": str(s.get("risk", "unknown")),
                 "explanation": s.get("explanation", "")}
                for s in sorted(pattern.get("solutions") or [], key=lambda s: s.get("priority", 99))[:MAX_ACTIONS]]
@@ -60,6 +66,20 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
             "recommended_actions": actions, "explanation": explanation,
             "related_patterns": [{"pattern_id": m["pattern_id"], "title": m["title"], "score": m["score"]} for m in related],
             "follow_up_questions": list(FOLLOW_UPS.get(context, FOLLOW_UPS["general"]))}
+
+
+def _diagnostic(diag: dict, top: dict, filled: dict[str, str]) -> dict:
+    """One check of the best match as an answer row, with what the box filled in and what it still needs."""
+    row = {"name": diag.get("name", ""), "command": diag.get("command", ""),
+           "purpose": diag.get("purpose") or f"check for: {top['title']}", "pattern_id": top["pattern_id"]}
+    if diag.get("probe"):
+        params, needs = fill.apply(diag, filled)
+        row["params"] = {k: v for k, v in filled.items() if k not in needs and any(
+            p == "{" + k + "}" for p in (diag.get("params") or {}).values())}
+        row["needs"] = needs
+        if row["params"]:
+            row["command"] = diagnostics.display({**diag, "params": params})
+    return row
 
 
 def _no_pattern(context: str, signals: list[dict], reason: str) -> dict:

@@ -1,4 +1,4 @@
-"""``omv-copilot alerts|health|history``: alerts, the health score and report, issue and config history."""
+"""``omv-copilot alerts|verify|health|history``: alerts, verifying a fix, the health score and report, issue and config history."""
 
 from __future__ import annotations
 
@@ -37,6 +37,15 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=run_alerts)
 
+    v = sub.add_parser("verify", help="mark an alert's action done and check the fix (probes + a fresh collection)",
+                       description="Re-run the alert's pattern probes and its rule on a fresh collection; prints "
+                                   "fixed | still_present | could_not_verify with the probes' readings and the time to resolution.")
+    v.add_argument("id", help="the issue id as 'omv-copilot history' lists it: an alert's number, or q<number> for an answer")
+    v.add_argument("--pattern", help="verify with this pattern's probes instead of the one the alert's evidence names")
+    v.add_argument("--no-collect", action="store_true", help="judge the last snapshot instead of collecting afresh")
+    v.add_argument("--json", action="store_true", help="print JSON")
+    v.set_defaults(handler=run_verify)
+
     h = sub.add_parser("health", help="health score 0-100 with its breakdown, or the daily report")
     h.add_argument("--report", action="store_true", help="print the daily health report")
     h.add_argument("--html", action="store_true", help="the daily report as HTML (implies --report)")
@@ -51,12 +60,18 @@ def register(sub) -> None:
     y.add_argument("--from", dest="from_id", type=int)
     y.add_argument("--to", dest="to_id", type=int)
     y.add_argument("--limit", type=int, default=50, help=f"rows to list (1-{HISTORY_LIMIT_MAX}, default 50)")
+    y.add_argument("--questions", action="store_true", help="issues: list assistant questions next to the alerts")
     y.add_argument("--json", action="store_true", help="print JSON")
     y.set_defaults(handler=run_history)
 
 
+def _number(raw: str | None) -> bool:
+    """An id as the API takes it: ASCII digits (str.isdigit() also holds for '²', which int() refuses)."""
+    return bool(raw) and raw.isascii() and raw.isdigit()
+
+
 def _id(args) -> int:
-    if not args.id or not args.id.isdigit():
+    if not _number(args.id):
         raise CliError(f"'alerts {args.action}' needs a numeric alert ID, e.g. omv-copilot alerts {args.action} 3", 2)
     return int(args.id)
 
@@ -86,7 +101,7 @@ def duration(text: str | None, what: str) -> int:
 def _snooze_target(raw: str | None) -> dict:
     if not raw:
         raise CliError("'alerts snooze' needs an alert ID or an alert class, e.g. omv-copilot alerts snooze smart_attributes:/dev/sdb --for 7d", 2)
-    if raw.isdigit():
+    if _number(raw):
         return {"alert_id": int(raw)}
     rule, _, subject = raw.partition(":")
     return {"rule": rule, **({"subject": subject} if subject else {})}
@@ -132,7 +147,7 @@ def run_policy_actions(args, client) -> int:
             f"snooze {data['id']}: {data['rule']}{':' + data['subject'] if data['subject'] else ''} silent until {_until(data['until'])}")
         return 0
     if args.action == "unsnooze":
-        if not args.id or not args.id.isdigit():
+        if not _number(args.id):
             raise CliError("'alerts unsnooze' needs the snooze's number (omv-copilot alerts policy lists them)", 2)
         data = _unwrap(client.request("DELETE", f"/api/v1/alerts/snooze/{quote(int(args.id))}"))
         print_json(data) if args.json else print(f"snooze {args.id} ended")
@@ -197,9 +212,48 @@ def run_alerts(args) -> int:
     print(f"#{data['id']} [{data['severity']}] {data['title']} — {data['state']}\n{data['message']}\n"
           f"rule {data['rule']}, subject {data['subject']}, first {_ts(data['first_seen'])}, last {_ts(data['last_seen'])}, "
           f"{data['count']} cycle(s)" + (f", resolved {_ts(data['resolved_at'])}" if data["resolved_at"] else ""))
+    for line in evidence_lines(data.get("evidence")):
+        print(f"  {line}")
+    if data.get("resolution"):
+        print("  " + _resolution(data["resolution"]))
     for n in data.get("notes") or []:
         print(f"  note {_ts(n['created_at'])}: {n['text']}")
     return 0
+
+
+def evidence_lines(evidence: dict | None) -> list[str]:
+    """The API's evidence object as lines (same reading as the e-mail's; see docs/alerts.md)."""
+    from omv_copilot_agent.alerts.evidence import summary
+
+    return summary(evidence)
+
+
+def _resolution(r: dict) -> str:
+    ttr = f", time to resolution {r['ttr_s'] / 3600:.1f} h" if r.get("ttr_s") is not None else ""
+    return f"verified {_ts(r['verified_at'])}: {r['outcome']}{ttr}"
+
+
+def run_verify(args) -> int:
+    if not (_number(args.id) or (args.id[:1] == "q" and _number(args.id[1:]))):
+        raise CliError(f"verify needs an issue id as 'omv-copilot history' lists it (12, or q34 for an answer), not {args.id!r}", 2)
+    client = connect(args)
+    client.require_durable("the verification")
+    body = {"collect": not args.no_collect, **({"pattern_id": args.pattern} if args.pattern else {})}
+    data = client.post(f"/api/v1/history/issues/verify/{quote(args.id)}", body)
+    if args.json:
+        print_json(data)
+        return 0 if data["outcome"] == "fixed" else 1
+    title = (data.get("alert") or {}).get("title") or data.get("question") or ""
+    print(f"{args.id} {title}: {data['outcome'].replace('_', ' ')} — {data['reason']}")
+    if not data.get("fresh_collection"):
+        print("  (judged on the last snapshot: no fresh collection)")
+    for r in data.get("readings") or []:
+        verdict = {True: "healthy", False: "NOT healthy", None: "ran" if r.get("ok") else "failed"}[r.get("matched_expected")]
+        print(f"  {r.get('name')}: {verdict}" + (f" ({r['error']})" if r.get("error") else "")
+              + (f"\n    {r['excerpt']}" if r.get("excerpt") else ""))
+    if data.get("ttr_s") is not None:
+        print(f"  time to resolution: {data['ttr_s'] / 3600:.1f} h")
+    return 0 if data["outcome"] == "fixed" else 1
 
 
 def run_health(args) -> int:
@@ -244,7 +298,7 @@ def run_history(args) -> int:
             print(f"  {c['change']:8} {c['path']}")
         return 0
     path = {"issues": "/api/v1/history/issues", "snapshots": "/api/v1/history/snapshots", "notes": "/api/v1/history/notes"}[args.action]
-    data = client.get(path, limit=args.limit)
+    data = client.get(path, limit=args.limit, **({"kind": "all"} if args.action == "issues" and args.questions else {}))
     if args.json:
         print_json(data)
         return 0

@@ -124,6 +124,9 @@ def render(a: dict) -> str:
             out.append("  - " + (f"[{d.get('risk')}] " if d.get("command") else "") + d["name"] +
                        (f": {d['command']}" if d.get("command") else "") +
                        (f"   [pattern {d['pattern_id']}]" if d.get("pattern_id") else ""))
+            if d.get("needs"):
+                out.append("      needs: " + ", ".join(d["needs"]) + " (omv-copilot diagnose "
+                           + d["pattern_id"] + " " + " ".join(f"--param {n}=..." for n in d["needs"]) + ")")
     if a.get("recommended_actions"):
         out += ["", "Recommended actions"]
         for r in a["recommended_actions"]:

@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from omv_copilot_agent import runner
-from omv_copilot_agent.collect import apt, logs, network, omv, omv_files, services, smart, storage, system
+from omv_copilot_agent.collect import apt, logs, network, omv, omv_files, omv_jobs, services, smart, storage, system
 from omv_copilot_agent.collect.base import DEGRADED, OK, UNAVAILABLE, Degraded, SourceResult, Unavailable
 from omv_copilot_agent.collect.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
 #: the source modules, in snapshot order
-MODULES = (system, storage, smart, services, omv, omv_files, network, logs, apt)
+MODULES = (system, storage, smart, services, omv, omv_files, omv_jobs, network, logs, apt)
 SOURCES = tuple(m.NAME for m in MODULES)
 #: how long before the cycle's cut-off a source stops waiting for another one (it still has time to finish)
 WAIT_RESERVE = 0.25

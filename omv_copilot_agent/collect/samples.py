@@ -31,6 +31,14 @@ def metric_samples(snap: Snapshot) -> list[tuple[str, dict | None, float]]:
     for disk in smart.get("disks") or []:
         # a sleeping disk keeps its last reading, and an awake one is read every few cycles:
         # only a reading taken in this cycle is a new sample
-        if disk.get("temperature_c") is not None and disk.get("read_at", 0) == smart.get("cycle_at", 0):
-            samples.append(("disk.temperature", {"device": disk.get("device")}, disk["temperature_c"]))
+        if disk.get("read_at", 0) != smart.get("cycle_at", 0):
+            continue
+        labels = {"device": disk.get("device")}
+        samples.append(("disk.temperature", labels, disk.get("temperature_c")))
+        # reallocated sectors (ATA attribute 5) or NVMe media errors: the trend an alert's evidence shows
+        realloc = next((a.get("raw") for a in disk.get("attributes") or [] if a.get("id") == 5), None)
+        if realloc is None:
+            realloc = (disk.get("nvme") or {}).get("media_errors")
+        if isinstance(realloc, (int, float)):
+            samples.append(("disk.reallocated", labels, realloc))
     return [s for s in samples if s[2] is not None]

@@ -1,4 +1,4 @@
-"""Source 'system': identity, OS/OMV version, uptime, CPU, memory, temperatures (psutil)."""
+"""Source 'system': identity, OS/OMV version, uptime, CPU, memory, temperatures, top processes (psutil)."""
 
 from __future__ import annotations
 
@@ -86,6 +86,40 @@ def cpu_percent(cache: dict, min_window_s: float = CPU_MIN_WINDOW_S) -> float:
     return _busy_percent(previous[1], times)
 
 
+#: how many processes the snapshot keeps per ranking (an alert's evidence shows the first few)
+TOP_PROCESSES = 5
+
+
+def top_processes(cache: dict, limit: int = TOP_PROCESSES) -> dict:
+    """The busiest processes by CPU since the previous cycle and the largest by resident memory.
+
+    Why a per-cycle delta of CPU times (kept in ``cache``) and not ``Process.cpu_percent()``:
+    psutil's own needs the same Process object across calls, and a one-shot sample would
+    block. A process first seen this cycle has no CPU figure yet (None). Names are what
+    the kernel reports (untrusted: the alert evidence redacts and caps them).
+    """
+    now = time.monotonic()
+    before, seen_at = cache.get("proc_times", {}), cache.get("proc_at")
+    elapsed = now - seen_at if seen_at is not None else None
+    times, rows = {}, []
+    for proc in psutil.process_iter(["pid", "name", "cpu_times", "memory_info"]):
+        info = proc.info
+        cpu, mem = info.get("cpu_times"), info.get("memory_info")
+        if cpu is None or mem is None:  # gone, or not ours to read
+            continue
+        used = cpu.user + cpu.system
+        key = (info["pid"], info.get("name"))
+        times[key] = used
+        percent = None
+        if elapsed and key in before:
+            percent = round(max(0.0, used - before[key]) * 100.0 / elapsed, 1)
+        rows.append({"name": info.get("name") or "?", "pid": info["pid"], "cpu_percent": percent, "rss": mem.rss})
+    cache["proc_times"], cache["proc_at"] = times, now  # only live processes: the cache never grows
+    by_cpu = sorted((r for r in rows if r["cpu_percent"] is not None), key=lambda r: -r["cpu_percent"])[:limit]
+    by_rss = sorted(rows, key=lambda r: -r["rss"])[:limit]
+    return {"count": len(rows), "top_cpu": by_cpu, "top_rss": by_rss}
+
+
 def collect(ctx) -> dict:
     mem = psutil.virtual_memory()
     swap = psutil.swap_memory()
@@ -102,4 +136,5 @@ def collect(ctx) -> dict:
         "memory": {"total": mem.total, "available": mem.available, "used": mem.used, "percent": mem.percent},
         "swap": {"total": swap.total, "used": swap.used, "percent": swap.percent},
         "temperatures": temperatures(),
+        "processes": top_processes(cache),
     }

@@ -55,7 +55,7 @@ class Agent:
         self._cycle_lock = threading.Lock()
         self.events = Events()
         self.knowledge = KnowledgeBase.from_config(config, store=self.store, events=self.events)
-        self.alerts = AlertService(config, self.store, lambda: self.snapshot)
+        self.alerts = AlertService(config, self.store, lambda: self.snapshot, self.knowledge)
         self.assist = AssistService(config, self.store, self.knowledge, lambda: self.snapshot, probes.recognise)
         self.history = History(self.store)
         self.events.subscribe(events.SNAPSHOT_COLLECTED, self.alerts.on_snapshot)

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import logging
 
-from omv_copilot_agent.findings import disks, network, services, storage, system
+from omv_copilot_agent.findings import disks, jobs, network, services, storage, system
 from omv_copilot_agent.findings.base import Finding, SnapshotView
 from omv_copilot_agent.findings.thresholds import Thresholds
 
 log = logging.getLogger(__name__)
 
 #: the check modules, each ``check(view, thresholds) -> list[Finding]``
-CHECKS = (storage, disks, system, services, network)
+CHECKS = (storage, disks, system, services, network, jobs)
 
 #: every finding id a check can produce, with what it means (patterns may refer only to these)
 CATALOGUE: dict[str, str] = {id_: text for module in CHECKS for id_, text in module.FINDINGS.items()}

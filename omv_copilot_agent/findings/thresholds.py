@@ -22,6 +22,8 @@ class Thresholds:
     nic_errors_max: int
     nic_drops_max: int
     slow_link_mbps: int
+    job_overdue_grace_s: int
+    job_overdue_grace_fraction: float
 
     @classmethod
     def from_section(cls, section: dict | None = None) -> "Thresholds":

@@ -18,7 +18,14 @@ TOUCH_EVERY_S = 600.0
 def _alert(row) -> dict:
     d = dict(row)
     d["details"] = json.loads(d.get("details") or "{}")
+    d["evidence"] = json.loads(d["evidence"]) if d.get("evidence") else None
     d.pop("clear_count", None)
+    return d
+
+
+def _resolution(row) -> dict:
+    d = dict(row)
+    d["readings"] = json.loads(d.get("readings") or "[]")
     return d
 
 
@@ -110,6 +117,39 @@ class AlertsMixin:
         total = self.query(f"SELECT COUNT(*) FROM alerts{clause}", tuple(params))[0][0]
         rows = self.query(f"SELECT * FROM alerts{clause} ORDER BY last_seen DESC, id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
         return total, [_alert(r) for r in rows]
+
+    def set_alert_evidence(self, alert_id: int, evidence: dict, now: float) -> None:
+        """Store the alert's evidence (already capped and redacted by alerts/evidence.py)."""
+        with self.write() as conn:
+            conn.execute("UPDATE alerts SET evidence = ?, evidence_at = ? WHERE id = ?",
+                         (json.dumps(evidence, default=str), now, alert_id))
+
+    def add_resolution(self, verified_at: float, outcome: str, ttr_s: float | None, pattern_id: str | None,
+                       readings: list[dict], *, alert_id: int | None = None, turn_id: int | None = None) -> dict:
+        """Record one verification of an alert's (``alert_id``) or an assistant answer's (``turn_id``) fix."""
+        with self.write() as conn:
+            rid = conn.execute("INSERT INTO resolutions (alert_id, turn_id, verified_at, outcome, ttr_s, pattern_id, readings) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?)", (alert_id, turn_id, verified_at, outcome, ttr_s, pattern_id,
+                                                                json.dumps(readings, default=str))).lastrowid
+        return _resolution(self.query("SELECT * FROM resolutions WHERE id = ?", (rid,))[0])
+
+    def latest_resolutions(self, ids: list[int], of: str = "alert_id") -> dict[int, dict]:
+        """id -> its newest verification, for the alerts (``of="alert_id"``) or answers (``"turn_id"``) that have one."""
+        if of not in ("alert_id", "turn_id"):
+            raise ValueError(of)
+        out = {}
+        for start in range(0, len(ids), 500):  # SQLite binds a bounded number of variables
+            chunk = tuple(ids[start:start + 500])
+            rows = self.query(f"SELECT * FROM resolutions r WHERE {of} IN ({','.join('?' * len(chunk))}) AND id = "
+                              f"(SELECT MAX(id) FROM resolutions WHERE {of} = r.{of})", chunk)
+            out.update({r[of]: _resolution(r) for r in rows})
+        return out
+
+    def verified_ttrs(self, since: float = 0.0) -> list[float]:
+        """Time to resolution (opened -> verified fixed) of each issue verified fixed since ``since``, once per issue."""
+        rows = self.query("SELECT MIN(ttr_s) FROM resolutions WHERE outcome = 'fixed' AND ttr_s IS NOT NULL "
+                          "AND verified_at >= ? GROUP BY alert_id, turn_id", (since,))
+        return [r[0] for r in rows]
 
     def prune_resolved_alerts(self, before: float) -> int:
         """Forget alerts resolved before ``before``; open and acknowledged ones stay whatever their age."""

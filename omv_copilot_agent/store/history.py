@@ -19,6 +19,17 @@ class HistoryMixin:
         rows = self.query(f"SELECT * FROM notes {clause} ORDER BY id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
         return total, [dict(r) for r in rows]
 
+    def last_note_before(self, before: float) -> dict | None:
+        """The newest note written before ``before`` (an alert's evidence: what the admin did last)."""
+        rows = self.query("SELECT * FROM notes WHERE created_at < ? ORDER BY created_at DESC, id DESC LIMIT 1", (before,))
+        return dict(rows[0]) if rows else None
+
+    def last_config_change_before(self, before: float) -> dict | None:
+        """The newest revision recorded because OMV's configuration changed, taken at or before ``before``."""
+        rows = self.query("SELECT id, taken_at, hash, reason FROM config_snapshots WHERE reason = 'changed' AND taken_at <= ? "
+                          "ORDER BY taken_at DESC, id DESC LIMIT 1", (before,))
+        return dict(rows[0]) if rows else None
+
     def add_config_revision(self, taken_at: float, digest: str, reason: str, config: dict) -> int:
         with self.write() as conn:
             return conn.execute("INSERT INTO config_snapshots (taken_at, hash, reason, data) VALUES (?, ?, ?, ?)",
@@ -48,6 +59,28 @@ class HistoryMixin:
         d["data"] = json.loads(d["data"])
         return d
 
+    # -- the timeline: rows in a time range, newest first, at most ``limit`` of each kind --------
+    def alerts_between(self, since: float, until: float, limit: int) -> list[dict]:
+        """Alerts that opened or resolved in [since, until]."""
+        from omv_copilot_agent.store.alerts import _alert
+
+        rows = self.query("SELECT * FROM alerts WHERE (first_seen BETWEEN ? AND ?) OR (resolved_at BETWEEN ? AND ?) "
+                          "ORDER BY first_seen DESC, id DESC LIMIT ?", (since, until, since, until, limit))
+        return [_alert(r) for r in rows]
+
+    def notes_between(self, since: float, until: float, limit: int) -> list[dict]:
+        rows = self.query("SELECT * FROM notes WHERE created_at BETWEEN ? AND ? ORDER BY created_at DESC, id DESC LIMIT ?",
+                          (since, until, limit))
+        return [dict(r) for r in rows]
+
+    def config_revision_ids_between(self, since: float, until: float, limit: int) -> list[int]:
+        """Ids of the revisions taken in [since, until] (the newest ``limit``), oldest first, after the one
+        taken before them (what the first is compared with). Ids only: a caller loads one revision at a time."""
+        rows = self.query("SELECT id, taken_at FROM config_snapshots WHERE taken_at BETWEEN ? AND ? "
+                          "ORDER BY taken_at DESC, id DESC LIMIT ?", (since, until, limit))
+        before = self.query("SELECT id FROM config_snapshots WHERE taken_at < ? ORDER BY taken_at DESC, id DESC LIMIT 1",
+                            (rows[-1]["taken_at"] if rows else since,))
+        return [r["id"] for r in [*before, *reversed(rows)]]
 
     def prune_config_revisions(self, before: float) -> int:
         """Forget configuration revisions taken before ``before``, except the newest (the next one is compared with it)."""

@@ -38,6 +38,20 @@ def test_query_alias_json_kb_only_and_context(cli_config):
     assert answer["mode"] == "kb_only" and answer["context"] == "security" and answer["query"] == "smb is slow"
 
 
+def test_kb_only_context_follows_the_confident_pattern_not_the_words(cli_config):
+    # "gateway" is a network trigger word; a 502 from the web UI is a service problem
+    path = cli_config()
+    r = run_cli("--config", str(path), "query", "--json", "--kb-only", "web ui shows 502 bad gateway after update")
+    assert r.returncode == 0, r.stderr
+    answer = json.loads(r.stdout)
+    assert answer["matched_patterns"][0]["category"] == "services"
+    assert answer["context"] == "service"
+    # an explicit --context still wins
+    r = run_cli("--config", str(path), "query", "--json", "--kb-only", "--context", "network",
+                "web ui shows 502 bad gateway after update")
+    assert json.loads(r.stdout)["context"] == "network"
+
+
 def test_ask_direct_through_a_fake_llm(cli_config):
     fake = FakeLLM().script({"text": "ZFS is a filesystem and volume manager."})
     try:

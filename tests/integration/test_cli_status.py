@@ -75,7 +75,7 @@ def test_status_in_process_when_no_daemon_answers(make_config, tmp_path):
     assert as_json.returncode == 0, as_json.stderr
     status = json.loads(as_json.stdout)
     assert status["answered_by"] == "in-process" and "does not answer" in status["answered_by_reason"]
-    assert set(status["sources"]) == {"system", "storage", "services", "omv", "omv_files", "network"}
+    assert set(status["sources"]) == {"system", "storage", "services", "omv", "omv_files", "omv_jobs", "network"}
     for source in status["sources"].values():
         assert source["status"] in ("ok", "degraded", "unavailable") and source["duration_s"] >= 0
         assert (source["reason"] is None) == (source["status"] == "ok")

@@ -62,6 +62,32 @@ def test_requested_context_wins():
     assert router.route("slow smb", requested="security")[0] == "security"
 
 
+def test_confident_top_pattern_decides_the_context():
+    from omv_copilot_agent.assist import router
+
+    words = router.route("nginx 502 bad gateway")  # 'gateway' is a network word
+    assert words[0] == "network"
+    match = {"pattern_id": "webui-502-bad-gateway", "category": "services", "score": 0.8,
+             "pattern": {"category": "services"}}
+    ctx, details = router.by_pattern(*words, [match])
+    assert ctx == "service" and details["reason"] == "top pattern" and details["by_words"] == "network"
+    # a pattern's own context: wins over its category's
+    cache = dict(match, pattern={"category": "services", "context": "general"})
+    assert router.by_pattern(*words, [cache])[0] == "general"
+    # hardware and backup patterns map to the specialists that handle them
+    assert router.by_pattern("general", {}, [dict(match, category="hardware", pattern={})])[0] == "storage"
+
+
+def test_weak_or_missing_pattern_leaves_the_words_context():
+    from omv_copilot_agent.assist import router
+
+    weak = {"pattern_id": "x", "category": "services", "score": router.PATTERN_ROUTE_MIN - 0.01, "pattern": {}}
+    assert router.by_pattern("network", {"reason": "score"}, [weak]) == ("network", {"reason": "score"})
+    assert router.by_pattern("storage", {}, []) == ("storage", {})
+    odd = dict(weak, score=0.9, pattern={"context": "kitchen"})
+    assert router.by_pattern("storage", {}, [odd])[0] == "storage"
+
+
 # -- prompt budget ---------------------------------------------------------
 def test_prompt_budget_cuts_least_relevant_first_and_keeps_valid_json():
     from omv_copilot_agent.assist import prompt

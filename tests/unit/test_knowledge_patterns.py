@@ -194,3 +194,12 @@ def test_default_patterns_dir_is_the_shipped_tree():
     if os.path.isdir("/usr/share/omv-copilot/patterns"):
         pytest.skip("an installed package provides the patterns here")
     assert KnowledgeBase().patterns_dir == PATTERNS_DIR
+
+
+def test_every_shipped_pattern_names_its_sources_and_omv_versions(kb):
+    # issue 16: a pattern says where its facts come from (a thread or doc page OMV users hit the
+    # problem in, or the OMV source file that proves the fix) and which OMV releases they hold for
+    missing = [pid for pid, p in kb.patterns.items() if not p.get("sources") or not p.get("omv_versions")]
+    assert not missing, f"patterns without sources or omv_versions: {missing}"
+    for pid, p in kb.patterns.items():
+        assert 7 in p["omv_versions"], f"{pid}: the facts are checked against OMV 7"

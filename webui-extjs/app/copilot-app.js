@@ -130,7 +130,7 @@
             html: '<a href="#/diagnostics/copilot/settings" title="Co-Pilot settings (LLM providers, notifications, thresholds)">' +
               C.icon('cog') + '<span>Settings</span></a>'}]},
         items: [C.createDashboard(app), C.createAssistant(app), C.createKnowledge(app), C.createDiagnostics(app),
-          C.createTraces(app), C.createAlerts(app), C.createHistory(app)],
+          C.createTraces(app), C.createAlerts(app), C.createHistory(app), C.createChanges(app)],
         listeners: {tabchange: function (tp, card) { if (!routing) { push(card.getItemId(), null); } }}
       });
       state.root = root;

@@ -16,9 +16,9 @@
   var ROUTE = /^#\/(?:[a-z-]+\/)?copilot(?:\/panel(?:\/[^/?]+){0,2})?\/?(?:\?|$)/;
   var PANEL = '#/diagnostics/copilot/panel';
   var BASE = '/copilot/';
-  var CSS = ['ext/theme/theme-classic-sandbox-all.css', 'ext/charts-sandbox.css', 'copilot-theme.css', 'copilot.css'];
+  var CSS = ['ext/theme/theme-classic-sandbox-all.css', 'ext/charts-sandbox.css', 'copilot-theme.css', 'copilot.css', 'copilot-dashboard.css'];
   var JS = ['ext/ext-all-sandbox.js', 'ext/charts-sandbox.js', 'copilot-core.js', 'copilot-dashboard.js',
-    'copilot-assistant.js', 'copilot-pages.js', 'copilot-app.js'];
+    'copilot-assistant.js', 'copilot-pages.js', 'copilot-changes.js', 'copilot-app.js'];
   var links = [], loading = null, lastHash = null, mountedHost = null, tries = 0;
 
   function loadScripts() {

@@ -59,13 +59,13 @@ class RuleContext:
 def load_rules() -> list:
     """The rule modules in evaluation order."""
     from omv_copilot_agent.alerts.rules import (backup_overdue, config_dirty, config_hand_edit, disk_change,
-                                                disk_temperature, fs_forecast, fs_full, fs_state, load, memory_pressure,
-                                                nvme_health, raid_degraded, raid_resync, security_updates, service_down,
+                                                disk_temperature, fs_forecast, fs_full, fs_state, job_not_run, load,
+                                                memory_pressure, nvme_health, raid_degraded, raid_resync, security_updates, service_down,
                                                 smart_attributes, smart_health)
 
     return [fs_full, fs_forecast, fs_state, service_down, smart_health, smart_attributes, nvme_health, disk_temperature,
             raid_degraded, raid_resync, security_updates, memory_pressure, load, config_dirty, config_hand_edit,
-            backup_overdue, disk_change]
+            backup_overdue, job_not_run, disk_change]
 
 
 def rule_of_finding() -> dict[str, str]:

@@ -1,10 +1,9 @@
-"""A backup/rsync job that has not succeeded within its allowed age.
+"""A backup job outside OMV that has not succeeded within its allowed age.
 
-Success is read from a file the job touches or writes (its log, a stamp, the
-destination directory): configured in ``alerts.backup_jobs`` as
-``{name, path, max_age_s}``. OMV rsync jobs that are enabled and push to a local
-destination are checked too, against the destination's mtime and
-``alerts.backup_max_age_s``.
+Success is read from a file the job touches or writes (its log, a stamp, the destination
+directory): configured in ``alerts.backup_jobs`` as ``{name, path, max_age_s}``. OMV's own
+scheduled and rsync jobs are the ``job_not_run`` rule's, judged by their schedule and their
+runs' outcome rather than a file's age.
 """
 
 import os
@@ -14,20 +13,9 @@ from omv_copilot_agent.alerts.rules import Condition, RuleContext
 NAME = "backup_overdue"
 
 
-def _jobs(ctx: RuleContext) -> list[dict]:
-    jobs = [dict(j) for j in ctx.config.get("backup_jobs") or []]
-    if ctx.source_ok("omv"):
-        for j in ctx.snapshot.data("omv").get("rsync_jobs") or []:
-            dest = j.get("dest") or j.get("destination") or ""
-            if j.get("enable") and j.get("type") in (None, "local") and str(dest).startswith("/"):
-                jobs.append({"name": j.get("comment") or f"rsync {j.get('uuid', '')[:8]}", "path": dest,
-                             "max_age_s": ctx.config["backup_max_age_s"]})
-    return jobs
-
-
 def evaluate(ctx: RuleContext):
     out = []
-    for job in _jobs(ctx):
+    for job in ctx.config.get("backup_jobs") or []:
         name, path, max_age = job.get("name") or job.get("path"), job.get("path"), job.get("max_age_s") or ctx.config["backup_max_age_s"]
         try:
             mtime = os.stat(path).st_mtime

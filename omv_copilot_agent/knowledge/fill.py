@@ -1,0 +1,103 @@
+"""Filling a pattern's ``{placeholders}`` from the question and the box, so a check can run as shown.
+
+A KB answer that says ``mdadm --detail {md_device}`` makes the admin look up what the box
+already knows. Values come, in this order, from what the question names (``/dev/sdb``,
+``enp3s0``, a unit or a user the box has) and then from the box's state when it points to one
+thing only (the one degraded md array, the one disk failing SMART or failed out of it, the
+one real interface that is up). Anything ambiguous stays a placeholder the answer asks for:
+a guess that runs a check on the wrong disk is worse than a question.
+
+Every value is checked against the probe parameter it feeds (``probes.Probe.check_param``),
+so the question's words can never become an argument the probe would not take.
+"""
+
+from __future__ import annotations
+
+import re
+
+from omv_copilot_agent import probes
+from omv_copilot_agent.collect.network import is_virtual
+from omv_copilot_agent.knowledge.diagnostics import PLACEHOLDER, placeholders
+
+_DEV = re.compile(r"(?<![\w/])(?:/dev/)?((?:sd[a-z]{1,2}|nvme\d{1,2}n\d{1,2}|mmcblk\d{1,2}|md\d{1,3}|vd[a-z]))\b")
+_IP = re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3})\b")
+_PATH = re.compile(r"(?<![\w.])(/(?:srv|mnt|media|export|etc|var/log)(?:/[\w.@+-]+)*)")
+_WORD = re.compile(r"[\w.@:-]+")
+
+
+def _data(snapshot, source: str) -> dict:
+    return snapshot.data(source) if snapshot is not None else {}
+
+
+def _one(values: list[str]) -> list[str]:
+    """The state's candidate only when it is unambiguous."""
+    values = list(dict.fromkeys(values))
+    return values if len(values) == 1 else []
+
+
+def candidates(query: str, snapshot) -> dict[str, list[str]]:
+    """Values per placeholder name, best first: named in the question, then the box's only candidate."""
+    storage, smart = _data(snapshot, "storage"), _data(snapshot, "smart")
+    words = list(dict.fromkeys(w.strip(".:,;!?").lower() for w in _WORD.findall(query or "")))  # in the question's order
+    named_devs = [m.group(1) for m in _DEV.finditer(query or "")]
+    raid = [a for a in storage.get("raid") or [] if isinstance(a, dict) and a.get("name")]
+    disks = [d for d in smart.get("disks") or [] if isinstance(d, dict) and d.get("device")]
+    ifaces = [i for i in _data(snapshot, "network").get("interfaces") or [] if isinstance(i, dict) and i.get("name")]
+    real_up = [i["name"] for i in ifaces if i.get("up") and not is_virtual(i["name"])]
+    units = [u for u in _data(snapshot, "services").get("units") or [] if isinstance(u, dict) and u.get("name")]
+    unit_names = {str(u["name"]).lower(): str(u["name"]) for u in units}
+    users = [str(u.get("name")) for u in _data(snapshot, "omv").get("users") or [] if isinstance(u, dict) and u.get("name")]
+    pools = [p for p in storage.get("zfs") or [] if isinstance(p, dict) and p.get("name")]
+    out: dict[str, list[str]] = {
+        "md_device": ["/dev/" + d for d in named_devs if d.startswith("md")]
+        + _one(["/dev/" + a["name"] for a in raid if a.get("degraded") or a.get("state") == "inactive"]
+               or ["/dev/" + a["name"] for a in raid]),
+        "device": ["/dev/" + d for d in named_devs if not d.startswith("md")]
+        + (_one([d["device"] for d in disks if d.get("passed") is False])
+           or _one(["/dev/" + m for a in raid if a.get("degraded") for m in a.get("failed") or []])
+           or _one([d["device"] for d in disks])),
+        "interface": [i["name"] for i in ifaces if str(i["name"]).lower() in words] + _one(real_up),
+        "unit": [unit_names[w] for w in words if w in unit_names]
+        + _one([str(u["name"]) for u in units if u.get("active_state") == "failed"]),
+        "user": [u for u in users if u.lower() in words],
+        "pool": [p["name"] for p in pools if str(p["name"]).lower() in words]
+        + _one([p["name"] for p in pools if str(p.get("health", "ONLINE")).upper() != "ONLINE"] or [p["name"] for p in pools]),
+        "path": _PATH.findall(query or ""),
+        "host": _IP.findall(query or ""),
+        "client_ip": _IP.findall(query or ""),
+    }
+    return {k: list(dict.fromkeys(v)) for k, v in out.items() if v}
+
+
+def _fits(diags: list[dict], name: str, value: str) -> bool:
+    """Does ``value`` fit every probe parameter that placeholder ``name`` feeds?"""
+    for d in diags:
+        for param, v in (d.get("params") or {}).items():
+            if v == "{" + name + "}":
+                try:
+                    if probes.get(d.get("probe")).check_param(param, value):
+                        return False
+                except probes.UnknownProbe:
+                    return False
+    return True
+
+
+def values(diags: list[dict], query: str, snapshot) -> dict[str, str]:
+    """The placeholders of ``diags`` this question and box fill, each with a value its probes accept."""
+    wanted = sorted({n for d in diags for n in placeholders(d)})
+    found = candidates(query, snapshot)
+    return {name: v for name in wanted
+            for v in [next((c for c in found.get(name, []) if _fits(diags, name, c)), None)] if v}
+
+
+def apply(diag: dict, filled: dict[str, str]) -> tuple[dict, list[str]]:
+    """``diag``'s parameters with the known placeholders filled, and the names still asked for."""
+    params, needs = {}, []
+    for param, value in (diag.get("params") or {}).items():
+        m = PLACEHOLDER.match(value) if isinstance(value, str) else None
+        if m and m.group(1) in filled:
+            value = filled[m.group(1)]
+        elif m:
+            needs.append(m.group(1))
+        params[param] = value
+    return params, needs
