@@ -168,7 +168,15 @@ def _samples(daemon) -> dict:
             # no local file with this id: the daemon's 404 must come through as a clear error
             "deletePattern": {"id": "no-local-sample-pattern"},
             # not a catalogue probe: refused by the daemon, the same clear error through the engine
-            "runProbe": {"command": "rm -rf /"}}
+            "runProbe": {"command": "rm -rf /"},
+            # ids that do not exist: the daemon's 404 comes through as the same clear error
+            "verifyFix": {"id": "999999"}, "verifyIssue": {"id": "999999"},
+            "renameConversation": {"id": "none", "title": "renamed from omv-rpc"}, "deleteConversation": {"id": "none"},
+            "revertPendingChanges": {"confirm": False},
+            "getProvider": {"name": "none"}, "deleteProvider": {"name": "none"}, "moveProvider": {"name": "none", "offset": 1},
+            "testProvider": {"name": "none"},
+            # refused by the daemon (not an http(s) URL): nothing is added
+            "setProvider": {"name": "sample", "kind": "openai", "endpoint": "ftp://refused", "model": "m"}}
 
 
 # --- workbench ------------------------------------------------------------------------------
