@@ -21,6 +21,7 @@ import json
 import re
 import time
 
+from omv_copilot_agent.alerts.rules import foretold
 from omv_copilot_agent.changes.omvconfig import SECRET_FIELD
 from omv_copilot_agent.findings import Finding
 from omv_copilot_agent.history.drift import diff
@@ -209,7 +210,7 @@ def build(alert: dict, *, snapshot, store, index=None, found: list[Finding] | No
     note = store.last_note_before(opened)
     evidence["last_note"] = {"id": note["id"], "created_at": note["created_at"], "text": note["text"]} if note else None
     if index is not None:
-        evidence["pattern"] = best_pattern(index, alert, found or [])
+        evidence["pattern"] = best_pattern(index, alert, found or foretold(rule, str(alert.get("subject")), snapshot))
     return cap({k: v for k, v in evidence.items() if v is not None})
 
 

@@ -10,6 +10,7 @@ carries the evidence, so one click from the headline reaches the fix.
 
 from __future__ import annotations
 
+from omv_copilot_agent.alerts.rules import foretold
 from omv_copilot_agent.findings import CATALOGUE, SEVERITY_ORDER, Finding, Thresholds, evaluate
 from omv_copilot_agent.knowledge import matcher
 from omv_copilot_agent.services.call import Call
@@ -71,7 +72,7 @@ def attention(call: Call) -> dict:
         items.append({"kind": "alert", "severity": a["severity"], "title": a["title"], "subject": a["subject"],
                       "text": a["message"], "since": a["first_seen"], "state": a["state"], "alert_id": a["id"],
                       "rule": a["rule"], "finding_id": mine[0].id if mine else None, "evidence": evidence,
-                      "pattern": best_pattern(kb, mine, a["title"]),
+                      "pattern": best_pattern(kb, mine or foretold(a["rule"], a["subject"], snap), a["title"]),
                       "question": question(a["title"], a["subject"], a["message"], evidence)})
     for f in found:
         if f.severity not in ATTENTION or (f.id, f.subject) in covered:

@@ -27,7 +27,7 @@ def test_attention_lists_worst_first_each_with_its_alert_pattern_and_question(li
     assert _rpc(server, "getAlert", {"id": str(worst["alert_id"])})["rule"] == worst["rule"]
     assert "/dev/sdb" in worst["question"] and "Evidence:" in worst["question"]
     forecast = next(i for i in items if i["subject"] == ds.FILLING)
-    assert forecast["severity"] == "warning" and forecast["pattern"] is not None
+    assert forecast["severity"] == "warning" and forecast["pattern"]["pattern_id"] == "data-disk-full", forecast["pattern"]
 
 
 def test_attention_shows_findings_no_alert_stands_for_yet(live_server):
