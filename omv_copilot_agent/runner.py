@@ -154,6 +154,10 @@ def _shape(*shapes: str) -> Rule:
 
 
 _OMV_READ_PREFIXES = ("get", "enumerate", "is", "check")
+#: The one change the agent may ask OMV for: its own revert of unapplied configuration changes
+#: (back to the configuration as last applied), and only on an admin's confirmed request
+#: (services/changes.py revert_changes). Nothing is deployed, nothing else is written.
+_OMV_WRITES = {("Config", "revertChanges")}
 
 
 def _omv_rpc(args: list[str]) -> str | None:
@@ -165,6 +169,8 @@ def _omv_rpc(args: list[str]) -> str | None:
     if len(rest) < 2:
         return "omv-rpc needs <service> <method>"
     method = rest[1]
+    if tuple(rest[:2]) in _OMV_WRITES:
+        return None
     if not method.startswith(_OMV_READ_PREFIXES) or method == "getDiagnosticReport_":
         return f"omv-rpc method {method} is not a read method"
     return None

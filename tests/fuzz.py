@@ -55,7 +55,9 @@ def start_daemon(workdir: Path) -> tuple[subprocess.Popen, str, str]:
         port = sock.getsockname()[1]
     config = {"data_dir": str(workdir / "data"),
               "api": {"listen": f"127.0.0.1:{port}", "token_file": str(workdir / "token")},
-              "collect": {"interval_s": 60, "disabled_sources": ["apt", "smart", "omv", "logs"]}}
+              "collect": {"interval_s": 60, "disabled_sources": ["apt", "smart", "omv", "logs"]},
+              # the fake: a fuzzed {"confirm": true} must not revert a real OMV engine's changes on this machine
+              "omv_rpc": {"command": str(ROOT / "tests" / "fakes" / "omv-rpc")}}
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     proc = subprocess.Popen(["/usr/bin/python3", "-m", "omv_copilot_agent", "--config", str(workdir / "config.yaml"), "daemon"],
                             cwd=ROOT, stdout=open(workdir / "daemon.log", "wb"), stderr=subprocess.STDOUT)

@@ -33,6 +33,8 @@ class AlertService:
         self.store = store
         self.latest = latest_snapshot
         self.knowledge = knowledge
+        #: held while a verification runs: each one collects afresh and runs probes, so they queue for nobody
+        self.verifying = threading.Lock()
         self.rules = load_rules()
         self._defaults: dict | None = None
         self.rule_of_finding = rule_of_finding()
@@ -173,12 +175,14 @@ class AlertService:
         return len(built)
 
     # -- verify a fix ------------------------------------------------
-    def verify(self, alert_id: int, snapshot=None, pattern_id: str | None = None, now: float | None = None) -> dict | None:
+    def verify(self, alert_id: int, snapshot=None, pattern_id: str | None = None, now: float | None = None,
+               deadline: float | None = None) -> dict | None:
         """The admin says the alert's action is done: re-run the pattern's probes and the alert's rule
         on ``snapshot`` (default: the latest), record the outcome and, when fixed, the time to resolution.
 
         A fixed alert that is still open is resolved now (and its resolve is announced, evidence
-        included). None when there is no such alert; KeyError when ``pattern_id`` is unknown.
+        included). ``deadline`` (``time.monotonic()``) bounds the probes. None when there is no such
+        alert; verify.UnknownPattern when the pattern is unknown.
         """
         alert = self.store.get_alert(alert_id)
         if alert is None:
@@ -186,7 +190,7 @@ class AlertService:
         snapshot = snapshot if snapshot is not None else self.latest()
         now = time.time() if now is None else now
         pattern_id = pattern_id or ((alert.get("evidence") or {}).get("pattern") or {}).get("id")
-        readings = self._readings(pattern_id, f"{alert['title']} {alert['subject']}", snapshot)
+        readings = self._readings(pattern_id, f"{alert['title']} {alert['subject']}", snapshot, deadline)
         outcome, reason = verify.judge(self._still_holds(alert, snapshot, now), readings)
         ttr = round(now - alert["first_seen"], 1) if outcome == "fixed" else None
         record = self.store.add_resolution(now, outcome, ttr, pattern_id, readings, alert_id=alert_id)
@@ -196,10 +200,11 @@ class AlertService:
             self.notifier.submit("resolved", self.store.get_alert(alert_id), now=now)
         return {**record, "reason": reason, "alert": self.get(alert_id)}
 
-    def verify_answer(self, turn_id: int, snapshot=None, pattern_id: str | None = None, now: float | None = None) -> dict | None:
+    def verify_answer(self, turn_id: int, snapshot=None, pattern_id: str | None = None, now: float | None = None,
+                      deadline: float | None = None) -> dict | None:
         """The admin did what an assistant answer said: re-run its pattern's probes (the answer's best
         match, or ``pattern_id``) and the pattern's findings on ``snapshot``; record the outcome, and the
-        time from the question to the verified fix. None when there is no such answer; KeyError for an
+        time from the question to the verified fix. None when there is no such answer; verify.UnknownPattern for an
         unknown pattern; ValueError when the answer matched no pattern and none is given."""
         turn = self.store.get_turn(turn_id)
         if turn is None:
@@ -210,7 +215,7 @@ class AlertService:
         pattern_id = pattern_id or next(iter(matched), None)
         if not pattern_id:
             raise ValueError("this answer matched no pattern: name the one whose checks tell whether it is fixed")
-        readings = self._readings(pattern_id, turn["query"], snapshot)
+        readings = self._readings(pattern_id, turn["query"], snapshot, deadline)
         pattern = self.knowledge.get(pattern_id)
         if pattern.get("findings") and snapshot is not None:
             present = bool(signals.evaluate(pattern, self.findings(snapshot)))
@@ -221,15 +226,18 @@ class AlertService:
         record = self.store.add_resolution(now, outcome, ttr, pattern_id, readings, turn_id=turn_id)
         return {**record, "reason": reason, "question": turn["query"]}
 
-    def _readings(self, pattern_id: str | None, text: str, snapshot) -> list[dict]:
-        """The pattern's diagnostics run now, placeholders filled from ``text`` and the box; KeyError if unknown."""
+    def _readings(self, pattern_id: str | None, text: str, snapshot, deadline: float | None = None) -> list[dict]:
+        """The pattern's diagnostics run now, placeholders filled from ``text`` and the box; verify.UnknownPattern if unknown."""
         if not pattern_id:
             return []
         pattern = self.knowledge.get(pattern_id) if self.knowledge is not None else None
         if pattern is None:
-            raise KeyError(pattern_id)
+            raise verify.UnknownPattern(pattern_id)
         params = verify.probe_params(text, pattern["diagnostics"], snapshot)
-        return [verify.reading(step) for step in self.knowledge.run_diagnostics(pattern_id, params)]
+        asleep = verify.sleeping_disks(snapshot if snapshot is not None else self.latest())
+        steps = self.knowledge.run_diagnostics(pattern_id, params, deadline=deadline,
+                                               skip=lambda diag: verify.wakes_sleeping(diag, params, asleep))
+        return [verify.reading(step) for step in steps]
 
     def _still_holds(self, alert: dict, snapshot, now: float) -> bool | None:
         """Whether the alert's rule reports its (rule, subject) on ``snapshot``; None when it cannot tell."""

@@ -21,6 +21,7 @@ import json
 import re
 import time
 
+from omv_copilot_agent.alerts.rules import foretold
 from omv_copilot_agent.changes.omvconfig import SECRET_FIELD
 from omv_copilot_agent.findings import Finding
 from omv_copilot_agent.history.drift import diff
@@ -39,10 +40,14 @@ TREND_WINDOW_S = 30 * 86400
 PROCESS_RULES = frozenset({"load", "memory_pressure"})
 DISK_RULES = frozenset({"smart_health", "smart_attributes", "nvme_health", "disk_temperature"})
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: C0/C1 controls, and the Unicode ones that break or reorder a line (line/paragraph separators, bidi
+#: overrides and isolates, zero-width characters): an e-mail or chat line must read as it is
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 #: ``password=x``, ``"token": "x"``, ``--pass x``, ``user:secret@host``: the secret part is masked
 _CREDENTIALS = (
-    re.compile(r"(?i)((?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|psk)\"?\s*[=:]\s*[\"']?)([^\s\"',;}]+)"),
+    re.compile(r"(?i)([\w-]*(?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|access[_-]?key|private[_-]?key|psk)"
+               r"[\w-]*\"?\s*[=:]\s*[\"']?)([^\s\"',;}]+)"),
+    re.compile(r"(?i)(\bbearer\s+)(\S+)"),
     re.compile(r"(?i)(--(?:password|passwd|pass|token|secret|api-key)(?:=|\s+))(\S+)"),
     re.compile(r"(://[^\s/:@\"']+:)([^\s@/\"']+)(?=@)"),
 )
@@ -137,7 +142,8 @@ def _change_line(change: dict) -> str:
         return f"{path}: {change['change']}"
 
     def short(v) -> str:
-        return clean_text(json.dumps(v, default=str) if isinstance(v, (dict, list)) else v, 60)
+        # records compared whole (a list without names) quote every field: secret-named ones are dropped first
+        return clean_text(json.dumps(clean(v), default=str) if isinstance(v, (dict, list)) else v, 60)
 
     if change["change"] == "changed":
         return f"{path}: {short(change['old'])} → {short(change['new'])}"
@@ -204,7 +210,7 @@ def build(alert: dict, *, snapshot, store, index=None, found: list[Finding] | No
     note = store.last_note_before(opened)
     evidence["last_note"] = {"id": note["id"], "created_at": note["created_at"], "text": note["text"]} if note else None
     if index is not None:
-        evidence["pattern"] = best_pattern(index, alert, found or [])
+        evidence["pattern"] = best_pattern(index, alert, found or foretold(rule, str(alert.get("subject")), snapshot))
     return cap({k: v for k, v in evidence.items() if v is not None})
 
 

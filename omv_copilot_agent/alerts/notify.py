@@ -103,6 +103,16 @@ def evidence_annotations(alert: dict, host: str) -> dict[str, str]:
     return out
 
 
+#: Alert text quotes what the box says (process, share and disk names): in chat it must not ping
+#: anyone (Discord parses @everyone and <@id> unless told not to; Slack reads <!channel>, <@U1>)
+DISCORD_NO_MENTIONS = {"allowed_mentions": {"parse": []}}
+
+
+def _slack(text: str) -> str:
+    """``text`` with Slack's control characters escaped (its mrkdwn stays: *bold*)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def webhook_request(fmt: str, event: str, alert: dict, host: str, note: str | None = None) -> dict:
     """kwargs for ``requests.post`` in the receiver's format."""
     subject, body = render(event, alert, host, note)
@@ -112,9 +122,9 @@ def webhook_request(fmt: str, event: str, alert: dict, host: str, note: str | No
                                                   "Tags": "white_check_mark" if event == "resolved" else "warning"}}
     lines = "".join(f"\n{line}" for line in evidence_mod.summary(alert.get("evidence"), host))
     if fmt == "slack":
-        return {"json": {"text": f"*{subject}*\n{alert['message']}{lines}"[:4000]}}
+        return {"json": {"text": _slack(f"*{subject}*\n{alert['message']}{lines}")[:4000]}}
     if fmt == "discord":
-        return {"json": {"content": f"**{subject}**\n{alert['message']}{lines}"[:2000]}}
+        return {"json": {"content": f"**{subject}**\n{alert['message']}{lines}"[:2000], **DISCORD_NO_MENTIONS}}
     return {"json": {"event": event, "host": host, "subject": subject, "alert": alert, **({"note": note} if note else {})}}
 
 
@@ -123,9 +133,9 @@ def webhook_digest_request(fmt: str, msg: Message, subject: str, text: str, host
     if fmt == "ntfy":
         return {"data": text.encode(), "headers": {"Title": subject.encode("ascii", "replace").decode(), "Tags": "inbox_tray"}}
     if fmt == "slack":
-        return {"json": {"text": f"*{subject}*\n{text}"}}
+        return {"json": {"text": _slack(f"*{subject}*\n{text}")}}
     if fmt == "discord":
-        return {"json": {"content": f"**{subject}**\n{text}"[:2000]}}
+        return {"json": {"content": f"**{subject}**\n{text}"[:2000], **DISCORD_NO_MENTIONS}}
     return {"json": {"event": "digest", "host": host, "subject": subject, "title": msg.title, "note": msg.note, "text": text,
                      "items": [{"event": i["event"], "ts": i["ts"], "alert": i["alert"]} for i in msg.items]}}
 

@@ -112,7 +112,7 @@ ADVICE = {
     "config_dirty": "apply or revert the pending configuration changes in OMV's web UI.",
     "config_hand_edit": "OMV's next Apply overwrites this hand edit: make the change the durable way the alert names, then Apply.",
     "backup_overdue": "check the backup job's log and the destination; run the job by hand once.",
-    "job_not_run": "read the job's last output (its e-mail, journalctl -t CRON, /var/log/rsync.log) and run it once from its OMV page.",
+    "job_not_run": "read the job's last output (its e-mail, journalctl -t CRON, /var/log/rsync.log or the plugin's log: snapraid.log, borgbackup.log, omv-backup.log) and run it once from its OMV page.",
     "disk_change": "if you did not add or remove a disk, check its cable and power.",
 }
 

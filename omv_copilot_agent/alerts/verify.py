@@ -14,10 +14,17 @@ from __future__ import annotations
 
 from statistics import median
 
+from omv_copilot_agent import probes
 from omv_copilot_agent.alerts.evidence import clean_text
-from omv_copilot_agent.knowledge import fill
+from omv_copilot_agent.knowledge import diagnostics, fill
+from omv_copilot_agent.knowledge.diagnostics import PLACEHOLDER
 
 OUTCOMES = ("fixed", "still_present", "could_not_verify")
+
+
+class UnknownPattern(KeyError):
+    """The pattern a verification would run is not in the knowledge base (``args[0]``: its id)."""
+
 #: how much of a probe's output a verification keeps (the reading, not the whole output)
 EXCERPT_CHARS = 300
 #: the window of the time-to-resolution figures (health report, GET /health)
@@ -31,11 +38,43 @@ def probe_params(text: str, diags: list[dict], snapshot) -> dict:
     return fill.values(diags, text, snapshot)
 
 
+def sleeping_disks(snapshot) -> set[str]:
+    """The disks the snapshot found asleep (the collection reads SMART with ``-n standby``: they stay so)."""
+    disks = (snapshot.data("smart") or {}).get("disks") or [] if snapshot is not None else []
+    return {str(d["device"]) for d in disks if isinstance(d, dict) and d.get("asleep") and d.get("device")}
+
+
+def wakes_sleeping(diag: dict, params: dict, asleep: set[str]) -> str | None:
+    """Why ``diag`` must not run in a verification: it reads a disk itself (smartctl, hdparm ...) and that
+    disk is asleep. The admin pressed "I did it", not "spin my disks up"; ``omv-copilot diagnose`` runs it."""
+    if not asleep:
+        return None
+    try:
+        probe = probes.get(diag.get("probe"))
+    except probes.UnknownProbe:
+        return None
+    if not diagnostics.wakes_disks(probe.argv):
+        return None
+    for value in (diag.get("params") or {}).values():
+        m = PLACEHOLDER.match(value) if isinstance(value, str) else None
+        value = params.get(m.group(1)) if m else value
+        if value in asleep:
+            return (f"not run: {value} is asleep and this check would spin it up "
+                    f"(omv-copilot diagnose runs it when you choose)")
+    return None
+
+
 def reading(step: dict) -> dict:
-    """What one diagnostic said, short and cleaned: enough to show why an outcome was given."""
+    """What one diagnostic said, short and cleaned: enough to show why an outcome was given.
+
+    A probe that failed (an error, or an exit code its catalogue entry does not accept) is no
+    healthy reading even when its output matches: ``cat`` of a missing file prints nothing, and
+    nothing matches a negative look-ahead. Its miss still counts (the safe side).
+    """
     excerpt = (step.get("stdout") or step.get("stderr") or "").strip()
+    matched = step.get("matched_expected")
     return {"name": step.get("name"), "probe": step.get("probe"), "ok": step.get("ok"),
-            "matched_expected": step.get("matched_expected"), "error": clean_text(step["error"]) if step.get("error") else None,
+            "matched_expected": None if matched is True and not step.get("ok") else matched, "error": clean_text(step["error"]) if step.get("error") else None,
             "excerpt": clean_text(excerpt.replace("\n", " | "), EXCERPT_CHARS)}
 
 

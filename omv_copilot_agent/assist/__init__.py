@@ -36,12 +36,13 @@ class AssistService:
         self._last_prune = 0.0
 
     def ask(self, query: str, *, context: str | None = None, mode: str = "auto", conversation_id: str | None = None,
-            cancel=None, stage=None) -> dict:
+            cancel=None, stage=None, reply_to: str | None = None) -> dict:
         """Answer now (blocking); see :meth:`Engine.answer`."""
         return self.engine.answer(query, context=context, mode=mode, conversation_id=conversation_id, cancel=cancel,
-                                  stage=stage)
+                                  stage=stage, reply_to=reply_to)
 
-    def submit(self, query: str, *, context: str | None = None, mode: str = "auto", conversation_id: str | None = None):
+    def submit(self, query: str, *, context: str | None = None, mode: str = "auto", conversation_id: str | None = None,
+               reply_to: str | None = None):
         """Queue the question; the Job's conversation id is fixed now so a client can show it at once."""
         import uuid
 
@@ -49,10 +50,10 @@ class AssistService:
 
         def run(job):
             def stage(name):
-                job.stage = name
+                job.stage, job.stage_text = str(name), getattr(name, "words", None)
             try:
                 return self.ask(query, context=context, mode=mode, conversation_id=conversation_id, cancel=job.cancel,
-                                stage=stage)
+                                stage=stage, reply_to=reply_to)
             except Cancelled:
                 return None
 
@@ -84,6 +85,7 @@ class AssistService:
 
         from omv_copilot_agent import probes, runner
         from omv_copilot_agent.knowledge.diagnostics import RegexTimeout, filter_lines
+        from omv_copilot_agent.probes import verdict
 
         cfg = self.config.get_path
         result = runner.run_probe(probes.ProbeCall(probe["name"], dict(probe["params"])),
@@ -94,6 +96,7 @@ class AssistService:
                 result["stdout"] = filter_lines(probe["filter"], result["stdout"])
             except (RegexTimeout, regex.error) as exc:
                 result["stdout"], result["error"] = "", f"filter not applied: {exc}"
+        result.update(verdict.judge(result, probes.get(probe["name"])))
         return result
 
     def recent_diagnostics(self, pattern_ids: list[str]) -> list[dict]:

@@ -29,6 +29,31 @@ MODES = ("auto", "llm", "kb_only", "direct")
 HISTORY_TURNS = 5
 
 
+#: What a waiting user reads for each decision point (a job's ``stage_text``).
+STAGE_WORDS = {
+    "query_received": "reading the question…",
+    "context_selection": "choosing a specialist…",
+    "system_data_collection": "reading this NAS's state…",
+    "pattern_matching": "searching the knowledge base…",
+    "prompt_assembly": "preparing the question for the LLM…",
+    "llm_request": "asking the LLM…",
+    "llm_response": "reading the LLM's answer…",
+    "confidence_calculation": "weighing the answer…",
+    "response_assembly": "checking the answer's commands…",
+}
+
+
+class Stage(str):
+    """A decision point's name (what traces and tests compare) that also carries ``words`` for a person."""
+
+    words: str
+
+    def __new__(cls, name: str, words: str | None = None):
+        obj = super().__new__(cls, name)
+        obj.words = words or STAGE_WORDS.get(name, name.replace("_", " ") + "…")
+        return obj
+
+
 class Cancelled(Exception):
     """The caller cancelled the question between two steps."""
 
@@ -86,23 +111,30 @@ class Engine:
 
     # -- the pipeline -------------------------------------------------
     def answer(self, query: str, *, context: str | None = None, mode: str = "auto", conversation_id: str | None = None,
-               cancel=None, stage: Callable[[str], None] | None = None) -> dict:
+               cancel=None, stage: Callable[[str], None] | None = None, reply_to: str | None = None) -> dict:
+        """Answer ``query``; with ``reply_to`` (a follow-up question of an earlier answer in this conversation)
+        ``query`` is the user's answer to it: context for the conversation's question, not a new question."""
         started = time.monotonic()
         trace = Trace(query)
         conversation_id = conversation_id or uuid.uuid4().hex
         notices: list[str] = []
         direct = mode == "direct"
 
-        def point(name: str):
+        def point(name: str, words: str | None = None):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
             if stage:
-                stage(name)
+                stage(Stage(name, words))
             return time.time()
 
         # 1 query_received
         t = point("query_received")
         history = self._history(conversation_id)
+        about = query  # what routing and the knowledge base look at
+        if reply_to:
+            first = next((m["content"] for m in history if m["role"] == "user"), "")
+            about = f"{first} {query}".strip()
+            query = f'My answer to your question "{reply_to}": {query}'
         trace.step("query_received", t, inputs={"query_chars": len(query), "mode": mode, "context": context,
                                                 "conversation_id": conversation_id},
                    outputs={"history_turns": len(history)})
@@ -115,7 +147,7 @@ class Engine:
             trace.step("context_selection", t, outputs=details, skipped=True)
         else:
             found = findings.evaluate(snapshot, Thresholds.from_config(self.config))
-            chosen, details = router.route(query, found, context)
+            chosen, details = router.route(about, found, context)
             trace.step("context_selection", t, inputs={"requested": context},
                        outputs={"context": chosen, **{k: v for k, v in details.items() if k != "hints"},
                                 "hints": {k: v for k, v in (details.get("hints") or {}).items() if v}})
@@ -145,7 +177,7 @@ class Engine:
             trace.step("pattern_matching", t, error="knowledge base not available")
         else:
             try:
-                matches = [m.to_dict(with_pattern=True) for m in kb.search(query, snapshot, limit=5)]
+                matches = [m.to_dict(with_pattern=True) for m in kb.search(about, snapshot, limit=5)]
                 signals = [m.to_dict() for m in kb.signals(snapshot)[:5]] if snapshot is not None else []
                 if context not in router.CONTEXTS:  # a confident pattern knows the context better than the words
                     chosen, details = router.by_pattern(chosen, details, [m for m in matches if from_text(m)])
@@ -158,8 +190,8 @@ class Engine:
                 trace.step("pattern_matching", t, error=f"{exc.__class__.__name__}: {exc}"[:200])
 
         # 5 prompt_assembly (+ redaction: what the trace shows is exactly what leaves the box)
-        t = point("prompt_assembly")
         providers = self.providers()
+        t = point("prompt_assembly", None if providers and mode != "kb_only" else "writing the answer from the knowledge base…")
         effective = "direct" if direct else ("kb_only" if mode == "kb_only" or not providers else "llm")
         if mode == "llm" and not providers:
             notices.append("no LLM provider is configured; answered from the knowledge base")
@@ -201,17 +233,19 @@ class Engine:
         # 6 llm_request / 7 llm_response
         provider_name = model = None
         fields = None
+        llm_error: str | None = None  # why no LLM answered (shown as the failure it is)
         if effective == "kb_only":
-            now = point("llm_request")
+            words = "writing the answer from the knowledge base…"
+            now = point("llm_request", words)
             trace.step("llm_request", now, outputs={"reason": "no provider configured" if not providers else "kb_only requested"},
                        skipped=True)
-            trace.step("llm_response", point("llm_response"), skipped=True)
+            trace.step("llm_response", point("llm_response", words), skipped=True)
         elif not providers:  # direct without any provider
             trace.step("llm_request", point("llm_request"), error="no LLM provider configured")
             trace.step("llm_response", point("llm_response"), skipped=True)
-            notices.append("direct chat needs an LLM provider; none is configured (Settings → assist.providers)")
+            llm_error = "direct chat needs an LLM provider; none is configured (Settings → assist.providers)"
         else:
-            t = point("llm_request")
+            t = point("llm_request", f"asking {providers[0].model or providers[0].name}…")
             reply, errors = self._call(providers, sent, trace, cancel)
             trace.step("llm_request", t, inputs={"providers": [p.name for p in providers]},
                        outputs={"provider": reply["provider"] if reply else None, "hops": len(trace.hops)},
@@ -219,7 +253,9 @@ class Engine:
             t = point("llm_response")
             if reply is None:
                 trace.step("llm_response", t, skipped=True, outputs={"reason": "no usable reply"})
-                notices.append("every LLM provider failed (" + "; ".join(errors) + "); answered from the knowledge base")
+                llm_error = "every LLM provider failed (" + "; ".join(errors) + ")"
+                if not direct:
+                    notices.append(llm_error + "; answered from the knowledge base")
                 effective = "kb_only" if not direct else "direct"
             else:
                 provider_name, model = reply["provider"], reply["model"]
@@ -234,13 +270,14 @@ class Engine:
                                                         "parsed": not problems, "problems": problems,
                                                         "duration_ms": reply["duration_ms"], "usage": reply.get("usage")})
         if fields is None:
-            if direct:
-                fields = {"analysis": "No answer: direct chat needs a working LLM provider.", "possible_causes": [],
+            if direct:  # said as a failure, not dressed as an answer
+                fields = {"analysis": f"Direct Chat got no answer: {llm_error}. Try again, or switch Direct Chat off "
+                                      "for an answer from the knowledge base.", "possible_causes": [],
                           "suggested_diagnostics": [], "recommended_actions": [], "explanation": "", "follow_up_questions": []}
             else:
                 reason = ("no LLM provider is configured" if not providers else
                           "knowledge-base mode requested" if mode == "kb_only" else "the LLM providers failed")
-                fields = kb_answer.compose(query, chosen, matches, signals, reason, snapshot)
+                fields = kb_answer.compose(about, chosen, matches, signals, reason, snapshot)
 
         # 8 confidence_calculation
         t = point("confidence_calculation")
@@ -259,7 +296,8 @@ class Engine:
                   "mode": effective, "provider": provider_name, "model": model, **fields,
                   "confidence": confidence, "confidence_label": parse.confidence_label(confidence),
                   "matched_patterns": [{k: m[k] for k in ("pattern_id", "title", "category", "score", "reasons")} for m in matches],
-                  "notices": notices, "trace_id": trace.id, "created_at": trace.created_at}
+                  "notices": notices, "trace_id": trace.id, "created_at": trace.created_at,
+                  "llm_error": llm_error, "llm_configured": bool(providers), "reply_to": reply_to}
         trace.step("response_assembly", t, outputs={"mode": effective, "provider": provider_name,
                                                     "causes": len(fields["possible_causes"]),
                                                     "actions": len(fields["recommended_actions"])})

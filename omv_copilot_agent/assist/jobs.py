@@ -31,6 +31,7 @@ class Job:
     created_at: float = field(default_factory=time.time)
     status: str = QUEUED
     stage: str | None = None
+    stage_text: str | None = None  # the stage in words ("asking glm-4…"), for a person waiting
     started_at: float | None = None
     finished_at: float | None = None
     answer: dict | None = None
@@ -38,7 +39,8 @@ class Job:
     cancel: threading.Event = field(default_factory=threading.Event)
 
     def to_dict(self) -> dict:
-        out = {"job_id": self.id, "status": self.status, "stage": self.stage, "conversation_id": self.conversation_id,
+        out = {"job_id": self.id, "status": self.status, "stage": self.stage, "stage_text": self.stage_text,
+               "conversation_id": self.conversation_id,
                "created_at": self.created_at, "started_at": self.started_at, "finished_at": self.finished_at}
         if self.answer is not None:
             out["answer"] = self.answer

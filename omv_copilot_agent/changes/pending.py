@@ -21,7 +21,7 @@ __all__ = ["Baseline", "Paths", "PendingError", "dirty_modules", "explain"]
 PATTERN_ID = "config-hand-edit-overwritten"
 REVERT = {"rpc": {"service": "Config", "method": "revertChanges", "params": {"filename": ""}},
           "command": "omv-rpc -u admin Config revertChanges '{\"filename\":\"\"}'",
-          "ui": "the Revert button of OMV's pending-changes banner"}
+          "ui": "the Undo button of OMV's 'Pending configuration changes' banner"}
 
 #: OMV's state could not be read; the message names the file and why.
 PendingError = OmvStateError

@@ -60,12 +60,18 @@ def register(sub) -> None:
     y.add_argument("--from", dest="from_id", type=int)
     y.add_argument("--to", dest="to_id", type=int)
     y.add_argument("--limit", type=int, default=50, help=f"rows to list (1-{HISTORY_LIMIT_MAX}, default 50)")
+    y.add_argument("--questions", action="store_true", help="issues: list assistant questions next to the alerts")
     y.add_argument("--json", action="store_true", help="print JSON")
     y.set_defaults(handler=run_history)
 
 
+def _number(raw: str | None) -> bool:
+    """An id as the API takes it: ASCII digits (str.isdigit() also holds for '²', which int() refuses)."""
+    return bool(raw) and raw.isascii() and raw.isdigit()
+
+
 def _id(args) -> int:
-    if not args.id or not args.id.isdigit():
+    if not _number(args.id):
         raise CliError(f"'alerts {args.action}' needs a numeric alert ID, e.g. omv-copilot alerts {args.action} 3", 2)
     return int(args.id)
 
@@ -95,7 +101,7 @@ def duration(text: str | None, what: str) -> int:
 def _snooze_target(raw: str | None) -> dict:
     if not raw:
         raise CliError("'alerts snooze' needs an alert ID or an alert class, e.g. omv-copilot alerts snooze smart_attributes:/dev/sdb --for 7d", 2)
-    if raw.isdigit():
+    if _number(raw):
         return {"alert_id": int(raw)}
     rule, _, subject = raw.partition(":")
     return {"rule": rule, **({"subject": subject} if subject else {})}
@@ -141,7 +147,7 @@ def run_policy_actions(args, client) -> int:
             f"snooze {data['id']}: {data['rule']}{':' + data['subject'] if data['subject'] else ''} silent until {_until(data['until'])}")
         return 0
     if args.action == "unsnooze":
-        if not args.id or not args.id.isdigit():
+        if not _number(args.id):
             raise CliError("'alerts unsnooze' needs the snooze's number (omv-copilot alerts policy lists them)", 2)
         data = _unwrap(client.request("DELETE", f"/api/v1/alerts/snooze/{quote(int(args.id))}"))
         print_json(data) if args.json else print(f"snooze {args.id} ended")
@@ -228,7 +234,7 @@ def _resolution(r: dict) -> str:
 
 
 def run_verify(args) -> int:
-    if not (args.id.isdigit() or (args.id[:1] == "q" and args.id[1:].isdigit())):
+    if not (_number(args.id) or (args.id[:1] == "q" and _number(args.id[1:]))):
         raise CliError(f"verify needs an issue id as 'omv-copilot history' lists it (12, or q34 for an answer), not {args.id!r}", 2)
     client = connect(args)
     client.require_durable("the verification")
@@ -292,7 +298,7 @@ def run_history(args) -> int:
             print(f"  {c['change']:8} {c['path']}")
         return 0
     path = {"issues": "/api/v1/history/issues", "snapshots": "/api/v1/history/snapshots", "notes": "/api/v1/history/notes"}[args.action]
-    data = client.get(path, limit=args.limit)
+    data = client.get(path, limit=args.limit, **({"kind": "all"} if args.action == "issues" and args.questions else {}))
     if args.json:
         print_json(data)
         return 0

@@ -47,6 +47,15 @@ def shell_text(argv: list[str]) -> str:
 
 
 def verdict(result: dict) -> str:
+    """PASS (the healthy answer shown), DONE (ran fine), PROBLEM, or COULD NOT RUN (why): the daemon's
+    ``state``/``reason`` (probes/verdict.py); exit-code words for a daemon without them."""
+    state, reason = result.get("state"), result.get("reason")
+    if state == "could_not_run":
+        return "COULD NOT RUN" + (f" ({reason.replace('_', ' ')})" if reason else "")
+    if state == "problem":
+        return "FAIL" if result.get("matched_expected") is False else "PROBLEM"
+    if state == "ok":
+        return "PASS" if result.get("matched_expected") is True else "DONE"
     if result.get("error"):
         return "TIMEOUT" if result.get("timed_out") else "ERROR"
     if result.get("matched_expected") is True:
@@ -91,6 +100,8 @@ def run(args) -> int:
         results.append(result)
         if not args.json:
             print(f" {verdict(result)} ({result.get('duration_s', 0):.2f} s)")
+            if result.get("reading"):
+                print(f"      → {result['reading']}")
             print(f"      $ {shell_text(result['argv']) if result.get('argv') else result['command']}")
             detail = result.get("error") or (result.get("stdout") or result.get("stderr") or "").strip()
             for line in detail.splitlines()[:8]:
@@ -100,6 +111,8 @@ def run(args) -> int:
         print_json({"pattern_id": pattern["pattern_id"], "results": results,
                     "passed": sum(1 for r in results if verdict(r) == "PASS"), "failed": failed, "answered_by": client.mode})
     else:
-        print(f"\n{steps - failed}/{steps} steps ok" + (f", {failed} failed or could not run" if failed else ""))
+        could_not = sum(1 for r in results if verdict(r).startswith("COULD NOT RUN"))
+        print(f"\n{steps - failed}/{steps} steps ok" + (f", {failed - could_not} found a problem" if failed - could_not else "")
+              + (f", {could_not} could not run" if could_not else ""))
         print(f"Solutions: omv-copilot patterns show {pattern['pattern_id']}")
     return 1 if failed else 0

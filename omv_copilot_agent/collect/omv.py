@@ -66,6 +66,8 @@ CONFIG_CALLS: dict[str, tuple[str, str, dict | None, Callable[[Any], Any]]] = {
     "rsync_jobs": ("Rsync", "getList", PAGE, _rows),
     # the scheduled SMART tests (conf.service.smartmontools.job): configuration only, no disk is asked
     "smart_tests": ("Smart", "getScheduleList", PAGE, _rows),
+    # openmediavault-borgbackup's archives (conf.service.borgbackup.archive); none when the plugin is not installed
+    "borg_archives": ("BorgBackup", "getArchiveList", PAGE, _rows),
     "email": ("EmailNotification", "get", {}, _email),
     "topics": ("Notification", "getList", PAGE, _topics),
     "filesystems": ("FileSystemMgmt", "enumerateFilesystems", {}, _rows),

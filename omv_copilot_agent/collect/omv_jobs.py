@@ -18,6 +18,22 @@ runs as the box recorded them:
   its closing ``total size is`` line. Its lines name no job, so a run is matched to the job
   whose start (journal) or schedule (cron line) it follows.
 
+The installed backup plugins' jobs are read the same way, detected by their configuration being
+there (never by running their tools):
+
+- openmediavault-snapraid and openmediavault-backup add a user-defined scheduled job with a fixed
+  uuid (their ``create.d`` scripts): it is judged as such, named after the plugin, and its runs'
+  outcome is also read from the plugin's own log (``/var/log/snapraid.log``: ``omv-snapraid-diff``'s
+  lines; ``/var/log/omv-backup.log``);
+- openmediavault-borgbackup's archives (``BorgBackup getArchiveList``, read by the ``omv`` source;
+  none when the RPC service is absent) run from ``run-parts`` of the period their retention
+  starts with (``/etc/cron.d/openmediavault-borgbackup`` says when), each from its script
+  ``/var/lib/openmediavault/borgbackup/<period>.d/borgbackup-<uuid>``; their runs are read from
+  ``/var/log/borgbackup.log`` (borg's ``--show-rc`` status and the script's own lines).
+
+Every log is read as its last ``PLUGIN_LOG_TAIL`` bytes; its lines are untrusted text (cleaned and
+capped before they reach a finding).
+
 The journal is read newest first and at most ``JOURNAL_MAX_ENTRIES`` entries, at most every
 ``EVIDENCE_REFRESH_S``; ``evidence_since`` says how far back the evidence reaches, so the
 findings engine never calls a job overdue for a run it could not have seen. Whether a job is
@@ -69,6 +85,28 @@ _SMARTD_FAILED = re.compile(r"Self-Test Log error count increased|new Self-Test 
                             r"previous self-test (completed with error|could not complete)")
 _RSYNC_LINE = re.compile(r"^(?P<ts>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(?P<pid>\d+)\] (?P<text>.*)$")
 _RSYNC_ERROR = re.compile(r"rsync error: (?P<what>.*?) \(code (?P<code>\d+)\)")
+#: the tail of each backup plugin's log that is read
+PLUGIN_LOG_TAIL = 1024 * 1024
+#: plugins' jobs that are user-defined scheduled jobs with a fixed uuid: uuid -> (kind, name)
+PLUGIN_CRON_JOBS = {
+    "57e13a3c-5a94-11ec-8153-3f587eab8e1f": ("snapraid", "SnapRAID diff/sync/scrub"),
+    "32664b22-5a9d-11ec-8834-6f00f75b23ee": ("backup", "System backup"),
+}
+#: a snapraid job runs omv-snapraid-diff once per array, one after the other (a sync takes hours): a run in its
+#: log belongs to the job's start at most this long before it (other logs: ``RUN_MATCH_S``)
+SNAPRAID_RUN_MATCH_S = 12 * 3600.0
+#: borgbackup's run-parts periods in the order its salt state picks an archive's (the first retention > 0)
+BORG_PERIODS = ("hourly", "daily", "weekly", "monthly", "yearly")
+_SNAPRAID_LINE = re.compile(r"^\[(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\] omv-snapraid-diff: (?P<level>[A-Za-z]*): '?(?P<text>.*?)'?$")
+#: omv-snapraid-diff's lines before it exits 1, and the threshold check that skips the sync
+_SNAPRAID_FAILED = re.compile(r"^(No Content files found! Exiting|Parity file \(.*\) not found!|script exits here|"
+                              r"\S+ not found! Exiting|Number of (updated|deleted) files \(\d+\) exceeded threshold)")
+_BACKUP_LINE = re.compile(r"^\[(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?P<tz>[+-]\d{4})?\] \[backup\] (?P<text>.*)$")
+#: the borg script's ``info``/``trap`` lines start with ``date``'s default output (C locale)
+_BORG_LINE = re.compile(r"^(?P<ts>[A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d) (?:\S+ )?(?P<year>\d{4}) (?P<text>.*)$")
+_BORG_RC = re.compile(r"terminating with (?P<what>success|warning|error) status, rc (?P<rc>\d+)")
+_BORG_ARCHIVE = re.compile(r"^Archive name: (?P<name>.*)-\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d$")
+_CRON_D_LINE = re.compile(r"^(?P<expr>(?:\S+\s+){4}\S+)\s+\S+\s+run-parts\s+(?P<dir>\S+?)/?\s*$")
 
 
 @dataclass
@@ -83,12 +121,20 @@ class Paths:
     #: rewritten by OMV's smartmontools state when a SMART test is added or changed
     smartd_conf: Path = Path("/etc/smartd.conf")
     journal_dir: Path | None = None
+    snapraid_log: Path = Path("/var/log/snapraid.log")
+    backup_log: Path = Path("/var/log/omv-backup.log")
+    borg_log: Path = Path("/var/log/borgbackup.log")
+    borg_cron: Path = Path("/etc/cron.d/openmediavault-borgbackup")
+    borg_scripts_dir: Path = Path("/var/lib/openmediavault/borgbackup")
 
 
 PATHS = Paths()
 PREFIX = {"userdefined": "userdefined-", "rsync": "rsync-"}
 #: the kinds of job and the ``omv`` source's key that lists them
-KINDS = (("userdefined", "cron_jobs"), ("rsync", "rsync_jobs"), ("smart", "smart_tests"))
+KINDS = (("userdefined", "cron_jobs"), ("rsync", "rsync_jobs"), ("smart", "smart_tests"), ("borgbackup", "borg_archives"))
+#: kind -> (its log's name in a run's evidence, the Paths field of the log); rsync's log is read by parse_rsync_log
+PLUGIN_LOGS = {"snapraid": ("snapraid.log", "snapraid_log"), "backup": ("omv-backup.log", "backup_log"),
+               "borgbackup": ("borgbackup.log", "borg_log")}
 
 
 def _field(job: dict, name: str, every: str | None) -> str:
@@ -111,10 +157,146 @@ def schedule(job: dict, kind: str) -> str | None:
 
 
 def job_name(job: dict, kind: str) -> str:
-    comment = " ".join(str(job.get("comment") or "").split())
+    comment = clean(job.get("name") if kind == "borgbackup" else job.get("comment"), 80)
     if not comment and kind == "smart":
         return f"SMART {SMART_TESTS.get(str(job.get('type')), 'self-test')} of {job.get('devicefile')}"
-    return comment[:80] or f"{kind} job {str(job.get('uuid') or '?')[:8]}"
+    if not comment and str(job.get("uuid")) in PLUGIN_CRON_JOBS:
+        return PLUGIN_CRON_JOBS[str(job.get("uuid"))][1]
+    return comment or f"{kind} job {str(job.get('uuid') or '?')[:8]}"
+
+
+def clean(text: object, limit: int) -> str:
+    """Untrusted text (a log line, a name from OMV's configuration) as one line of at most ``limit`` characters."""
+    return " ".join(str(text or "").split())[:limit]
+
+
+def borg_schedules(cron_d: str) -> dict[str, str]:
+    """openmediavault-borgbackup's cron file → {period: cron expression} of its ``run-parts <dir>/<period>.d/`` lines."""
+    out = {}
+    for line in cron_d.splitlines():
+        m = _CRON_D_LINE.match(line.strip())
+        period = os.path.basename(m["dir"]).removesuffix(".d") if m else None
+        if period in BORG_PERIODS and croniter.is_valid(" ".join(m["expr"].split())):
+            out[period] = " ".join(m["expr"].split())
+    return out
+
+
+def borg_period(archive: dict) -> str | None:
+    """The run-parts folder the borgbackup state puts an archive's script in: its first retention count above 0."""
+    for period in BORG_PERIODS:
+        try:
+            if int(archive.get(period) or 0) > 0:
+                return period
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def _log_run(ts: float) -> dict:
+    return {"start": ts, "end": ts, "ok": None, "exit": None, "message": None, "job": None}
+
+
+def parse_snapraid_log(text: str) -> list[dict]:
+    """``omv-snapraid-diff``'s lines in /var/log/snapraid.log as runs {start, end, ok, exit, message, job}, oldest first.
+
+    A run ends with "SnapRAID Job ended." (ok unless a threshold skipped its sync) or with a line the script
+    writes before ``exit 1``; the GUI's manual runs (``omv-snapraid-gui``) are not the scheduled job's."""
+    runs: list[dict] = []
+    run = None
+    for line in text.splitlines():
+        m = _SNAPRAID_LINE.match(line.strip())
+        if not m:
+            continue
+        try:
+            ts = datetime.datetime.strptime(m["ts"], "%Y-%m-%d %H:%M:%S").timestamp()
+        except ValueError:
+            continue
+        msg = m["text"]
+        if run is None or run.get("closed") or (msg.startswith("SnapRAID Job started") and run.get("began")):
+            run = _log_run(ts)
+            runs.append(run)
+        run["end"] = ts
+        run["began"] = run.get("began") or msg.startswith("SnapRAID Job started")
+        if _SNAPRAID_FAILED.match(msg):
+            run.update(ok=False, message=clean(msg, 300))
+            if "xit" in msg:  # "Exiting", "exits here": the script's exit 1
+                run.update(exit=1, closed=True)
+        elif msg.startswith("SnapRAID Job ended"):
+            run.update(closed=True, ok=True if run["ok"] is None else run["ok"])
+    return [{k: v for k, v in r.items() if k not in ("closed", "began")} for r in runs]
+
+
+def parse_backup_log(text: str) -> list[dict]:
+    """omv-backup's lines in /var/log/omv-backup.log as runs: "Starting backup ..." begins one, "Backup complete."
+    ends it ok, an ``ERROR:`` line (written before each of its ``exit 1x``/``exit 20``) fails it."""
+    runs: list[dict] = []
+    for line in text.splitlines():
+        m = _BACKUP_LINE.match(line.strip())
+        if not m:
+            continue
+        try:
+            when = datetime.datetime.strptime(m["ts"] + (m["tz"] or ""), "%Y-%m-%d %H:%M:%S" + ("%z" if m["tz"] else ""))
+        except ValueError:
+            continue
+        ts, msg = when.timestamp(), m["text"]
+        if msg.startswith("Starting backup") or not runs:
+            runs.append(_log_run(ts))
+        run = runs[-1]
+        run["end"] = ts
+        if msg.startswith("ERROR:") and run["ok"] is not False:
+            run.update(ok=False, message=clean(msg, 300))
+        elif msg.startswith("Backup complete") and run["ok"] is None:
+            run["ok"] = True
+    return runs
+
+
+def parse_borg_log(text: str) -> list[dict]:
+    """/var/log/borgbackup.log as runs of the borgbackup plugin's archive scripts, oldest first.
+
+    A run begins at the script's "<date> Executing pre-script" or "<date> Starting backup"; borg's
+    ``--show-rc`` lines give the exit status (the script exits with the highest of create and prune:
+    2 and above failed, 1 is a warning); "Archive name: <archive>-<date>" names the archive (``job``)."""
+    runs: list[dict] = []
+    run = None
+    for line in text.splitlines():
+        line = line.strip()
+        m = _BORG_LINE.match(line)
+        if m:
+            try:
+                ts = datetime.datetime.strptime(f"{' '.join(m['ts'].split())} {m['year']}", "%a %b %d %H:%M:%S %Y").timestamp()
+            except ValueError:
+                continue
+            msg = m["text"]
+            if msg.startswith("Executing pre-script") or (msg.startswith("Starting backup") and not (run and run.get("pre"))):
+                run = _log_run(ts)
+                runs.append(run)
+                run["pre"] = msg.startswith("Executing pre-script")
+                continue
+            if run is None:
+                continue
+            run["end"], run["pre"] = ts, False
+            if msg.startswith("Directory not found") or msg.startswith("Backup interrupted"):
+                run.update(exit=127 if msg.startswith("Directory") else 2, message=clean(msg, 300))
+            continue
+        if run is None:
+            continue
+        rc, archive = _BORG_RC.search(line), _BORG_ARCHIVE.match(line)
+        if archive and run["job"] is None:
+            run["job"] = archive["name"]
+        elif rc and int(rc["rc"]) >= (run["exit"] or 0):
+            run["exit"] = int(rc["rc"])
+            if run["exit"] >= 2:  # borg's reason is the line it printed before its rc line
+                run["message"] = run["message"] or clean(run.get("said") or line, 300)
+        if line and not rc:
+            run["said"] = line
+    for run in runs:
+        run.pop("pre", None)
+        run.pop("said", None)
+        if run["exit"] is not None:
+            run["ok"] = run["exit"] < 2
+            if run["ok"]:
+                run["message"] = None
+    return runs
 
 
 def parse_journal(text: str) -> list[dict]:
@@ -266,25 +448,30 @@ def _worth_keeping(e: dict) -> bool:
     return True
 
 
-def _attach_rsync_log(jobs: list[dict], log_runs: list[dict]) -> None:
-    """Give each rsync-log run to the job that started just before it, else to the one job scheduled at its minute."""
-    rsync_jobs = [j for j in jobs if j["kind"] == "rsync"]
+def _attach_log(jobs: list[dict], log_runs: list[dict], kind: str, log_name: str, window: float = RUN_MATCH_S) -> None:
+    """Give each of a log's runs to its job: the one it names (``job``: a borg archive), else the job of
+    ``kind`` that started at most ``window`` before it, else the one job of ``kind`` scheduled at its minute."""
+    mine = [j for j in jobs if j["kind"] == kind]
     for lr in log_runs:
         owner, start = None, None
-        for job in rsync_jobs:
-            started = [r for r in job["runs"] if 0 <= lr["start"] - r["at"] <= RUN_MATCH_S]
+        named = [j for j in mine if lr.get("job") is not None and j.get("archive") == lr["job"]]
+        for job in named or mine:
+            started = [r for r in job["runs"] if 0 <= lr["start"] - r["at"] <= window]
             if started and (start is None or started[-1]["at"] > start["at"]):
                 owner, start = job, started[-1]
         if owner is None:
             minute = datetime.datetime.fromtimestamp(lr["start"]).replace(second=0, microsecond=0)
-            due = [j for j in rsync_jobs if j["enabled"] and j["schedule"] and croniter.match(j["schedule"], minute)]
+            due = [j for j in named or mine if j["enabled"] and j["schedule"] and croniter.match(j["schedule"], minute)]
+            if len(named) == 1:
+                due = named
             if len(due) != 1:
                 continue  # a manual run, or two jobs at the same minute: no honest owner
-            owner, start = due[0], _new_run(minute.timestamp(), "rsync.log")
+            owner, start = due[0], _new_run(lr["start"] if named else minute.timestamp(), log_name)
             owner["runs"].append(start)
             owner["runs"].sort(key=lambda r: r["at"])
         if lr["ok"] is False:
-            start.update(ok=False, exit=lr["exit"], message=lr["message"], evidence=f"{start['evidence']}+rsync.log")
+            evidence = start["evidence"] if log_name in start["evidence"] else f"{start['evidence']}+{log_name}"
+            start.update(ok=False, exit=lr["exit"], message=lr["message"], evidence=evidence)
         elif lr["ok"] and start["ok"] is None:
             start.update(ok=True)
 
@@ -296,19 +483,37 @@ def _deployed_at(path: Path) -> float | None:
         return None
 
 
-def build(omv: dict, entries: list[dict], log_runs: list[dict], paths: Paths, journal_since: float | None = None) -> list[dict]:
+def _read(path: Path) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read(64 * 1024)
+    except OSError:
+        return ""
+
+
+def build(omv: dict, entries: list[dict], log_runs: list[dict], paths: Paths, journal_since: float | None = None,
+          plugin_logs: dict[str, list[dict]] | None = None) -> list[dict]:
     """The jobs with their schedules and runs from journal ``entries`` (oldest first; they reach back to
-    ``journal_since``, default their first) and rsync's ``log_runs`` (:func:`parse_rsync_log`)."""
+    ``journal_since``, default their first), rsync's ``log_runs`` (:func:`parse_rsync_log`) and the backup
+    plugins' logs (``plugin_logs``: kind -> runs, :func:`parse_snapraid_log` and its siblings)."""
+    plugin_logs = plugin_logs or {}
+    borg_at = borg_schedules(_read(paths.borg_cron)) if omv.get("borg_archives") else {}
     jobs = []
     for kind, key in KINDS:
         for raw in omv.get(key) or []:
             if not isinstance(raw, dict) or not raw.get("uuid"):
                 continue
-            job = {"kind": kind, "uuid": str(raw["uuid"]), "name": job_name(raw, kind),
+            own = PLUGIN_CRON_JOBS.get(str(raw["uuid"]), (kind,))[0] if kind == "userdefined" else kind
+            job = {"kind": own, "uuid": str(raw["uuid"]), "name": job_name(raw, kind),
                    "enabled": raw.get("enable") in (True, 1, "1", "true"), "schedule": schedule(raw, kind), "runs": []}
             if kind == "smart":  # smartd runs it; getScheduleList gives the disk's canonical file and its links
                 job.update(test=raw.get("type"), devices=sorted({str(raw.get("devicefile")), *map(str, raw.get("devicelinks") or [])}),
                            script=None, deployed_at=_deployed_at(paths.smartd_conf))
+            elif kind == "borgbackup":  # run-parts runs it: no journal line of its own
+                period = borg_period(raw)
+                script = paths.borg_scripts_dir / f"{period}.d" / f"borgbackup-{raw['uuid']}" if period else None
+                job.update(archive=str(raw.get("name") or ""), schedule=borg_at.get(str(period)), script=None,
+                           deployed_at=_deployed_at(script) if script else None)
             else:
                 script = paths.scripts_dir / f"{PREFIX[kind]}{raw['uuid']}"
                 job.update(execution=raw.get("execution", "exactly"), script=str(script), deployed_at=_deployed_at(script))
@@ -320,16 +525,32 @@ def build(omv: dict, entries: list[dict], log_runs: list[dict], paths: Paths, jo
         if job["script"]:
             job["runs"] = _journal_runs(job, entries)
     _smartd_runs(jobs, entries)
-    _attach_rsync_log(jobs, log_runs)
+    _attach_log(jobs, log_runs, "rsync", "rsync.log")
+    for kind, (log_name, _field_name) in PLUGIN_LOGS.items():
+        _attach_log(jobs, plugin_logs.get(kind) or [], kind, log_name, SNAPRAID_RUN_MATCH_S if kind == "snapraid" else RUN_MATCH_S)
     journal_since = journal_since if journal_since is not None else min((e["ts"] for e in entries), default=None)
-    log_since = log_runs[0]["start"] if log_runs else None
+    log_since = {"rsync": log_runs[0]["start"] if log_runs else None}
+    log_since.update({k: runs[0]["start"] for k, runs in plugin_logs.items() if runs})
     for job in jobs:
-        sources = [journal_since] + ([log_since] if job["kind"] == "rsync" else [])
+        sources = ([] if job["kind"] == "borgbackup" else [journal_since]) + [log_since.get(job["kind"])]
         known = [s for s in sources if s is not None]
         job["evidence_since"] = min(known) if known else None
         job["runs"] = job["runs"][-5:]
         job["last_run"] = job["runs"][-1] if job["runs"] else None
     return jobs
+
+
+def read_plugin_logs(kinds: set[str], paths: Paths) -> dict[str, list[dict]]:
+    """The runs in the logs of the installed plugins' jobs (``kinds``), each log's last ``PLUGIN_LOG_TAIL`` bytes."""
+    parsers = {"snapraid": parse_snapraid_log, "backup": parse_backup_log, "borgbackup": parse_borg_log}
+    return {kind: parsers[kind](_tail(getattr(paths, PLUGIN_LOGS[kind][1]), PLUGIN_LOG_TAIL)) for kind in sorted(kinds & set(parsers))}
+
+
+def _plugin_kinds(omv: dict) -> set[str]:
+    """The backup plugins whose jobs are in OMV's configuration (the plugin is installed)."""
+    kinds = {PLUGIN_CRON_JOBS[str(j.get("uuid"))][0] for j in omv.get("cron_jobs") or []
+             if isinstance(j, dict) and str(j.get("uuid")) in PLUGIN_CRON_JOBS}
+    return kinds | ({"borgbackup"} if omv.get("borg_archives") else set())
 
 
 def collect(ctx) -> dict:
@@ -348,10 +569,11 @@ def collect(ctx) -> dict:
         cache.update(idents=idents, at=now, journal_error=journal_error,
                      journal_since=min((e["ts"] for e in entries), default=None),
                      entries=[e for e in entries if _worth_keeping(e)],
-                     log_runs=parse_rsync_log(_tail(PATHS.rsync_log, RSYNC_LOG_TAIL)))
+                     log_runs=parse_rsync_log(_tail(PATHS.rsync_log, RSYNC_LOG_TAIL)),
+                     plugin_logs=read_plugin_logs(_plugin_kinds(omv), PATHS))
     journal_error = cache["journal_error"]
     data = {"checked_at": now, "journal": journal_error or "ok",
-            "jobs": build(omv, cache["entries"], cache["log_runs"], PATHS, cache["journal_since"])}
+            "jobs": build(omv, cache["entries"], cache["log_runs"], PATHS, cache["journal_since"], cache["plugin_logs"])}
     if journal_error and data["jobs"]:
         raise Degraded(f"job runs are read from the journal: {journal_error}", data)
     return data

@@ -72,7 +72,28 @@ def parse(doc: dict, device: str | None = None) -> dict:
     return {"device": device or dev.get("name"), "model": doc.get("model_name") or doc.get("scsi_model_name") or doc.get("model_family"),
             "serial": doc.get("serial_number"), "protocol": _protocol(doc),
             "passed": status.get("passed"), "temperature_c": temp, "power_on_hours": poh,
-            "attributes": attrs, "nvme": nvme, "error": error}
+            "attributes": attrs, "nvme": nvme, "last_self_test": last_self_test(doc), "error": error}
+
+
+def last_self_test(doc: dict) -> dict | None:
+    """The newest entry of the self-test log (ATA's standard or extended log, NVMe's log), or None.
+
+    A disk that passes its overall check but fails its self-tests is failing: the
+    Dashboard shows this line beside the verdict, as Scrutiny does.
+    """
+    ata = doc.get("ata_smart_self_test_log") or {}
+    rows = ((ata.get("standard") or {}).get("table") or (ata.get("extended") or {}).get("table")
+            or (doc.get("nvme_self_test_log") or {}).get("table") or [])
+    row = rows[0] if rows and isinstance(rows[0], dict) else None
+    if row is None:
+        return None
+    kind = row.get("type") or row.get("self_test_code") or {}
+    status = row.get("status") or row.get("self_test_result") or {}
+    hours = row.get("lifetime_hours", row.get("power_on_hours"))
+    passed = status.get("passed")
+    if passed is None and "value" in status and "self_test_result" in row:
+        passed = status["value"] == 0  # NVMe: result 0 is "completed without error"
+    return {"type": kind.get("string"), "status": status.get("string"), "passed": passed, "lifetime_hours": hours}
 
 
 def asleep_mode(doc: dict, returncode: int | None, text: str = "") -> str | None:
@@ -129,7 +150,7 @@ def _sysfs_model(device: str) -> str | None:
 
 def _blank(device: str, error: str | None = None) -> dict:
     return {"device": device, "model": _sysfs_model(device), "serial": None, "protocol": None, "passed": None,
-            "temperature_c": None, "power_on_hours": None, "attributes": [], "nvme": None, "error": error}
+            "temperature_c": None, "power_on_hours": None, "attributes": [], "nvme": None, "last_self_test": None, "error": error}
 
 
 def read_disk(device: str, what: list[str], timeout: float) -> tuple[dict | None, str | None]:

@@ -1,4 +1,4 @@
-"""OMV's scheduled jobs, rsync jobs and SMART self-tests that did not run on time or whose last run failed (source ``omv_jobs``).
+"""OMV's scheduled jobs, rsync jobs, SMART self-tests and backup plugins' jobs that did not run on time or whose last run failed (source ``omv_jobs``).
 
 A job is judged only when it is enabled and deployed (its script exists), and overdue only
 when the evidence reaches back to the run it missed: a journal that begins after that run, or
@@ -17,10 +17,13 @@ from omv_copilot_agent.findings.base import Finding, SnapshotView, number
 from omv_copilot_agent.findings.thresholds import Thresholds
 
 FINDINGS = {
-    "job-overdue": "an enabled OMV scheduled job, rsync job or SMART self-test has not run since its schedule said it should",
-    "job-failed": "the last run of an enabled OMV scheduled job, rsync job or SMART self-test failed (exit status or the job's own log)",
+    "job-overdue": "an enabled OMV scheduled job, rsync job, SMART self-test or backup plugin job (SnapRAID, borgbackup, "
+                   "system backup) has not run since its schedule said it should",
+    "job-failed": "the last run of an enabled OMV scheduled job, rsync job, SMART self-test or backup plugin job failed "
+                  "(exit status or the job's own log)",
 }
-KIND = {"userdefined": "Scheduled job", "rsync": "Rsync job", "smart": "SMART test"}
+KIND = {"userdefined": "Scheduled job", "rsync": "Rsync job", "smart": "SMART test", "snapraid": "SnapRAID job",
+        "backup": "System backup job", "borgbackup": "Borg archive"}
 #: cron starts a job within seconds of its minute; a run this much before the expected time is another run
 START_SLACK_S = 120.0
 

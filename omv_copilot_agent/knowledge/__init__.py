@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from omv_copilot_agent import findings, memory, paths
@@ -145,8 +146,14 @@ class KnowledgeBase:
         return matcher.rank(self.index, "", found, limit=len(self.patterns), feedback=None)
 
     def run_diagnostics(self, pattern_id: str, params: dict | None = None, *, progress=None,
-                        step: int | None = None) -> list[dict]:
-        """Run the pattern's diagnostics in order (only index ``step`` when given); solutions never run."""
+                        step: int | None = None, deadline: float | None = None, skip=None) -> list[dict]:
+        """Run the pattern's diagnostics in order (only index ``step`` when given); solutions never run.
+
+        ``deadline`` (``time.monotonic()``) bounds the whole run for a caller that must answer in
+        time: each step gets at most what is left, and a step with less than a second left is
+        reported as not run rather than started. ``skip(diag)`` may name a reason not to run a step
+        (reported with it as the step's error).
+        """
         pattern = self.get(pattern_id)
         if pattern is None:
             raise KeyError(pattern_id)
@@ -156,7 +163,15 @@ class KnowledgeBase:
                 continue
             if progress:
                 progress(i, len(pattern["diagnostics"]), diag)
-            results.append(diagnostics.run_step(diag, params or {}, timeout=self.timeout_s, max_output=self.max_output))
+            reason = skip(diag) if skip is not None else None
+            if reason:
+                results.append(diagnostics.not_run(diag, reason))
+                continue
+            left = self.timeout_s if deadline is None else min(self.timeout_s, deadline - time.monotonic())
+            if left < 1:
+                results.append(diagnostics.not_run(diag, "not run: the time for these checks was spent by the steps before"))
+                continue
+            results.append(diagnostics.run_step(diag, params or {}, timeout=round(left, 1), max_output=self.max_output))
         if self.events is not None:
             from omv_copilot_agent.events import DIAGNOSTIC_RAN
 

@@ -17,6 +17,7 @@ import shlex
 import time
 
 from omv_copilot_agent import probes, runner
+from omv_copilot_agent.probes import verdict
 
 PLACEHOLDER = re.compile(r"^\{([a-z_]{1,32})\}$")
 _SHOWN_PLACEHOLDER = re.compile(r"\{[a-z_]{1,32}\}$")
@@ -172,11 +173,31 @@ def filter_lines(pattern: str, text: str) -> str:
     return "".join(line + "\n" for line in kept)
 
 
-def run_step(diag: dict, params: dict, *, timeout: float = DEFAULT_TIMEOUT_S, max_output: int = DEFAULT_MAX_OUTPUT) -> dict:
-    """Run one diagnostic; a refusal comes back with ``error`` set and nothing run."""
+def not_run(diag: dict, error: str | None = None) -> dict:
+    """The result of ``diag`` before (or instead of) running it: ``error`` says why it did not run (judged
+    could_not_run with it)."""
     out = {"name": diag.get("name"), "probe": diag.get("probe"), "command": diag.get("command") or "", "argv": None,
            "returncode": None, "stdout": "", "stderr": "", "duration_s": 0.0, "timed_out": False, "truncated": False,
-           "error": None, "ok": False, "matched_expected": None, "expected_output": diag.get("expected_output")}
+           "error": error, "ok": False, "matched_expected": None, "expected_output": diag.get("expected_output")}
+    if error:
+        out.update(verdict.judge(out))
+    return out
+
+
+def run_step(diag: dict, params: dict, *, timeout: float = DEFAULT_TIMEOUT_S, max_output: int = DEFAULT_MAX_OUTPUT) -> dict:
+    """Run one diagnostic, judged: ``state`` ok | problem | could_not_run, ``reason``, one-line ``reading``
+    (probes/verdict.py); a refusal comes back with ``error`` set and nothing run."""
+    out = _run_step(diag, params, timeout=timeout, max_output=max_output)
+    try:
+        probe = probes.get(diag.get("probe"))
+    except probes.UnknownProbe:
+        probe = None
+    out.update(verdict.judge(out, probe))
+    return out
+
+
+def _run_step(diag: dict, params: dict, *, timeout: float, max_output: int) -> dict:
+    out = not_run(diag)
     try:
         probe_call = call(diag, params or {})
         if not out["command"]:

@@ -16,14 +16,13 @@ from __future__ import annotations
 import re
 
 from omv_copilot_agent import probes
+from omv_copilot_agent.collect.network import is_virtual
 from omv_copilot_agent.knowledge.diagnostics import PLACEHOLDER, placeholders
 
 _DEV = re.compile(r"(?<![\w/])(?:/dev/)?((?:sd[a-z]{1,2}|nvme\d{1,2}n\d{1,2}|mmcblk\d{1,2}|md\d{1,3}|vd[a-z]))\b")
 _IP = re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3})\b")
 _PATH = re.compile(r"(?<![\w.])(/(?:srv|mnt|media|export|etc|var/log)(?:/[\w.@+-]+)*)")
 _WORD = re.compile(r"[\w.@:-]+")
-#: Interface name prefixes of software interfaces: never "the" interface of a question.
-VIRTUAL_IFACES = ("lo", "docker", "br-", "veth", "virbr", "ifb", "tun", "tap", "wg", "vnet", "cali", "flannel")
 
 
 def _data(snapshot, source: str) -> dict:
@@ -39,12 +38,12 @@ def _one(values: list[str]) -> list[str]:
 def candidates(query: str, snapshot) -> dict[str, list[str]]:
     """Values per placeholder name, best first: named in the question, then the box's only candidate."""
     storage, smart = _data(snapshot, "storage"), _data(snapshot, "smart")
-    words = {w.strip(".:,;!?").lower() for w in _WORD.findall(query or "")}
+    words = list(dict.fromkeys(w.strip(".:,;!?").lower() for w in _WORD.findall(query or "")))  # in the question's order
     named_devs = [m.group(1) for m in _DEV.finditer(query or "")]
     raid = [a for a in storage.get("raid") or [] if isinstance(a, dict) and a.get("name")]
     disks = [d for d in smart.get("disks") or [] if isinstance(d, dict) and d.get("device")]
     ifaces = [i for i in _data(snapshot, "network").get("interfaces") or [] if isinstance(i, dict) and i.get("name")]
-    real_up = [i["name"] for i in ifaces if i.get("up") and not str(i["name"]).startswith(VIRTUAL_IFACES)]
+    real_up = [i["name"] for i in ifaces if i.get("up") and not is_virtual(i["name"])]
     units = [u for u in _data(snapshot, "services").get("units") or [] if isinstance(u, dict) and u.get("name")]
     unit_names = {str(u["name"]).lower(): str(u["name"]) for u in units}
     users = [str(u.get("name")) for u in _data(snapshot, "omv").get("users") or [] if isinstance(u, dict) and u.get("name")]

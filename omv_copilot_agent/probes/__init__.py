@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from omv_copilot_agent.probes.params import TYPES, ParamError
+from omv_copilot_agent.probes.verdict import Reading, parse_readings
 
 __all__ = ["Probe", "ProbeCall", "ParamError", "UnknownProbe", "catalogue", "get", "render", "recognise", "TYPES"]
 
@@ -45,6 +46,7 @@ class Probe:
     host_network: bool = False
     host_pids: bool = False  # sees the host's processes (ss -p, systemctl status); only for root probes
     groups: tuple[str, ...] = ()  # extra groups of the unprivileged user (adm, systemd-journal: logs without root)
+    readings: tuple[Reading, ...] = ()  # what its output means (probes/verdict.py)
 
     @property
     def binary(self) -> str:
@@ -88,7 +90,8 @@ def _load(path: Path) -> dict[str, Probe]:
         probe = Probe(name=name, description=spec["description"], argv=tuple(str(a) for a in spec["argv"]),
                       params=dict(spec.get("params") or {}), ok_exit_codes=tuple(spec.get("ok_exit_codes") or (0,)),
                       root=bool(spec.get("root")), host_network=bool(spec.get("host_network")),
-                      host_pids=bool(spec.get("host_pids")), groups=tuple(spec.get("groups") or ()))
+                      host_pids=bool(spec.get("host_pids")), groups=tuple(spec.get("groups") or ()),
+                      readings=parse_readings(name, spec.get("readings")))
         unknown = [t for t in probe.params.values() if t not in TYPES]
         slots = {p for _, p, _ in probe.slots()}
         if probe.groups and probe.root:

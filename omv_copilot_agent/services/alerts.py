@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 
+from omv_copilot_agent.alerts.verify import UnknownPattern
 from omv_copilot_agent.services.call import Call, Created, Document, path_id
 from omv_copilot_agent.services.errors import ServiceError, invalid, not_found, unavailable
 
@@ -15,6 +16,8 @@ STATES = ("firing", "acknowledged", "resolved", "open")
 SEVERITIES = ("info", "warning", "critical")
 ACK_SCHEMA = {"type": "object", "additionalProperties": False,
               "properties": {"note": {"type": ["string", "null"], "maxLength": 2000}}}
+#: a verification's collection and probes end within this (OMV's RPC bridge waits 45 s for the answer)
+VERIFY_BUDGET_S = 35.0
 VERIFY_SCHEMA = {"type": "object", "additionalProperties": False,
                  "properties": {"pattern_id": {"type": ["string", "null"], "pattern": "^[a-z0-9][a-z0-9_-]{2,63}$"},
                                 "collect": {"type": "boolean"}}}
@@ -87,14 +90,31 @@ def fresh_snapshot(call: Call, body: dict):
 
 
 def run_verification(call: Call, verify, issue_id: int, body: dict, missing: str) -> dict:
-    """``verify(issue_id, snapshot, pattern_id)`` on a fresh snapshot, its errors as the caller's: 404, 400."""
-    snapshot = fresh_snapshot(call, body)
+    """``verify(issue_id, snapshot, pattern_id)`` on a fresh snapshot, its errors as the caller's: 404, 400.
+
+    One verification at a time (a second one is told so: 409), and the collection plus the probes
+    within :data:`VERIFY_BUDGET_S`, so the answer comes before OMV's RPC bridge gives up (45 s) and
+    a pattern with several hanging checks (a dead NFS mount, a stuck docker) cannot hold API threads.
+    """
+    svc = service(call)
+    if not svc.verifying.acquire(blocking=False):
+        raise ServiceError("conflict", "verification_running",
+                           "another verification is running; try again when it has finished")
     try:
-        result = verify(issue_id, snapshot, body.get("pattern_id"))
-    except KeyError as exc:
-        raise invalid(f"{call.field('pattern_id')}: no pattern {exc.args[0]!r}", "unknown_pattern") from None
-    except ValueError as exc:
-        raise invalid(f"{call.field('pattern_id')}: {exc}", "pattern_needed") from None
+        deadline = time.monotonic() + VERIFY_BUDGET_S
+        snapshot = fresh_snapshot(call, body)
+        try:
+            result = verify(issue_id, snapshot, body.get("pattern_id"), deadline=deadline)
+        except UnknownPattern as exc:
+            if body.get("pattern_id"):
+                raise invalid(f"{call.field('pattern_id')}: no pattern {exc.args[0]!r}", "unknown_pattern") from None
+            raise invalid(f"the pattern this issue names, {exc.args[0]!r} (its alert's evidence or its answer's best match), "
+                          "is no longer in the knowledge base: choose another (pattern_id; omv-copilot verify --pattern)",
+                          "unknown_pattern") from None
+        except ValueError as exc:
+            raise invalid(f"{call.field('pattern_id')}: {exc}", "pattern_needed") from None
+    finally:
+        svc.verifying.release()
     if result is None:
         raise not_found(missing)
     return {**result, "fresh_collection": snapshot is not None}

@@ -24,6 +24,7 @@ QUERY_SCHEMA = {
         "direct": {"type": ["boolean", "null"]},
         "conversation_id": {"type": ["string", "null"], "pattern": r"^[A-Za-z0-9_.-]{1,100}$"},
         "async": {"type": ["boolean", "null"]},
+        "reply_to": {"type": ["string", "null"], "maxLength": 500},
     },
 }
 
@@ -50,7 +51,11 @@ def query(call: Call, *, force_async: bool = False):
         mode = "direct"
     context = body.get("context") or None
     context = None if context == "auto" else context
-    kwargs = {"context": context, "mode": mode, "conversation_id": body.get("conversation_id")}
+    if body.get("reply_to") and not body.get("conversation_id"):
+        raise invalid(f"{call.field('reply_to')}: answers a follow-up question of a conversation; give its "
+                      "conversation_id", "invalid_body")
+    kwargs = {"context": context, "mode": mode, "conversation_id": body.get("conversation_id"),
+              "reply_to": body.get("reply_to") or None}
     svc = service(call)
     if body.get("async") or force_async:
         from omv_copilot_agent.assist.jobs import PoolFull
@@ -86,11 +91,32 @@ def cancel(call: Call) -> dict:
 
 
 def conversations(call: Call) -> dict:
+    """Conversations, newest first; ``q`` keeps those whose title, questions or answers contain it."""
     limit, offset = call.paging()
-    total, rows = call.agent.store.conversations(limit, offset)
+    total, rows = call.agent.store.conversations(limit, offset, search=(call.arg("q") or "").strip() or None)
     for row in rows:
         row["id"] = row["conversation_id"]
     return {"total": total, "limit": limit, "offset": offset, "data": rows}
+
+
+RENAME_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["title"],
+                 "properties": {"title": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S"}}}
+
+
+def rename_conversation(call: Call) -> dict:
+    conversation_id = checked_id(call.path["id"], "conversation id")
+    title = " ".join(call.body(RENAME_SCHEMA)["title"].split())
+    if not call.agent.store.rename_conversation(conversation_id, title):
+        raise not_found(f"no conversation '{conversation_id}'")
+    return {"id": conversation_id, "conversation_id": conversation_id, "title": title}
+
+
+def delete_conversation(call: Call) -> dict:
+    conversation_id = checked_id(call.path["id"], "conversation id")
+    deleted = call.agent.store.delete_conversation(conversation_id)
+    if not deleted:
+        raise not_found(f"no conversation '{conversation_id}'")
+    return {"id": conversation_id, "deleted_turns": deleted}
 
 
 def conversation(call: Call) -> dict:

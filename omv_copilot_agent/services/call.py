@@ -223,8 +223,8 @@ class Call:
 
 def path_id(raw: str, what: str, code: str) -> int:
     """A row id named in a path: a positive integer of at most 18 digits (SQLite holds it)."""
-    if not raw.isdigit() or len(raw) > 18 or int(raw) < 1:
-        raise invalid(f"{what} must be a positive integer, not {raw[:40]!r}", code)
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18 or int(raw) < 1:
+        raise invalid(f"{what} must be a positive integer of at most 18 digits, not {raw[:40]!r}", code)
     return int(raw)
 
 

@@ -13,8 +13,10 @@ from pathlib import Path
 from omv_copilot_agent import probes, runner
 from omv_copilot_agent.changes import omvconfig, pending, preflight
 from omv_copilot_agent.collect import omv_files
+from omv_copilot_agent.collect.omv import client_from
+from omv_copilot_agent.collect.omv_rpc import OmvRpcError
 from omv_copilot_agent.services.call import Call
-from omv_copilot_agent.services.errors import unavailable
+from omv_copilot_agent.services.errors import ServiceError, invalid, unavailable
 
 BASELINE_FILE = omv_files.BASELINE_FILE
 
@@ -29,6 +31,29 @@ def pending_changes(call: Call) -> dict:
         return pending.explain(omv_files.PATHS, baseline(call))
     except (pending.PendingError, omvconfig.ConfigError) as exc:
         raise unavailable("omv_unreadable", str(exc)) from None
+
+
+REVERT_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["confirm"],
+                 "properties": {"confirm": {"type": "boolean"}}}
+
+
+def revert_changes(call: Call) -> dict:
+    """OMV's own revert (``Config revertChanges``): unapplied changes go, the configuration as last applied stays.
+
+    Only with ``{"confirm": true}`` (the panel asks first). Answers the pending change as it is afterwards.
+    """
+    if call.body(REVERT_SCHEMA).get("confirm") is not True:
+        raise invalid(f"{call.field('confirm')}: must be true to revert OMV's unapplied configuration changes", "not_confirmed")
+    rpc = pending.REVERT["rpc"]
+    try:
+        client_from(call.agent.config).call(rpc["service"], rpc["method"], rpc["params"])
+    except OmvRpcError as exc:
+        raise ServiceError("unavailable" if exc.missing else "upstream_failed", "omv_revert_failed",
+                           f"OMV did not revert the changes: {exc}") from None
+    try:
+        return {"reverted": True, "pending": pending_changes(call), "message": "OMV reverted the unapplied changes."}
+    except ServiceError as exc:  # reverted all the same; only the state afterwards could not be read
+        return {"reverted": True, "pending": None, "message": f"OMV reverted the unapplied changes ({exc.message})."}
 
 
 def _free_bytes(path: str) -> int | None:

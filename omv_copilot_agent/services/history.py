@@ -1,7 +1,11 @@
-"""Past issues, OMV configuration snapshots and their drift, admin notes."""
+"""Past issues, OMV configuration snapshots and their drift, admin notes, and the timeline of all of them."""
 
 from __future__ import annotations
 
+import time
+
+from omv_copilot_agent.collect import apt_history, boots
+from omv_copilot_agent.history import timeline as tl
 from omv_copilot_agent.services.alerts import VERIFY_SCHEMA, run_verification, service
 from omv_copilot_agent.services.call import SQLITE_MAX_INT, Call, Created, path_id
 from omv_copilot_agent.services.errors import invalid, not_found
@@ -13,12 +17,14 @@ NOTE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["te
 
 
 def issues(call: Call) -> dict:
-    """Past and present alerts with their outcome, and assistant questions with theirs (newest first).
+    """Past and present alerts with their outcome (newest first).
 
-    ``kind`` = alert | question | all (default). A ``state`` or ``severity`` filter means alerts only.
+    ``kind`` = alert (default) | question | all. Assistant questions are conversations
+    (Assistant → Conversations), not issues: they come only when asked for. A ``state`` or
+    ``severity`` filter means alerts only.
     """
     limit, offset = call.paging()
-    severity, state, kind = call.arg("severity"), call.arg("state"), call.arg("kind")
+    severity, state, kind = call.arg("severity"), call.arg("state"), call.arg("kind") or "alert"
     if state or severity:
         kind = "alert"
     total, items = 0, []
@@ -53,8 +59,11 @@ def verify_issue(call: Call) -> dict:
     body = call.body(VERIFY_SCHEMA, optional=True)
     svc = service(call)
     question = raw[:1] == "q"
-    number = path_id(raw[1:] if question else raw, "issue id (an alert's number or q<number> for a question)",
-                     "invalid_issue_id")
+    digits = raw[1:] if question else raw
+    if not (digits.isascii() and digits.isdigit()) or int(digits) < 1:
+        raise invalid("issue id must be an alert's number (12) or q and a question's number (q34), "
+                      f"not {raw[:40]!r}", "invalid_issue_id")
+    number = path_id(digits, "issue id", "invalid_issue_id")
     if question:
         if call.agent.store.get_turn(number) is None:
             raise not_found(f"no question {raw}")
@@ -120,3 +129,34 @@ def add_note(call: Call) -> Created:
     if body.get("pattern_id"):
         text = f"[pattern {body['pattern_id']}] {text}"
     return Created(call.agent.store.add_note(text, alert_id))
+
+
+def timeline(call: Call) -> dict:
+    """Alerts, notes, configuration changes, package updates and reboots in one list, newest first.
+
+    ``since`` is seconds back from ``until`` (a Unix time, default now); ``kinds`` a comma list of
+    :data:`history.timeline.KINDS` (default all). apt's history and wtmp are read on each call:
+    both are small local files, and nothing else keeps them.
+    """
+    until = call.arg("until") or time.time()
+    since = until - call.arg("since")
+    limit = call.arg("limit")
+    raw = [k.strip() for k in (call.arg("kinds") or "").split(",") if k.strip()]
+    unknown = [k for k in raw if k not in tl.KINDS]
+    if unknown:
+        raise invalid(f"parameter 'kinds': unknown kind(s) {', '.join(unknown)}; use any of {', '.join(tl.KINDS)}",
+                      "invalid_parameter")
+    kinds = set(raw or tl.KINDS)
+    store, groups = call.agent.store, []
+    if "alert" in kinds:
+        groups.append(tl.alert_events(store.alerts_between(since, until, limit)))
+    if "note" in kinds:
+        groups.append(tl.note_events(store.notes_between(since, until, limit)))
+    if "config" in kinds:
+        ids = store.config_revision_ids_between(since, until, limit)  # a revision is a whole OMV configuration:
+        groups.append(tl.config_events((store.get_config_revision(i) for i in ids), since))  # two in memory at a time
+    if "package" in kinds:
+        groups.append(tl.package_events(apt_history.read(apt_history.LOG, since)))
+    if "reboot" in kinds:
+        groups.append(tl.reboot_events(boots.read(boots.WTMP, since)))
+    return {**tl.merge(groups, since, until, limit), "kinds": [k for k in tl.KINDS if k in kinds]}

@@ -108,7 +108,8 @@ def search(call: Call) -> dict:
 FEEDBACK_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["pattern_id", "helpful"],
                    "properties": {"pattern_id": {"type": "string", "maxLength": 64}, "helpful": {"type": "boolean"},
                                   "comment": {"type": ["string", "null"], "maxLength": 2000},
-                                  "query": {"type": ["string", "null"], "maxLength": 500}}}
+                                  "query": {"type": ["string", "null"], "maxLength": 500},
+                                  "query_id": {"type": ["string", "null"], "pattern": r"^[A-Za-z0-9_.-]{1,100}$"}}}
 
 
 def feedback(call: Call) -> Created:
@@ -116,6 +117,8 @@ def feedback(call: Call) -> Created:
     pattern_or_404(call, body["pattern_id"])
     store = call.agent.store
     fid = store.add_feedback(body["pattern_id"], body["helpful"], body.get("comment"), body.get("query"))
+    if body.get("query_id"):  # the answer rated: its buttons show the rating after a reload
+        store.rate_turn(body["query_id"], body["helpful"])
     counts = store.feedback_counts().get(body["pattern_id"], (0, 0))
     return Created({"id": fid, "pattern_id": body["pattern_id"], "helpful": counts[0], "not_helpful": counts[1]})
 
@@ -225,10 +228,13 @@ def run_diagnostics(call: Call) -> dict:
     count = len(pattern["diagnostics"])
     if step is not None and step >= count:
         raise invalid(f"{call.field('step')}: this pattern has {count} diagnostics (0-{count - 1})", "invalid_parameter")
+    from omv_copilot_agent.probes.verdict import summary
+
     results = kb(call).run_diagnostics(pattern["pattern_id"], body.get("params") or {}, step=step)
     return {"pattern_id": pattern["pattern_id"], "parameters": parameters(pattern), "steps": count, "results": results,
             "passed": sum(1 for r in results if r["matched_expected"] is True),
-            "failed": sum(1 for r in results if r["matched_expected"] is False or r["error"])}
+            "failed": sum(1 for r in results if r["matched_expected"] is False or r["error"]),
+            "states": summary(results)}
 
 
 def solution(call: Call) -> dict:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from omv_copilot_agent.services import alerts, assist, changes, history, knowledge, overview, settings, system
+from omv_copilot_agent.services import alerts, assist, changes, dashboard, history, knowledge, overview, providers, settings, system
 
 ACTIONS = ("read", "create", "update", "delete", "invoke")
 OBJECT: dict = {"type": "object", "additionalProperties": True}
@@ -43,6 +43,13 @@ ASSIST_ID = {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,100}$"}
 RPC_ID = {"type": "string", "minLength": 1, "maxLength": 200, "required": True}
 PATTERN_ID = {"type": "string", "minLength": 3, "maxLength": 64, "pattern": "^[a-z0-9][a-z0-9_-]{2,63}$", "required": True}
 STATES = {"type": "string", "enum": list(alerts.STATES)}
+PROVIDER_NAME = {"type": "string", "maxLength": 200}
+#: OMV's provider form as its datamodel checks it (the daemon checks the entry again as a whole).
+PROVIDER_FIELDS = {"kind": {"type": "string", "enum": list(providers.KINDS)}, "endpoint": {"type": "string", "maxLength": 2000},
+                   "model": {"type": "string", "maxLength": 200}, "api_key": {"type": ["string", "null"], "maxLength": 4000},
+                   "api_key_set": {"type": "boolean"}, "timeout_s": {"type": ["number", "string"]},
+                   "response_format": {"type": "string", "enum": ["json_object", "json_schema", "none"]},
+                   "position": {"type": ["integer", "string"]}}
 SEVERITIES = {"type": "string", "enum": list(alerts.SEVERITIES)}
 
 
@@ -101,9 +108,10 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("getMetrics", "series list, or one series' points", "system/metrics", "read", system.metrics,
               args={"name": {"type": "string", "maxLength": 100},
                     "labels": {"type": "string", "maxLength": 300, "default": ""},
-                    "since": {"type": "integer", "minimum": 1, "maximum": 10 * 365 * 86400, "default": 3600}},
+                    "since": {"type": "integer", "minimum": 1, "maximum": 10 * 365 * 86400, "default": 3600},
+                    "step": {"type": "integer", "minimum": 0, "maximum": 86400, "default": 0}},
               params={"name": {"type": "string", "maxLength": 100}, "labels": {"type": "string", "maxLength": 300},
-                      "since": {"type": "integer", "minimum": 1}}),
+                      "since": {"type": "integer", "minimum": 1}, "step": {"type": "integer", "minimum": 0, "maximum": 86400}}),
     Operation("getLogs", "recent journald warnings/errors", "system/logs", "read", system.logs,
               args={"since": {"type": "integer", "minimum": 1, "maximum": 7 * 86400, "default": 3600},
                     "priority": choice("err", "warning")},
@@ -150,10 +158,12 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("feedback", "was a pattern helpful (stored; nudges its ranking)", "knowledge/feedback", "create",
               knowledge.feedback, body=knowledge.FEEDBACK_SCHEMA,
               params={"pattern_id": RPC_ID, "helpful": {"type": "boolean"},
-                      "query": {"type": "string", "maxLength": 2000}, "comment": {"type": "string", "maxLength": 2000}}),
+                      "query": {"type": "string", "maxLength": 2000}, "comment": {"type": "string", "maxLength": 2000},
+                      "query_id": {"type": "string", "maxLength": 100}}),
     Operation("runDiagnostics", "run a pattern's read-only diagnostics", "assist/diagnostics", "invoke",
               knowledge.run_diagnostics, body=knowledge.DIAG_SCHEMA,
-              params={"pattern_id": RPC_ID, "params": {"type": "object", "properties": {}}}),
+              params={"pattern_id": RPC_ID, "params": {"type": "object", "properties": {}},
+                      "step": {"type": "integer", "minimum": 0, "maximum": 99}}),
     Operation("runProbe", "run a command an answer shows, only if it is exactly a catalogue probe call",
               "assist/probe", "invoke", assist.run_probe, body=assist.PROBE_SCHEMA,
               params={"command": {"type": "string", "minLength": 1, "maxLength": 1000, "required": True}}),
@@ -187,6 +197,14 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("endMaintenanceWindow", "end a maintenance window now (a planned one is cancelled)", "alerts/maintenance/{id}",
               "delete", alerts.end_maintenance, args={"id": INT_ID}, rpc=False),
     Operation("getHealth", "health score 0..100 with deductions", "health", "read", alerts.health),
+    Operation("getAttention", "what needs attention now, worst first: open alerts and unalerted warning/critical "
+              "findings sorted by severity then time, each with its alert, pattern and a question for the assistant",
+              "health/attention", "read", dashboard.attention,
+              result={"type": "object", "required": ["ok", "count", "items"],
+                      "properties": {"ok": {"type": "boolean"}, "count": {"type": "integer"},
+                                     "snapshot": {"type": "object"},
+                                     "items": {"type": "array", "items": {"type": "object"}},
+                                     "unread": {"type": "array", "items": {"type": "object"}}}}),
     Operation("getHealthReport", "the daily health report rendered now (text, or HTML, or both as JSON)",
               "health/report", "read", alerts.health_report,
               args={"format": choice("text", "html", "json", default="text")}, documents=("text/plain", "text/html"),
@@ -195,13 +213,17 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("getPendingChanges", "what OMV's Apply will do: dirty modules, the settings changed since the last Apply "
               "(in OMV's words, secrets never shown), salt states, services, generated files, hand edits it would "
               "overwrite, and OMV's own revert", "changes/pending", "read", changes.pending_changes),
+    Operation("revertPendingChanges", "OMV's own revert (Config revertChanges) of the unapplied configuration changes, "
+              "only with {confirm: true}; answers the pending change afterwards", "changes/pending/revert", "invoke",
+              changes.revert_changes, body=changes.REVERT_SCHEMA, params={"confirm": {"type": "boolean", "required": True}}),
     Operation("getUpgradePreflight", "apt's simulated dist-upgrade checked against this box: verdict go|wait|no-go, "
               "reasons (level, text, pattern_id), what it touches and a rollback plan", "changes/preflight", "read",
               changes.preflight_check, args={"release": choice("true", "false", default="false")},
               params={"release": {"type": "string", "enum": ["true", "false"]}}),
     # -- history ----------------------------------------------------------------------------------
-    Operation("getHistory", "past issues - alerts with their outcome and assistant questions", "history/issues", "read",
-              history.issues, args={"kind": choice("alert", "question", "all", default="all"),
+    Operation("getHistory", "past issues - alerts with their outcome (kind=all adds assistant questions)",
+              "history/issues", "read",
+              history.issues, args={"kind": choice("alert", "question", "all", default="alert"),
                                     "state": STATES, "severity": SEVERITIES, **listing(200, 10000)},
               params=_paged(), paged=True),
     Operation("verifyIssue", "mark an issue's action done and verify the fix - an alert (its id) or an assistant answer "
@@ -225,6 +247,17 @@ OPERATIONS: tuple[Operation, ...] = (
               aliases=("history/note",),
               params={"text": {"type": "string", "minLength": 1, "maxLength": 10000, "required": True},
                       "alert_id": {"type": ["string", "integer", "null"]}}),
+    Operation("getTimeline", "one list, newest first, of alerts, notes, OMV configuration changes (with their diff), "
+              "package updates (apt's history) and reboots: what changed before it broke", "history/timeline", "read",
+              history.timeline,
+              args={"since": {"type": "integer", "minimum": 60, "maximum": 366 * 86400, "default": 7 * 86400},
+                    "until": {"type": "integer", "minimum": 1},
+                    "kinds": {"type": "string", "maxLength": 100, "default": ""},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 500}},
+              params={"since": {"type": "integer", "minimum": 60, "maximum": 31622400},
+                      "until": {"type": ["integer", "null"], "minimum": 1},
+                      "kinds": {"type": ["string", "null"], "maxLength": 100},
+                      "limit": {"type": "integer", "minimum": 1, "maximum": 5000}}),
     # -- the assistant ----------------------------------------------------------------------------
     Operation("query", "ask the assistant (async: answer at once with a job to poll)", "assist/query", "invoke",
               assist.query, body=assist.QUERY_SCHEMA, rpc=False),
@@ -232,15 +265,23 @@ OPERATIONS: tuple[Operation, ...] = (
               "assist/jobs", "create", assist.start_query, body=assist.QUERY_SCHEMA,
               params={"query": {"type": "string", "minLength": 1, "maxLength": 10000, "required": True},
                       "context": {"type": ["string", "null"], "maxLength": 50000}, "direct": {"type": "boolean"},
-                      "conversation_id": {"type": ["string", "null"], "maxLength": 200}}),
+                      "conversation_id": {"type": ["string", "null"], "maxLength": 200},
+                      "reply_to": {"type": ["string", "null"], "maxLength": 500}}),
     Operation("getQueryResult", "a question job's state and, when done, its answer", "assist/jobs/{job_id}", "read",
               assist.job, args={"job_id": ASSIST_ID}, params={"job_id": RPC_ID}),
     Operation("cancelQuery", "cancel a question job", "assist/jobs/{job_id}/cancel", "invoke", assist.cancel,
               args={"job_id": ASSIST_ID}, params={"job_id": RPC_ID}),
-    Operation("getConversations", "conversations, newest first", "assist/conversations", "read", assist.conversations,
-              args=listing(50, 1000), params=_paged(), paged=True),
-    Operation("getConversation", "one conversation's turns", "assist/conversations/{id}", "read", assist.conversation,
-              args={"id": ASSIST_ID}, params={"id": RPC_ID}),
+    Operation("getConversations", "conversations, newest first (q: only those whose title, questions or answers "
+              "contain it)", "assist/conversations", "read", assist.conversations,
+              args={**listing(50, 1000), "q": {"type": "string", "maxLength": 200}},
+              params=_paged({"q": {"type": ["string", "null"], "maxLength": 200}}), paged=True),
+    Operation("getConversation", "one conversation's turns (each with the admin's feedback: up|down|null)",
+              "assist/conversations/{id}", "read", assist.conversation, args={"id": ASSIST_ID}, params={"id": RPC_ID}),
+    Operation("renameConversation", "give a conversation a title", "assist/conversations/{id}", "update",
+              assist.rename_conversation, args={"id": ASSIST_ID}, body=assist.RENAME_SCHEMA,
+              params={"id": RPC_ID, "title": {"type": "string", "minLength": 1, "maxLength": 200, "required": True}}),
+    Operation("deleteConversation", "delete a conversation and its turns", "assist/conversations/{id}", "delete",
+              assist.delete_conversation, args={"id": ASSIST_ID}, params={"id": RPC_ID}),
     Operation("getTraces", "the assistant's decision traces, newest first", "traces", "read", assist.traces,
               args=listing(50, 1000), params=_paged(), paged=True),
     Operation("getTrace", "one decision trace", "traces/{id}", "read", assist.trace, args={"id": ASSIST_ID},
@@ -258,6 +299,21 @@ OPERATIONS: tuple[Operation, ...] = (
               settings.form),
     Operation("setSettingsForm", "save the flat settings form; answers the form as saved", "settings/form", "update",
               settings.set_form, body=OBJECT),
+    Operation("getProviders", "the ordered LLM providers (asked in this order; keys write-only: api_key_set)",
+              "settings/providers", "read", providers.list_providers, args=listing(100, 1000), params=_paged(), paged=True),
+    Operation("getProvider", "one LLM provider (its key write-only: api_key_set)", "settings/providers/{name}", "read",
+              providers.provider, args={"name": PROVIDER_NAME}, params={"name": RPC_ID}),
+    Operation("setProvider", "add an LLM provider (asked last) or change the one of that name; an empty key keeps the stored one",
+              "settings/providers/{name}", "update", providers.save_provider, args={"name": PROVIDER_NAME},
+              body=providers.ENTRY_SCHEMA, params={"name": RPC_ID, **PROVIDER_FIELDS}),
+    Operation("deleteProvider", "remove an LLM provider", "settings/providers/{name}", "delete", providers.delete_provider,
+              args={"name": PROVIDER_NAME}, params={"name": RPC_ID}),
+    Operation("moveProvider", "move an LLM provider in the order (offset -1: asked one earlier)", "settings/providers/{name}/move",
+              "invoke", providers.move_provider, args={"name": PROVIDER_NAME}, body=providers.MOVE_SCHEMA,
+              params={"name": RPC_ID, "offset": {"type": "integer", "minimum": -100, "maximum": 100, "required": True}}),
+    Operation("testProvider", "ask an LLM provider a one-line question: {latency_ms, reply, message}, or why it failed",
+              "settings/providers/{name}/test", "invoke", providers.test_provider, args={"name": PROVIDER_NAME},
+              params={"name": RPC_ID}),
 )
 
 BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}

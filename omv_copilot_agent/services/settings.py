@@ -188,16 +188,22 @@ def _text(value) -> str:
     return str(value)
 
 
+#: Sections the flat form does not show (see form()).
+FORM_HIDDEN = ("notifications",)
+
+
 def form(call: Call) -> dict:
     """The settings flattened for a form: ``section__key`` scalars, lists of scalars as 'a, b'.
 
-    The first LLM provider is ``llm__*`` (its key write-only: '' plus ``llm__api_key_set``),
-    webhooks one URL per line. Mappings and lists of mappings are left out.
+    Webhooks are one URL per line. Mappings and lists of mappings are left out: the LLM
+    providers are an ordered list with their own page (services/providers.py). The older
+    ``notifications`` switches are left out too: ``alerts.email``/``alerts.webhooks`` are the
+    one place for them on the form (the alert engine still honours a config that sets them).
     """
     settings = get_settings(call)["settings"]
     flat: dict = {}
     for section, values in settings.items():
-        if not isinstance(values, dict):
+        if not isinstance(values, dict) or section in FORM_HIDDEN:
             continue
         for key, value in values.items():
             if isinstance(value, dict):  # a mapping (alerts.policies), even an empty one, has no form field
@@ -208,12 +214,6 @@ def form(call: Call) -> dict:
                     continue
                 value = ", ".join(_text(v) for v in items)
             flat[f"{section}__{key}"] = value
-    providers = (settings.get("assist") or {}).get("providers") or []
-    provider = providers[0] if providers and isinstance(providers[0], dict) else {}
-    for key in ("name", "kind", "endpoint", "model"):
-        flat[f"llm__{key}"] = provider.get(key) if provider.get(key) is not None else ""
-    flat["llm__api_key"] = ""
-    flat["llm__api_key_set"] = bool(provider.get("api_key_set"))
     hooks = (settings.get("alerts") or {}).get("webhooks") or []
     flat["alerts__webhooks"] = "\n".join(_text(h.get("url")) if isinstance(h, dict) else _text(h) for h in hooks)
     return flat
@@ -247,10 +247,10 @@ def _numeric(value) -> bool:
 
 
 def set_form(call: Call) -> dict:
-    """Save the form: each field typed like the current value; ``llm__*`` becomes the first provider.
+    """Save the form: each field typed like the current value.
 
-    An empty ``llm__kind`` means no provider, an empty key keeps the stored one; webhook URLs keep
-    the other fields of a hook with the same URL. The whole config is validated as usual.
+    Webhook URLs keep the other fields of a hook with the same URL. The whole config is
+    validated as usual.
     """
     params = call.body()
     settings = get_settings(call)["settings"]
@@ -260,7 +260,7 @@ def set_form(call: Call) -> dict:
     if unknown:
         raise invalid(f"{call.unknown_field(unknown[0])}: not a field of the settings form", "invalid_body")
     for key, value in params.items():
-        if "__" not in key or key.startswith("llm__") or key == "alerts__webhooks" or key == "llm__api_key_set":
+        if "__" not in key or key == "alerts__webhooks":
             continue
         section, name = key.split("__", 1)
         old = (settings.get(section) or {}).get(name)
@@ -269,22 +269,5 @@ def set_form(call: Call) -> dict:
         by_url = {h["url"]: h for h in settings["alerts"].get("webhooks") or [] if isinstance(h, dict) and "url" in h}
         body.setdefault("alerts", {})["webhooks"] = [by_url.get(url, {"url": url})
                                                      for url in re.split(r"\s+", _text(params["alerts__webhooks"])) if url]
-    if "llm__kind" in params and "assist" in settings:
-        providers = [dict(p) if isinstance(p, dict) else p for p in settings["assist"].get("providers") or []]
-        if _text(params.get("llm__kind")) == "":
-            providers = []
-        else:
-            first = dict(providers[0]) if providers else {}
-            first.pop("api_key_set", None)
-            for key in ("kind", "endpoint", "model"):
-                first[key] = _text(params.get(f"llm__{key}"))
-            name = _text(params.get("llm__name"))
-            first["name"] = name if name else (first["name"] if first.get("name") is not None else first["kind"])
-            first["api_key"] = _text(params.get("llm__api_key")) or None
-            providers[:1] = [first]
-            for p in providers:
-                if isinstance(p, dict):
-                    p.pop("api_key_set", None)
-        body.setdefault("assist", {})["providers"] = providers
     save(call, body)
     return form(call)

@@ -31,16 +31,16 @@ def status(call: Call) -> dict:
 
 
 def metrics(call: Call) -> dict:
-    """Time series from the store: name, labels, since (seconds); without a name the list of series."""
-    name, since = call.arg("name"), call.arg("since")
+    """Time series from the store: name, labels, since (seconds), step (seconds per averaged point, 0 = as
+    stored); without a name the list of series."""
+    name, since, labels, step = call.arg("name"), call.arg("since"), call.arg("labels"), call.arg("step")
     store = call.agent.store
     if not name:
         snap = snapshot(call)
         return {"snapshot": meta(snap), "series": [{"name": n, "labels": lb} for n, lb in store.metric_names()],
                 "current": _current_metrics(snap)}
-    labels = call.arg("labels")
-    points = store.series(name, labels, since=time.time() - since)
-    return {"name": name, "labels": labels, "since_s": since, "points": [[round(t, 1), v] for t, v in points]}
+    points = store.series(name, labels, since=time.time() - since, step=step)
+    return {"name": name, "labels": labels, "since_s": since, "step_s": step, "points": [[round(t, 1), v] for t, v in points]}
 
 
 def _current_metrics(snap) -> dict:

@@ -59,6 +59,28 @@ class HistoryMixin:
         d["data"] = json.loads(d["data"])
         return d
 
+    # -- the timeline: rows in a time range, newest first, at most ``limit`` of each kind --------
+    def alerts_between(self, since: float, until: float, limit: int) -> list[dict]:
+        """Alerts that opened or resolved in [since, until]."""
+        from omv_copilot_agent.store.alerts import _alert
+
+        rows = self.query("SELECT * FROM alerts WHERE (first_seen BETWEEN ? AND ?) OR (resolved_at BETWEEN ? AND ?) "
+                          "ORDER BY first_seen DESC, id DESC LIMIT ?", (since, until, since, until, limit))
+        return [_alert(r) for r in rows]
+
+    def notes_between(self, since: float, until: float, limit: int) -> list[dict]:
+        rows = self.query("SELECT * FROM notes WHERE created_at BETWEEN ? AND ? ORDER BY created_at DESC, id DESC LIMIT ?",
+                          (since, until, limit))
+        return [dict(r) for r in rows]
+
+    def config_revision_ids_between(self, since: float, until: float, limit: int) -> list[int]:
+        """Ids of the revisions taken in [since, until] (the newest ``limit``), oldest first, after the one
+        taken before them (what the first is compared with). Ids only: a caller loads one revision at a time."""
+        rows = self.query("SELECT id, taken_at FROM config_snapshots WHERE taken_at BETWEEN ? AND ? "
+                          "ORDER BY taken_at DESC, id DESC LIMIT ?", (since, until, limit))
+        before = self.query("SELECT id FROM config_snapshots WHERE taken_at < ? ORDER BY taken_at DESC, id DESC LIMIT 1",
+                            (rows[-1]["taken_at"] if rows else since,))
+        return [r["id"] for r in [*before, *reversed(rows)]]
 
     def prune_config_revisions(self, before: float) -> int:
         """Forget configuration revisions taken before ``before``, except the newest (the next one is compared with it)."""

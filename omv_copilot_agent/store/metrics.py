@@ -25,6 +25,23 @@ def labels_key(labels: dict | str | None) -> str:
     return ",".join(f"{k}={labels[k]}" for k in sorted(labels))
 
 
+def bucketed(points: list[tuple[float, float]], step: float) -> list[tuple[float, float]]:
+    """Average ``points`` into buckets of ``step`` seconds, each at its bucket's middle (``step`` 0: unchanged).
+
+    A chart over 30 days wants a few hundred points, not the ~14 000 the tiers hold
+    (48 h raw + 28 days of 5-minute averages); the tiers' own buckets are averages
+    too, so averaging them again keeps the shape.
+    """
+    if step <= 0 or not points:
+        return list(points)
+    sums: dict[int, list[float]] = {}
+    for ts, value in points:
+        acc = sums.setdefault(int(ts // step), [0.0, 0])
+        acc[0] += value
+        acc[1] += 1
+    return [(k * step + step / 2, total / n) for k, (total, n) in sorted(sums.items())]
+
+
 class MetricsMixin:
     #: rows waiting for flush_metrics() once buffer_metrics() was called (the daemon), else None
     _metric_buffer: list | None = None
@@ -65,8 +82,10 @@ class MetricsMixin:
         with self.write() as conn:
             conn.executemany("INSERT INTO metrics (ts, name, labels, value, tier) VALUES (?, ?, ?, ?, 0)", rows)
 
-    def series(self, name: str, labels: dict | str | None = None, since: float = 0.0, until: float | None = None) -> list[tuple[float, float]]:
-        """(ts, value) points of one series, oldest first, finest tier available per time range."""
+    def series(self, name: str, labels: dict | str | None = None, since: float = 0.0, until: float | None = None,
+               step: float = 0) -> list[tuple[float, float]]:
+        """(ts, value) points of one series, oldest first, finest tier available per time range,
+        averaged into ``step``-second buckets when ``step`` is given."""
         until = until or time.time() + 1
         key = labels_key(labels)
         rows = [dict(r) for r in self.query(
@@ -86,7 +105,7 @@ class MetricsMixin:
             if r["tier"] == 1 and raw_start is not None and r["ts"] >= raw_start:
                 continue
             points.append((r["ts"], r["value"]))
-        return points
+        return bucketed(points, step)
 
     def metric_names(self) -> list[tuple[str, str]]:
         stored = {(r["name"], r["labels"]) for r in self.query("SELECT DISTINCT name, labels FROM metrics")}

@@ -177,3 +177,37 @@ def test_system_source_reports_top_processes():
     import os
 
     assert any(p["pid"] == os.getpid() and p["cpu_percent"] > 0 for p in second["top_cpu"])
+
+
+def test_evidence_hides_secrets_in_record_values_keys_and_unicode_controls(tmp_path):
+    """A changed list whose records have no name (compared whole) quotes their values: a secret-named
+    field inside one, ``AWS_SECRET_ACCESS_KEY=``, a bearer token, and Unicode line separators or bidi
+    overrides (which split or reorder an e-mail line) must not reach the evidence."""
+    agent = make_agent(tmp_path)
+    store = agent.store
+    store.add_config_revision(NOW - 7200, "a", "initial", {"remotes": [{"host": "a", "privatekey": "PRIVKEYVALUE1"}]})
+    store.add_config_revision(NOW - 60, "b", "changed", {"remotes": [{"host": "b", "privatekey": "PRIVKEYVALUE2"}]})
+    store.add_note("set AWS_SECRET_ACCESS_KEY=AKIASECRETVALUE, Authorization: Bearer BEARERVALUE", now=NOW - 30)
+    procs = [("evil\u2028Subject: x\u202eexe", 70, 99.0, 3000 * MiB)]
+    events = cycle(agent, snapshot(NOW, system=system(97.0, procs)))
+    ev = next(a for a in events.new if a["rule"] == "memory_pressure")["evidence"]
+    text = json.dumps(ev, ensure_ascii=False) + "\n".join(evidence.summary(ev))
+    assert "remotes" in text  # the change is there, without its secret
+    for secret in ("PRIVKEYVALUE", "AKIASECRETVALUE", "BEARERVALUE", "\u2028", "\u202e"):
+        assert secret not in text, secret
+
+
+def test_chat_webhooks_do_not_let_quoted_names_mention_people(tmp_path, hook):
+    """Any local user (or container) can name a process '@everyone' or '<!channel>' and make it the top
+    CPU user: the evidence quotes it into Discord and Slack, where it must not ping the whole channel."""
+    discord, slack = hook(), hook()
+    agent = make_agent(tmp_path, {"webhooks": [{"url": discord.url, "format": "discord"},
+                                               {"url": slack.url, "format": "slack"}],
+                                  "notify_backoff_s": 0, "default_policy": {"warning": "immediately"}})
+    procs = [("@everyone", 71, 99.0, 3000 * MiB), ("<!channel>", 72, 98.0, 2900 * MiB)]
+    cycle(agent, snapshot(NOW, system=system(97.0, procs)))
+    assert agent.alerts.notifier.flush(60)
+    [sent] = [json.loads(r["body"]) for r in discord.received]
+    assert "@everyone" in sent["content"] and sent["allowed_mentions"] == {"parse": []}
+    [sent] = [json.loads(r["body"]) for r in slack.received]
+    assert "&lt;!channel&gt;" in sent["text"] and "<!channel>" not in sent["text"]

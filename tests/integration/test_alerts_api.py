@@ -130,13 +130,16 @@ def test_history_issues_include_assistant_questions(live_server):
     _seed(server)
     server.agent.store.add_turn("c1", "why is my share slow?", {"mode": "kb_only", "confidence": 0.4, "confidence_label": "low",
                                                                "matched_patterns": [{"pattern_id": "smb-slow", "score": 0.5}]})
-    body = server.get("/api/v1/history/issues").json()
+    # Questions are conversations: the issue history has only alerts unless kind=all asks for both.
+    assert server.get("/api/v1/history/issues").json()["total"] == 3
+    assert all(i["kind"] == "alert" for i in server.get("/api/v1/history/issues").json()["issues"])
+    body = server.get("/api/v1/history/issues", params={"kind": "all"}).json()
     assert body["total"] == 4
     question = body["issues"][0]
     assert question["kind"] == "question" and question["title"] == "why is my share slow?" and question["outcome"] == "low"
     assert question["matched_patterns"] == ["smb-slow"]
     assert server.get("/api/v1/history/issues", params={"kind": "question"}).json()["total"] == 1
     assert server.get("/api/v1/history/issues", params={"severity": "critical"}).json()["total"] == 2
-    paged = server.get("/api/v1/history/issues", params={"limit": 2, "offset": 2}).json()
+    paged = server.get("/api/v1/history/issues", params={"kind": "all", "limit": 2, "offset": 2}).json()
     assert len(paged["issues"]) == 2 and paged["total"] == 4
     assert server.get("/api/v1/history/issues", params={"kind": "bogus"}).status_code == 400

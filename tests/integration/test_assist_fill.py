@@ -86,3 +86,23 @@ def test_the_disk_failed_out_of_the_degraded_array_is_the_one_checked():
     """The fixture's md0 lost sdb while both disks pass SMART: the member check goes to sdb, not a guess."""
     snap = fixture_snapshot()
     assert fill.candidates("my raid is degraded", snap)["device"] == ["/dev/sdb"]
+
+
+def test_units_named_in_the_question_come_in_its_order_in_every_process():
+    """'nmbd and smbd failed': the first unit named is tried first. Collected through a set, the order
+    followed the process's string hash seed, so the same question checked a different unit per restart."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = ("from omv_copilot_agent.knowledge import fill\n"
+            "class Snap:\n"
+            "    def data(self, source):\n"
+            "        return {'units': [{'name': n, 'active_state': 'failed'} for n in ('smbd', 'nmbd', 'ssh')]}"
+            " if source == 'services' else {}\n"
+            "print(fill.candidates('nmbd and smbd both failed', Snap())['unit'])\n")
+    seen = {subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(8)}
+    assert seen == {"['nmbd', 'smbd']\n"}, seen

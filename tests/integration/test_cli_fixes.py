@@ -43,10 +43,11 @@ def cli(make_config, tmp_path):
 def test_history_lists_questions_next_to_alerts(cli):
     asked = cli("ask", "--kb-only", "hi")
     assert asked.returncode == 0, asked.stderr
-    shown = cli("history")
+    assert "question" not in cli("history").stdout  # questions are conversations, not issues
+    shown = cli("history", "--questions")
     assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
     assert "question" in shown.stdout and "hi" in shown.stdout
-    data = json.loads(cli("history", "--json").stdout)
+    data = json.loads(cli("history", "--questions", "--json").stdout)
     assert any(i["kind"] == "question" for i in data["issues"])
 
 

@@ -21,13 +21,15 @@ from tests.eval import evalset, run
 
 # split -> metric -> minimum rate (today's measurement, rounded down). ECE is a maximum.
 FLOORS = {
-    "tuned": {"fix_top1": 0.693, "relevant_top3": 0.9, "context_ok": 0.861, "off_topic_handled": 1.0},
-    "heldout": {"fix_top1": 0.4, "relevant_top3": 0.783, "context_ok": 0.666, "off_topic_handled": 1.0},
+    "tuned": {"fix_top1": 0.881, "relevant_top3": 0.95, "context_ok": 0.901, "off_topic_handled": 1.0},
+    "heldout": {"fix_top1": 0.416, "relevant_top3": 0.833, "context_ok": 0.65, "off_topic_handled": 1.0},
 }
-# ECE is a guard, not yet the target: the relevance model is fit on every (question, pattern) pair,
-# so the top pattern's score is underconfident on the tuned split (0.249) and overconfident on the
-# held-out one (0.158); the issue's 0.10 needs a knowledge base that covers the held-out classes too.
-ECE_CEILING = {"tuned": 0.25, "heldout": 0.20}
+# ECE: the relevance model's raw logistic scores. A Platt map per role fit on the tuned split
+# took the tuned ECE to 0.085 but the held-out one from 0.154 to 0.366: the patterns were
+# written for the tuned split's failures, so any map fit there learns "tuned questions are
+# easy" and is over-confident on new ones. Without it the tuned split is under-confident
+# (0.33) and the held-out one is the honest number (0.154).
+ECE_CEILING = {"tuned": 0.35, "heldout": 0.16}
 
 
 @pytest.fixture(scope="module")

@@ -103,8 +103,9 @@ def test_diagnose_prints_pass_fail_per_step(cli_config):
 def test_diagnose_missing_param_is_refused_not_run_and_exit_1(cli_config):
     result = cli(cli_config, "diagnose", "test-uname", code=1)
     assert "will be refused" in result.stdout
-    assert "[2/2] host lookup … ERROR" in result.stdout and "needs parameter 'host'" in result.stdout
-    assert "1 failed or could not run" in result.stdout
+    assert "[2/2] host lookup … COULD NOT RUN (needs parameter)" in result.stdout
+    assert "→ needs parameter host: fill it in and run again" in result.stdout and "needs parameter 'host'" in result.stdout
+    assert "1/2 steps ok, 1 could not run" in result.stdout
 
 
 def test_diagnose_json(cli_config):

@@ -81,3 +81,11 @@ def test_the_settings_form_saves_back_unchanged(live_server):
     saved = srv.request("PUT", "/api/v1/settings/form", json=form)
     assert saved.status_code == 200, saved.text
     assert saved.json()["collect__interval_s"] == form["collect__interval_s"]
+
+
+def test_the_form_holds_each_setting_once_and_no_provider(live_server):
+    """E-mail and webhooks are alerts__email/alerts__webhooks only (not notifications__* too); the
+    providers are an ordered list with their own page, not a first-provider-only llm__* group."""
+    form = live_server(cycle=False).get("/api/v1/settings/form").json()
+    assert "alerts__email" in form and "alerts__webhooks" in form
+    assert not [k for k in form if k.startswith(("llm__", "notifications__"))]

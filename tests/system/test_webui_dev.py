@@ -18,7 +18,7 @@ from tests import webui_browser as wb
 
 ROOT = wb.ROOT  # the checkout (this file may live in a tier folder below tests/)
 SHOTS = ROOT / "build" / "screenshots"
-PAGES = ["Dashboard", "Assistant", "Knowledge", "Diagnostics", "Traces", "Alerts", "History"]
+PAGES = ["Dashboard", "Assistant", "Knowledge", "Diagnostics", "Traces", "Alerts", "History", "Changes"]
 PATTERN = "docker-fills-root"  # diagnostics: two docker commands (fail here) and `df -h /` (passes)
 
 # A contract-shaped answer (docs/contracts.md "Assist") for rendering tests of the Assistant.
@@ -231,7 +231,7 @@ def test_diagnostics_run_shows_pass_fail_per_step_and_output(driver, ui):
     assert "steps passed" in _text(driver, "#diagOutput") or "Output" in _text(driver, "#diagOutput")
     _js(driver, f"var g = {_q('#stepGrid')}; g.getSelectionModel().select(g.getStore().findBy(function (r) {{ return r.get('passed'); }}));")
     out = wb.wait(driver, lambda d: "Output" in _text(d, "#diagOutput") and _text(d, "#diagOutput"))
-    assert "pass" in out and "Filesystem" in out  # df's header in the output viewer
+    assert "Root usage ok" in out and "Filesystem" in out  # the step's state (ok / problem found / could not run) and df's header
     _shot(driver, "diagnostics")
     assert _errors(driver) == []
 
@@ -656,7 +656,11 @@ def test_knowledge_edit_validate_save_and_revert(driver, ui):
     wb.wait(driver, lambda d: _grid_row(d, PATTERN) == {"title": "Docker fills the root filesystem (our notes)", "source": "local"},
             message="the grid does not show the saved title as local")
     wb.wait(driver, lambda d: "local (edited)" in _text(d, "#patternDetail") and "(our notes)" in _text(d, "#patternDetail"))
-    assert _js(driver, "return document.querySelectorAll('.ocp-root .x6-grid-cell .ocp-local').length") >= 1
+    # The grid renders only the rows in view (buffered): bring the edited one into view first.
+    _js(driver, f"var g = {_q('#patternGrid')}, r = g.getStore().findRecord('pattern_id', arguments[0], 0, false, true, true); "
+                "g.ensureVisible(r);", PATTERN)
+    wb.wait(driver, lambda d: _js(d, "return document.querySelectorAll('.ocp-root .x6-grid-cell .ocp-local').length") >= 1,
+            message="the edited pattern's row shows no 'local' badge")
     assert ui.get(f"/api/v1/knowledge/patterns/{PATTERN}").json()["source"] == "local"
     # Revert to the shipped pattern.
     _click_text(driver, ".ocp-detail .ocp-btn", "Edit")

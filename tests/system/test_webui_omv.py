@@ -65,17 +65,13 @@ def _restart_engine() -> None:
 
 
 def panel_route() -> str:
-    """The URL of the plugin's route whose component is a blankPage (the panel's host)."""
-    blank = set()
-    for path in (PLUGIN / "usr/share/openmediavault/workbench/component.d").glob("*.yaml"):
-        data = yaml.safe_load(path.read_text()).get("data", {})
-        if data.get("type") == "blankPage":
-            blank.add(data["name"])
-    for path in sorted((PLUGIN / "usr/share/openmediavault/workbench/route.d").glob("*.yaml")):
-        data = yaml.safe_load(path.read_text()).get("data", {})
-        if data.get("component") in blank:
-            return "#" + data["url"]
-    raise AssertionError("the plugin has no blankPage route for the panel")
+    """Where Co-Pilot's one navigation entry goes (the panel, on its Dashboard tab)."""
+    nav = yaml.safe_load((PLUGIN / "usr/share/openmediavault/workbench/navigation.d/copilot.yaml").read_text())["data"]
+    return "#" + nav["url"]
+
+
+PANEL = "#/diagnostics/copilot/panel"
+FAKE: dict = {}  # the fixture's loopback LLM, for the provider tests
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +88,7 @@ def omv_panel(omv_web, tmp_path_factory):
         from tests.fake_llm import FakeLLM
 
         fake = FakeLLM()
+        FAKE["llm"] = fake
         try:
             with open(LOCK, "w") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
@@ -527,3 +524,201 @@ def test_other_omv_pages_are_pixel_identical_with_and_without_the_dropin(omv_pan
     finally:
         _install_dropin(True)
     assert differing == [], f"pages look different with the drop-in: {differing} (see build/screenshots)"
+
+
+# --- One UI: navigation, address, breadcrumb, Back -------------------------------------------------
+
+def _breadcrumb(driver) -> str:
+    return _js(driver, "var b = document.querySelector('omv-breadcrumb'); return b ? b.innerText.replace(/\\s+/g, ' ').trim() : '';") or ""
+
+
+def _active_tab(driver) -> str | None:
+    return _js(driver, f"var r = {_q('#copilotRoot')}; return r ? r.getActiveTab().getItemId() : null;")
+
+
+def _ready(driver) -> bool:
+    return bool(_js(driver, "var r = document.querySelector('mat-sidenav-content .ocp-root'); return !!r && r.hasAttribute('data-ready');"))
+
+
+def test_navigation_entry_opens_the_panel(omv_panel, driver):
+    """Co-Pilot in OMV's navigation is one entry, no sub-menu of native pages; a click shows the panel."""
+    from selenium.webdriver.common.by import By
+
+    _login(driver, omv_panel)
+    _goto(driver, omv_panel, "#/dashboard")
+    # OMV's navigation items are mat-list-items with click handlers (no links).
+    items = "omv-navigation-bar-list-item mat-list-item"
+    entries = wb.wait(driver, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, items) if e.text.strip() == "Co-Pilot"],
+                      message="no Co-Pilot entry in OMV's navigation")
+    assert len(entries) == 1
+    entries[0].click()
+    wb.wait(driver, _ready, timeout=120, message="the navigation entry did not open the panel")
+    assert _js(driver, "return location.hash") == panel_route()
+    wb.wait(driver, lambda d: "Co-Pilot" in _breadcrumb(d) and "Dashboard" in _breadcrumb(d),
+            message=f"breadcrumb: {_breadcrumb(driver)!r}")
+    # No sub-menu of native pages (the old Overview/Alerts/Knowledge/Traces/Assistant items). OMV itself
+    # expands Diagnostics, the module the routes live under: its own items only.
+    texts = [e.text.strip() for e in driver.find_elements(By.CSS_SELECTOR, items)]
+    assert not {"Overview", "Alerts", "Knowledge", "Traces", "Assistant"} & set(texts), texts
+
+
+def test_tabs_drive_address_breadcrumb_and_back(omv_panel, driver):
+    from selenium.webdriver.common.by import By
+
+    _open_panel(driver, omv_panel)
+    driver.get_log("browser")  # this test's errors only
+    wb.click_text(driver, ".ocp-root .x6-tab-inner", "Alerts")
+    wb.wait(driver, lambda d: _js(d, "return location.hash") == PANEL + "/alerts", message="the address did not follow the tab")
+    wb.wait(driver, lambda d: _breadcrumb(d).endswith("Alerts"), message=f"breadcrumb: {_breadcrumb(driver)!r}")
+    assert "Dashboard" not in _breadcrumb(driver)
+    wb.click_text(driver, ".ocp-root .x6-tab-inner", "Knowledge")
+    wb.wait(driver, lambda d: _breadcrumb(d).endswith("Knowledge"))
+    _js(driver, "OmvCopilot._mounted.wrap.setAttribute('data-probe', 'same');")  # no element refs: it may be moved
+    driver.back()
+    wb.wait(driver, lambda d: _active_tab(d) == "alerts", message="Back did not return to the Alerts tab")
+    wb.wait(driver, lambda d: _breadcrumb(d).endswith("Alerts"))
+    driver.back()
+    wb.wait(driver, lambda d: _active_tab(d) == "dashboard", message="Back did not return to the Dashboard")
+    # Tab changes move within the one panel: it is never built again.
+    assert _js(driver, "return document.querySelectorAll('mat-sidenav-content .ocp-root[data-probe=same]').length === 1 && "
+                       "document.querySelectorAll('.ocp-root').length === 1;")
+    assert driver.find_elements(By.CSS_SELECTOR, "mat-sidenav-content .ocp-root")
+    assert _panel_errors(driver) == []
+
+
+def test_deep_link_to_a_tab_item(omv_panel, driver):
+    _login(driver, omv_panel)
+    _goto(driver, omv_panel, f"{PANEL}/knowledge/{PATTERN}")
+    wb.wait(driver, _ready, timeout=120, message="a deep link did not mount the panel")
+    wb.wait(driver, lambda d: _active_tab(d) == "knowledge", message="the deep link's tab is not shown")
+    wb.wait(driver, lambda d: PATTERN in (_js(d, "var e = document.querySelector('.ocp-detail'); return e ? e.innerText : '';") or ""),
+            timeout=120, message="the deep link's pattern is not shown")
+    assert _breadcrumb(driver).endswith(f"Knowledge: {PATTERN}")
+    driver.get_log("browser")
+    # From an item back to a tab: OMV's router builds a new page for the route; the panel moves into it.
+    _js(driver, "OmvCopilot._mounted.wrap.setAttribute('data-probe', 'same');")
+    wb.click_text(driver, ".ocp-root .x6-tab-inner", "Traces")
+    wb.wait(driver, lambda d: _breadcrumb(d).endswith("Traces"))
+    wb.wait(driver, lambda d: _js(d, "return document.querySelectorAll('mat-sidenav-content .ocp-root[data-probe=same]').length === 1 && "
+                                     "document.querySelectorAll('.ocp-root').length === 1;"),
+            message="the panel was not moved into the new route's page")
+    wb.wait(driver, lambda d: _active_tab(d) == "traces" and _js(d, f"return {_q('#traces')}.getWidth() > 300;"),
+            message="the moved panel was not laid out again")
+    _shot_file(driver, "webui-omv-deeplink.png")
+    assert _panel_errors(driver) == []
+
+
+def test_no_native_page_duplicates_a_panel_page(omv_panel, driver):
+    """The old native list/detail pages are gone: their addresses are OMV's "not found", not a second UI."""
+    _login(driver, omv_panel)
+    for old in ("overview", "alerts", "knowledge", "traces", "alerts/details/1", f"knowledge/details/{PATTERN}"):
+        driver.get(f"{omv_panel}/#/diagnostics/copilot/{old}")
+        # OMV's router sends an unknown address to its "not found" page (outside the workbench frame).
+        wb.wait(driver, lambda d: _js(d, "return location.hash") != f"#/diagnostics/copilot/{old}", timeout=60,
+                message=f"#/diagnostics/copilot/{old} is still a page")
+        assert _js(driver, "return location.hash") == "#/404", old
+        assert not _js(driver, "return !!document.querySelector('datatable-body, omv-text-page, .ocp-root')"), old
+
+
+# --- Settings: the ordered provider list -------------------------------------------------------------
+
+def _omv_button(driver, icon: str):
+    """The enabled toolbar button of OMV's datatable page whose mdi icon is ``icon``."""
+    from selenium.webdriver.common.by import By
+
+    def find(d):
+        for b in d.find_elements(By.CSS_SELECTOR, "mat-sidenav-content omv-datatable button"):
+            if b.find_elements(By.CSS_SELECTOR, f'mat-icon[data-mat-icon-name="{icon}"]') and b.is_enabled():
+                return b
+        return False
+
+    return wb.wait(driver, find, message=f"no enabled '{icon}' button")
+
+
+def _provider_rows(driver) -> list[str]:
+    return _js(driver, "return Array.from(document.querySelectorAll('mat-sidenav-content datatable-body-row')).map("
+                       "function (r) { return r.innerText.replace(/\\s+/g, ' ').trim(); });") or []
+
+
+def _select_row(driver, name: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    def row(d):
+        for r in d.find_elements(By.CSS_SELECTOR, "mat-sidenav-content datatable-body-row"):
+            if f" {name} " in " " + " ".join(r.text.split()) + " ":
+                return r
+        return False
+
+    wb.wait(driver, row).find_element(By.CSS_SELECTOR, "datatable-body-cell:nth-child(2)").click()
+
+
+def test_settings_provider_list_add_reorder_test_connection(omv_panel, driver):
+    """Settings › LLM providers in OMV's own UI: add one (fake LLM on loopback), move it first, test it."""
+    from selenium.webdriver.common.by import By
+
+    _need_daemon_behind_engine()
+    fake = FAKE["llm"]
+    _login(driver, omv_panel)
+    _goto(driver, omv_panel, "#/diagnostics/copilot/settings")
+    wb.wait(driver, lambda d: "Collection interval" in d.find_element(By.TAG_NAME, "body").text)
+    body = driver.find_element(By.TAG_NAME, "body").text
+    assert "Assistant (LLM)" not in body and body.count("Webhook URLs") == 1  # each setting once
+    driver.find_element(By.CSS_SELECTOR, "mat-sidenav-content a[href*='settings/providers']").click()
+    wb.wait(driver, lambda d: any(" glm " in f" {r} " for r in _provider_rows(d)), timeout=120, message="the configured provider is not listed")
+    _omv_button(driver, "plus-circle").click()
+    # OMV's form inputs carry no names: the text inputs in form order are Name, API URL, Model.
+    inputs = wb.wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "mat-sidenav-content input[type=text]")) >= 3
+                     and d.find_elements(By.CSS_SELECTOR, "mat-sidenav-content input[type=text]"))
+    for field, value in zip(inputs, ("backup", fake.url + "/v1", "backup-model")):
+        field.send_keys(value)
+    wb.click_text(driver, "mat-sidenav-content button", "Save")
+    wb.wait(driver, lambda d: [r for r in _provider_rows(d) if " backup " in f" {r} "], timeout=120, message="the new provider is not listed")
+    rows = _provider_rows(driver)
+    assert rows[-1].startswith(f"{len(rows)} backup")  # a new one is asked last
+    _select_row(driver, "backup")
+    _omv_button(driver, "arrow-up").click()
+    wb.wait(driver, lambda d: [r for r in _provider_rows(d) if r.startswith(f"{len(rows) - 1} backup")], timeout=120,
+            message=f"the provider did not move up: {_provider_rows(driver)}")
+    fake.script({"text": "OK"})
+    _select_row(driver, "backup")
+    _omv_button(driver, "lan-connect").click()
+    note = wb.wait(driver, lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, "#toast-container, .toast-container, omv-notification, simple-snack-bar, .mat-mdc-snack-bar-container, .mat-snack-bar-container")
+                                      if "answered in" in e.text], timeout=120, message="the connection test showed no latency")
+    assert "backup answered in" in note[0] and " ms" in note[0]
+    assert fake.requests[-1]["body"]["model"] == "backup-model"
+    _shot_file(driver, "webui-omv-providers.png")
+    # Clean up through the engine (the fixture's daemon is shared by the module).
+    from tests.testbed import omv_rpc
+
+    assert omv_rpc("Copilot", "deleteProvider", {"name": "backup"}, timeout=120).returncode == 0
+
+
+# --- Native look in both appearances ------------------------------------------------------------------
+
+def test_panel_looks_like_the_workbench_light_and_dark(omv_panel, driver):
+    """Inter at OMV's sizes, flat tabs and headers, mdi tab icons; screenshots for the README in both appearances."""
+    _open_panel(driver, omv_panel)
+    wb.wait(driver, lambda d: "Snapshot" in (_js(d, f"var s = {_q('#dashboard #stamp')}; return s && s.el ? s.el.dom.textContent : '';") or ""),
+            timeout=120)
+    style = "var e = document.querySelector(arguments[0]); return e ? getComputedStyle(e)[arguments[1]] : null;"
+    assert _js(driver, style, ".ocp-root .x6-tab-inner", "fontFamily").startswith("Inter")
+    # The same family OMV's own page uses, and it is loaded (OMV ships Inter).
+    assert _js(driver, "return document.fonts.check('14px Inter');")
+    for css in (".ocp-root .x6-tab-bar", ".ocp-root .x6-tab", ".ocp-root .x6-panel-header"):
+        assert _js(driver, style, css, "backgroundImage") == "none", css
+    assert _js(driver, style, ".ocp-root .x6-panel-body", "backgroundColor") == "rgb(255, 255, 255)"  # OMV's light card
+    _settle(driver)
+    _shot_file(driver, "webui-omv-light.png")
+    try:
+        _js(driver, "localStorage.setItem(arguments[0], 'dark');", DARK_KEY)
+        driver.refresh()
+        wb.wait(driver, lambda d: _js(d, "return document.body.classList.contains('omv-dark-theme')"))
+        wb.wait(driver, _ready, timeout=120)
+        wb.wait(driver, lambda d: "Snapshot" in (_js(d, f"var s = {_q('#dashboard #stamp')}; return s && s.el ? s.el.dom.textContent : '';") or ""),
+                timeout=120)
+        assert _js(driver, style, ".ocp-root .x6-panel-body", "backgroundColor") == "rgb(66, 66, 66)"  # OMV's dark card
+        _settle(driver)
+        _shot_file(driver, "webui-omv-dark.png")
+    finally:
+        _js(driver, "localStorage.removeItem(arguments[0]);", DARK_KEY)
+        _js(driver, "document.body.classList.remove('omv-dark-theme');")

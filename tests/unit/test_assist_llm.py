@@ -201,7 +201,8 @@ def test_direct_mode_has_no_kb_and_no_state(fake, agents):
 
 def test_direct_mode_without_provider_says_so(agents):
     answer = ask(agents(), query="What is ZFS?", mode="direct")
-    assert answer["mode"] == "direct" and any("needs an LLM provider" in n for n in answer["notices"])
+    assert answer["mode"] == "direct" and "needs an LLM provider" in answer["llm_error"]
+    assert answer["analysis"].startswith("Direct Chat got no answer") and "needs an LLM provider" in answer["analysis"]
 
 
 def test_conversation_follow_up_carries_history(fake, agents):

@@ -165,6 +165,9 @@
       '<span class="ocp-bar-text">' + C.h(label || C.pct(p)) + '</span></div>';
   };
 
+  /** An mdi icon (OMV's icon set), tinted by the text colour; the names are in copilot-theme.css. */
+  C.icon = function (name) { return '<span class="ocp-ico ocp-ico-' + name + '" aria-hidden="true"></span>'; };
+
   C.badge = function (text, cls) {
     return '<span class="ocp-badge ' + (cls || '') + '">' + C.h(text) + '</span>';
   };

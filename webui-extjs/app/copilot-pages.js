@@ -142,23 +142,36 @@
   };
 
   /* ---------------- Diagnostics ---------------- */
-  C.stepPassed = function (s) {
-    return !s.error && !s.timed_out && s.returncode === 0 && s.matched_expected !== false;
+  /** A step is "passed" when its state is ok (probes/verdict.py: ok / problem / could_not_run). */
+  C.stepPassed = function (s) { return C.stateOf(s) === 'ok'; };
+
+  /** "2 ok · 1 problem found · 1 could not run" for a list of results. */
+  C.stateSummary = function (list) {
+    var n = {ok: 0, problem: 0, could_not_run: 0};
+    list.forEach(function (s) { n[C.stateOf(s)] += 1; });
+    var parts = [];
+    if (n.ok) { parts.push('<span class="ocp-text-ok">' + n.ok + ' ok</span>'); }
+    if (n.problem) { parts.push('<span class="ocp-text-bad">' + n.problem + ' problem' + (n.problem === 1 ? '' : 's') + ' found</span>'); }
+    if (n.could_not_run) { parts.push('<span class="ocp-muted">' + n.could_not_run + ' could not run</span>'); }
+    return '<div class="copilot-as-summary">' + (parts.join(' · ') || 'No checks.') + '</div>';
   };
 
   C.createDiagnostics = function (app) {
     var patterns = Ext.create('Ext.data.Store', {fields: ['pattern_id', 'title']});
-    var steps = Ext.create('Ext.data.Store', {fields: ['name', 'argv', 'returncode', 'stdout', 'stderr', 'duration_s', 'timed_out', 'error', 'matched_expected', 'passed']});
+    var steps = Ext.create('Ext.data.Store', {fields: ['name', 'argv', 'returncode', 'stdout', 'stderr', 'duration_s', 'timed_out', 'error',
+      'matched_expected', 'passed', 'state', 'reason', 'reading']});
     var output = detailPanel('diagOutput', 'Run a pattern\'s diagnostics; select a step to see its output.');
     var running = false;
+    var summary = '';  // the last run's "2 ok · 1 could not run", kept above each step's output
 
     var combo = Ext.create('Ext.form.field.ComboBox', {
       fieldLabel: 'Pattern', labelWidth: 55, width: 380, store: patterns, valueField: 'pattern_id', displayField: 'title',
       queryMode: 'local', anyMatch: true, forceSelection: true, itemId: 'pattern', emptyText: 'Choose a pattern…',
-      tpl: '<tpl for="."><div class="x6-boundlist-item">{pattern_id:htmlEncode} — {title:htmlEncode}</div></tpl>'
+      tpl: '<tpl for="."><div class="x6-boundlist-item">{pattern_id:htmlEncode} — {title:htmlEncode}</div></tpl>',
+      listeners: {select: function () { describe(combo.getValue()); }}
     });
     var paramsField = Ext.create('Ext.form.field.Text', {fieldLabel: 'Parameters', labelWidth: 70, width: 300, itemId: 'params', emptyText: 'e.g. client_ip=192.168.1.20'});
-    var progress = Ext.create('Ext.ProgressBar', {width: 200, hidden: true});
+    var progress = Ext.create('Ext.ProgressBar', {width: 240, hidden: true, itemId: 'diagProgress'});
 
     function parseParams() {
       var out = {}, raw = (paramsField.getValue() || '').trim();
@@ -172,6 +185,23 @@
       return out;
     }
 
+    /** The chosen pattern's steps and the parameters it asks for (shown in the field's hint). */
+    var described = {};
+    function describe(id) {
+      if (!id) { return Promise.resolve(null); }
+      if (described[id]) { return Promise.resolve(described[id]); }
+      return app.call('getPattern', {id: id}).then(function (p) {
+        p = (p && p.pattern) || p || {};
+        described[id] = p;
+        if (combo.getValue() === id) {
+          var names = p.parameters || [];
+          paramsField.setEmptyText(names.length ? names.map(function (n) { return n + '=…'; }).join(' ') : 'this pattern needs no parameters');
+        }
+        return p;
+      });
+    }
+
+    /** Run the pattern's checks one by one (step by step: the progress says which). */
     function run() {
       var id = combo.getValue();
       if (!id) { C.toast('Choose a pattern first.'); return; }
@@ -179,23 +209,37 @@
       try { params = parseParams(); } catch (e) { output.update('<div class="ocp-error">' + h(e.message) + '</div>'); return; }
       if (running) { return; }
       running = true;
+      summary = '';
       steps.removeAll();
       progress.show();
-      progress.wait({interval: 200, text: 'Running diagnostics of ' + id + '…'});
       panel.down('#runBtn').disable();
       output.update('<div class="ocp-muted">Running…</div>');
+      var t0 = Date.now(), results = [];
+      function label(text) { progress.updateText(text + ' · ' + C.elapsed(t0)); }
+      progress.wait({interval: 200, text: 'reading the pattern…'});
       // An empty params object is left out: OMV's PHP would pass it on as a JSON list ([]).
       var args = {pattern_id: id};
       if (Object.keys(params).length) { args.params = params; }
-      app.call('runDiagnostics', args).then(function (r) {
-        var list = C.rows(r && (r.results || r.steps) ? {data: r.results || r.steps} : r);
-        steps.loadData(list.map(function (s) { return Ext.apply({passed: C.stepPassed(s)}, s); }));
-        var passed = list.filter(C.stepPassed).length;
-        output.update('<div class="' + (passed === list.length ? 'ocp-text-ok' : 'ocp-text-warn') + '">' + passed + ' of ' + list.length + ' steps passed.</div>' +
-          '<div class="ocp-muted">Select a step to see its output.</div>');
-        if (list.length) { grid.getSelectionModel().select(0); }
+      describe(id).then(function (p) {
+        var list = (p && p.diagnostics) || [];
+        var n = list.length;
+        return list.reduce(function (chain, d, i) {
+          return chain.then(function () {
+            label('running ' + n + ' check' + (n === 1 ? '' : 's') + ': ' + (i + 1) + ' of ' + n + ' (' + (d.name || d.probe) + ')…');
+            return app.call('runDiagnostics', Ext.apply({step: i}, args)).then(function (r) {
+              C.rows(r && (r.results || r.steps) ? {data: r.results || r.steps} : r).forEach(function (s) {
+                results.push(s);
+                steps.add(Ext.apply({passed: C.stepPassed(s)}, s));
+              });
+            });
+          });
+        }, Promise.resolve());
+      }).then(function () {
+        summary = C.stateSummary(results);
+        output.update(summary + '<div class="ocp-muted">Select a step to see its output.</div>');
+        if (results.length) { grid.getSelectionModel().select(0); }
       }).catch(function (e) {
-        output.update(C.errorHtml('Diagnostics did not run', e));
+        output.update((results.length ? C.stateSummary(results) : '') + C.errorHtml('Diagnostics did not run', e));
         app.handleError(e);
       }).then(function () {
         running = false;
@@ -207,9 +251,11 @@
 
     function showStep(rec) {
       var s = rec.getData();
-      output.update('<h3>' + h(s.name) + ' ' + (s.passed ? C.badge('pass', 'ocp-ok') : C.badge('fail', 'ocp-bad')) + '</h3>' +
+      output.update(summary + '<h3>' + h(s.name) + ' ' + C.stateBadge(s) + '</h3>' +
+        '<div class="copilot-as-stepread">' + C.readingHtml(s) + '</div>' +
         '<div><code>' + h((s.argv || []).join(' ')) + '</code></div>' +
-        '<div class="ocp-muted">exit ' + h(s.returncode) + ' · ' + h(s.duration_s) + ' s' + (s.timed_out ? ' · timed out' : '') +
+        '<div class="ocp-muted">' + (s.returncode !== null && s.returncode !== undefined ? 'exit ' + h(s.returncode) + ' · ' : '') +
+        h(s.duration_s) + ' s' + (s.timed_out ? ' · timed out' : '') +
         (s.matched_expected === false ? ' · output did not match the expected' : '') + '</div>' +
         (s.error ? '<div class="ocp-error">' + h(s.error) + '</div>' : '') +
         '<h4>Output</h4><pre class="ocp-pre">' + h(s.stdout || '(empty)') + '</pre>' +
@@ -219,17 +265,17 @@
     var grid = Ext.create('Ext.grid.Panel', {
       region: 'center', store: steps, itemId: 'stepGrid', emptyText: 'No diagnostics run yet.',
       columns: [
-        {text: 'Result', dataIndex: 'passed', width: 80, renderer: function (v) { return v ? C.badge('pass', 'ocp-ok') : C.badge('fail', 'ocp-bad'); }},
-        {text: 'Step', dataIndex: 'name', flex: 1, renderer: h},
-        {text: 'Exit', dataIndex: 'returncode', width: 60, renderer: h},
-        {text: 'Seconds', dataIndex: 'duration_s', width: 80, renderer: h}
+        {text: 'Result', dataIndex: 'state', width: 150, cellWrap: true, renderer: function (v, m, r) { return C.stateBadge(r.getData(), true); }},
+        {text: 'Step', dataIndex: 'name', width: 170, renderer: h},
+        {text: 'Reading', dataIndex: 'reading', flex: 1, cellWrap: true, renderer: function (v) { return '<span class="copilot-as-stepread">' + h(v) + '</span>'; }},
+        {text: 'Seconds', dataIndex: 'duration_s', width: 75, renderer: h}
       ],
       listeners: {selectionchange: function (sm, sel) { if (sel.length) { showStep(sel[0]); } }}
     });
 
     var panel = Ext.create('Ext.panel.Panel', {
       title: 'Diagnostics', itemId: 'diagnostics', layout: 'border',
-      tbar: [combo, paramsField, {text: 'Run', itemId: 'runBtn', handler: run}, progress],
+      tbar: {enableOverflow: true, items: [combo, paramsField, {text: 'Run', itemId: 'runBtn', handler: run}, progress]},
       items: [grid, output]
     });
 
@@ -248,6 +294,7 @@
           patterns.add({pattern_id: opts.pattern_id, title: opts.pattern_id});
         }
         combo.setValue(opts.pattern_id);
+        describe(opts.pattern_id).catch(function () { /* run() reports it */ });
         if (opts.run) { run(); }
       });
     };
@@ -361,22 +408,84 @@
   };
 
   /* ---------------- Alerts ---------------- */
+  var SEVERITY_RANK = {critical: 3, warning: 2, info: 1};
+  /** Worst first, then the most recent: what needs attention now is on top. */
+  C.alertOrder = function (x, y) {
+    var d = (SEVERITY_RANK[y.severity] || 0) - (SEVERITY_RANK[x.severity] || 0);
+    return d || (Number(y.last_seen) || 0) - (Number(x.last_seen) || 0);
+  };
+
+  /** An alert's evidence as [name, value] rows: the daemon's ``evidence`` (docs/contracts.md "Alerts": disk,
+   * processes, last change, last note, the pattern's first check) when it has one, else the alert's details. */
+  C.alertEvidence = function (a) {
+    var rows = [], ev = a.evidence && typeof a.evidence === 'object' ? a.evidence : null;
+    function add(k, v) { if (v !== null && v !== undefined && v !== '') { rows.push([k, String(v)]); } }
+    function procs(list, what) {
+      return (list || []).slice(0, 3).map(function (p) {
+        return p.name + ' (' + p.pid + ', ' + (what === 'cpu' ? (p.cpu_percent === null || p.cpu_percent === undefined ? '?' : p.cpu_percent) + '% CPU' : C.bytes(p.rss)) + ')';
+      }).join(', ');
+    }
+    if (!ev) {
+      var d = a.details && typeof a.details === 'object' ? a.details : {};
+      Object.keys(d).forEach(function (k) { add(k.replace(/_/g, ' '), typeof d[k] === 'object' && d[k] !== null ? JSON.stringify(d[k]) : d[k]); });
+      return rows;
+    }
+    var disk = ev.disk;
+    if (disk) {
+      add('disk', [disk.device, disk.model].filter(Boolean).join(' · '));
+      add('SMART verdict', disk.verdict);
+      add('temperature', disk.temperature_c !== null && disk.temperature_c !== undefined ? disk.temperature_c + ' °C' : null);
+      add('reallocated sectors', disk.reallocated);
+      add('power-on hours', disk.power_on_hours);
+      if (disk.asleep) { add('state', 'asleep (not woken to read it)'); }
+      Object.keys(disk.trend || {}).forEach(function (k) {
+        var t = disk.trend[k];
+        add(k + ' trend', t.first + ' → ' + t.last + ' since ' + C.time(t.since));
+      });
+    }
+    if (ev.processes) {
+      add('top CPU', procs(ev.processes.top_cpu, 'cpu'));
+      add('top memory', procs(ev.processes.top_rss, 'rss'));
+    }
+    if (ev.last_change) {
+      add('last configuration change', C.time(ev.last_change.taken_at) + ': ' + (ev.last_change.changes || []).join('; '));
+    }
+    if (ev.last_note) { add('last note', C.time(ev.last_note.created_at) + ': ' + ev.last_note.text); }
+    if (ev.pattern && ev.pattern.first_check) {
+      add('first check', ev.pattern.first_check.name + (ev.pattern.first_check.command ? ': ' + ev.pattern.first_check.command : ''));
+    }
+    return rows;
+  };
+
+  /** The question "Ask Co-Pilot about this" pre-fills: the alert, its evidence, what the admin wants to know. */
+  C.alertQuestion = function (a) {
+    var ev = C.alertEvidence(a).map(function (r) { return r[0] + ': ' + r[1]; }).join('; ');
+    return 'Alert "' + (a.title || a.rule) + '" (' + (a.severity || 'unknown') + (a.subject ? ', ' + a.subject : '') + ', ' +
+      (a.state || 'firing') + ' since ' + C.time(a.first_seen) + ')' + (a.message ? ': ' + a.message : '') + '.' +
+      (ev ? ' Evidence: ' + ev + '.' : '') + ' What does this mean for my NAS and what should I do?';
+  };
+
   C.createAlerts = function (app) {
-    var store = Ext.create('Ext.data.Store', {fields: ['id', 'severity', 'state', 'title', 'subject', 'message', 'first_seen', 'last_seen', 'count', 'rule']});
+    var store = Ext.create('Ext.data.Store', {fields: ['id', 'severity', 'state', 'title', 'subject', 'message', 'first_seen', 'last_seen', 'count', 'rule',
+      'details', 'evidence', 'pattern_id']});
     var stateCombo = Ext.create('Ext.form.field.ComboBox', {fieldLabel: 'State', labelWidth: 40, width: 170, editable: false, itemId: 'stateFilter',
       store: [['', 'All'], ['open', 'Open'], ['firing', 'Firing'], ['acknowledged', 'Acknowledged'], ['resolved', 'Resolved']], value: '',
       listeners: {select: function () { load(); }}});
     var sevCombo = Ext.create('Ext.form.field.ComboBox', {fieldLabel: 'Severity', labelWidth: 55, width: 170, editable: false, itemId: 'sevFilter',
       store: [['', 'All'], ['critical', 'Critical'], ['warning', 'Warning'], ['info', 'Info']], value: '',
       listeners: {select: function () { load(); }}});
+    var detail = Ext.create('Ext.panel.Panel', {dock: 'right', width: '42%', minWidth: 260, scrollable: 'y', bodyPadding: 10, itemId: 'alertDetail',
+      cls: 'ocp-detail copilot-as-alertdetail', split: true, resizable: {handles: 'w'},
+      html: '<div class="ocp-muted">Select an alert to see its evidence, ask Co-Pilot about it, or open its pattern.</div>'});
+    var current = null;
 
     function load() {
-      var params = {start: 0, limit: 200};
+      var params = {start: 0, limit: 1000};
       if (stateCombo.getValue()) { params.state = stateCombo.getValue(); }
       if (sevCombo.getValue()) { params.severity = sevCombo.getValue(); }
       grid.setLoading(true);
       return app.call('getAlerts', params).then(function (r) {
-        store.loadData(C.rows(r));
+        store.loadData(C.rows(r).slice().sort(C.alertOrder));
         grid.down('#alertCount').setText((r && r.total !== undefined ? r.total : store.getCount()) + ' alerts');
       }).catch(function (e) {
         grid.down('#alertCount').setText('');
@@ -385,31 +494,101 @@
       }).then(function () { grid.setLoading(false); });
     }
 
+    /** Acknowledge every selected alert that is still firing (one call each; OMV's datamodel wants a string id). */
     function acknowledge() {
-      var sel = grid.getSelection();
-      if (!sel.length) { C.toast('Select an alert first.'); return; }
-      var rec = sel[0];
-      // OMV's datamodel wants a string id.
-      app.call('acknowledgeAlert', {id: String(rec.get('id'))}).then(function () {
-        C.toast('Alert acknowledged.');
+      var sel = grid.getSelection().filter(function (r) { return r.get('state') === 'firing'; });
+      if (!grid.getSelection().length) { C.toast('Select one or more alerts first.'); return; }
+      if (!sel.length) { C.toast('The selected alerts are already acknowledged or resolved.'); return; }
+      var failed = [];
+      Promise.all(sel.map(function (rec) {
+        return app.call('acknowledgeAlert', {id: String(rec.get('id'))}).catch(function (e) { failed.push(rec.get('title') + ': ' + C.explain(e)); });
+      })).then(function () {
+        var done = sel.length - failed.length;
+        C.toast(done + (done === 1 ? ' alert' : ' alerts') + ' acknowledged.' + (failed.length ? ' Not acknowledged: ' + failed.join('; ') : ''));
         load();
-      }).catch(function (e) { C.toast('Could not acknowledge: ' + C.explain(e)); });
+      });
+    }
+
+    /** The alert's pattern: one the daemon names (evidence.pattern_id), else the knowledge base's best match for it. */
+    function findPattern(a) {
+      var named = a.evidence && a.evidence.pattern;
+      if (named && named.id) { return Promise.resolve({pattern_id: named.id, title: named.title || named.id}); }
+      return app.call('search', {q: String((a.title || a.rule) + ' ' + (a.message || '')).slice(0, 500), limit: 1}).then(function (r) {
+        var m = C.rows(r)[0];
+        return m ? {pattern_id: m.pattern_id, title: m.title || m.pattern_id} : null;
+      });
+    }
+
+    function show(rec) {
+      var a = rec.getData();
+      current = a;
+      var ev = C.alertEvidence(a);
+      detail.update('<h3>' + h(a.title || a.rule) + '</h3>' +
+        '<div>' + C.severityBadge(a.severity) + ' ' + C.badge(a.state) + (a.subject ? ' ' + C.badge(a.subject) : '') + '</div>' +
+        (a.message ? '<p>' + h(a.message) + '</p>' : '') +
+        '<div class="ocp-muted">First seen ' + C.time(a.first_seen) + ' · last seen ' + C.time(a.last_seen) + (a.count ? ' · ' + h(a.count) + '×' : '') + '</div>' +
+        '<div class="copilot-as-actions"><a href="#" class="ocp-btn copilot-as-ask" data-ask="1">Ask Co-Pilot about this</a>' +
+        '<span class="copilot-as-pattern ocp-muted">Looking for its pattern…</span></div>' +
+        '<h4>Evidence</h4>' + (ev.length ? '<table class="ocp-table copilot-as-evidence"><tbody>' + ev.map(function (r) {
+          return '<tr><th>' + h(r[0]) + '</th><td>' + h(r[1]) + '</td></tr>';
+        }).join('') + '</tbody></table>' : '<div class="ocp-muted">No further evidence recorded.</div>'));
+      findPattern(a).then(function (m) {
+        if (current !== a) { return; }
+        var box = detail.body.dom.querySelector('.copilot-as-pattern');
+        if (!box) { return; }
+        box.className = 'copilot-as-pattern';
+        box.innerHTML = m ? '<a href="#" class="ocp-btn" data-pattern="' + h(m.pattern_id) + '">Pattern: ' + h(m.title) + '</a>'
+          : '<span class="ocp-muted">No pattern in the knowledge base matches this alert.</span>';
+      }).catch(function () {
+        var box = detail.body && detail.body.dom.querySelector('.copilot-as-pattern');
+        if (box) { box.textContent = 'Its pattern could not be looked up.'; }
+      });
     }
 
     var grid = Ext.create('Ext.grid.Panel', {
       title: 'Alerts', itemId: 'alerts', store: store, emptyText: 'No alerts match the filter.',
+      selModel: {selType: 'checkboxmodel', mode: 'MULTI', checkOnly: false},
       columns: [
         {text: 'Severity', dataIndex: 'severity', width: 90, renderer: C.severityBadge},
-        {text: 'State', dataIndex: 'state', width: 110, renderer: h},
-        {text: 'Alert', dataIndex: 'title', flex: 1, renderer: function (v, m, r) { return h(v || r.get('rule')) + '<div class="ocp-muted">' + h(r.get('message') || '') + '</div>'; }},
-        {text: 'Subject', dataIndex: 'subject', width: 140, renderer: h},
-        {text: 'Last seen', dataIndex: 'last_seen', width: 150, renderer: C.time},
-        {text: 'Count', dataIndex: 'count', width: 60, renderer: h}
+        {text: 'State', dataIndex: 'state', width: 105, renderer: h},
+        {text: 'Alert', dataIndex: 'title', flex: 1, minWidth: 120, cellWrap: true, renderer: function (v, m, r) { return h(v || r.get('rule')) + '<div class="ocp-muted">' + h(r.get('message') || '') + '</div>'; }},
+        {text: 'Subject', dataIndex: 'subject', width: 120, cellWrap: true, renderer: h, itemId: 'subjectCol'},
+        {text: 'Last seen', dataIndex: 'last_seen', width: 150, renderer: C.time, itemId: 'lastSeenCol'}
       ],
-      tbar: [stateCombo, sevCombo, {text: 'Refresh', handler: function () { load(); }}, '-',
-        {text: 'Acknowledge', itemId: 'ackBtn', handler: acknowledge}, '->', {xtype: 'tbtext', itemId: 'alertCount', text: ''}]
+      dockedItems: [detail],
+      tbar: {enableOverflow: true, items: [stateCombo, sevCombo, {text: 'Refresh', handler: function () { load(); }}, '-',
+        {text: 'Acknowledge', itemId: 'ackBtn', tooltip: 'Acknowledge every selected alert', handler: acknowledge}, '->', {xtype: 'tbtext', itemId: 'alertCount', text: ''}]},
+      listeners: {
+        selectionchange: function (sm, sel) {
+          var open = sel.filter(function (r) { return r.get('state') === 'firing'; }).length;
+          grid.down('#ackBtn').setText(sel.length > 1 ? 'Acknowledge ' + open + ' selected' : 'Acknowledge');
+        },
+        itemclick: function (g, rec) { show(rec); },
+        itemkeydown: function (g, rec, item, i, e) { if (e.getKey() === e.ENTER || e.getKey() === e.SPACE) { show(rec); } }
+      }
     });
+    grid.on('afterrender', function () {
+      detail.body.on('click', function (ev, el) {
+        ev.preventDefault();
+        if (el.dataset.ask && current) { app.show('assistant', {ask: C.alertQuestion(current)}); }
+        else if (el.dataset.pattern) { app.show('knowledge', {pattern_id: el.dataset.pattern}); }
+      }, null, {delegate: 'a'});
+    }, null, {single: true});
     grid.on('activate', load);
+    // Narrow (a tablet): subject and time move to the detail only, so the alert's text keeps its room.
+    grid.on('resize', function (g, width) {
+      var narrow = width < 1100;
+      g.down('#subjectCol').setHidden(narrow);
+      g.down('#lastSeenCol').setHidden(narrow);
+      detail.setWidth(narrow ? Math.max(260, Math.round(width * 0.45)) : Math.round(width * 0.42));
+    });
+    grid.navigate = function (opts) {
+      if (!opts || !opts.id) { return; }
+      load().then(function () {
+        var rec = store.findRecord('id', opts.id, 0, false, true, true);
+        if (rec) { grid.getSelectionModel().select(rec); show(rec); }
+      });
+    };
     return grid;
   };
 

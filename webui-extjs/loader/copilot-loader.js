@@ -1,20 +1,24 @@
 /*
  * OMV Co-Pilot loader — injected into OMV's index.html by the nginx drop-in
  * (etc/nginx/openmediavault-webgui.d/openmediavault-copilot.conf). It must be inert on
- * every page but the Co-Pilot route: it only watches the hash. On "#/copilot/panel" it
- * loads the panel's CSS/JS from /copilot/ (once), mounts the panel into the blankPage
- * of that route inside OMV's frame, and on leaving it unmounts and disables the CSS.
+ * every page but the Co-Pilot routes: it only watches the hash. On "#/diagnostics/copilot"
+ * and "#/diagnostics/copilot/panel[/<tab>[/<id>]]" it loads the panel's CSS/JS from /copilot/
+ * (once), mounts the panel into that route's blankPage inside OMV's frame and tells it the
+ * hash (the tab to show); on leaving it unmounts and disables the CSS. OMV's router makes a
+ * new blankPage when the route changes shape (a deep link's tab/id -> a tab): the mounted
+ * panel moves into it instead of being built again. The panel's appearance follows body.omv-dark-theme live.
  */
 (function () {
   'use strict';
   // OMV injects plugin routes only under its own top-level modules (first URL segment), so
   // the route is e.g. /diagnostics/copilot; /copilot/panel is accepted too.
-  // Only the panel's own route: the omv concern's other Co-Pilot pages (#/…/copilot/alerts, …) are OMV pages.
-  var ROUTE = /^#\/(?:[a-z-]+\/)?copilot(?:\/panel)?\/?(?:\?|$)/;
+  // Only the panel's own routes: #/diagnostics/copilot/settings… are OMV's own form pages.
+  var ROUTE = /^#\/(?:[a-z-]+\/)?copilot(?:\/panel(?:\/[^/?]+){0,2})?\/?(?:\?|$)/;
+  var PANEL = '#/diagnostics/copilot/panel';
   var BASE = '/copilot/';
-  var CSS = ['ext/theme/theme-classic-sandbox-all.css', 'ext/charts-sandbox.css', 'copilot.css'];
+  var CSS = ['ext/theme/theme-classic-sandbox-all.css', 'ext/charts-sandbox.css', 'copilot-theme.css', 'copilot.css', 'copilot-dashboard.css'];
   var JS = ['ext/ext-all-sandbox.js', 'ext/charts-sandbox.js', 'copilot-core.js', 'copilot-dashboard.js',
-    'copilot-assistant.js', 'copilot-pages.js', 'copilot-app.js'];
+    'copilot-assistant.js', 'copilot-pages.js', 'copilot-changes.js', 'copilot-app.js'];
   var links = [], loading = null, lastHash = null, mountedHost = null, tries = 0;
 
   function loadScripts() {
@@ -68,21 +72,29 @@
       if (tries++ < 100) { setTimeout(function () { if (ROUTE.test(location.hash)) { mount(); } }, 100); }
       return;
     }
-    if (host === mountedHost && host.querySelector('.ocp-root')) { return; }
+    var C = window.OmvCopilot, mounted = C._mounted;
+    if (host === mountedHost && host.querySelector('.ocp-root')) { C.followHash(); return; }
     mountedHost = host;
-    window.OmvCopilot.mount(host, {transport: 'omv', dark: isDark(), reserve: 16});
+    if (mounted && !mounted.wrap.isConnected) {
+      host.appendChild(mounted.wrap);  // the same panel, moved into the route's new page
+      mounted.app.reattached();
+      C.followHash();
+      return;
+    }
+    C.mount(host, {transport: 'omv', dark: isDark(), reserve: 16, route: PANEL});
   }
 
   /** OMV's dark appearance: its app puts omv-dark-theme on <body> (and flips it at run time). */
   function isDark() { return document.body.classList.contains('omv-dark-theme'); }
 
   new MutationObserver(function () {
-    var root = mountedHost && mountedHost.querySelector('.ocp-root');
-    if (root) { root.classList.toggle('ocp-dark', isDark()); }
+    if (mountedHost && window.OmvCopilot && window.OmvCopilot.setDark) { window.OmvCopilot.setDark(isDark()); }
   }).observe(document.body, {attributes: true, attributeFilter: ['class']});
 
   function check() {
     var hash = location.hash;
+    // OMV's router replaced the route's page (tab -> tab/id): move the panel into the new one.
+    if (mountedHost && !mountedHost.isConnected && ROUTE.test(hash)) { tries = 0; mount(); }
     if (hash === lastHash) { return; }
     lastHash = hash;
     if (ROUTE.test(hash)) {

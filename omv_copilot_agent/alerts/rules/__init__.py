@@ -73,6 +73,23 @@ def rule_of_finding() -> dict[str, str]:
     return {fid: rule.NAME for rule in load_rules() for fid in getattr(rule, "FINDINGS", ())}
 
 
+def foretold(rule: str | None, subject: str, snapshot: Snapshot | None) -> list[Finding]:
+    """The finding an alert of ``rule`` foretells (a rule's ``PREDICTS``), as it will read for ``subject``.
+
+    A forecast has no finding of its own yet, and its title ("/srv/data predicted full by …") is a
+    poor question for the knowledge base; the finding it predicts leads to the patterns that finding
+    will lead to, with the subject's facts (a data disk or the root filesystem).
+    """
+    module = next((r for r in load_rules() if r.NAME == rule), None)
+    predicted = getattr(module, "PREDICTS", None)
+    if not predicted:
+        return []
+    rows = snapshot.data("storage").get("filesystems") or [] if snapshot is not None else []
+    row = next((fs for fs in rows if isinstance(fs, dict) and fs.get("mountpoint") == subject), {})
+    facts = {k: row.get(k) for k in ("device", "fstype", "omv_managed")}
+    return [Finding(predicted, "critical", subject, f"{subject} is predicted to fill", facts)]
+
+
 def human_bytes(n: float | None) -> str:
     if n is None:
         return "?"

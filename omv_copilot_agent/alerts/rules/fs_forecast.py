@@ -5,6 +5,8 @@ import time
 from omv_copilot_agent.alerts.rules import Condition, RuleContext, human_bytes
 
 NAME = "fs_forecast"
+#: The finding a forecast alert foretells: its patterns are the forecast's (rules.foretold).
+PREDICTS = "filesystem-full"
 
 
 def evaluate(ctx: RuleContext):

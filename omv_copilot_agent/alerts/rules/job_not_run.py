@@ -1,4 +1,4 @@
-"""An OMV scheduled or rsync job that is overdue for its schedule or whose last run failed.
+"""An OMV scheduled, rsync or backup plugin job (SnapRAID, borgbackup, system backup) that is overdue for its schedule or whose last run failed.
 
 One alert per job (its name is the subject), whichever of the two holds: the findings engine
 reports a failed last run instead of, not besides, an overdue one.
