@@ -173,10 +173,31 @@ def test_system_source_reports_top_processes():
     assert first["count"] > 0 and first["top_cpu"] == [] and len(first["top_rss"]) <= system_source.TOP_PROCESSES
     assert all(p["rss"] > 0 and isinstance(p["pid"], int) for p in first["top_rss"])
     sum(i * i for i in range(2_000_000))  # this process burns some CPU between the two readings
-    second = system_source.top_processes(cache)
+    second = system_source.top_processes(cache, every_s=0)
     import os
 
     assert any(p["pid"] == os.getpid() and p["cpu_percent"] > 0 for p in second["top_cpu"])
+
+
+def test_the_process_table_is_read_at_most_every_five_minutes(monkeypatch):
+    """Reading every /proc/<pid> each cycle cost ten times the rest of the source: between readings
+    the last ranking is served, and a reading after the interval averages over it."""
+    from omv_copilot_agent.collect import system as system_source
+
+    reads = []
+    real = system_source.psutil.process_iter
+    monkeypatch.setattr(system_source.psutil, "process_iter", lambda *a, **k: reads.append(1) or real(*a, **k))
+    clock = [1000.0]
+    monkeypatch.setattr(system_source.time, "monotonic", lambda: clock[0])
+    cache: dict = {}
+    first = system_source.top_processes(cache)
+    for _ in range(4):  # four more one-minute cycles
+        clock[0] += 60
+        assert system_source.top_processes(cache) is first
+    assert len(reads) == 1
+    clock[0] += 60
+    fresh = system_source.top_processes(cache)
+    assert len(reads) == 2 and fresh is not first and fresh["top_cpu"] is not None
 
 
 def test_evidence_hides_secrets_in_record_values_keys_and_unicode_controls(tmp_path):
