@@ -153,6 +153,7 @@ def test_alerts_worst_first_bulk_acknowledge_ask_and_pattern(driver, ui):
     assert "SMART health check failed on /dev/sdb" in asked and "reallocated sectors: 1864" in asked and "critical" in asked
     assert "SMART verdict: FAILED" in asked
     assert _answers(driver) == 0  # pre-filled, not sent: the admin reads and sends it
+    _shot(driver, "alert-asked")
     # The alert's assistant route ({alert: id}) pre-fills the same question from GET alert.
     _js(driver, f"{_q('#assistant')}.navigate({{alert: arguments[0]}});", ids["critical"])
     wb.wait(driver, lambda d: _js(d, f"return {_q('#assistant #question')}.getValue()") == asked)
