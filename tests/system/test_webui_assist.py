@@ -20,13 +20,6 @@ DOC_SHOTS = wb.ROOT / "docs" / "screenshots"
 
 # ---------------------------------------------------------------- helpers
 
-@pytest.fixture(scope="module")
-def driver():
-    drv = wb.make_driver()
-    yield drv
-    drv.quit()
-
-
 @pytest.fixture
 def ui(live_server):
     return live_server({"api": {"serve_ui": str(wb.build_webui())}, "assist": {"providers": []}}, sources=("system",))

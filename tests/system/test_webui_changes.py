@@ -16,13 +16,11 @@ import pytest
 from tests import webui_browser as wb
 from tests.integration.test_changes_pending import SAMBA_SLS, SSH_SLS, AFTER, BEFORE
 from tests.integration.test_changes_preflight import KERNEL_ZFS
-from tests.system import test_webui_dev as dev
 from tests.system.test_webui_dev import _errors, _js, _open, _q, _shot, _tab, _text
 
 from omv_copilot_agent.changes import pending
 from omv_copilot_agent.collect import apt_history, boots, omv_files
 
-driver = dev.driver  # the headless browser fixture, shared with the other dev-mode tests
 
 
 @pytest.fixture

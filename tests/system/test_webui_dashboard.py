@@ -21,13 +21,6 @@ from tests import webui_browser as wb
 SHOTS = wb.ROOT / "build" / "screenshots"
 
 
-@pytest.fixture(scope="module")
-def driver():
-    drv = wb.make_driver()
-    yield drv
-    drv.quit()
-
-
 @pytest.fixture
 def ui(live_server):
     webui = wb.build_webui()

@@ -84,13 +84,6 @@ def test_built_app_bundles_mermaid_and_extjs_locally():
 
 # ---------------------------------------------------------------- browser helpers
 
-@pytest.fixture(scope="module")
-def driver():
-    drv = wb.make_driver()
-    yield drv
-    drv.quit()
-
-
 @pytest.fixture
 def ui(live_server):
     webui = wb.build_webui()

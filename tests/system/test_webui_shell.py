@@ -16,13 +16,6 @@ SHOTS = wb.ROOT / "build" / "screenshots"
 PATTERN = "docker-fills-root"
 
 
-@pytest.fixture(scope="module")
-def driver():
-    drv = wb.make_driver()
-    yield drv
-    drv.quit()
-
-
 @pytest.fixture
 def ui(live_server):
     webui = wb.build_webui()
