@@ -1,8 +1,8 @@
 """Alerts that lead somewhere and the assistant's semantics, in the dev web UI against the REAL daemon.
 
 Headless Chromium (tests/webui_browser.py; skips without it), the daemon serving build/webui at /ui/,
-the real RPC bridge and store; the LLM is tests/fake_llm.py on loopback. Screenshots for the docs go
-to docs/screenshots/assist-*.png (docs/assist.md shows them).
+the real RPC bridge and store; the LLM is tests/fake_llm.py on loopback. Screenshots go to
+build/screenshots/assist-*.png (the curated copies in docs/screenshots/ are what docs/assist.md shows).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from tests import webui_browser as wb
 from tests.fake_llm import GOOD_ANSWER
 
-DOC_SHOTS = wb.ROOT / "docs" / "screenshots"
+SHOTS = wb.ROOT / "build" / "screenshots"
 
 
 # ---------------------------------------------------------------- helpers
@@ -70,8 +70,8 @@ def _errors(driver) -> list[str]:
 
 
 def _shot(driver, name: str) -> None:
-    DOC_SHOTS.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(DOC_SHOTS / f"assist-{name}.png"))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(SHOTS / f"assist-{name}.png"))
 
 
 def _ask(driver, text: str) -> None:
