@@ -48,7 +48,10 @@ WARMUP_S = min(120, DURATION_S // 4)
 SCRAPE_EVERY_S = 15
 PACKAGES = {"glances": "glances", "prometheus-node-exporter": "prometheus-node-exporter", "collectd": "collectd-core",
             "rrdcached": "rrdcached"}
-OMV_SALT = ROOT.parent.parent / "shared" / "omv-source" / "openmediavault" / "openmediavault" / "srv" / "salt" / "omv" / "deploy"
+#: OMV's salt states: $OMV_SOURCE, else the first shared/omv-source beside the checkout or an ancestor
+OMV_SALT = (Path(os.environ["OMV_SOURCE"]) if os.environ.get("OMV_SOURCE") else
+            next((f / "shared" / "omv-source" for f in ROOT.parents if (f / "shared" / "omv-source").is_dir()),
+                 ROOT.parent / "shared" / "omv-source")) / "openmediavault" / "openmediavault" / "srv" / "salt" / "omv" / "deploy"
 
 
 def ensure_packages() -> None:
