@@ -183,6 +183,17 @@ def test_on_the_real_engine_smb_and_ssh_changes_are_explained_and_reverted(tmp_p
         pytest.skip("the OMV test bed's engine is not running (../shared/omv-testbed/up.sh)")
     paths = pending.Paths(deploy_root=CORE_STATES, root=tmp_path)
     before_xml = paths.config_file.read_bytes()
+    # The files OMV's samba and ssh states write (in a folder: the test bed deploys no salt), as
+    # the last deploy left them, fingerprinted; then a hand edit is planted in smb.conf.
+    (tmp_path / "etc/samba").mkdir(parents=True)
+    (tmp_path / "etc/ssh").mkdir(parents=True)
+    (tmp_path / "etc/samba/smb.conf").write_text("[global]\nworkgroup = WORKGROUP\n")
+    (tmp_path / "etc/ssh/sshd_config").write_text("Port 22\n")
+    baseline = pending.Baseline(tmp_path / "generated-files.json")
+    baseline.take(["/etc/samba/smb.conf", "/etc/ssh/sshd_config"], paths, "after a deploy")
+    with open(tmp_path / "etc/samba/smb.conf", "a") as f:
+        f.write("server min protocol = NT1\n")
+    assert [d["file"] for d in omv_files.drifted(paths, baseline)] == ["/etc/samba/smb.conf"]
     ssh = json.loads(_omv_rpc("SSH", "get", "{}").stdout)
     smb = json.loads(_omv_rpc("SMB", "getSettings", "{}").stdout)
     try:
@@ -190,9 +201,11 @@ def test_on_the_real_engine_smb_and_ssh_changes_are_explained_and_reverted(tmp_p
         assert _omv_rpc("SSH", "set", json.dumps(ssh_new)).returncode == 0
         smb_new = {**smb, "workgroup": "COPILOTTEST"}
         assert _omv_rpc("SMB", "setSettings", json.dumps(smb_new)).returncode == 0
-        out = pending.explain(paths)
+        out = pending.explain(paths, pending.Baseline.load(tmp_path / "generated-files.json"))
         modules = [m["module"] for m in out["modules"]]
         assert {"ssh", "samba"} <= set(modules)
+        (edit,) = out["hand_edits"]  # the Apply would overwrite the planted line: said before it runs
+        assert edit["file"] == "/etc/samba/smb.conf" and edit["module"] == "samba" and "Extra options" in edit["durable_way"]
         texts = [c["text"] for c in out["changes"]]
         assert f"SSH settings: port '{ssh['port']}' → '{ssh_new['port']}'" in texts
         assert any(t.startswith("SMB/CIFS settings: workgroup") and "'COPILOTTEST'" in t for t in texts)

@@ -160,6 +160,27 @@ def test_alerts_worst_first_bulk_acknowledge_ask_and_pattern(driver, ui):
     assert _errors(driver) == []
 
 
+def test_i_fixed_it_verifies_and_shows_the_recorded_outcome(driver, ui):
+    """The Alerts detail's "I fixed it: verify" asks the daemon to collect afresh, re-run the pattern's checks
+    and the rule; the outcome it records is the one shown, with what the checks said."""
+    ids = _seed_alerts(ui)
+    _open(driver, ui)
+    _tab(driver, "Alerts")
+    wb.wait(driver, lambda d: _js(d, f"return {_q('#alerts')}.getStore().getCount() === 3"))
+    _js(driver, f"var g = {_q('#alerts')}; g.fireEvent('itemclick', g, g.getStore().getAt(0));")
+    wb.wait(driver, lambda d: "I fixed it: verify" in _text(d, "#alertDetail"), message="no verify button on a firing alert")
+    wb.click_text(driver, ".copilot-as-alertdetail .ocp-btn", "I fixed it: verify")
+    recorded = wb.wait(driver, lambda d: ui.agent.store.latest_resolutions([ids["critical"]]).get(ids["critical"]),
+                       timeout=60, message="no verification was recorded")
+    words = {"fixed": "Verified fixed", "still_present": "Still present", "could_not_verify": "Could not verify"}
+    verdict = "var v = document.querySelector('.copilot-as-verdict'); return v ? v.textContent : '';"
+    wb.wait(driver, lambda d: words[recorded["outcome"]] in _js(d, verdict),
+            message=f"the page does not show the recorded outcome {recorded['outcome']}")
+    assert "SMART" in _js(driver, verdict), _js(driver, verdict)  # what the pattern's checks said
+    _shot(driver, "alert-verified")
+    assert _errors(driver) == []
+
+
 # ---------------------------------------------------------------- diagnostics
 
 def test_diagnostics_say_ok_problem_or_could_not_run_and_why(driver, ui):

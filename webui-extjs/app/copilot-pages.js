@@ -467,7 +467,7 @@
 
   C.createAlerts = function (app) {
     var store = Ext.create('Ext.data.Store', {fields: ['id', 'severity', 'state', 'title', 'subject', 'message', 'first_seen', 'last_seen', 'count', 'rule',
-      'details', 'evidence', 'pattern_id']});
+      'details', 'evidence', 'pattern_id', 'resolution']});
     var stateCombo = Ext.create('Ext.form.field.ComboBox', {fieldLabel: 'State', labelWidth: 40, width: 170, editable: false, itemId: 'stateFilter',
       store: [['', 'All'], ['open', 'Open'], ['firing', 'Firing'], ['acknowledged', 'Acknowledged'], ['resolved', 'Resolved']], value: '',
       listeners: {select: function () { load(); }}});
@@ -509,7 +509,25 @@
       });
     }
 
-    /** The alert's pattern: one the daemon names (evidence.pattern_id), else the knowledge base's best match for it. */
+    function duration(s) {
+    return s < 120 ? Math.round(s) + ' s' : s < 7200 ? Math.round(s / 60) + ' min' : s < 172800 ? (s / 3600).toFixed(1) + ' h' : (s / 86400).toFixed(1) + ' days';
+  }
+
+  /** A verification's outcome in words (verifyFix's answer, or an alert's recorded ``resolution``). */
+  C.resolutionHtml = function (r) {
+    if (!r || !r.outcome) { return ''; }
+    var words = {fixed: 'Verified fixed', still_present: 'Still present', could_not_verify: 'Could not verify'}[r.outcome] || r.outcome;
+    var cls = r.outcome === 'fixed' ? 'ocp-text-ok' : 'ocp-text-warn';
+    var ttr = r.ttr_s ? ' · time to resolution ' + duration(r.ttr_s) : '';
+    var readings = (r.readings || []).map(function (x) {
+      var said = x.matched_expected === true ? 'healthy' : x.matched_expected === false ? 'not healthy' : x.ok ? 'ran' : 'did not run';
+      return '<li>' + h(x.name || x.probe || '') + ' — ' + h(said) + (x.error ? ': ' + h(x.error) : x.excerpt ? ': ' + h(x.excerpt) : '') + '</li>';
+    }).join('');
+    return '<div class="' + cls + '"><b>' + h(words) + '</b>' + (r.verified_at ? ' ' + C.time(r.verified_at) : '') + h(ttr) + '</div>' +
+      (r.reason ? '<div class="ocp-muted">' + h(r.reason) + '</div>' : '') + (readings ? '<ul class="ocp-list">' + readings + '</ul>' : '');
+  };
+
+  /** The alert's pattern: one the daemon names (evidence.pattern_id), else the knowledge base's best match for it. */
     function findPattern(a) {
       var named = a.evidence && a.evidence.pattern;
       if (named && named.id) { return Promise.resolve({pattern_id: named.id, title: named.title || named.id}); }
@@ -517,6 +535,19 @@
         var m = C.rows(r)[0];
         return m ? {pattern_id: m.pattern_id, title: m.title || m.pattern_id} : null;
       });
+    }
+
+    /** "I fixed it": the daemon collects afresh, re-runs the pattern's checks and the rule, and keeps the outcome. */
+    function verify(a, button) {
+      var box = detail.body.dom.querySelector('.copilot-as-verdict');
+      button.classList.add('x6-item-disabled');
+      box.innerHTML = '<div class="ocp-muted">Verifying: collecting afresh and re-running the checks…</div>';
+      app.call('verifyFix', {id: String(a.id)}).then(function (r) {
+        if (current === a) { box.innerHTML = C.resolutionHtml(r); }
+        load();
+      }).catch(function (e) {
+        if (current === a) { box.innerHTML = C.errorHtml('Could not verify', e); }
+      }).then(function () { button.classList.remove('x6-item-disabled'); });
     }
 
     function show(rec) {
@@ -528,7 +559,10 @@
         (a.message ? '<p>' + h(a.message) + '</p>' : '') +
         '<div class="ocp-muted">First seen ' + C.time(a.first_seen) + ' · last seen ' + C.time(a.last_seen) + (a.count ? ' · ' + h(a.count) + '×' : '') + '</div>' +
         '<div class="copilot-as-actions"><a href="#" class="ocp-btn copilot-as-ask" data-ask="1">Ask Co-Pilot about this</a>' +
-        '<span class="copilot-as-pattern ocp-muted">Looking for its pattern…</span></div>' +
+        '<span class="copilot-as-pattern ocp-muted">Looking for its pattern…</span>' +
+        (a.state !== 'resolved' ? '<a href="#" class="ocp-btn copilot-as-verify" data-verify="1" title="Collect afresh, re-run the pattern\'s ' +
+          'read-only checks and this alert\'s rule, and record the outcome">I fixed it: verify</a>' : '') + '</div>' +
+        '<div class="copilot-as-verdict">' + C.resolutionHtml(a.resolution) + '</div>' +
         '<h4>Evidence</h4>' + (ev.length ? '<table class="ocp-table copilot-as-evidence"><tbody>' + ev.map(function (r) {
           return '<tr><th>' + h(r[0]) + '</th><td>' + h(r[1]) + '</td></tr>';
         }).join('') + '</tbody></table>' : '<div class="ocp-muted">No further evidence recorded.</div>'));
@@ -570,7 +604,8 @@
     grid.on('afterrender', function () {
       detail.body.on('click', function (ev, el) {
         ev.preventDefault();
-        if (el.dataset.ask && current) { app.show('assistant', {ask: C.alertQuestion(current)}); }
+        if (el.dataset.verify && current) { verify(current, el); }
+        else if (el.dataset.ask && current) { app.show('assistant', {ask: C.alertQuestion(current)}); }
         else if (el.dataset.pattern) { app.show('knowledge', {pattern_id: el.dataset.pattern}); }
       }, null, {delegate: 'a'});
     }, null, {single: true});
