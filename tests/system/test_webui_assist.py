@@ -284,6 +284,27 @@ def test_conversations_rename_search_delete(driver, ui):
     assert _errors(driver) == []
 
 
+def test_raid_question_on_a_box_without_arrays_and_a_question_no_pattern_covers(driver, ui):
+    """Issue 16's two answers as the user sees them (docs/assist.md): the mdadm pattern asks which array
+    (this box has none) instead of guessing; the sourdough question gets no pattern at 50 % (low)."""
+    _open(driver, ui)
+    _tab(driver, "Assistant")
+    _ask(driver, "my raid is degraded")
+    wb.wait(driver, lambda d: _answers(d) == 1, timeout=60)
+    log = _log(driver)
+    assert "Software RAID (mdadm) array degraded" in log and "mdadm --detail {md_device}" in log, log[:600]
+    _js(driver, "document.querySelector('.ocp-answer').scrollIntoView();")
+    _shot(driver, "raid-degraded")
+    _ask(driver, "how do i bake sourdough bread")
+    wb.wait(driver, lambda d: _answers(d) == 2, timeout=60)
+    last = _js(driver, "var a = document.querySelectorAll('.ocp-log .ocp-answer'); return a[a.length - 1].textContent;")
+    assert "I have no pattern for this question" in last and "50% (low)" in last, last[:600]
+    assert "Matched patterns" not in last
+    _js(driver, "var a = document.querySelectorAll('.ocp-log .ocp-answer'); a[a.length - 1].scrollIntoView();")
+    _shot(driver, "no-pattern")
+    assert _errors(driver) == []
+
+
 def test_kb_only_hint_feedback_survives_reload_and_offline_keeps_the_question(driver, ui):
     _open(driver, ui)
     _tab(driver, "Assistant")
