@@ -154,7 +154,7 @@ class AlertService:
     # -- evidence ----------------------------------------------------
     def attach_evidence(self, events: lifecycle.Events, snapshot, found: list[Finding], now: float) -> int:
         """Build the evidence of each new alert, and refresh open alerts' evidence older than
-        ``evidence.REFRESH_S`` (bounded: one write per open alert per interval); the new alerts'
+        ``evidence.REFRESH_S`` (bounded: one commit per pass, at most one pass of refreshes per interval); the new alerts'
         dicts in ``events`` get it too, so their notifications carry it. Returns how many were built."""
         finding_ids = {rule.NAME: tuple(getattr(rule, "FINDINGS", ())) for rule in self.rules}
         new_ids = {a["id"] for a in events.new}
@@ -166,9 +166,10 @@ class AlertService:
                 mine = evidence.alert_findings(alert, found, finding_ids.get(alert["rule"], ()))
                 built[alert["id"]] = evidence.build(alert, snapshot=snapshot, store=self.store, found=mine, now=now, cache=cache,
                                                     index=self.knowledge.index if self.knowledge is not None else None)
-                self.store.set_alert_evidence(alert["id"], built[alert["id"]], now)
             except Exception:  # evidence is a help: a failure must not stop alerting
                 log.exception("evidence of alert %s failed", alert["id"])
+        if built:
+            self.store.set_alerts_evidence(built, now)  # one commit for the pass
         for alert in events.new + events.escalated + events.deescalated:
             if alert["id"] in built:
                 alert["evidence"] = built[alert["id"]]

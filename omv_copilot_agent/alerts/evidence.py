@@ -29,8 +29,10 @@ from omv_copilot_agent.knowledge import diagnostics, matcher
 
 #: where the panel opens the Assistant with an alert's evidence (the UI shell owns the route)
 ASSISTANT_LINK = "#/diagnostics/copilot/panel/assistant?alert={id}"
-#: an open alert's evidence is rebuilt at most this often (one write per alert per interval)
-REFRESH_S = 600.0
+#: an open alert's evidence is rebuilt at most this often: its first evidence (at opening) is what
+#: an admin reads first, a refresh keeps a long-open alert's current; hourly, all refreshed alerts
+#: in one transaction, costs a boot stick ~24 small commits a day, not one per alert every 10 min
+REFRESH_S = 3600.0
 MAX_BYTES = 4096
 MAX_TEXT = 200
 MAX_ITEMS = 5

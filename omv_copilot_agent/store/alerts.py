@@ -120,9 +120,13 @@ class AlertsMixin:
 
     def set_alert_evidence(self, alert_id: int, evidence: dict, now: float) -> None:
         """Store the alert's evidence (already capped and redacted by alerts/evidence.py)."""
+        self.set_alerts_evidence({alert_id: evidence}, now)
+
+    def set_alerts_evidence(self, by_id: dict[int, dict], now: float) -> None:
+        """Store several alerts' evidence in one transaction (one commit, not one per alert)."""
         with self.write() as conn:
-            conn.execute("UPDATE alerts SET evidence = ?, evidence_at = ? WHERE id = ?",
-                         (json.dumps(evidence, default=str), now, alert_id))
+            conn.executemany("UPDATE alerts SET evidence = ?, evidence_at = ? WHERE id = ?",
+                             [(json.dumps(ev, default=str), now, alert_id) for alert_id, ev in by_id.items()])
 
     def add_resolution(self, verified_at: float, outcome: str, ttr_s: float | None, pattern_id: str | None,
                        readings: list[dict], *, alert_id: int | None = None, turn_id: int | None = None) -> dict:

@@ -110,7 +110,7 @@ def test_disk_alert_evidence_has_smart_verdict_and_trend(tmp_path):
     temps = [44, 47, 52, 58, 61, 62, 63, 64, 65, 66, 67, 68]
     events = None
     for i, t in enumerate(temps):
-        ts = NOW + i * 300
+        ts = NOW + i * evidence.REFRESH_S / 6  # two hours: the open alert is refreshed once
         d = {**disk, "temperature_c": t, "read_at": ts, "asleep": False}
         d["attributes"] = [{**a, "raw": 8 + i} if a["id"] == 5 else a for a in disk["attributes"]]
         got = cycle(agent, snapshot(ts, smart={"disks": [d], "cycle_at": ts}))
@@ -232,3 +232,18 @@ def test_chat_webhooks_do_not_let_quoted_names_mention_people(tmp_path, hook):
     assert "@everyone" in sent["content"] and sent["allowed_mentions"] == {"parse": []}
     [sent] = [json.loads(r["body"]) for r in slack.received]
     assert "&lt;!channel&gt;" in sent["text"] and "<!channel>" not in sent["text"]
+
+
+def test_a_refresh_pass_writes_every_alert_in_one_commit(tmp_path, monkeypatch):
+    """A boot stick pays per commit: the hourly refresh of all open alerts is one transaction."""
+    agent = make_agent(tmp_path)
+    cycle(agent, snapshot(NOW, system=system(97.0, PROCS)))
+    for i in range(3):  # two more open alerts, evidence due
+        agent.store.insert_alert({"rule": "fs_full", "subject": f"/srv/d{i}", "severity": "warning",
+                                  "title": f"Filesystem /srv/d{i} is 91% full", "message": "91% used", "details": {}}, NOW)
+    real, writes = agent.store.write, []
+    monkeypatch.setattr(agent.store, "write", lambda *a, **k: writes.append(1) or real(*a, **k))
+    built = agent.alerts.attach_evidence(type("E", (), {"new": [], "escalated": [], "deescalated": []})(),
+                                         snapshot(NOW + evidence.REFRESH_S + 1, system=system(97.0, PROCS)), [],
+                                         NOW + evidence.REFRESH_S + 1)
+    assert built >= 4 and len(writes) == 1, (built, len(writes))
