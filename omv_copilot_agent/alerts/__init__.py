@@ -19,7 +19,7 @@ from omv_copilot_agent.alerts.notify import Notifier
 from omv_copilot_agent.alerts.policy import Dispatcher
 from omv_copilot_agent.alerts.rules import Condition, RuleContext, load_rules, rule_of_finding
 from omv_copilot_agent.findings import Finding, Thresholds
-from omv_copilot_agent.knowledge import signals
+from omv_copilot_agent.knowledge import fill, signals
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ class AlertService:
         pattern = self.knowledge.get(pattern_id) if self.knowledge is not None else None
         if pattern is None:
             raise verify.UnknownPattern(pattern_id)
-        params = verify.probe_params(text, pattern["diagnostics"], snapshot)
+        params = fill.values(pattern["diagnostics"], text, snapshot)  # as a KB answer fills them
         asleep = verify.sleeping_disks(snapshot if snapshot is not None else self.latest())
         steps = self.knowledge.run_diagnostics(pattern_id, params, deadline=deadline,
                                                skip=lambda diag: verify.wakes_sleeping(diag, params, asleep))

@@ -16,7 +16,7 @@ from statistics import median
 
 from omv_copilot_agent import probes
 from omv_copilot_agent.alerts.evidence import clean_text
-from omv_copilot_agent.knowledge import diagnostics, fill
+from omv_copilot_agent.knowledge import diagnostics
 from omv_copilot_agent.knowledge.diagnostics import PLACEHOLDER
 
 OUTCOMES = ("fixed", "still_present", "could_not_verify")
@@ -29,13 +29,6 @@ class UnknownPattern(KeyError):
 EXCERPT_CHARS = 300
 #: the window of the time-to-resolution figures (health report, GET /health)
 TTR_WINDOW_DAYS = 30
-
-
-def probe_params(text: str, diags: list[dict], snapshot) -> dict:
-    """Values for the pattern's ``{placeholders}`` that ``text`` names (an alert's title and subject — a
-    device, an array, a unit, a path — or the question) or the box points to unambiguously: the same
-    filling a KB answer's checks get."""
-    return fill.values(diags, text, snapshot)
 
 
 def sleeping_disks(snapshot) -> set[str]:

@@ -74,8 +74,7 @@ def _diagnostic(diag: dict, top: dict, filled: dict[str, str]) -> dict:
            "purpose": diag.get("purpose") or f"check for: {top['title']}", "pattern_id": top["pattern_id"]}
     if diag.get("probe"):
         params, needs = fill.apply(diag, filled)
-        row["params"] = {k: v for k, v in filled.items() if k not in needs and any(
-            p == "{" + k + "}" for p in (diag.get("params") or {}).values())}
+        row["params"] = {name: filled[name] for name in diagnostics.placeholders(diag) if name in filled}
         row["needs"] = needs
         if row["params"]:
             row["command"] = diagnostics.display({**diag, "params": params})
