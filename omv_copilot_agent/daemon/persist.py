@@ -27,9 +27,12 @@ from omv_copilot_agent.store import StoreError
 log = logging.getLogger(__name__)
 
 SNAPSHOT_EVERY_S = 3600.0
-#: keys whose values are measurements kept as metric samples, clocks, or counters: not "substance"
+#: keys whose values are measurements kept as metric samples, clocks, or counters: not "substance".
+#: ``processes`` (the system source's top-5 rankings, re-read every 5 min) is a measurement too: with
+#: it, every 5-minute re-ranking stored a snapshot row, so nearly every flush carried one.
 VOLATILE = frozenset({"taken_at", "duration_s", "collected_at", "cycle_at", "checked_at", "read_at", "uptime_s", "lists_age_s",
-                      "counters", "cpu", "memory", "swap", "temperatures", "used", "free", "available", "live_at"})
+                      "counters", "cpu", "memory", "swap", "temperatures", "used", "free", "available", "live_at",
+                      "processes"})
 #: values compared in steps (a filesystem 1 % fuller, a disk 1 °C warmer is not a new state)
 STEPS = {"percent": 5, "temperature_c": 5}
 

@@ -33,12 +33,18 @@ class SteadyCollector:
 
     def collect(self) -> Snapshot:
         self.n += 1
+        now = time.time()
         users = [{"name": "anna"}] + ([{"name": "bob"}] if any(self.n > c for c in self.changed_at) else [])
         system = {"hostname": "nas", "uptime_s": 100 + self.n * 60, "cpu": {"count": 4, "percent": 3 + self.n % 7, "load": [0.1 * (self.n % 5), 0, 0]},
-                  "memory": {"total": 2**31, "available": 2**30 - self.n, "used": 2**30 + self.n, "percent": 50 + self.n % 3}}
+                  "memory": {"total": 2**31, "available": 2**30 - self.n, "used": 2**30 + self.n, "percent": 50 + self.n % 3},
+                  # the 5-minute process rankings: measurements, they re-rank on every reading
+                  "processes": {"count": 90 + self.n % 7, "read_at": now - self.n % 5 * 60,
+                                "top_cpu": [{"name": f"worker{(self.n + i) % 9}", "pid": 100 + self.n + i, "cpu_percent": 0.1 * (self.n % 4),
+                                             "rss": 2**20 * (i + 1)} for i in range(5)],
+                                "top_rss": [{"name": "python3", "pid": 200 + self.n + i, "cpu_percent": None, "rss": 2**25 - self.n * i}
+                                            for i in range(5)]}}
         storage = {"filesystems": [{"mountpoint": "/srv/a", "total": 10**12, "used": 4 * 10**11 + self.n * 10**6,
                                     "free": 6 * 10**11 - self.n * 10**6, "percent": 40.0 + self.n * 0.01, "mounted": True}]}
-        now = time.time()
         return Snapshot(now, {"system": SourceResult("system", "ok", system, None, 0.01, now),
                               "storage": SourceResult("storage", "ok", storage, None, 0.01, now),
                               "omv": SourceResult("omv", "ok", {"users": users}, None, 0.01, now)})
