@@ -199,8 +199,10 @@ def read_due(device: str, state: dict, now: float, cfg: tuple[float, float, floa
     else:
         if what is FULL_READ:
             entry = fresh
-            if not fresh.get("error"):
-                state["full_at"] = now
+            # an unreadable disk (no SMART behind a USB bridge, a virtual disk) is retried on the
+            # quick cadence, not every cycle: one smartctl per cycle per such disk cost more CPU than
+            # every other source together
+            state["full_at"] = now
         else:
             entry = _merge_quick(entry, fresh)
         entry.update(power_state="active" if not fresh.get("error") else "unknown", asleep=False,

@@ -163,6 +163,28 @@ def test_awake_disk_full_read_every_30_min_health_every_5(fake_disks, monkeypatc
     assert not any("--scan-open" in c for c in fake.calls())
 
 
+def test_a_disk_without_smart_is_retried_every_5_min_not_every_cycle(fake_disks, monkeypatch, tmp_path):
+    from omv_copilot_agent.collect import smart
+
+    unreadable = tmp_path / "no-smart.json"  # a virtual disk, or a USB bridge smartctl cannot pass through
+    unreadable.write_text(json.dumps({"json_format_version": [1, 0], "device": {"name": "/dev/vda"},
+                                      "smartctl": {"messages": [{"string": "/dev/vda: Unable to detect device type",
+                                                                 "severity": "error"}]}}))
+    fake = fake_disks({"/dev/vda": {"state": "active", "doc": str(unreadable)}})
+    clock = FakeClock()
+    monkeypatch.setattr(smart, "clock", clock)
+    ctx = _ctx()
+    for _ in range(60):  # one hour of 60 s cycles
+        try:
+            smart.collect(ctx)
+        except smart.Degraded as exc:
+            assert "Unable to detect device type" in exc.data["disks"][0]["error"]
+        clock.now += 60
+    reads = [c for c in fake.calls() if "/dev/vda" in c]
+    assert len(reads) == 12, f"{len(reads)} reads of an unreadable disk in an hour (one per cycle before)"
+    assert all("-a" in c for c in reads)  # still a full read: there is no earlier reading to refresh
+
+
 def test_no_wakeups_in_an_hour_of_full_agent_cycles(fake_disks, make_config, monkeypatch, tmp_path):
     """Acceptance: 12 disks, 10 asleep, 1 hour of cycles with every source, alert rule and forecast."""
     from omv_copilot_agent.collect import smart
