@@ -199,3 +199,22 @@ def test_rollups_write_once_a_day_and_read_the_same(tmp_path):
     assert points[0] == (day0 + 150.0, 2.0)  # the first 5-minute bucket (0..4) averaged, at its middle
     assert points[-1] == (day0 + (4 * 1440 - 1) * 60, (4 * 1440 - 1) % 10)  # raw samples of the last 48-72 h
     store.close()
+
+
+def test_raw_samples_of_an_older_store_move_to_the_time_keyed_table(tmp_path):
+    import sqlite3
+
+    from omv_copilot_agent.store import Store
+
+    Store(tmp_path).close()
+    db = sqlite3.connect(tmp_path / "copilot.db")  # as a store before migration 9 left it
+    db.executescript("DROP TABLE metrics_raw; DELETE FROM schema_version WHERE version >= 9;"
+                     "INSERT INTO metrics (ts, name, labels, value, tier) VALUES (100, 'load.1', '', 0.5, 0), (160, 'load.1', '', 0.7, 0),"
+                     " (150, 'load.1', '', 0.4, 1);")
+    db.commit()
+    db.close()
+    store = Store(tmp_path)
+    assert store.series("load.1", None, since=0, until=200) == [(100.0, 0.5), (160.0, 0.7)]  # finer tier wins, as before
+    assert store.query("SELECT COUNT(*) FROM metrics WHERE tier = 0")[0][0] == 0
+    assert store.query("SELECT COUNT(*) FROM metrics_raw")[0][0] == 2
+    store.close()
