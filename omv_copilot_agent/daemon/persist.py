@@ -9,9 +9,11 @@ latest snapshot from memory, so the store only needs:
 * a snapshot when its content changed in substance (see :func:`substance`) or an hour after
   the last one stored, written in that same transaction.
 
-On a power cut at most ``store.flush_interval_s`` of samples and of snapshots is lost (alerts
-are written when they open, change or close; see store.alerts.TOUCH_EVERY_S). A clean stop
-flushes.
+* open alerts' ``last_seen``/``count`` while nothing else about them changes, in that same
+  transaction (alerts are written at once when they open, change or close).
+
+On a power cut at most ``store.flush_interval_s`` of samples, snapshots and open alerts'
+``last_seen``/``count`` is lost. A clean stop flushes.
 """
 
 from __future__ import annotations
@@ -91,13 +93,14 @@ class WriteBehind:
         On failure the samples stay buffered for the next attempt; the snapshot is retried too.
         """
         self.flushed_at = self.clock()
-        if self.pending is None and not self.store._metric_buffer:
+        if self.pending is None and not self.store._metric_buffer and not self.store.pending_alert_touches():
             return
         pending = self.pending
         with self.store.write():
             if pending is not None:
                 self.store.save_snapshot(pending)
             self.store.flush_metrics()
+            self.store.flush_alert_touches()
         self.pending = None
         self.commits += 1
 

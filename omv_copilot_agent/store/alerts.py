@@ -11,8 +11,11 @@ import json
 import time
 
 OPEN_STATES = ("firing", "acknowledged")
-#: an open alert whose text did not change is rewritten (last_seen, count) at most this often
-TOUCH_EVERY_S = 600.0
+#: an open alert whose text did not change is rewritten (last_seen, count) by the daemon's flush
+#: (``flush_alert_touches``, every ``store.flush_interval_s``) or, without one, at most this often.
+#: Each rewrite moves the row's entry in the alerts_state index: ~3 pages per open alert every
+#: 10 min was ~1.8 MB a day of WAL per alert that stays open for days (pending updates, a full disk).
+TOUCH_EVERY_S = 3600.0
 
 
 def _alert(row) -> dict:
@@ -30,6 +33,13 @@ def _resolution(row) -> dict:
 
 
 class AlertsMixin:
+    def _seen(self, alert: dict) -> dict:
+        """``alert`` with the cycles counted in memory since its row was last written (see touch_alert)."""
+        touch = self.__dict__.get("_alert_touches", {}).get(alert["id"])
+        if touch and touch[2] and alert.get("state") in OPEN_STATES:
+            alert["last_seen"], alert["count"] = max(alert["last_seen"] or 0, touch[3]), alert["count"] + touch[2]
+        return alert
+
     def open_alert_rows(self) -> list[dict]:
         return [_alert(r) | {"clear_count": r["clear_count"]} for r in
                 self.query("SELECT * FROM alerts WHERE state IN ('firing','acknowledged') ORDER BY id")]
@@ -41,29 +51,52 @@ class AlertsMixin:
                 "INSERT INTO alerts (rule, subject, severity, state, title, message, first_seen, last_seen, details) "
                 "VALUES (?, ?, ?, 'firing', ?, ?, ?, ?, ?)",
                 (a["rule"], a["subject"], a["severity"], a["title"], a["message"], now, now, details))
-        self.__dict__.setdefault("_alert_touches", {})[cur.lastrowid] = ((a["severity"], a["title"], a["message"], details), now, 0)
+        self.__dict__.setdefault("_alert_touches", {})[cur.lastrowid] = ((a["severity"], a["title"], a["message"], details), now, 0, now)
         return cur.lastrowid
 
     def touch_alert(self, alert_id: int, a: dict, now: float) -> None:
         """The condition still holds: refresh text/severity, last_seen and count; reset the clear streak.
 
-        An unchanged alert is written at most every ``TOUCH_EVERY_S`` (and on this process's first
-        touch): one commit per open alert per cycle wore out USB-stick boot disks. Cycles in between
-        are counted in memory and added on the next write, so ``last_seen``/``count`` lag by at most
-        that long (and lose at most that much on a power cut).
+        A change (and this process's first touch of an alert) is written at once; an unchanged
+        alert's cycles are counted in memory, read back by get_alert/list_alerts, and written by
+        :meth:`flush_alert_touches` (the daemon's flush) or after ``TOUCH_EVERY_S``: a power cut
+        loses at most that much of ``last_seen``/``count``, never an alert or a state change.
         """
         details = json.dumps(a.get("details") or {}, default=str)
         signature = (a["severity"], a["title"], a["message"], details)
-        touches = self.__dict__.setdefault("_alert_touches", {})  # id -> (signature, written at, unwritten cycles)
+        touches = self.__dict__.setdefault("_alert_touches", {})  # id -> (signature, written at, unwritten cycles, last seen)
         last = touches.get(alert_id)
         if last and last[0] == signature and now - last[1] < TOUCH_EVERY_S:
-            touches[alert_id] = (signature, last[1], last[2] + 1)
+            touches[alert_id] = (signature, last[1], last[2] + 1, now)
             return
         with self.write() as conn:
             conn.execute("UPDATE alerts SET severity = ?, title = ?, message = ?, details = ?, last_seen = ?, "
                          "count = count + ?, clear_count = 0 WHERE id = ?",
                          (*signature, now, 1 + (last[2] if last else 0), alert_id))
-        touches[alert_id] = (signature, now, 0)
+        touches[alert_id] = (signature, now, 0, now)
+
+    def pending_alert_touches(self) -> int:
+        return sum(1 for t in self.__dict__.get("_alert_touches", {}).values() if t[2])
+
+    def flush_alert_touches(self) -> int:
+        """Write the cycles counted in memory (last_seen, count) of unchanged open alerts, in one transaction."""
+        touches = self.__dict__.get("_alert_touches", {})
+        pending = {alert_id: t for alert_id, t in list(touches.items()) if t[2]}
+        if pending:
+            with self.write() as conn:
+                conn.executemany("UPDATE alerts SET last_seen = ?, count = count + ? WHERE id = ?",
+                                 [(t[3], t[2], alert_id) for alert_id, t in pending.items()])
+            for alert_id, t in pending.items():
+                if touches.get(alert_id) is t:
+                    touches[alert_id] = (t[0], t[3], 0, t[3])
+        return len(pending)
+
+    def close(self) -> None:
+        try:
+            self.flush_alert_touches()
+        except Exception:  # closing must not fail on a full disk; the counts are a courtesy
+            pass
+        super().close()
 
     def mark_clear(self, alert_id: int) -> int:
         self.__dict__.get("_alert_touches", {}).pop(alert_id, None)  # the next touch must reset clear_count
@@ -101,7 +134,7 @@ class AlertsMixin:
 
     def get_alert(self, alert_id: int) -> dict | None:
         rows = self.query("SELECT * FROM alerts WHERE id = ?", (alert_id,))
-        return _alert(rows[0]) if rows else None
+        return self._seen(_alert(rows[0])) if rows else None
 
     def list_alerts(self, state: str | None = None, severity: str | None = None, limit: int = 100, offset: int = 0) -> tuple[int, list[dict]]:
         where, params = [], []
@@ -116,7 +149,7 @@ class AlertsMixin:
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         total = self.query(f"SELECT COUNT(*) FROM alerts{clause}", tuple(params))[0][0]
         rows = self.query(f"SELECT * FROM alerts{clause} ORDER BY last_seen DESC, id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
-        return total, [_alert(r) for r in rows]
+        return total, [self._seen(_alert(r)) for r in rows]
 
     def set_alert_evidence(self, alert_id: int, evidence: dict, now: float) -> None:
         """Store the alert's evidence (already capped and redacted by alerts/evidence.py)."""
