@@ -19,7 +19,7 @@ import time
 from omv_copilot_agent.collect import CollectorClosed
 from omv_copilot_agent.config import ConfigError
 from omv_copilot_agent.events import CONFIG_CHANGED
-from omv_copilot_agent.memory import limit_arenas, trim
+from omv_copilot_agent.memory import limit_arenas, settle, trim
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +251,7 @@ def serve(config, *, ready=None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    trim()  # startup's YAML/schema/index garbage is freed: give the pages back before idling
+    settle()  # startup's YAML/schema/index garbage is freed and the rest frozen: give the pages back before idling
     api_thread = threading.Thread(target=_serve_forever, args=(server,), name="api", daemon=True)
     api_thread.start()
     if local is not None:
