@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import lru_cache
+
+
+@lru_cache(maxsize=1)
+def _defaults() -> tuple[tuple[str, object], ...]:
+    """The schema's ``findings`` defaults, computed once: building them walks (and copies) every
+    default of the whole schema, and thresholds are read on every cycle and every status request."""
+    from omv_copilot_agent import config as config_mod
+
+    return tuple(config_mod.defaults()["findings"].items())
 
 
 @dataclass(frozen=True)
@@ -28,9 +38,7 @@ class Thresholds:
     @classmethod
     def from_section(cls, section: dict | None = None) -> "Thresholds":
         """From a ``findings`` section; keys it lacks take the schema's defaults."""
-        from omv_copilot_agent import config as config_mod
-
-        values = {**config_mod.defaults()["findings"], **(section or {})}
+        values = {**dict(_defaults()), **(section or {})}
         return cls(**{f.name: values[f.name] for f in fields(cls)})
 
     @classmethod

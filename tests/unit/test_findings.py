@@ -138,3 +138,18 @@ def test_every_consumer_names_only_findings_the_engine_produces():
     known = set(findings.CATALOGUE)
     assert {fid for _, group in router.HINTS for fid in group} <= known
     assert set(rule_of_finding()) <= known and {r.SUSTAINS for r in load_rules() if hasattr(r, "SUSTAINS")} <= known
+
+
+def test_thresholds_do_not_rebuild_the_schema_defaults_per_call(monkeypatch):
+    """Thresholds are read every cycle and every /system/status: the defaults are built once."""
+    from omv_copilot_agent import config as config_mod
+    from omv_copilot_agent.findings import thresholds as thresholds_mod
+
+    thresholds_mod._defaults.cache_clear()
+    calls = []
+    real = config_mod.defaults
+    monkeypatch.setattr(config_mod, "defaults", lambda *a: calls.append(a) or real(*a))
+    for _ in range(100):
+        t = thresholds_mod.Thresholds.from_section({"memory_warning_percent": 80})
+    assert calls.count(()) == 1  # the whole schema's defaults (it recurses into each section)
+    assert t.memory_warning_percent == 80 and t.disk_usage_critical_percent == real()["findings"]["disk_usage_critical_percent"]
