@@ -201,6 +201,128 @@ def source_times() -> list[list]:
     return rows
 
 
+class WalCounter:
+    """Pages an SQLite database in WAL mode wrote: WAL frames appended, and pages copied into the
+    database file by each checkpoint (the distinct pages of the WAL it emptied).
+
+    Counted from the files, not from ``/proc/self/io``: a day simulated in seconds re-dirties the
+    same page-cache pages long before the kernel's 30-s writeback, and would count each once.
+    """
+
+    FRAME = 24
+
+    def __init__(self, path: Path):
+        self.wal, self.shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+        self.frames = self.checkpointed = 0
+        self.last_max, self.pages, self.page_size = 0, set(), 4096
+
+    def _max_frame(self) -> int:
+        import struct
+
+        try:
+            with open(self.shm, "rb") as fh:
+                return struct.unpack("=I", fh.read(20)[16:20])[0]  # WalIndexHdr.mxFrame
+        except (OSError, struct.error):
+            return 0
+
+    def _wal_pages(self, upto: int) -> set[int]:
+        import struct
+
+        with open(self.wal, "rb") as fh:
+            header = fh.read(32)
+            self.page_size = struct.unpack(">I", header[8:12])[0] or 4096
+            pages = set()
+            for i in range(upto):
+                fh.seek(32 + i * (self.FRAME + self.page_size))
+                pages.add(struct.unpack(">I", fh.read(4))[0])
+        return pages
+
+    def update(self) -> None:
+        """Call after every commit (a restarted WAL means a checkpoint copied the old one's pages)."""
+        now = self._max_frame()
+        if now < self.last_max:  # the WAL was checkpointed and restarted
+            self.checkpointed += len(self.pages)
+            self.frames += now
+        else:
+            self.frames += now - self.last_max
+        self.last_max = now
+        if now:
+            self.pages = self._wal_pages(now) if now < self.last_max or not self.pages else self.pages | self._wal_pages(now)
+
+    def bytes(self) -> int:
+        return self.frames * (self.FRAME + self.page_size) + self.checkpointed * self.page_size
+
+
+SIM_SERIES = [("cpu.percent", None), ("load.1", None), ("load.5", None), ("load.15", None), ("mem.percent", None),
+              ("swap.percent", None), ("fs.used_percent", {"mountpoint": "/"}), ("fs.used_bytes", {"mountpoint": "/"}),
+              ("fs.free_bytes", {"mountpoint": "/"})]
+
+
+def simulated_day(days: int = 2) -> dict:
+    """What the store writes per day at the defaults on a box that has run for years, without waiting a day.
+
+    A store aged with full tiers (48 h raw, 30 days of 5-min, 2 years of hourly; 9 series, this
+    box's) and one open alert; then ``days`` of one-minute cycles on a simulated clock through the
+    daemon's own write-behind (900-s flushes, a snapshot when its substance changes or hourly,
+    hourly retention and rollups), one real snapshot of this box re-used with new measurements.
+    """
+    import random
+
+    from omv_copilot_agent import config as config_mod
+    from omv_copilot_agent.collect import Collector
+    from omv_copilot_agent.daemon.persist import WriteBehind
+    from omv_copilot_agent.store import Store
+
+    with tempfile.TemporaryDirectory(prefix="copilot-day-") as tmp:
+        config = config_mod.load(str(write_config(Path(tmp))))
+        collector = Collector(config)
+        snapshot = collector.collect()
+        collector.close()
+        flush_s = float(config.get_path("store.flush_interval_s"))
+        store = Store(Path(tmp) / "sim")
+        now = time.time()
+        keys = [(n, labels) for n, labels in SIM_SERIES]
+        raw, tiered = [], []
+        for n, labels in keys:
+            key = ",".join(f"{k}={v}" for k, v in (labels or {}).items())
+            tiered += [(now - 730 * 86400 + i * 3600, n, key, random.random() * 100, 2) for i in range(700 * 24)]
+            tiered += [(now - 30 * 86400 + i * 300, n, key, random.random() * 100, 1) for i in range(28 * 288)]
+            raw += [(now - 2 * 86400 + i * 60, n, key, random.random() * 100) for i in range(2 * 1440)]
+        with store.write() as conn:
+            conn.executemany("INSERT INTO metrics (ts, name, labels, value, tier) VALUES (?, ?, ?, ?, ?)", sorted(tiered))
+            if conn.execute("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'metrics_raw'").fetchone()[0]:
+                conn.executemany("INSERT INTO metrics_raw (ts, name, labels, value) VALUES (?, ?, ?, ?)", sorted(raw))
+            else:  # a version before raw samples had their own table (to compare)
+                conn.executemany("INSERT INTO metrics (ts, name, labels, value, tier) VALUES (?, ?, ?, ?, 0)", sorted(raw))
+        alert = {"rule": "updates", "subject": "apt", "severity": "info", "title": "Updates pending", "message": "12 updates"}
+        alert_id = store.insert_alert(alert, now)
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        clock = [now]
+        persist = WriteBehind(store, flush_s, last=snapshot, clock=lambda: clock[0])
+        persist.flushed_at = now
+        counter = WalCounter(store.path)
+        commits = []
+        store.conn.set_trace_callback(lambda sql: commits.append(1) if sql == "COMMIT" else None)
+        snapshots_before = store.snapshot_count()
+        for minute in range(days * 1440):
+            clock[0] = t = now + (minute + 1) * 60
+            snapshot.taken_at = t
+            n_commits = len(commits)
+            persist.add(snapshot, [(n, labels, random.random() * 100) for n, labels in keys])
+            store.touch_alert(alert_id, alert, t)
+            if minute % 60 == 59:  # the daemon's hourly retention (Agent.prune)
+                store.prune(t)
+            if len(commits) != n_commits or minute % 60 == 59:
+                counter.update()
+        persist.close()
+        counter.update()
+        result = {"days": days, "commits": len(commits) / days, "flushes": persist.commits / days,
+                  "snapshots": (store.snapshot_count() - snapshots_before) / days, "frames": counter.frames / days,
+                  "checkpointed": counter.checkpointed / days, "bytes": counter.bytes() / days}
+        store.close()
+        return result
+
+
 def main() -> int:
     ensure_packages()
     print(f"machine: {machine()}")

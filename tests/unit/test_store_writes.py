@@ -218,3 +218,19 @@ def test_raw_samples_of_an_older_store_move_to_the_time_keyed_table(tmp_path):
     assert store.query("SELECT COUNT(*) FROM metrics WHERE tier = 0")[0][0] == 0
     assert store.query("SELECT COUNT(*) FROM metrics_raw")[0][0] == 2
     store.close()
+
+
+def test_hourly_retention_does_not_flush_the_buffer(make_config):
+    """Retention cuts at days; flushing minutes-old samples for it was an extra commit every hour."""
+    agent = _agent(make_config, 900)
+    clock, commits = FakeClock(), []
+    try:
+        agent.persist.clock = clock
+        agent.run_cycle()  # a process's first cycle is written at once
+        clock.now += 60
+        agent.run_cycle()
+        agent.prune()
+        assert len(agent.store._metric_buffer) > 0, "retention flushed the buffered samples"
+        assert len(agent.store.series("mem.percent", None, since=0)) == 2
+    finally:
+        agent.close()
