@@ -291,7 +291,7 @@ def simulated_day(days: int = 2) -> dict:
         with store.write() as conn:
             conn.executemany("INSERT INTO metrics (ts, name, labels, value, tier) VALUES (?, ?, ?, ?, ?)", sorted(tiered))
             if conn.execute("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'metrics_raw'").fetchone()[0]:
-                conn.executemany("INSERT INTO metrics_raw (ts, name, labels, value) VALUES (?, ?, ?, ?)", sorted(raw))
+                store._insert_metrics(sorted(raw))
             else:  # a version before raw samples had their own table (to compare)
                 conn.executemany("INSERT INTO metrics (ts, name, labels, value, tier) VALUES (?, ?, ?, ?, 0)", sorted(raw))
         alert = {"rule": "updates", "subject": "apt", "severity": "info", "title": "Updates pending", "message": "12 updates"}

@@ -4,8 +4,9 @@ Tier 0 keeps raw samples for 48 h, tier 1 five-minute averages for 30 days,
 tier 2 hourly averages for 2 years. ``series()`` reads across tiers so a
 forecast over a week sees 5-minute points and one over a year sees hours.
 
-Why two tables: raw samples go to ``metrics_raw``, keyed by time first, so a flush
-appends to its last page or two; ``metrics`` (tiers 1 and 2, and tier-0 rows written by
+Why two tables: raw samples go to ``metrics_raw``, whose rowid is their time (:func:`raw_id`),
+so a flush appends to its last page (SQLite's quick balance) and a time range is a rowid range,
+and whose series is a small integer (``metric_series``) instead of its name and labels; ``metrics`` (tiers 1 and 2, and tier-0 rows written by
 older versions or imports) is keyed by series. Downsampling moves rows on a daily grid
 (:data:`ROLLUP_S`, UTC midnight): between two grid points it finds nothing to move and dirties
 no page, and its buckets never straddle a cutoff. Measured on a store holding two days of
@@ -22,8 +23,22 @@ from typing import Iterable
 TIERS = ((0, 0, 48 * 3600), (1, 300, 30 * 86400), (2, 3600, 730 * 86400))
 #: retention cutoffs move in steps of this many seconds (a multiple of every bucket): once a day
 ROLLUP_S = 86400
-#: tier-0 rows of one series in a time range, from both tables (``metrics`` may hold old ones)
-_RAW = ("SELECT ts, value, 0 AS tier FROM metrics_raw WHERE ts >= ? AND ts <= ? AND name = ? AND labels = ?")
+#: a raw sample's rowid: its time in µs times this, plus its place among its cycle's samples
+RAW_SLOTS = 1024
+#: tier-0 rows of one series in a time range (as a rowid range, see raw_id), from metrics_raw
+_RAW = ("SELECT ts, value, 0 AS tier FROM metrics_raw WHERE id >= ? AND id < ? "
+        "AND series = (SELECT id FROM metric_series WHERE name = ? AND labels = ?)")
+#: raw rows with their series' name and labels
+_RAW_NAMED = "SELECT r.ts, s.name, s.labels, r.value FROM metrics_raw r JOIN metric_series s ON s.id = r.series"
+
+
+def raw_id(ts: float, place: int = 0) -> int:
+    """The rowid of a raw sample: time order is rowid order, so appends are SQLite's cheapest write."""
+    return int(ts * 1_000_000) * RAW_SLOTS + place % RAW_SLOTS  # < 2**63 until the year 2255
+
+
+def _raw_range(since: float, until: float) -> tuple[int, int]:
+    return raw_id(since), raw_id(until) + RAW_SLOTS
 
 Sample = tuple[str, str, float]  # name, labels, value
 
@@ -52,6 +67,22 @@ def bucketed(points: list[tuple[float, float]], step: float) -> list[tuple[float
         acc[0] += value
         acc[1] += 1
     return [(k * step + step / 2, total / n) for k, (total, n) in sorted(sums.items())]
+
+
+def _raw_rows(conn, rows: list) -> list:
+    """(ts, name, labels, value) rows as (rowid, series id, ts, value); the n-th sample of a cycle gets place n."""
+    places: dict[float, int] = {}
+    series: dict[tuple[str, str], int] = {}
+    out = []
+    for ts, name, labels, value in rows:
+        sid = series.get((name, labels))
+        if sid is None:
+            conn.execute("INSERT OR IGNORE INTO metric_series (name, labels) VALUES (?, ?)", (name, labels))
+            sid = series[(name, labels)] = conn.execute("SELECT id FROM metric_series WHERE name = ? AND labels = ?",
+                                                        (name, labels)).fetchone()[0]
+        place = places[ts] = places.get(ts, -1) + 1
+        out.append((raw_id(ts, place), sid, ts, value))
+    return out
 
 
 class MetricsMixin:
@@ -92,7 +123,7 @@ class MetricsMixin:
 
     def _insert_metrics(self, rows: list) -> None:
         with self.write() as conn:
-            conn.executemany("INSERT OR REPLACE INTO metrics_raw (ts, name, labels, value) VALUES (?, ?, ?, ?)", rows)
+            conn.executemany("INSERT OR REPLACE INTO metrics_raw (id, series, ts, value) VALUES (?, ?, ?, ?)", _raw_rows(conn, rows))
 
     def series(self, name: str, labels: dict | str | None = None, since: float = 0.0, until: float | None = None,
                step: float = 0) -> list[tuple[float, float]]:
@@ -102,7 +133,7 @@ class MetricsMixin:
         key = labels_key(labels)
         rows = [dict(r) for r in self.query(
             "SELECT ts, value, tier FROM metrics WHERE name = ? AND labels = ? AND ts >= ? AND ts <= ? UNION ALL " + _RAW,
-            (name, key, since, until, since, until, name, key),
+            (name, key, since, until, *_raw_range(since, until), name, key),
         )]
         rows += [{"ts": ts, "value": value, "tier": tier} for ts, value, tier in self.buffered_points(name, key, since, until)]
         if not rows:
@@ -121,7 +152,8 @@ class MetricsMixin:
 
     def metric_names(self) -> list[tuple[str, str]]:
         stored = {(r["name"], r["labels"]) for r in self.query(
-            "SELECT DISTINCT name, labels FROM metrics UNION SELECT DISTINCT name, labels FROM metrics_raw")}
+            "SELECT DISTINCT name, labels FROM metrics UNION "
+            "SELECT name, labels FROM metric_series s WHERE EXISTS (SELECT 1 FROM metrics_raw WHERE series = s.id)")}
         return sorted(stored | {(n, labels) for _, n, labels, _ in list(self._metric_buffer or ())})
 
     def downsample_metrics(self, now: float | None = None) -> dict[str, int]:
@@ -136,17 +168,17 @@ class MetricsMixin:
             for (tier, _, keep), (next_tier, bucket, _) in zip(TIERS, TIERS[1:]):
                 cutoff = cut(keep)
                 source = ("(SELECT ts, name, labels, value FROM metrics WHERE tier = 0 AND ts < :cutoff UNION ALL "
-                          "SELECT ts, name, labels, value FROM metrics_raw WHERE ts < :cutoff)" if tier == 0 else
+                          f"{_RAW_NAMED} WHERE r.id < :cut_id)" if tier == 0 else
                           "(SELECT ts, name, labels, value FROM metrics WHERE tier = :tier AND ts < :cutoff)")
                 conn.execute(
                     "INSERT INTO metrics (ts, name, labels, value, tier) "
                     f"SELECT CAST(ts / :bucket AS INTEGER) * :bucket + :bucket / 2.0, name, labels, AVG(value), :next FROM {source} "
                     "GROUP BY name, labels, CAST(ts / :bucket AS INTEGER)",
-                    {"bucket": bucket, "next": next_tier, "tier": tier, "cutoff": cutoff},
+                    {"bucket": bucket, "next": next_tier, "tier": tier, "cutoff": cutoff, "cut_id": raw_id(cutoff)},
                 )
                 gone = conn.execute("DELETE FROM metrics WHERE tier = ? AND ts < ?", (tier, cutoff)).rowcount
                 if tier == 0:
-                    gone += conn.execute("DELETE FROM metrics_raw WHERE ts < ?", (cutoff,)).rowcount
+                    gone += conn.execute("DELETE FROM metrics_raw WHERE id < ?", (raw_id(cutoff),)).rowcount
                 removed[f"metrics_tier{tier}"] = gone
             last_tier, _, keep = TIERS[-1]
             removed[f"metrics_tier{last_tier}"] = conn.execute("DELETE FROM metrics WHERE tier = ? AND ts < ?", (last_tier, cut(keep))).rowcount
@@ -156,7 +188,8 @@ class MetricsMixin:
         """Insert (ts, tier, value) points older than the series' first sample (idempotent re-import)."""
         key = labels_key(labels)
         first = self.query("SELECT MIN(m) FROM (SELECT MIN(ts) AS m FROM metrics WHERE name = ? AND labels = ? "
-                           "UNION ALL SELECT MIN(ts) FROM metrics_raw WHERE name = ? AND labels = ?)", (name, key, name, key))[0][0]
+                           "UNION ALL SELECT MIN(ts) FROM metrics_raw WHERE series = "
+                           "(SELECT id FROM metric_series WHERE name = ? AND labels = ?))", (name, key, name, key))[0][0]
         rows = [(ts, name, key, value, tier) for ts, tier, value in points if first is None or ts < first]
         if not rows:
             return 0
@@ -168,7 +201,7 @@ class MetricsMixin:
         """Like ``series()`` but one index range scan per tier (tier IN ...), for the per-cycle forecasts."""
         key = labels_key(labels)
         rows = self.query("SELECT ts, value, tier FROM metrics WHERE name = ? AND labels = ? AND tier IN (0, 1, 2) "
-                          "AND ts >= ? AND ts <= ? UNION ALL " + _RAW, (name, key, since, until, since, until, name, key))
+                          "AND ts >= ? AND ts <= ? UNION ALL " + _RAW, (name, key, since, until, *_raw_range(since, until), name, key))
         rows = sorted([tuple(r) for r in rows] + self.buffered_points(name, key, since, until))
         raw_start = min((r[0] for r in rows if r[2] == 0), default=None)
         five_start = min((r[0] for r in rows if r[2] == 1), default=None)

@@ -100,7 +100,7 @@ def test_daemon_serves_status_with_token_and_stops_cleanly(make_config, tmp_path
     try:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("SELECT COUNT(*) FROM snapshots WHERE taken_at = ?", (taken_at,)).fetchone()[0] == 1
-        assert db.execute("SELECT COUNT(*) FROM metrics_raw WHERE name = 'mem.percent'").fetchone()[0] >= 1
+        assert db.execute("SELECT COUNT(*) FROM metrics_raw r JOIN metric_series s ON s.id = r.series WHERE s.name = 'mem.percent'").fetchone()[0] >= 1
     finally:
         db.close()
 

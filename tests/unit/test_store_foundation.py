@@ -122,7 +122,7 @@ def test_metrics_downsample_into_tiers_and_read_across_them(tmp_path):
     points = store.series("fs.used_percent", {"mountpoint": "/srv"}, since=0, until=now)
     assert [v for _, v in points] == [15.0, 30.0]  # one 5-minute average, then the raw sample
     tiers = [r["tier"] for r in store.query("SELECT ts, tier FROM metrics WHERE name = 'fs.used_percent' UNION ALL "
-                                            "SELECT ts, 0 FROM metrics_raw WHERE name = 'fs.used_percent' ORDER BY ts")]
+                                            "SELECT ts, 0 FROM metrics_raw WHERE series = (SELECT id FROM metric_series WHERE name = 'fs.used_percent') ORDER BY ts")]
     assert tiers == [1, 0]
     store.close()
 

@@ -126,7 +126,7 @@ def test_samples_survive_a_failed_flush(make_config, monkeypatch):
         agent.run_cycle()
         assert agent.last_store_error is None
         assert len(agent.store.series("mem.percent", None, since=0)) == 3
-        assert agent.store.conn.execute("SELECT COUNT(*) FROM metrics_raw WHERE name = 'mem.percent'").fetchone()[0] == 3
+        assert agent.store.conn.execute("SELECT COUNT(*) FROM metrics_raw r JOIN metric_series s ON s.id = r.series WHERE s.name = 'mem.percent'").fetchone()[0] == 3
     finally:
         agent.close()
 
@@ -208,7 +208,7 @@ def test_raw_samples_of_an_older_store_move_to_the_time_keyed_table(tmp_path):
 
     Store(tmp_path).close()
     db = sqlite3.connect(tmp_path / "copilot.db")  # as a store before migration 9 left it
-    db.executescript("DROP TABLE metrics_raw; DELETE FROM schema_version WHERE version >= 9;"
+    db.executescript("DROP TABLE metrics_raw; DROP TABLE metric_series; DELETE FROM schema_version WHERE version >= 9;"
                      "INSERT INTO metrics (ts, name, labels, value, tier) VALUES (100, 'load.1', '', 0.5, 0), (160, 'load.1', '', 0.7, 0),"
                      " (150, 'load.1', '', 0.4, 1);")
     db.commit()
