@@ -21,10 +21,17 @@ it in RAM), so "written" is what each program itself writes: the agent's data di
 database, WAL, -shm), collectd's RRD files and rrdcached's journal. The agent runs with the
 default config and the ``Environment=`` of its systemd unit.
 
+CPU per hour is given for the whole window and after the warm-up (the same ``WARMUP_S`` for
+every program): the agent's first cycle (apt lists parsed, OMV's configuration read, SMART
+read) is a one-time cost that a short window would otherwise spread over its hour; the target
+compares the after-warm-up figures.
+
 Note on writes: rrdcached keeps updates 900 s (and journals them at once); the agent flushes
-every ``store.flush_interval_s`` (900 s) after writing its first cycle. A window shorter than
-15 min sees each side's first write but maybe not its periodic one; ``bench/scale.py`` measures
-the agent's writes over a simulated hour.
+every ``store.flush_interval_s`` (900 s) after writing its first cycle. The agent's per-day
+figure is bytes per flush (the median of the write bursts seen after warm-up) × flushes a day,
+so it does not depend on how many flushes fall in the window; a window without a flush falls
+back to the extrapolated total. A fresh store is not a box that has run for months, so
+:func:`simulated_day` also measures a store aged with full tiers over simulated days.
 """
 
 from __future__ import annotations
@@ -77,6 +84,7 @@ class Program:
         self.cpu_start = sum(cpu_seconds(p.pid) for p in self.procs)
         self.written_start = sum(written_bytes(p.pid) for p in self.procs)
         self.scrapes = self.scrape_errors = 0
+        self.write_trace: list[int] = []
 
 
 def start_glances(workdir: Path) -> Program:
@@ -168,16 +176,39 @@ def measure(programs: list[Program]) -> None:
         if not hasattr(programs[0], "steady_start") and time.monotonic() - start >= WARMUP_S:
             for p in programs:  # after startup: collectd has created its RRD files, the agent its database
                 p.steady_start = sum(written_bytes(q.pid) for q in p.procs)
+                p.steady_cpu_start = sum(cpu_seconds(q.pid) for q in p.procs)
+            steady_at = time.monotonic()
+        if hasattr(programs[0], "steady_start"):
+            for p in programs:  # writes second by second: a flush is a burst, told apart from a trickle
+                p.write_trace.append(sum(written_bytes(q.pid) for q in p.procs))
         for p in programs:
             p.rss.append(sum(rss_bytes(q.pid) for q in p.procs))
             p.pss.append(sum(pss_bytes(q.pid) for q in p.procs))
         time.sleep(1)
     stop_event.set()
+    steady_s = time.monotonic() - steady_at
     for p in programs:
-        p.cpu_used = sum(cpu_seconds(q.pid) for q in p.procs) - p.cpu_start
+        cpu_now = sum(cpu_seconds(q.pid) for q in p.procs)
+        p.cpu_used = cpu_now - p.cpu_start
+        p.steady_cpu_h = (cpu_now - p.steady_cpu_start) * 3600 / steady_s
         now = sum(written_bytes(q.pid) for q in p.procs)
         p.written = now - p.written_start
         p.steady = now - getattr(p, "steady_start", p.written_start)
+
+
+def bursts(trace: list[int], gap: int = 5) -> list[int]:
+    """Bytes of each burst of writes in a per-second trace (writes closer than ``gap`` s are one burst)."""
+    out, quiet = [], gap
+    for before, after in zip(trace, trace[1:]):
+        step = after - before
+        if step > 0:
+            if quiet >= gap:
+                out.append(0)
+            out[-1] += step
+            quiet = 0
+        else:
+            quiet += 1
+    return out
 
 
 def source_times() -> list[list]:
@@ -348,10 +379,10 @@ def main() -> int:
     for p in programs:
         rows.append([p.name, f"{p.startup_s:.2f}", f"{statistics.median(p.rss) / 2**20:.1f}", f"{max(p.rss) / 2**20:.1f}",
                      f"{statistics.median(p.pss) / 2**20:.1f}", f"{p.cpu_used:.2f}", f"{p.cpu_used * 3600 / DURATION_S:.1f}",
-                     f"{p.written / 2**10:.0f}", f"{p.steady * day / 1e6:.2f}",
+                     f"{p.steady_cpu_h:.1f}", f"{p.written / 2**10:.0f}", f"{p.steady * day / 1e6:.2f}",
                      f"{p.scrapes - p.scrape_errors}/{p.scrapes}" if p.url else "-"])
-    print(table(["program", "startup s", "RSS median MiB", "RSS max MiB", "PSS median MiB", "CPU s", "CPU s/h",
-                 "written KiB (all)", "MB/day (after warm-up)", "scrapes ok"], rows))
+    print(table(["program", "startup s", "RSS median MiB", "RSS max MiB", "PSS median MiB", "CPU s", "CPU s/h (all)",
+                 "CPU s/h (after warm-up)", "written KiB (all)", "MB/day (after warm-up)", "scrapes ok"], rows))
     agent, glances, node, collectd = programs
     ratio = lambda a, b: a / b if b else float("nan")  # noqa: E731
     print()
@@ -360,12 +391,28 @@ def main() -> int:
          f"{ratio(statistics.median(agent.pss), statistics.median(o.pss)):.2f}", f"{ratio(agent.cpu_used, o.cpu_used):.2f}",
          f"{ratio(agent.steady, o.steady):.2f}"] for o in (glances, node, collectd)]))
     rss_ratio = ratio(statistics.median(agent.rss), statistics.median(glances.rss))
-    cpu_ratio = ratio(agent.cpu_used, node.cpu_used)
-    per_day = agent.steady * day
+    cpu_ratio = ratio(agent.steady_cpu_h, node.steady_cpu_h)
+    # the agent writes in bursts (one per flush): bytes per burst x flushes a day, plus what it
+    # writes between them — independent of how many flushes happen to fall in the window
+    from omv_copilot_agent import config as config_mod
+
+    flush_s = float(config_mod.defaults()["store"]["flush_interval_s"])
+    seen = bursts(agent.write_trace)
+    per_flush = statistics.median(seen) if seen else 0
+    per_day = per_flush * 86400 / flush_s if seen else agent.steady * day
+    print(f"\nagent writes after warm-up: {len(seen)} bursts {[round(b / 1024) for b in seen]} KiB; "
+          f"{per_flush / 1024:.0f} KiB per flush x {86400 / flush_s:.0f} flushes/day = {per_day / 1e6:.2f} MB/day")
+    sim = simulated_day()
+    print(f"simulated day on a store aged with full tiers and one open alert ({sim['days']} days of one-minute cycles): "
+          f"{sim['commits']:.0f} commits, {sim['snapshots']:.0f} snapshot rows, {sim['frames']:.0f} WAL pages, "
+          f"{sim['checkpointed']:.0f} pages checkpointed = {sim['bytes'] / 1e6:.2f} MB/day")
     print(f"\ntargets ({DURATION_S} s window):")
     print(f"  idle RSS <= 0.9 x glances: {'met' if rss_ratio <= 0.9 else 'NOT met'} ({rss_ratio:.2f})")
-    print(f"  CPU-s/h <= 2 x node_exporter: {'met' if cpu_ratio <= 2 else 'NOT met'} ({cpu_ratio:.2f})")
-    print(f"  written/day <= 10 MB: {'met' if per_day <= 10e6 else 'NOT met'} ({per_day / 1e6:.2f} MB, extrapolated)")
+    print(f"  CPU-s/h <= 2 x node_exporter (after warm-up): {'met' if cpu_ratio <= 2 else 'NOT met'} ({cpu_ratio:.2f}; "
+          f"{agent.steady_cpu_h:.1f} vs {node.steady_cpu_h:.1f} CPU-s/h)")
+    worst = max(per_day, sim["bytes"])
+    print(f"  written/day <= 10 MB: {'met' if worst <= 10e6 else 'NOT met'} ({per_day / 1e6:.2f} MB per flush x flushes/day; "
+          f"{sim['bytes'] / 1e6:.2f} MB simulated on an aged store)")
     print(f"  written < collectd + rrdcached: {'met' if agent.steady < collectd.steady else 'NOT met'} "
           f"({agent.steady / 2**10:.0f} vs {collectd.steady / 2**10:.0f} KiB after the first {WARMUP_S} s; "
           f"{agent.written / 2**10:.0f} vs {collectd.written / 2**10:.0f} KiB in all)")
