@@ -54,6 +54,34 @@ def block_devices() -> list[dict]:
     return out
 
 
+#: what the block device list is read from: the kernel's disks, and udev's database (udev
+#: replaces a device's file there on every add/change event, which touches the directory)
+SYS_BLOCK, UDEV_DATA = "/sys/block", "/run/udev/data"
+
+
+def devices_key() -> tuple | None:
+    """What changes when a disk comes, goes, or udev learns something new about one; None if unreadable."""
+    import os
+
+    try:
+        return tuple(sorted(os.listdir(SYS_BLOCK))), os.stat(UDEV_DATA).st_mtime_ns
+    except OSError:
+        return None
+
+
+def cached_block_devices(cache: dict) -> list[dict]:
+    """:func:`block_devices`, re-read only when :func:`devices_key` changed.
+
+    Why: enumerating through pyudev (udev's database and sysfs attributes of every disk) was
+    the costliest source on an idle box, every minute, for a list that changes when a disk
+    is plugged in or replaced.
+    """
+    key = devices_key()
+    if key is None or key != cache.get("devices_key"):
+        cache["devices"], cache["devices_key"] = block_devices(), key
+    return cache["devices"]
+
+
 def filesystems(omv_filesystems: list[dict] | None) -> list[dict]:
     out, seen = [], set()
     omv_by_dev = {}
@@ -124,7 +152,7 @@ def collect(ctx) -> dict:
     omv = ctx.source("omv")
     problems = []
     try:
-        devices = block_devices()
+        devices = cached_block_devices(ctx.cache.setdefault(NAME, {}))
     except Exception as exc:  # pyudev missing or /sys unreadable
         devices = []
         problems.append(f"block devices: {exc}")

@@ -232,6 +232,31 @@ def test_zfs_pools_when_zpool_exists(fake_tools):
     assert pools == [] and "ZFS modules are not loaded" in error
 
 
+def test_block_devices_are_re_read_only_when_disks_or_udev_change(tmp_path, monkeypatch):
+    """pyudev's enumeration was the costliest source every minute, for a list that rarely changes."""
+    import os
+
+    from omv_copilot_agent.collect import storage
+
+    sys_block, udev_data = tmp_path / "block", tmp_path / "udev-data"
+    for d in (sys_block / "sda", udev_data):
+        d.mkdir(parents=True)
+    monkeypatch.setattr(storage, "SYS_BLOCK", str(sys_block))
+    monkeypatch.setattr(storage, "UDEV_DATA", str(udev_data))
+    reads = []
+    monkeypatch.setattr(storage, "block_devices", lambda: reads.append(1) or [{"name": n} for n in sorted(os.listdir(sys_block))])
+    cache: dict = {}
+    for _ in range(10):  # ten idle cycles
+        devices = storage.cached_block_devices(cache)
+    assert len(reads) == 1 and devices == [{"name": "sda"}]
+    (sys_block / "sdb").mkdir()  # a disk plugged in
+    assert storage.cached_block_devices(cache) == [{"name": "sda"}, {"name": "sdb"}] and len(reads) == 2
+    (udev_data / "b8:16").write_text("E:ID_SERIAL=new\n")  # udev learnt about it (a new file in its database)
+    os.utime(udev_data, ns=(0, os.stat(udev_data).st_mtime_ns + 1_000_000))
+    storage.cached_block_devices(cache)
+    assert len(reads) == 3
+
+
 def test_temperatures_where_sensors_exist(monkeypatch):
     import psutil
 
