@@ -22,7 +22,10 @@ def run(args) -> int:
     config = memory.in_child(config_mod.load, args.config)
     level = getattr(logging, config["logging"]["level"])
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else level)
-    from omv_copilot_agent.daemon import serve
+    with memory.without_openssl():  # the API's imports (Flask) and the agent's, without libcrypto
+        from omv_copilot_agent.api import create_app  # noqa: F401 - imported here for the block above
+        from omv_copilot_agent.daemon import serve
+        from omv_copilot_agent.daemon.agent import Agent  # noqa: F401 - imported here for the block above
 
     if args.detach:
         from omv_copilot_agent.daemon.detach import detached
