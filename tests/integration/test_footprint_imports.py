@@ -25,6 +25,8 @@ RARE = {
     "_ssl": "only TLS needs OpenSSL: an LLM provider, an HTTPS webhook, SMTP (each imports it when it sends)",
     "smtplib": "only sending an e-mail needs it (and with it OpenSSL)",
     "croniter": "only a box with scheduled jobs needs cron arithmetic (the test config has none)",
+    "yaml": "config, config schema, probe catalogue and patterns are parsed in child processes at start; "
+            "a settings change or a pattern edit imports it when it happens",
     "regex": "only checking or running a pattern's diagnostic (or a probe's display filter) needs python3-regex",
 }
 
