@@ -71,6 +71,16 @@ def relevance(raw: float, coverage: float, matched: int, model: dict | None = No
     return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
 
 
+def calibrated(raw_probability: float, model: dict | None = None) -> float:
+    """A probability of the uncalibrated model, as the score it is shown as (the same Platt map).
+
+    Why: a threshold chosen on the raw model (the router's) stays the same threshold after a refit
+    moves the map, instead of a constant that silently drifts from it."""
+    intercept, slope = (model or MODEL).get("calibration", (0.0, 1.0))
+    z = intercept + slope * math.log(raw_probability / (1 - raw_probability))
+    return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+
 @dataclass
 class Match:
     pattern_id: str
