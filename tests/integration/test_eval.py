@@ -21,7 +21,8 @@ from tests.eval import evalset, run
 
 # split -> metric -> minimum rate (today's measurement, rounded down). ECE is a maximum.
 FLOORS = {
-    "tuned": {"fix_top1": 0.90, "relevant_top3": 0.95, "context_ok": 0.90, "off_topic_handled": 1.0},
+    # tuned 0.90/0.95/0.90 -> 0.95/0.99/0.91 after 16 services/network patterns from the trackers (kbB)
+    "tuned": {"fix_top1": 0.95, "relevant_top3": 0.99, "context_ok": 0.91, "off_topic_handled": 1.0},
     # 0.416 -> 0.40: one held-out case fewer after 13 storage/hardware patterns from the trackers
     # (merged on the tuned split's evidence; the held-out split decides no merge)
     "heldout": {"fix_top1": 0.40, "relevant_top3": 0.833, "context_ok": 0.65, "off_topic_handled": 1.0},
