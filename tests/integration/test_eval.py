@@ -264,3 +264,15 @@ def test_a_broken_cases_file_is_refused(tmp_path):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_report_shows_the_split_without_cases_whose_thread_a_pattern_cites(tmp_path):
+    (tmp_path / "a.yaml").write_text("pattern_id: a\nsources:\n- https://github.com/o/r/issues/1/\n- {url: https://x.org/p}\n")
+    (tmp_path / "b.yaml").write_text("pattern_id: b\n")
+    assert run.cited_sources(tmp_path) == {"https://github.com/o/r/issues/1", "https://x.org/p"}
+    base = {"off_topic": False, "category": "raid", "relevant_top3": True, "context_ok": True, "mode": "kb_only",
+            "matched": [], "top_score": 0.0}
+    results = [dict(base, fix_top1=True, source_cited=True), dict(base, fix_top1=False, source_cited=False),
+               dict(base, fix_top1=True, source_cited=False)]
+    uncited = run.summarize(results)["uncited"]
+    assert uncited["cited"] == 1 and uncited["fix_top1"] == {"hits": 1, "n": 2, "rate": 0.5}
