@@ -145,6 +145,19 @@ def live_server(make_config):
 
 
 @pytest.fixture
+def assist_server(live_server):
+    """``assist_server(providers=(), **assist_settings)``: a live API server whose latest snapshot is the
+    assist fixture's (degraded RAID, failing disk), with those ``assist.providers``, no collection."""
+    from tests.assist_helpers import fixture_snapshot
+
+    def _start(providers=(), **assist):
+        server = live_server({"assist": {"providers": list(providers), **assist}}, cycle=False)
+        server.agent.snapshot = fixture_snapshot()
+        return server
+    return _start
+
+
+@pytest.fixture
 def agents(make_config):
     """``agents(*provider_entries, **assist_settings)``: Agents with the assist fixture snapshot
     and those ``assist.providers`` (no collection), closed after the test."""
