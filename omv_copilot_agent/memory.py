@@ -7,17 +7,20 @@ Why: the daemon's idle RSS is what an admin compares against glances. Startup
 the free pages. Both are cheap (milliseconds) and a no-op where unavailable
 (musl, macOS, non-glibc builds). What only start-up needs (validating the
 config and the patterns) runs in a forked child (:func:`in_child`), so its
-imports and garbage never reach the daemon's heap.
+imports and garbage never reach the daemon's heap; the daemon's own imports
+load no OpenSSL until something speaks TLS (:func:`without_openssl`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import gc
 import os
+import sys
 import threading
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -139,3 +142,34 @@ def in_child(fn: Callable[..., T], *args) -> T:
     if not ok:
         raise value
     return value
+
+
+#: The modules that map and initialise OpenSSL (libcrypto, libssl) when imported.
+OPENSSL_MODULES = ("ssl", "_ssl", "_hashlib")
+
+
+@contextlib.contextmanager
+def without_openssl() -> Iterator[bool]:
+    """Imports made inside run as if OpenSSL were absent; yields True when it was kept out.
+
+    Why: Flask's imports reach OpenSSL only through optional imports — jinja2's bytecode cache
+    and werkzeug's ``hashlib`` (OpenSSL's hashes, else Python's built-in ones) and ``http.client``
+    (``try: import ssl``, for an HTTPS class the daemon never uses: it listens on loopback in
+    plain HTTP, and requests/urllib3 bring their own). Loading and initialising libcrypto costs
+    the daemon ~4.7 MiB of RSS it would carry for weeks. After the block, the first module that
+    needs TLS (an LLM provider, an HTTPS webhook, SMTP STARTTLS — each imports requests or
+    smtplib at send time) imports ``ssl`` as usual.
+
+    Does nothing when OpenSSL is already loaded (there is nothing left to save).
+    """
+    if any(sys.modules.get(name) is not None for name in OPENSSL_MODULES):
+        yield False
+        return
+    for name in OPENSSL_MODULES:
+        sys.modules[name] = None  # an import of it raises ImportError, as where Python lacks OpenSSL
+    try:
+        yield True
+    finally:
+        for name in OPENSSL_MODULES:
+            if sys.modules.get(name, ...) is None:
+                del sys.modules[name]

@@ -46,6 +46,18 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(getattr(pytest.mark, tier_of(Path(str(item.fspath)))))
 
 
+def load_tool(name: str):
+    """A script under tools/ (no .py suffix) as a module, to test its functions."""
+    import importlib.machinery
+    import importlib.util
+
+    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), str(ROOT / "tools" / name))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -130,6 +142,19 @@ def live_server(make_config):
     for server in servers:
         server.close()
         server.agent.close()
+
+
+@pytest.fixture
+def assist_server(live_server):
+    """``assist_server(providers=(), **assist_settings)``: a live API server whose latest snapshot is the
+    assist fixture's (degraded RAID, failing disk), with those ``assist.providers``, no collection."""
+    from tests.assist_helpers import fixture_snapshot
+
+    def _start(providers=(), **assist):
+        server = live_server({"assist": {"providers": list(providers), **assist}}, cycle=False)
+        server.agent.snapshot = fixture_snapshot()
+        return server
+    return _start
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import smtplib
 import socket
 import threading
 import time
@@ -310,6 +309,8 @@ class Notifier:
         msg.set_content(body)
         if html:
             msg.add_alternative(html, subtype="html")
+        import smtplib  # here, not at import: with it comes OpenSSL (memory.without_openssl)
+
         with smtplib.SMTP(cfg.get("smtp_host") or "localhost", int(cfg.get("smtp_port") or 25), timeout=30) as smtp:
             smtp.send_message(msg)
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from omv_copilot_agent.knowledge import matcher
+
 CONTEXTS = ("storage", "network", "service", "performance", "security", "general")
 
 #: Trigger words per context, with a few obvious synonyms.
@@ -87,8 +89,9 @@ def route(query: str, found=None, requested: str | None = None) -> tuple[str, di
 CATEGORY_CONTEXT: dict[str, str] = {"storage": "storage", "hardware": "storage", "network": "network",
                                     "services": "service", "performance": "performance",
                                     "security": "security", "backup": "service"}
-#: The top pattern's score (its calibrated chance of holding the fix) from which it decides the context.
-PATTERN_ROUTE_MIN = 0.2
+#: The top pattern's score (its calibrated chance of holding the fix) from which it decides the context:
+#: 0.2 on the uncalibrated model, carried through knowledge/relevance.json's calibration map.
+PATTERN_ROUTE_MIN = matcher.calibrated(0.2)
 
 
 def by_pattern(chosen: str, details: dict, matches: list[dict]) -> tuple[str, dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from omv_copilot_agent import config as config_mod, memory
+from omv_copilot_agent import config as config_mod, memory, probes
 
 
 def register(sub) -> None:
@@ -20,9 +20,15 @@ def register(sub) -> None:
 def run(args) -> int:
     # validated in a child process: the schema validator's imports never take up the daemon's memory
     config = memory.in_child(config_mod.load, args.config)
+    # YAML is parsed where its memory goes away: the daemon itself never imports python3-yaml
+    config_mod.use_schema(memory.in_child(config_mod.read_schema))
+    probes.use_catalogue(memory.in_child(probes.load_catalogue))
     level = getattr(logging, config["logging"]["level"])
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else level)
-    from omv_copilot_agent.daemon import serve
+    with memory.without_openssl():  # the API's imports (Flask) and the agent's, without libcrypto
+        from omv_copilot_agent.api import create_app  # noqa: F401 - imported here for the block above
+        from omv_copilot_agent.daemon import serve
+        from omv_copilot_agent.daemon.agent import Agent  # noqa: F401 - imported here for the block above
 
     if args.detach:
         from omv_copilot_agent.daemon.detach import detached

@@ -50,8 +50,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from croniter import croniter
-
 from omv_copilot_agent import runner
 from omv_copilot_agent.collect import logs
 from omv_copilot_agent.collect.base import Degraded, Unavailable
@@ -145,6 +143,8 @@ def _field(job: dict, name: str, every: str | None) -> str:
 
 def schedule(job: dict, kind: str) -> str | None:
     """The cron line OMV's salt template writes for ``job`` (None: @reboot or not a valid line)."""
+    from croniter import croniter  # here: only a box with scheduled jobs pays for its imports
+
     if kind == "userdefined" and job.get("execution") not in (None, "exactly"):
         return AT_SCHEDULES.get(str(job.get("execution")))
     if kind == "smart":  # smartd's -s T/MM/DD/d/HH: a test starts at its first check (every 30 min) in that hour
@@ -172,6 +172,8 @@ def clean(text: object, limit: int) -> str:
 
 def borg_schedules(cron_d: str) -> dict[str, str]:
     """openmediavault-borgbackup's cron file → {period: cron expression} of its ``run-parts <dir>/<period>.d/`` lines."""
+    from croniter import croniter  # here: only a box with scheduled jobs pays for its imports
+
     out = {}
     for line in cron_d.splitlines():
         m = _CRON_D_LINE.match(line.strip())
@@ -424,6 +426,8 @@ def _smartd_runs(jobs: list[dict], entries: list[dict]) -> None:
             continue
         start = _SMARTD_START.search(m["text"])
         if start:
+            from croniter import croniter
+
             mine = [j for j in smart if m["dev"] in j["devices"] and j["test"] == SMARTD_TEST_NAMES.get(start["name"])]
             hour = datetime.datetime.fromtimestamp(e["ts"]).replace(minute=0, second=0, microsecond=0)
             mine.sort(key=lambda j: not (j["schedule"] and croniter.match(j["schedule"], hour)))  # the one due this hour first
@@ -460,6 +464,8 @@ def _attach_log(jobs: list[dict], log_runs: list[dict], kind: str, log_name: str
             if started and (start is None or started[-1]["at"] > start["at"]):
                 owner, start = job, started[-1]
         if owner is None:
+            from croniter import croniter
+
             minute = datetime.datetime.fromtimestamp(lr["start"]).replace(second=0, microsecond=0)
             due = [j for j in named or mine if j["enabled"] and j["schedule"] and croniter.match(j["schedule"], minute)]
             if len(named) == 1:

@@ -12,11 +12,9 @@ from __future__ import annotations
 import copy
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 DEFAULT_PATH = "/etc/omv-copilot/config.yaml"
 ENV_PATH = "OMV_COPILOT_CONFIG"
@@ -28,13 +26,32 @@ class ConfigError(ValueError):
     """The configuration is unusable; ``str()`` is one line naming the key."""
 
 
-@lru_cache(maxsize=1)
+_SCHEMA: dict | None = None
+
+
 def schema() -> dict:
-    """The whole configuration schema, assembled from the section files."""
+    """The whole configuration schema, assembled from the section files (read once)."""
+    global _SCHEMA
+    if _SCHEMA is None:
+        _SCHEMA = read_schema()
+    return _SCHEMA
+
+
+def read_schema() -> dict:
+    """The schema from its YAML files. The daemon reads it in a child process and keeps the result
+    (:func:`use_schema`), so python3-yaml and the parse never take up its memory (memory.in_child)."""
+    import yaml
+
     properties = {}
     for path in sorted(SCHEMA_DIR.glob("*.yaml")):
         properties[path.stem] = yaml.safe_load(path.read_text())
     return {"type": "object", "additionalProperties": False, "properties": properties}
+
+
+def use_schema(value: dict) -> None:
+    """Keep ``value`` (from :func:`read_schema`) as the schema."""
+    global _SCHEMA
+    _SCHEMA = value
 
 
 def defaults(node: dict | None = None) -> Any:
@@ -56,6 +73,8 @@ def _merge(base: dict, override: dict) -> dict:
 
 
 def _env_overrides(environ: dict[str, str]) -> dict:
+    import yaml
+
     properties = schema()["properties"]
     sections = set(properties)
     # Top-level settings that are not sections (data_dir) are one word: OMV_COPILOT_DATA_DIR.
@@ -270,6 +289,8 @@ def load(path: str | None = None, *, environ: dict[str, str] | None = None, must
     A missing file is fine for the default path (defaults apply) but an error
     for a path the user named explicitly.
     """
+    import yaml
+
     environ = dict(os.environ if environ is None else environ)
     explicit = path is not None or ENV_PATH in environ
     path = config_path(path, environ)

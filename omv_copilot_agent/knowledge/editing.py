@@ -13,7 +13,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import yaml
 
 from omv_copilot_agent.knowledge import loader
 
@@ -82,6 +81,8 @@ def from_mapping(pattern: dict) -> tuple[str, dict]:
         # (a step with a command and no probe stays, and is refused with what to write instead).
         data["diagnostics"] = [{k: v for k, v in step.items() if k != "command"}
                                if isinstance(step, dict) and "probe" in step else step for step in data["diagnostics"]]
+    import yaml  # here: only an edit needs it (knowledge/loader.parse)
+
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True), data
 
 

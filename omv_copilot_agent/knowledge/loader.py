@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
 
 from omv_copilot_agent.findings import CATALOGUE
 from omv_copilot_agent.knowledge import diagnostics
@@ -21,13 +20,13 @@ PATTERN_ID = re.compile(r"[a-z0-9][a-z0-9_-]{2,63}")
 PATTERN_ID_RULE = "a pattern id is 3-64 characters of a-z, 0-9, '-' or '_'"
 _SCHEMA: dict | None = None
 _VALIDATOR = None  # a jsonschema.Draft7Validator, built on first use
-#: libyaml's loader when python3-yaml has it (Debian's does): parsing dominates load time.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def schema() -> dict:
     global _SCHEMA
     if _SCHEMA is None:
+        import yaml
+
         _SCHEMA = yaml.safe_load(SCHEMA_PATH.read_text())
     return _SCHEMA
 
@@ -71,9 +70,16 @@ def load_dir(directory: str | Path) -> tuple[dict[str, dict], list[dict]]:
 
 
 def parse(text: str) -> tuple[object, str | None]:
-    """(data, None) or (None, reason) for YAML text; the one safe parse the loader and the editor share."""
+    """(data, None) or (None, reason) for YAML text; the one safe parse the loader and the editor share.
+
+    YAML is imported here, not with the module: the daemon parses its patterns in a child process
+    (memory.in_child), so only an edit brings python3-yaml (~1 MiB) into it.
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when there (Debian's is): parsing dominates
     try:
-        return yaml.load(text, Loader=_LOADER), None  # noqa: S506 (a safe loader)
+        return yaml.load(text, Loader=loader), None  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         return None, f"not valid YAML: {' '.join(str(exc).split())[:300]}"
 

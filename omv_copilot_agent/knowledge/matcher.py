@@ -1,7 +1,9 @@
 """Rank patterns for a query and the box's findings: BM25 over title/symptoms/triggers + findings.
 
 Score in [0, 1]: the text side is a relevance model (a logistic fit over the squashed BM25, the
-share of the question's words a pattern answers to and how many it matched; ``relevance.json``);
+share of the question's words a pattern answers to and how many it matched, then a calibration
+map to the chance that the best such pattern holds the fix of a problem no pattern was written
+from; ``relevance.json``);
 a pattern whose ``findings:`` hold gets its odds multiplied by SIGNAL_ODDS (or SIGNAL_EVIDENCE
 for a question without words), and feedback nudges by at most ±FEEDBACK_CAP. When a query's
 words match patterns, only those are ranked (findings strengthen them); otherwise the patterns
@@ -28,20 +30,25 @@ SQUASH = 6.0
 SIGNAL_EVIDENCE = 0.6
 SIGNAL_ODDS = 4.0
 FEEDBACK_STEP, FEEDBACK_CAP = 0.02, 0.1
-#: The relevance model: a logistic fit of "this pattern is relevant to the question" on the text
-#: features below, fit by tools/fit-relevance on the eval set's tuned split only (never the
-#: held-out part). Its floor is where a pattern stops counting as matched at all: the answer then
-#: says it has no pattern instead of offering a weak one with confidence.
+#: The relevance model, fit by tools/fit-relevance on the eval set's tuned split only (never the
+#: held-out part): a logistic fit of "this pattern holds the fix" on the text features below, which
+#: ranks, and a Platt map of its logit (``calibration``) to the score shown. The map is fit on
+#: tuned questions ranked without the patterns written from their own source, because in-sample
+#: the tuned questions' leaders hold the fix ~9 times in 10 and a new question's do not; it is
+#: monotone, so it changes no ranking. Its floor (on the shown score) is where a pattern stops
+#: counting as matched at all: the answer then says it has no pattern instead of offering a weak one.
 MODEL_FILE = Path(__file__).with_name("relevance.json")
 
 
 def _load_model() -> dict:
     try:
         model = json.loads(MODEL_FILE.read_text())
-        return {"bias": float(model["bias"]), "weights": [float(w) for w in model["weights"]], "floor": float(model["floor"])}
-    except (OSError, ValueError, KeyError, TypeError):
+        cal = model.get("calibration") or {"intercept": 0.0, "slope": 1.0}
+        return {"bias": float(model["bias"]), "weights": [float(w) for w in model["weights"]],
+                "calibration": (float(cal["intercept"]), float(cal["slope"])), "floor": float(model["floor"])}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         # no fitted model (a checkout mid-refit): squashed BM25 times coverage, a conservative floor
-        return {"bias": None, "weights": [], "floor": 0.3}
+        return {"bias": None, "weights": [], "calibration": (0.0, 1.0), "floor": 0.3}
 
 
 MODEL = _load_model()
@@ -54,12 +61,23 @@ def features(raw: float, coverage: float, matched: int) -> list[float]:
 
 
 def relevance(raw: float, coverage: float, matched: int, model: dict | None = None) -> float:
-    """The estimated chance that a pattern is relevant, from its text features."""
+    """The pattern's score from its text features: the calibrated chance that it holds the fix."""
     model = model or MODEL
     x = features(raw, coverage, matched)
     if model["bias"] is None:
         return x[0] * x[1]
-    z = model["bias"] + sum(w * v for w, v in zip(model["weights"], x))
+    intercept, slope = model.get("calibration", (0.0, 1.0))
+    z = intercept + slope * (model["bias"] + sum(w * v for w, v in zip(model["weights"], x)))
+    return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def calibrated(raw_probability: float, model: dict | None = None) -> float:
+    """A probability of the uncalibrated model, as the score it is shown as (the same Platt map).
+
+    Why: a threshold chosen on the raw model (the router's) stays the same threshold after a refit
+    moves the map, instead of a constant that silently drifts from it."""
+    intercept, slope = (model or MODEL).get("calibration", (0.0, 1.0))
+    z = intercept + slope * math.log(raw_probability / (1 - raw_probability))
     return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
 
 

@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 from omv_copilot_agent.probes.params import TYPES, ParamError
 from omv_copilot_agent.probes.verdict import Reading, parse_readings
@@ -84,6 +83,8 @@ class ProbeCall:
 
 
 def _load(path: Path) -> dict[str, Probe]:
+    import yaml  # here, not at import: the daemon parses the catalogue in a child (cli/daemon.py)
+
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     probes = {}
     for name, spec in data.items():
@@ -112,8 +113,19 @@ def catalogue() -> dict[str, Probe]:
     """Every probe by name (loaded once; the file ships with the package and is not configurable)."""
     global _CATALOGUE
     if _CATALOGUE is None:
-        _CATALOGUE = _load(CATALOGUE_PATH)
+        _CATALOGUE = load_catalogue()
     return _CATALOGUE
+
+
+def load_catalogue() -> dict[str, Probe]:
+    """The shipped catalogue, parsed and checked (what :func:`catalogue` keeps)."""
+    return _load(CATALOGUE_PATH)
+
+
+def use_catalogue(probes: dict[str, Probe]) -> None:
+    """Keep ``probes`` (from :func:`load_catalogue`, e.g. computed in a child process) as the catalogue."""
+    global _CATALOGUE
+    _CATALOGUE = probes
 
 
 def get(name: str) -> Probe:

@@ -116,6 +116,12 @@ def validate(cases: list[dict]) -> list[str]:
     return problems
 
 
+def heldout_sources(cases: list[dict] | None = None) -> set[str]:
+    """The threads and pages the held-out cases come from (no trailing slash)."""
+    return {str(c["source"]).rstrip("/") for c in (load() if cases is None else cases)
+            if c.get("split") == "heldout" and c.get("source")}
+
+
 if __name__ == "__main__":  # rewrite the split fields from the seed: python3 tests/eval/evalset.py --assign-split
     import sys
 

@@ -258,12 +258,37 @@ def summarize(results: list[dict]) -> dict:
             "overall": {"fix_top1": _rate(real, "fix_top1"), "fix_top3": _rate(real, "fix_top3"),
                         "relevant_top3": _rate(real, "relevant_top3"), "context_ok": _rate(real, "context_ok"),
                         "off_topic_handled": _rate(off, "handled"), "off_topic_context_ok": _rate(off, "context_ok")},
-            "categories": categories, "calibration": calibration(results)}
+            "categories": categories, "calibration": calibration(results),
+            "uncited": {"cited": sum(1 for r in real if r.get("source_cited")),
+                        **{field: _rate([r for r in real if not r.get("source_cited")], field)
+                           for field in ("fix_top1", "relevant_top3", "context_ok")}}}
+
+
+def cited_sources(patterns_dir: Path = ROOT / "patterns") -> set[str]:
+    """Every thread or page the shipped patterns cite in ``sources:`` (no trailing slash).
+
+    Why: a case whose own thread a pattern cites is not an unseen problem, however the pattern
+    came to cite it (found independently in the tracker, or added to an older pattern's sources);
+    the report shows the split's numbers without such cases too, so a reader sees how much they lift it.
+    """
+    import yaml
+
+    cited = set()
+    for path in sorted(patterns_dir.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for source in data.get("sources") or []:
+            url = source.get("url") if isinstance(source, dict) else source
+            if isinstance(url, str):
+                cited.add(url.rstrip("/"))
+    return cited
 
 
 def evaluate(cases: list[dict], answerer: Answerer) -> dict:
     started = time.monotonic()
     results = [run_case(case, answerer) for case in cases]
+    cited = cited_sources()
+    for case, result in zip(cases, results):
+        result["source_cited"] = str(case.get("source", "")).rstrip("/") in cited
     report = {"answerer": answerer.name, "seconds": round(time.monotonic() - started, 2), "results": results,
               "splits": {split: summarize([r for r in results if r["split"] == split]) for split in evalset.SPLITS}}
     report["splits"]["all"] = summarize(results)
@@ -291,6 +316,9 @@ def render(report: dict, splits: list[str], failures: bool = False) -> str:
                 f"  right specialist context      {_pct(o['context_ok'])}",
                 f"  off-topic: no pattern, 0.5    {_pct(o['off_topic_handled'])}",
                 f"  off-topic: context general    {_pct(o['off_topic_context_ok'])}",
+                f"  without the {s['uncited']['cited']} cases whose own thread a pattern cites: fix@1 "
+                f"{_pct(s['uncited']['fix_top1'])}, relevant@3 {_pct(s['uncited']['relevant_top3'])}, "
+                f"context {_pct(s['uncited']['context_ok'])}",
                 "", f"  {'category':<14} {'fix@1':>16} {'relevant@3':>16} {'context':>16}"]
         for category, rates in s["categories"].items():
             out.append(f"  {category:<14} {_pct(rates['fix_top1']):>16} {_pct(rates['relevant_top3']):>16} "

@@ -8,7 +8,7 @@ import time
 import pytest
 import yaml
 
-from tests.assist_helpers import check_mermaid, fixture_snapshot
+from tests.assist_helpers import check_mermaid
 from tests.fake_llm import GOOD_ANSWER
 
 
@@ -18,12 +18,8 @@ def fake(fake_llm):
 
 
 @pytest.fixture
-def srv(live_server):
-    def _start(providers=(), **assist):
-        server = live_server({"assist": {"providers": list(providers), **assist}}, cycle=False)
-        server.agent.snapshot = fixture_snapshot()
-        return server
-    return _start
+def srv(assist_server):
+    return assist_server
 
 
 def poll(server, job_id, until=("done", "failed", "cancelled"), timeout=60):

@@ -7,17 +7,12 @@ import time
 
 import pytest
 
-from tests.assist_helpers import fixture_snapshot
 from tests.fake_llm import GOOD_ANSWER
 
 
 @pytest.fixture
-def srv(live_server):
-    def _start(providers=(), **assist):
-        server = live_server({"assist": {"providers": list(providers), **assist}}, cycle=False)
-        server.agent.snapshot = fixture_snapshot()
-        return server
-    return _start
+def srv(assist_server):
+    return assist_server
 
 
 def test_progress_is_said_in_words_naming_the_model(srv, fake_llm):

@@ -20,17 +20,29 @@ RARE = {
                   "an API body, a settings change or a pattern edit imports it when it happens",
     "requests": "only an LLM provider or a webhook call needs an HTTP client",
     "omv_copilot_agent.cli.ask": "`omv-copilot daemon` registers only its own subcommand (the others are ~1 MiB of modules)",
+    "_hashlib": "OpenSSL (libcrypto, ~4.7 MiB) is kept out of Flask's imports (memory.without_openssl); "
+                "Python's built-in hashes serve jinja2 and werkzeug",
+    "_ssl": "only TLS needs OpenSSL: an LLM provider, an HTTPS webhook, SMTP (each imports it when it sends)",
+    "smtplib": "only sending an e-mail needs it (and with it OpenSSL)",
+    "croniter": "only a box with scheduled jobs needs cron arithmetic (the test config has none)",
+    "yaml": "config, config schema, probe catalogue and patterns are parsed in child processes at start; "
+            "a settings change or a pattern edit imports it when it happens",
     "regex": "only checking or running a pattern's diagnostic (or a probe's display filter) needs python3-regex",
 }
 
 DRIVER = r"""
-import http.client, json, os, signal, sys, threading, time
-from omv_copilot_agent import cli, daemon
+import json, os, signal, sys, threading, time
+from omv_copilot_agent import cli, memory
+
+with memory.without_openssl():  # as `omv-copilot daemon` imports it (cli/daemon.py)
+    from omv_copilot_agent import daemon
 
 config_path, token_file, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
 
 def report():
+    import http.client  # here: the daemon's start-up imports it (without OpenSSL), as on a box
+
     token = open(token_file).read().strip()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # until the first cycle's snapshot is served

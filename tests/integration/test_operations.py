@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import json
 import subprocess
 
@@ -11,15 +9,11 @@ import pytest
 
 from omv_copilot_agent.services import operations
 from omv_copilot_agent.services.call import Call
-from tests.conftest import PYTHON, ROOT
+from tests.conftest import PYTHON, ROOT, load_tool
 
 
 def _tool():
-    loader = importlib.machinery.SourceFileLoader("gen_operations", str(ROOT / "tools" / "gen-operations"))
-    spec = importlib.util.spec_from_loader("gen_operations", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+    return load_tool("gen-operations")
 
 
 def test_generated_omv_files_are_current():
