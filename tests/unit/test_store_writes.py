@@ -223,7 +223,7 @@ def test_raw_samples_of_an_older_store_move_to_the_time_keyed_table(tmp_path):
 def test_hourly_retention_does_not_flush_the_buffer(make_config):
     """Retention cuts at days; flushing minutes-old samples for it was an extra commit every hour."""
     agent = _agent(make_config, 900)
-    clock, commits = FakeClock(), []
+    clock = FakeClock()
     try:
         agent.persist.clock = clock
         agent.run_cycle()  # a process's first cycle is written at once
