@@ -289,7 +289,7 @@ SIM_SERIES = [("cpu.percent", None), ("load.1", None), ("load.5", None), ("load.
               ("fs.free_bytes", {"mountpoint": "/"})]
 
 
-def simulated_day(days: int = 2) -> dict:
+def simulated_day(days: int = 6) -> dict:
     """What the store writes per day at the defaults on a box that has run for years, without waiting a day.
 
     A store aged with full tiers (48 h raw, 30 days of 5-min, 2 years of hourly; 9 series, this
