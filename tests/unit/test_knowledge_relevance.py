@@ -198,3 +198,13 @@ def test_the_map_is_fit_on_unseen_leaders_not_in_sample_ones():
     assert (cal["leaders"], cal["holding_fix"]) == (40, 10)
     mean = sum(tool.calibrated(cal, tool._logit(beta, c["seen"][0][1])) for c in prepared) / 40
     assert 0.1 < mean < 0.4  # ~ the unseen rate (1 in 4), far from the in-sample 1.0
+
+
+def test_a_fit_whose_floor_would_match_nothing_is_refused_with_the_culprit():
+    tool = _fit_tool()
+    prepared = [{"group": "off-topic:my car won't start", "off": True,
+                 "seen": [("engine-wont-start", [0.9, 1.0, 1.1], 0)], "unseen": [], "left_out": 0}]
+    beta = [0.0, 3.0, 3.0, 3.0]  # the off-topic question reaches the pattern with p ~ 1
+    with pytest.raises(tool.FloorTooHigh, match="my car won't start.*engine-wont-start"):
+        tool.check_floor(beta, 0.95, prepared)
+    tool.check_floor(beta, 0.5, prepared)  # a sane floor passes
