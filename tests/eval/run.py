@@ -267,9 +267,16 @@ def summarize(results: list[dict]) -> dict:
 #: Held-out cases' threads that a pattern author read (found by search before tools/heldout-guard
 #: existed) and then stopped citing: not unseen either, so they count as cited in the report.
 READ_BY_AUTHORS = {
+    # kbB: found by search, citations removed when the guard landed
     "https://github.com/openmediavault/openmediavault/issues/458",
     "https://github.com/OpenMediaVault-Plugin-Developers/installScript/issues/60",
     "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-kvm/issues/1",
+    # kbD: excerpts shown by a search before the guard was run on them; not used or cited
+    "https://github.com/openmediavault/openmediavault/issues/1433",
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-autoshutdown/issues/87",
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-wireguard/issues/13",
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-zfs/issues/98",
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-omvextrasorg/issues/87",
 }
 
 
