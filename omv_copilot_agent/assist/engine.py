@@ -72,6 +72,9 @@ def _scrub(text: str, secrets: list[str]) -> str:
 
 #: Tokens kept free for the chat template's role markers around the messages.
 PROMPT_MARGIN_TOKENS = 32
+#: In a small context window the box's state comes before the last related patterns: while the
+#: state would get fewer tokens than this, the lowest-scored pattern after the best is left out.
+STATE_MIN_TOKENS = 160
 
 
 def reply_room(provider: llm.Provider, window: int) -> int:
@@ -213,6 +216,11 @@ class Engine:
                 ran = self.diagnostics([m["pattern_id"] for m in matches])
                 budget = self._state_budget(chosen, query, list(sections), pats, ran, history, providers,
                                             redactor.redact)
+                while sections and len(pats) > 1 and budget.get("tokens", STATE_MIN_TOKENS) < STATE_MIN_TOKENS:
+                    pats = pats[:-1]
+                    budget = self._state_budget(chosen, query, list(sections), pats, ran, history, providers,
+                                                redactor.redact)
+                    budget["patterns_left_out"] = len(matches) - len(pats)
                 count = budget.pop("count", None)
                 state = prompt.budget_state(sections, chosen, budget["chars"], budget.get("tokens"),
                                             count) if sections else prompt.NO_STATE

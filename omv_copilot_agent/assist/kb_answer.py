@@ -60,6 +60,7 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
     bearing = [s for s in signals if s["pattern_id"] in {m["pattern_id"] for m in matches}]
     if bearing:
         lines.append("The box's state bears on this: " + "; ".join(s["title"] for s in bearing[:3]) + ".")
+    lines += fill.none_on_box([n for d in diags for n in d.get("needs") or []], snapshot)
     symptoms = pattern.get("symptoms") or []
     explanation = ("Typical symptoms: " + "; ".join(symptoms[:3]) + ".") if symptoms else ""
     return {"analysis": " ".join(lines), "possible_causes": causes, "suggested_diagnostics": diags,

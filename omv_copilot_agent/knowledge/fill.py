@@ -90,6 +90,27 @@ def values(diags: list[dict], query: str, snapshot) -> dict[str, str]:
             for v in [next((c for c in found.get(name, []) if _fits(diags, name, c)), None)] if v}
 
 
+#: A placeholder the box has none of, when the source that lists them was read: (source, key, what to say).
+#: Why: "mdadm --detail {md_device}" on a box that shows no array at all is itself the finding.
+NONE_ON_BOX = {
+    "md_device": ("storage", "raid", "This box shows no md RAID array right now (the last reading of /proc/mdstat "
+                                     "lists none): an array that should be there is not assembled or its disks are missing."),
+    "pool": ("storage", "zfs", "This box shows no ZFS pool right now: a pool that should be there is not imported "
+                               "(or the ZFS module is not loaded)."),
+}
+
+
+def none_on_box(names, snapshot) -> list[str]:
+    """For the placeholders ``names`` still asked for, what the box having none of them says (read sources only)."""
+    said = []
+    for name in dict.fromkeys(names):
+        source, key, sentence = NONE_ON_BOX.get(name, (None, None, None))
+        data = _data(snapshot, source) if source else {}
+        if key in data and not data[key]:
+            said.append(sentence)
+    return said
+
+
 def apply(diag: dict, filled: dict[str, str]) -> tuple[dict, list[str]]:
     """``diag``'s parameters with the known placeholders filled, and the names still asked for."""
     params, needs = {}, []

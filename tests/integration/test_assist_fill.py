@@ -47,8 +47,22 @@ def test_box_without_arrays_asks_which_array(srv):
         storage = copy.deepcopy(snap.sources["storage"].data)
         storage["raid"] = []
         snap.sources["storage"] = SourceResult(name="storage", status="ok", data=storage)
-    rows = _md_rows(_ask(srv(no_raid), "my raid is degraded"))
+    answer = _ask(srv(no_raid), "my raid is degraded")
+    rows = _md_rows(answer)
     assert rows and "{md_device}" in rows[0]["command"] and rows[0]["needs"] == ["md_device"], rows
+    # and the box having no array at all is said: it bears on the question
+    assert "This box shows no md RAID array right now" in answer["analysis"]
+
+
+def test_an_array_on_the_box_or_an_unread_source_says_nothing_of_none():
+    snap = fixture_snapshot()
+    assert fill.none_on_box(["md_device"], snap) == []  # md0 is there
+    assert fill.none_on_box(["md_device", "pool"], None) == []  # nothing read: nothing claimed
+    snap.sources["storage"] = SourceResult(name="storage", status="error", data={})
+    assert fill.none_on_box(["md_device"], snap) == []
+    snap.sources["storage"] = SourceResult(name="storage", status="ok", data={"raid": [], "zfs": []})
+    assert [s.split(":")[0] for s in fill.none_on_box(["pool", "md_device", "pool"], snap)] == [
+        "This box shows no ZFS pool right now", "This box shows no md RAID array right now (the last reading of /proc/mdstat lists none)"]
 
 
 def test_two_degraded_arrays_are_not_guessed(srv):

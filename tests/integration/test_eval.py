@@ -23,9 +23,10 @@ from tests.eval import evalset, run
 FLOORS = {
     # tuned 0.90/0.95/0.90 -> 0.95/0.99/0.91 after 16 services/network patterns from the trackers (kbB)
     "tuned": {"fix_top1": 0.95, "relevant_top3": 0.99, "context_ok": 0.91, "off_topic_handled": 1.0},
-    # 0.416 -> 0.40: one held-out case fewer after 13 storage/hardware patterns from the trackers
+    # 0.416 -> 0.40 after kbA's 13 storage patterns, -> 0.45 after kbB's 16 services/network ones, -> 0.466 after kbD's 8 plugin ones
     # (merged on the tuned split's evidence; the held-out split decides no merge)
-    "heldout": {"fix_top1": 0.40, "relevant_top3": 0.833, "context_ok": 0.65, "off_topic_handled": 1.0},
+    # relevant@3 0.866 -> 0.85 after kbC's 8 access/performance/power patterns (one case)
+    "heldout": {"fix_top1": 0.466, "relevant_top3": 0.85, "context_ok": 0.666, "off_topic_handled": 1.0},
 }
 # ECE: the score is the pair model's logit through a Platt map fit on the tuned questions ranked
 # WITHOUT the patterns written from their own source (tools/fit-relevance: a new question has no
@@ -33,8 +34,9 @@ FLOORS = {
 # unseen problems at ~0.085 (raw 0.117); on the tuned split as written, where 9 in 10 leaders hold
 # the fix, it is under-confident by design (0.368; raw 0.330). An earlier per-role Platt map fit
 # in sample took the tuned ECE to 0.085 and the held-out one from 0.154 to 0.366.
-# Measured after the refit on 156 patterns: tuned 0.378, held-out 0.173 (0.150 on the 143 before).
-ECE_CEILING = {"tuned": 0.38, "heldout": 0.18}
+# Measured on 188 patterns: tuned 0.336, held-out 0.178 (0.161 on 172 and 180, 0.173 on 156,
+# 0.150 on 143).
+ECE_CEILING = {"tuned": 0.34, "heldout": 0.18}
 
 
 @pytest.fixture(scope="module")

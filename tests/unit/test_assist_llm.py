@@ -10,6 +10,8 @@ import json
 
 import pytest
 
+from omv_copilot_agent.assist import engine
+
 from tests.assist_helpers import PRIVATE, realistic_sections, with_state
 from tests.conftest import free_port
 from tests.fake_llm import GOOD_ANSWER, FakeLLM
@@ -255,6 +257,22 @@ def test_a_llama_server_gets_the_state_cut_to_its_window_in_its_tokens(agents, f
         assert tokens <= 1024 - 256  # room for the reply is kept
         assert step["outputs"]["state_sections"][0] == "services" and "services" in step["outputs"]["trimmed_sections"]
         assert llama.tokenized <= 8  # measured and rescaled, not tokenized row by row
+    finally:
+        llama.close()
+
+
+def test_a_small_window_keeps_the_state_before_the_last_related_patterns(agents, forget):
+    llama = FakeLLM(llama_ctx=1024)
+    try:
+        agent = agents(llama.provider("local", max_tokens=120), state_budget_chars=100000)
+        with_state(agent, realistic_sections())
+        answer = ask(agent, "my raid array md0 is degraded, what should I do?")  # five RAID patterns match
+        steps = {s["point"]: s for s in agent.store.get_trace(answer["trace_id"])["steps"]}
+        outputs = steps["prompt_assembly"]["outputs"]
+        assert len(steps["pattern_matching"]["outputs"]["matched"]) == 5
+        assert outputs["state_budget"]["tokens"] >= engine.STATE_MIN_TOKENS, outputs["state_budget"]
+        assert outputs["state_budget"]["patterns_left_out"] >= 1 and outputs["state_sections"][0] == "storage"
+        assert "mdadm-degraded" in outputs["sent"]["messages"][-1]["content"]  # the best match stays
     finally:
         llama.close()
 
