@@ -131,6 +131,43 @@ def test_samples_survive_a_failed_flush(make_config, monkeypatch):
         agent.close()
 
 
+#: Real SQLite failures after flush_metrics took the buffer: the flush's last statement (the alerts'
+#: UPDATE), and the COMMIT itself (where a full disk fails in WAL mode: the frames are written then),
+#: here a deferred foreign key a trigger breaks, which SQLite checks only at COMMIT.
+LATE_FAILURES = {
+    "last statement": ["CREATE TRIGGER late BEFORE UPDATE ON alerts BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"],
+    "commit": ["CREATE TABLE parent (id INTEGER PRIMARY KEY)",
+               "CREATE TABLE child (p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)",
+               "CREATE TRIGGER late AFTER INSERT ON metrics_raw BEGIN INSERT INTO child VALUES (1); END"],
+}
+
+
+@pytest.mark.parametrize("where", sorted(LATE_FAILURES))
+def test_samples_and_alert_counts_survive_a_flush_that_fails_after_taking_them(tmp_path, where):
+    """A flush that fails must leave its samples and an open alert's counted cycles for the next one."""
+    from omv_copilot_agent.daemon.persist import WriteBehind
+    from omv_copilot_agent.store import Store, StoreError
+
+    store = Store(tmp_path)
+    clock = FakeClock()
+    alert = {"rule": "fs_full", "subject": "/srv/a", "severity": "warning", "title": "t", "message": "m"}
+    alert_id = store.insert_alert(alert, clock.now)
+    persist = WriteBehind(store, 900, clock=clock)
+    persist.flushed_at = clock.now
+    snapshot = SteadyCollector().collect()
+    persist.add(snapshot, [("load.1", None, 0.5)])
+    store.touch_alert(alert_id, alert, clock.now + 60)  # counted in memory until the flush
+    for sql in LATE_FAILURES[where]:
+        store.conn.execute(sql)
+    with pytest.raises(StoreError):
+        persist.flush()
+    store.conn.execute("DROP TRIGGER late")
+    persist.flush()
+    assert store.series("load.1", None, since=0) == [(snapshot.taken_at, 0.5)], "the buffered samples were lost"
+    assert store.query("SELECT count FROM alerts WHERE id = ?", (alert_id,))[0][0] == 2, "the counted cycle was lost"
+    store.close()
+
+
 @pytest.mark.parametrize("key", ["flush_interval_s"])
 def test_flush_interval_is_validated(make_config, key):
     from omv_copilot_agent.config import ConfigError
