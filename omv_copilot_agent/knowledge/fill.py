@@ -101,11 +101,15 @@ NONE_ON_BOX = {
 
 
 def none_on_box(names, snapshot) -> list[str]:
-    """For the placeholders ``names`` still asked for, what the box having none of them says (read sources only)."""
+    """For the placeholders ``names`` still asked for, what the box having none of them says.
+
+    Only from a source read in full (status ok): a degraded storage reading keeps ``zfs: []`` when
+    ``zpool list`` failed or timed out, which says nothing about the pools the box has.
+    """
     said = []
     for name in dict.fromkeys(names):
         source, key, sentence = NONE_ON_BOX.get(name, (None, None, None))
-        data = _data(snapshot, source) if source else {}
+        data = _data(snapshot, source) if source and snapshot is not None and snapshot.status(source) == "ok" else {}
         if key in data and not data[key]:
             said.append(sentence)
     return said

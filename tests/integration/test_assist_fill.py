@@ -60,6 +60,10 @@ def test_an_array_on_the_box_or_an_unread_source_says_nothing_of_none():
     assert fill.none_on_box(["md_device", "pool"], None) == []  # nothing read: nothing claimed
     snap.sources["storage"] = SourceResult(name="storage", status="error", data={})
     assert fill.none_on_box(["md_device"], snap) == []
+    # zpool list timed out: the storage reading is degraded and its empty pool list is no finding
+    snap.sources["storage"] = SourceResult(name="storage", status="degraded", data={"raid": [], "zfs": []},
+                                           reason="zpool list: timed out after 15 s")
+    assert fill.none_on_box(["pool", "md_device"], snap) == []
     snap.sources["storage"] = SourceResult(name="storage", status="ok", data={"raid": [], "zfs": []})
     assert [s.split(":")[0] for s in fill.none_on_box(["pool", "md_device", "pool"], snap)] == [
         "This box shows no ZFS pool right now", "This box shows no md RAID array right now (the last reading of /proc/mdstat lists none)"]
