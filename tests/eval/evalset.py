@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -116,9 +117,29 @@ def validate(cases: list[dict]) -> list[str]:
     return problems
 
 
+def source_key(url: str) -> str:
+    """One spelling of a thread's or page's address, however it was written or linked.
+
+    Why: the held-out guard and the citation checks compare addresses; a pattern citing a comment
+    of a held-out case's thread (``issues/5#issuecomment-1``), its pull-request twin (``pull/5``:
+    GitHub numbers both alike and redirects one to the other), another capitalisation of the
+    owner, ``http://`` or ``www.``, or the forum thread with its title slug or a post id, cites
+    that same thread and must not pass as a new one.
+    """
+    parts = urlsplit(str(url).strip())
+    host = parts.netloc.lower().removeprefix("www.")
+    path, query, fragment = parts.path.rstrip("/"), parts.query.rstrip("/"), parts.fragment
+    if host == "github.com":  # a fragment there is a comment of the same thread
+        path, fragment = re.sub(r"^(/[^/]+/[^/]+)/(?:issues|pull)/(\d+)(?:/.*)?$", r"\1/issues/\2", path.lower()), ""
+    thread = re.match(r"(?i)thread/(\d+)", query)
+    if host.endswith("forum.openmediavault.org") and thread:  # a slug, a post id, a post anchor: the same thread
+        query, fragment = f"thread/{thread.group(1)}", ""
+    return f"https://{host}{path}" + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
+
+
 def heldout_sources(cases: list[dict] | None = None) -> set[str]:
-    """The threads and pages the held-out cases come from (no trailing slash)."""
-    return {str(c["source"]).rstrip("/") for c in (load() if cases is None else cases)
+    """The threads and pages the held-out cases come from, as :func:`source_key` spells them."""
+    return {source_key(c["source"]) for c in (load() if cases is None else cases)
             if c.get("split") == "heldout" and c.get("source")}
 
 

@@ -281,7 +281,7 @@ READ_BY_AUTHORS = {
 
 
 def cited_sources(patterns_dir: Path = ROOT / "patterns") -> set[str]:
-    """Every thread or page the shipped patterns cite in ``sources:`` (no trailing slash).
+    """Every thread or page the shipped patterns cite in ``sources:`` (as evalset.source_key spells it).
 
     Why: a case whose own thread a pattern cites is not an unseen problem, however the pattern
     came to cite it (found independently in the tracker, or added to an older pattern's sources);
@@ -295,16 +295,16 @@ def cited_sources(patterns_dir: Path = ROOT / "patterns") -> set[str]:
         for source in data.get("sources") or []:
             url = source.get("url") if isinstance(source, dict) else source
             if isinstance(url, str):
-                cited.add(url.rstrip("/"))
+                cited.add(evalset.source_key(url))
     return cited
 
 
 def evaluate(cases: list[dict], answerer: Answerer) -> dict:
     started = time.monotonic()
     results = [run_case(case, answerer) for case in cases]
-    cited = cited_sources() | READ_BY_AUTHORS
+    cited = cited_sources() | {evalset.source_key(u) for u in READ_BY_AUTHORS}
     for case, result in zip(cases, results):
-        result["source_cited"] = str(case.get("source", "")).rstrip("/") in cited
+        result["source_cited"] = bool(case.get("source")) and evalset.source_key(case["source"]) in cited
     report = {"answerer": answerer.name, "seconds": round(time.monotonic() - started, 2), "results": results,
               "splits": {split: summarize([r for r in results if r["split"] == split]) for split in evalset.SPLITS}}
     report["splits"]["all"] = summarize(results)

@@ -297,9 +297,37 @@ HELDOUT_CITED_BEFORE_GUARD = {
 
 def test_no_new_pattern_cites_a_heldout_cases_thread():
     cited = run.cited_sources() & evalset.heldout_sources()
-    new = sorted(cited - HELDOUT_CITED_BEFORE_GUARD)
+    new = sorted(cited - {evalset.source_key(u) for u in HELDOUT_CITED_BEFORE_GUARD})
     assert not new, f"patterns cite held-out cases' threads (check a source first: tools/heldout-guard URL): {new}"
     guard = subprocess.run([PYTHON, str(ROOT / "tools/heldout-guard"), sorted(HELDOUT_CITED_BEFORE_GUARD)[0],
                             "https://example.org/not-a-case"], capture_output=True, text=True, timeout=60)
     assert guard.returncode == 1 and guard.stdout.splitlines()[0].startswith("HELD-OUT")
     assert guard.stdout.splitlines()[1].startswith("ok")
+
+
+def test_the_guard_knows_a_heldout_thread_however_its_address_is_written(capsys, tmp_path):
+    """A comment anchor, the pull-request twin, another capitalisation, http or www, a forum slug or
+    post id: the same thread. Exact string comparison let each of these pass as a new source."""
+    from tests.conftest import load_tool
+
+    guard = load_tool("heldout-guard")
+    held = evalset.heldout_sources([
+        {"split": "heldout", "source": "https://github.com/Some-Owner/some-plugin/issues/42"},
+        {"split": "heldout", "source": "https://forum.openmediavault.org/index.php?thread/4711-raid-gone-after-reboot/"},
+        {"split": "tuned", "source": "https://github.com/o/r/issues/7"}])
+    for url in ("https://github.com/Some-Owner/some-plugin/issues/42/",
+                "https://github.com/Some-Owner/some-plugin/issues/42#issuecomment-123456",
+                "https://github.com/some-owner/Some-Plugin/issues/42",
+                "https://github.com/Some-Owner/some-plugin/pull/42",
+                "https://github.com/Some-Owner/some-plugin/pull/42/files",
+                "http://www.github.com/Some-Owner/some-plugin/issues/42",
+                "https://forum.openmediavault.org/index.php?thread/4711/",
+                "https://forum.openmediavault.org/index.php?thread/4711-raid-gone-after-reboot/&postID=99#post99"):
+        assert guard.main([url], held) == 1, url
+    for url in ("https://github.com/Some-Owner/some-plugin/issues/420", "https://github.com/Some-Owner/other/issues/42",
+                "https://github.com/o/r/issues/7", "https://forum.openmediavault.org/index.php?thread/47110/"):
+        assert guard.main([url], held) == 0, url
+    assert "HELD-OUT" in capsys.readouterr().out
+    # the citation check (test_no_new_pattern_cites_a_heldout_cases_thread) spells a pattern's sources the same way
+    (tmp_path / "a.yaml").write_text("pattern_id: a\nsources:\n- https://github.com/Some-Owner/some-plugin/pull/42#discussion_r1\n")
+    assert run.cited_sources(tmp_path) & held
