@@ -160,6 +160,11 @@ def without_openssl() -> Iterator[bool]:
     needs TLS (an LLM provider, an HTTPS webhook, SMTP STARTTLS — each imports requests or
     smtplib at send time) imports ``ssl`` as usual.
 
+    What stays without TLS for the daemon's life: ``http.client.HTTPSConnection`` and
+    ``urllib.request``'s HTTPS handler (both decided when those modules were imported inside
+    the block). Nothing in the daemon uses them; HTTPS goes through requests (urllib3's own
+    classes), which tests/unit/test_memory_openssl.py checks after the daemon's start-up imports.
+
     Does nothing when OpenSSL is already loaded (there is nothing left to save).
     """
     if any(sys.modules.get(name) is not None for name in OPENSSL_MODULES):
