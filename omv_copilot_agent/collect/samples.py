@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 from omv_copilot_agent.collect.snapshot import Snapshot
+
+
+def _number(value) -> bool:
+    """A value the store can keep: a finite int or float. Why: a NaN or a string from a sensor or a
+    smartctl reading would fail the flush's NOT NULL/REAL constraints, and the write-behind buffer keeps
+    what it could not write, so one such sample would block every later flush."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def metric_samples(snap: Snapshot) -> list[tuple[str, dict | None, float]]:
@@ -41,4 +50,4 @@ def metric_samples(snap: Snapshot) -> list[tuple[str, dict | None, float]]:
             realloc = (disk.get("nvme") or {}).get("media_errors")
         if isinstance(realloc, (int, float)):
             samples.append(("disk.reallocated", labels, realloc))
-    return [s for s in samples if s[2] is not None]
+    return [s for s in samples if _number(s[2])]

@@ -271,3 +271,24 @@ def test_hourly_retention_does_not_flush_the_buffer(make_config):
         assert len(agent.store.series("mem.percent", None, since=0)) == 2
     finally:
         agent.close()
+
+
+def test_a_sample_the_store_cannot_keep_is_not_buffered(tmp_path):
+    """A NaN or a string from a sensor or a smartctl reading would fail the flush's NOT NULL/REAL
+    constraints; buffered, it would block every later flush (the buffer keeps what it could not write)."""
+    from omv_copilot_agent.collect.samples import metric_samples
+    from omv_copilot_agent.daemon.persist import WriteBehind
+    from omv_copilot_agent.store import Store
+
+    now = time.time()
+    system = {"cpu": {"percent": float("nan"), "load": [0.5, float("inf"), "1.0"]}, "memory": {"percent": 41.0},
+              "temperatures": [{"sensor": "acpi", "label": "cpu", "current_c": True}]}
+    snap = Snapshot(now, {"system": SourceResult("system", "ok", system, None, 0.01, now)})
+    assert metric_samples(snap) == [("load.1", None, 0.5), ("mem.percent", None, 41.0)]
+    store = Store(tmp_path)
+    persist = WriteBehind(store, 0)
+    persist.add(snap, metric_samples(snap))
+    later = Snapshot(now + 60, {"system": SourceResult("system", "ok", system, None, 0.01, now + 60)})
+    persist.add(later, metric_samples(later))  # the next flush goes through as well
+    assert len(store.series("mem.percent", since=now - 10, until=now + 120)) == 2
+    store.close()
