@@ -146,6 +146,8 @@ def in_child(fn: Callable[..., T], *args) -> T:
 
 #: The modules that map and initialise OpenSSL (libcrypto, libssl) when imported.
 OPENSSL_MODULES = ("ssl", "_ssl", "_hashlib")
+#: Modules that fix at import time whether they offer HTTPS.
+DECIDE_HTTPS_AT_IMPORT = ("http.client", "urllib.request")
 
 
 @contextlib.contextmanager
@@ -160,16 +162,19 @@ def without_openssl() -> Iterator[bool]:
     needs TLS (an LLM provider, an HTTPS webhook, SMTP STARTTLS — each imports requests or
     smtplib at send time) imports ``ssl`` as usual.
 
-    What stays without TLS for the daemon's life: ``http.client.HTTPSConnection`` and
-    ``urllib.request``'s HTTPS handler (both decided when those modules were imported inside
-    the block). Nothing in the daemon uses them; HTTPS goes through requests (urllib3's own
-    classes), which tests/unit/test_memory_openssl.py checks after the daemon's start-up imports.
+    ``http.client`` and ``urllib.request`` decide at import whether they offer HTTPS
+    (``HTTPSConnection``, ``HTTPSHandler``). When the block imported them, they leave
+    ``sys.modules`` with it, so the next module that imports them (prometheus_client for
+    ``/metrics``, requests for a webhook) gets them again, with HTTPS and OpenSSL; the modules
+    imported in the block keep the plain-HTTP copies they already hold (werkzeug's dev server,
+    http.cookiejar), which never speak TLS. tests/unit/test_memory_openssl.py checks both.
 
     Does nothing when OpenSSL is already loaded (there is nothing left to save).
     """
     if any(sys.modules.get(name) is not None for name in OPENSSL_MODULES):
         yield False
         return
+    already = {name for name in DECIDE_HTTPS_AT_IMPORT if name in sys.modules}
     for name in OPENSSL_MODULES:
         sys.modules[name] = None  # an import of it raises ImportError, as where Python lacks OpenSSL
     try:
@@ -178,3 +183,6 @@ def without_openssl() -> Iterator[bool]:
         for name in OPENSSL_MODULES:
             if sys.modules.get(name, ...) is None:
                 del sys.modules[name]
+        for name in DECIDE_HTTPS_AT_IMPORT:
+            if name not in already:
+                sys.modules.pop(name, None)  # imported without HTTPS: the next importer gets it anew

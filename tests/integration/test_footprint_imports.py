@@ -40,18 +40,21 @@ with memory.without_openssl():  # as `omv-copilot daemon` imports it (cli/daemon
 config_path, token_file, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
 
-def report():
-    import http.client  # here: the daemon's start-up imports it (without OpenSSL), as on a box
+def status() -> int:
+    # GET /api/v1/system/status over a plain socket: http.client here would be this process's own import
+    import socket
 
     token = open(token_file).read().strip()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(("GET /api/v1/system/status HTTP/1.0\r\nAuthorization: Bearer " + token + "\r\n\r\n").encode())
+        head = conn.recv(64).decode("latin-1")
+    return int(head.split()[1])
+
+
+def report():
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # until the first cycle's snapshot is served
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request("GET", "/api/v1/system/status", headers={"Authorization": "Bearer " + token})
-        response = conn.getresponse()
-        response.read()
-        conn.close()
-        if response.status == 200:
+        if status() == 200:
             break
         time.sleep(0.2)
     print("MODULES " + json.dumps(sorted(sys.modules)), flush=True)

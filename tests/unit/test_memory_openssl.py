@@ -22,6 +22,9 @@ import hashlib, hmac  # built-in hashes answer
 assert hashlib.sha1(b"x").hexdigest() == "11f6ad8ec52a2984abaafd7c3b516503785c2072"
 assert hmac.new(b"k", b"m", "sha256").hexdigest() == "b60090e3052297aeb5a080889ce2fc4bca957e756faeb4df7d31800ca1e771ec"
 
+import http.client, urllib.request  # imported again after the block: with HTTPS
+assert hasattr(http.client, "HTTPSConnection") and hasattr(urllib.request, "HTTPSHandler")
+import prometheus_client  # noqa: F401 - /metrics: `from urllib.request import HTTPSHandler`
 import ssl, smtplib, requests  # after the block TLS imports as usual
 assert ssl.create_default_context().verify_mode == ssl.CERT_REQUIRED
 assert hasattr(smtplib, "SMTP_SSL")
