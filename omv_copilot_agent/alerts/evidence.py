@@ -167,15 +167,30 @@ def _last_change(store, before: float, cache: dict) -> dict | None:
     return out
 
 
+def best_match(index, found: list[Finding], title: str = "") -> matcher.Match | None:
+    """The pattern ``found`` points to; among several, the one best worded for ``title``; without
+    any, the best for ``title``.
+
+    Why one function: the Dashboard shows this pattern for an alert or finding titled ``title``, and
+    the alert's evidence (its page, e-mail, webhook) must name the same one. The first of several the
+    findings reach is not the one meant (a data filesystem predicted full reaches the backup target's
+    pattern first, the data disk's second); the title says which of them this alert is about.
+    """
+    signalled = matcher.rank(index, "", found, limit=5) if found else []
+    if len(signalled) > 1 and title:
+        ids = {m.pattern_id for m in signalled}
+        signalled = [m for m in matcher.rank(index, title, found, limit=20) if m.pattern_id in ids] or signalled
+    best = signalled[:1] or (matcher.rank(index, title, found, limit=1) if title else [])
+    return best[0] if best else None
+
+
 def best_pattern(index, alert: dict, found: list[Finding]) -> dict | None:
-    """The knowledge base's best pattern for the alert's findings (or, without any, its title) and its first check."""
-    ranked = matcher.rank(index, "", found, limit=1) if found else []
-    if not ranked:
-        ranked = matcher.rank(index, alert.get("title") or "", None, limit=1)
-    if not ranked:
+    """:func:`best_match` for the alert's findings and title, with the pattern's first check."""
+    match = best_match(index, found, alert.get("title") or "")
+    if match is None:
         return None
-    pattern = ranked[0].pattern
-    out = {"id": ranked[0].pattern_id, "title": pattern.get("title"), "score": round(ranked[0].score, 2)}
+    pattern = match.pattern
+    out = {"id": match.pattern_id, "title": pattern.get("title"), "score": round(match.score, 2)}
     steps = pattern.get("diagnostics") or []
     if steps:
         try:
