@@ -9,6 +9,7 @@ rather than crashing the cycle.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,14 @@ class Degraded(_SourceShort):
 
 class Unavailable(_SourceShort):
     """The source does not exist here (no OMV, no smartctl, …); the reason says which."""
+
+
+def mtime(path: str | os.PathLike) -> float | None:
+    """When ``path`` was last written (None: it is not there or not readable)."""
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
 
 
 @dataclass

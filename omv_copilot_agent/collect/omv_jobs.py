@@ -52,7 +52,7 @@ from pathlib import Path
 
 from omv_copilot_agent import runner
 from omv_copilot_agent.collect import logs
-from omv_copilot_agent.collect.base import Degraded, Unavailable
+from omv_copilot_agent.collect.base import Degraded, Unavailable, mtime
 
 NAME = "omv_jobs"
 #: how far back the journal is asked (a monthly job is seen once)
@@ -482,13 +482,6 @@ def _attach_log(jobs: list[dict], log_runs: list[dict], kind: str, log_name: str
             start.update(ok=True)
 
 
-def _deployed_at(path: Path) -> float | None:
-    try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return None
-
-
 def _read(path: Path) -> str:
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -514,15 +507,15 @@ def build(omv: dict, entries: list[dict], log_runs: list[dict], paths: Paths, jo
                    "enabled": raw.get("enable") in (True, 1, "1", "true"), "schedule": schedule(raw, kind), "runs": []}
             if kind == "smart":  # smartd runs it; getScheduleList gives the disk's canonical file and its links
                 job.update(test=raw.get("type"), devices=sorted({str(raw.get("devicefile")), *map(str, raw.get("devicelinks") or [])}),
-                           script=None, deployed_at=_deployed_at(paths.smartd_conf))
+                           script=None, deployed_at=mtime(paths.smartd_conf))
             elif kind == "borgbackup":  # run-parts runs it: no journal line of its own
                 period = borg_period(raw)
                 script = paths.borg_scripts_dir / f"{period}.d" / f"borgbackup-{raw['uuid']}" if period else None
                 job.update(archive=str(raw.get("name") or ""), schedule=borg_at.get(str(period)), script=None,
-                           deployed_at=_deployed_at(script) if script else None)
+                           deployed_at=mtime(script) if script else None)
             else:
                 script = paths.scripts_dir / f"{PREFIX[kind]}{raw['uuid']}"
-                job.update(execution=raw.get("execution", "exactly"), script=str(script), deployed_at=_deployed_at(script))
+                job.update(execution=raw.get("execution", "exactly"), script=str(script), deployed_at=mtime(script))
             jobs.append(job)
     names = [j["name"] for j in jobs]
     for job in jobs:  # two jobs with one comment: the uuid tells their alerts apart
