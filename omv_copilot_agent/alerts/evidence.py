@@ -21,6 +21,7 @@ import json
 import re
 import time
 
+from omv_copilot_agent import credentials
 from omv_copilot_agent.alerts.rules import foretold
 from omv_copilot_agent.changes.omvconfig import SECRET_FIELD
 from omv_copilot_agent.findings import Finding
@@ -45,21 +46,12 @@ DISK_RULES = frozenset({"smart_health", "smart_attributes", "nvme_health", "disk
 #: C0/C1 controls, and the Unicode ones that break or reorder a line (line/paragraph separators, bidi
 #: overrides and isolates, zero-width characters): an e-mail or chat line must read as it is
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-#: ``password=x``, ``"token": "x"``, ``--pass x``, ``user:secret@host``: the secret part is masked
-_CREDENTIALS = (
-    re.compile(r"(?i)([\w-]*(?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|access[_-]?key|private[_-]?key|psk)"
-               r"[\w-]*\"?\s*[=:]\s*[\"']?)([^\s\"',;}]+)"),
-    re.compile(r"(?i)(\bbearer\s+)(\S+)"),
-    re.compile(r"(?i)(--(?:password|passwd|pass|token|secret|api-key)(?:=|\s+))(\S+)"),
-    re.compile(r"(://[^\s/:@\"']+:)([^\s@/\"']+)(?=@)"),
-)
 
 
 def clean_text(value: object, limit: int = MAX_TEXT) -> str:
     """``value`` as one line of at most ``limit`` characters, without control characters or credentials."""
     text = _CONTROL.sub(" ", str(value))
-    for rx in _CREDENTIALS:
-        text = rx.sub(lambda m: m.group(1) + "***", text)
+    text = credentials.mask(text, lambda _secret: "***")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
