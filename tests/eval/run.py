@@ -279,6 +279,11 @@ READ_BY_AUTHORS = {
     "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-omvextrasorg/issues/87",
     # fifth session: kbG read a search excerpt before the guard said held-out; that problem class was dropped
     "https://github.com/openmediavault/openmediavault/issues/1069",
+    # fifth session: kbL's searches showed excerpts of these before the guard said held-out; not used or cited
+    "https://github.com/openmediavault/openmediavault/issues/1132",
+    "https://github.com/openmediavault/openmediavault/issues/1488",
+    "https://github.com/openmediavault/openmediavault/issues/1888",
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-compose/issues/30",
 }
 
 
