@@ -282,6 +282,7 @@ READ_BY_AUTHORS = {
     # fifth session: kbL's searches showed excerpts of these before the guard said held-out; not used or cited
     "https://github.com/openmediavault/openmediavault/issues/1132",
     "https://github.com/openmediavault/openmediavault/issues/1488",
+    "https://github.com/openmediavault/openmediavault/issues/1741",
     "https://github.com/openmediavault/openmediavault/issues/1888",
     "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-compose/issues/30",
 }
