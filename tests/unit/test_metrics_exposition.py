@@ -74,3 +74,15 @@ def test_hostile_label_values_survive_the_parser():
     assert models == {'WDC "Red"\\Plus\n', "None", "x"}
     temps = {dict(labels)["device"]: value for (_, labels), value in got["omv_copilot_disk_temperature_celsius"][2].items()}
     assert temps == {"/dev/sda": "34.0", "/dev/sdb": "nan", "/dev/sdc": "inf", "/dev/sdd": "-inf"}
+
+
+def test_invalid_metric_or_label_names_are_refused():
+    import pytest
+
+    from omv_copilot_agent.api.metrics import Gauge
+
+    for name, labels in (("1st_metric", ()), ("omv-copilot", ()), ("ok", ["mount point"]), ("ok", ["__reserved"]),
+                         ("ok", ["1x"]), ("", ())):
+        with pytest.raises(ValueError):
+            Gauge(name, "help", labels)
+    assert list(Gauge("a:b_c", "x\\y\nz", ["_l1"]).lines())[0] == "# HELP a:b_c x\\\\y\\nz\n"
