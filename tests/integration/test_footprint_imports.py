@@ -31,6 +31,8 @@ RARE = {
     "prometheus_client": "/metrics writes the text format itself (api/metrics.py): the library pulls in urllib and OpenSSL",
     "ssl": "a /metrics scrape (every 15 s from a Prometheus) must not load OpenSSL",
     "urllib.request": "nothing the daemon serves fetches URLs (prometheus_client imported it, with HTTPS)",
+    "statistics": "only the health report's time-to-resolution median needs it (and with it fractions)",
+    "xml.etree.ElementTree": "only reading OMV's config.xml (pending changes, snapshot drift) parses XML",
 }
 
 DRIVER = r"""
