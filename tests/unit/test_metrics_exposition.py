@@ -8,7 +8,6 @@ the box below: the families, labels and values must stay the same.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from types import SimpleNamespace
 
