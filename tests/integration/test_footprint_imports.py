@@ -33,6 +33,12 @@ RARE = {
     "urllib.request": "nothing the daemon serves fetches URLs (prometheus_client imported it, with HTTPS)",
     "statistics": "only the health report's time-to-resolution median needs it (and with it fractions)",
     "xml.etree.ElementTree": "only reading OMV's config.xml (pending changes, snapshot drift) parses XML",
+    **{f"omv_copilot_agent.services.{name}": "its operations' handlers are imported at their first request "
+                                             "(services.operations.lazy)"
+       for name in ("assist", "changes", "history", "knowledge", "providers", "settings")},
+    "omv_copilot_agent.changes.preflight": "only the upgrade preflight operation needs it",
+    "omv_copilot_agent.changes.pending": "only the pending-changes operations need it",
+    "omv_copilot_agent.history.timeline": "only the timeline operation needs it",
 }
 
 DRIVER = r"""
