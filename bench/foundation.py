@@ -11,7 +11,6 @@ engine here), a real daemon process on a free loopback port, and a scratch SQLit
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import subprocess
 import sys
@@ -19,11 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import stop
+from _common import PYTHON, ROOT, percentile, stop, write_config
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-PYTHON = "/usr/bin/python3"
+#: the daemon's settings for the foundation numbers: a 10 s cycle, slow sources allowed, quiet logs
+CONFIG = {"collect": {"interval_s": 10, "source_timeout_s": 60}, "omv_rpc": {"timeout_s": 60},
+          "logging": {"level": "WARNING"}}
 
 
 def table(headers, rows, title=None) -> str:
@@ -34,30 +33,6 @@ def table(headers, rows, title=None) -> str:
     out.append("  ".join("-" * w for w in widths))
     out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
     return "\n".join(out)
-
-
-def pct(values, p) -> float:
-    values = sorted(values)
-    k = (len(values) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def write_config(folder: Path, interval_s: int = 10) -> Path:
-    import yaml
-
-    path = folder / "config.yaml"
-    path.write_text(yaml.safe_dump({"data_dir": str(folder / "data"),
-                                    "api": {"listen": f"127.0.0.1:{free_port()}", "token_file": str(folder / "token")},
-                                    "collect": {"interval_s": interval_s, "source_timeout_s": 60},
-                                    "omv_rpc": {"timeout_s": 60}, "logging": {"level": "WARNING"}}))
-    return path
 
 
 def bench_cycles(config_path: Path, cycles: int) -> str:
@@ -129,8 +104,8 @@ def bench_daemon(config_path: Path, cycles: int, requests_n: int) -> str:
             time.sleep(1)
         time.sleep(min(3, interval / 2))  # idle: between two cycles
         info = psutil.Process(proc.pid).memory_full_info()
-        rows = [["/system/status p50", f"{pct(times, 50):.2f} ms"], ["/system/status p95", f"{pct(times, 95):.2f} ms"],
-                ["/system/status p99", f"{pct(times, 99):.2f} ms"], ["/system/status max", f"{max(times):.2f} ms"],
+        rows = [["/system/status p50", f"{percentile(times, 50):.2f} ms"], ["/system/status p95", f"{percentile(times, 95):.2f} ms"],
+                ["/system/status p99", f"{percentile(times, 99):.2f} ms"], ["/system/status max", f"{max(times):.2f} ms"],
                 ["response size", f"{size / 1024:.1f} KiB"],
                 ["RSS after 1st cycle", f"{rss_first / 2**20:.1f} MiB"],
                 [f"idle RSS after {done} cycles", f"{info.rss / 2**20:.1f} MiB (USS {info.uss / 2**20:.1f} MiB)"],
@@ -191,7 +166,7 @@ def main() -> int:
     parser.add_argument("--snapshots", type=int, default=1000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="omv-copilot-bench-") as folder:
-        config_path = write_config(Path(folder))
+        config_path = write_config(Path(folder), CONFIG, api_threads=None)
         import platform
 
         import psutil

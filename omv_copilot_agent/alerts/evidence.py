@@ -21,6 +21,7 @@ import json
 import re
 import time
 
+from omv_copilot_agent import credentials
 from omv_copilot_agent.alerts.rules import foretold
 from omv_copilot_agent.changes.omvconfig import SECRET_FIELD
 from omv_copilot_agent.findings import Finding
@@ -45,21 +46,12 @@ DISK_RULES = frozenset({"smart_health", "smart_attributes", "nvme_health", "disk
 #: C0/C1 controls, and the Unicode ones that break or reorder a line (line/paragraph separators, bidi
 #: overrides and isolates, zero-width characters): an e-mail or chat line must read as it is
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-#: ``password=x``, ``"token": "x"``, ``--pass x``, ``user:secret@host``: the secret part is masked
-_CREDENTIALS = (
-    re.compile(r"(?i)([\w-]*(?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|access[_-]?key|private[_-]?key|psk)"
-               r"[\w-]*\"?\s*[=:]\s*[\"']?)([^\s\"',;}]+)"),
-    re.compile(r"(?i)(\bbearer\s+)(\S+)"),
-    re.compile(r"(?i)(--(?:password|passwd|pass|token|secret|api-key)(?:=|\s+))(\S+)"),
-    re.compile(r"(://[^\s/:@\"']+:)([^\s@/\"']+)(?=@)"),
-)
 
 
 def clean_text(value: object, limit: int = MAX_TEXT) -> str:
     """``value`` as one line of at most ``limit`` characters, without control characters or credentials."""
     text = _CONTROL.sub(" ", str(value))
-    for rx in _CREDENTIALS:
-        text = rx.sub(lambda m: m.group(1) + "***", text)
+    text = credentials.mask(text, lambda _secret: "***")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -167,15 +159,30 @@ def _last_change(store, before: float, cache: dict) -> dict | None:
     return out
 
 
+def best_match(index, found: list[Finding], title: str = "") -> matcher.Match | None:
+    """The pattern ``found`` points to; among several, the one best worded for ``title``; without
+    any, the best for ``title``.
+
+    Why one function: the Dashboard shows this pattern for an alert or finding titled ``title``, and
+    the alert's evidence (its page, e-mail, webhook) must name the same one. The first of several the
+    findings reach is not the one meant (a data filesystem predicted full reaches the backup target's
+    pattern first, the data disk's second); the title says which of them this alert is about.
+    """
+    signalled = matcher.rank(index, "", found, limit=5) if found else []
+    if len(signalled) > 1 and title:
+        ids = {m.pattern_id for m in signalled}
+        signalled = [m for m in matcher.rank(index, title, found, limit=20) if m.pattern_id in ids] or signalled
+    best = signalled[:1] or (matcher.rank(index, title, found, limit=1) if title else [])
+    return best[0] if best else None
+
+
 def best_pattern(index, alert: dict, found: list[Finding]) -> dict | None:
-    """The knowledge base's best pattern for the alert's findings (or, without any, its title) and its first check."""
-    ranked = matcher.rank(index, "", found, limit=1) if found else []
-    if not ranked:
-        ranked = matcher.rank(index, alert.get("title") or "", None, limit=1)
-    if not ranked:
+    """:func:`best_match` for the alert's findings and title, with the pattern's first check."""
+    match = best_match(index, found, alert.get("title") or "")
+    if match is None:
         return None
-    pattern = ranked[0].pattern
-    out = {"id": ranked[0].pattern_id, "title": pattern.get("title"), "score": round(ranked[0].score, 2)}
+    pattern = match.pattern
+    out = {"id": match.pattern_id, "title": pattern.get("title"), "score": round(match.score, 2)}
     steps = pattern.get("diagnostics") or []
     if steps:
         try:

@@ -9,7 +9,7 @@ data before any prompt is built (:meth:`Redactor.redact_data`):
 - in OpenMediaVault's configuration (the ``omv`` source: user-typed data) every string
   is an identifier placeholder unless its field is OMV's own vocabulary or a device node
   (:data:`OMV_KEEP`), which are kept but still text-redacted; command lines are scrubbed
-  of credentials (:data:`_CREDENTIALS`);
+  of credentials (:data:`omv_copilot_agent.credentials.PATTERNS`);
 - elsewhere fields named like identifiers (:data:`KIND_BY_KEY`) become placeholders and
   every other string is text-redacted.
 
@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+
+from omv_copilot_agent import credentials
 
 #: Keys whose values are secrets: dropped from the data at any depth.
 SECRET_KEY = re.compile(r"(?ix) passw | passphrase | ^pass$ | _pass$ | psk | secret | token | credential | wpa | ssid"
@@ -64,25 +66,6 @@ OMV_KEEP: dict[str, set[str]] = {
 #: Values that identify nobody (and would wreck prose if substituted as known values).
 COMMON = {"root", "nobody", "localhost", "none", "unknown", "users", "sudo", "ssh", "_ssh", "admin", "daemon", "staff",
           "www-data", "openmediavault-admin", "openmediavault-config", "openmediavault-notify", "true", "false", ""}
-
-#: Credentials inside command lines and log text: (pattern, group holding the secret).
-_CREDENTIALS: list[re.Pattern] = [
-    # password=x, "token": "x", PGPASSWORD=x, api_key: x (value up to a quote, space or separator)
-    re.compile(r"(?i)((?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|apikey|psk)\"?\s*[=:]\s*[\"']?)"
-               r"([^\s\"',;}]+)"),
-    # --password x, --password=x, --pass x, --token=x, --api-key x
-    re.compile(r"(?i)(--(?:password|passwd|pass|token|secret|api-key|apikey|auth)(?:=|\s+))([^\s\"'|;&]+)"),
-    # mysql/mysqldump/mariadb -pSECRET (attached)
-    re.compile(r"(?i)(\b(?:mysql\w*|mariadb\w*)\b[^|;&\n]*?\s-p)([^\s|;&]+)"),
-    # sshpass -p SECRET
-    re.compile(r"(\bsshpass\s+-p\s*)(\S+)"),
-    # curl/wget -u user:SECRET, --user user:SECRET
-    re.compile(r"((?:\s-u\s*|--user(?:=|\s+))[\"']?[^\s:\"']+:)([^\s\"'@]+)"),
-    # scheme://user:SECRET@host
-    re.compile(r"(://[^\s/:@\"']+:)([^\s@/\"']+)(?=@)"),
-    # Authorization: Bearer/Basic SECRET
-    re.compile(r"(?i)((?:bearer|basic)\s+)([A-Za-z0-9._~+/=-]{8,})"),
-]
 
 _TEXT_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("EMAIL", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")),
@@ -171,10 +154,8 @@ class Redactor:
 
     def scrub(self, text: str) -> str:
         """Credentials out of a command line or log text (also with identifier redaction off)."""
-        for pattern in _CREDENTIALS:
-            text = pattern.sub(lambda m: m.group(1) + (m.group(2) if _PLACEHOLDER.fullmatch(m.group(2))
-                                                         else self._placeholder("SECRET", m.group(2))), text)
-        return text
+        return credentials.mask(text, lambda secret: secret if _PLACEHOLDER.fullmatch(secret)
+                                else self._placeholder("SECRET", secret))
 
     def redact(self, text: str) -> str:
         text = self.scrub(text)

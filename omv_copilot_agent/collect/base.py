@@ -9,6 +9,7 @@ rather than crashing the cycle.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,22 +18,29 @@ DEGRADED = "degraded"
 UNAVAILABLE = "unavailable"
 
 
-class Degraded(Exception):
+class _SourceShort(Exception):
+    """A source that could not give all it holds: the reason for the admin, and what it could read."""
+
+    def __init__(self, reason: str, data: dict | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.data = data or {}
+
+
+class Degraded(_SourceShort):
     """Part of the source could not be read; ``data`` holds what could."""
 
-    def __init__(self, reason: str, data: dict | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.data = data or {}
 
-
-class Unavailable(Exception):
+class Unavailable(_SourceShort):
     """The source does not exist here (no OMV, no smartctl, …); the reason says which."""
 
-    def __init__(self, reason: str, data: dict | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.data = data or {}
+
+def mtime(path: str | os.PathLike) -> float | None:
+    """When ``path`` was last written (None: it is not there or not readable)."""
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
 
 
 @dataclass

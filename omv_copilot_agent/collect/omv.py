@@ -16,11 +16,10 @@ disks; the ``smart`` source reads SMART itself without waking them.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any, Callable
 
-from omv_copilot_agent.collect.base import Degraded, Unavailable
+from omv_copilot_agent.collect.base import Degraded, Unavailable, mtime
 from omv_copilot_agent.collect.omv_rpc import OmvRpcClient, OmvRpcError
 
 NAME = "omv"
@@ -77,13 +76,6 @@ CONFIG_CALLS: dict[str, tuple[str, str, dict | None, Callable[[Any], Any]]] = {
 
 def client_from(config) -> OmvRpcClient:
     return OmvRpcClient(config.get_path("omv_rpc.command", "omv-rpc"), float(config.get_path("omv_rpc.timeout_s", 15)))
-
-
-def _mtime(path: str) -> float | None:
-    try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return None
 
 
 def _live(info) -> dict:
@@ -146,10 +138,10 @@ def collect(ctx) -> dict:
             cache["live_at"] = now
     if cache.get("live_error"):
         errors["System.getInformation"] = cache["live_error"]
-    mtime = _mtime(ctx.config.get_path("omv_rpc.config_xml", "/etc/openmediavault/config.xml"))
-    if "config" not in cache or cache.get("mtime") != mtime:
+    written = mtime(ctx.config.get_path("omv_rpc.config_xml", "/etc/openmediavault/config.xml"))
+    if "config" not in cache or cache.get("mtime") != written:
         cache["raw"], cache["failed"] = read_calls(client, CONFIG_CALLS)
-        cache["mtime"], cache["retry"] = mtime, {k: (now + RETRY_FAILED_S, RETRY_FAILED_S) for k in cache["failed"]}
+        cache["mtime"], cache["retry"] = written, {k: (now + RETRY_FAILED_S, RETRY_FAILED_S) for k in cache["failed"]}
     else:
         # a failed call may have been transient (engine restarting): retry only those that are due
         due = [k for k in cache["failed"] if now >= cache["retry"][k][0]]

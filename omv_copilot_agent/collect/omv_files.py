@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omv_copilot_agent.collect import omv_salt as salt
+from omv_copilot_agent.collect.base import mtime
 
 NAME = "omv_files"
 BASELINE_FILE = "generated-files.json"
@@ -140,7 +141,7 @@ def drifted(paths: Paths, baseline: Baseline) -> list[dict]:
     states = salt.all_states(paths.deploy_root)
     owner = {f: s.name for s in states for f in s.files}
     settled = not dirty_modules(paths.dirty_file) and not revisions(paths.config_file)
-    applied_at = max(_mtime(paths.dirty_file), _mtime(paths.config_file))
+    applied_at = max(mtime(paths.dirty_file) or 0.0, mtime(paths.config_file) or 0.0)
     if baseline.taken_at is None:
         baseline.take(list(owner), paths, "first run")
         return []
@@ -148,13 +149,6 @@ def drifted(paths: Paths, baseline: Baseline) -> list[dict]:
         baseline.take(list(owner), paths, "after a deploy")
         return []
     return [hand_edit(f, owner[f]) for f in baseline.edited(list(owner), paths)]
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
 
 
 #: Tests point the source at a folder laid out like a box.

@@ -52,7 +52,7 @@ from pathlib import Path
 
 from omv_copilot_agent import runner
 from omv_copilot_agent.collect import logs
-from omv_copilot_agent.collect.base import Degraded, Unavailable
+from omv_copilot_agent.collect.base import Degraded, Unavailable, mtime
 
 NAME = "omv_jobs"
 #: how far back the journal is asked (a monthly job is seen once)
@@ -135,6 +135,14 @@ PLUGIN_LOGS = {"snapraid": ("snapraid.log", "snapraid_log"), "backup": ("omv-bac
                "borgbackup": ("borgbackup.log", "borg_log")}
 
 
+def cron() -> type:
+    """The ``croniter`` class, imported on first use: only a box with scheduled jobs pays for its
+    imports; the idle daemon of a box without any must not (tests/integration/test_footprint_imports.py)."""
+    from croniter import croniter
+
+    return croniter
+
+
 def _field(job: dict, name: str, every: str | None) -> str:
     raw = job.get(name)
     value = ",".join(map(str, raw)) if isinstance(raw, list) else str(raw if raw not in (None, "") else "*")
@@ -143,17 +151,15 @@ def _field(job: dict, name: str, every: str | None) -> str:
 
 def schedule(job: dict, kind: str) -> str | None:
     """The cron line OMV's salt template writes for ``job`` (None: @reboot or not a valid line)."""
-    from croniter import croniter  # here: only a box with scheduled jobs pays for its imports
-
     if kind == "userdefined" and job.get("execution") not in (None, "exactly"):
         return AT_SCHEDULES.get(str(job.get("execution")))
     if kind == "smart":  # smartd's -s T/MM/DD/d/HH: a test starts at its first check (every 30 min) in that hour
         expr = " ".join(["0", *(_field(job, k, None) for k in ("hour", "dayofmonth", "month", "dayofweek"))])
-        return expr if croniter.is_valid(expr) else None
+        return expr if cron().is_valid(expr) else None
     expr = " ".join([_field(job, "minute", "everynminute"), _field(job, "hour", "everynhour"),
                      _field(job, "dayofmonth", "everyndayofmonth"), _field(job, "month", None),
                      _field(job, "dayofweek", None)])
-    return expr if croniter.is_valid(expr) else None
+    return expr if cron().is_valid(expr) else None
 
 
 def job_name(job: dict, kind: str) -> str:
@@ -172,13 +178,11 @@ def clean(text: object, limit: int) -> str:
 
 def borg_schedules(cron_d: str) -> dict[str, str]:
     """openmediavault-borgbackup's cron file → {period: cron expression} of its ``run-parts <dir>/<period>.d/`` lines."""
-    from croniter import croniter  # here: only a box with scheduled jobs pays for its imports
-
     out = {}
     for line in cron_d.splitlines():
         m = _CRON_D_LINE.match(line.strip())
         period = os.path.basename(m["dir"]).removesuffix(".d") if m else None
-        if period in BORG_PERIODS and croniter.is_valid(" ".join(m["expr"].split())):
+        if period in BORG_PERIODS and cron().is_valid(" ".join(m["expr"].split())):
             out[period] = " ".join(m["expr"].split())
     return out
 
@@ -426,11 +430,9 @@ def _smartd_runs(jobs: list[dict], entries: list[dict]) -> None:
             continue
         start = _SMARTD_START.search(m["text"])
         if start:
-            from croniter import croniter
-
             mine = [j for j in smart if m["dev"] in j["devices"] and j["test"] == SMARTD_TEST_NAMES.get(start["name"])]
             hour = datetime.datetime.fromtimestamp(e["ts"]).replace(minute=0, second=0, microsecond=0)
-            mine.sort(key=lambda j: not (j["schedule"] and croniter.match(j["schedule"], hour)))  # the one due this hour first
+            mine.sort(key=lambda j: not (j["schedule"] and cron().match(j["schedule"], hour)))  # the one due this hour first
             if mine:
                 latest[m["dev"]] = _new_run(e["ts"], "journal")
                 mine[0]["runs"].append(latest[m["dev"]])
@@ -464,10 +466,8 @@ def _attach_log(jobs: list[dict], log_runs: list[dict], kind: str, log_name: str
             if started and (start is None or started[-1]["at"] > start["at"]):
                 owner, start = job, started[-1]
         if owner is None:
-            from croniter import croniter
-
             minute = datetime.datetime.fromtimestamp(lr["start"]).replace(second=0, microsecond=0)
-            due = [j for j in named or mine if j["enabled"] and j["schedule"] and croniter.match(j["schedule"], minute)]
+            due = [j for j in named or mine if j["enabled"] and j["schedule"] and cron().match(j["schedule"], minute)]
             if len(named) == 1:
                 due = named
             if len(due) != 1:
@@ -480,13 +480,6 @@ def _attach_log(jobs: list[dict], log_runs: list[dict], kind: str, log_name: str
             start.update(ok=False, exit=lr["exit"], message=lr["message"], evidence=evidence)
         elif lr["ok"] and start["ok"] is None:
             start.update(ok=True)
-
-
-def _deployed_at(path: Path) -> float | None:
-    try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return None
 
 
 def _read(path: Path) -> str:
@@ -514,15 +507,15 @@ def build(omv: dict, entries: list[dict], log_runs: list[dict], paths: Paths, jo
                    "enabled": raw.get("enable") in (True, 1, "1", "true"), "schedule": schedule(raw, kind), "runs": []}
             if kind == "smart":  # smartd runs it; getScheduleList gives the disk's canonical file and its links
                 job.update(test=raw.get("type"), devices=sorted({str(raw.get("devicefile")), *map(str, raw.get("devicelinks") or [])}),
-                           script=None, deployed_at=_deployed_at(paths.smartd_conf))
+                           script=None, deployed_at=mtime(paths.smartd_conf))
             elif kind == "borgbackup":  # run-parts runs it: no journal line of its own
                 period = borg_period(raw)
                 script = paths.borg_scripts_dir / f"{period}.d" / f"borgbackup-{raw['uuid']}" if period else None
                 job.update(archive=str(raw.get("name") or ""), schedule=borg_at.get(str(period)), script=None,
-                           deployed_at=_deployed_at(script) if script else None)
+                           deployed_at=mtime(script) if script else None)
             else:
                 script = paths.scripts_dir / f"{PREFIX[kind]}{raw['uuid']}"
-                job.update(execution=raw.get("execution", "exactly"), script=str(script), deployed_at=_deployed_at(script))
+                job.update(execution=raw.get("execution", "exactly"), script=str(script), deployed_at=mtime(script))
             jobs.append(job)
     names = [j["name"] for j in jobs]
     for job in jobs:  # two jobs with one comment: the uuid tells their alerts apart

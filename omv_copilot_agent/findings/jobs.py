@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import time
 
+from omv_copilot_agent.collect.omv_jobs import cron
 from omv_copilot_agent.findings.base import Finding, SnapshotView, number
 from omv_copilot_agent.findings.thresholds import Thresholds
 
@@ -61,8 +62,7 @@ def check(view: SnapshotView, t: Thresholds) -> list[Finding]:
 
 def _missed(job: dict, now: float, last: dict | None, t: Thresholds) -> tuple[float, float, float] | None:
     """(the expected run that did not happen, the grace allowed, since when runs are known), or None."""
-    from croniter import croniter  # here: only a box with scheduled jobs pays for its imports
-
+    croniter = cron()
     expr, deployed, seen_since = job.get("schedule"), number(job.get("deployed_at")), number(job.get("evidence_since"))
     if not isinstance(expr, str) or not croniter.is_valid(expr) or deployed is None or seen_since is None:
         return None

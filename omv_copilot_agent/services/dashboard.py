@@ -10,9 +10,9 @@ carries the evidence, so one click from the headline reaches the fix.
 
 from __future__ import annotations
 
+from omv_copilot_agent.alerts.evidence import best_match
 from omv_copilot_agent.alerts.rules import foretold
 from omv_copilot_agent.findings import CATALOGUE, SEVERITY_ORDER, Finding, Thresholds, evaluate
-from omv_copilot_agent.knowledge import matcher
 from omv_copilot_agent.services.call import Call
 from omv_copilot_agent.services.system import meta, snapshot
 
@@ -32,18 +32,11 @@ def question(title: str, subject: str, text: str, evidence: dict) -> str:
     return q[:QUESTION_MAX]
 
 
-def best_pattern(kb, found: list[Finding], query: str = "") -> dict | None:
-    """The pattern these findings point to (the best-worded one among several), else the best for ``query``."""
-    if kb is None:
-        return None
-    index = kb.index
-    signalled = matcher.rank(index, "", found, limit=5) if found else []
-    if len(signalled) > 1 and query:
-        ids = {m.pattern_id for m in signalled}
-        worded = [m for m in matcher.rank(index, query, found, limit=20) if m.pattern_id in ids]
-        signalled = worded or signalled
-    best = signalled[:1] or (matcher.rank(index, query, found, limit=1) if query else [])
-    return {"pattern_id": best[0].pattern_id, "title": best[0].title} if best else None
+def best_pattern(kb, found: list[Finding], title: str) -> dict | None:
+    """The pattern an item titled ``title`` points to (alerts.evidence.best_match: its alert's
+    evidence names the same one)."""
+    match = best_match(kb.index, found, title) if kb is not None else None
+    return {"pattern_id": match.pattern_id, "title": match.title} if match else None
 
 
 def _sort_key(item: dict) -> tuple:

@@ -313,6 +313,17 @@ def evaluate(cases: list[dict], answerer: Answerer) -> dict:
     return report
 
 
+def without_heldout_rows(report: dict) -> dict:
+    """``report`` with the held-out cases' rows taken out (their split's aggregates stay).
+
+    Why: an author reading per-case JSON to see where a pattern ranks would otherwise read which
+    pattern answers each held-out question, and tune on it without meaning to (it happened once).
+    """
+    rows = report["results"]
+    kept = [r for r in rows if r["split"] != "heldout"]
+    return {**report, "results": kept, "heldout_rows_hidden": len(rows) - len(kept)}
+
+
 def _pct(rate: dict) -> str:
     return "   -  " if rate["rate"] is None else f"{rate['rate'] * 100:5.1f}% ({rate['hits']}/{rate['n']})"
 
@@ -373,7 +384,10 @@ def main(argv: list[str] | None = None) -> int:
                              "LLM provider in the config's assist.providers (runs mode 'llm')")
     parser.add_argument("--config", metavar="PATH", default=None,
                         help="config file to take --provider from (default: the omv-copilot config)")
-    parser.add_argument("--json", action="store_true", help="print the full report (per case too) as JSON")
+    parser.add_argument("--json", action="store_true",
+                        help="print the report as JSON: per case for the tuned split, aggregates only for held-out")
+    parser.add_argument("--heldout-cases", action="store_true",
+                        help="with --json, also list held-out cases one by one (to audit the judge, never to tune)")
     parser.add_argument("--failures", action="store_true", help="list the tuned split's failing cases")
     parser.add_argument("--key-spread", action="store_true",
                         help="instead of scoring: how many shipped patterns satisfy each case's keys (loosest first)")
@@ -402,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         answerer.close()
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(report if args.heldout_cases else without_heldout_rows(report), indent=2))
     else:
         splits = ["tuned", "heldout"] if args.split == "both" else [args.split]
         print(render(report, splits, failures=args.failures))

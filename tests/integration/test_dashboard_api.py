@@ -30,6 +30,22 @@ def test_attention_lists_worst_first_each_with_its_alert_pattern_and_question(li
     assert forecast["severity"] == "warning" and forecast["pattern"]["pattern_id"] == "data-disk-full", forecast["pattern"]
 
 
+def test_an_alerts_evidence_names_the_pattern_the_dashboard_shows_for_it(live_server):
+    """Several patterns match the failing disk's SMART attributes and the filling filesystem's
+    forecast; the Dashboard shows the one best worded for the alert's title, and the alert's evidence
+    (e-mail, webhook, the alert's page) must name that same one. It named the first the findings
+    reached: smart-pending-sectors beside the Dashboard's smart-reallocated-sectors, and
+    backup-target-full for a data filesystem predicted full."""
+    server = live_server({"alerts": {"udev_monitor": False}}, cycle=False)
+    ds.seed(server.agent, time.time())
+    alerts = [i for i in server.get("/api/v1/health/attention").json()["items"] if i["kind"] == "alert"]
+    shown = {i["rule"]: i["pattern"]["pattern_id"] for i in alerts}
+    assert shown["fs_forecast"] == "data-disk-full" and shown["smart_health"] == "smart-overall-failed", shown
+    assert "smart_attributes" in shown, shown
+    named = {i["rule"]: _rpc(server, "getAlert", {"id": str(i["alert_id"])})["evidence"]["pattern"]["id"] for i in alerts}
+    assert named == shown
+
+
 def test_attention_shows_findings_no_alert_stands_for_yet(live_server):
     """Before the alert engine ran (or inside a rule's hold-down) the finding itself needs attention."""
     server = live_server({"alerts": {"udev_monitor": False}}, cycle=False)

@@ -245,7 +245,10 @@ def test_make_eval_runs_and_holds_the_ratchet():
                           timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(proc.stdout)
-    assert len(report["results"]) == len(evalset.load())
+    cases = evalset.load()
+    heldout = sum(case["split"] == "heldout" for case in cases)
+    assert heldout and report["heldout_rows_hidden"] == heldout  # per-case JSON never shows held-out rows by default
+    assert {r["split"] for r in report["results"]} == {"tuned"} and len(report["results"]) + heldout == len(cases)
     for split, floors in FLOORS.items():
         overall = report["splits"][split]["overall"]
         for metric, floor in floors.items():

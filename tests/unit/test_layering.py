@@ -16,7 +16,7 @@ from tests.conftest import ROOT
 PACKAGE = "omv_copilot_agent"
 #: Lowest first; a module may import its own layer and any below.
 LAYERS: list[set[str]] = [
-    {"", "config", "paths", "probes", "runner", "memory", "events"},
+    {"", "config", "paths", "probes", "runner", "memory", "events", "credentials"},
     {"collect"},
     {"store"},
     {"findings"},

@@ -1,0 +1,39 @@
+"""Credentials inside command lines and log text: each pattern's group 1 is kept, group 2 is the secret.
+
+Why one list for every path out of the box: an alert's evidence (e-mail, webhooks, Alertmanager)
+and the Assistant's prompt (an LLM) carry the same kind of text the box wrote (process command
+lines, log lines, notes). A form of secret masked on one path and not on the other leaked there:
+the evidence kept ``mysqldump -pSECRET`` and ``curl -u user:SECRET``, the prompt kept
+``aws_secret_access_key=SECRET`` and ``--password 'SECRET'``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+PATTERNS: tuple[re.Pattern, ...] = (
+    # password=x, "token": "x", PGPASSWORD=x, api_key: x, aws_secret_access_key=x, db_password_file=x
+    # (a name ending in "s" or in _… / -… too: "passwords:", "token_id="; not "passed:" or "tokenizer=")
+    re.compile(r"(?i)([\w-]*(?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|access[_-]?key|private[_-]?key|psk)"
+               r"(?:s|[_-][\w-]*)?\"?\s*[=:]\s*[\"']?)([^\s\"',;}]+)"),
+    # --password x, --password=x, --pass 'x', --token=x, --api-key x
+    re.compile(r"(?i)(--(?:password|passwd|pass|token|secret|api-key|apikey|auth)(?:=|\s+)[\"']?)([^\s\"'|;&]+)"),
+    # mysql/mysqldump/mariadb -pSECRET (attached)
+    re.compile(r"(?i)(\b(?:mysql\w*|mariadb\w*)\b[^|;&\n]*?\s-p)([^\s|;&]+)"),
+    # sshpass -p SECRET
+    re.compile(r"(\bsshpass\s+-p\s*)(\S+)"),
+    # curl/wget -u user:SECRET, --user user:SECRET
+    re.compile(r"((?:\s-u\s*|--user(?:=|\s+))[\"']?[^\s:\"']+:)([^\s\"'@]+)"),
+    # scheme://user:SECRET@host
+    re.compile(r"(://[^\s/:@\"']+:)([^\s@/\"']+)(?=@)"),
+    # Authorization: Bearer/Basic SECRET (8+ characters: "basic setup" is not a credential)
+    re.compile(r"(?i)(\b(?:bearer|basic)\s+)([A-Za-z0-9._~+/=-]{8,})"),
+)
+
+
+def mask(text: str, replace: Callable[[str], str]) -> str:
+    """``text`` with every secret :data:`PATTERNS` find replaced by ``replace(secret)``."""
+    for pattern in PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + replace(m.group(2)), text)
+    return text
