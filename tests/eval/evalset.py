@@ -124,7 +124,8 @@ def source_key(url: str) -> str:
     of a held-out case's thread (``issues/5#issuecomment-1``), its pull-request twin (``pull/5``:
     GitHub numbers both alike and redirects one to the other), another capitalisation of the
     owner, ``http://`` or ``www.``, or the forum thread with its title slug or a post id, cites
-    that same thread and must not pass as a new one.
+    that same thread and must not pass as a new one; a docs page is one page in every version
+    (``/en/latest/``, ``/en/stable/``, ``/en/6.x/``) and at every section anchor.
     """
     parts = urlsplit(str(url).strip())
     host = parts.netloc.lower().removeprefix("www.")
@@ -134,6 +135,8 @@ def source_key(url: str) -> str:
     thread = re.match(r"(?i)thread/(\d+)", query)
     if host.endswith("forum.openmediavault.org") and thread:  # a slug, a post id, a post anchor: the same thread
         query, fragment = f"thread/{thread.group(1)}", ""
+    if host == "docs.openmediavault.org":
+        path, fragment = re.sub(r"^/[a-z]{2}/[^/]+(?=/)", "", path), ""
     return f"https://{host}{path}" + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
 
 
