@@ -214,3 +214,15 @@ def test_a_fit_whose_floor_would_match_nothing_is_refused_with_the_culprit():
     with pytest.raises(tool.FloorTooHigh, match="my car won't start.*engine-wont-start"):
         tool.check_floor(beta, 0.95, prepared)
     tool.check_floor(beta, 0.5, prepared)  # a sane floor passes
+
+
+def test_a_map_is_not_fit_on_too_few_leaders():
+    """A fold (or a fit) where hardly a question clears the floor, or all leaders hold the fix, gets the
+    identity map instead of a ZeroDivisionError from a singular Newton step (seen with one leader)."""
+    tool = _fit_tool()
+    beta, floor = [0.0, 1.0, 0.0, 0.0], 0.01
+    one = [{"off": False, "unseen": [("p", [2.0, 0.5, 1.0], 1)]}]
+    same = [{"off": False, "unseen": [(f"p{i}", [0.1 * i, 0.5, 1.0], 1)]} for i in range(20)]
+    for prepared in (one, same, []):
+        cal = tool.platt(beta, floor, prepared)
+        assert (cal["intercept"], cal["slope"]) == (0.0, 1.0) and cal["leaders"] == len(prepared)
