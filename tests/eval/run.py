@@ -285,6 +285,10 @@ READ_BY_AUTHORS = {
     "https://github.com/openmediavault/openmediavault/issues/1741",
     "https://github.com/openmediavault/openmediavault/issues/1888",
     "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-compose/issues/30",
+    # fifth session: kbJ saw search excerpts of these before the guard said held-out; not used or cited
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-snapraid/issues/51",
+    "https://github.com/openmediavault/openmediavault/issues/411",
+    "https://github.com/openmediavault/openmediavault/issues/797",
 }
 
 
