@@ -15,12 +15,15 @@ from typing import Callable
 PATTERNS: tuple[re.Pattern, ...] = (
     # password=x, "token": "x", PGPASSWORD=x, api_key: x, aws_secret_access_key=x, db_password_file=x
     # (a name ending in "s" or in _… / -… too: "passwords:", "token_id="; not "passed:" or "tokenizer=")
-    re.compile(r"(?i)([\w-]*(?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|access[_-]?key|private[_-]?key|psk)"
-               r"(?:s|[_-][\w-]*)?\"?\s*[=:]\s*[\"']?)([^\s\"',;}]+)"),
+    # (the name is read once, from its start, without backtracking: a long word or "----" line must
+    # not take the daemon minutes, tests/unit/test_credentials.py)
+    re.compile(r"(?i)((?<![\w-])(?=[\w-]*?(?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|access[_-]?key"
+               r"|private[_-]?key|psk)(?:s?(?![\w-])|[_-]))[\w-]++\"?\s*+[=:]\s*+[\"']?)([^\s\"',;}]+)"),
     # --password x, --password=x, --pass 'x', --token=x, --api-key x
     re.compile(r"(?i)(--(?:password|passwd|pass|token|secret|api-key|apikey|auth)(?:=|\s+)[\"']?)([^\s\"'|;&]+)"),
     # mysql/mysqldump/mariadb -pSECRET (attached)
-    re.compile(r"(?i)(\b(?:mysql\w*|mariadb\w*)\b[^|;&\n]*?\s-p)([^\s|;&]+)"),
+    # (up to the next mysql word at most: each character is read once, however many "mysql" a line holds)
+    re.compile(r"(?i)(\b(?:mysql\w*|mariadb\w*)\b(?:(?!\b(?:mysql|mariadb))[^|;&\n])*?\s-p)([^\s|;&]+)"),
     # sshpass -p SECRET
     re.compile(r"(\bsshpass\s+-p\s*)(\S+)"),
     # curl/wget -u user:SECRET, --user user:SECRET

@@ -5,10 +5,14 @@ prompt kept aws_secret_access_key=, DB_PRIVATE_KEY: and --password 'quoted'."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from omv_copilot_agent.alerts import evidence
 from omv_copilot_agent.assist import redact
+from tests.conftest import ROOT
 
 SECRET = "Hunter2Secret"
 LEAKED = [
@@ -39,3 +43,21 @@ def test_a_credential_is_masked_on_every_path_out(line):
 def test_words_that_only_look_like_credentials_are_kept(line):
     assert evidence.clean_text(line, limit=1000) == line
     assert redact.Redactor().scrub(line) == line
+
+
+#: text anyone on the box can put in a log line (``logger``), built to make a backtracking regex
+#: re-read it once per character: a long word, a dash rule, a repeated credential word, many "mysql"
+HOSTILE = ["'a' * 1_000_000", "'-' * 1_000_000", "'pass_' * 200_000", "'mysql ' * 170_000",
+           "'password=\"' * 100_000", "'://:' * 250_000"]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_a_megabyte_of_hostile_text_is_masked_in_linear_time(text):
+    """In a child process with a deadline: a quadratic pattern takes hours there (it did, from 10 KB
+    of one word: 8 s), which no test run should wait for; a linear one takes well under a second."""
+    code = f"from omv_copilot_agent import credentials; assert credentials.mask({text}, lambda s: '*')"
+    try:
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=30, capture_output=True, text=True)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"masking {text} took over 30 s")
+    assert done.returncode == 0, done.stderr
