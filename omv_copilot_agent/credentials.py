@@ -12,28 +12,35 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+#: a quoted secret whole, spaces and all (a passphrase of several words, borg's and restic's advice;
+#: a JSON string with \" in it), when the text before it (group 1) ends with its opening quote
+_QUOTED = r"(?<=\")(?:[^\"\\\n]|\\.)++(?=\")|(?<=')[^'\n]++(?=')"
+
 PATTERNS: tuple[re.Pattern, ...] = (
-    # password=x, "token": "x", PGPASSWORD=x, api_key: x, aws_secret_access_key=x, db_password_file=x
-    # (a name ending in "s" or in _… / -… too: "passwords:", "token_id="; not "passed:" or "tokenizer=")
+    # password=x, "token": "x", 'password': 'x', PGPASSWORD=x, api_key: x, aws_secret_access_key=x,
+    # db_password_file=x (a name ending in "s" or in _… / -… too: "passwords:", "token_id="; not
+    # "passed:" or "tokenizer=")
     # (the name is read once, from its start, without backtracking: a long word or "----" line must
     # not take the daemon minutes, tests/unit/test_credentials.py)
     re.compile(r"(?i)((?<![\w-])(?=[\w-]*?(?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|access[_-]?key"
-               r"|private[_-]?key|psk)(?:s?(?![\w-])|[_-]))[\w-]++\"?\s*+[=:]\s*+[\"']?)([^\s\"',;}]+)"),
-    # --password x, --password=x, --pass 'x', --token=x, --api-key x
-    re.compile(r"(?i)(--(?:password|passwd|pass|token|secret|api-key|apikey|auth)(?:=|\s+)[\"']?)([^\s\"'|;&]+)"),
-    # mysql/mysqldump/mariadb -pSECRET (attached)
+               r"|private[_-]?key|psk)(?:s?(?![\w-])|[_-]))[\w-]++[\"']?\s*+[=:]\s*+[\"']?)(" + _QUOTED + r"|[^\s\"',;}]+)"),
+    # --password x, --password=x, --pass 'x', --passphrase 'x y', --ftp-pass x, --token=x, --api-key x
+    re.compile(r"(?i)((?<![\w-])--(?:(?:\w+-)*(?:password|passwd|passphrase|pass|token|secret|api-key|apikey)|auth)"
+               r"(?:=|\s+)[\"']?)(" + _QUOTED + r"|[^\s\"'|;&]+)"),
+    # mysql/mysqldump/mariadb -pSECRET, -p'SECRET' (attached)
     # (up to the next mysql word at most: each character is read once, however many "mysql" a line holds)
-    re.compile(r"(?i)(\b(?:mysql\w*|mariadb\w*)\b(?:(?!\b(?:mysql|mariadb))[^|;&\n])*?\s-p)([^\s|;&]+)"),
+    re.compile(r"(?i)(\b(?:mysql\w*|mariadb\w*)\b(?:(?!\b(?:mysql|mariadb))[^|;&\n])*?\s-p)('[^'\n]*+'|\"[^\"\n]*+\"|[^\s|;&]+)"),
     # sshpass -p SECRET
     re.compile(r"(\bsshpass\s+-p\s*)(\S+)"),
     # curl/wget -u user:SECRET, --user user:SECRET
     re.compile(r"((?:\s-u\s*|--user(?:=|\s+))[\"']?[^\s:\"']+:)([^\s\"'@]+)"),
-    # scheme://user:SECRET@host
-    re.compile(r"(://[^\s/:@\"']+:)([^\s@/\"']+)(?=@)"),
+    # Samba's user%SECRET: smbclient -U bob%x, --user=bob%x, mount.cifs -o username=bob%x
+    re.compile(r"((?:(?<!\S)-U\s*+|--user(?:=|\s+)|\buser(?:name)?=)[\"']?[^\s%:\"',/]+%)([^\s\"',]+)"),
+    # scheme://user:SECRET@host, scheme://:SECRET@host (Redis), a secret holding an @ up to the last one
+    re.compile(r"(://[^\s/:\"']*:)([^\s/\"']+)(?=@)"),
     # Authorization: Bearer/Basic SECRET (8+ characters: "basic setup" is not a credential)
     re.compile(r"(?i)(\b(?:bearer|basic)\s+)([A-Za-z0-9._~+/=-]{8,})"),
 )
-
 
 def mask(text: str, replace: Callable[[str], str]) -> str:
     """``text`` with every secret :data:`PATTERNS` find replaced by ``replace(secret)``."""

@@ -39,6 +39,31 @@ def test_a_credential_is_masked_on_every_path_out(line):
     assert SECRET not in sent and "<SECRET_1>" in sent
 
 
+#: forms that leaked whole or in part: a passphrase of several words (borg's and restic's advice)
+#: kept all but its first word; a Python dict in a log line; a Redis URL (no user); Samba's user%pass
+PASSPHRASE = "correct horse battery staple"
+LEAKED_WHOLE_OR_PART = [
+    f'BORG_PASSPHRASE="{PASSPHRASE}" borg create ::today /srv',
+    f"export RESTIC_PASSWORD='{PASSPHRASE}'",
+    f'{{"passphrase": "{PASSPHRASE}", "repo": "/srv/borg"}}',
+    f'{{"password": "say \\"{PASSPHRASE}\\""}}',
+    f"rclone sync --password '{PASSPHRASE}' /srv remote:",
+    f"gpg --batch --passphrase '{PASSPHRASE}' -c backup.tar",
+    f"duplicity --ftp-pass {SECRET} /srv ftp://nas2",
+    f"mysqldump -p'{PASSPHRASE}' nextcloud",
+    f"{{'password': '{SECRET}', 'user': 'bob'}}",
+    f"nextcloud: connecting to redis://:{SECRET}@127.0.0.1:6379/0",
+    f"smbclient //nas2/backup -U bob%{SECRET} -c ls",
+    f"mount -t cifs //nas2/backup /mnt -o username=bob%{SECRET},vers=3.0",
+]
+
+
+@pytest.mark.parametrize("line", LEAKED_WHOLE_OR_PART)
+def test_no_word_of_a_credential_is_left(line):
+    for shown in (evidence.clean_text(line, limit=1000), redact.Redactor().scrub(line)):
+        assert not [word for word in (SECRET, "horse", "staple") if word in shown], shown
+
+
 @pytest.mark.parametrize("line", ["3 tests passed: 12", "tokenizer=bpe", "basic setup of the NAS", "bypassing the cache"])
 def test_words_that_only_look_like_credentials_are_kept(line):
     assert evidence.clean_text(line, limit=1000) == line
