@@ -40,6 +40,8 @@ PATTERNS: tuple[re.Pattern, ...] = (
     re.compile(r"(://[^\s/:\"']*:)([^\s/\"']+)(?=@)"),
     # Authorization: Bearer/Basic SECRET (8+ characters: "basic setup" is not a credential)
     re.compile(r"(?i)(\b(?:bearer|basic)\s+)([A-Za-z0-9._~+/=-]{8,})"),
+    # Authorization: Token SECRET, or any other scheme (Paperless-ngx, Django REST: "Token")
+    re.compile(r"(?i)(\bauthorization[\"']?\s*+[=:]\s*+[\"']?\w++\s++)([A-Za-z0-9._~+/=-]{8,})"),
 )
 
 def mask(text: str, replace: Callable[[str], str]) -> str:

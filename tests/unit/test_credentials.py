@@ -55,6 +55,8 @@ LEAKED_WHOLE_OR_PART = [
     f"nextcloud: connecting to redis://:{SECRET}@127.0.0.1:6379/0",
     f"smbclient //nas2/backup -U bob%{SECRET} -c ls",
     f"mount -t cifs //nas2/backup /mnt -o username=bob%{SECRET},vers=3.0",
+    f"curl -H 'Authorization: Token {SECRET}' http://127.0.0.1:8000/api/documents/",
+    f'{{"Authorization": "Token {SECRET}"}}',
 ]
 
 
