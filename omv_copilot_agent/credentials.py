@@ -19,10 +19,10 @@ _QUOTED = r"(?<=\")(?:[^\"\\\n]|\\.)++(?=\")|(?<=')[^'\n]++(?=')"
 PATTERNS: tuple[re.Pattern, ...] = (
     # password=x, "token": "x", 'password': 'x', PGPASSWORD=x, api_key: x, aws_secret_access_key=x,
     # db_password_file=x (a name ending in "s" or in _… / -… too: "passwords:", "token_id="; not
-    # "passed:" or "tokenizer=")
+    # "passed:" or "tokenizer="; not a file's name: "/etc/borg/passphrase: Permission denied")
     # (the name is read once, from its start, without backtracking: a long word or "----" line must
     # not take the daemon minutes, tests/unit/test_credentials.py)
-    re.compile(r"(?i)((?<![\w-])(?=[\w-]*?(?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|access[_-]?key"
+    re.compile(r"(?i)((?<![\w/-])(?<!/\.)(?=[\w-]*?(?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|access[_-]?key"
                r"|private[_-]?key|psk)(?:s?(?![\w-])|[_-]))[\w-]++[\"']?\s*+[=:]\s*+[\"']?)(" + _QUOTED + r"|[^\s\"',;}]+)"),
     # --password x, --password=x, --pass 'x', --passphrase 'x y', --ftp-pass x, --token=x, --api-key x
     re.compile(r"(?i)((?<![\w-])--(?:(?:\w+-)*(?:password|passwd|passphrase|pass|token|secret|api-key|apikey)|auth)"

@@ -66,7 +66,10 @@ def test_no_word_of_a_credential_is_left(line):
         assert not [word for word in (SECRET, "horse", "staple") if word in shown], shown
 
 
-@pytest.mark.parametrize("line", ["3 tests passed: 12", "tokenizer=bpe", "basic setup of the NAS", "bypassing the cache"])
+@pytest.mark.parametrize("line", ["3 tests passed: 12", "tokenizer=bpe", "basic setup of the NAS", "bypassing the cache",
+                                  "borg: /etc/borg/passphrase: Permission denied",
+                                  "mount error(2): /root/.smbpassword: No such file or directory",
+                                  "Authorization: failed for administrator"])
 def test_words_that_only_look_like_credentials_are_kept(line):
     assert evidence.clean_text(line, limit=1000) == line
     assert redact.Redactor().scrub(line) == line
