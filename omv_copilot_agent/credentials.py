@@ -16,14 +16,21 @@ from typing import Callable
 #: a JSON string with \" in it), when the text before it (group 1) ends with its opening quote
 _QUOTED = r"(?<=\")(?:[^\"\\\n]|\\.)++(?=\")|(?<=')[^'\n]++(?=')"
 
+#: a name that says its value is a secret: password, RESTIC_PASSWORD, aws_secret_access_key, db_password_file,
+#: passwords, token_id (not passed, tokenizer), read from its start only: no backtracking over a long word
+_NAME = (r"(?=[\w-]*?(?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|access[_-]?key|private[_-]?key|psk)"
+         r"(?:s?(?![\w-])|[_-]))[\w-]++")
+
 PATTERNS: tuple[re.Pattern, ...] = (
+    # "NAME=several words" quoted whole: systemd's Environment="BORG_PASSPHRASE=a b", docker -e 'X_PASSWORD=a b'
+    re.compile(r"(?i)((?<=\")" + _NAME + r"\s*+=\s*+)([^\"\n]++)(?=\")"),
+    re.compile(r"(?i)((?<=')" + _NAME + r"\s*+=\s*+)([^'\n]++)(?=')"),
     # password=x, "token": "x", 'password': 'x', PGPASSWORD=x, api_key: x, aws_secret_access_key=x,
     # db_password_file=x (a name ending in "s" or in _… / -… too: "passwords:", "token_id="; not
     # "passed:" or "tokenizer="; not a file's name: "/etc/borg/passphrase: Permission denied")
     # (the name is read once, from its start, without backtracking: a long word or "----" line must
     # not take the daemon minutes, tests/unit/test_credentials.py)
-    re.compile(r"(?i)((?<![\w/-])(?<!/\.)(?=[\w-]*?(?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|access[_-]?key"
-               r"|private[_-]?key|psk)(?:s?(?![\w-])|[_-]))[\w-]++[\"']?\s*+[=:]\s*+[\"']?)(" + _QUOTED + r"|[^\s\"',;}]+)"),
+    re.compile(r"(?i)((?<![\w/-])(?<!/\.)" + _NAME + r"[\"']?\s*+[=:]\s*+[\"']?)(" + _QUOTED + r"|[^\s\"',;}]+)"),
     # --password x, --password=x, --pass 'x', --passphrase 'x y', --ftp-pass x, --token=x, --api-key x
     re.compile(r"(?i)((?<![\w-])--(?:(?:\w+-)*(?:password|passwd|passphrase|pass|token|secret|api-key|apikey)|auth)"
                r"(?:=|\s+)[\"']?)(" + _QUOTED + r"|[^\s\"'|;&]+)"),

@@ -57,6 +57,8 @@ LEAKED_WHOLE_OR_PART = [
     f"mount -t cifs //nas2/backup /mnt -o username=bob%{SECRET},vers=3.0",
     f"curl -H 'Authorization: Token {SECRET}' http://127.0.0.1:8000/api/documents/",
     f'{{"Authorization": "Token {SECRET}"}}',
+    f'Environment="BORG_PASSPHRASE={PASSPHRASE}" "BORG_REPO=/srv/borg"',
+    f"docker run -e 'RESTIC_PASSWORD={PASSPHRASE}' restic/restic backup /data",
 ]
 
 
