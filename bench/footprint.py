@@ -2,8 +2,8 @@
 """Footprint: the agent daemon vs glances, node_exporter and OMV's own collectd + rrdcached, side by side.
 
 All start at once. glances (``-w``), node_exporter and the agent are scraped every 15 s on
-loopback (the agent's ``/system/status``, glances' ``/api/3/all``, node_exporter's
-``/metrics``); collectd and rrdcached run with OMV 7's configuration, generated here from
+loopback (the agent's ``/system/status`` and ``/metrics`` — as the dashboard and a Prometheus
+would —, glances' ``/api/3/all``, node_exporter's ``/metrics``); collectd and rrdcached run with OMV 7's configuration, generated here from
 OMV's salt states (``../shared/omv-source``: ``deploy/collectd`` — cpu, df of /, interface,
 load, memory, rrdcached, syslog, unixsock, uptime plugins, collectd's 10 s interval — and
 ``deploy/rrdcached`` — ``-B -F -f 3600 -w 900``, journal on), with its paths moved into a temp
@@ -75,9 +75,9 @@ def ensure_packages() -> None:
 
 
 class Program:
-    def __init__(self, name: str, proc: subprocess.Popen, url: str | None, headers: dict, startup_s: float,
+    def __init__(self, name: str, proc: subprocess.Popen, urls: list[str], headers: dict, startup_s: float,
                  extra: list[subprocess.Popen] = ()):
-        self.name, self.proc, self.url, self.headers, self.startup_s = name, proc, url, headers, startup_s
+        self.name, self.proc, self.urls, self.headers, self.startup_s = name, proc, urls, headers, startup_s
         self.procs = [proc, *extra]
         self.rss: list[int] = []
         self.pss: list[int] = []
@@ -93,7 +93,7 @@ def start_glances(workdir: Path) -> Program:
     proc = Drained().popen(["glances", "-w", "--disable-webui", "-B", "127.0.0.1", "-p", str(port), "--disable-autodiscover"],
                            env={**os.environ, "HOME": str(workdir)})
     url = f"http://127.0.0.1:{port}/api/3/all"
-    return Program("glances -w", proc, url, {}, wait_http(url, start, proc))
+    return Program("glances -w", proc, [url], {}, wait_http(url, start, proc))
 
 
 def start_node_exporter(workdir: Path) -> Program:
@@ -101,7 +101,7 @@ def start_node_exporter(workdir: Path) -> Program:
     start = time.monotonic()
     proc = Drained().popen(["prometheus-node-exporter", f"--web.listen-address=127.0.0.1:{port}"])
     url = f"http://127.0.0.1:{port}/metrics"
-    return Program("node_exporter", proc, url, {}, wait_http(url, start, proc))
+    return Program("node_exporter", proc, [url], {}, wait_http(url, start, proc))
 
 
 def start_collectd(workdir: Path) -> Program:
@@ -143,13 +143,14 @@ def start_collectd(workdir: Path) -> Program:
     while not sock.exists() and time.monotonic() - start < 30:
         time.sleep(0.02)
     proc = Drained().popen(["collectd", "-f", "-C", str(conf)])
-    return Program("collectd + rrdcached (OMV)", proc, None, {}, time.monotonic() - start, extra=[rrd])
+    return Program("collectd + rrdcached (OMV)", proc, [], {}, time.monotonic() - start, extra=[rrd])
 
 
 def start_agent(workdir: Path) -> Program:
     # the unit's settings: default config (4 API threads), its Environment=, output to a pipe as to journald
     proc, url, token, startup = start_daemon(workdir, api_threads=None, log_to_file=False)
-    return Program("omv-copilot daemon", proc, url + "/api/v1/system/status", {"Authorization": f"Bearer {token}"}, startup)
+    return Program("omv-copilot daemon", proc, [url + "/api/v1/system/status", url + "/metrics"],
+                   {"Authorization": f"Bearer {token}"}, startup)
 
 
 def measure(programs: list[Program]) -> None:
@@ -159,15 +160,16 @@ def measure(programs: list[Program]) -> None:
 
     def scraper(p: Program):
         while not stop_event.is_set():
-            try:
-                ok = requests.get(p.url, headers=p.headers, timeout=30).status_code == 200
-            except requests.RequestException:
-                ok = False
-            p.scrapes += 1
-            p.scrape_errors += 0 if ok else 1
+            for url in p.urls:
+                try:
+                    ok = requests.get(url, headers=p.headers, timeout=30).status_code == 200
+                except requests.RequestException:
+                    ok = False
+                p.scrapes += 1
+                p.scrape_errors += 0 if ok else 1
             stop_event.wait(SCRAPE_EVERY_S)
 
-    threads = [threading.Thread(target=scraper, args=(p,), daemon=True) for p in programs if p.url]
+    threads = [threading.Thread(target=scraper, args=(p,), daemon=True) for p in programs if p.urls]
     for t in threads:
         t.start()
     start = time.monotonic()
@@ -380,7 +382,7 @@ def main() -> int:
         rows.append([p.name, f"{p.startup_s:.2f}", f"{statistics.median(p.rss) / 2**20:.1f}", f"{max(p.rss) / 2**20:.1f}",
                      f"{statistics.median(p.pss) / 2**20:.1f}", f"{p.cpu_used:.2f}", f"{p.cpu_used * 3600 / DURATION_S:.1f}",
                      f"{p.steady_cpu_h:.1f}", f"{p.written / 2**10:.0f}", f"{p.steady * day / 1e6:.2f}",
-                     f"{p.scrapes - p.scrape_errors}/{p.scrapes}" if p.url else "-"])
+                     f"{p.scrapes - p.scrape_errors}/{p.scrapes}" if p.urls else "-"])
     print(table(["program", "startup s", "RSS median MiB", "RSS max MiB", "PSS median MiB", "CPU s", "CPU s/h (all)",
                  "CPU s/h (after warm-up)", "written KiB (all)", "MB/day (after warm-up)", "scrapes ok"], rows))
     agent, glances, node, collectd = programs

@@ -164,8 +164,8 @@ def without_openssl() -> Iterator[bool]:
 
     ``http.client`` and ``urllib.request`` decide at import whether they offer HTTPS
     (``HTTPSConnection``, ``HTTPSHandler``). When the block imported them, they leave
-    ``sys.modules`` with it, so the next module that imports them (prometheus_client for
-    ``/metrics``, requests for a webhook) gets them again, with HTTPS and OpenSSL; the modules
+    ``sys.modules`` with it, so the next module that imports them (requests for a
+    webhook or an LLM provider) gets them again, with HTTPS and OpenSSL; the modules
     imported in the block keep the plain-HTTP copies they already hold (werkzeug's dev server,
     http.cookiejar), which never speak TLS. tests/unit/test_memory_openssl.py checks both.
 

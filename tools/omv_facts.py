@@ -262,6 +262,8 @@ class Checker:
         plugins = set(plugins) | set(re.findall(r"\bopenmediavault-[a-z0-9]+\b", text))
         for match in _SALT.finditer(text):
             for state in match.group(2).split():
+                if state.startswith("-"):  # a trailing option (--append-dirty), not a state
+                    continue
                 providers = self.src.states.get(state)
                 if not providers:
                     out.append((f"omv-salt deploy run {state}", "no such salt state in OMV 7 or its plugins"))

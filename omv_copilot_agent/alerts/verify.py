@@ -12,8 +12,6 @@ store's ``resolutions`` and summarised by :func:`ttr_stats` for the health repor
 
 from __future__ import annotations
 
-from statistics import median
-
 from omv_copilot_agent import probes
 from omv_copilot_agent.alerts.evidence import clean_text
 from omv_copilot_agent.knowledge import diagnostics
@@ -90,4 +88,6 @@ def ttr_stats(ttrs: list[float]) -> dict:
     """Count, mean and median time to resolution (opened -> verified fixed), seconds."""
     if not ttrs:
         return {"verified": 0, "mean_ttr_s": None, "median_ttr_s": None}
+    from statistics import median  # with fractions: only the health report needs it, not the cycle
+
     return {"verified": len(ttrs), "mean_ttr_s": round(sum(ttrs) / len(ttrs), 1), "median_ttr_s": round(median(ttrs), 1)}

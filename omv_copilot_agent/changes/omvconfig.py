@@ -9,9 +9,12 @@ the pending change is the difference between that file and ``config.xml``.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the cycle needs only SECRET_FIELD (alerts.evidence); parsing config.xml imports it
+    import xml.etree.ElementTree as ET
 
 #: Configuration objects, by their path in the XML, as OMV's web UI names them.
 OBJECT_NAMES = {
@@ -82,6 +85,8 @@ class ConfigError(ValueError):
 
 
 def load(path: str | Path) -> ET.Element:
+    import xml.etree.ElementTree as ET
+
     try:
         return ET.parse(path).getroot()
     except (OSError, ET.ParseError) as exc:

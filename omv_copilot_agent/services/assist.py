@@ -10,23 +10,9 @@ import re
 
 from omv_copilot_agent.services.call import Accepted, Call
 from omv_copilot_agent.services.errors import invalid, not_found, unavailable
+from omv_copilot_agent.services.schemas import PROBE_SCHEMA, QUERY_SCHEMA, RENAME_SCHEMA
 
-CONTEXTS = ["storage", "network", "service", "performance", "security", "general"]
-MODES = ["auto", "llm", "kb_only", "direct"]
 ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")
-
-QUERY_SCHEMA = {
-    "type": "object", "additionalProperties": False, "required": ["query"],
-    "properties": {
-        "query": {"type": "string", "minLength": 1, "maxLength": 4000, "pattern": r"\S"},
-        "context": {"type": ["string", "null"], "enum": CONTEXTS + ["", "auto", None]},
-        "mode": {"type": ["string", "null"], "enum": MODES + [None]},
-        "direct": {"type": ["boolean", "null"]},
-        "conversation_id": {"type": ["string", "null"], "pattern": r"^[A-Za-z0-9_.-]{1,100}$"},
-        "async": {"type": ["boolean", "null"]},
-        "reply_to": {"type": ["string", "null"], "maxLength": 500},
-    },
-}
 
 
 def service(call: Call):
@@ -99,10 +85,6 @@ def conversations(call: Call) -> dict:
     return {"total": total, "limit": limit, "offset": offset, "data": rows}
 
 
-RENAME_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["title"],
-                 "properties": {"title": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S"}}}
-
-
 def rename_conversation(call: Call) -> dict:
     conversation_id = checked_id(call.path["id"], "conversation id")
     title = " ".join(call.body(RENAME_SCHEMA)["title"].split())
@@ -167,10 +149,6 @@ def mermaid(call: Call):
     if fmt == "json" or "application/json" in call.accept and "text/plain" not in call.accept:
         return {"trace_id": call.path["id"], "mermaid": text}
     return Document(text, "text/plain; charset=utf-8")
-
-
-PROBE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["command"],
-                "properties": {"command": {"type": "string", "minLength": 1, "maxLength": 1000}}}
 
 
 def run_probe(call: Call) -> dict:

@@ -17,6 +17,7 @@ from omv_copilot_agent.collect.omv import client_from
 from omv_copilot_agent.collect.omv_rpc import OmvRpcError
 from omv_copilot_agent.services.call import Call
 from omv_copilot_agent.services.errors import ServiceError, invalid, unavailable
+from omv_copilot_agent.services.schemas import REVERT_SCHEMA
 
 BASELINE_FILE = omv_files.BASELINE_FILE
 
@@ -31,10 +32,6 @@ def pending_changes(call: Call) -> dict:
         return pending.explain(omv_files.PATHS, baseline(call))
     except (pending.PendingError, omvconfig.ConfigError) as exc:
         raise unavailable("omv_unreadable", str(exc)) from None
-
-
-REVERT_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["confirm"],
-                 "properties": {"confirm": {"type": "boolean"}}}
 
 
 def revert_changes(call: Call) -> dict:

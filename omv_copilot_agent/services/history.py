@@ -7,13 +7,9 @@ import time
 from omv_copilot_agent.collect import apt_history, boots
 from omv_copilot_agent.history import timeline as tl
 from omv_copilot_agent.services.alerts import VERIFY_SCHEMA, run_verification, service
-from omv_copilot_agent.services.call import SQLITE_MAX_INT, Call, Created, path_id
+from omv_copilot_agent.services.call import Call, Created, path_id
 from omv_copilot_agent.services.errors import invalid, not_found
-
-NOTE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["text"],
-               "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 10000},
-                              "alert_id": {"type": ["integer", "null"], "minimum": 1, "maximum": SQLITE_MAX_INT},
-                              "pattern_id": {"type": ["string", "null"], "maxLength": 64}}}
+from omv_copilot_agent.services.schemas import NOTE_SCHEMA
 
 
 def issues(call: Call) -> dict:

@@ -12,8 +12,8 @@ from omv_copilot_agent.knowledge import editing
 from omv_copilot_agent.knowledge.loader import PATTERN_ID, PATTERN_ID_RULE
 from omv_copilot_agent.services.call import JSON, Call, Created, Document
 from omv_copilot_agent.services.errors import ServiceError, invalid, not_found, unavailable
+from omv_copilot_agent.services.schemas import DIAG_SCHEMA, EDIT_SCHEMA, FEEDBACK_SCHEMA, SOLUTION_SCHEMA
 
-CATEGORIES = ("storage", "network", "services", "performance", "security", "hardware", "backup")
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 
@@ -105,13 +105,6 @@ def search(call: Call) -> dict:
     return {"query": query, "results": [{**m.to_dict(), **kb(call).origin(m.pattern_id)} for m in matches]}
 
 
-FEEDBACK_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["pattern_id", "helpful"],
-                   "properties": {"pattern_id": {"type": "string", "maxLength": 64}, "helpful": {"type": "boolean"},
-                                  "comment": {"type": ["string", "null"], "maxLength": 2000},
-                                  "query": {"type": ["string", "null"], "maxLength": 500},
-                                  "query_id": {"type": ["string", "null"], "pattern": r"^[A-Za-z0-9_.-]{1,100}$"}}}
-
-
 def feedback(call: Call) -> Created:
     body = call.body(FEEDBACK_SCHEMA)
     pattern_or_404(call, body["pattern_id"])
@@ -124,10 +117,6 @@ def feedback(call: Call) -> Created:
 
 
 # -- editing --------------------------------------------------------------------------------------
-
-EDIT_SCHEMA = {"type": "object", "additionalProperties": False,
-               "properties": {"yaml": {"type": "string"}, "pattern": {"type": "object"},
-                              "pattern_id": {"type": "string", "maxLength": 64}}}
 
 
 def submitted(call: Call, allow_id: bool = False) -> tuple[str | None, dict | None, list[dict], str | None]:
@@ -205,14 +194,6 @@ def delete(call: Call) -> dict:
 
 
 # -- diagnostics and solutions ------------------------------------------------------------------
-
-DIAG_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["pattern_id"],
-               "properties": {"pattern_id": {"type": "string", "maxLength": 64},
-                              "params": {"type": "object", "maxProperties": 20,
-                                         "additionalProperties": {"type": "string", "maxLength": 300}},
-                              "step": {"type": "integer", "minimum": 0, "maximum": 99}}}
-SOLUTION_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["pattern_id"],
-                   "properties": {"pattern_id": {"type": "string", "maxLength": 64}}}
 
 
 def run_diagnostics(call: Call) -> dict:

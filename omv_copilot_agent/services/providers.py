@@ -16,29 +16,10 @@ import time
 from omv_copilot_agent.services import settings
 from omv_copilot_agent.services.call import Call
 from omv_copilot_agent.services.errors import ServiceError, invalid, not_found
+from omv_copilot_agent.services.schemas import ENTRY_SCHEMA, MOVE_SCHEMA
 
-KINDS = ("openai", "anthropic")
 #: What an admin edits here; the rest of an entry (temperature, context_tokens, …) is kept as it is.
 EDITABLE = ("kind", "endpoint", "model", "api_key", "timeout_s", "response_format")
-ENTRY_SCHEMA: dict = {
-    "type": "object",
-    "required": ["kind", "endpoint", "model"],
-    "properties": {
-        "name": {"type": "string"},  # the entry's name is the path's; OMV's form sends it back too
-        "kind": {"type": "string", "enum": list(KINDS)},
-        "endpoint": {"type": "string", "pattern": "^https?://", "maxLength": 2000},
-        "model": {"type": "string", "minLength": 1, "maxLength": 200},
-        "api_key": {"type": ["string", "null"], "maxLength": 4000},
-        "api_key_set": {"type": "boolean"},
-        "timeout_s": {"type": ["number", "string"]},
-        "response_format": {"type": "string", "enum": ["json_object", "json_schema", "none"]},
-        "position": {"type": ["integer", "string"]},
-    },
-    "additionalProperties": False,
-}
-MOVE_SCHEMA: dict = {"type": "object", "required": ["offset"],
-                     "properties": {"offset": {"type": "integer", "minimum": -100, "maximum": 100}},
-                     "additionalProperties": False}
 #: The test's question and the longest it may take: a check, not a conversation.
 TEST_QUESTION = "Connection test from OMV Co-Pilot. Reply with the single word OK."
 TEST_TIMEOUT_S = 30.0

@@ -279,6 +279,10 @@ READ_BY_AUTHORS = {
     "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-omvextrasorg/issues/87",
     # fifth session: kbG read a search excerpt before the guard said held-out; that problem class was dropped
     "https://github.com/openmediavault/openmediavault/issues/1069",
+    # fifth session: kbJ saw search excerpts of these before the guard said held-out; not used or cited
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-snapraid/issues/51",
+    "https://github.com/openmediavault/openmediavault/issues/411",
+    "https://github.com/openmediavault/openmediavault/issues/797",
 }
 
 

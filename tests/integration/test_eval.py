@@ -26,17 +26,17 @@ FLOORS = {
     # 0.416 -> 0.40 after kbA's 13 storage patterns, -> 0.45 after kbB's 16 services/network ones, -> 0.466 after kbD's 8 plugin ones
     # (merged on the tuned split's evidence; the held-out split decides no merge)
     # relevant@3 0.866 -> 0.85 after kbC's 8 access/performance/power patterns (one case)
-    "heldout": {"fix_top1": 0.466, "relevant_top3": 0.85, "context_ok": 0.666, "off_topic_handled": 1.0},
+    # fifth session (228 patterns, identity map): 0.483 / 0.883 / 0.666 (context 0.65 on the way, one case)
+    "heldout": {"fix_top1": 0.483, "relevant_top3": 0.883, "context_ok": 0.666, "off_topic_handled": 1.0},
 }
-# ECE: the score is the pair model's logit through a Platt map fit on the tuned questions ranked
-# WITHOUT the patterns written from their own source (tools/fit-relevance: a new question has no
-# pattern written from it). Grouped cross-validation on the tuned split puts that map's ECE on
-# unseen problems at ~0.085 (raw 0.117); on the tuned split as written, where 9 in 10 leaders hold
-# the fix, it is under-confident by design (0.368; raw 0.330). An earlier per-role Platt map fit
-# in sample took the tuned ECE to 0.085 and the held-out one from 0.154 to 0.366.
-# Measured on 188 patterns: tuned 0.336, held-out 0.178 (0.161 on 172 and 180, 0.173 on 156,
-# 0.150 on 143).
-ECE_CEILING = {"tuned": 0.34, "heldout": 0.18}
+# ECE: tools/fit-relevance ships a Platt map (fit on the tuned questions ranked WITHOUT the patterns
+# written from their own source) only when grouped cross-validation on the tuned split says it
+# calibrates unseen problems better than the pair model's own probability; since the fifth session
+# (221+ patterns) it does not (unseen ECE ~0.058 raw vs ~0.077 mapped), so the identity is shipped.
+# On the tuned split as written, where 9 in 10 leaders hold the fix, the score is under-confident by
+# design (0.367). Held-out: 0.178 on 188 patterns with the map; 0.123 on 221 and 0.137 on 228 with
+# the identity (the choice was made on the tuned folds; the held-out value was read after it).
+ECE_CEILING = {"tuned": 0.37, "heldout": 0.14}
 
 
 @pytest.fixture(scope="module")

@@ -40,6 +40,7 @@ PLANTED = [
     ("omv-salt deploy run zfs", {"openmediavault-zfs"}, "no such salt state"),  # the zfs plugin's state is zfszed
     ("omv-salt deploy run snapraid", set(), "openmediavault-snapraid"),
     ("omv-salt deploy run samba nginx phpfpmx", set(), "phpfpmx"),
+    ("omv-salt deploy run nginx --append-dirty sambax", set(), "sambax"),
     ("omv-rpc -u admin Config getDirtyModules '{}'", set(), "no method 'getDirtyModules'"),
     ("omv-rpc -u admin SambaShare getList '{}'", set(), "no RPC service 'SambaShare'"),
     ("set OMV_NGINX_SITE_WEBGUI_PORT_HTTPS_X=8443 in /etc/default/openmediavault", set(), "OMV_NGINX_SITE_WEBGUI_PORT_HTTPS_X"),
@@ -67,6 +68,7 @@ def test_each_planted_wrong_fact_is_caught(checker, text, plugins, mention):
 RIGHT = [
     ("omv-salt deploy run samba avahi", set()),
     ("omv-salt deploy run mdadm", {"openmediavault-md"}),
+    ("omv-salt deploy run --append-dirty", set()),
     ("omv-rpc -u admin Config isDirty '{}'", set()),
     ("omv-rpc -u admin ShareMgmt getList '{\"start\":0,\"limit\":-1}'", set()),
     ("systemctl restart wsdd-server smbd nmbd", set()),

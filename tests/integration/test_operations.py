@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 
@@ -83,7 +84,10 @@ def test_every_operation_is_well_formed():
         if op.rpc:
             for name in op.path_names:
                 assert op.params.get(name, {}).get("required") is True, f"{op.name}: RPC must require {name}"
-        assert op.handler.__module__.startswith("omv_copilot_agent.services."), op.name
+        handler = op.handler
+        if isinstance(handler, operations.lazy):  # a typo here would only show at the first request
+            handler = getattr(importlib.import_module(f"omv_copilot_agent.services.{handler.module}"), handler.function)
+        assert callable(handler) and handler.__module__.startswith("omv_copilot_agent.services."), op.name
 
 
 def test_the_php_proxy_finds_the_daemon_where_python_does():

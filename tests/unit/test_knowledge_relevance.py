@@ -137,9 +137,10 @@ def test_the_score_is_calibrated_on_unseen_problems_by_cross_validation():
     assert cal["slope"] > 0  # monotone: the map re-labels scores, it never re-ranks
     assert cv["folds"] >= 5 and cv["repeats"] >= 3 and cv["grouped_by"].startswith("source")
     unseen = cv["unseen"]
-    # within the noise of ~100 questions in 10 bins of the raw model's (a one-pattern wording change
-    # moves either by ~0.01), and within the issue's target
-    assert unseen["ece_calibrated"] <= 0.10 and unseen["ece_calibrated"] <= unseen["ece_raw"] + 0.02, unseen
+    # the shipped score is whichever of the two calibrates unseen problems better, within the issue's target
+    shipped_is_map = (cal["intercept"], cal["slope"]) != (0.0, 1.0)
+    assert shipped_is_map == (unseen["ece_calibrated"] < unseen["ece_raw"]), (cal, unseen)
+    assert min(unseen["ece_calibrated"], unseen["ece_raw"]) <= 0.10, unseen
     # what the map learnt is a new problem's base rate, not the tuned split's in-sample one
     assert unseen["fix_top1"] < cv["seen"]["fix_top1"] - 0.3
 
@@ -153,15 +154,16 @@ def test_the_calibration_keeps_the_ranking_and_the_matched_set(kb, monkeypatch):
     from tests.eval import evalset
 
     intercept, slope = matcher.MODEL["calibration"]
-    assert (intercept, slope) != (0.0, 1.0)
     floor = matcher.MODEL["floor"]
     raw_floor = 1 / (1 + math.exp(-((math.log(floor / (1 - floor)) - intercept) / slope)))
     questions = [c["question"] for c in evalset.load() if c["split"] == "tuned"][:40] + OFF_TOPIC[:5]
-    calibrated = {q: [m.pattern_id for m in kb.search(q)] for q in questions}
-    monkeypatch.setitem(matcher.MODEL, "calibration", (0.0, 1.0))
-    monkeypatch.setitem(matcher.MODEL, "floor", raw_floor - 1e-6)
-    assert {q: [m.pattern_id for m in kb.search(q)] for q in questions} == calibrated
-    assert sum(1 for ids in calibrated.values() if ids) >= 30
+    as_shipped = {q: [m.pattern_id for m in kb.search(q)] for q in questions}
+    # the shipped map (or, when the identity is shipped, a made-up one) with the floor carried through it
+    other = (0.0, 1.0) if (intercept, slope) != (0.0, 1.0) else (-0.7, 0.6)
+    monkeypatch.setitem(matcher.MODEL, "calibration", other)
+    monkeypatch.setitem(matcher.MODEL, "floor", 1 / (1 + math.exp(-(other[0] + other[1] * math.log(raw_floor / (1 - raw_floor))))) - 1e-6)
+    assert {q: [m.pattern_id for m in kb.search(q)] for q in questions} == as_shipped
+    assert sum(1 for ids in as_shipped.values() if ids) >= 30
 
 
 def test_leave_source_out_removes_the_patterns_written_from_a_case_but_not_the_design(kb):
@@ -212,3 +214,15 @@ def test_a_fit_whose_floor_would_match_nothing_is_refused_with_the_culprit():
     with pytest.raises(tool.FloorTooHigh, match="my car won't start.*engine-wont-start"):
         tool.check_floor(beta, 0.95, prepared)
     tool.check_floor(beta, 0.5, prepared)  # a sane floor passes
+
+
+def test_a_map_is_not_fit_on_too_few_leaders():
+    """A fold (or a fit) where hardly a question clears the floor, or all leaders hold the fix, gets the
+    identity map instead of a ZeroDivisionError from a singular Newton step (seen with one leader)."""
+    tool = _fit_tool()
+    beta, floor = [0.0, 1.0, 0.0, 0.0], 0.01
+    one = [{"off": False, "unseen": [("p", [2.0, 0.5, 1.0], 1)]}]
+    same = [{"off": False, "unseen": [(f"p{i}", [0.1 * i, 0.5, 1.0], 1)]} for i in range(20)]
+    for prepared in (one, same, []):
+        cal = tool.platt(beta, floor, prepared)
+        assert (cal["intercept"], cal["slope"]) == (0.0, 1.0) and cal["leaders"] == len(prepared)

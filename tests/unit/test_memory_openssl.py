@@ -24,7 +24,6 @@ assert hmac.new(b"k", b"m", "sha256").hexdigest() == "b60090e3052297aeb5a080889c
 
 import http.client, urllib.request  # imported again after the block: with HTTPS
 assert hasattr(http.client, "HTTPSConnection") and hasattr(urllib.request, "HTTPSHandler")
-import prometheus_client  # noqa: F401 - /metrics: `from urllib.request import HTTPSHandler`
 import ssl, smtplib, requests  # after the block TLS imports as usual
 assert ssl.create_default_context().verify_mode == ssl.CERT_REQUIRED
 assert hasattr(smtplib, "SMTP_SSL")
