@@ -12,25 +12,44 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+#: a quoted secret whole, spaces and all (a passphrase of several words, borg's and restic's advice;
+#: a JSON string with \" in it), when the text before it (group 1) ends with its opening quote
+_QUOTED = r"(?<=\")(?:[^\"\\\n]|\\.)++(?=\")|(?<=')[^'\n]++(?=')"
+
+#: a name that says its value is a secret: password, RESTIC_PASSWORD, aws_secret_access_key, db_password_file,
+#: passwords, token_id (not passed, tokenizer), read from its start only: no backtracking over a long word
+_NAME = (r"(?=[\w-]*?(?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|access[_-]?key|private[_-]?key|psk)"
+         r"(?:s?(?![\w-])|[_-]))[\w-]++")
+
 PATTERNS: tuple[re.Pattern, ...] = (
-    # password=x, "token": "x", PGPASSWORD=x, api_key: x, aws_secret_access_key=x, db_password_file=x
-    # (a name ending in "s" or in _… / -… too: "passwords:", "token_id="; not "passed:" or "tokenizer=")
-    re.compile(r"(?i)([\w-]*(?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|access[_-]?key|private[_-]?key|psk)"
-               r"(?:s|[_-][\w-]*)?\"?\s*[=:]\s*[\"']?)([^\s\"',;}]+)"),
-    # --password x, --password=x, --pass 'x', --token=x, --api-key x
-    re.compile(r"(?i)(--(?:password|passwd|pass|token|secret|api-key|apikey|auth)(?:=|\s+)[\"']?)([^\s\"'|;&]+)"),
-    # mysql/mysqldump/mariadb -pSECRET (attached)
-    re.compile(r"(?i)(\b(?:mysql\w*|mariadb\w*)\b[^|;&\n]*?\s-p)([^\s|;&]+)"),
+    # "NAME=several words" quoted whole: systemd's Environment="BORG_PASSPHRASE=a b", docker -e 'X_PASSWORD=a b'
+    re.compile(r"(?i)((?<=\")" + _NAME + r"\s*+=\s*+)([^\"\n]++)(?=\")"),
+    re.compile(r"(?i)((?<=')" + _NAME + r"\s*+=\s*+)([^'\n]++)(?=')"),
+    # password=x, "token": "x", 'password': 'x', PGPASSWORD=x, api_key: x, aws_secret_access_key=x,
+    # db_password_file=x (a name ending in "s" or in _… / -… too: "passwords:", "token_id="; not
+    # "passed:" or "tokenizer="; not a file's name: "/etc/borg/passphrase: Permission denied")
+    # (the name is read once, from its start, without backtracking: a long word or "----" line must
+    # not take the daemon minutes, tests/unit/test_credentials.py)
+    re.compile(r"(?i)((?<![\w/-])(?<!/\.)" + _NAME + r"[\"']?\s*+[=:]\s*+[\"']?)(" + _QUOTED + r"|[^\s\"',;}]+)"),
+    # --password x, --password=x, --pass 'x', --passphrase 'x y', --ftp-pass x, --token=x, --api-key x
+    re.compile(r"(?i)((?<![\w-])--(?:(?:\w+-)*(?:password|passwd|passphrase|pass|token|secret|api-key|apikey)|auth)"
+               r"(?:=|\s+)[\"']?)(" + _QUOTED + r"|[^\s\"'|;&]+)"),
+    # mysql/mysqldump/mariadb -pSECRET, -p'SECRET' (attached)
+    # (up to the next mysql word at most: each character is read once, however many "mysql" a line holds)
+    re.compile(r"(?i)(\b(?:mysql\w*|mariadb\w*)\b(?:(?!\b(?:mysql|mariadb))[^|;&\n])*?\s-p)('[^'\n]*+'|\"[^\"\n]*+\"|[^\s|;&]+)"),
     # sshpass -p SECRET
     re.compile(r"(\bsshpass\s+-p\s*)(\S+)"),
     # curl/wget -u user:SECRET, --user user:SECRET
     re.compile(r"((?:\s-u\s*|--user(?:=|\s+))[\"']?[^\s:\"']+:)([^\s\"'@]+)"),
-    # scheme://user:SECRET@host
-    re.compile(r"(://[^\s/:@\"']+:)([^\s@/\"']+)(?=@)"),
+    # Samba's user%SECRET: smbclient -U bob%x, --user=bob%x, mount.cifs -o username=bob%x
+    re.compile(r"((?:(?<!\S)-U\s*+|--user(?:=|\s+)|\buser(?:name)?=)[\"']?[^\s%:\"',/]+%)([^\s\"',]+)"),
+    # scheme://user:SECRET@host, scheme://:SECRET@host (Redis), a secret holding an @ up to the last one
+    re.compile(r"(://[^\s/:\"']*:)([^\s/\"']+)(?=@)"),
     # Authorization: Bearer/Basic SECRET (8+ characters: "basic setup" is not a credential)
     re.compile(r"(?i)(\b(?:bearer|basic)\s+)([A-Za-z0-9._~+/=-]{8,})"),
+    # Authorization: Token SECRET, or any other scheme (Paperless-ngx, Django REST: "Token")
+    re.compile(r"(?i)(\bauthorization[\"']?\s*+[=:]\s*+[\"']?\w++\s++)([A-Za-z0-9._~+/=-]{8,})"),
 )
-
 
 def mask(text: str, replace: Callable[[str], str]) -> str:
     """``text`` with every secret :data:`PATTERNS` find replaced by ``replace(secret)``."""

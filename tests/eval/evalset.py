@@ -125,7 +125,8 @@ def source_key(url: str) -> str:
     GitHub numbers both alike and redirects one to the other), another capitalisation of the
     owner, ``http://`` or ``www.``, or the forum thread with its title slug or a post id, cites
     that same thread and must not pass as a new one; a docs page is one page in every version
-    (``/en/latest/``, ``/en/stable/``, ``/en/6.x/``) and at every section anchor.
+    (``/en/latest/``, ``/en/stable/``, ``/en/6.x/``), at every section anchor, and a folder's page
+    at the folder and at its ``index.html``.
     """
     parts = urlsplit(str(url).strip())
     host = parts.netloc.lower().removeprefix("www.")
@@ -135,8 +136,8 @@ def source_key(url: str) -> str:
     thread = re.match(r"(?i)thread/(\d+)", query)
     if host.endswith("forum.openmediavault.org") and thread:  # a slug, a post id, a post anchor: the same thread
         query, fragment = f"thread/{thread.group(1)}", ""
-    if host == "docs.openmediavault.org":
-        path, fragment = re.sub(r"^/[a-z]{2}/[^/]+(?=/)", "", path), ""
+    if host == "docs.openmediavault.org":  # Sphinx serves a folder's page at the folder and at its index.html
+        path, fragment = re.sub(r"/index\.html$", "", re.sub(r"^/[a-z]{2}/[^/]+(?=/|$)", "", path)), ""
     return f"https://{host}{path}" + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
 
 

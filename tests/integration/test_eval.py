@@ -326,6 +326,7 @@ def test_the_guard_knows_a_heldout_thread_however_its_address_is_written(capsys,
     guard = load_tool("heldout-guard")
     held = evalset.heldout_sources([
         {"split": "heldout", "source": "https://docs.openmediavault.org/en/latest/administration/services/nfs.html"},
+        {"split": "heldout", "source": "https://docs.openmediavault.org/en/latest/installation/index.html"},
         {"split": "heldout", "source": "https://github.com/Some-Owner/some-plugin/issues/42"},
         {"split": "heldout", "source": "https://forum.openmediavault.org/index.php?thread/4711-raid-gone-after-reboot/"},
         {"split": "tuned", "source": "https://github.com/o/r/issues/7"}])
@@ -338,7 +339,10 @@ def test_the_guard_knows_a_heldout_thread_however_its_address_is_written(capsys,
                 "https://forum.openmediavault.org/index.php?thread/4711/",
                 "https://forum.openmediavault.org/index.php?thread/4711-raid-gone-after-reboot/&postID=99#post99",
                 "https://docs.openmediavault.org/en/stable/administration/services/nfs.html",
-                "https://docs.openmediavault.org/en/6.x/administration/services/nfs.html#nfsv4"):
+                "https://docs.openmediavault.org/en/6.x/administration/services/nfs.html#nfsv4",
+                # Sphinx serves a folder's page at its index.html and at the folder
+                "https://docs.openmediavault.org/en/stable/installation/",
+                "https://docs.openmediavault.org/en/6.x/installation/index.html#on-debian"):
         assert guard.main([url], held) == 1, url
     for url in ("https://github.com/Some-Owner/some-plugin/issues/420", "https://github.com/Some-Owner/other/issues/42",
                 "https://github.com/o/r/issues/7", "https://forum.openmediavault.org/index.php?thread/47110/",

@@ -5,10 +5,14 @@ prompt kept aws_secret_access_key=, DB_PRIVATE_KEY: and --password 'quoted'."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from omv_copilot_agent.alerts import evidence
 from omv_copilot_agent.assist import redact
+from tests.conftest import ROOT
 
 SECRET = "Hunter2Secret"
 LEAKED = [
@@ -35,7 +39,57 @@ def test_a_credential_is_masked_on_every_path_out(line):
     assert SECRET not in sent and "<SECRET_1>" in sent
 
 
-@pytest.mark.parametrize("line", ["3 tests passed: 12", "tokenizer=bpe", "basic setup of the NAS", "bypassing the cache"])
+#: forms that leaked whole or in part: a passphrase of several words (borg's and restic's advice)
+#: kept all but its first word; a Python dict in a log line; a Redis URL (no user); Samba's user%pass
+PASSPHRASE = "correct horse battery staple"
+LEAKED_WHOLE_OR_PART = [
+    f'BORG_PASSPHRASE="{PASSPHRASE}" borg create ::today /srv',
+    f"export RESTIC_PASSWORD='{PASSPHRASE}'",
+    f'{{"passphrase": "{PASSPHRASE}", "repo": "/srv/borg"}}',
+    f'{{"password": "say \\"{PASSPHRASE}\\""}}',
+    f"rclone sync --password '{PASSPHRASE}' /srv remote:",
+    f"gpg --batch --passphrase '{PASSPHRASE}' -c backup.tar",
+    f"duplicity --ftp-pass {SECRET} /srv ftp://nas2",
+    f"mysqldump -p'{PASSPHRASE}' nextcloud",
+    f"{{'password': '{SECRET}', 'user': 'bob'}}",
+    f"nextcloud: connecting to redis://:{SECRET}@127.0.0.1:6379/0",
+    f"smbclient //nas2/backup -U bob%{SECRET} -c ls",
+    f"mount -t cifs //nas2/backup /mnt -o username=bob%{SECRET},vers=3.0",
+    f"curl -H 'Authorization: Token {SECRET}' http://127.0.0.1:8000/api/documents/",
+    f'{{"Authorization": "Token {SECRET}"}}',
+    f'Environment="BORG_PASSPHRASE={PASSPHRASE}" "BORG_REPO=/srv/borg"',
+    f"docker run -e 'RESTIC_PASSWORD={PASSPHRASE}' restic/restic backup /data",
+]
+
+
+@pytest.mark.parametrize("line", LEAKED_WHOLE_OR_PART)
+def test_no_word_of_a_credential_is_left(line):
+    for shown in (evidence.clean_text(line, limit=1000), redact.Redactor().scrub(line)):
+        assert not [word for word in (SECRET, "horse", "staple") if word in shown], shown
+
+
+@pytest.mark.parametrize("line", ["3 tests passed: 12", "tokenizer=bpe", "basic setup of the NAS", "bypassing the cache",
+                                  "borg: /etc/borg/passphrase: Permission denied",
+                                  "mount error(2): /root/.smbpassword: No such file or directory",
+                                  "Authorization: failed for administrator"])
 def test_words_that_only_look_like_credentials_are_kept(line):
     assert evidence.clean_text(line, limit=1000) == line
     assert redact.Redactor().scrub(line) == line
+
+
+#: text anyone on the box can put in a log line (``logger``), built to make a backtracking regex
+#: re-read it once per character: a long word, a dash rule, a repeated credential word, many "mysql"
+HOSTILE = ["'a' * 1_000_000", "'-' * 1_000_000", "'pass_' * 200_000", "'mysql ' * 170_000",
+           "'password=\"' * 100_000", "'://:' * 250_000"]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_a_megabyte_of_hostile_text_is_masked_in_linear_time(text):
+    """In a child process with a deadline: a quadratic pattern takes hours there (it did, from 10 KB
+    of one word: 8 s), which no test run should wait for; a linear one takes well under a second."""
+    code = f"from omv_copilot_agent import credentials; assert credentials.mask({text}, lambda s: '*')"
+    try:
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=30, capture_output=True, text=True)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"masking {text} took over 30 s")
+    assert done.returncode == 0, done.stderr
