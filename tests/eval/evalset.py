@@ -38,13 +38,16 @@ def _rank(case_id: str) -> str:
 
 
 def expected_split(cases: list[dict]) -> dict[str, str]:
-    """id -> 'heldout' | 'tuned': per category, ids sorted by sha256(SEED + id), every third held out.
+    """id -> 'heldout' | 'tuned': per batch and category, ids sorted by sha256(SEED + id), every third held out.
 
-    Stratified by category so each class of problem has a held-out third.
+    Stratified by category so each class of problem has a held-out third; by batch (``batch:``, 1
+    when absent) so that cases added later never move an earlier case between the splits — a
+    tuned case that patterns were written from must not turn into a held-out one.
     """
-    by_category: dict[str, list[str]] = {}
+    by_category: dict[tuple[str, str], list[str]] = {}
     for case in cases:
-        by_category.setdefault(str(case.get("category")), []).append(str(case["id"]))
+        key = (str(case.get("batch", 1)), str(case.get("category")))
+        by_category.setdefault(key, []).append(str(case["id"]))
     split = {}
     for ids in by_category.values():
         for position, case_id in enumerate(sorted(ids, key=_rank)):
@@ -100,6 +103,8 @@ def validate(cases: list[dict]) -> list[str]:
                 problems.append(f"{case_id}: missing {field}")
         if case.get("context") not in CONTEXTS:
             problems.append(f"{case_id}: context {case.get('context')!r} is not one of {', '.join(CONTEXTS)}")
+        if "batch" in case and (not isinstance(case["batch"], int) or isinstance(case["batch"], bool) or case["batch"] < 1):
+            problems.append(f"{case_id}: batch must be a whole number from 1 (the set a case was added with)")
         if case.get("split") not in SPLITS:
             problems.append(f"{case_id}: split {case.get('split')!r} is not one of {', '.join(SPLITS)}")
         elif split and case["split"] != split[case_id]:

@@ -61,11 +61,24 @@ def test_split_is_what_the_seed_says_and_a_third_per_category(cases):
     shuffled = list(cases)
     random.Random(7).shuffle(shuffled)
     assert evalset.expected_split(shuffled) == expected  # independent of file order
-    by_category: dict[str, list[str]] = {}
+    by_category: dict[tuple, list[str]] = {}
     for case in cases:
-        by_category.setdefault(case["category"], []).append(case["split"])
+        by_category.setdefault((case.get("batch", 1), case["category"]), []).append(case["split"])
     for category, splits in by_category.items():
         assert splits.count("heldout") == (len(splits) + 2) // 3, category
+
+
+def test_a_later_batch_never_moves_an_earlier_case(cases):
+    """New cases (batch 2, ...) are split among themselves: a tuned case that patterns were written
+    from would otherwise turn held-out when a case of its category is added (and the reverse)."""
+    before = evalset.expected_split(cases)
+    added = [{"id": f"new-{c['category']}-{i}", "category": c["category"], "batch": 9}
+             for i, c in enumerate(cases[:40])]
+    after = evalset.expected_split(cases + added)
+    assert {k: after[k] for k in before} == before
+    # without the batch the same additions would have moved some: the rule is what keeps them
+    unbatched = evalset.expected_split(cases + [{**a, "batch": 1} for a in added])
+    assert any(unbatched[k] != before[k] for k in before)
 
 
 def test_validate_names_each_problem():
