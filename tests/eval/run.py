@@ -261,7 +261,12 @@ def summarize(results: list[dict]) -> dict:
             "categories": categories, "calibration": calibration(results),
             "uncited": {"cited": sum(1 for r in real if r.get("source_cited")),
                         **{field: _rate([r for r in real if not r.get("source_cited")], field)
-                           for field in ("fix_top1", "relevant_top3", "context_ok")}}}
+                           for field in ("fix_top1", "relevant_top3", "context_ok")}},
+            # each batch of cases on its own: a later batch was written after the patterns it is scored on
+            "batches": {str(b): {"cases": sum(1 for r in real if r.get("batch", 1) == b),
+                                 **{field: _rate([r for r in real if r.get("batch", 1) == b], field)
+                                    for field in ("fix_top1", "relevant_top3", "context_ok")}}
+                        for b in sorted({r.get("batch", 1) for r in real})}}
 
 
 #: Held-out cases' threads that a pattern author read (found by search before tools/heldout-guard
@@ -317,6 +322,7 @@ def evaluate(cases: list[dict], answerer: Answerer) -> dict:
     cited = cited_sources() | {evalset.source_key(u) for u in READ_BY_AUTHORS}
     for case, result in zip(cases, results):
         result["source_cited"] = bool(case.get("source")) and evalset.source_key(case["source"]) in cited
+        result["batch"] = case.get("batch", 1)
     report = {"answerer": answerer.name, "seconds": round(time.monotonic() - started, 2), "results": results,
               "splits": {split: summarize([r for r in results if r["split"] == split]) for split in evalset.SPLITS}}
     report["splits"]["all"] = summarize(results)
@@ -358,6 +364,9 @@ def render(report: dict, splits: list[str], failures: bool = False) -> str:
                 f"  without the {s['uncited']['cited']} cases whose own thread a pattern cites or its author read: fix@1 "
                 f"{_pct(s['uncited']['fix_top1'])}, relevant@3 {_pct(s['uncited']['relevant_top3'])}, "
                 f"context {_pct(s['uncited']['context_ok'])}",
+                *[f"  batch {b} alone ({row['cases']} cases{', written after the patterns it is scored on' if b != '1' else ''}): "
+                  f"fix@1 {_pct(row['fix_top1'])}, relevant@3 {_pct(row['relevant_top3'])}, context {_pct(row['context_ok'])}"
+                  for b, row in s.get("batches", {}).items() if len(s.get("batches", {})) > 1],
                 "", f"  {'category':<14} {'fix@1':>16} {'relevant@3':>16} {'context':>16}"]
         for category, rates in s["categories"].items():
             out.append(f"  {category:<14} {_pct(rates['fix_top1']):>16} {_pct(rates['relevant_top3']):>16} "

@@ -22,12 +22,14 @@ from tests.eval import evalset, run
 # split -> metric -> minimum rate (today's measurement, rounded down). ECE is a maximum.
 FLOORS = {
     # tuned 0.90/0.95/0.90 -> 0.95/0.99/0.91 after 16 services/network patterns from the trackers (kbB)
-    "tuned": {"fix_top1": 0.95, "relevant_top3": 0.99, "context_ok": 0.91, "off_topic_handled": 1.0},
+    # -> 0.85/0.94/0.867 when batch 2 (39 fresh cases, 20 of them tuned, no pattern written from them yet) was added
+    "tuned": {"fix_top1": 0.85, "relevant_top3": 0.94, "context_ok": 0.867, "off_topic_handled": 1.0},
     # 0.416 -> 0.40 after kbA's 13 storage patterns, -> 0.45 after kbB's 16 services/network ones, -> 0.466 after kbD's 8 plugin ones
     # (merged on the tuned split's evidence; the held-out split decides no merge)
     # relevant@3 0.866 -> 0.85 after kbC's 8 access/performance/power patterns (one case)
     # fifth session (228 patterns, identity map): 0.483 / 0.883 / 0.666 (context 0.65 on the way, one case)
-    "heldout": {"fix_top1": 0.483, "relevant_top3": 0.883, "context_ok": 0.666, "off_topic_handled": 1.0},
+    # batch 2 (19 fresh held-out cases) added: 0.418 / 0.835 / 0.645 on the 79 (batch 1 alone 0.50 / 0.90 / 0.666)
+    "heldout": {"fix_top1": 0.418, "relevant_top3": 0.835, "context_ok": 0.645, "off_topic_handled": 1.0},
 }
 # ECE: tools/fit-relevance ships a Platt map (fit on the tuned questions ranked WITHOUT the patterns
 # written from their own source) only when grouped cross-validation on the tuned split says it
@@ -36,7 +38,8 @@ FLOORS = {
 # On the tuned split as written, where 9 in 10 leaders hold the fix, the score is under-confident by
 # design (0.367). Held-out: 0.178 on 188 patterns with the map; 0.123 on 221 and 0.137 on 228 with
 # the identity (the choice was made on the tuned folds; the held-out value was read after it).
-ECE_CEILING = {"tuned": 0.37, "heldout": 0.14}
+# With batch 2: tuned 0.325, held-out 0.079 (90 cases).
+ECE_CEILING = {"tuned": 0.33, "heldout": 0.09}
 
 
 @pytest.fixture(scope="module")
