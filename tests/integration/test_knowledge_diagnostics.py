@@ -220,13 +220,17 @@ def test_omv_rpc_diagnostics_run_against_the_real_engine(omv_engine):
     from tests.conftest import ROOT
 
     kb = KnowledgeBase(ROOT / "patterns", timeout_s=120)
-    answers = kb.run_diagnostics("engined-not-running", step=2)[0]
+
+    def rpc_step(pid: str) -> int:  # a pattern's checks get added and reordered: find its omv-rpc one
+        return next(i for i, d in enumerate(kb.patterns[pid]["diagnostics"]) if d["command"].startswith("omv-rpc"))
+
+    answers = kb.run_diagnostics("engined-not-running", step=rpc_step("engined-not-running"))[0]
     assert answers["argv"] == ["omv-rpc", "-u", "admin", "System", "getInformation"]
     assert answers["returncode"] == 0 and answers["matched_expected"] is True, answers
-    dirty = kb.run_diagnostics("config-apply-fails", step=0)[0]
+    dirty = kb.run_diagnostics("config-apply-fails", step=rpc_step("config-apply-fails"))[0]
     assert dirty["returncode"] == 0 and dirty["stdout"].strip() in ("true", "false"), dirty
     assert dirty["matched_expected"] is (dirty["stdout"].strip() == "false")
-    rsync = kb.run_diagnostics("rsync-job-fails", step=0)[0]
+    rsync = kb.run_diagnostics("rsync-job-fails", step=rpc_step("rsync-job-fails"))[0]
     assert rsync["returncode"] == 0 and '"total"' in rsync["stdout"], rsync
     every = [(pid, i) for pid, p in kb.patterns.items() for i, d in enumerate(p["diagnostics"]) if d["command"].startswith("omv-rpc")]
     assert len(every) >= 4
