@@ -93,23 +93,9 @@ class WriteBehind:
         On failure the samples stay buffered for the next attempt; the snapshot is retried too.
         """
         self.flushed_at = self.clock()
-        if self.pending is None and not self.store._metric_buffer and not self.store.pending_alert_touches():
+        if self.pending is None and not self.store.has_buffered_writes():
             return
-        pending = self.pending
-        # what the transaction takes out of memory, put back if it fails after taking it (a full disk
-        # often fails the COMMIT or the last statement, after flush_metrics emptied the buffer)
-        buffered = list(self.store._metric_buffer or ())
-        touches = dict(self.store.__dict__.get("_alert_touches", {}))
-        try:
-            with self.store.write():
-                if pending is not None:
-                    self.store.save_snapshot(pending)
-                self.store.flush_metrics()
-                self.store.flush_alert_touches()
-        except BaseException:
-            self.store._metric_buffer = buffered
-            self.store.__dict__["_alert_touches"] = touches
-            raise
+        self.store.flush_buffered(self.pending)
         self.pending = None
         self.commits += 1
 

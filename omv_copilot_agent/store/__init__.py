@@ -245,6 +245,29 @@ from omv_copilot_agent.store.history import HistoryMixin  # noqa: E402
 class Store(AlertsMixin, HistoryMixin, SnapshotsMixin, MetricsMixin, KnowledgeMixin, AssistMixin, BaseStore):
     """The agent's database. Concerns add a mixin module and a migration."""
 
+    def has_buffered_writes(self) -> bool:
+        """Samples or open alerts' counted cycles are waiting for :meth:`flush_buffered`."""
+        return bool(self._metric_buffer) or bool(self.pending_alert_touches())
+
+    def flush_buffered(self, snapshot=None) -> None:
+        """One transaction: ``snapshot`` (if given), the buffered samples, the open alerts' counted cycles.
+
+        What the transaction takes out of memory is put back when it fails after taking it: a full
+        disk often fails the COMMIT or the last statement, after flush_metrics emptied the buffer.
+        """
+        samples = list(self._metric_buffer or ())
+        touches = dict(self.__dict__.get("_alert_touches", {}))
+        try:
+            with self.write():
+                if snapshot is not None:
+                    self.save_snapshot(snapshot)
+                self.flush_metrics()
+                self.flush_alert_touches()
+        except BaseException:
+            self._metric_buffer = samples
+            self.__dict__["_alert_touches"] = touches
+            raise
+
     def prune_history(self, before: float) -> dict[str, int]:
         """Forget resolved alerts and configuration revisions from before ``before`` (notes stay)."""
         return {"resolved_alerts": self.prune_resolved_alerts(before), "config_snapshots": self.prune_config_revisions(before)}
