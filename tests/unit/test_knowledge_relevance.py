@@ -13,6 +13,7 @@ import pytest
 
 from omv_copilot_agent.knowledge import KnowledgeBase
 from tests.assist_helpers import make_agent
+from tests.eval import evalset
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -174,10 +175,10 @@ def test_leave_source_out_removes_the_patterns_written_from_a_case_but_not_the_d
     # the same thread or docs page however it is spelled
     variant = url.replace("https://", "http://").rstrip("/") + "#issuecomment-1"
     assert new in tool.written_from(kb, variant.replace("/en/stable/", "/en/latest/"))
-    assert tool.page_key("https://docs.openmediavault.org/en/latest/faq.html") == \
-        tool.page_key("https://docs.openmediavault.org/en/stable/faq.html#x")
+    assert evalset.source_key("https://docs.openmediavault.org/en/latest/faq.html") == \
+        evalset.source_key("https://docs.openmediavault.org/en/stable/faq.html#x")
     # a comment of a thread or its pull-request twin is the thread (evalset.source_key's rules)
-    assert tool.page_key("https://github.com/O/r/pull/5#issuecomment-1") == tool.page_key("https://github.com/o/r/issues/5")
+    assert evalset.source_key("https://github.com/O/r/pull/5#issuecomment-1") == evalset.source_key("https://github.com/o/r/issues/5")
     design = next(pid for pid in tool.DESIGN_PATTERNS if kb.patterns.get(pid, {}).get("sources"))
     assert design not in tool.written_from(kb, kb.patterns[design]["sources"][0])
     assert tool.DESIGN_PATTERNS <= set(kb.patterns)  # renamed design patterns would silently count as new
