@@ -250,7 +250,7 @@ def summarize(results: list[dict]) -> dict:
     categories = {}
     for category in sorted({r["category"] for r in real}):
         group = [r for r in real if r["category"] == category]
-        categories[category] = {field: _rate(group, field) for field in ("fix_top1", "relevant_top3", "context_ok")}
+        categories[category] = _per_case_rates(group)
     modes: dict[str, int] = {}
     for r in results:
         modes[str(r.get("mode"))] = modes.get(str(r.get("mode")), 0) + 1
@@ -260,13 +260,16 @@ def summarize(results: list[dict]) -> dict:
                         "off_topic_handled": _rate(off, "handled"), "off_topic_context_ok": _rate(off, "context_ok")},
             "categories": categories, "calibration": calibration(results),
             "uncited": {"cited": sum(1 for r in real if r.get("source_cited")),
-                        **{field: _rate([r for r in real if not r.get("source_cited")], field)
-                           for field in ("fix_top1", "relevant_top3", "context_ok")}},
+                        **_per_case_rates([r for r in real if not r.get("source_cited")])},
             # each batch of cases on its own: a later batch was written after the patterns it is scored on
-            "batches": {str(b): {"cases": sum(1 for r in real if r.get("batch", 1) == b),
-                                 **{field: _rate([r for r in real if r.get("batch", 1) == b], field)
-                                    for field in ("fix_top1", "relevant_top3", "context_ok")}}
-                        for b in sorted({r.get("batch", 1) for r in real})}}
+            "batches": {str(b): {"cases": len(rows), **_per_case_rates(rows)}
+                        for b in sorted({r.get("batch", 1) for r in real})
+                        for rows in [[r for r in real if r.get("batch", 1) == b]]}}
+
+
+def _per_case_rates(rows: list[dict]) -> dict:
+    """The three rates a group of real cases is reported with (a category, the uncited, a batch)."""
+    return {field: _rate(rows, field) for field in ("fix_top1", "relevant_top3", "context_ok")}
 
 
 #: Held-out cases' threads that a pattern author read (found by search before tools/heldout-guard
