@@ -24,7 +24,11 @@ from omv_copilot_agent.findings import Finding
 from omv_copilot_agent.knowledge import signals as sig
 from omv_copilot_agent.knowledge.text import is_real_word, phrase_synonyms, tokens
 
-FIELD_WEIGHTS = {"title": 3.0, "symptoms": 2.0, "triggers": 2.0, "keywords": 1.5, "category": 1.0}
+#: How much a word in each field counts. Symptoms weigh least: they are users' sentences, often
+#: copied from the thread a pattern was written from, so a heavy weight ranks the pattern for its
+#: own thread's wording and not for the next user's (tools/rank-unseen: fix@1 42 -> 45 of 121,
+#: relevant@3 83 -> 89 of 121 with the case's own patterns left out, at 2.0 -> 0.5).
+FIELD_WEIGHTS = {"title": 3.0, "symptoms": 0.5, "triggers": 2.0, "keywords": 1.5, "category": 1.0}
 K1, B = 1.2, 0.75
 SQUASH = 6.0
 SIGNAL_EVIDENCE = 0.6
