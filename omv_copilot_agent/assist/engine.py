@@ -150,7 +150,8 @@ class Engine:
             trace.step("context_selection", t, outputs=details, skipped=True)
         else:
             found = findings.evaluate(snapshot, Thresholds.from_config(self.config))
-            chosen, details = router.route(about, found, context)
+            words = router.words_of(self.knowledge.index) if self.knowledge is not None else None
+            chosen, details = router.route(about, found, context, words)
             trace.step("context_selection", t, inputs={"requested": context},
                        outputs={"context": chosen, **{k: v for k, v in details.items() if k != "hints"},
                                 "hints": {k: v for k, v in (details.get("hints") or {}).items() if v}})
