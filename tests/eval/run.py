@@ -357,13 +357,15 @@ def context_cv(cases: list[dict], answerer: KbOnlyAnswerer) -> dict:
     too, follows). Off-topic controls cite nothing and are answered as they are. The held-out
     split is never read.
     """
+    from omv_copilot_agent.knowledge import matcher
+
     kb = answerer.agent.knowledge
     full = kb.index
     rows = []
     try:
         for case in (c for c in cases if c["split"] == "tuned"):
             gone = set() if case.get("off_topic") else citing(kb.patterns, case["source"])
-            kb.index = matcher_index({pid: p for pid, p in kb.patterns.items() if pid not in gone}) if gone else full
+            kb.index = matcher.Index({pid: p for pid, p in kb.patterns.items() if pid not in gone}) if gone else full
             answer = answerer(case["question"])
             rows.append({"id": case["id"], "category": case["category"], "off_topic": bool(case.get("off_topic")),
                          "left_out": sorted(gone), "context": answer.get("context"),
@@ -378,12 +380,6 @@ def context_cv(cases: list[dict], answerer: KbOnlyAnswerer) -> dict:
             "off_topic_context_ok": _rate([r for r in rows if r["off_topic"]], "context_ok"),
             "categories": {c: _rate([r for r in real if r["category"] == c], "context_ok")
                            for c in sorted({r["category"] for r in real})}}
-
-
-def matcher_index(patterns: dict[str, dict]):
-    from omv_copilot_agent.knowledge import matcher
-
-    return matcher.Index(patterns)
 
 
 def render_context_cv(cv: dict, failures: bool = False) -> str:
