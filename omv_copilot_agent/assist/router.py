@@ -6,9 +6,9 @@ is a storage question. Ties are broken by a fixed priority, never by dict order.
 
 The context names what is wrong, not which part: a refused SMB password is a
 security question, slow SMB a performance one, a web UI answering 502 a service
-one. So the problem words (security's, performance's) weigh more than the words
-naming a part (smb, nfs, ssh), and a few phrases are read before the words ("web
-interface" is no network interface, "bad gateway" no gateway).
+one. So security's words weigh more than the words naming a part (smb, nfs, ssh),
+and a few phrases are read before the words ("web interface" is no network
+interface, "bad gateway" no gateway, "root login" is about access).
 
 Hand-written words miss how users ask, so two votes learnt from the patterns join
 them: a word model over the patterns' own title/symptoms/triggers/keywords, each
