@@ -56,6 +56,8 @@ PHRASES: dict[str, str] = {"web interface": "", "web ui": "", "webui": "", "web 
 PROBLEM_WEIGHT = {"security": 1.5}
 _PRIORITY = {name: i for i, name in enumerate(CONTEXTS)}
 _WORD = re.compile(r"[a-z0-9][a-z0-9_-]*")
+#: A rate ("maxes at 1gbit", "200 MB/s", "100Mbps") is a throughput question.
+_RATE = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:[mg]bit|[mg]bps|[mg]b/s|[mg]bit/s)(?![a-z0-9])")
 
 
 def _words(text: str) -> list[str]:
@@ -65,7 +67,7 @@ def _words(text: str) -> list[str]:
 def score(query: str) -> dict[str, float]:
     """Trigger hits per context (phrases first, then whole words; each distinct one counts once),
     problem contexts' hits weighted by PROBLEM_WEIGHT."""
-    text = f" {' '.join(_words(query))} "
+    text = f" {' '.join(_words(_RATE.sub(' throughput ', query.lower())))} "
     hits = {ctx: 0.0 for ctx in TRIGGERS}
     for phrase, ctx in PHRASES.items():
         if f" {phrase} " in text:

@@ -83,7 +83,8 @@ def test_router_problem_words_outweigh_the_part():
     assert router.route("enable root login over ssh")[0] == "security"
     assert router.route("sshd_config changes are wiped")[0] == "security"
     # throughput → performance
-    assert router.route("copying to the nas maxes at 1 gbit speed")[0] == "performance"
+    assert router.route("copying to the nas maxes at 1gbit")[0] == "performance"
+    assert router.score("only 100M-200Mbps, 40 MB/s on wifi")["performance"] == 1  # one rate word, however written
     # a part without a problem word stays with the part
     assert router.route("smb share on my disk")[0] == "service"
 
@@ -121,6 +122,27 @@ def test_router_word_model_is_built_once_per_index():
     index = matcher.Index(patterns)
     assert router.words_of(index) is router.words_of(index)
     assert router.words_of(matcher.Index(patterns)) is not router.words_of(index)
+
+
+def test_router_issue_examples_with_the_shipped_patterns():
+    """Issue 16's own examples, through the words, the learnt word model and the shipped patterns' votes."""
+    from omv_copilot_agent.assist import router
+    from omv_copilot_agent.knowledge import KnowledgeBase
+    from tests.conftest import ROOT
+
+    kb = KnowledgeBase(ROOT / "patterns")
+    words = router.words_of(kb.index)
+
+    def context(question: str) -> str:
+        chosen, details = router.route(question, None, None, words)
+        return router.by_pattern(chosen, details, [m.to_dict(with_pattern=True) for m in kb.search(question)])[0]
+
+    assert context("my web ui shows 502 bad gateway") == "service"
+    assert context("web interface says 502 after the upgrade") == "service"
+    assert context("smb transfers only reach 40 MB/s") == "performance"
+    assert context("copying to my smb share is slow over wifi") == "performance"
+    assert context("samba password refused from windows") == "security"
+    assert context("how do i bake sourdough bread") == "general"
 
 
 def _match(pid: str, score: float, context: str | None = None, category: str = "services") -> dict:
