@@ -23,7 +23,8 @@ from tests.eval import evalset, run
 FLOORS = {
     # tuned 0.90/0.95/0.90 -> 0.95/0.99/0.91 after 16 services/network patterns from the trackers (kbB)
     # -> 0.85/0.94/0.867 when batch 2 (39 fresh cases, 20 of them tuned, no pattern written from them yet) was added
-    "tuned": {"fix_top1": 0.85, "relevant_top3": 0.94, "context_ok": 0.867, "off_topic_handled": 1.0},
+    # -> 0.91/0.95/0.92 after kbB's batch-2 access/web UI/install/upgrade/SMB patterns (sixth session)
+    "tuned": {"fix_top1": 0.91, "relevant_top3": 0.95, "context_ok": 0.92, "off_topic_handled": 1.0},
     # 0.416 -> 0.40 after kbA's 13 storage patterns, -> 0.45 after kbB's 16 services/network ones, -> 0.466 after kbD's 8 plugin ones
     # (merged on the tuned split's evidence; the held-out split decides no merge)
     # relevant@3 0.866 -> 0.85 after kbC's 8 access/performance/power patterns (one case)
@@ -38,8 +39,10 @@ FLOORS = {
 # On the tuned split as written, where 9 in 10 leaders hold the fix, the score is under-confident by
 # design (0.367). Held-out: 0.178 on 188 patterns with the map; 0.123 on 221 and 0.137 on 228 with
 # the identity (the choice was made on the tuned folds; the held-out value was read after it).
-# With batch 2: tuned 0.325, held-out 0.079 (90 cases).
-ECE_CEILING = {"tuned": 0.33, "heldout": 0.09}
+# With batch 2: tuned 0.325, held-out 0.079 (90 cases). Sixth session: tuned 0.351 after kbB's batch-2
+# patterns lifted tuned fix@1 0.851 -> 0.917 at the same (unseen-calibrated) scores: every bin is already
+# under-confident, so each newly right leader widens the tuned gap; the held-out ceiling is unchanged.
+ECE_CEILING = {"tuned": 0.36, "heldout": 0.09}
 
 
 @pytest.fixture(scope="module")
