@@ -22,7 +22,6 @@ SYNONYMS = {
     "nas slow": "slow performance", "slow": "slow performance", "sluggish": "slow performance", "laggy": "slow performance",
     "speed": "throughput performance", "transfer": "transfer throughput", "mb/s": "throughput", "mbps": "throughput",
     "webui": "web ui", "web interface": "web ui", "gui": "web ui", "dashboard": "web ui", "login page": "web ui login",
-    "webgui": "web ui", "web gui": "web ui", "log in": "login", "logging in": "login", "logged in": "login",
     "hdd": "disk", "harddrive": "disk", "hard drive": "disk", "drive": "disk", "ssd": "disk", "drives": "disk",
     "raid": "raid mdadm", "raid0": "raid mdadm", "raid1": "raid mdadm", "raid5": "raid mdadm", "raid6": "raid mdadm",
     "raid10": "raid mdadm", "raidz": "zfs raid", "raidz1": "zfs raid", "raidz2": "zfs raid", "md": "mdadm", "array": "raid", "degraded": "degraded",
