@@ -21,7 +21,16 @@ _QUOTED = r"(?<=\")(?:[^\"\\\n]|\\.)++(?=\")|(?<=')[^'\n]++(?=')"
 _NAME = (r"(?=[\w-]*?(?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|access[_-]?key|private[_-]?key|psk)"
          r"(?:s?(?![\w-])|[_-]))[\w-]++")
 
+
+def _tool_option(tools: str, stop: str, option: str) -> re.Pattern:
+    """A secret given to one of ``tools`` after ``option`` (quoted whole, or one word), on its command line."""
+    return re.compile(r"(?i)(\b(?:" + tools + r")\b(?:(?!\b(?:" + stop + r"))[^|;&\n])*?\s" + option + r")"
+                      r"('[^'\n]*+'|\"[^\"\n]*+\"|[^\s|;&]+)")
+
+
 PATTERNS: tuple[re.Pattern, ...] = (
+    # a YAML or config line "password: several words" unquoted: the whole rest of the line is its value
+    re.compile(r"(?im)^(\s*+(?:-\s++)?" + _NAME + r"\s*+:[ \t]++)(?![\"'])(\S(?:[^\n]*\S)?)"),
     # "NAME=several words" quoted whole: systemd's Environment="BORG_PASSPHRASE=a b", docker -e 'X_PASSWORD=a b'
     re.compile(r"(?i)((?<=\")" + _NAME + r"\s*+=\s*+)([^\"\n]++)(?=\")"),
     re.compile(r"(?i)((?<=')" + _NAME + r"\s*+=\s*+)([^'\n]++)(?=')"),
@@ -34,9 +43,12 @@ PATTERNS: tuple[re.Pattern, ...] = (
     # --password x, --password=x, --pass 'x', --passphrase 'x y', --ftp-pass x, --token=x, --api-key x
     re.compile(r"(?i)((?<![\w-])--(?:(?:\w+-)*(?:password|passwd|passphrase|pass|token|secret|api-key|apikey)|auth)"
                r"(?:=|\s+)[\"']?)(" + _QUOTED + r"|[^\s\"'|;&]+)"),
-    # mysql/mysqldump/mariadb -pSECRET, -p'SECRET' (attached)
-    # (up to the next mysql word at most: each character is read once, however many "mysql" a line holds)
-    re.compile(r"(?i)(\b(?:mysql\w*|mariadb\w*)\b(?:(?!\b(?:mysql|mariadb))[^|;&\n])*?\s-p)('[^'\n]*+'|\"[^\"\n]*+\"|[^\s|;&]+)"),
+    # mysql/mysqldump/mariadb -pSECRET, -p'SECRET' (attached); ldapsearch/ldapmodify… -w SECRET;
+    # redis-cli -a SECRET (each read up to the next word of its tool at most: every character is read
+    # once, however many "mysql" a line holds)
+    _tool_option(r"mysql\w*|mariadb\w*", r"mysql|mariadb", r"-p"),
+    _tool_option(r"ldap\w+", r"ldap\w+", r"-w\s*+"),
+    _tool_option(r"redis-cli", r"redis-cli", r"-a\s*+"),
     # sshpass -p SECRET
     re.compile(r"(\bsshpass\s+-p\s*)(\S+)"),
     # curl/wget -u user:SECRET, --user user:SECRET

@@ -193,11 +193,14 @@ def best_pattern(index, alert: dict, found: list[Finding]) -> dict | None:
     return out
 
 
-def alert_findings(alert: dict, found: list[Finding], finding_ids: tuple[str, ...]) -> list[Finding]:
-    """The snapshot's findings behind ``alert`` (its rule's finding ids; its subject's when any match it)."""
-    mine = [f for f in found if f.id in finding_ids]
-    same = [f for f in mine if f.subject == alert.get("subject")]
-    return same or mine
+def alert_findings(alert: dict, found: list[Finding], finding_ids: tuple[str, ...] | set[str]) -> list[Finding]:
+    """The snapshot's findings behind ``alert``: its rule's finding ids, on its subject.
+
+    Only its subject's: an alert whose own finding has cleared (it resolves after its hold-down) is
+    not about another array's or disk's finding of the same rule, and the Dashboard (which calls
+    this too) and the alert's evidence must name the same pattern for it.
+    """
+    return [f for f in found if f.id in finding_ids and f.subject == alert.get("subject")]
 
 
 def build(alert: dict, *, snapshot, store, index=None, found: list[Finding] | None = None,

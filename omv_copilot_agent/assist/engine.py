@@ -150,7 +150,8 @@ class Engine:
             trace.step("context_selection", t, outputs=details, skipped=True)
         else:
             found = findings.evaluate(snapshot, Thresholds.from_config(self.config))
-            chosen, details = router.route(about, found, context)
+            words = router.words_of(self.knowledge.index) if self.knowledge is not None else None
+            chosen, details = router.route(about, found, context, words)
             trace.step("context_selection", t, inputs={"requested": context},
                        outputs={"context": chosen, **{k: v for k, v in details.items() if k != "hints"},
                                 "hints": {k: v for k, v in (details.get("hints") or {}).items() if v}})
@@ -182,11 +183,12 @@ class Engine:
             try:
                 matches = [m.to_dict(with_pattern=True) for m in kb.search(about, snapshot, limit=5)]
                 signals = [m.to_dict() for m in kb.signals(snapshot)[:5]] if snapshot is not None else []
-                if context not in router.CONTEXTS:  # a confident pattern knows the context better than the words
+                if context not in router.CONTEXTS:  # matched patterns know the context better than the words alone
                     chosen, details = router.by_pattern(chosen, details, [m for m in matches if from_text(m)])
                 trace.step("pattern_matching", t, outputs={"matched": [[m["pattern_id"], m["score"]] for m in matches],
                                                            "signals": [s["pattern_id"] for s in signals],
-                                                           "context": chosen, "context_reason": details.get("reason")})
+                                                           "context": chosen, "context_reason": details.get("reason"),
+                                                           "context_votes": details.get("votes")})
             except Exception as exc:  # a broken KB must not lose the question
                 log.exception("pattern matching failed")
                 notices.append("pattern matching failed; answering without patterns")

@@ -4,17 +4,27 @@ Whole-word matching (so "loader" is not "load"), a score per context, and the
 box's findings may tip a tie or a vague query: a "slow" box with a degraded array
 is a storage question. Ties are broken by a fixed priority, never by dict order.
 
-Trigger words alone misroute the questions whose words belong to another field
-("502 Bad Gateway" names a gateway but is a service problem; "slow SMB over wifi"
-is performance), so once a pattern matches confidently its context wins
-(``by_pattern``): the pattern knows what the problem is, the words only hint.
+The context names what is wrong, not which part: a refused SMB password is a
+security question, slow SMB a performance one, a web UI answering 502 a service
+one. So security's words weigh more than the words naming a part (smb, nfs, ssh),
+and a few phrases are read before the words ("web interface" is no network
+interface, "bad gateway" no gateway, "root login" is about access).
+
+Hand-written words miss how users ask, so two votes learnt from the patterns join
+them: a word model over the patterns' own title/symptoms/triggers/keywords, each
+labelled with its context (``ContextWords``), and the best matched patterns'
+contexts weighted by their scores (``by_pattern``). Neither decides alone: a
+question without a trigger word and without a matched pattern is general.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import weakref
 
 from omv_copilot_agent.knowledge import matcher
+from omv_copilot_agent.knowledge.text import tokens
 
 CONTEXTS = ("storage", "network", "service", "performance", "security", "general")
 
@@ -28,12 +38,26 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "service": ("smb", "nfs", "ftp", "ssh", "plex", "service", "services", "samba", "cifs", "rsync", "docker",
                 "daemon", "share", "shares", "vm", "kvm", "container", "containers", "compose", "mail",
                 "email", "notification", "notifications", "postfix", "nginx"),
-    "performance": ("slow", "performance", "cpu", "memory", "load", "ram", "swap", "latency", "sluggish", "hang", "lag"),
+    "performance": ("slow", "performance", "cpu", "memory", "load", "ram", "swap", "latency", "sluggish", "hang", "lag",
+                    "speed", "speeds", "throughput", "bandwidth", "gbit", "mbit", "mbps"),
     "security": ("permission", "permissions", "access", "security", "auth", "vulnerability", "password", "login",
-                 "denied", "acl", "certificate", "ssl", "tls", "locked", "lockout"),
+                 "denied", "acl", "certificate", "ssl", "tls", "locked", "lockout", "passwd", "passwords", "credentials",
+                 "unauthorized", "faillock", "fail2ban", "sshd", "sshd_config", "allowusers"),
 }
+#: Phrases read before the words, each a hit for its context ("" = none): the web UI's names hold
+#: "interface", a 502 names a "gateway", and "log in" is two words.
+PHRASES: dict[str, str] = {"web interface": "", "web ui": "", "webui": "", "web gui": "", "webgui": "", "gui": "",
+                           "bad gateway": "service", "502": "service",
+                           "log in": "security", "logged in": "security", "logging in": "security",
+                           "sign in": "security", "root login": "security", "ssh access": "security",
+                           "ssh login": "security", "ssh key": "security", "ssh keys": "security", "public key": "security"}
+#: The context that names what is wrong rather than the part it happens in weighs more: "smb password" is a
+#: security question. (Performance words stay at 1: the box's findings may make "slow" a storage question.)
+PROBLEM_WEIGHT = {"security": 1.5}
 _PRIORITY = {name: i for i, name in enumerate(CONTEXTS)}
 _WORD = re.compile(r"[a-z0-9][a-z0-9_-]*")
+#: A rate ("maxes at 1gbit", "200 MB/s", "100Mbps") is a throughput question.
+_RATE = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:[mg]bit|[mg]bps|[mg]b/s|[mg]bit/s)(?![a-z0-9])")
 
 
 def _words(text: str) -> list[str]:
@@ -41,9 +65,87 @@ def _words(text: str) -> list[str]:
 
 
 def score(query: str) -> dict[str, float]:
-    """Trigger hits per context (whole words; each distinct word counts once)."""
-    words = set(_words(query))
-    return {ctx: float(sum(1 for t in trig if t in words)) for ctx, trig in TRIGGERS.items()}
+    """Trigger hits per context (phrases first, then whole words; each distinct one counts once),
+    problem contexts' hits weighted by PROBLEM_WEIGHT."""
+    text = f" {' '.join(_words(_RATE.sub(' throughput ', query.lower())))} "
+    hits = {ctx: 0.0 for ctx in TRIGGERS}
+    for phrase, ctx in PHRASES.items():
+        if f" {phrase} " in text:
+            text = text.replace(f" {phrase} ", " ")
+            if ctx:
+                hits[ctx] += 1
+    words = set(text.split())
+    return {ctx: (hits[ctx] + sum(1 for t in trig if t in words)) * PROBLEM_WEIGHT.get(ctx, 1.0)
+            for ctx, trig in TRIGGERS.items()}
+
+
+#: A pattern's category → the context of its questions; a pattern may name its own ``context:``
+#: (a web UI browser-cache pattern is a services pattern asked as a general question).
+CATEGORY_CONTEXT: dict[str, str] = {"storage": "storage", "hardware": "storage", "network": "network",
+                                    "services": "service", "performance": "performance",
+                                    "security": "security", "backup": "service"}
+#: The fields of a pattern that say how users ask about it (what the knowledge matcher indexes too).
+WORD_FIELDS = ("title", "symptoms", "triggers", "keywords")
+#: Additive smoothing of the word model, and the weight of its posterior (it sums to 1 over contexts).
+WORDS_ALPHA, WORDS_WEIGHT = 0.5, 1.0
+
+
+def pattern_context(pattern: dict, category: str | None = None) -> str | None:
+    """The context a pattern's questions belong to: its own ``context:``, else its category's."""
+    return pattern.get("context") or CATEGORY_CONTEXT.get(category or pattern.get("category"))
+
+
+class ContextWords:
+    """A naive Bayes word model per context, learnt from the patterns' own text.
+
+    Why: the hand-written triggers know a few words per context; the patterns' symptoms and
+    triggers are written in users' words (230+ documents labelled by their context). A uniform
+    prior over the contexts, so the many service patterns do not outvote the few security ones.
+    Each word of a pattern counts once per pattern (a document frequency, not a term frequency).
+    """
+
+    def __init__(self, patterns: dict[str, dict]):
+        self.counts: dict[str, dict[str, int]] = {}
+        for pattern in patterns.values():
+            context = pattern_context(pattern)
+            if context not in CONTEXTS:
+                continue
+            seen = {tok for name in WORD_FIELDS for text in _texts(pattern.get(name)) for tok in tokens(text)}
+            bag = self.counts.setdefault(context, {})
+            for tok in seen:
+                bag[tok] = bag.get(tok, 0) + 1
+        self.totals = {ctx: sum(bag.values()) for ctx, bag in self.counts.items()}
+        self.vocab = set().union(*self.counts.values()) if self.counts else set()
+
+    def posterior(self, query: str) -> dict[str, float]:
+        """P(context | the question's known words); {} when none of its words is in any pattern."""
+        known = [t for t in dict.fromkeys(tokens(query)) if t in self.vocab]
+        if not known:
+            return {}
+        size = len(self.vocab)
+        logp = {ctx: sum(math.log((bag.get(t, 0) + WORDS_ALPHA) / (self.totals[ctx] + WORDS_ALPHA * size)) for t in known)
+                for ctx, bag in self.counts.items()}
+        top = max(logp.values())
+        odds = {ctx: math.exp(v - top) for ctx, v in logp.items()}
+        total = sum(odds.values())
+        return {ctx: v / total for ctx, v in odds.items()}
+
+
+def _texts(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value or [] if isinstance(v, (str, int, float))]
+
+
+_WORD_MODELS: "weakref.WeakKeyDictionary[matcher.Index, ContextWords]" = weakref.WeakKeyDictionary()
+
+
+def words_of(index: matcher.Index) -> ContextWords:
+    """The word model of a knowledge index's patterns, built once per index (a reload builds a new one)."""
+    model = _WORD_MODELS.get(index)
+    if model is None:
+        model = _WORD_MODELS[index] = ContextWords(index.patterns)
+    return model
 
 
 #: Findings that make a context likelier: each group with a finding (any severity) adds half a point.
@@ -67,44 +169,61 @@ def finding_hints(found) -> dict[str, float]:
     return hints
 
 
-def route(query: str, found=None, requested: str | None = None) -> tuple[str, dict]:
-    """(context, details): an explicit valid request wins; no hit at all → general.
+def _best(total: dict[str, float]) -> str:
+    return max(total, key=lambda c: (total[c], -_PRIORITY[c]))
+
+
+def route(query: str, found=None, requested: str | None = None, words: ContextWords | None = None) -> tuple[str, dict]:
+    """(context, details): an explicit valid request wins; no trigger word → general (until a pattern matches).
 
     ``found`` is the findings of the box's snapshot (``findings.evaluate``); they only tip
-    a question that already has trigger words.
+    a question that already has trigger words. ``words`` (``words_of(kb.index)``) adds the
+    patterns' word model to the trigger hits; ``details["total"]`` is what ``by_pattern`` adds to.
     """
     scores = score(query)
     if requested in CONTEXTS:
         return requested, {"scores": scores, "reason": "requested"}
+    learnt = words.posterior(query) if words is not None else {}
+    total = {c: WORDS_WEIGHT * learnt.get(c, 0.0) for c in CONTEXTS}
     if not any(scores.values()):
-        return "general", {"scores": scores, "reason": "no trigger word"}
+        return "general", {"scores": scores, "learnt": _rounded(learnt), "total": total, "reason": "no trigger word"}
     hints = finding_hints(found)
-    total = {c: scores[c] + (hints[c] if scores[c] or scores.get("performance") else 0.0) for c in scores}
-    best = max(total, key=lambda c: (total[c], -_PRIORITY[c]))
-    return best, {"scores": scores, "hints": hints, "total": total, "reason": "score"}
+    for c in scores:
+        total[c] += scores[c] + (hints[c] if scores[c] or scores.get("performance") else 0.0)
+    return _best(total), {"scores": scores, "hints": hints, "learnt": _rounded(learnt), "total": total,
+                          "reason": "score"}
 
 
-#: A pattern's category → the context of its questions; a pattern may name its own ``context:``
-#: (a web UI browser-cache pattern is a services pattern asked as a general question).
-CATEGORY_CONTEXT: dict[str, str] = {"storage": "storage", "hardware": "storage", "network": "network",
-                                    "services": "service", "performance": "performance",
-                                    "security": "security", "backup": "service"}
-#: The top pattern's score (its calibrated chance of holding the fix) from which it decides the context:
-#: 0.2 on the uncalibrated model, carried through knowledge/relevance.json's calibration map.
+def _rounded(values: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 3) for k, v in values.items() if v >= 0.001}
+
+
+#: A matched pattern's score (its calibrated chance of holding the fix) from which it votes for its
+#: context: 0.2 on the uncalibrated model, carried through knowledge/relevance.json's calibration map.
 PATTERN_ROUTE_MIN = matcher.calibrated(0.2)
+#: How many of the best matches vote, and the weight of a vote per point of score (a pattern at 0.5
+#: weighs two trigger words).
+PATTERN_VOTERS, PATTERN_WEIGHT = 5, 4.0
 
 
 def by_pattern(chosen: str, details: dict, matches: list[dict]) -> tuple[str, dict]:
-    """(context, details) after pattern matching: the confident top pattern's context, else ``chosen``.
+    """(context, details) after pattern matching: the words' totals plus the matched patterns' votes.
 
-    ``matches`` are the answer's text matches, best first, each with its ``pattern``. An
-    explicitly requested context is never passed here.
+    Each of the best PATTERN_VOTERS matches scoring at least PATTERN_ROUTE_MIN adds
+    PATTERN_WEIGHT × its score to its context (its own ``context:``, else its category's), so
+    one confident pattern outweighs a stray trigger word, and two patterns agreeing outweigh one
+    that does not. Without such a match ``chosen`` stands. ``matches`` are the answer's text
+    matches, best first, each with its ``pattern``. An explicitly requested context is never
+    passed here.
     """
-    if not matches or matches[0]["score"] < PATTERN_ROUTE_MIN:
+    votes: dict[str, float] = {}
+    for match in matches[:PATTERN_VOTERS]:
+        context = pattern_context(match.get("pattern") or {}, match.get("category"))
+        if match["score"] >= PATTERN_ROUTE_MIN and context in CONTEXTS:
+            votes[context] = votes.get(context, 0.0) + PATTERN_WEIGHT * match["score"]
+    if not votes:
         return chosen, details
-    top = matches[0]
-    pattern = top.get("pattern") or {}
-    context = pattern.get("context") or CATEGORY_CONTEXT.get(top.get("category"), chosen)
-    if context not in CONTEXTS:
-        return chosen, details
-    return context, {**details, "reason": "top pattern", "pattern": top["pattern_id"], "by_words": chosen}
+    words = details.get("total") or {}
+    total = {c: words.get(c, 0.0) + votes.get(c, 0.0) for c in CONTEXTS}
+    return _best(total), {**details, "reason": "patterns", "votes": _rounded(votes),
+                          "pattern": matches[0]["pattern_id"], "by_words": chosen}

@@ -10,7 +10,7 @@ carries the evidence, so one click from the headline reaches the fix.
 
 from __future__ import annotations
 
-from omv_copilot_agent.alerts.evidence import best_match
+from omv_copilot_agent.alerts.evidence import alert_findings, best_match
 from omv_copilot_agent.alerts.rules import foretold
 from omv_copilot_agent.findings import CATALOGUE, SEVERITY_ORDER, Finding, Thresholds, evaluate
 from omv_copilot_agent.services.call import Call
@@ -57,7 +57,7 @@ def attention(call: Call) -> dict:
     items: list[dict] = []
     covered: set[tuple[str, str]] = set()
     for a in alerts:
-        mine = [f for f in found if rule_of.get(f.id) == a["rule"] and f.subject == a["subject"]]
+        mine = alert_findings(a, found, {fid for fid, rule in rule_of.items() if rule == a["rule"]})
         covered.update((f.id, f.subject) for f in mine)
         if a["severity"] not in ATTENTION:
             continue

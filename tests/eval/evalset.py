@@ -130,11 +130,13 @@ def source_key(url: str) -> str:
     GitHub numbers both alike and redirects one to the other), another capitalisation of the
     owner, ``http://`` or ``www.``, or the forum thread with its title slug or a post id, cites
     that same thread and must not pass as a new one; a docs page is one page in every version
-    (``/en/latest/``, ``/en/stable/``, ``/en/6.x/``), at every section anchor, and a folder's page
-    at the folder and at its ``index.html``.
+    (``/en/latest/``, ``/en/stable/``, ``/en/6.x/``), at every section anchor, on Read the Docs'
+    own host, and a folder's page at the folder and at its ``index.html``.
     """
     parts = urlsplit(str(url).strip())
     host = parts.netloc.lower().removeprefix("www.")
+    if host == "openmediavault.readthedocs.io":  # the same Sphinx build docs.openmediavault.org serves
+        host = "docs.openmediavault.org"
     path, query, fragment = parts.path.rstrip("/"), parts.query.rstrip("/"), parts.fragment
     if host == "github.com":  # a fragment there is a comment of the same thread
         path, fragment = re.sub(r"^(/[^/]+/[^/]+)/(?:issues|pull)/(\d+)(?:/.*)?$", r"\1/issues/\2", path.lower()), ""

@@ -18,8 +18,14 @@ the config's ``assist.providers`` (``--config PATH``) through the same pipeline
 with ``mode="llm"``; other answerers plug in with ``register_answerer``.
 ``run_case(case, answerer)`` is all the scoring needs.
 
+``--context-cv`` measures the specialist context honestly on the tuned split: each tuned case is
+answered as an unseen problem, with every pattern that cites its own thread or page left out of
+the knowledge base (leave-source-out, the way a held-out case meets the patterns), so a context
+that only the case's own pattern gets right does not count.
+
 Usage: python3 tests/eval/run.py [--split tuned|heldout|all] [--json] [--failures] [--provider NAME [--config PATH]]
        python3 tests/eval/run.py --key-spread   (how loose each case's keys are against the shipped patterns)
+       python3 tests/eval/run.py --context-cv [--failures]   (tuned split only, leave-source-out)
 """
 
 from __future__ import annotations
@@ -334,6 +340,62 @@ def evaluate(cases: list[dict], answerer: Answerer) -> dict:
     return report
 
 
+def citing(patterns: dict[str, dict], source: str) -> set[str]:
+    """The patterns whose ``sources:`` cite ``source`` (as evalset.source_key spells it)."""
+    key = evalset.source_key(source)
+    return {pid for pid, p in patterns.items()
+            if key in {evalset.source_key(str(s.get("url") if isinstance(s, dict) else s)) for s in p.get("sources") or []}}
+
+
+def context_cv(cases: list[dict], answerer: KbOnlyAnswerer) -> dict:
+    """The right specialist context on the TUNED split with each case's own patterns left out.
+
+    Why: most tuned cases' threads are cited by a pattern written from them, whose ``context:``
+    or category then routes that very question; a held-out question has no such pattern. Each
+    tuned case is answered by the same pipeline with the knowledge base's index rebuilt without
+    the patterns citing its source (everything built from the index, the router's word model
+    too, follows). Off-topic controls cite nothing and are answered as they are. The held-out
+    split is never read.
+    """
+    from omv_copilot_agent.knowledge import matcher
+
+    kb = answerer.agent.knowledge
+    full = kb.index
+    rows = []
+    try:
+        for case in (c for c in cases if c["split"] == "tuned"):
+            gone = set() if case.get("off_topic") else citing(kb.patterns, case["source"])
+            kb.index = matcher.Index({pid: p for pid, p in kb.patterns.items() if pid not in gone}) if gone else full
+            answer = answerer(case["question"])
+            rows.append({"id": case["id"], "category": case["category"], "off_topic": bool(case.get("off_topic")),
+                         "left_out": sorted(gone), "context": answer.get("context"),
+                         "expected_context": case["context"], "context_ok": answer.get("context") == case["context"],
+                         "matched": [[m["pattern_id"], round(float(m["score"]), 3)]
+                                     for m in answer.get("matched_patterns") or []][:3]})
+    finally:
+        kb.index = full
+    real = [r for r in rows if not r["off_topic"]]
+    return {"rows": rows, "context_ok": _rate(real, "context_ok"),
+            "with_own_patterns": _rate([r for r in real if r["left_out"]], "context_ok"),
+            "off_topic_context_ok": _rate([r for r in rows if r["off_topic"]], "context_ok"),
+            "categories": {c: _rate([r for r in real if r["category"] == c], "context_ok")
+                           for c in sorted({r["category"] for r in real})}}
+
+
+def render_context_cv(cv: dict, failures: bool = False) -> str:
+    out = ["Right specialist context, tuned split, each case without the patterns citing its own source",
+           f"  real cases                     {_pct(cv['context_ok'])}",
+           f"  of them with own patterns      {_pct(cv['with_own_patterns'])}",
+           f"  off-topic: context general     {_pct(cv['off_topic_context_ok'])}",
+           "", f"  {'category':<14} {'context':>16}"]
+    out += [f"  {c:<14} {_pct(rate):>16}" for c, rate in cv["categories"].items()]
+    if failures:
+        out += ["", "== wrong context as unseen problems (tuned split)"]
+        out += [f"  {r['id']}: {r['context']} (want {r['expected_context']}), left out {len(r['left_out'])}, "
+                f"matched {r['matched']}" for r in cv["rows"] if not r["context_ok"]]
+    return "\n".join(out)
+
+
 def without_heldout_rows(report: dict) -> dict:
     """``report`` with the held-out cases' rows taken out (their split's aggregates stay).
 
@@ -415,6 +477,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--failures", action="store_true", help="list the tuned split's failing cases")
     parser.add_argument("--key-spread", action="store_true",
                         help="instead of scoring: how many shipped patterns satisfy each case's keys (loosest first)")
+    parser.add_argument("--context-cv", action="store_true",
+                        help="instead of scoring: the right context on the tuned split with each case's own "
+                             "patterns (those citing its source) left out (with --failures: the wrong ones)")
     parser.add_argument("--cases", default=str(evalset.CASES_FILE), help="cases file (default: tests/eval/cases.yaml)")
     parser.add_argument("--limit", type=int, default=None,
                         help="only the first N cases (a slow local model); say so when quoting the numbers")
@@ -436,6 +501,11 @@ def main(argv: list[str] | None = None) -> int:
     cases = cases[: args.limit] if args.limit else cases
     answerer = make_answerer(args.provider, args.config)
     try:
+        if args.context_cv:
+            cv = context_cv(cases, answerer)
+            print(json.dumps({k: v for k, v in cv.items() if k != "rows" or args.failures}, indent=2) if args.json
+                  else render_context_cv(cv, failures=args.failures))
+            return 0
         report = evaluate(cases, answerer)
     finally:
         answerer.close()

@@ -247,3 +247,15 @@ def test_a_refresh_pass_writes_every_alert_in_one_commit(tmp_path, monkeypatch):
                                          snapshot(NOW + evidence.REFRESH_S + 1, system=system(97.0, PROCS)), [],
                                          NOW + evidence.REFRESH_S + 1)
     assert built >= 4 and len(writes) == 1, (built, len(writes))
+
+
+def test_an_alert_stands_only_for_its_own_subjects_findings():
+    """md0's alert, inside the hold-down after its own finding cleared, is not about md1's degraded
+    array: its evidence and the Dashboard (one function for both) find no finding behind it, instead
+    of the other array's."""
+    from omv_copilot_agent.findings import Finding
+
+    md1 = Finding("raid-degraded", "critical", "md1", "md1 is degraded", {})
+    found = [md1, Finding("filesystem-full", "critical", "md0", "not this rule's", {})]
+    assert evidence.alert_findings({"subject": "md0"}, found, ("raid-degraded",)) == []
+    assert evidence.alert_findings({"subject": "md1"}, found, {"raid-degraded"}) == [md1]

@@ -62,29 +62,119 @@ def test_requested_context_wins():
     assert router.route("slow smb", requested="security")[0] == "security"
 
 
-def test_confident_top_pattern_decides_the_context():
+def test_router_reads_phrases_before_words():
     from omv_copilot_agent.assist import router
 
-    words = router.route("nginx 502 bad gateway")  # 'gateway' is a network word
-    assert words[0] == "network"
-    match = {"pattern_id": "webui-502-bad-gateway", "category": "services", "score": 0.8,
-             "pattern": {"category": "services"}}
-    ctx, details = router.by_pattern(*words, [match])
-    assert ctx == "service" and details["reason"] == "top pattern" and details["by_words"] == "network"
-    # a pattern's own context: wins over its category's
-    cache = dict(match, pattern={"category": "services", "context": "general"})
-    assert router.by_pattern(*words, [cache])[0] == "general"
-    # hardware and backup patterns map to the specialists that handle them
-    assert router.by_pattern("general", {}, [dict(match, category="hardware", pattern={})])[0] == "storage"
+    # issue 16: a web UI answering 502 is a service problem although 'gateway' is a network word
+    assert router.route("nginx 502 bad gateway")[0] == "service"
+    assert router.route("the web interface shows bad gateway")[0] == "service"
+    # "web interface" names no network interface: alone it is no trigger at all
+    assert router.route("the web interface has missing fields")[0] == "general"
+    assert router.route("the network interface is down")[0] == "network"
+    assert router.score("i cannot log in")["security"] > 0
 
 
-def test_weak_or_missing_pattern_leaves_the_words_context():
+def test_router_problem_words_outweigh_the_part():
     from omv_copilot_agent.assist import router
 
-    weak = {"pattern_id": "x", "category": "services", "score": router.PATTERN_ROUTE_MIN - 0.01, "pattern": {}}
+    # access → security although the question names the SMB service or SSH (issue 16's rule)
+    assert router.route("smb password refused")[0] == "security"
+    assert router.route("ssh login as root fails")[0] == "security"
+    assert router.route("enable root login over ssh")[0] == "security"
+    assert router.route("sshd_config changes are wiped")[0] == "security"
+    # throughput → performance
+    assert router.route("copying to the nas maxes at 1gbit")[0] == "performance"
+    assert router.score("only 100M-200Mbps, 40 MB/s on wifi")["performance"] == 1  # one rate word, however written
+    # a part without a problem word stays with the part
+    assert router.route("smb share on my disk")[0] == "service"
+
+
+def _pattern(context: str, title: str, symptoms: list[str], category: str = "services") -> dict:
+    return {"title": title, "category": category, "symptoms": symptoms, "triggers": [], "keywords": [],
+            **({"context": context} if context else {})}
+
+
+def test_router_word_model_learns_each_context_from_the_patterns_text():
+    from omv_copilot_agent.assist import router
+
+    patterns = {"a": _pattern("security", "Account locked after wrong passwords", ["faillock locked me out"]),
+                "b": _pattern("", "Share not visible in the windows explorer", ["share missing in explorer"]),
+                "c": _pattern("general", "Plugin list is empty", ["no plugins listed"], category="hardware"),
+                "d": _pattern("", "Disk temperature too hot", ["disk runs hot"], category="hardware")}
+    words = router.ContextWords(patterns)
+    assert set(words.counts) == {"security", "service", "general", "storage"}  # context:, else the category's
+    post = words.posterior("my account is locked")
+    assert max(post, key=post.get) == "security" and abs(sum(post.values()) - 1) < 1e-9
+    assert max(words.posterior("the plugins are missing").items(), key=lambda kv: kv[1])[0] == "general"
+    assert words.posterior("how do i bake bread") == {}
+    # the word model tips a tie of trigger words (old routing: a tie went to the fixed priority)
+    assert router.route("disk share in the explorer")[0] == "storage"
+    assert router.route("disk share in the explorer", words=words)[0] == "service"
+    # no trigger word: still general before any pattern matched (an off-topic question stays general)
+    assert router.route("my account", words=words)[0] == "general"
+
+
+def test_router_word_model_is_built_once_per_index():
+    from omv_copilot_agent.assist import router
+    from omv_copilot_agent.knowledge import matcher
+
+    patterns = {"a": _pattern("security", "Account locked", ["locked out"])}
+    index = matcher.Index(patterns)
+    assert router.words_of(index) is router.words_of(index)
+    assert router.words_of(matcher.Index(patterns)) is not router.words_of(index)
+
+
+def test_router_issue_examples_with_the_shipped_patterns():
+    """Issue 16's own examples, through the words, the learnt word model and the shipped patterns' votes."""
+    from omv_copilot_agent.assist import router
+    from omv_copilot_agent.knowledge import KnowledgeBase
+    from tests.conftest import ROOT
+
+    kb = KnowledgeBase(ROOT / "patterns")
+    words = router.words_of(kb.index)
+
+    def context(question: str) -> str:
+        chosen, details = router.route(question, None, None, words)
+        return router.by_pattern(chosen, details, [m.to_dict(with_pattern=True) for m in kb.search(question)])[0]
+
+    assert context("my web ui shows 502 bad gateway") == "service"
+    assert context("web interface says 502 after the upgrade") == "service"
+    assert context("smb transfers only reach 40 MB/s") == "performance"
+    assert context("copying to my smb share is slow over wifi") == "performance"
+    assert context("samba password refused from windows") == "security"
+    assert context("how do i bake sourdough bread") == "general"
+
+
+def _match(pid: str, score: float, context: str | None = None, category: str = "services") -> dict:
+    return {"pattern_id": pid, "category": category, "score": score,
+            "pattern": {"category": category, **({"context": context} if context else {})}}
+
+
+def test_router_matched_patterns_vote_for_the_context():
+    from omv_copilot_agent.assist import router
+
+    words = router.route("my nas is odd")  # no trigger word: general
+    assert words[0] == "general"
+    ctx, details = router.by_pattern(*words, [_match("webui-502-bad-gateway", 0.8)])
+    assert ctx == "service" and details["reason"] == "patterns" and details["by_words"] == "general"
+    # a pattern's own context: wins over its category's; hardware patterns are storage questions
+    assert router.by_pattern(*words, [_match("cache", 0.8, context="general")])[0] == "general"
+    assert router.by_pattern("general", {}, [_match("x", 0.8, category="hardware")])[0] == "storage"
+    # two patterns that agree outvote a slightly better one (old routing: the top pattern alone decided)
+    three = [_match("n", 0.5, category="network"), _match("s1", 0.4), _match("s2", 0.35)]
+    assert router.by_pattern(*words, three)[0] == "service"
+    # the words count too: one weak pattern does not overrule two security words
+    words = router.route("password denied")
+    assert router.by_pattern(*words, [_match("s", 0.3)])[0] == "security"
+
+
+def test_router_weak_or_missing_pattern_leaves_the_words_context():
+    from omv_copilot_agent.assist import router
+
+    weak = _match("x", router.PATTERN_ROUTE_MIN - 0.01)
     assert router.by_pattern("network", {"reason": "score"}, [weak]) == ("network", {"reason": "score"})
     assert router.by_pattern("storage", {}, []) == ("storage", {})
-    odd = dict(weak, score=0.9, pattern={"context": "kitchen"})
+    odd = dict(weak, score=0.9, pattern={"context": "kitchen"}, category="kitchen")
     assert router.by_pattern("storage", {}, [odd])[0] == "storage"
 
 

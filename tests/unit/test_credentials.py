@@ -59,6 +59,11 @@ LEAKED_WHOLE_OR_PART = [
     f'{{"Authorization": "Token {SECRET}"}}',
     f'Environment="BORG_PASSPHRASE={PASSPHRASE}" "BORG_REPO=/srv/borg"',
     f"docker run -e 'RESTIC_PASSWORD={PASSPHRASE}' restic/restic backup /data",
+    f"ldapsearch -x -H ldap://dc1 -D cn=admin,dc=home -w {SECRET} -b dc=home",
+    f"ldapmodify -D cn=admin,dc=home -w '{PASSPHRASE}' -f users.ldif",
+    f"redis-cli -h 127.0.0.1 -a {SECRET} --no-auth-warning ping",
+    f"smtp:\n  user: bob\n  password: {PASSPHRASE}\n  port: 587",
+    f"- passphrase: {PASSPHRASE}  # from the borg key export",
 ]
 
 
@@ -80,7 +85,8 @@ def test_words_that_only_look_like_credentials_are_kept(line):
 #: text anyone on the box can put in a log line (``logger``), built to make a backtracking regex
 #: re-read it once per character: a long word, a dash rule, a repeated credential word, many "mysql"
 HOSTILE = ["'a' * 1_000_000", "'-' * 1_000_000", "'pass_' * 200_000", "'mysql ' * 170_000",
-           "'password=\"' * 100_000", "'://:' * 250_000"]
+           "'password=\"' * 100_000", "'://:' * 250_000", "'ldapsearch -x ' * 80_000", "'redis-cli ' * 100_000",
+           "'password: a' + ' ' * 1_000_000 + 'b'", "'\\n password: a b' * 80_000"]
 
 
 @pytest.mark.parametrize("text", HOSTILE)

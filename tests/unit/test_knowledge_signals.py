@@ -314,3 +314,23 @@ def test_smart_diagnostics_expected_output_on_real_drives(kb):
     assert matches_expected(health, "SMART overall-health self-assessment test result: PASSED") is True
     assert matches_expected(health, "SMART overall-health self-assessment test result: FAILED!") is False
     assert matches_expected("(unclosed", "text with (unclosed paren") is True  # bad regex falls back to substring
+
+
+#: (finding, evidence) bindings two patterns share on purpose, each with why the title decides
+SHARED_BINDINGS = {
+    # a full OMV data filesystem: the recycle bin is one cause the alert's title can name
+    ("filesystem-full", '{"omv_managed": true}'): {"data-disk-full", "smb-recycle-bin-space"},
+}
+
+
+def test_a_finding_with_its_evidence_points_to_one_pattern(kb):
+    """A failed system backup job (job-failed, kind backup) pointed both to "no backup of the system
+    disk" and to "the system backup fails": the Dashboard and the alert then named whichever ranked
+    first. A finding narrowed by its evidence names one pattern unless listed above."""
+    bound: dict[tuple[str, str], set[str]] = {}
+    for pid, pattern in kb.patterns.items():
+        for sig in pattern.get("findings") or []:
+            if isinstance(sig, dict) and sig.get("evidence"):
+                bound.setdefault((sig["id"], json.dumps(sig["evidence"], sort_keys=True)), set()).add(pid)
+    shared = {key: pids for key, pids in bound.items() if len(pids) > 1}
+    assert shared == SHARED_BINDINGS
