@@ -8,15 +8,27 @@ bridge and the CLI all go through :meth:`AssistService.ask` / :meth:`submit`.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
-from omv_copilot_agent.assist.engine import MODES, Cancelled, Engine
 from omv_copilot_agent.assist.jobs import JobPool, PoolFull
-from omv_copilot_agent.assist.router import CONTEXTS
 
 log = logging.getLogger(__name__)
 
 __all__ = ["AssistService", "CONTEXTS", "MODES", "PoolFull"]
+
+
+def __getattr__(name: str):
+    """``MODES`` and ``CONTEXTS`` from the engine's modules, imported when first asked for (see AssistService.engine)."""
+    if name == "MODES":
+        from omv_copilot_agent.assist.engine import MODES
+
+        return MODES
+    if name == "CONTEXTS":
+        from omv_copilot_agent.assist.router import CONTEXTS
+
+        return CONTEXTS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 PRUNE_EVERY_S = 3600
 DIAGNOSTICS_KEEP_S = 3600
@@ -29,7 +41,11 @@ class AssistService:
         (subscribed to ``events.DIAGNOSTIC_RAN``)."""
         self.config = config
         self.store = store
-        self.engine = Engine(config, store, knowledge, latest_snapshot, recognise, diagnostics=self.recent_diagnostics)
+        #: the probe lookup answers are classified with (one for the engine and the Run endpoint)
+        self.recognise = recognise
+        self._engine_args = (config, store, knowledge, latest_snapshot, recognise)
+        self._engine = None
+        self._engine_lock = threading.Lock()
         self._diagnostics: list[dict] = []
         cfg = config.get_path
         self.pool = JobPool(workers=int(cfg("assist.workers", 2)), max_queued=int(cfg("assist.max_queued_jobs", 16)))
@@ -49,6 +65,8 @@ class AssistService:
         conversation_id = conversation_id or uuid.uuid4().hex
 
         def run(job):
+            from omv_copilot_agent.assist.engine import Cancelled
+
             def stage(name):
                 job.stage, job.stage_text = str(name), getattr(name, "words", None)
             try:
@@ -74,9 +92,19 @@ class AssistService:
         del self._diagnostics[:-DIAGNOSTICS_KEEP_N]
 
     @property
-    def recognise(self):
-        """The probe lookup answers are classified with (one for the engine and the Run endpoint)."""
-        return self.engine.recognise
+    def engine(self):
+        """The pipeline (:class:`~.engine.Engine`), built at the first question or provider lookup.
+
+        Why: the daemon runs for weeks, most of them without a question; the engine's modules
+        (redaction, prompt, router, risk, providers, parsing: ~0.5 MiB) stay out of it until then.
+        """
+        if self._engine is None:
+            with self._engine_lock:
+                if self._engine is None:
+                    from omv_copilot_agent.assist.engine import Engine
+
+                    self._engine = Engine(*self._engine_args, diagnostics=self.recent_diagnostics)
+        return self._engine
 
     def run_probe(self, probe: dict) -> dict:
         """Run a probe call the server recognised ({name, params, filter}) in the runner's sandbox;

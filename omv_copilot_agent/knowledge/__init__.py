@@ -15,7 +15,7 @@ from pathlib import Path
 
 from omv_copilot_agent import findings, memory, paths
 from omv_copilot_agent.findings import Thresholds
-from omv_copilot_agent.knowledge import diagnostics, editing, loader, matcher
+from omv_copilot_agent.knowledge import diagnostics, editing, loader, matcher, packed
 from omv_copilot_agent.probes import params as probe_params
 from omv_copilot_agent.knowledge.matcher import Match
 
@@ -70,8 +70,9 @@ class KnowledgeBase:
     def reload(self) -> None:
         """Shipped patterns, then the overlay on top; swap everything in at once for concurrent readers.
 
-        Parsed and validated in a child process when this one has no other thread yet (the
-        daemon's start): jsonschema and the parse's garbage stay out of the daemon's memory.
+        Parsed, validated and packed in a child process when this one has no other thread yet (the
+        daemon's start): jsonschema and the parse's garbage stay out of the daemon's memory, and
+        the patterns come back packed (knowledge.packed), never as a whole in this process.
         """
         shipped, files, local_files, patterns, errors = memory.in_child(_load_patterns, self.patterns_dir, self.local_dir)
         for err in errors:
@@ -79,7 +80,7 @@ class KnowledgeBase:
         self.shipped_ids = frozenset(shipped)
         self.files = {**files, **local_files}
         self.local_files = local_files
-        self.patterns, self.errors = patterns, errors
+        self.patterns, self.errors = packed.Packed(patterns), errors
         self.index = matcher.Index(self.patterns)
 
     def origin(self, pattern_id: str) -> dict:
@@ -185,8 +186,8 @@ class KnowledgeBase:
         return sorted(pattern["solutions"], key=lambda s: s["priority"])
 
 
-def _load_patterns(patterns_dir: Path, local_dir: Path | None) -> tuple[dict, dict, dict, dict, list[dict]]:
-    """(shipped patterns, their files, overlay files, the merged patterns, errors)."""
+def _load_patterns(patterns_dir: Path, local_dir: Path | None) -> tuple[list, dict, dict, dict, list[dict]]:
+    """(shipped pattern ids, their files, overlay files, the merged patterns packed, errors)."""
     shipped, files, errors = loader.load_files(patterns_dir)
     patterns = dict(shipped)
     local_files: dict[str, Path] = {}
@@ -196,7 +197,7 @@ def _load_patterns(patterns_dir: Path, local_dir: Path | None) -> tuple[dict, di
         errors += local_errors
     labels = {pid: (f"local:{local_files[pid].name}" if pid in local_files else files[pid].name) for pid in patterns}
     loader.check_related(patterns, labels, errors)
-    return shipped, files, local_files, patterns, errors
+    return list(shipped), files, local_files, packed.pack(patterns), errors
 
 
 def _settings(knowledge: dict, data_dir) -> dict:

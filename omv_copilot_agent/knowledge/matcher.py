@@ -17,6 +17,7 @@ import difflib
 import json
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,20 +99,34 @@ class Match:
         return out
 
 
-class Index:
-    """A BM25 index over weighted pattern fields, built once per load."""
+#: The fields ranking reads of every pattern (the rest is read only for the patterns an answer shows).
+HEAD_FIELDS = ("title", "category", "findings")
 
-    def __init__(self, patterns: dict[str, dict]):
+
+class Index:
+    """A BM25 index over weighted pattern fields, built once per load.
+
+    ``patterns`` may be packed (knowledge.packed): each is unpacked once here, and only its
+    ``HEAD_FIELDS`` are kept unpacked. A term is one string object however many patterns use it
+    and a weight one float object: 231 patterns index ~7,000 (pattern, term) pairs over ~1,800
+    terms, so that halves the index.
+    """
+
+    def __init__(self, patterns: Mapping[str, dict]):
         self.patterns = patterns
-        self.docs: dict[str, Counter] = {}
+        self.heads: dict[str, dict] = {}
+        self.docs: dict[str, dict[str, float]] = {}
+        terms: dict[str, str] = {}
+        weights: dict[float, float] = {}
         for pid, p in patterns.items():
+            self.heads[pid] = {name: p.get(name) for name in HEAD_FIELDS}
             tf: Counter = Counter()
             for name, weight in FIELD_WEIGHTS.items():
                 value = p.get(name) or []
                 for text in ([value] if isinstance(value, str) else value):
                     for tok in tokens(text, synonyms=False):
                         tf[tok] += weight
-            self.docs[pid] = tf
+            self.docs[pid] = {terms.setdefault(t, t): weights.setdefault(w, w) for t, w in tf.items()}
         n = max(len(self.docs), 1)
         df: Counter = Counter()
         for tf in self.docs.values():
@@ -208,7 +223,7 @@ def rank(index: Index, query: str, findings: list[Finding] | None = None, *, lim
         # ("is everything ok?", empty) is answered by what the state points to.
         return []
     results = []
-    for pid, pattern in index.patterns.items():
+    for pid, head in index.heads.items():
         reasons: list[str] = []
         text_score = 0.0
         if pid in text:
@@ -220,7 +235,7 @@ def rank(index: Index, query: str, findings: list[Finding] | None = None, *, lim
             # one an answer (it would outrank what was asked about). A vague question whose words
             # match nothing ("something is wrong") still gets the patterns the state points to.
             continue
-        hits = sig.evaluate(pattern, findings) if findings else []
+        hits = sig.evaluate(head, findings) if findings else []
         score = text_score
         if hits:
             # the box shows what the pattern is about: stronger evidence for a pattern the question
@@ -236,6 +251,8 @@ def rank(index: Index, query: str, findings: list[Finding] | None = None, *, lim
             reasons.append(f"feedback: {nudge:+.2f} ({h} helpful, {u} not helpful)")
         score = max(0.0, min(1.0, score))
         if score >= min_score:
-            results.append(Match(pid, pattern["title"], pattern["category"], score, reasons, pattern))
-    results.sort(key=lambda m: (-m.score, m.pattern_id))
-    return results[:limit]
+            results.append((score, pid, reasons))
+    results.sort(key=lambda r: (-r[0], r[1]))
+    # only the patterns returned are unpacked in full
+    return [Match(pid, index.heads[pid]["title"], index.heads[pid]["category"], score, reasons, index.patterns[pid])
+            for score, pid, reasons in results[:limit]]

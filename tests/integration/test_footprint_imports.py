@@ -39,6 +39,8 @@ RARE = {
     "omv_copilot_agent.changes.preflight": "only the upgrade preflight operation needs it",
     "omv_copilot_agent.changes.pending": "only the pending-changes operations need it",
     "omv_copilot_agent.history.timeline": "only the timeline operation needs it",
+    **{f"omv_copilot_agent.assist.{name}": "the assistant's pipeline is built at the first question (AssistService.engine)"
+       for name in ("engine", "redact", "prompt", "router", "risk", "parse", "kb_answer", "providers", "trace")},
 }
 
 DRIVER = r"""
