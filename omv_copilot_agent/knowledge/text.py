@@ -14,7 +14,8 @@ STOPWORDS = set("""a an the is are was were be been my me i it its to of in on f
 there what why how when can cant can't cannot does doesnt doesn't do dont don't not no any some after
 into i'm im our we you your have has had just still will wont won't get getting got keeps keep
 too many much lot lots all anything everything something nothing very really became become becomes
-always suddenly again also now then""".split())
+always suddenly again also now then ive isnt didnt wasnt werent arent havent hasnt couldnt wouldnt shouldnt
+youre thats theres whats""".split())
 
 #: phrase or word -> canonical tokens (applied before stemming).
 SYNONYMS = {
@@ -84,9 +85,18 @@ def stem(word: str) -> str:
     return word
 
 
+_APOSTROPHE = re.compile(r"(?<=[a-z])['\u2019\u00b4`](?=[a-z])")
+
+
+def _lower(text: str) -> str:
+    """Lower case with in-word apostrophes dropped: "don't", "can’t", "I´ve" are the stop words
+    'dont', 'cant', 'ive' (split at the apostrophe they were 'don' + 't', words that matched patterns)."""
+    return _APOSTROPHE.sub("", text.lower())
+
+
 def _padded(text: str) -> str:
     """Lower case, punctuation between words as spaces ('read only, cant' holds 'read only'), padded."""
-    return " " + re.sub(r"\s+", " ", re.sub(r"[,;:!?()\"]", " ", text.lower())) + " "
+    return " " + re.sub(r"\s+", " ", re.sub(r"[,;:!?()\"]", " ", _lower(text))) + " "
 
 
 def expand(text: str) -> str:
@@ -110,7 +120,7 @@ def phrase_synonyms(text: str) -> list[tuple[list[str], list[str]]]:
 
 
 def tokens(text: str, *, synonyms: bool = True) -> list[str]:
-    raw = expand(text) if synonyms else text.lower()
+    raw = expand(text) if synonyms else _lower(text)
     return [stem(t) for t in _TOKEN.findall(raw) if t not in STOPWORDS]
 
 

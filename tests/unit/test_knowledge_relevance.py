@@ -228,3 +228,45 @@ def test_a_map_is_not_fit_on_too_few_leaders():
     for prepared in (one, same, []):
         cal = tool.platt(beta, floor, prepared)
         assert (cal["intercept"], cal["slope"]) == (0.0, 1.0) and cal["leaders"] == len(prepared)
+
+
+def test_an_apostrophe_does_not_split_a_word():
+    """"don't" was 'don' + 't' (the apostrophe stop words never matched), two words that reached patterns."""
+    from omv_copilot_agent.knowledge.text import tokens
+
+    for question in ("I don't get emails", "I don\u2019t get emails", "I\u00b4ve lost it, can't log in"):
+        toks = tokens(question)
+        assert not {"don", "t", "ve", "can"} & set(toks), (question, toks)
+    assert {"email", "lost", "log"} <= set(tokens("I don't get emails, I\u00b4ve lost it, can't log in"))
+    assert tokens("my disk won\u2019t mount") == tokens("my disk wont mount")
+
+
+def _synthetic(**fields_by_id) -> dict:
+    return {pid: {"title": "", "category": "x", "symptoms": [], "triggers": [], "keywords": [], **f}
+            for pid, f in fields_by_id.items()}
+
+
+def test_coverage_weighs_a_question_word_by_how_rare_it_is():
+    """A pattern answering the rare word of "omv apparmor" covers more of the question than one
+    answering 'omv', a word of every other pattern (each word counted the same before: 50 % each)."""
+    from omv_copilot_agent.knowledge import matcher
+
+    patterns = _synthetic(**{f"generic-{i}": {"title": f"omv thing{i} fails"} for i in range(12)},
+                          profile={"title": "apparmor profile not loaded"})
+    hits = matcher.Index(patterns).score("omv apparmor")
+    assert hits["profile"][1] > 0.75 and hits["generic-0"][1] < 0.25
+    assert hits["profile"][1] + hits["generic-0"][1] == pytest.approx(1.0)
+
+
+def test_a_symptom_sentence_weighs_less_than_the_title():
+    """Symptoms are users' sentences, often the very thread a pattern came from: their words must not
+    outweigh a title naming the problem (at the old weight 2.0 three symptom sentences did)."""
+    from omv_copilot_agent.knowledge import matcher
+
+    patterns = _synthetic(named={"title": "docker apparmor profile not loaded, containers do not start"},
+                          echoed={"title": "container will not start",
+                                  "symptoms": ["docker apparmor profile error", "docker apparmor profile not loaded",
+                                               "docker apparmor profile"]},
+                          **{f"other-{i}": {"title": f"unrelated thing{i} with a long title here"} for i in range(10)})
+    hits = matcher.Index(patterns).score("docker apparmor profile")
+    assert hits["named"][0] > hits["echoed"][0]
