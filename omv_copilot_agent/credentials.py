@@ -30,7 +30,8 @@ def _tool_option(tools: str, stop: str, option: str) -> re.Pattern:
 
 PATTERNS: tuple[re.Pattern, ...] = (
     # a YAML or config line "password: several words" unquoted: the whole rest of the line is its value
-    re.compile(r"(?im)^(\s*+(?:-\s++)?" + _NAME + r"\s*+:[ \t]++)(?![\"'])(\S(?:[^\n]*\S)?)"),
+    # (blanks, never newlines, before the name: from every line start "\s" read all the blank lines after it)
+    re.compile(r"(?im)^([ \t]*+(?:-[ \t]++)?" + _NAME + r"[ \t]*+:[ \t]++)(?![\"'])(\S(?:[^\n]*\S)?)"),
     # "NAME=several words" quoted whole: systemd's Environment="BORG_PASSPHRASE=a b", docker -e 'X_PASSWORD=a b'
     re.compile(r"(?i)((?<=\")" + _NAME + r"\s*+=\s*+)([^\"\n]++)(?=\")"),
     re.compile(r"(?i)((?<=')" + _NAME + r"\s*+=\s*+)([^'\n]++)(?=')"),

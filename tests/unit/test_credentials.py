@@ -83,10 +83,12 @@ def test_words_that_only_look_like_credentials_are_kept(line):
 
 
 #: text anyone on the box can put in a log line (``logger``), built to make a backtracking regex
-#: re-read it once per character: a long word, a dash rule, a repeated credential word, many "mysql"
+#: re-read it once per character: a long word, a dash rule, a repeated credential word, many "mysql",
+#: many blank lines
 HOSTILE = ["'a' * 1_000_000", "'-' * 1_000_000", "'pass_' * 200_000", "'mysql ' * 170_000",
            "'password=\"' * 100_000", "'://:' * 250_000", "'ldapsearch -x ' * 80_000", "'redis-cli ' * 100_000",
-           "'password: a' + ' ' * 1_000_000 + 'b'", "'\\n password: a b' * 80_000"]
+           "'password: a' + ' ' * 1_000_000 + 'b'", "'\\n password: a b' * 80_000",
+           "'\\n' * 1_000_000", "' \\n' * 500_000"]
 
 
 @pytest.mark.parametrize("text", HOSTILE)
