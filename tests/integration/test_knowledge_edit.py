@@ -328,3 +328,24 @@ def test_a_fetched_pattern_sent_back_as_json_saves(srv):
     assert r.status_code == 200, r.text
     saved = yaml.safe_load(srv.get(f"/api/v1/knowledge/patterns/{SHIPPED}").json()["yaml"])
     assert all("command" not in d for d in saved["diagnostics"]) and saved["title"].endswith("as JSON")
+
+
+def test_a_saved_pattern_reaches_ranking_and_the_routers_word_model_at_once(tmp_path):
+    """The index, the packed patterns and the router's word model (cached per index) are all rebuilt
+    by a save and a delete: an answer never routes or ranks with the pattern as it was before."""
+    from omv_copilot_agent.assist import router
+    from omv_copilot_agent.knowledge import KnowledgeBase
+
+    kb = KnowledgeBase(local_dir=tmp_path)
+    question = "zebrafrobnicator"
+    assert router.words_of(kb.index).posterior(question) == {}
+    kb.save_local(NEW_ID, as_yaml(new_pattern(category="security")))
+    learnt = router.words_of(kb.index).posterior(question)
+    assert max(learnt, key=learnt.get) == "security", learnt
+    assert [m.pattern_id for m in kb.search(question)][:1] == [NEW_ID]
+    kb.save_local(NEW_ID, as_yaml(new_pattern(category="network")))
+    learnt = router.words_of(kb.index).posterior(question)
+    assert max(learnt, key=learnt.get) == "network", learnt
+    assert kb.get(NEW_ID)["category"] == "network" and kb.search(question)[0].category == "network"
+    assert kb.delete_local(NEW_ID)
+    assert router.words_of(kb.index).posterior(question) == {} and kb.search(question) == []
