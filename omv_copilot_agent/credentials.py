@@ -47,8 +47,12 @@ PATTERNS: tuple[re.Pattern, ...] = (
     # mysql/mysqldump/mariadb -pSECRET, -p'SECRET' (attached); ldapsearch/ldapmodify… -w SECRET;
     # redis-cli -a SECRET (each read up to the next word of its tool at most: every character is read
     # once, however many "mysql" a line holds)
-    _tool_option(r"mysql\w*|mariadb\w*", r"mysql|mariadb", r"-p"),
-    _tool_option(r"ldap\w+", r"ldap\w+", r"-w\s*+"),
+    # (options case-sensitive: mysql's -P is the port, ldap's -W, -A and -S prompt for the secret;
+    # ldappasswd -a OLD and -s NEW are each masked by their own pattern, after its -w BIND)
+    _tool_option(r"mysql\w*|mariadb\w*", r"mysql|mariadb", r"(?-i:-p)"),
+    _tool_option(r"ldap\w+", r"ldap\w+", r"(?-i:-w)\s*+"),
+    _tool_option(r"ldappasswd", r"ldap\w+", r"(?-i:-a)\s*+"),
+    _tool_option(r"ldappasswd", r"ldap\w+", r"(?-i:-s)\s*+"),
     _tool_option(r"redis-cli", r"redis-cli", r"-a\s*+"),
     # sshpass -p SECRET
     re.compile(r"(\bsshpass\s+-p\s*)(\S+)"),

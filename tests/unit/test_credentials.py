@@ -62,6 +62,8 @@ LEAKED_WHOLE_OR_PART = [
     f"ldapsearch -x -H ldap://dc1 -D cn=admin,dc=home -w {SECRET} -b dc=home",
     f"ldapmodify -D cn=admin,dc=home -w '{PASSPHRASE}' -f users.ldif",
     f"redis-cli -h 127.0.0.1 -a {SECRET} --no-auth-warning ping",
+    f"ldappasswd -x -D cn=admin,dc=home -w {SECRET} -s 'correct horse' uid=bob,dc=home",
+    f"ldappasswd -x -D uid=bob,dc=home -W -a {SECRET} -s '{PASSPHRASE}' uid=bob,dc=home",
     f"smtp:\n  user: bob\n  password: {PASSPHRASE}\n  port: 587",
     f"- passphrase: {PASSPHRASE}  # from the borg key export",
 ]
@@ -76,7 +78,9 @@ def test_no_word_of_a_credential_is_left(line):
 @pytest.mark.parametrize("line", ["3 tests passed: 12", "tokenizer=bpe", "basic setup of the NAS", "bypassing the cache",
                                   "borg: /etc/borg/passphrase: Permission denied",
                                   "mount error(2): /root/.smbpassword: No such file or directory",
-                                  "Authorization: failed for administrator"])
+                                  "Authorization: failed for administrator",
+                                  "ldapsearch -W -x -D cn=admin,dc=home -b dc=home", "ldappasswd -A -S -x uid=bob",
+                                  "mysql -h db -P3306 -u root nextcloud"])
 def test_words_that_only_look_like_credentials_are_kept(line):
     assert evidence.clean_text(line, limit=1000) == line
     assert redact.Redactor().scrub(line) == line
@@ -86,7 +90,8 @@ def test_words_that_only_look_like_credentials_are_kept(line):
 #: re-read it once per character: a long word, a dash rule, a repeated credential word, many "mysql",
 #: many blank lines
 HOSTILE = ["'a' * 1_000_000", "'-' * 1_000_000", "'pass_' * 200_000", "'mysql ' * 170_000",
-           "'password=\"' * 100_000", "'://:' * 250_000", "'ldapsearch -x ' * 80_000", "'redis-cli ' * 100_000",
+           "'password=\"' * 100_000", "'://:' * 250_000", "'ldapsearch -x ' * 80_000", "'ldappasswd -x ' * 80_000",
+           "'redis-cli ' * 100_000",
            "'password: a' + ' ' * 1_000_000 + 'b'", "'\\n password: a b' * 80_000",
            "'\\n' * 1_000_000", "' \\n' * 500_000"]
 
