@@ -427,3 +427,42 @@ def test_storage_prompt_is_the_seed_5_2_text():
     from omv_copilot_agent.assist import prompt
 
     assert prompt.build("storage", "q", prompt.NO_STATE, [], [])["system"] == SEED_5_2
+
+
+def test_two_first_questions_at_once_build_one_pipeline(monkeypatch):
+    """The pipeline is built lazily at the first question: questions arriving together (the job
+    pool's workers, the API) must share one Engine, never each build and keep their own."""
+    import threading
+    import time
+
+    from omv_copilot_agent.assist import AssistService, engine
+
+    class Config:
+        def get_path(self, key, default=None):
+            return default
+
+    built = []
+    slow_init = engine.Engine.__init__
+
+    def init(self, *args, **kwargs):
+        built.append(self)
+        time.sleep(0.05)  # the window two unlocked builders would both fall into
+        slow_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(engine.Engine, "__init__", init)
+    svc = AssistService(Config(), None, None, lambda: None, lambda argv: None)
+    try:
+        got, start = [], threading.Barrier(8)
+
+        def first_question():
+            start.wait()
+            got.append(svc.engine)
+
+        threads = [threading.Thread(target=first_question) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(built) == 1 and len({id(e) for e in got}) == 1 and got[0] is built[0]
+    finally:
+        svc.pool.close()
