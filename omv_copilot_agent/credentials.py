@@ -21,6 +21,11 @@ _QUOTED = r"(?<=\")(?:[^\"\\\n]|\\.)++(?=\")|(?<=')[^'\n]++(?=')"
 _NAME = (r"(?=[\w-]*?(?:password|passwd|passphrase|pass|pwd|token|secret|api[_-]?key|access[_-]?key|private[_-]?key|psk)"
          r"(?:s?(?![\w-])|[_-]))[\w-]++")
 
+#: not a password tool's name before its message ("passwd: Authentication token manipulation error",
+#: "smbpasswd: Failed to add entry") nor nsswitch.conf's "passwd: files": a value of a key named
+#: exactly so is no secret ("passwd=x" still is)
+_NOT_A_TOOL = r"(?!(?:(?:smb|ht|ch|g|ldap|mk|yp|k|vnc)?passwd|sshpass):[ \t])"
+
 
 def _tool_option(tools: str, stop: str, option: str) -> re.Pattern:
     """A secret given to one of ``tools`` after ``option`` (quoted whole, or one word), on its command line."""
@@ -31,7 +36,7 @@ def _tool_option(tools: str, stop: str, option: str) -> re.Pattern:
 PATTERNS: tuple[re.Pattern, ...] = (
     # a YAML or config line "password: several words" unquoted: the whole rest of the line is its value
     # (blanks, never newlines, before the name: from every line start "\s" read all the blank lines after it)
-    re.compile(r"(?im)^([ \t]*+(?:-[ \t]++)?" + _NAME + r"[ \t]*+:[ \t]++)(?![\"'])(\S(?:[^\n]*\S)?)"),
+    re.compile(r"(?im)^([ \t]*+(?:-[ \t]++)?" + _NOT_A_TOOL + _NAME + r"[ \t]*+:[ \t]++)(?![\"'])(\S(?:[^\n]*\S)?)"),
     # "NAME=several words" quoted whole: systemd's Environment="BORG_PASSPHRASE=a b", docker -e 'X_PASSWORD=a b'
     re.compile(r"(?i)((?<=\")" + _NAME + r"\s*+=\s*+)([^\"\n]++)(?=\")"),
     re.compile(r"(?i)((?<=')" + _NAME + r"\s*+=\s*+)([^'\n]++)(?=')"),
@@ -40,7 +45,7 @@ PATTERNS: tuple[re.Pattern, ...] = (
     # "passed:" or "tokenizer="; not a file's name: "/etc/borg/passphrase: Permission denied")
     # (the name is read once, from its start, without backtracking: a long word or "----" line must
     # not take the daemon minutes, tests/unit/test_credentials.py)
-    re.compile(r"(?i)((?<![\w/-])(?<!/\.)" + _NAME + r"[\"']?\s*+[=:]\s*+[\"']?)(" + _QUOTED + r"|[^\s\"',;}]+)"),
+    re.compile(r"(?i)((?<![\w/-])(?<!/\.)" + _NOT_A_TOOL + _NAME + r"[\"']?\s*+[=:]\s*+[\"']?)(" + _QUOTED + r"|[^\s\"',;}]+)"),
     # --password x, --password=x, --pass 'x', --passphrase 'x y', --ftp-pass x, --token=x, --api-key x
     re.compile(r"(?i)((?<![\w-])--(?:(?:\w+-)*(?:password|passwd|passphrase|pass|token|secret|api-key|apikey)|auth)"
                r"(?:=|\s+)[\"']?)(" + _QUOTED + r"|[^\s\"'|;&]+)"),

@@ -80,7 +80,12 @@ def test_no_word_of_a_credential_is_left(line):
                                   "mount error(2): /root/.smbpassword: No such file or directory",
                                   "Authorization: failed for administrator",
                                   "ldapsearch -W -x -D cn=admin,dc=home -b dc=home", "ldappasswd -A -S -x uid=bob",
-                                  "mysql -h db -P3306 -u root nextcloud"])
+                                  "mysql -h db -P3306 -u root nextcloud",
+                                  "passwd: Authentication token manipulation error",
+                                  "smbpasswd: Failed to add entry for user bob.",
+                                  "chpasswd: (user bob) pam_chauthtok() failed, error: Authentication token manipulation error",
+                                  "passwd:         files systemd",
+                                  "journal:\nhtpasswd: cannot modify file /etc/nginx/.htpasswd; use '-c' to create it"])
 def test_words_that_only_look_like_credentials_are_kept(line):
     assert evidence.clean_text(line, limit=1000) == line
     assert redact.Redactor().scrub(line) == line
