@@ -49,7 +49,21 @@ def _nginx_reload() -> None:
     time.sleep(1.0)  # let the old workers finish; a settle delay, not an assertion
 
 
+def _serves_loader() -> bool:
+    """Whether OMV's page, as nginx serves it now, loads Co-Pilot's loader."""
+    import urllib.request
+
+    url = "http://127.0.0.1:" + os.environ.get("OMV_TESTBED_PORT", "8880") + "/index.html"
+    with urllib.request.urlopen(url, timeout=10) as page:
+        return b"copilot-loader" in page.read()
+
+
 def _install_dropin(on: bool) -> None:
+    """Put the drop-in in place (or take it away) and wait until nginx serves the page that way.
+
+    Why wait on the page: after ``nginx -s reload`` the old workers keep answering with the old
+    configuration until they finish; on a loaded machine that outlasted a fixed one-second pause
+    and the browser got the page of the state before (a CI run failed so: "not toggled")."""
     with open(LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if on:
@@ -57,6 +71,12 @@ def _install_dropin(on: bool) -> None:
         elif DROPIN.exists():
             DROPIN.unlink()
         _nginx_reload()
+        deadline, agreeing = time.monotonic() + 60, 0
+        while agreeing < 3:  # three answers in a row: no old worker left answering
+            agreeing = agreeing + 1 if _serves_loader() == on else 0
+            if time.monotonic() > deadline:
+                raise AssertionError(f"nginx still serves the page {'without' if on else 'with'} the loader 60 s after the reload")
+            time.sleep(0.2)
 
 
 def _restart_engine() -> None:
