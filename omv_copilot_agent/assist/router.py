@@ -192,10 +192,12 @@ def route(query: str, found=None, requested: str | None = None, words: ContextWo
     if not any(scores.values()):
         return "general", {"scores": scores, "learnt": _rounded(learnt), "total": total, "reason": "no trigger word"}
     hints = finding_hints(found)
+    # a finding nudges a context the question names, or any context when it asks about speed ("slow")
+    nudges = {c: hints[c] if scores[c] or scores.get("performance") else 0.0 for c in scores}
     for c in scores:
-        total[c] += scores[c] + (hints[c] if scores[c] or scores.get("performance") else 0.0)
+        total[c] += scores[c] + nudges[c]
     return _best(total), {"scores": scores, "words": sorted(w for ws in hit.values() for w in ws), "hints": hints,
-                          "learnt": _rounded(learnt), "total": total, "reason": "score"}
+                          "nudges": nudges, "learnt": _rounded(learnt), "total": total, "reason": "score"}
 
 
 def _rounded(values: dict[str, float]) -> dict[str, float]:
@@ -215,9 +217,10 @@ GENERAL_BELOW = 0.6
 #: Trigger words with an everyday sense outside a NAS ("share a playlist", "mount a tv", "a full
 #: tank"): alone, with no pattern matched, they do not make a question a specialist's. "disk",
 #: "raid" or "smb" alone still do ("my disk is clicking" is a storage question nothing covers yet).
+#: (Security's words are none of them: weighing 1.5, one alone is already more than one everyday word.)
 EVERYDAY = frozenset(("share", "shares", "mount", "drive", "drives", "full", "space", "load", "hang", "lag",
-                      "speed", "speeds", "smart", "locked", "mail", "service", "services", "connection", "route",
-                      "array", "access", "memory"))
+                      "speed", "speeds", "smart", "mail", "service", "services", "connection", "route",
+                      "array", "memory"))
 
 
 def _unsure(details: dict) -> bool:
@@ -226,12 +229,13 @@ def _unsure(details: dict) -> bool:
     Why: "how do i share a spotify playlist" or "how high should i mount a tv" hold one part word
     ("share", "mount") and no pattern; the part word alone made them service or storage questions.
     Unsure means: at most one trigger word, an EVERYDAY one (not a problem word: security's weigh
-    1.5), no finding of the box nudging any context, and the patterns' word model leaning below
+    1.5), no finding of the box nudging any context (a finding of another part than the question
+    names nudges nothing: a busy CPU does not make "mount a tv" a storage question), and the patterns' word model leaning below
     GENERAL_BELOW. A question with a NAS word, a problem word, two trigger words, a finding, or
     words the patterns clearly share keeps its specialist.
     """
     scores = details.get("scores")
-    if scores is None or sum(scores.values()) > 1.0 or any((details.get("hints") or {}).values()):
+    if scores is None or sum(scores.values()) > 1.0 or any((details.get("nudges") or {}).values()):
         return False
     if not set(details.get("words") or ()) <= EVERYDAY:
         return False

@@ -85,3 +85,29 @@ def test_the_word_model_reads_the_index_terms_without_tokenising_again(monkeypat
     assert model.vocab == set().union(*index.docs.values())
     assert set(model.counts) == {"security", "service", "storage"}
     assert model.counts["service"]["samba"] == 4  # once per pattern, however often a pattern says it
+
+
+def test_a_finding_that_nudges_nothing_does_not_keep_an_everyday_word_specialist(shipped):
+    """Only a finding nudging the question's own context keeps it (a busy NAS has findings all day)."""
+    def finding(fid):
+        return type("Finding", (), {"id": fid})()
+
+    question = "how high should i mount a tv"
+    for unrelated in ("cpu-busy", "memory-high", "nic-errors", "service-down"):
+        matches = [m.to_dict(with_pattern=True) for m in shipped.search(question)]
+        ctx, _d = router.by_pattern(*router.route(question, [finding(unrelated)], None,
+                                                  router.words_of(shipped.index)), matches)
+        assert ctx == "general", unrelated
+    # a storage finding does nudge the storage word
+    ctx, _d = router.by_pattern(*router.route(question, [finding("filesystem-full")], None,
+                                              router.words_of(shipped.index)), [])
+    assert ctx == "storage"
+
+
+def test_every_everyday_word_is_a_trigger_that_can_leave_a_question_unsure():
+    """An EVERYDAY word that no context triggers on, or whose context weighs more than 1 (security),
+    can never make a question general: the list would promise what the rule does not do."""
+    for word in sorted(router.EVERYDAY):
+        (ctx, ws), = [(c, ws) for c, ws in router.hits(word).items() if ws] or [(None, [])]
+        assert ctx is not None, f"{word!r} is no trigger word"
+        assert router.PROBLEM_WEIGHT.get(ctx, 1.0) <= 1.0, f"{word!r} is a {ctx} word (weight > 1): never unsure"
