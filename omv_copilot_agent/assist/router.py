@@ -95,6 +95,12 @@ CATEGORY_CONTEXT: dict[str, str] = {"storage": "storage", "hardware": "storage",
 #: nowhere else ("refused", "module") should lean security more than a smoothed half-count lets it
 #: (measured as unseen problems, tests/eval/run.py --context-cv: 0.05–0.3 is a plateau, 0.5–1 lower).
 WORDS_ALPHA, WORDS_WEIGHT = 0.2, 1.0
+#: Words of how a question is asked, not of what it is about, that the knowledge index keeps (its
+#: stopwords drop "how", "what", "can", not these). A handful of patterns happen to say "where" or
+#: "should" in a symptom, and with smoothing 0.2 those few counts tipped "where should i mount a bird
+#: house" from no lean (0.52) to storage (0.83): they are no evidence of a context. A question's own are
+#: passed over; the patterns' counts stay as they are (so no other question's posterior moves).
+QUESTION_WORDS = frozenset(("where", "which", "who", "whom", "whose", "should", "would", "shall", "might", "whether"))
 
 
 def pattern_context(pattern: dict, category: str | None = None) -> str | None:
@@ -128,7 +134,7 @@ class ContextWords:
 
     def posterior(self, query: str) -> dict[str, float]:
         """P(context | the question's known words); {} when none of its words is in any pattern."""
-        known = [t for t in dict.fromkeys(tokens(query)) if t in self.vocab]
+        known = [t for t in dict.fromkeys(tokens(query)) if t in self.vocab and t not in QUESTION_WORDS]
         if not known:
             return {}
         size = len(self.vocab)

@@ -111,3 +111,14 @@ def test_every_everyday_word_is_a_trigger_that_can_leave_a_question_unsure():
         (ctx, ws), = [(c, ws) for c, ws in router.hits(word).items() if ws] or [(None, [])]
         assert ctx is not None, f"{word!r} is no trigger word"
         assert router.PROBLEM_WEIGHT.get(ctx, 1.0) <= 1.0, f"{word!r} is a {ctx} word (weight > 1): never unsure"
+
+
+def test_question_words_are_no_evidence_of_a_context(words):
+    """'where' or 'should' said by a few patterns must not lean a question (they tipped 'where should
+    i mount a bird house' from no lean to storage once more patterns said them)."""
+    patterns = {**PATTERNS, "d2": _pattern("", "Where should the data disk go", ["where should i put the disk"],
+                                           category="storage")}
+    model = router.ContextWords(matcher.Index(patterns))
+    assert model.posterior("where should i mount a bird house") == model.posterior("mount")
+    assert {"where", "should"} <= model.vocab  # the patterns' counts are kept: only the question's are passed over
+    assert model.posterior("where should") == {}
