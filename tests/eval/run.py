@@ -303,6 +303,8 @@ READ_BY_AUTHORS = {
     "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-snapraid/issues/51",
     "https://github.com/openmediavault/openmediavault/issues/411",
     "https://github.com/openmediavault/openmediavault/issues/797",
+    # seventh session: kbB saw a search excerpt of this one before the guard said held-out; not used or cited
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-kvm/issues/5",
 }
 
 
