@@ -1,4 +1,4 @@
-"""Rank patterns for a query and the box's findings: BM25 over title/symptoms/triggers + findings.
+"""Rank patterns for a query and the box's findings: BM25F over title/symptoms/triggers + findings.
 
 Score in [0, 1]: the text side is a relevance model (a logistic fit over the squashed BM25, the
 share of the question's words a pattern answers to and how many it matched, then a calibration
