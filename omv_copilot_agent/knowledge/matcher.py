@@ -1,4 +1,4 @@
-"""Rank patterns for a query and the box's findings: BM25F over title/symptoms/triggers + findings.
+"""Rank patterns for a query and the box's findings: BM25 over title/symptoms/triggers + findings.
 
 Score in [0, 1]: the text side is a relevance model (a logistic fit over the squashed BM25, the
 share of the question's words a pattern answers to and how many it matched, then a calibration
@@ -30,11 +30,6 @@ from omv_copilot_agent.knowledge.text import is_real_word, phrase_synonyms, toke
 #: own thread's wording and not for the next user's (tools/rank-unseen: fix@1 42 -> 45 of 121,
 #: relevant@3 83 -> 89 of 121 with the case's own patterns left out, at 2.0 -> 0.5).
 FIELD_WEIGHTS = {"title": 3.0, "symptoms": 0.5, "triggers": 2.0, "keywords": 1.5, "category": 1.0}
-#: BM25F: each field's term frequency is normalised by that field's own length (B against the field's
-#: mean length over all patterns) before the fields are weighted and summed. Why: a pattern with a long
-#: symptoms list no longer has its title and triggers discounted as if they were long too, nor a short
-#: one its few symptoms inflated (tools/rank-unseen, 263 patterns: unseen fix@1 44 -> 45, relevant@3
-#: 90 -> 92 of 121; cross-validated unseen ECE 0.064 -> 0.057).
 K1, B = 1.2, 0.75
 SQUASH = 6.0
 SIGNAL_EVIDENCE = 0.6
@@ -113,7 +108,7 @@ HEAD_FIELDS = ("title", "category", "findings")
 
 
 class Index:
-    """A BM25F index over weighted pattern fields, built once per load.
+    """A BM25 index over weighted pattern fields, built once per load.
 
     ``patterns`` may be packed (knowledge.packed): each is unpacked once here, and only its
     ``HEAD_FIELDS`` are kept unpacked. A term is one string object however many patterns use it
@@ -127,25 +122,21 @@ class Index:
         self.docs: dict[str, dict[str, float]] = {}
         terms: dict[str, str] = {}
         weights: dict[float, float] = {}
-        fields: dict[str, dict[str, Counter]] = {}
         for pid, p in patterns.items():
             self.heads[pid] = {name: p.get(name) for name in HEAD_FIELDS}
-            fields[pid] = {name: Counter(tok for text in _texts(p.get(name)) for tok in tokens(text, synonyms=False))
-                           for name in FIELD_WEIGHTS}
-        n = max(len(fields), 1)
-        mean = {name: sum(sum(f[name].values()) for f in fields.values()) / n or 1.0 for name in FIELD_WEIGHTS}
-        for pid, by_field in fields.items():
             tf: Counter = Counter()
-            for name, counts in by_field.items():
-                norm = FIELD_WEIGHTS[name] / (1 - B + B * sum(counts.values()) / mean[name])
-                for tok, count in counts.items():
-                    tf[tok] += count * norm
-            # rounded, so that a weight is one float object however many (pattern, term) pairs have it
-            self.docs[pid] = {terms.setdefault(t, t): weights.setdefault(round(w, 2), round(w, 2)) for t, w in tf.items()}
+            for name, weight in FIELD_WEIGHTS.items():
+                value = p.get(name) or []
+                for text in ([value] if isinstance(value, str) else value):
+                    for tok in tokens(text, synonyms=False):
+                        tf[tok] += weight
+            self.docs[pid] = {terms.setdefault(t, t): weights.setdefault(w, w) for t, w in tf.items()}
+        n = max(len(self.docs), 1)
         df: Counter = Counter()
         for tf in self.docs.values():
             df.update(tf.keys())
         self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        self.avglen = sum(sum(tf.values()) for tf in self.docs.values()) / n if self.docs else 1.0
         self.vocab = sorted(self.idf)
         self.max_idf = math.log(1 + (n + 0.5) / 0.5)  # the IDF of a term no pattern has
         self.by_length: dict[int, list[str]] = {}
@@ -202,22 +193,18 @@ class Index:
         weights = [self.word_weight(f) for f in families]
         out = {}
         for pid, tf in self.docs.items():
+            length = sum(tf.values()) or 1
             total, words = 0.0, []
             for term in terms:
                 f = tf.get(term)
                 if not f:
                     continue
-                total += self.idf[term] * f * (K1 + 1) / (f + K1)  # f is already length-normalised (BM25F)
+                total += self.idf[term] * f * (K1 + 1) / (f + K1 * (1 - B + B * length / self.avglen))
                 words.append(term)
             if total > 0:
                 covered = sum(w for family, w in zip(families, weights) if family & set(words))
                 out[pid] = (total, covered / max(sum(weights), 1e-9), words + notes)
         return out
-
-
-def _texts(value: object) -> list[str]:
-    """A pattern field as its texts: a string alone, or the strings of a list."""
-    return [value] if isinstance(value, str) else [str(v) for v in value or []]
 
 
 def _with_odds(p: float, factor: float) -> float:

@@ -282,17 +282,3 @@ def test_a_symptom_sentence_weighs_less_than_the_title():
                           **{f"other-{i}": {"title": f"unrelated thing{i} with a long title here"} for i in range(10)})
     hits = matcher.Index(patterns).score("docker apparmor profile")
     assert hits["named"][0] > hits["echoed"][0]
-
-
-def test_a_long_symptoms_list_does_not_discount_the_title():
-    """BM25F: each field is normalised by its own length. A pattern with many symptom sentences
-    matches a title word as well as one with few (one length over all fields made the long
-    pattern's title count less, so the pattern with the most symptoms ranked lower for its own title)."""
-    from omv_copilot_agent.knowledge import matcher
-
-    patterns = _synthetic(long={"title": "apparmor profile not loaded",
-                                "symptoms": [f"container number {i} will not start here" for i in range(12)]},
-                          short={"title": "apparmor profile not loaded", "symptoms": ["container will not start"]},
-                          **{f"other-{i}": {"title": f"unrelated thing{i} fails"} for i in range(10)})
-    hits = matcher.Index(patterns).score("apparmor")
-    assert hits["long"][0] == pytest.approx(hits["short"][0], rel=0.02)
