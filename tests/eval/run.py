@@ -303,6 +303,10 @@ READ_BY_AUTHORS = {
     "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-snapraid/issues/51",
     "https://github.com/openmediavault/openmediavault/issues/411",
     "https://github.com/openmediavault/openmediavault/issues/797",
+    # seventh session: s7-kbA's searches showed excerpts of these before the guard said held-out; not used or cited
+    "https://github.com/openmediavault/openmediavault/issues/642",
+    "https://github.com/openmediavault/openmediavault/issues/1601",
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-borgbackup/issues/31",
 }
 
 
