@@ -316,6 +316,8 @@ READ_BY_AUTHORS = {
     "https://docs.openmediavault.org/en/latest/administration/services/samba.html",
     "https://docs.openmediavault.org/en/stable/troubleshooting.html",
     "https://docs.openmediavault.org/en/latest/troubleshooting.html",
+    # seventh session: kbB saw a search excerpt of this one before the guard said held-out; not used or cited
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-kvm/issues/5",
 }
 
 
