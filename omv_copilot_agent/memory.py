@@ -8,7 +8,9 @@ the free pages. Both are cheap (milliseconds) and a no-op where unavailable
 (musl, macOS, non-glibc builds). What only start-up needs (validating the
 config and the patterns) runs in a forked child (:func:`in_child`), so its
 imports and garbage never reach the daemon's heap; the daemon's own imports
-load no OpenSSL until something speaks TLS (:func:`without_openssl`).
+load no OpenSSL until something speaks TLS (:func:`without_openssl`), and a
+library a dependency imports for a path the daemon never takes is imported when
+that path runs (:func:`deferred`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import gc
 import os
 import sys
 import threading
+import types
 from typing import Callable, Iterator, TypeVar
 
 T = TypeVar("T")
@@ -186,3 +189,38 @@ def without_openssl() -> Iterator[bool]:
         for name in DECIDE_HTTPS_AT_IMPORT:
             if name not in already:
                 sys.modules.pop(name, None)  # imported without HTTPS: the next importer gets it anew
+
+
+class _Deferred(types.ModuleType):
+    """Stands in for a module until one of its attributes is read, then imports it and hands that on."""
+
+    def __getattr__(self, attr: str):
+        import importlib
+
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+@contextlib.contextmanager
+def deferred(name: str) -> Iterator[None]:
+    """Modules imported inside the block that ``import name`` get a stand-in, which imports the
+    real module the first time one of its attributes is used.
+
+    Why: a dependency may import a library at its top for a function the daemon never calls
+    (OMV's ``openmediavault.settings`` imports natsort, ~1 MiB of RSS with the Unicode tables
+    it builds, only to sort ``/etc/default/openmediavault`` when saving it). The stand-in
+    behaves like the module for its holder, one attribute read later. Only ``import name``
+    is deferred: ``from name import x`` in the block reads ``x`` and so imports it at once.
+    After the block the stand-in leaves ``sys.modules``: other importers get the real module.
+    Does nothing when the module is already imported.
+    """
+    if name in sys.modules:
+        yield
+        return
+    stand_in = sys.modules[name] = _Deferred(name)
+    try:
+        yield
+    finally:
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]

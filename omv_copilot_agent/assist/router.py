@@ -64,19 +64,25 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def score(query: str) -> dict[str, float]:
-    """Trigger hits per context (phrases first, then whole words; each distinct one counts once),
-    problem contexts' hits weighted by PROBLEM_WEIGHT."""
+def hits(query: str) -> dict[str, list[str]]:
+    """The trigger phrases and words a question holds, per context (phrases first, then whole
+    words; each distinct one once)."""
     text = f" {' '.join(_words(_RATE.sub(' throughput ', query.lower())))} "
-    hits = {ctx: 0.0 for ctx in TRIGGERS}
+    found: dict[str, list[str]] = {ctx: [] for ctx in TRIGGERS}
     for phrase, ctx in PHRASES.items():
         if f" {phrase} " in text:
             text = text.replace(f" {phrase} ", " ")
             if ctx:
-                hits[ctx] += 1
+                found[ctx].append(phrase)
     words = set(text.split())
-    return {ctx: (hits[ctx] + sum(1 for t in trig if t in words)) * PROBLEM_WEIGHT.get(ctx, 1.0)
-            for ctx, trig in TRIGGERS.items()}
+    for ctx, trig in TRIGGERS.items():
+        found[ctx] += [t for t in trig if t in words]
+    return found
+
+
+def score(query: str) -> dict[str, float]:
+    """Trigger hits per context, problem contexts' hits weighted by PROBLEM_WEIGHT."""
+    return {ctx: len(words) * PROBLEM_WEIGHT.get(ctx, 1.0) for ctx, words in hits(query).items()}
 
 
 #: A pattern's category → the context of its questions; a pattern may name its own ``context:``
@@ -84,10 +90,11 @@ def score(query: str) -> dict[str, float]:
 CATEGORY_CONTEXT: dict[str, str] = {"storage": "storage", "hardware": "storage", "network": "network",
                                     "services": "service", "performance": "performance",
                                     "security": "security", "backup": "service"}
-#: The fields of a pattern that say how users ask about it (what the knowledge matcher indexes too).
-WORD_FIELDS = ("title", "symptoms", "triggers", "keywords")
 #: Additive smoothing of the word model, and the weight of its posterior (it sums to 1 over contexts).
-WORDS_ALPHA, WORDS_WEIGHT = 0.5, 1.0
+#: 0.2 rather than 0.5: with ~2,000 words over 250 patterns a word seen in two security patterns and
+#: nowhere else ("refused", "module") should lean security more than a smoothed half-count lets it
+#: (measured as unseen problems, tests/eval/run.py --context-cv: 0.05–0.3 is a plateau, 0.5–1 lower).
+WORDS_ALPHA, WORDS_WEIGHT = 0.2, 1.0
 
 
 def pattern_context(pattern: dict, category: str | None = None) -> str | None:
@@ -98,21 +105,23 @@ def pattern_context(pattern: dict, category: str | None = None) -> str | None:
 class ContextWords:
     """A naive Bayes word model per context, learnt from the patterns' own text.
 
-    Why: the hand-written triggers know a few words per context; the patterns' symptoms and
-    triggers are written in users' words (230+ documents labelled by their context). A uniform
-    prior over the contexts, so the many service patterns do not outvote the few security ones.
-    Each word of a pattern counts once per pattern (a document frequency, not a term frequency).
+    Why: the hand-written triggers know a few words per context; the patterns' title, symptoms,
+    triggers and keywords are written in users' words (250 documents labelled by their context).
+    The words are the knowledge index's own terms per pattern (``matcher.Index.docs``: those fields
+    and the category's name, already tokenised once), so the router does not tokenise every
+    pattern again. A uniform prior over the contexts, so the many service patterns do not outvote
+    the few security ones. Each word of a pattern counts once per pattern (a document frequency,
+    not a term frequency).
     """
 
-    def __init__(self, patterns: dict[str, dict]):
+    def __init__(self, index: matcher.Index):
         self.counts: dict[str, dict[str, int]] = {}
-        for pattern in patterns.values():
-            context = pattern_context(pattern)
+        for pid, terms in index.docs.items():
+            context = pattern_context(index.patterns[pid])
             if context not in CONTEXTS:
                 continue
-            seen = {tok for name in WORD_FIELDS for text in _texts(pattern.get(name)) for tok in tokens(text)}
             bag = self.counts.setdefault(context, {})
-            for tok in seen:
+            for tok in terms:
                 bag[tok] = bag.get(tok, 0) + 1
         self.totals = {ctx: sum(bag.values()) for ctx, bag in self.counts.items()}
         self.vocab = set().union(*self.counts.values()) if self.counts else set()
@@ -131,12 +140,6 @@ class ContextWords:
         return {ctx: v / total for ctx, v in odds.items()}
 
 
-def _texts(value) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value or [] if isinstance(v, (str, int, float))]
-
-
 _WORD_MODELS: "weakref.WeakKeyDictionary[matcher.Index, ContextWords]" = weakref.WeakKeyDictionary()
 
 
@@ -144,7 +147,7 @@ def words_of(index: matcher.Index) -> ContextWords:
     """The word model of a knowledge index's patterns, built once per index (a reload builds a new one)."""
     model = _WORD_MODELS.get(index)
     if model is None:
-        model = _WORD_MODELS[index] = ContextWords(index.patterns)
+        model = _WORD_MODELS[index] = ContextWords(index)
     return model
 
 
@@ -180,7 +183,8 @@ def route(query: str, found=None, requested: str | None = None, words: ContextWo
     a question that already has trigger words. ``words`` (``words_of(kb.index)``) adds the
     patterns' word model to the trigger hits; ``details["total"]`` is what ``by_pattern`` adds to.
     """
-    scores = score(query)
+    hit = hits(query)
+    scores = {ctx: len(words) * PROBLEM_WEIGHT.get(ctx, 1.0) for ctx, words in hit.items()}
     if requested in CONTEXTS:
         return requested, {"scores": scores, "reason": "requested"}
     learnt = words.posterior(query) if words is not None else {}
@@ -190,8 +194,8 @@ def route(query: str, found=None, requested: str | None = None, words: ContextWo
     hints = finding_hints(found)
     for c in scores:
         total[c] += scores[c] + (hints[c] if scores[c] or scores.get("performance") else 0.0)
-    return _best(total), {"scores": scores, "hints": hints, "learnt": _rounded(learnt), "total": total,
-                          "reason": "score"}
+    return _best(total), {"scores": scores, "words": sorted(w for ws in hit.values() for w in ws), "hints": hints,
+                          "learnt": _rounded(learnt), "total": total, "reason": "score"}
 
 
 def _rounded(values: dict[str, float]) -> dict[str, float]:
@@ -206,6 +210,34 @@ PATTERN_ROUTE_MIN = matcher.calibrated(0.2)
 PATTERN_VOTERS, PATTERN_WEIGHT = 5, 4.0
 
 
+#: Below this share of the word model's posterior the patterns' words lean nowhere (1/6 is no lean).
+GENERAL_BELOW = 0.6
+#: Trigger words with an everyday sense outside a NAS ("share a playlist", "mount a tv", "a full
+#: tank"): alone, with no pattern matched, they do not make a question a specialist's. "disk",
+#: "raid" or "smb" alone still do ("my disk is clicking" is a storage question nothing covers yet).
+EVERYDAY = frozenset(("share", "shares", "mount", "drive", "drives", "full", "space", "load", "hang", "lag",
+                      "speed", "speeds", "smart", "locked", "mail", "service", "services", "connection", "route",
+                      "array", "access", "memory"))
+
+
+def _unsure(details: dict) -> bool:
+    """Whether a question the knowledge base matched nothing for is general rather than a specialist's.
+
+    Why: "how do i share a spotify playlist" or "how high should i mount a tv" hold one part word
+    ("share", "mount") and no pattern; the part word alone made them service or storage questions.
+    Unsure means: at most one trigger word, an EVERYDAY one (not a problem word: security's weigh
+    1.5), no finding of the box nudging any context, and the patterns' word model leaning below
+    GENERAL_BELOW. A question with a NAS word, a problem word, two trigger words, a finding, or
+    words the patterns clearly share keeps its specialist.
+    """
+    scores = details.get("scores")
+    if scores is None or sum(scores.values()) > 1.0 or any((details.get("hints") or {}).values()):
+        return False
+    if not set(details.get("words") or ()) <= EVERYDAY:
+        return False
+    return max((details.get("learnt") or {}).values(), default=0.0) < GENERAL_BELOW
+
+
 def by_pattern(chosen: str, details: dict, matches: list[dict]) -> tuple[str, dict]:
     """(context, details) after pattern matching: the words' totals plus the matched patterns' votes.
 
@@ -214,8 +246,11 @@ def by_pattern(chosen: str, details: dict, matches: list[dict]) -> tuple[str, di
     one confident pattern outweighs a stray trigger word, and two patterns agreeing outweigh one
     that does not. Without such a match ``chosen`` stands. ``matches`` are the answer's text
     matches, best first, each with its ``pattern``. An explicitly requested context is never
-    passed here.
+    passed here. When no pattern matched at all and the words are unsure (``_unsure``), the
+    question is general: nothing here knows it, so no specialist should pretend to.
     """
+    if not matches and _unsure(details):
+        return "general", {**details, "reason": "nothing confident", "by_words": chosen}
     votes: dict[str, float] = {}
     for match in matches[:PATTERN_VOTERS]:
         context = pattern_context(match.get("pattern") or {}, match.get("category"))

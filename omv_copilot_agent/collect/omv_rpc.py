@@ -16,7 +16,7 @@ import json
 import socket as _socket
 import types
 
-from omv_copilot_agent import runner
+from omv_copilot_agent import memory, runner
 
 
 def _engine_module(timeout_s: float):
@@ -25,10 +25,13 @@ def _engine_module(timeout_s: float):
     Its receive loop compares ``bytes`` with ``""`` to detect a closed connection, so an engine
     that closes mid-answer (restarting during an OMV upgrade) would spin a thread forever: its
     sockets get a recv that raises on EOF, and this client's timeout. (Only this process uses
-    the module, so adjusting it in place affects nobody else.)
+    the module, so adjusting it in place affects nobody else.) Its package imports natsort (~1 MiB)
+    only to sort ``/etc/default/openmediavault`` when saving it, which this client never does:
+    natsort is imported if that ever runs (:func:`memory.deferred`).
     """
     try:
-        import openmediavault.rpc as engine
+        with memory.deferred("natsort"):
+            import openmediavault.rpc as engine
     except ImportError:
         return None
 

@@ -148,6 +148,46 @@ def source_key(url: str) -> str:
     return f"https://{host}{path}" + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
 
 
+#: The patterns shipped before the eval set was written (git d3f47b4^: the design's 67). They were
+#: written from no eval case, so leaving a case's source out never removes them, even where a
+#: ``sources:`` entry pointing at the case was added to them later.
+DESIGN_PATTERNS = frozenset("""
+backup-target-full config-backup-missing rsync-job-fails rsync-remote-ssh-fails scheduled-job-not-running
+snapshot-retention hdd-temperature-high nvme-temperature-high nvme-wear-spare smart-crc-errors-cable
+smart-overall-failed smart-pending-sectors smart-reallocated-sectors ups-nut-not-communicating usb-disk-sleep
+usb-uas-disconnects bonding-not-working dns-resolution-failure firewall-blocks-service hostname-netbios-not-found
+ipv6-problems nas-unreachable-network nic-errors-drops wol-not-working disk-io-bottleneck high-cpu-process
+jumbo-frames-mtu memory-swap-pressure slow-smb-transfers slow-transfer-link-speed certificate-expiry
+pending-security-updates reboot-required-kernel ssh-hardening suspicious-file-changes user-account-locked
+webui-exposed-internet apt-update-fails config-apply-fails docker-compose-plugin-issues docker-fills-root
+email-notifications-fail engined-not-running ftp-login-fails held-packages media-server-permissions
+nfs-mount-denied omv-extras-install-fails omv-service-enabled-not-running smb-permission-denied
+smb-recycle-bin-space smb-share-not-accessible smb-windows-credentials time-ntp-wrong webui-502-bad-gateway
+webui-login-fails btrfs-errors data-disk-full fs-missing-uuid fs-not-mounted-after-reboot fs-read-only-remount
+mdadm-degraded mdadm-inactive-array mdadm-resync-slow quota-exceeded root-fs-full-logs zfs-pool-degraded
+""".split())
+
+
+def source_urls(sources) -> list[str]:
+    """The addresses of a pattern's ``sources:``: plain strings, or ``{url: ...}`` entries."""
+    urls = [s.get("url") if isinstance(s, dict) else s for s in sources or []]
+    return [u for u in urls if isinstance(u, str)]
+
+
+def written_from(patterns: dict[str, dict], source: str) -> set[str]:
+    """The patterns written from ``source``: those citing it in ``sources:`` (as :func:`source_key`
+    spells it), the design's excepted.
+
+    Why: a tuned case asked "as an unseen problem" (tools/fit-relevance's calibration, run.py's
+    ``--context-cv``) is answered without the patterns written from its thread; the design's
+    patterns predate the eval set, so a citation added to them later does not make them written
+    from the case. One function, so the relevance fit and the context measure leave out the same.
+    """
+    key = source_key(source)
+    return {pid for pid, p in patterns.items()
+            if pid not in DESIGN_PATTERNS and key in {source_key(u) for u in source_urls(p.get("sources"))}}
+
+
 def heldout_sources(cases: list[dict] | None = None) -> set[str]:
     """The threads and pages the held-out cases come from, as :func:`source_key` spells them."""
     return {source_key(c["source"]) for c in (load() if cases is None else cases)

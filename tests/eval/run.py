@@ -19,8 +19,9 @@ with ``mode="llm"``; other answerers plug in with ``register_answerer``.
 ``run_case(case, answerer)`` is all the scoring needs.
 
 ``--context-cv`` measures the specialist context honestly on the tuned split: each tuned case is
-answered as an unseen problem, with every pattern that cites its own thread or page left out of
-the knowledge base (leave-source-out, the way a held-out case meets the patterns), so a context
+answered as an unseen problem, with every pattern written from its own thread or page
+(``evalset.written_from``) left out of the knowledge base (leave-source-out, the way a held-out
+case meets the patterns), so a context
 that only the case's own pattern gets right does not count.
 
 Usage: python3 tests/eval/run.py [--split tuned|heldout|all] [--json] [--failures] [--provider NAME [--config PATH]]
@@ -333,10 +334,7 @@ def cited_sources(patterns_dir: Path = ROOT / "patterns") -> set[str]:
     cited = set()
     for path in sorted(patterns_dir.glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for source in data.get("sources") or []:
-            url = source.get("url") if isinstance(source, dict) else source
-            if isinstance(url, str):
-                cited.add(evalset.source_key(url))
+        cited.update(evalset.source_key(url) for url in evalset.source_urls(data.get("sources")))
     return cited
 
 
@@ -355,21 +353,14 @@ def evaluate(cases: list[dict], answerer: Answerer) -> dict:
     return report
 
 
-def citing(patterns: dict[str, dict], source: str) -> set[str]:
-    """The patterns whose ``sources:`` cite ``source`` (as evalset.source_key spells it)."""
-    key = evalset.source_key(source)
-    return {pid for pid, p in patterns.items()
-            if key in {evalset.source_key(str(s.get("url") if isinstance(s, dict) else s)) for s in p.get("sources") or []}}
-
-
 def context_cv(cases: list[dict], answerer: KbOnlyAnswerer) -> dict:
     """The right specialist context on the TUNED split with each case's own patterns left out.
 
     Why: most tuned cases' threads are cited by a pattern written from them, whose ``context:``
     or category then routes that very question; a held-out question has no such pattern. Each
     tuned case is answered by the same pipeline with the knowledge base's index rebuilt without
-    the patterns citing its source (everything built from the index, the router's word model
-    too, follows). Off-topic controls cite nothing and are answered as they are. The held-out
+    the patterns written from its source (``evalset.written_from``: the design's patterns stay;
+    everything built from the index, the router's word model too, follows). Off-topic controls cite nothing and are answered as they are. The held-out
     split is never read.
     """
     from omv_copilot_agent.knowledge import matcher
@@ -379,7 +370,7 @@ def context_cv(cases: list[dict], answerer: KbOnlyAnswerer) -> dict:
     rows = []
     try:
         for case in (c for c in cases if c["split"] == "tuned"):
-            gone = set() if case.get("off_topic") else citing(kb.patterns, case["source"])
+            gone = set() if case.get("off_topic") else evalset.written_from(kb.patterns, case["source"])
             kb.index = matcher.Index({pid: p for pid, p in kb.patterns.items() if pid not in gone}) if gone else full
             answer = answerer(case["question"])
             rows.append({"id": case["id"], "category": case["category"], "off_topic": bool(case.get("off_topic")),
@@ -398,7 +389,7 @@ def context_cv(cases: list[dict], answerer: KbOnlyAnswerer) -> dict:
 
 
 def render_context_cv(cv: dict, failures: bool = False) -> str:
-    out = ["Right specialist context, tuned split, each case without the patterns citing its own source",
+    out = ["Right specialist context, tuned split, each case without the patterns written from its own source",
            f"  real cases                     {_pct(cv['context_ok'])}",
            f"  of them with own patterns      {_pct(cv['with_own_patterns'])}",
            f"  off-topic: context general     {_pct(cv['off_topic_context_ok'])}",
@@ -494,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="instead of scoring: how many shipped patterns satisfy each case's keys (loosest first)")
     parser.add_argument("--context-cv", action="store_true",
                         help="instead of scoring: the right context on the tuned split with each case's own "
-                             "patterns (those citing its source) left out (with --failures: the wrong ones)")
+                             "patterns (those written from its source) left out (with --failures: the wrong ones)")
     parser.add_argument("--cases", default=str(evalset.CASES_FILE), help="cases file (default: tests/eval/cases.yaml)")
     parser.add_argument("--limit", type=int, default=None,
                         help="only the first N cases (a slow local model); say so when quoting the numbers")

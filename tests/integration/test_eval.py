@@ -26,7 +26,8 @@ FLOORS = {
     # -> context 0.90 when the router learnt a word model and a vote of the matched patterns (sixth session)
     # relevant@3 0.94 -> 0.95 (sixth session, s6-rank: IDF-weighted coverage, symptoms weigh 0.5)
     # -> 0.99 / 1.0 / 0.95 after kbA's and kbB's patterns for batch 2's tuned failures (sixth session, 249 patterns)
-    "tuned": {"fix_top1": 0.99, "relevant_top3": 1.0, "context_ok": 0.95, "off_topic_handled": 1.0},
+    # context 0.95 -> 0.96 (seventh session, s7-router: a question nothing matched with one everyday word is general)
+    "tuned": {"fix_top1": 0.99, "relevant_top3": 1.0, "context_ok": 0.96, "off_topic_handled": 1.0},
     # 0.416 -> 0.40 after kbA's 13 storage patterns, -> 0.45 after kbB's 16 services/network ones, -> 0.466 after kbD's 8 plugin ones
     # (merged on the tuned split's evidence; the held-out split decides no merge)
     # relevant@3 0.866 -> 0.85 after kbC's 8 access/performance/power patterns (one case)
@@ -39,7 +40,9 @@ FLOORS = {
 #: what a held-out question meets. 0.669 with the top pattern alone deciding; 0.752 with the word model,
 #: the pattern vote and the access/throughput words (sixth session); 0.661 -> 0.727 after merging main's
 #: new patterns (which cite more tuned threads: 102 of the 121 cases lose a pattern, not 94).
-CONTEXT_CV_FLOOR = 0.72
+#: Seventh session: 0.727 -> 0.752 with evalset.written_from (the design's patterns are never left out),
+#: -> 0.760 with the router's general rule and smoothing 0.2 (0.769 after merging main's 263 patterns).
+CONTEXT_CV_FLOOR = 0.75
 # ECE: tools/fit-relevance ships a Platt map (fit on the tuned questions ranked WITHOUT the patterns
 # written from their own source) only when grouped cross-validation on the tuned split says it
 # calibrates unseen problems better than the pair model's own probability; since the fifth session
@@ -311,10 +314,10 @@ def test_context_cv_answers_each_tuned_case_without_the_patterns_citing_its_sour
     answerer = _RecordingAnswerer()
     kb = answerer.agent.knowledge
     full = kb.index
-    pid, pattern = next((pid, p) for pid, p in kb.patterns.items() if p.get("sources"))
-    source = pattern["sources"][0]
-    source = source.get("url") if isinstance(source, dict) else source
-    citing = run.citing(kb.patterns, source + "#issuecomment-1")  # the same thread however it is linked
+    pid, pattern = next((pid, p) for pid, p in kb.patterns.items()
+                        if p.get("sources") and pid not in evalset.DESIGN_PATTERNS)
+    source = evalset.source_urls(pattern["sources"])[0]
+    citing = evalset.written_from(kb.patterns, source + "#issuecomment-1")  # the same thread however it is linked
     assert pid in citing
     cases = [{"id": "a", "split": "tuned", "category": "raid", "context": "storage", "source": source, "question": "q1"},
              {"id": "b", "split": "tuned", "category": "raid", "context": "network", "question": "q2",

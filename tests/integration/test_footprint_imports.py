@@ -36,6 +36,8 @@ RARE = {
     **{f"omv_copilot_agent.services.{name}": "its operations' handlers are imported at their first request "
                                              "(services.operations.lazy)"
        for name in ("assist", "changes", "history", "knowledge", "providers", "settings")},
+    "natsort.natsort": "OMV's Python client imports it only to save /etc/default/openmediavault "
+                       "(memory.deferred; where OMV's library is installed, as on this machine and a NAS)",
     "omv_copilot_agent.changes.preflight": "only the upgrade preflight operation needs it",
     "omv_copilot_agent.changes.pending": "only the pending-changes operations need it",
     "omv_copilot_agent.history.timeline": "only the timeline operation needs it",

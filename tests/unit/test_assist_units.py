@@ -96,12 +96,13 @@ def _pattern(context: str, title: str, symptoms: list[str], category: str = "ser
 
 def test_router_word_model_learns_each_context_from_the_patterns_text():
     from omv_copilot_agent.assist import router
+    from omv_copilot_agent.knowledge import matcher
 
     patterns = {"a": _pattern("security", "Account locked after wrong passwords", ["faillock locked me out"]),
                 "b": _pattern("", "Share not visible in the windows explorer", ["share missing in explorer"]),
                 "c": _pattern("general", "Plugin list is empty", ["no plugins listed"], category="hardware"),
                 "d": _pattern("", "Disk temperature too hot", ["disk runs hot"], category="hardware")}
-    words = router.ContextWords(patterns)
+    words = router.ContextWords(matcher.Index(patterns))
     assert set(words.counts) == {"security", "service", "general", "storage"}  # context:, else the category's
     post = words.posterior("my account is locked")
     assert max(post, key=post.get) == "security" and abs(sum(post.values()) - 1) < 1e-9

@@ -169,25 +169,37 @@ def test_the_calibration_keeps_the_ranking_and_the_matched_set(kb, monkeypatch):
 
 def test_leave_source_out_removes_the_patterns_written_from_a_case_but_not_the_design(kb):
     tool = _fit_tool()
-    new = next(pid for pid, p in kb.patterns.items() if pid not in tool.DESIGN_PATTERNS and p.get("sources"))
+    new = next(pid for pid, p in kb.patterns.items() if pid not in evalset.DESIGN_PATTERNS and p.get("sources"))
     url = kb.patterns[new]["sources"][0]
-    assert new in tool.written_from(kb, url)
+    assert new in evalset.written_from(kb.patterns, url)
     # the same thread or docs page however it is spelled
     variant = url.replace("https://", "http://").rstrip("/") + "#issuecomment-1"
-    assert new in tool.written_from(kb, variant.replace("/en/stable/", "/en/latest/"))
+    assert new in evalset.written_from(kb.patterns, variant.replace("/en/stable/", "/en/latest/"))
     assert evalset.source_key("https://docs.openmediavault.org/en/latest/faq.html") == \
         evalset.source_key("https://docs.openmediavault.org/en/stable/faq.html#x") == \
         evalset.source_key("https://openmediavault.readthedocs.io/en/6.x/faq.html")
     # a comment of a thread or its pull-request twin is the thread (evalset.source_key's rules)
     assert evalset.source_key("https://github.com/O/r/pull/5#issuecomment-1") == evalset.source_key("https://github.com/o/r/issues/5")
-    design = next(pid for pid in tool.DESIGN_PATTERNS if kb.patterns.get(pid, {}).get("sources"))
-    assert design not in tool.written_from(kb, kb.patterns[design]["sources"][0])
-    assert tool.DESIGN_PATTERNS <= set(kb.patterns)  # renamed design patterns would silently count as new
+    design = next(pid for pid in evalset.DESIGN_PATTERNS if kb.patterns.get(pid, {}).get("sources"))
+    assert design not in evalset.written_from(kb.patterns, kb.patterns[design]["sources"][0])
+    assert evalset.DESIGN_PATTERNS <= set(kb.patterns)  # renamed design patterns would silently count as new
     # a tuned question asked of the knowledge base without the patterns written from its source
     case = {"question": kb.patterns[new]["title"], "source": url, "fix_keys": [["zzz-no-such-fix"]]}
     prepared = tool.prepare(kb, [case])[0]
     assert new in {pid for pid, _x, _y in prepared["seen"]}
     assert new not in {pid for pid, _x, _y in prepared["unseen"]} and prepared["left_out"] >= 1
+
+
+def test_written_from_reads_both_source_forms_and_never_leaves_the_design_out():
+    """The one leave-source-out rule of the relevance fit, rank-unseen and the context CV: a
+    ``{url: ...}`` source cites as a string does (the fit read only strings), and a design pattern
+    citing the thread stays (the context CV left it out)."""
+    url = "https://github.com/o/r/issues/7"
+    design = sorted(evalset.DESIGN_PATTERNS)[0]
+    patterns = {"as-string": {"sources": [url + "#issuecomment-2"]}, "as-dict": {"sources": [{"url": url + "/"}]},
+                design: {"sources": [url]}, "other": {"sources": ["https://github.com/o/r/issues/70", {"x": 1}]},
+                "none": {}}
+    assert evalset.written_from(patterns, url) == {"as-string", "as-dict"}
 
 
 def test_the_map_is_fit_on_unseen_leaders_not_in_sample_ones():

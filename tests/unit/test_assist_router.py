@@ -1,0 +1,87 @@
+"""The specialist-context router's seventh-session rules: a question nothing knows is general, and
+the word model reads the knowledge index's terms.
+
+Each test fails on the router before these rules (tests/unit/test_assist_units.py holds the older ones).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from omv_copilot_agent.assist import router
+from omv_copilot_agent.knowledge import matcher
+
+
+def _pattern(context: str, title: str, symptoms: list[str], category: str = "services") -> dict:
+    return {"title": title, "category": category, "symptoms": symptoms, "triggers": [], "keywords": [],
+            **({"context": context} if context else {})}
+
+
+PATTERNS = {"s1": _pattern("security", "Password refused by the server", ["login refused"]),
+            "s2": _pattern("security", "Account locked after failed logins", ["faillock"]),
+            "v1": _pattern("", "Samba share missing", ["samba share not visible"]),
+            "v2": _pattern("", "Samba recycle bin fills", ["samba trash"]),
+            "v3": _pattern("", "Samba browsing slow", ["samba lists slowly"]),
+            "v4": _pattern("", "Samba refused on windows", ["samba smb1 refused"]),
+            "d1": _pattern("", "Disk not mounted after reboot", ["mount point empty"], category="storage")}
+
+
+@pytest.fixture()
+def words() -> router.ContextWords:
+    return router.ContextWords(matcher.Index(PATTERNS))
+
+
+def _context(question: str, words, matches=(), found=None) -> tuple[str, dict]:
+    return router.by_pattern(*router.route(question, found, None, words), list(matches))
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from omv_copilot_agent.knowledge import KnowledgeBase
+    from tests.conftest import ROOT
+
+    return KnowledgeBase(ROOT / "patterns")
+
+
+def _shipped_context(kb, question: str) -> tuple[str, dict]:
+    matches = [m.to_dict(with_pattern=True) for m in kb.search(question)]
+    return router.by_pattern(*router.route(question, None, None, router.words_of(kb.index)), matches)
+
+
+def test_a_question_with_one_everyday_word_and_no_pattern_is_general(shipped):
+    # old routing: "share" made it a service question, "mount" a storage one
+    ctx, details = _shipped_context(shipped, "can you share a recipe for pancakes")
+    assert ctx == "general" and details["reason"] == "nothing confident" and details["by_words"] == "service"
+    assert _shipped_context(shipped, "where should i mount a bird house")[0] == "general"
+    # a NAS word alone is no everyday word: a disk problem no pattern covers is still storage's
+    assert _shipped_context(shipped, "my disk is clicking")[0] == "storage"
+
+
+def test_a_specialist_stays_when_something_is_confident(words):
+    # a problem word (security weighs 1.5), two trigger words, or a matched pattern keep the specialist
+    assert _context("password for my spotify", words)[0] == "security"
+    assert _context("samba share of my playlist", words)[0] == "service"
+    match = {"pattern_id": "v1", "category": "services", "score": 0.8, "pattern": PATTERNS["v1"]}
+    assert _context("how do i share a spotify playlist", words, [match])[0] == "service"
+    # the patterns' words leaning clearly one way: "share" is in service patterns only here
+    assert words.posterior("share")["service"] >= router.GENERAL_BELOW
+    assert _context("share", words)[0] == "service"
+    # a finding of the box nudging a context: a lone "full" on a box with a full filesystem
+    full = [type("Finding", (), {"id": "filesystem-full"})()]
+    assert _context("my spotify is full", words)[0] == "general"
+    assert _context("my spotify is full", words, found=full)[0] == "storage"
+    # no route details at all (a caller with its own context): nothing to be unsure about
+    assert router.by_pattern("storage", {}, []) == ("storage", {})
+
+
+def test_the_word_model_reads_the_index_terms_without_tokenising_again(monkeypatch, words):
+    index = matcher.Index(PATTERNS)
+
+    def no_tokens(*_a, **_k):
+        raise AssertionError("the patterns were tokenised again")
+
+    monkeypatch.setattr(router, "tokens", no_tokens)
+    model = router.ContextWords(index)
+    assert model.vocab == set().union(*index.docs.values())
+    assert set(model.counts) == {"security", "service", "storage"}
+    assert model.counts["service"]["samba"] == 4  # once per pattern, however often a pattern says it
