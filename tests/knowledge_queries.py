@@ -6,7 +6,9 @@ and bench/knowledge.py (latency and top-1/top-3 accuracy).
 
 QUERIES: list[tuple[str, str]] = [
     ("smb share asks for password again and again", "smb-windows-credentials"),
-    ("windows 11 cant connect to samba share anymore", "smb-share-not-accessible"),
+    # "anymore" on Windows 11: 24H2 refuses insecure guest logons and wants SMB signing, which is
+    # smb-windows-credentials' fix (smb-share-not-accessible, about the share itself, says nothing of it)
+    ("windows 11 cant connect to samba share anymore", "smb-windows-credentials"),
     ("web ui 502 bad gateway", "webui-502-bad-gateway"),
     ("cant login to openmediavault web interface, admin password not accepted", "webui-login-fails"),
     ("the configuration has been changed banner wont go away, apply fails", "config-apply-fails"),

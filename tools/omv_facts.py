@@ -70,7 +70,7 @@ DEBIAN_PACKAGES = frozenset({
     "pve-headers", "proxmox-kernel", "dkms", "docker-ce", "docker.io", "docker-compose-plugin", "ncdu", "htop",
     "wsdd-server", "fail2ban", "rsync", "borgbackup", "snapraid", "mergerfs", "wireguard", "wireguard-tools",
     "openmediavault-keyring", "btrfs-progs", "xfsprogs", "e2fsprogs", "ntfs-3g", "exfatprogs", "f2fs-tools",
-    "apticron", "needrestart", "debsums", "apparmor",
+    "apticron", "needrestart", "debsums", "apparmor", "usrmerge",
 })
 
 _TOP_LEVEL_HINT = re.compile(r"\b(?:System|Storage|Services|Users|Network|Diagnostics|Dashboard)\s*>")

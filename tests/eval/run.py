@@ -304,6 +304,19 @@ READ_BY_AUTHORS = {
     "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-snapraid/issues/51",
     "https://github.com/openmediavault/openmediavault/issues/411",
     "https://github.com/openmediavault/openmediavault/issues/797",
+    # seventh session: s7-kbA's searches showed excerpts of these before the guard said held-out; not used or cited
+    "https://github.com/openmediavault/openmediavault/issues/642",
+    "https://github.com/openmediavault/openmediavault/issues/1601",
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-borgbackup/issues/31",
+    # s7-kbA grepped the docs tree (users, faq; one line each of samba, troubleshooting) before the guard named these held-out
+    "https://docs.openmediavault.org/en/stable/administration/users.html",
+    "https://docs.openmediavault.org/en/latest/administration/users.html",
+    "https://docs.openmediavault.org/en/stable/faq.html",
+    "https://docs.openmediavault.org/en/latest/faq.html",
+    "https://docs.openmediavault.org/en/stable/administration/services/samba.html",
+    "https://docs.openmediavault.org/en/latest/administration/services/samba.html",
+    "https://docs.openmediavault.org/en/stable/troubleshooting.html",
+    "https://docs.openmediavault.org/en/latest/troubleshooting.html",
     # seventh session: kbB saw a search excerpt of this one before the guard said held-out; not used or cited
     "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-kvm/issues/5",
     # seventh session: kbD opened the local .rst copies of these docs pages before the guard said held-out;

@@ -144,3 +144,21 @@ def test_ranking_of_problems_it_has_not_seen_holds_its_floor(kb):
     assert result["unseen"]["fix_top1"]["hits"] <= result["unseen_ceiling"]["fix_top1"]["hits"]
     row = next(r for r in result["rows"] if r["left_out"])
     assert not set(row["left_out"]) & set(row["unseen"]["top"])  # the left-out patterns are really out
+
+
+def test_rank_unseen_without_the_floor_measures_the_ranking_alone(kb):
+    """``tools/rank-unseen --no-floor``: the same order, only nothing cut by the relevance floor.
+
+    Why: the floor follows one off-topic question's best match, so a ranking change moves it and
+    relevant@3 with it while the order is unchanged; the bare ranking separates the two."""
+    from tests.conftest import load_tool
+
+    tool = load_tool("rank-unseen")
+    cases = tool.tuned_cases()[:25]
+    floored, bare = tool.measure(kb, cases), tool.measure(kb, cases, min_score=0.0)
+    assert floored["floor"] == matcher.MODEL["floor"] > 0 and bare["floor"] == 0.0
+    for cut, whole in zip(floored["rows"], bare["rows"]):
+        for regime in ("seen", "unseen"):
+            assert whole[regime]["top"][:len(cut[regime]["top"])] == cut[regime]["top"]  # the floor only cuts
+    assert any(len(whole["unseen"]["top"]) > len(cut["unseen"]["top"]) for cut, whole in zip(floored["rows"], bare["rows"]))
+    assert bare["unseen"]["relevant_top3"]["hits"] >= floored["unseen"]["relevant_top3"]["hits"]
