@@ -34,7 +34,10 @@ FLOORS = {
     # fifth session (228 patterns, identity map): 0.483 / 0.883 / 0.666 (context 0.65 on the way, one case)
     # batch 2 (19 fresh held-out cases) added: 0.418 / 0.835 / 0.645 on the 79 (batch 1 alone 0.50 / 0.90 / 0.666)
     # sixth session (249 patterns, router word model + pattern vote, IDF coverage, Platt map): 0.494 / 0.886 / 0.734
-    "heldout": {"fix_top1": 0.493, "relevant_top3": 0.886, "context_ok": 0.734, "off_topic_handled": 1.0},
+    # seventh session (289 patterns, identity map, router's general rule): 0.506 / 0.886 / 0.734; relevant@3
+    # -> 0.873 when installscript-110's topic keys ("install script" alone: 44 of 289 patterns) were made
+    # specific by the lead (a judge fix; the case had counted as relevant on any install-script pattern)
+    "heldout": {"fix_top1": 0.506, "relevant_top3": 0.873, "context_ok": 0.734, "off_topic_handled": 1.0},
 }
 #: The right context on the tuned split with each case's own patterns left out (run.py --context-cv):
 #: what a held-out question meets. 0.669 with the top pattern alone deciding; 0.752 with the word model,
@@ -61,7 +64,8 @@ CONTEXT_CV_FLOOR = 0.75
 # mapped), so the tuned split as written is under-confident as in the fifth session (0.331; it was 0.367
 # then): the tuned ceiling goes back up to 0.37. It guards against a collapse of the scores; the tuned split's
 # fix rate is 99 %, so its ECE is the mean distance of the scores from 1.0 and no target.
-ECE_CEILING = {"tuned": 0.37, "heldout": 0.16}
+# Held-out with the identity at 289 patterns: 0.114 (read after the fit; the issue's <= 0.10 still not met).
+ECE_CEILING = {"tuned": 0.37, "heldout": 0.12}
 
 
 @pytest.fixture(scope="module")
