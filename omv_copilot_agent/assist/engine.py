@@ -82,13 +82,21 @@ def reply_room(provider: llm.Provider, window: int) -> int:
     return min(provider.max_tokens, max(256, window // 4))
 
 
+#: The least room for a reply below which a prompt is refused (or max_tokens, when smaller).
+MIN_REPLY_TOKENS = 64
+
+
 def check_fits(provider: llm.Provider, sent: dict) -> None:
-    """Refuse before sending a prompt the model cannot read (the question alone can be too long)."""
+    """Refuse before sending a prompt the model cannot read (the question alone can be too long).
+
+    It asks for no more room than the state budget left (:func:`reply_room` ≥ this), so a prompt
+    that was cut to the window is never refused afterwards."""
     window = provider.context_tokens()
     if not window:
         return
     used = provider.count_tokens("\n".join([sent["system"], *(m["content"] for m in sent["messages"])]))
-    if used is not None and used + PROMPT_MARGIN_TOKENS + 64 > window:
+    room = min(MIN_REPLY_TOKENS, reply_room(provider, window))
+    if used is not None and used + PROMPT_MARGIN_TOKENS + room > window:
         raise llm.ProviderError("too_long", f"the prompt is {used} tokens; {provider.model} reads at most {window}")
 
 

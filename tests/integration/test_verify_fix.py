@@ -293,7 +293,8 @@ def test_a_pattern_gone_since_the_alert_opened_is_named_as_the_evidences(live_se
     server = _server(live_server)
     kb = server.agent.knowledge
     pattern = yaml.safe_load(kb.text("memory-swap-pressure"))
-    pattern.update(pattern_id="local-memory-copy", title="Out of memory or heavy swapping (local copy)")
+    # worded for the alert ("Memory 97% used") so it, not the shipped original, is the evidence's pattern
+    pattern.update(pattern_id="local-memory-copy", title="Memory used up: out of memory or heavy swapping (local copy)")
     kb.save_local("local-memory-copy", yaml.safe_dump(pattern, sort_keys=False))
     server.agent.alerts.evaluate(snapshot(time.time() - 60, system=system(97.0, PROCS)))
     alert = next(a for a in server.agent.alerts.open_alerts() if a["rule"] == "memory_pressure")

@@ -52,6 +52,9 @@ def test_a_question_with_one_everyday_word_and_no_pattern_is_general(shipped):
     # old routing: "share" made it a service question, "mount" a storage one
     ctx, details = _shipped_context(shipped, "can you share a recipe for pancakes")
     assert ctx == "general" and details["reason"] == "nothing confident" and details["by_words"] == "service"
+    assert _shipped_context(shipped, "how high do i mount a tv on the wall")[0] == "general"
+    # "where" and "should", said by a few patterns, leaned this one storage 0.8 until question words
+    # stopped counting as evidence (router.QUESTION_WORDS)
     assert _shipped_context(shipped, "where should i mount a bird house")[0] == "general"
     # a NAS word alone is no everyday word: a disk problem no pattern covers is still storage's
     assert _shipped_context(shipped, "my disk is clicking")[0] == "storage"

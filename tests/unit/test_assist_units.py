@@ -467,3 +467,20 @@ def test_two_first_questions_at_once_build_one_pipeline(monkeypatch):
         assert len(built) == 1 and len({id(e) for e in got}) == 1 and got[0] is built[0]
     finally:
         svc.pool.close()
+
+
+def test_a_prompt_cut_to_the_window_is_not_then_refused_as_too_long():
+    """The state budget leaves room for the reply (max_tokens when small); the refusal before
+    sending must not ask for more room than that, or a prompt cut to fit is refused anyway."""
+    from types import SimpleNamespace
+
+    from omv_copilot_agent.assist import engine
+
+    window, max_tokens = 2048, 16
+    provider = SimpleNamespace(max_tokens=max_tokens, model="m", context_tokens=lambda: window,
+                               count_tokens=lambda text: len(text.split()))
+    room = engine.reply_room(provider, window)
+    filled = window - room - engine.PROMPT_MARGIN_TOKENS  # what _state_budget lets the prompt reach
+    engine.check_fits(provider, {"system": " ".join(["w"] * filled), "messages": []})
+    with pytest.raises(engine.llm.ProviderError, match="the prompt is 2048 tokens"):
+        engine.check_fits(provider, {"system": " ".join(["w"] * window), "messages": []})
