@@ -37,7 +37,11 @@ FLOORS = {
     # seventh session (289 patterns, identity map, router's general rule): 0.506 / 0.886 / 0.734; relevant@3
     # -> 0.873 when installscript-110's topic keys ("install script" alone: 44 of 289 patterns) were made
     # specific by the lead (a judge fix; the case had counted as relevant on any install-script pattern)
-    "heldout": {"fix_top1": 0.506, "relevant_top3": 0.873, "context_ok": 0.734, "off_topic_handled": 1.0},
+    # off-topic 1.0 -> 0.909 (10 of 11) after the review's fix of two wrong Docker solutions: the refit lost one
+    # tuned label ("systemctl restart" left docker-daemon-not-running), and one held-out control now crosses the
+    # floor. Not won back by rewording: that would tune on the held-out split; issue 16's "every off-topic
+    # question" is therefore not met on held-out today (21/21 tuned).
+    "heldout": {"fix_top1": 0.506, "relevant_top3": 0.873, "context_ok": 0.734, "off_topic_handled": 0.909},
 }
 #: The right context on the tuned split with each case's own patterns left out (run.py --context-cv):
 #: what a held-out question meets. 0.669 with the top pattern alone deciding; 0.752 with the word model,
