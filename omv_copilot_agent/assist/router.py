@@ -80,9 +80,14 @@ def hits(query: str) -> dict[str, list[str]]:
     return found
 
 
+def weighted(found: dict[str, list[str]]) -> dict[str, float]:
+    """:func:`hits` as scores per context, problem contexts' hits weighted by PROBLEM_WEIGHT."""
+    return {ctx: len(words) * PROBLEM_WEIGHT.get(ctx, 1.0) for ctx, words in found.items()}
+
+
 def score(query: str) -> dict[str, float]:
     """Trigger hits per context, problem contexts' hits weighted by PROBLEM_WEIGHT."""
-    return {ctx: len(words) * PROBLEM_WEIGHT.get(ctx, 1.0) for ctx, words in hits(query).items()}
+    return weighted(hits(query))
 
 
 #: A pattern's category → the context of its questions; a pattern may name its own ``context:``
@@ -190,7 +195,7 @@ def route(query: str, found=None, requested: str | None = None, words: ContextWo
     patterns' word model to the trigger hits; ``details["total"]`` is what ``by_pattern`` adds to.
     """
     hit = hits(query)
-    scores = {ctx: len(words) * PROBLEM_WEIGHT.get(ctx, 1.0) for ctx, words in hit.items()}
+    scores = weighted(hit)
     if requested in CONTEXTS:
         return requested, {"scores": scores, "reason": "requested"}
     learnt = words.posterior(query) if words is not None else {}
@@ -236,8 +241,8 @@ def _unsure(details: dict) -> bool:
     ("share", "mount") and no pattern; the part word alone made them service or storage questions.
     Unsure means: at most one trigger word, an EVERYDAY one (not a problem word: security's weigh
     1.5), no finding of the box nudging any context (a finding of another part than the question
-    names nudges nothing: a busy CPU does not make "mount a tv" a storage question), and the patterns' word model leaning below
-    GENERAL_BELOW. A question with a NAS word, a problem word, two trigger words, a finding, or
+    names nudges nothing: a busy CPU does not make "mount a tv" a storage question), and the
+    patterns' word model leaning below GENERAL_BELOW. A question with a NAS word, a problem word, two trigger words, a finding, or
     words the patterns clearly share keeps its specialist.
     """
     scores = details.get("scores")
