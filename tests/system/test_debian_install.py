@@ -488,7 +488,7 @@ def test_install_run_upgrade_remove_purge(bed, built, built_next, tmp_path):
     after = _fs_snapshot()
     assert sorted(after - before) == [], "left behind after purge"
     assert sorted(before - after) == [], "removed by the package although not its own"
-    for path in ("/etc/omv-copilot", "/var/lib/omv-copilot", "/var/log/omv-copilot", "/usr/share/omv-copilot",
+    for path in ("/etc/omv-copilot", "/var/lib/omv-copilot", "/var/log/omv-copilot", "/var/cache/omv-copilot", "/usr/share/omv-copilot",
                  "/usr/lib/python3/dist-packages/omv_copilot_agent", str(PIDFILE)):
         assert not os.path.lexists(path), f"{path} left behind after purge"
 
