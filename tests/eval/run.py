@@ -319,6 +319,9 @@ READ_BY_AUTHORS = {
     # seventh session: kbD opened the local .rst copies of the FAQ (above) and of this page before the guard
     # said held-out; their references were dropped and none of their text is in a pattern
     "https://docs.openmediavault.org/en/latest/installation/on_debian.html",
+    # eighth session: s8-router printed six lines of the local docs/various/apt.rst (a tuned case's page)
+    # in the same command that ran the guard on it, which named it held-out too; nothing used
+    "https://docs.openmediavault.org/en/latest/various/apt.html",
 }
 
 
