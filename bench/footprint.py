@@ -47,7 +47,7 @@ import threading
 import time
 from pathlib import Path
 
-from _common import (ROOT, Drained, cpu_seconds, free_port, machine, pss_bytes, rss_bytes, start_daemon, stop, table,
+from _common import (CACHE_ROOT, ROOT, Drained, cpu_seconds, free_port, machine, pss_bytes, rss_bytes, start_daemon, stop, table,
                      unit_environment, wait_http, write_config, written_bytes)
 
 DURATION_S = int(os.environ.get("BENCH_FOOTPRINT_S", "120"))
@@ -372,7 +372,7 @@ def main() -> int:
     ensure_packages()
     print(f"machine: {machine()}")
     print(f"side by side for {DURATION_S} s, each scraped every {SCRAPE_EVERY_S} s; output of each to a drained pipe; "
-          f"agent with the unit's environment {unit_environment()}\n", flush=True)
+          f"agent with the unit's environment {unit_environment(cache_root=CACHE_ROOT)} (%C = {CACHE_ROOT})\n", flush=True)
     with tempfile.TemporaryDirectory(prefix="copilot-bench-") as tmp:
         workdir = Path(tmp)
         (workdir / "agent").mkdir()
