@@ -318,6 +318,10 @@ READ_BY_AUTHORS = {
     # seventh session: kbD opened the local .rst copies of the FAQ (above) and of this page before the guard
     # said held-out; their references were dropped and none of their text is in a pattern
     "https://docs.openmediavault.org/en/latest/installation/on_debian.html",
+    # eighth session: s8-kbE's search for a root-password class showed excerpts of these before the guard said
+    # held-out; the pattern drafted from them was deleted unused and uncommitted
+    "https://github.com/OpenMediaVault-Plugin-Developers/installScript/issues/4",
+    "https://github.com/OpenMediaVault-Plugin-Developers/installScript/issues/67",
 }
 
 
