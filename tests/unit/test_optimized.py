@@ -94,3 +94,16 @@ def test_unit_runs_optimized_with_a_cache_directory_the_package_purges():
     assert unit_environment()["PYTHONPYCACHEPREFIX"] == f"/var/cache/{cache.group(1)}"
     purge = POSTRM.read_text().split("purge)", 1)[1].split(";;", 1)[0]
     assert f"/var/cache/{cache.group(1)}" in purge.split()
+
+
+def test_the_bytecode_cache_is_writable_by_root_only():
+    """Python runs a cached ``.pyc`` whose recorded source mtime and size match, without reading the
+    source: whoever can write the cache directory runs code in the root daemon. systemd creates the
+    CacheDirectory= owned by root (no User=) with CacheDirectoryMode=, re-applied at every start; the
+    unit's UMask= applies to the directories and files Python writes inside."""
+    text = UNIT.read_text()
+    mode = re.search(r"^CacheDirectoryMode=([0-7]+)$", text, re.M)
+    umask = re.search(r"^UMask=([0-7]+)$", text, re.M)
+    assert mode and umask, "without them systemd's defaults apply (0755, and UMask=0022)"
+    assert int(mode.group(1), 8) & 0o022 == 0, f"CacheDirectoryMode={mode.group(1)} lets group or others write"
+    assert int(umask.group(1), 8) & 0o022 == 0o022, f"UMask={umask.group(1)} lets group or others write in the cache"
