@@ -322,6 +322,10 @@ READ_BY_AUTHORS = {
     # eighth session: s8-router printed six lines of the local docs/various/apt.rst (a tuned case's page)
     # in the same command that ran the guard on it, which named it held-out too; nothing used
     "https://docs.openmediavault.org/en/latest/various/apt.html",
+    # eighth session: s8-kbE's search for a root-password class showed excerpts of these before the guard said
+    # held-out; the pattern drafted from them was deleted unused and uncommitted
+    "https://github.com/OpenMediaVault-Plugin-Developers/installScript/issues/4",
+    "https://github.com/OpenMediaVault-Plugin-Developers/installScript/issues/67",
 }
 
 

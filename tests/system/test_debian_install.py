@@ -424,7 +424,7 @@ def test_install_run_upgrade_remove_purge(bed, built, built_next, tmp_path):
 
     unit_env = unit_environment(UNIT, cache_root="/var/cache")
     assert unit_env.get("PYTHONOPTIMIZE") == "2" and unit_env.get("PYTHONPYCACHEPREFIX") == CACHE_DIR, unit_env
-    os.makedirs(CACHE_DIR, mode=0o755, exist_ok=True)
+    os.makedirs(CACHE_DIR, mode=0o750, exist_ok=True)  # CacheDirectoryMode=
     log = tmp_path / "execstart.log"
     proc = bed.start(exec_start, log, env=unit_env)
     _wait_for(port, "/healthz", proc=proc, log=log)

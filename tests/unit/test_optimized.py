@@ -30,19 +30,37 @@ def test_no_assert_or_debug_branch_in_the_agent():
     assert found == [], "raise an explicit exception instead: " + ", ".join(found)
 
 
+def _docstring_reads(tree: ast.AST) -> list[int]:
+    """Lines that read a docstring: ``x.__doc__``, bare ``__doc__``, ``getattr(x, "__doc__")``, inspect's
+    ``getdoc``/``cleandoc`` (as ``inspect.getdoc`` or imported, under any alias)."""
+    lines = []
+    for node in ast.walk(tree):
+        reads_doc = isinstance(node, ast.Attribute) and node.attr == "__doc__" and isinstance(node.ctx, ast.Load)
+        bare_doc = isinstance(node, ast.Name) and node.id == "__doc__" and isinstance(node.ctx, ast.Load)
+        getdoc = (isinstance(node, ast.Attribute) and node.attr in ("getdoc", "cleandoc")
+                  or isinstance(node, ast.Name) and node.id in ("getdoc", "cleandoc"))
+        by_name = (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
+                   and any(isinstance(arg, ast.Constant) and arg.value == "__doc__" for arg in node.args))
+        imported = isinstance(node, ast.ImportFrom) and any(a.name in ("getdoc", "cleandoc") for a in node.names)
+        if reads_doc or bare_doc or getdoc or by_name or imported:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_docstring_reads_are_found_in_every_spelling():
+    reads = ["x = f.__doc__", "x = __doc__", "x = inspect.getdoc(f)", "from inspect import getdoc\nx = getdoc(f)",
+             "x = getattr(f, '__doc__', '')", "from inspect import cleandoc as c"]
+    for source in reads:
+        assert _docstring_reads(ast.parse(source)), source
+    assert _docstring_reads(ast.parse("f.__doc__ = 'summary'\nsetattr(f, '__doc__', 's')")) == []
+
+
 def test_the_agent_reads_no_docstring():
     """-OO sets every ``__doc__`` to None: text the daemon serves must not come from one.
 
     Assigning ``__doc__`` (the API's view functions get their operation's summary) is fine.
     """
-    found = []
-    for path, tree in _package_trees():
-        for node in ast.walk(tree):
-            reads_doc = isinstance(node, ast.Attribute) and node.attr == "__doc__" and isinstance(node.ctx, ast.Load)
-            bare_doc = isinstance(node, ast.Name) and node.id == "__doc__" and isinstance(node.ctx, ast.Load)
-            getdoc = isinstance(node, ast.Attribute) and node.attr in ("getdoc", "cleandoc")
-            if reads_doc or bare_doc or getdoc:
-                found.append(f"{path}:{node.lineno}")
+    found = [f"{path}:{line}" for path, tree in _package_trees() for line in _docstring_reads(tree)]
     assert found == [], ", ".join(found)
 
 
@@ -76,3 +94,16 @@ def test_unit_runs_optimized_with_a_cache_directory_the_package_purges():
     assert unit_environment()["PYTHONPYCACHEPREFIX"] == f"/var/cache/{cache.group(1)}"
     purge = POSTRM.read_text().split("purge)", 1)[1].split(";;", 1)[0]
     assert f"/var/cache/{cache.group(1)}" in purge.split()
+
+
+def test_the_bytecode_cache_is_writable_by_root_only():
+    """Python runs a cached ``.pyc`` whose recorded source mtime and size match, without reading the
+    source: whoever can write the cache directory runs code in the root daemon. systemd creates the
+    CacheDirectory= owned by root (no User=) with CacheDirectoryMode=, re-applied at every start; the
+    unit's UMask= applies to the directories and files Python writes inside."""
+    text = UNIT.read_text()
+    mode = re.search(r"^CacheDirectoryMode=([0-7]+)$", text, re.M)
+    umask = re.search(r"^UMask=([0-7]+)$", text, re.M)
+    assert mode and umask, "without them systemd's defaults apply (0755, and UMask=0022)"
+    assert int(mode.group(1), 8) & 0o022 == 0, f"CacheDirectoryMode={mode.group(1)} lets group or others write"
+    assert int(umask.group(1), 8) & 0o022 == 0o022, f"UMask={umask.group(1)} lets group or others write in the cache"
