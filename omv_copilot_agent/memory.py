@@ -23,7 +23,7 @@ import os
 import sys
 import threading
 import types
-from typing import Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -31,7 +31,7 @@ _TRIM = None
 _LOOKED_UP = False
 
 
-def _malloc_trim():
+def _malloc_trim() -> Callable[[int], int] | None:
     global _TRIM, _LOOKED_UP
     if not _LOOKED_UP:
         _LOOKED_UP = True
@@ -194,7 +194,7 @@ def without_openssl() -> Iterator[bool]:
 class _Deferred(types.ModuleType):
     """Stands in for a module until one of its attributes is read, then imports it and hands that on."""
 
-    def __getattr__(self, attr: str):
+    def __getattr__(self, attr: str) -> Any:
         import importlib
 
         if sys.modules.get(self.__name__) is self:

@@ -162,3 +162,29 @@ def test_rank_unseen_without_the_floor_measures_the_ranking_alone(kb):
             assert whole[regime]["top"][:len(cut[regime]["top"])] == cut[regime]["top"]  # the floor only cuts
     assert any(len(whole["unseen"]["top"]) > len(cut["unseen"]["top"]) for cut, whole in zip(floored["rows"], bare["rows"]))
     assert bare["unseen"]["relevant_top3"]["hits"] >= floored["unseen"]["relevant_top3"]["hits"]
+
+
+#: Log lines and questions that two patterns shared or that a loose trigger sent elsewhere (eighth
+#: session's review): each pattern of an overlapping pair must rank first for its own wording.
+OWN_WORDING = [
+    ("mount: unknown filesystem type 'ntfs'", "ntfs-exfat-data-disk"),
+    ("mount: /proc/fs/nfsd: unknown filesystem type 'nfsd'", "nfs-server-fails-to-start"),
+    ("Failed to start Avahi mDNS/DNS-SD Stack.", "zeroconf-service-announcements"),
+    ("Failed to start Docker Application Container Engine.", "docker-daemon-not-running"),
+    ("failed to start daemon: Error initializing network controller", "docker-daemon-not-running"),
+    ("toomanyrequests: You have reached your pull rate limit", "docker-image-pull-fails"),
+    ("apply of the filebrowser plugin fails: toomanyrequests you have reached your pull rate limit",
+     "podman-plugin-image-pull"),
+    ("how do i upgrade from omv 6 to 7", "release-upgrade-how-to"),
+    ("i upgraded debian with apt dist-upgrade but openmediavault stayed on the old version", "omv-debian-release-mismatch"),
+    ("iptables: Table does not exist (do you need to insmod?)", "kernel-modules-missing-until-reboot"),
+    ("can't initialize iptables table nat: Table does not exist (do you need to insmod?)", "docker-daemon-not-running"),
+    ("docker does not start after a kernel update", "docker-daemon-not-running"),
+]
+
+
+@pytest.mark.parametrize("query,expected", OWN_WORDING, ids=[q for q, _ in OWN_WORDING])
+def test_each_pattern_of_an_overlapping_pair_wins_its_own_wording(kb, query, expected):
+    results = kb.search(query, limit=3)
+    assert results and results[0].pattern_id == expected, \
+        f"{query!r}: expected {expected} first, got {[(m.pattern_id, round(m.score, 2)) for m in results]}"
