@@ -123,7 +123,16 @@ class Index:
     def __init__(self, patterns: Mapping[str, dict]):
         self.patterns = patterns
         self.heads: dict[str, dict] = {}
-        docs: list[Counter] = []
+        #: pattern i's term numbers are ``terms[bounds[i]:bounds[i + 1]]``, their weights that slice of ``weights``
+        self.weights, self.bounds = array("d"), array("I", [0])
+        #: each pattern's length: the sum of its weights (in the order BM25 always summed them), at least 1
+        self.lengths = array("d")
+        # Each pattern's counts are flattened as soon as they are made: all of them alive at once
+        # would leave their freed blocks scattered between the heads that stay (memory kept for weeks).
+        flat: list[str] = []
+        df: dict[str, int] = {}  # term -> how many patterns have it
+        one: dict[str, str] = {}  # term -> its one string object (a pattern's own copies are freed with its counts)
+        total = 0.0
         for pid, p in patterns.items():
             self.heads[pid] = {name: p.get(name) for name in HEAD_FIELDS}
             tf: Counter = Counter()
@@ -132,25 +141,21 @@ class Index:
                 for text in ([value] if isinstance(value, str) else value):
                     for tok in tokens(text, synonyms=False):
                         tf[tok] += weight
-            docs.append(tf)
-        n = max(len(docs), 1)
-        df: Counter = Counter()
-        for tf in docs:
-            df.update(tf.keys())
+            length = sum(tf.values())
+            total += length
+            self.lengths.append(length or 1)
+            for term in sorted(tf):
+                self.weights.append(tf[term])
+                term = one.setdefault(term, term)
+                flat.append(term)
+                df[term] = df.get(term, 0) + 1
+            self.bounds.append(len(flat))
+        n = max(len(self.heads), 1)
         self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         self.vocab = sorted(self.idf)
         number = {term: i for i, term in enumerate(self.vocab)}
-        #: pattern i's term numbers are ``terms[bounds[i]:bounds[i + 1]]``, their weights that slice of ``weights``
-        self.terms, self.weights, self.bounds = array("I"), array("d"), array("I", [0])
-        #: each pattern's length: the sum of its weights (in the order BM25 always summed them), at least 1
-        self.lengths = array("d")
-        for tf in docs:
-            for term in sorted(tf, key=number.__getitem__):
-                self.terms.append(number[term])
-                self.weights.append(tf[term])
-            self.bounds.append(len(self.terms))
-            self.lengths.append(sum(tf.values()) or 1)
-        self.avglen = sum(sum(tf.values()) for tf in docs) / n if docs else 1.0
+        self.terms = array("I", map(number.__getitem__, flat))
+        self.avglen = total / n if self.heads else 1.0
         self.max_idf = math.log(1 + (n + 0.5) / 0.5)  # the IDF of a term no pattern has
         self.by_length: dict[int, list[str]] = {}
         for term in self.vocab:
