@@ -161,6 +161,11 @@ class Index:
         for term in self.vocab:
             self.by_length.setdefault(len(term), []).append(term)
 
+    def __getstate__(self) -> dict:
+        """All but ``patterns``: an index built in the start-up child (memory.in_child) comes back
+        without the patterns it read; the caller attaches the packed ones."""
+        return {name: value for name, value in self.__dict__.items() if name != "patterns"}
+
     def doc_terms(self) -> Iterator[tuple[str, list[str]]]:
         """(pattern id, the terms it is indexed under) for every pattern, in load order."""
         for i, pid in enumerate(self.heads):
