@@ -43,7 +43,25 @@ def _unpack(blob: bytes) -> dict:
     return pickle.loads(zlib.decompress(blob))  # noqa: S301 - packed by pack() above (a file's bytes are CRC-checked first)
 
 
-class Packed(Mapping):
+class _ById(Mapping):
+    """What both kinds share: the pattern ids are the keys of ``_by_id`` (in load order)."""
+
+    _by_id: dict[str, object]
+
+    def __contains__(self, pattern_id: object) -> bool:
+        return pattern_id in self._by_id
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_id)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self)} patterns)"
+
+
+class Packed(_ById):
     """A read-only mapping pattern id -> pattern dict over packed patterns.
 
     Each read unpacks a fresh copy: a caller that changes the dict it got changes nothing
@@ -51,22 +69,10 @@ class Packed(Mapping):
     """
 
     def __init__(self, packed: dict[str, bytes]):
-        self._packed = packed
+        self._by_id = packed
 
     def __getitem__(self, pattern_id: str) -> dict:
-        return _unpack(self._packed[pattern_id])
-
-    def __contains__(self, pattern_id: object) -> bool:
-        return pattern_id in self._packed
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._packed)
-
-    def __len__(self) -> int:
-        return len(self._packed)
-
-    def __repr__(self) -> str:
-        return f"Packed({len(self)} patterns)"
+        return _unpack(self._by_id[pattern_id])
 
 
 class Damaged(Exception):
@@ -138,7 +144,7 @@ def _write(path: Path, blobs) -> None:
         os.close(dir_fd)
 
 
-class Filed(Mapping):
+class Filed(_ById):
     """A read-only mapping pattern id -> pattern dict over a file :func:`keep` wrote.
 
     The file stays open (an fd, closed when this mapping is collected): a newer file replacing
@@ -152,7 +158,7 @@ class Filed(Mapping):
         self._fd = os.open(layout.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         weakref.finalize(self, os.close, self._fd)
         self.path = layout.path
-        self._at = {pid: i for i, pid in enumerate(layout.ids)}
+        self._by_id = {pid: i for i, pid in enumerate(layout.ids)}
         self._bounds, self._crcs = layout.bounds, layout.crcs
         self._on_damage = on_damage
         self._instead: Mapping[str, dict] | None = None
@@ -160,7 +166,7 @@ class Filed(Mapping):
     def __getitem__(self, pattern_id: str) -> dict:
         if self._instead is not None:
             return self._instead[pattern_id]
-        i = self._at[pattern_id]
+        i = self._by_id[pattern_id]
         lo, hi = self._bounds[i], self._bounds[i + 1]
         try:
             blob = os.pread(self._fd, hi - lo, lo)
@@ -173,15 +179,3 @@ class Filed(Mapping):
             self._instead = self._on_damage()
             return self._instead[pattern_id]
         return _unpack(blob)
-
-    def __contains__(self, pattern_id: object) -> bool:
-        return pattern_id in self._at
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._at)
-
-    def __len__(self) -> int:
-        return len(self._at)
-
-    def __repr__(self) -> str:
-        return f"Filed({len(self)} patterns in {self.path})"

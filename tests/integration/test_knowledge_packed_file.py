@@ -65,7 +65,7 @@ def test_the_patterns_are_read_from_the_file_as_loaded(tmp_path, written):
     (name,) = files(tmp_path)
     assert packed.intact(tmp_path / name) and written == [(tmp_path / name).stat().st_size]
     plain = KnowledgeBase(PATTERNS_DIR)
-    assert isinstance(plain.patterns, packed.Packed)
+    assert type(plain.patterns) is packed.Packed
     assert list(kb.patterns) == list(plain.patterns)
     assert all(kb.patterns[pid] == plain.patterns[pid] for pid in plain.patterns)
     matches = kb.search("my raid is degraded", limit=3)
@@ -154,7 +154,7 @@ def test_a_file_damaged_again_after_its_rebuild_leaves_the_patterns_in_memory(tm
         with open(tmp_path / name, "r+b") as f:
             f.truncate(10)
         assert kb.get(SHIPPED) == expected
-    assert isinstance(kb.patterns, packed.Packed)
+    assert type(kb.patterns) is packed.Packed
     assert kb.get(SHIPPED) == expected
 
 
@@ -169,7 +169,7 @@ def test_without_a_damage_handler_a_damaged_read_raises_instead_of_unpacking(tmp
 
 def test_a_data_dir_that_cannot_be_written_keeps_the_patterns_in_memory(tmp_path):
     kb = kb_in(tmp_path / "missing")
-    assert isinstance(kb.patterns, packed.Packed) and kb.get(SHIPPED)["pattern_id"] == SHIPPED
+    assert type(kb.patterns) is packed.Packed and kb.get(SHIPPED)["pattern_id"] == SHIPPED
 
 
 def test_a_leftover_temporary_file_is_removed(tmp_path):
