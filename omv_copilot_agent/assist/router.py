@@ -118,7 +118,7 @@ class ContextWords:
 
     Why: the hand-written triggers know a few words per context; the patterns' title, symptoms,
     triggers and keywords are written in users' words (250 documents labelled by their context).
-    The words are the knowledge index's own terms per pattern (``matcher.Index.doc_terms``: those fields
+    The words are the knowledge index's own terms per pattern (``matcher.Index.docs``: those fields
     and the category's name, already tokenised once), so the router does not tokenise every
     pattern again. A uniform prior over the contexts, so the many service patterns do not outvote
     the few security ones. Each word of a pattern counts once per pattern (a document frequency,
@@ -127,7 +127,7 @@ class ContextWords:
 
     def __init__(self, index: matcher.Index):
         self.counts: dict[str, dict[str, int]] = {}
-        for pid, terms in index.doc_terms():
+        for pid, terms in index.docs.items():
             context = pattern_context(index.patterns[pid])
             if context not in CONTEXTS:
                 continue

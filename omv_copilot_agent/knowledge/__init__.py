@@ -74,14 +74,12 @@ class KnowledgeBase:
 
         Parsed, validated and packed in a child process when this one has no other thread yet (the
         daemon's start): jsonschema and the parse's garbage stay out of the daemon's memory, and
-        the patterns come back packed (knowledge.packed) with their index, never as a whole in this
-        process. With a
+        the patterns come back packed (knowledge.packed), never as a whole in this process. With a
         data dir, the packed patterns stay in its patterns file (written only when they changed)
         and only where each one is comes back.
         """
         keep_dir = Path(self.data_dir) if self.data_dir and self._repairs < 2 else None
-        shipped, files, local_files, kept, index, errors = memory.in_child(_load_patterns, self.patterns_dir, self.local_dir,
-                                                                           keep_dir)
+        shipped, files, local_files, kept, errors = memory.in_child(_load_patterns, self.patterns_dir, self.local_dir, keep_dir)
         for err in errors:
             log.warning("pattern %s (%s) %s: %s", err["file"], err["pattern_id"], err["field"], err["reason"])
         try:
@@ -92,8 +90,8 @@ class KnowledgeBase:
         self.shipped_ids = frozenset(shipped)
         self.files = {**files, **local_files}
         self.local_files = local_files
-        index.patterns = patterns
-        self.patterns, self.errors, self.index = patterns, errors, index
+        self.patterns, self.errors = patterns, errors
+        self.index = matcher.Index(self.patterns)
 
     def _repair(self) -> packed.Filed | packed.Packed:
         """The patterns again, after a read found their file damaged: rebuilt once, then in memory."""
@@ -206,10 +204,7 @@ class KnowledgeBase:
 
 
 def _load_patterns(patterns_dir: Path, local_dir: Path | None, keep_dir: Path | None):
-    """(shipped pattern ids, their files, overlay files, the merged patterns packed, their index, errors).
-
-    The index comes back without its patterns (matcher.Index pickles without them): built here,
-    its heads and arrays arrive in one piece, and this process never unpacks every pattern.
+    """(shipped pattern ids, their files, overlay files, the merged patterns packed, errors).
 
     With ``keep_dir`` the packed patterns are put in its patterns file and only their
     packed.Layout is returned (a file that cannot be written: the packed patterns themselves).
@@ -223,7 +218,6 @@ def _load_patterns(patterns_dir: Path, local_dir: Path | None, keep_dir: Path | 
         errors += local_errors
     labels = {pid: (f"local:{local_files[pid].name}" if pid in local_files else files[pid].name) for pid in patterns}
     loader.check_related(patterns, labels, errors)
-    index = matcher.Index(patterns)
     blobs = packed.pack(patterns)
     kept: packed.Layout | dict[str, bytes] = blobs
     if keep_dir is not None:
@@ -231,7 +225,7 @@ def _load_patterns(patterns_dir: Path, local_dir: Path | None, keep_dir: Path | 
             kept = packed.keep(keep_dir, blobs)
         except OSError as exc:
             log.warning("cannot keep the packed patterns in %s (%s); keeping them in memory", keep_dir, exc)
-    return list(shipped), files, local_files, kept, index, errors
+    return list(shipped), files, local_files, kept, errors
 
 
 def _settings(knowledge: dict, data_dir) -> dict:

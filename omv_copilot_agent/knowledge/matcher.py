@@ -16,10 +16,8 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from array import array
-from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,26 +111,17 @@ class Index:
     """A BM25 index over weighted pattern fields, built once per load.
 
     ``patterns`` may be packed (knowledge.packed): each is unpacked once here, and only its
-    ``HEAD_FIELDS`` are kept unpacked. Each pattern's term weights are a slice of two flat arrays
-    (term numbers, i.e. positions in ``vocab``, ascending; weights as C doubles) rather than a
-    dict of str -> float: the daemon keeps the index for weeks, and ~8,000 (pattern, term) pairs
-    take ~0.1 MB as arrays against ~0.3 MB as dicts. A query finds a term in a pattern's slice
-    by bisection.
+    ``HEAD_FIELDS`` are kept unpacked. A term is one string object however many patterns use it
+    and a weight one float object: 231 patterns index ~7,000 (pattern, term) pairs over ~1,800
+    terms, so that halves the index.
     """
 
     def __init__(self, patterns: Mapping[str, dict]):
         self.patterns = patterns
         self.heads: dict[str, dict] = {}
-        #: pattern i's term numbers are ``terms[bounds[i]:bounds[i + 1]]``, their weights that slice of ``weights``
-        self.weights, self.bounds = array("d"), array("I", [0])
-        #: each pattern's length: the sum of its weights (in the order BM25 always summed them), at least 1
-        self.lengths = array("d")
-        # Each pattern's counts are flattened as soon as they are made: all of them alive at once
-        # would leave their freed blocks scattered between the heads that stay (memory kept for weeks).
-        flat: list[str] = []
-        df: dict[str, int] = {}  # term -> how many patterns have it
-        one: dict[str, str] = {}  # term -> its one string object (a pattern's own copies are freed with its counts)
-        total = 0.0
+        self.docs: dict[str, dict[str, float]] = {}
+        terms: dict[str, str] = {}
+        weights: dict[float, float] = {}
         for pid, p in patterns.items():
             self.heads[pid] = {name: p.get(name) for name in HEAD_FIELDS}
             tf: Counter = Counter()
@@ -141,35 +130,18 @@ class Index:
                 for text in ([value] if isinstance(value, str) else value):
                     for tok in tokens(text, synonyms=False):
                         tf[tok] += weight
-            length = sum(tf.values())
-            total += length
-            self.lengths.append(length or 1)
-            for term in sorted(tf):
-                self.weights.append(tf[term])
-                term = one.setdefault(term, term)
-                flat.append(term)
-                df[term] = df.get(term, 0) + 1
-            self.bounds.append(len(flat))
-        n = max(len(self.heads), 1)
+            self.docs[pid] = {terms.setdefault(t, t): weights.setdefault(w, w) for t, w in tf.items()}
+        n = max(len(self.docs), 1)
+        df: Counter = Counter()
+        for tf in self.docs.values():
+            df.update(tf.keys())
         self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        self.avglen = sum(sum(tf.values()) for tf in self.docs.values()) / n if self.docs else 1.0
         self.vocab = sorted(self.idf)
-        number = {term: i for i, term in enumerate(self.vocab)}
-        self.terms = array("I", map(number.__getitem__, flat))
-        self.avglen = total / n if self.heads else 1.0
         self.max_idf = math.log(1 + (n + 0.5) / 0.5)  # the IDF of a term no pattern has
         self.by_length: dict[int, list[str]] = {}
         for term in self.vocab:
             self.by_length.setdefault(len(term), []).append(term)
-
-    def __getstate__(self) -> dict:
-        """All but ``patterns``: an index built in the start-up child (memory.in_child) comes back
-        without the patterns it read; the caller attaches the packed ones."""
-        return {name: value for name, value in self.__dict__.items() if name != "patterns"}
-
-    def doc_terms(self) -> Iterator[tuple[str, list[str]]]:
-        """(pattern id, the terms it is indexed under) for every pattern, in load order."""
-        for i, pid in enumerate(self.heads):
-            yield pid, [self.vocab[t] for t in self.terms[self.bounds[i]:self.bounds[i + 1]]]
 
     def _resolve(self, term: str) -> tuple[str | None, str | None]:
         """The indexed term for a query token, tolerating typos ('smaba'→'samba').
@@ -220,18 +192,14 @@ class Index:
             families.append(family & set(terms))
         weights = [self.word_weight(f) for f in families]
         out = {}
-        wanted = [(term, bisect_left(self.vocab, term), self.idf[term]) for term in terms]
-        doc_terms, doc_weights, bounds, avglen = self.terms, self.weights, self.bounds, self.avglen
-        for i, pid in enumerate(self.heads):
-            lo, hi = bounds[i], bounds[i + 1]
-            norm = K1 * (1 - B + B * self.lengths[i] / avglen)
+        for pid, tf in self.docs.items():
+            length = sum(tf.values()) or 1
             total, words = 0.0, []
-            for term, number, idf in wanted:
-                at = bisect_left(doc_terms, number, lo, hi)
-                if at == hi or doc_terms[at] != number:
+            for term in terms:
+                f = tf.get(term)
+                if not f:
                     continue
-                f = doc_weights[at]
-                total += idf * f * (K1 + 1) / (f + norm)
+                total += self.idf[term] * f * (K1 + 1) / (f + K1 * (1 - B + B * length / self.avglen))
                 words.append(term)
             if total > 0:
                 covered = sum(w for family, w in zip(families, weights) if family & set(words))

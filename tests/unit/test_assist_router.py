@@ -85,7 +85,7 @@ def test_the_word_model_reads_the_index_terms_without_tokenising_again(monkeypat
 
     monkeypatch.setattr(router, "tokens", no_tokens)
     model = router.ContextWords(index)
-    assert model.vocab == set().union(*(terms for _pid, terms in index.doc_terms()))
+    assert model.vocab == set().union(*index.docs.values())
     assert set(model.counts) == {"security", "service", "storage"}
     assert model.counts["service"]["samba"] == 4  # once per pattern, however often a pattern says it
 
