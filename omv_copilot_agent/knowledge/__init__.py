@@ -220,11 +220,11 @@ def _load_patterns(patterns_dir: Path, local_dir: Path | None, keep_dir: Path | 
     loader.check_related(patterns, labels, errors)
     blobs = packed.pack(patterns)
     kept: packed.Layout | dict[str, bytes] = blobs
-    if keep_dir is not None:
+    if keep_dir is not None and keep_dir.is_dir():  # not there: a CLI run before the daemon ever started
         try:
             kept = packed.keep(keep_dir, blobs)
-        except OSError as exc:
-            log.warning("cannot keep the packed patterns in %s (%s); keeping them in memory", keep_dir, exc)
+        except OSError as exc:  # e.g. a CLI user who may not write the daemon's data dir: no error of theirs
+            log.info("cannot keep the packed patterns in %s (%s); keeping them in memory", keep_dir, exc)
     return list(shipped), files, local_files, kept, errors
 
 

@@ -167,9 +167,15 @@ def test_without_a_damage_handler_a_damaged_read_raises_instead_of_unpacking(tmp
         filed["b"]
 
 
-def test_a_data_dir_that_cannot_be_written_keeps_the_patterns_in_memory(tmp_path):
-    kb = kb_in(tmp_path / "missing")
+@pytest.mark.parametrize("data_dir", ["missing", "a-file"])
+def test_a_data_dir_that_cannot_be_written_keeps_the_patterns_in_memory_quietly(tmp_path, data_dir, caplog):
+    """The CLI builds its own agent on the daemon's data dir, which may not exist or not be its to
+    write: its one-line answers get no warning about it."""
+    (tmp_path / "a-file").write_text("")
+    with caplog.at_level(logging.WARNING), in_this_process():  # the child's log records would not reach caplog
+        kb = kb_in(tmp_path / data_dir)
     assert type(kb.patterns) is packed.Packed and kb.get(SHIPPED)["pattern_id"] == SHIPPED
+    assert "packed" not in caplog.text
 
 
 def test_a_leftover_temporary_file_is_removed(tmp_path):
