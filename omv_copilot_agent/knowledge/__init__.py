@@ -27,11 +27,15 @@ __all__ = ["KnowledgeBase", "Match"]
 class KnowledgeBase:
     def __init__(self, patterns_dir: str | Path | None = None, store=None, *,
                  timeout_s: float = diagnostics.DEFAULT_TIMEOUT_S, max_output: int = diagnostics.DEFAULT_MAX_OUTPUT,
-                 local_dir: str | Path | None = None, thresholds: Thresholds | None = None, events=None):
+                 local_dir: str | Path | None = None, thresholds: Thresholds | None = None, events=None,
+                 data_dir: str | Path | None = None):
         self.store = store
         #: where DIAGNOSTIC_RAN is published (None: nobody listens, e.g. a one-off KnowledgeBase)
         self.events = events
-        self.data_dir = None
+        #: where the packed patterns are kept in a file (knowledge.packed.keep); None: in memory
+        self.data_dir = data_dir
+        #: how often the patterns file was found damaged while running (a second time: memory only)
+        self._repairs = 0
         #: the findings engine's thresholds, the same the alerts use (set again on a settings change)
         self.thresholds = thresholds or Thresholds.from_section()
         #: Serialises write + reload so two concurrent saves cannot lose one another's file or index.
@@ -57,10 +61,8 @@ class KnowledgeBase:
                        config.get_path("api.token_file") if hasattr(config, "get_path") else None):
             if secret:
                 probe_params.deny(str(secret))
-        kb = cls(store=store, events=events, thresholds=Thresholds.from_config(config),
-                 **_settings(config.get("knowledge") or {}, data_dir))
-        kb.data_dir = data_dir
-        return kb
+        return cls(store=store, events=events, thresholds=Thresholds.from_config(config), data_dir=data_dir,
+                   **_settings(config.get("knowledge") or {}, data_dir))
 
     def apply_config(self, config: dict) -> None:
         """A settings change (events.CONFIG_CHANGED): new thresholds and pattern directories apply at once."""
@@ -72,16 +74,31 @@ class KnowledgeBase:
 
         Parsed, validated and packed in a child process when this one has no other thread yet (the
         daemon's start): jsonschema and the parse's garbage stay out of the daemon's memory, and
-        the patterns come back packed (knowledge.packed), never as a whole in this process.
+        the patterns come back packed (knowledge.packed), never as a whole in this process. With a
+        data dir, the packed patterns stay in its patterns file (written only when they changed)
+        and only where each one is comes back.
         """
-        shipped, files, local_files, patterns, errors = memory.in_child(_load_patterns, self.patterns_dir, self.local_dir)
+        keep_dir = Path(self.data_dir) if self.data_dir and self._repairs < 2 else None
+        shipped, files, local_files, kept, errors = memory.in_child(_load_patterns, self.patterns_dir, self.local_dir, keep_dir)
         for err in errors:
             log.warning("pattern %s (%s) %s: %s", err["file"], err["pattern_id"], err["field"], err["reason"])
+        try:
+            patterns = packed.Filed(kept, self._repair) if isinstance(kept, packed.Layout) else packed.Packed(kept)
+        except OSError as exc:  # the file vanished or cannot be opened: keep them in memory
+            log.warning("packed patterns file %s unreadable (%s); keeping the patterns in memory", kept.path, exc)
+            patterns = packed.Packed(memory.in_child(_load_patterns, self.patterns_dir, self.local_dir, None)[3])
         self.shipped_ids = frozenset(shipped)
         self.files = {**files, **local_files}
         self.local_files = local_files
-        self.patterns, self.errors = packed.Packed(patterns), errors
+        self.patterns, self.errors = patterns, errors
         self.index = matcher.Index(self.patterns)
+
+    def _repair(self) -> packed.Filed | packed.Packed:
+        """The patterns again, after a read found their file damaged: rebuilt once, then in memory."""
+        with self.lock:
+            self._repairs += 1
+            self.reload()
+            return self.patterns
 
     def origin(self, pattern_id: str) -> dict:
         """``{source: shipped|local, overrides_shipped}`` of a loaded pattern (never stored in its YAML)."""
@@ -186,8 +203,12 @@ class KnowledgeBase:
         return sorted(pattern["solutions"], key=lambda s: s["priority"])
 
 
-def _load_patterns(patterns_dir: Path, local_dir: Path | None) -> tuple[list, dict, dict, dict, list[dict]]:
-    """(shipped pattern ids, their files, overlay files, the merged patterns packed, errors)."""
+def _load_patterns(patterns_dir: Path, local_dir: Path | None, keep_dir: Path | None):
+    """(shipped pattern ids, their files, overlay files, the merged patterns packed, errors).
+
+    With ``keep_dir`` the packed patterns are put in its patterns file and only their
+    packed.Layout is returned (a file that cannot be written: the packed patterns themselves).
+    """
     shipped, files, errors = loader.load_files(patterns_dir)
     patterns = dict(shipped)
     local_files: dict[str, Path] = {}
@@ -197,7 +218,14 @@ def _load_patterns(patterns_dir: Path, local_dir: Path | None) -> tuple[list, di
         errors += local_errors
     labels = {pid: (f"local:{local_files[pid].name}" if pid in local_files else files[pid].name) for pid in patterns}
     loader.check_related(patterns, labels, errors)
-    return list(shipped), files, local_files, packed.pack(patterns), errors
+    blobs = packed.pack(patterns)
+    kept: packed.Layout | dict[str, bytes] = blobs
+    if keep_dir is not None and keep_dir.is_dir():  # not there: a CLI run before the daemon ever started
+        try:
+            kept = packed.keep(keep_dir, blobs)
+        except OSError as exc:  # e.g. a CLI user who may not write the daemon's data dir: no error of theirs
+            log.info("cannot keep the packed patterns in %s (%s); keeping them in memory", keep_dir, exc)
+    return list(shipped), files, local_files, kept, errors
 
 
 def _settings(knowledge: dict, data_dir) -> dict:

@@ -3,15 +3,35 @@
 Why: the daemon keeps every pattern for weeks, and most of a pattern (its solutions,
 diagnostics, causes, sources: ~90 % of it) is read only when an answer or a page shows that
 one pattern. As Python dicts the 231 shipped patterns took ~2.2 MiB of the idle daemon; packed
-they take ~0.3 MiB, and unpacking one costs ~0.1 ms. What ranking reads for every pattern (the
+they take ~0.35 MB, and unpacking one costs ~0.1 ms. What ranking reads for every pattern (the
 title, category and ``findings:``) stays unpacked in the index (matcher.Index).
+
+The daemon keeps even the packed bytes out of its heap: :func:`keep` puts them in one file of its
+data dir, read with ``os.pread`` when a pattern is unpacked (:class:`Filed`). The boot medium is
+often a USB stick, so the file is named by the hash of its content and written only when the
+patterns changed (an upgrade, an admin's edit), never on a plain restart; each read is checked
+against the pattern's CRC-32 so a damaged file is noticed, never served.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 import pickle
+import tempfile
+import weakref
 import zlib
-from collections.abc import Iterator, Mapping
+from array import array
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: ``<data dir>/patterns-<hash>.packed``: the name holds the first 32 hex digits of the content's SHA-256
+PREFIX, SUFFIX = "patterns-", ".packed"
+_CHUNK = 1 << 16
 
 
 def pack(patterns: Mapping[str, dict]) -> dict[str, bytes]:
@@ -19,7 +39,29 @@ def pack(patterns: Mapping[str, dict]) -> dict[str, bytes]:
     return {pid: zlib.compress(pickle.dumps(p, protocol=pickle.HIGHEST_PROTOCOL)) for pid, p in patterns.items()}
 
 
-class Packed(Mapping):
+def _unpack(blob: bytes) -> dict:
+    return pickle.loads(zlib.decompress(blob))  # noqa: S301 - packed by pack() above (a file's bytes are CRC-checked first)
+
+
+class _ById(Mapping):
+    """What both kinds share: the pattern ids are the keys of ``_by_id`` (in load order)."""
+
+    _by_id: dict[str, object]
+
+    def __contains__(self, pattern_id: object) -> bool:
+        return pattern_id in self._by_id
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_id)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self)} patterns)"
+
+
+class Packed(_ById):
     """A read-only mapping pattern id -> pattern dict over packed patterns.
 
     Each read unpacks a fresh copy: a caller that changes the dict it got changes nothing
@@ -27,19 +69,113 @@ class Packed(Mapping):
     """
 
     def __init__(self, packed: dict[str, bytes]):
-        self._packed = packed
+        self._by_id = packed
 
     def __getitem__(self, pattern_id: str) -> dict:
-        return pickle.loads(zlib.decompress(self._packed[pattern_id]))  # noqa: S301 - packed by pack() above
+        return _unpack(self._by_id[pattern_id])
 
-    def __contains__(self, pattern_id: object) -> bool:
-        return pattern_id in self._packed
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._packed)
+class Damaged(Exception):
+    """A pattern's bytes in the file are not what was written (short read, wrong CRC-32, I/O error)."""
 
-    def __len__(self) -> int:
-        return len(self._packed)
 
-    def __repr__(self) -> str:
-        return f"Packed({len(self)} patterns)"
+@dataclass
+class Layout:
+    """Where each pattern is in a file :func:`keep` wrote: pattern i is ``bounds[i]:bounds[i + 1]``."""
+
+    path: str
+    ids: list[str]
+    bounds: array
+    crcs: array
+
+
+def keep(directory: Path, packed: dict[str, bytes]) -> Layout:
+    """Put ``packed`` in ``directory``'s patterns file, writing it only when it is missing or differs.
+
+    A file with the same content hash is kept as it is (no write: a restart spares the flash); one
+    whose bytes no longer hash to its name is rewritten. The write goes to a temporary file, is
+    fsynced and renamed over, so a power cut leaves the old file or the new one, never half of
+    one. Older patterns files are removed afterwards. Raises OSError (the caller keeps the patterns
+    in memory instead).
+    """
+    ids, bounds, crcs, digest = list(packed), array("I", [0]), array("I"), hashlib.sha256()
+    for blob in packed.values():
+        bounds.append(bounds[-1] + len(blob))
+        crcs.append(zlib.crc32(blob))
+        digest.update(blob)
+    path = directory / f"{PREFIX}{digest.hexdigest()[:32]}{SUFFIX}"
+    if not intact(path):
+        _write(path, packed.values())
+    # older files, and the temporary file of a write a power cut interrupted
+    for old in [*directory.glob(f"{PREFIX}*{SUFFIX}"), *directory.glob(f".{PREFIX}*.tmp")]:
+        if old != path:
+            old.unlink(missing_ok=True)
+    return Layout(str(path), ids, bounds, crcs)
+
+
+def intact(path: Path) -> bool:
+    """Whether ``path`` exists and its bytes still hash to the name :func:`keep` gave it."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                digest.update(chunk)
+    except OSError:
+        return False
+    return path.name == f"{PREFIX}{digest.hexdigest()[:32]}{SUFFIX}"
+
+
+def _write(path: Path, blobs) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for blob in blobs:
+                out.write(blob)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # the rename itself survives a power cut
+    finally:
+        os.close(dir_fd)
+
+
+class Filed(_ById):
+    """A read-only mapping pattern id -> pattern dict over a file :func:`keep` wrote.
+
+    The file stays open (an fd, closed when this mapping is collected): a newer file replacing
+    it, or its removal, changes nothing for a reader still holding this one. A read that does not
+    match the pattern's CRC-32 is never unpacked: ``on_damage`` (the knowledge base rebuilding its
+    patterns) gives the mapping that this one reads from from then on; without one,
+    :class:`Damaged` is raised.
+    """
+
+    def __init__(self, layout: Layout, on_damage: Callable[[], Mapping[str, dict]] | None = None):
+        self._fd = os.open(layout.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        weakref.finalize(self, os.close, self._fd)
+        self.path = layout.path
+        self._by_id = {pid: i for i, pid in enumerate(layout.ids)}
+        self._bounds, self._crcs = layout.bounds, layout.crcs
+        self._on_damage = on_damage
+        self._instead: Mapping[str, dict] | None = None
+
+    def __getitem__(self, pattern_id: str) -> dict:
+        if self._instead is not None:
+            return self._instead[pattern_id]
+        i = self._by_id[pattern_id]
+        lo, hi = self._bounds[i], self._bounds[i + 1]
+        try:
+            blob = os.pread(self._fd, hi - lo, lo)
+            if len(blob) != hi - lo or zlib.crc32(blob) != self._crcs[i]:
+                raise Damaged(f"{self.path}: pattern {pattern_id} does not match its checksum")
+        except (OSError, Damaged) as exc:
+            if self._on_damage is None:
+                raise Damaged(str(exc)) from None
+            log.warning("packed patterns damaged (%s); rebuilding them", exc)
+            self._instead = self._on_damage()
+            return self._instead[pattern_id]
+        return _unpack(blob)

@@ -18,8 +18,8 @@ def _kb() -> KnowledgeBase:
 
 def test_patterns_are_held_packed_and_read_whole():
     kb = _kb()
-    assert isinstance(kb.patterns, packed.Packed)
-    assert all(isinstance(blob, bytes) for blob in kb.patterns._packed.values())
+    assert type(kb.patterns) is packed.Packed
+    assert all(isinstance(blob, bytes) for blob in kb.patterns._by_id.values())
     pattern = kb.get("mdadm-degraded")
     assert pattern["pattern_id"] == "mdadm-degraded" and pattern["solutions"] and pattern["diagnostics"]
     assert "mdadm-degraded" in kb.patterns and "no-such-pattern" not in kb.patterns

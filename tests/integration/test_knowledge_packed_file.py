@@ -1,0 +1,200 @@
+"""The daemon's packed patterns live in one file of its data dir, written only when they changed.
+
+Why: the boot medium is often a USB stick (issue 17 spares the flash), so a restart must write
+nothing; and a damaged file must never crash the daemon or serve a wrong pattern.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from contextlib import contextmanager
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+from omv_copilot_agent.knowledge import KnowledgeBase, packed
+
+PATTERNS_DIR = ROOT / "patterns"
+SHIPPED = "mdadm-degraded"
+
+
+@contextmanager
+def in_this_process():
+    """Keep memory.in_child from forking (it runs the load here when another thread exists), so
+    what the load writes can be counted in this process."""
+    done = threading.Event()
+    other = threading.Thread(target=done.wait, daemon=True)
+    other.start()
+    try:
+        yield
+    finally:
+        done.set()
+        other.join()
+
+
+@pytest.fixture
+def written(monkeypatch):
+    """Bytes each write of a patterns file wrote, in order (loads run in this process)."""
+    sizes: list[int] = []
+    real = packed._write
+
+    def counting(path, blobs):
+        blobs = list(blobs)
+        sizes.append(sum(map(len, blobs)))
+        real(path, blobs)
+
+    monkeypatch.setattr(packed, "_write", counting)
+    with in_this_process():
+        yield sizes
+
+
+def files(data_dir) -> list[str]:
+    return sorted(p.name for p in data_dir.iterdir() if p.name.startswith(packed.PREFIX) or p.name.endswith(".tmp"))
+
+
+def kb_in(data_dir, **kw) -> KnowledgeBase:
+    return KnowledgeBase(PATTERNS_DIR, data_dir=data_dir, local_dir=data_dir / "patterns", **kw)
+
+
+def test_the_patterns_are_read_from_the_file_as_loaded(tmp_path, written):
+    kb = kb_in(tmp_path)
+    assert isinstance(kb.patterns, packed.Filed)
+    (name,) = files(tmp_path)
+    assert packed.intact(tmp_path / name) and written == [(tmp_path / name).stat().st_size]
+    plain = KnowledgeBase(PATTERNS_DIR)
+    assert type(plain.patterns) is packed.Packed
+    assert list(kb.patterns) == list(plain.patterns)
+    assert all(kb.patterns[pid] == plain.patterns[pid] for pid in plain.patterns)
+    matches = kb.search("my raid is degraded", limit=3)
+    assert [(m.pattern_id, m.score, m.pattern) for m in matches] == [
+        (m.pattern_id, m.score, m.pattern) for m in plain.search("my raid is degraded", limit=3)]
+
+
+def test_a_restart_with_unchanged_patterns_writes_nothing(tmp_path, written):
+    kb_in(tmp_path)
+    (name,) = files(tmp_path)
+    before = (tmp_path / name).stat()
+    written.clear()
+    again = kb_in(tmp_path)
+    assert written == []  # 0 bytes
+    after = (tmp_path / name).stat()
+    assert files(tmp_path) == [name] and (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert again.get(SHIPPED)["pattern_id"] == SHIPPED
+
+
+def test_a_restart_in_a_child_process_writes_nothing_either(tmp_path):
+    """The daemon's start loads in a forked child (memory.in_child): the file is still reused."""
+    kb_in(tmp_path)
+    (name,) = files(tmp_path)
+    before = (tmp_path / name).stat()
+    assert kb_in(tmp_path).get(SHIPPED)["pattern_id"] == SHIPPED
+    after = (tmp_path / name).stat()
+    assert files(tmp_path) == [name] and (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_an_edited_pattern_makes_a_new_file_and_removes_the_old(tmp_path, written):
+    kb = kb_in(tmp_path)
+    (old,) = files(tmp_path)
+    title = "Degraded array, as our admin explains it"
+    kb.save_local(SHIPPED, yaml.safe_dump({**yaml.safe_load(kb.text(SHIPPED)), "title": title}, sort_keys=False))
+    (new,) = files(tmp_path)
+    assert new != old and len(written) == 2
+    assert kb.get(SHIPPED)["title"] == title
+    assert kb.search("degraded array as our admin explains it", limit=1)[0].title == title
+    kb.delete_local(SHIPPED)
+    assert files(tmp_path) == [old]  # back to the shipped patterns: the same content, the same name
+    assert kb.get(SHIPPED)["title"] != title
+
+
+def test_a_corrupt_file_is_found_at_start_and_rewritten(tmp_path, written):
+    kb_in(tmp_path)
+    (name,) = files(tmp_path)
+    path = tmp_path / name
+    good = path.read_bytes()
+    with open(path, "r+b") as f:  # one flipped byte in the middle
+        f.seek(len(good) // 2)
+        byte = f.read(1)
+        f.seek(len(good) // 2)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    assert not packed.intact(path)
+    kb = kb_in(tmp_path)
+    assert files(tmp_path) == [name] and path.read_bytes() == good and len(written) == 2
+    assert all(kb.patterns[pid] == KnowledgeBase(PATTERNS_DIR).patterns[pid] for pid in (SHIPPED, list(kb.patterns)[-1]))
+
+
+@pytest.mark.parametrize("damage", ["zeroed", "truncated", "truncated-and-removed"])
+def test_a_file_damaged_while_running_is_never_served(tmp_path, written, damage, caplog):
+    kb = kb_in(tmp_path)
+    expected = KnowledgeBase(PATTERNS_DIR).get(SHIPPED)
+    (name,) = files(tmp_path)
+    path = tmp_path / name
+    size = path.stat().st_size
+    with open(path, "r+b") as f:  # the same inode the running knowledge base reads
+        if damage == "zeroed":
+            f.write(bytes(size))
+        else:
+            f.truncate(size // 3)
+    if damage == "truncated-and-removed":
+        path.unlink()
+    with caplog.at_level(logging.WARNING, logger="omv_copilot_agent.knowledge.packed"):
+        assert kb.get(SHIPPED) == expected
+    assert "damaged" in caplog.text
+    assert files(tmp_path) == [name] and packed.intact(path)  # rebuilt
+    assert kb.search("my raid is degraded", limit=1)[0].pattern == kb.get(kb.search("my raid is degraded", limit=1)[0].pattern_id)
+
+
+def test_a_file_damaged_again_after_its_rebuild_leaves_the_patterns_in_memory(tmp_path, written):
+    kb = kb_in(tmp_path)
+    expected = KnowledgeBase(PATTERNS_DIR).get(SHIPPED)
+    for _ in range(2):
+        (name,) = files(tmp_path)
+        with open(tmp_path / name, "r+b") as f:
+            f.truncate(10)
+        assert kb.get(SHIPPED) == expected
+    assert type(kb.patterns) is packed.Packed
+    assert kb.get(SHIPPED) == expected
+
+
+def test_without_a_damage_handler_a_damaged_read_raises_instead_of_unpacking(tmp_path):
+    layout = packed.keep(tmp_path, packed.pack({"a": {"x": 1}, "b": {"y": 2}}))
+    filed = packed.Filed(layout)
+    assert filed["b"] == {"y": 2}
+    os.truncate(layout.path, 3)
+    with pytest.raises(packed.Damaged):
+        filed["b"]
+
+
+@pytest.mark.parametrize("data_dir", ["missing", "a-file"])
+def test_a_data_dir_that_cannot_be_written_keeps_the_patterns_in_memory_quietly(tmp_path, data_dir, caplog):
+    """The CLI builds its own agent on the daemon's data dir, which may not exist or not be its to
+    write: its one-line answers get no warning about it."""
+    (tmp_path / "a-file").write_text("")
+    with caplog.at_level(logging.WARNING), in_this_process():  # the child's log records would not reach caplog
+        kb = kb_in(tmp_path / data_dir)
+    assert type(kb.patterns) is packed.Packed and kb.get(SHIPPED)["pattern_id"] == SHIPPED
+    assert "packed" not in caplog.text
+
+
+def test_a_leftover_temporary_file_is_removed(tmp_path):
+    (tmp_path / f".{packed.PREFIX}0123.packed.abc.tmp").write_bytes(b"half a write")
+    kb_in(tmp_path)
+    assert [n for n in files(tmp_path) if n.endswith(".tmp")] == []
+
+
+def test_an_edit_through_the_api_is_served_from_the_new_file(live_server, tmp_path):
+    srv = live_server(cycle=False)
+    data_dir = tmp_path / "data"
+    (old,) = files(data_dir)
+    shipped = srv.get(f"/api/v1/knowledge/patterns/{SHIPPED}").json()
+    edited = yaml.safe_load(shipped["yaml"])
+    edited["title"] = "Degraded array, in the admin's words"
+    r = srv.request("PUT", f"/api/v1/knowledge/patterns/{SHIPPED}", json={"yaml": yaml.safe_dump(edited, sort_keys=False)})
+    assert r.status_code == 200, r.text
+    (new,) = files(data_dir)
+    assert new != old
+    assert srv.get(f"/api/v1/knowledge/patterns/{SHIPPED}").json()["title"] == edited["title"]
+    assert srv.request("DELETE", f"/api/v1/knowledge/patterns/{SHIPPED}").status_code in (200, 204)
+    assert files(data_dir) == [old]
