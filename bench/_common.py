@@ -58,17 +58,34 @@ def write_config(workdir: Path, extra: dict | None = None, *, api_threads: int |
 
 #: The systemd unit the package installs: the bench's daemon runs with its Environment= lines.
 UNIT = ROOT / "debian" / "openmediavault-copilot.omv-copilot.service"
+#: What the benches and tests give systemd's ``%C`` (/var/cache for the unit): the daemon's bytecode
+#: cache lives under it. Kept between runs, as a box keeps /var/cache/omv-copilot between starts, so a
+#: daemon started here measures a warm start (a .pyc is recompiled only when its source changed).
+CACHE_ROOT = ROOT / "build" / "cache-root"
 
 
-def unit_environment(unit: Path = UNIT) -> dict[str, str]:
-    """``Environment=KEY=VALUE`` settings of the unit, so a bench measures the process the unit runs."""
+def unit_environment(unit: Path = UNIT, cache_root: Path | str = "/var/cache") -> dict[str, str]:
+    """``Environment=KEY=VALUE`` settings of the unit, so a bench measures the process the unit runs.
+
+    systemd's ``%C`` specifier (the cache directory root) becomes ``cache_root``.
+    """
     env = {}
     for line in unit.read_text().splitlines():
         if line.startswith("Environment="):
             for item in line.removeprefix("Environment=").split():
                 key, _, value = item.strip('"').partition("=")
-                env[key] = value
+                env[key] = value.replace("%C", str(cache_root))
     return env
+
+
+def daemon_environment(cache_root: Path | str = CACHE_ROOT, base: dict | None = None) -> dict[str, str]:
+    """The environment a daemon started here gets: ``base`` (this process's) with the unit's Environment=.
+
+    Why drop PYTHONDONTWRITEBYTECODE: systemd starts the unit with a clean environment, so on a box
+    the optimized bytecode is cached; a development shell that sets it would make every start compile.
+    """
+    env = {key: value for key, value in (os.environ if base is None else base).items() if key != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, **unit_environment(cache_root=cache_root)}
 
 
 class Drained:
@@ -99,10 +116,11 @@ class Drained:
 
 
 def start_daemon(workdir: Path, extra: dict | None = None, *, api_threads: int | None = 8,
-                 log_to_file: bool = True) -> tuple[subprocess.Popen, str, str, float]:
+                 log_to_file: bool = True, env: dict | None = None) -> tuple[subprocess.Popen, str, str, float]:
     """(process, url, token, seconds until /healthz answered); run with the unit's Environment=.
 
-    ``log_to_file`` False sends its output to a drained pipe (as to journald) instead of ``daemon.log``.
+    ``log_to_file`` False sends its output to a drained pipe (as to journald) instead of ``daemon.log``;
+    ``env`` replaces the whole environment (:func:`daemon_environment`), e.g. to compare a variant.
     """
     import yaml
 
@@ -110,7 +128,7 @@ def start_daemon(workdir: Path, extra: dict | None = None, *, api_threads: int |
     url = "http://" + yaml.safe_load(path.read_text())["api"]["listen"]
     start = time.monotonic()
     argv = [PYTHON, "-m", "omv_copilot_agent", "--config", str(path), "daemon"]
-    env = {**os.environ, **unit_environment()}
+    env = daemon_environment() if env is None else env
     if log_to_file:
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=open(workdir / "daemon.log", "wb"), stderr=subprocess.STDOUT)
     else:

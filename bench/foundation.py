@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import PYTHON, ROOT, percentile, stop, write_config
+from _common import PYTHON, ROOT, daemon_environment, percentile, stop, write_config
 
 #: the daemon's settings for the foundation numbers: a 10 s cycle, slow sources allowed, quiet logs
 CONFIG = {"collect": {"interval_s": 10, "source_timeout_s": 60}, "omv_rpc": {"timeout_s": 60},
@@ -69,7 +69,7 @@ def bench_daemon(config_path: Path, cycles: int, requests_n: int) -> str:
     config = config_mod.load(str(config_path), environ={})
     url = "http://" + config["api"]["listen"]
     proc = subprocess.Popen([PYTHON, "-m", "omv_copilot_agent", "--config", str(config_path), "daemon"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env=daemon_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     session = requests.Session()
     try:
         deadline = time.time() + 120

@@ -263,7 +263,7 @@ def sandbox_unavailable() -> str | None:
     else:
         try:
             done = subprocess.run([bwrap, *_namespace_args(Sandbox()), "--", "/bin/true"], stdin=subprocess.DEVNULL,
-                                  capture_output=True, timeout=10)
+                                  capture_output=True, timeout=10, env=_base_env())
             if done.returncode != 0:
                 detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
                 reason = (f"bwrap cannot build the probe sandbox here ({(detail or ['exit ' + str(done.returncode)])[0][:200]}); "
@@ -343,6 +343,16 @@ def run_probe(call: "probes.ProbeCall", *, timeout: float = DEFAULT_TIMEOUT_S,
                checked=True)
 
 
+def _base_env() -> dict[str, str]:
+    """A command's whole environment: nothing of the daemon's own is passed on.
+
+    Why: the unit runs the daemon with PYTHONOPTIMIZE=2 and PYTHONPYCACHEPREFIX (docstrings and asserts
+    dropped, bytecode in its cache); a Python tool it runs (OMV's, salt) may need both, and must not
+    write its bytecode into the daemon's cache.
+    """
+    return {"PATH": SAFE_PATH, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+
+
 def run(
     argv: list[str],
     *,
@@ -373,7 +383,7 @@ def run(
     if not binary or not os.path.exists(binary):
         result.error = f"{argv[0]} is not installed"
         return result
-    run_env = {"PATH": SAFE_PATH, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+    run_env = _base_env()
     if env:
         run_env.update(env)
     command = [binary, *argv[1:]]

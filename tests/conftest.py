@@ -186,13 +186,15 @@ def fake_llm():
 
 
 def start_daemon(config_path, env=None, extra_args=()):
-    """Start `python3 -m omv_copilot_agent daemon` as a real process; wait for /healthz."""
+    """Start `python3 -m omv_copilot_agent daemon` as a real process, as the systemd unit runs it (its
+    Environment=: optimized, bytecode cached under build/cache-root); wait for /healthz."""
     import requests
+    from bench._common import daemon_environment
     from omv_copilot_agent import config as config_mod
 
     config = config_mod.load(str(config_path))
     proc = subprocess.Popen([PYTHON, "-m", "omv_copilot_agent", "--config", str(config_path), "daemon", *extra_args],
-                            cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            cwd=ROOT, env={**daemon_environment(), **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     url = "http://" + config["api"]["listen"]
     deadline = time.time() + 30
     while time.time() < deadline:

@@ -45,10 +45,13 @@ def ensure_venv() -> Path:
 
 
 def start_daemon(workdir: Path) -> tuple[subprocess.Popen, str, str]:
+    """The daemon as its systemd unit runs it (the unit's Environment=: optimized, bytecode cached)."""
     import socket
 
     import requests
     import yaml
+
+    from bench._common import daemon_environment
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -60,7 +63,7 @@ def start_daemon(workdir: Path) -> tuple[subprocess.Popen, str, str]:
               "omv_rpc": {"command": str(ROOT / "tests" / "fakes" / "omv-rpc")}}
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     proc = subprocess.Popen(["/usr/bin/python3", "-m", "omv_copilot_agent", "--config", str(workdir / "config.yaml"), "daemon"],
-                            cwd=ROOT, stdout=open(workdir / "daemon.log", "wb"), stderr=subprocess.STDOUT)
+                            cwd=ROOT, env=daemon_environment(), stdout=open(workdir / "daemon.log", "wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:

@@ -23,7 +23,8 @@ _VALUE_CHARS = 120
 
 
 def event(kind: str, at: float, title: str, *, detail: dict | None = None, severity: str = "info", ref: str | None = None) -> dict:
-    assert kind in KINDS, kind
+    if kind not in KINDS:
+        raise ValueError(f"unknown event kind {kind!r}")
     return {"kind": kind, "at": at, "title": title, "detail": detail or {}, "severity": severity, "ref": ref}
 
 

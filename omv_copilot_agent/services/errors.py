@@ -15,7 +15,8 @@ class ServiceError(Exception):
     """An operation's refusal: ``kind`` (one of :data:`KINDS`), a machine ``code`` and a message."""
 
     def __init__(self, kind: str, code: str, message: str, details: list | None = None):
-        assert kind in KINDS, kind
+        if kind not in KINDS:
+            raise ValueError(f"unknown error kind {kind!r}")
         super().__init__(message)
         self.kind, self.code, self.message = kind, code, message
         self.details = details  # machine-readable specifics (e.g. every {field, reason} of a rejected pattern)

@@ -80,7 +80,8 @@ class Operation:
     offline: dict | None = None  # what OMV's proxy answers when the daemon fails ("{message}": why)
 
     def __post_init__(self):
-        assert self.action in ACTIONS, self.action
+        if self.action not in ACTIONS:
+            raise ValueError(f"operation {self.name}: unknown action {self.action!r}")
 
     @property
     def path_names(self) -> tuple[str, ...]:
@@ -345,4 +346,5 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}
-assert len(BY_NAME) == len(OPERATIONS), "operation names must be unique"
+if len(BY_NAME) != len(OPERATIONS):
+    raise ValueError("operation names must be unique")

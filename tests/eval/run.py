@@ -25,7 +25,8 @@ case meets the patterns), so a context that only the case's own pattern gets rig
 
 Usage: python3 tests/eval/run.py [--split tuned|heldout|all] [--json] [--failures] [--provider NAME [--config PATH]]
        python3 tests/eval/run.py --key-spread   (how loose each case's keys are against the shipped patterns)
-       python3 tests/eval/run.py --context-cv [--failures]   (tuned split only, leave-source-out)
+       python3 tests/eval/run.py --context-cv [--failures]   (tuned split only, leave-source-out; each wrong
+           case with the router's evidence: trigger words, word-model lean, pattern votes)
 """
 
 from __future__ import annotations
@@ -318,6 +319,9 @@ READ_BY_AUTHORS = {
     # seventh session: kbD opened the local .rst copies of the FAQ (above) and of this page before the guard
     # said held-out; their references were dropped and none of their text is in a pattern
     "https://docs.openmediavault.org/en/latest/installation/on_debian.html",
+    # eighth session: s8-router printed six lines of the local docs/various/apt.rst (a tuned case's page)
+    # in the same command that ran the guard on it, which named it held-out too; nothing used
+    "https://docs.openmediavault.org/en/latest/various/apt.html",
 }
 
 
@@ -376,7 +380,8 @@ def context_cv(cases: list[dict], answerer: KbOnlyAnswerer) -> dict:
                          "left_out": sorted(gone), "context": answer.get("context"),
                          "expected_context": case["context"], "context_ok": answer.get("context") == case["context"],
                          "matched": [[m["pattern_id"], round(float(m["score"]), 3)]
-                                     for m in answer.get("matched_patterns") or []][:3]})
+                                     for m in answer.get("matched_patterns") or []][:3],
+                         "why": routing_of(trace_of(answerer, answer))})
     finally:
         kb.index = full
     real = [r for r in rows if not r["off_topic"]]
@@ -385,6 +390,27 @@ def context_cv(cases: list[dict], answerer: KbOnlyAnswerer) -> dict:
             "off_topic_context_ok": _rate([r for r in rows if r["off_topic"]], "context_ok"),
             "categories": {c: _rate([r for r in real if r["category"] == c], "context_ok")
                            for c in sorted({r["category"] for r in real})}}
+
+
+def trace_of(answerer, answer: dict) -> dict:
+    """The trace the agent stored for an answer; {} for an answerer without a store or an answer without one."""
+    store = getattr(answerer.agent, "store", None)
+    return (store.get_trace(answer["trace_id"]) or {}) if store is not None and answer.get("trace_id") else {}
+
+
+def routing_of(trace: dict) -> dict:
+    """Why the router chose a case's context, from the answer's trace: its trigger words, the word
+    model's lean (contexts at 0.05 or more), the matched patterns' votes and the deciding step.
+
+    Why: telling a router error (a stray "login" in a question about a worn USB stick) from a label
+    one can argue about needs each wrong case's evidence, not only its verdict.
+    """
+    steps = {s.get("point"): s.get("outputs") or {} for s in trace.get("steps") or []}
+    chosen, matched = steps.get("context_selection", {}), steps.get("pattern_matching", {})
+    return {"words": chosen.get("words") or [],
+            "learnt": {c: v for c, v in (chosen.get("learnt") or {}).items() if v >= 0.05},
+            "votes": matched.get("context_votes") or {},
+            "reason": matched.get("context_reason") or chosen.get("reason")}
 
 
 def render_context_cv(cv: dict, failures: bool = False) -> str:
@@ -397,7 +423,8 @@ def render_context_cv(cv: dict, failures: bool = False) -> str:
     if failures:
         out += ["", "== wrong context as unseen problems (tuned split)"]
         out += [f"  {r['id']}: {r['context']} (want {r['expected_context']}), left out {len(r['left_out'])}, "
-                f"matched {r['matched']}" for r in cv["rows"] if not r["context_ok"]]
+                f"matched {r['matched']}\n    by {r['why']['reason']}: words {r['why']['words']}, "
+                f"word model {r['why']['learnt']}, votes {r['why']['votes']}" for r in cv["rows"] if not r["context_ok"]]
     return "\n".join(out)
 
 
@@ -484,7 +511,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="instead of scoring: how many shipped patterns satisfy each case's keys (loosest first)")
     parser.add_argument("--context-cv", action="store_true",
                         help="instead of scoring: the right context on the tuned split with each case's own "
-                             "patterns (those written from its source) left out (with --failures: the wrong ones)")
+                             "patterns (those written from its source) left out (with --failures: the wrong ones and why "
+                             "the router chose as it did)")
     parser.add_argument("--cases", default=str(evalset.CASES_FILE), help="cases file (default: tests/eval/cases.yaml)")
     parser.add_argument("--limit", type=int, default=None,
                         help="only the first N cases (a slow local model); say so when quoting the numbers")

@@ -344,6 +344,26 @@ def test_context_cv_answers_each_tuned_case_without_the_patterns_citing_its_sour
     assert cv["context_ok"] == {"hits": 1, "n": 2, "rate": 0.5} and cv["with_own_patterns"]["n"] == 1
     assert cv["off_topic_context_ok"]["hits"] == 0
     assert "left out" in run.render_context_cv(cv, failures=True)
+    assert cv["rows"][0]["why"] == {"words": [], "learnt": {}, "votes": {}, "reason": None}  # no trace: no evidence
+
+
+def test_context_cv_says_why_each_case_was_routed():
+    """Each CV row carries the router's evidence from the answer's trace: the trigger words, the word
+    model's lean and the matched patterns' votes (telling a stray trigger word from an arguable label)."""
+    answerer = run.KbOnlyAnswerer()
+    try:
+        cases = [{"id": "r", "split": "tuned", "category": "backup", "context": "general",  # wrong on purpose
+                  "question": "my rsync client gets auth failed on module, i use my omv user password",
+                  "source": "https://example.org/nobody-cites-this"}]
+        cv = run.context_cv(cases, answerer)
+    finally:
+        answerer.close()
+    row = cv["rows"][0]
+    why = row["why"]
+    assert why["words"] == ["auth", "password", "rsync"] and why["reason"] == "patterns"
+    assert why["learnt"] and set(why["learnt"]) <= set(evalset.CONTEXTS) and min(why["learnt"].values()) >= 0.05
+    assert why["votes"] and max(why["votes"], key=why["votes"].get) == row["context"]
+    assert "by patterns: words ['auth', 'password', 'rsync']" in run.render_context_cv(cv, failures=True)
 
 
 def test_context_cv_holds_its_floor():

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from bench._common import daemon_environment
 from tests.conftest import PYTHON, ROOT
 
 FAKE_OMV = ROOT / "tests" / "fakes" / "omv-rpc"
@@ -48,7 +49,7 @@ class Daemon:
             argv = [PYTHON, "-c", LAUNCHER, safe_path]
         self.log = open(config_path.parent / f"daemon-{time.monotonic_ns()}.log", "w+b")
         self.proc = subprocess.Popen([*argv, "--config", str(config_path), "daemon"], cwd=ROOT,
-                                     env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+                                     env={**daemon_environment(), "PYTHONPATH": str(ROOT), **(env or {})},
                                      stdout=self.log, stderr=subprocess.STDOUT)
         self.wait_until(lambda: self.get("/healthz", auth=False).status_code == 200, 30, "daemon did not answer /healthz")
         self.token = self.token_file.read_text().strip()

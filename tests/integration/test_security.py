@@ -22,6 +22,7 @@ import pytest
 import requests
 import yaml
 
+from bench._common import daemon_environment
 from tests.conftest import ROOT, free_port, run_cli, start_daemon
 from tests.integration.test_bad_input import fill, raw, routes
 
@@ -62,7 +63,7 @@ def test_daemon_process_binds_wildcard_when_allowed(make_config):
     port = config["api"]["listen"].rsplit(":", 1)[1]
     path.write_text(yaml.safe_dump(config))
     proc = subprocess.Popen(["/usr/bin/python3", "-m", "omv_copilot_agent", "--config", str(path), "daemon"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            env=daemon_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         import time
 

@@ -48,6 +48,7 @@ WORKBENCH_ASSETS = Path("/var/www/openmediavault/assets")
 SYS_ENV = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "LC_ALL": "C.UTF-8", "DEBIAN_FRONTEND": "noninteractive",
            "HOME": os.environ.get("HOME", "/root")}
 WAIT_S = 180
+CACHE_DIR = "/var/cache/omv-copilot"  # the unit's CacheDirectory= (%C/omv-copilot)
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="installs a .deb with apt/dpkg: needs root")]
 
@@ -416,13 +417,22 @@ def test_install_run_upgrade_remove_purge(bed, built, built_next, tmp_path):
     lines = bad.stderr.strip().splitlines()
     assert len(lines) == 1 and "collect.interval_s" in lines[0] and "Traceback" not in bad.stderr, bad.stderr
 
-    # The unit's ExecStart by hand (no systemd here): serves with the generated token.
+    # The unit's ExecStart by hand (no systemd here), with the unit's Environment= and the
+    # CacheDirectory= systemd would create: serves with the generated token, and caches its
+    # optimized bytecode there (which purge must remove, below).
+    from bench._common import unit_environment
+
+    unit_env = unit_environment(UNIT, cache_root="/var/cache")
+    assert unit_env.get("PYTHONOPTIMIZE") == "2" and unit_env.get("PYTHONPYCACHEPREFIX") == CACHE_DIR, unit_env
+    os.makedirs(CACHE_DIR, mode=0o755, exist_ok=True)
     log = tmp_path / "execstart.log"
-    proc = bed.start(exec_start, log)
+    proc = bed.start(exec_start, log, env=unit_env)
     _wait_for(port, "/healthz", proc=proc, log=log)
     assert _get(port, "/api/v1/system/status").status_code == 401
     status = _wait_for(port, "/api/v1/system/status", token, proc=proc, log=log).json()
     assert status
+    cached = list(Path(CACHE_DIR).rglob("*.opt-2.pyc"))
+    assert any("omv_copilot_agent" in str(p) for p in cached), f"no optimized bytecode in {CACHE_DIR}"
     cli = _run(["/usr/bin/omv-copilot", "status"], check=False, timeout=300, cwd="/")
     assert cli.returncode in (0, 1) and cli.stdout.strip(), cli.stderr  # 1 = this box has findings
     assert "Traceback" not in cli.stderr
@@ -488,7 +498,7 @@ def test_install_run_upgrade_remove_purge(bed, built, built_next, tmp_path):
     after = _fs_snapshot()
     assert sorted(after - before) == [], "left behind after purge"
     assert sorted(before - after) == [], "removed by the package although not its own"
-    for path in ("/etc/omv-copilot", "/var/lib/omv-copilot", "/var/log/omv-copilot", "/usr/share/omv-copilot",
+    for path in ("/etc/omv-copilot", "/var/lib/omv-copilot", "/var/log/omv-copilot", CACHE_DIR, "/usr/share/omv-copilot",
                  "/usr/lib/python3/dist-packages/omv_copilot_agent", str(PIDFILE)):
         assert not os.path.lexists(path), f"{path} left behind after purge"
 

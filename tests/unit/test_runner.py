@@ -50,3 +50,16 @@ def test_output_is_capped(monkeypatch):
     monkeypatch.setitem(runner.ALLOWLIST, "cat", lambda args: None)
     result = runner.run(["cat", "/proc/self/status"], max_output=20)
     assert result.truncated and len(result.stdout) == 20
+
+
+def test_commands_do_not_inherit_the_daemons_python_settings(monkeypatch, tmp_path):
+    """The unit's PYTHONOPTIMIZE/PYTHONPYCACHEPREFIX stay in the daemon: a Python tool it runs keeps its
+    asserts and docstrings and writes no bytecode into the daemon's cache."""
+    monkeypatch.setenv("PYTHONOPTIMIZE", "2")
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(tmp_path))
+    monkeypatch.setitem(runner.ALLOWLIST, "python3", lambda args: None)
+    script = tmp_path / "flags.py"
+    script.write_text("import os, sys\nprint(sys.flags.optimize, sys.pycache_prefix, 'PYTHON' in ''.join(os.environ))\n")
+    result = runner.run(["python3", str(script)])
+    assert result.ok, result.error or result.stderr
+    assert result.stdout.split() == ["0", "None", "False"]
