@@ -126,7 +126,9 @@ def test_bench_script_runs_and_prints_its_table():
 #: a ranking change. Lowered once for a change of population: kbB's patterns cite 9 more tuned cases'
 #: threads (109 of 121 now lose a pattern, 100 before), and one of them (installscript-123, "relevant"
 #: before only through an unrelated pattern) then matches nothing: 0.364 / 0.727 on 249 patterns.
-UNSEEN_FLOORS = {"fix_top1": 0.36, "relevant_top3": 0.72}
+#: Eighth session (313 patterns; batch 3's 12 tuned cases added, none of them with a pattern written from it):
+#: 0.376 / 0.752 on 133.
+UNSEEN_FLOORS = {"fix_top1": 0.37, "relevant_top3": 0.75}
 
 
 def test_ranking_of_problems_it_has_not_seen_holds_its_floor(kb):
