@@ -6,6 +6,7 @@ nothing; and a damaged file must never crash the daemon or serve a wrong pattern
 
 from __future__ import annotations
 
+import errno
 import logging
 import pickle
 import zlib
@@ -269,3 +270,16 @@ def test_the_knowledge_base_serves_the_real_pattern_over_a_planted_one(tmp_path,
     _plant(layout, ids.index(SHIPPED), tmp_path / "pwned")
     assert kb.get(SHIPPED) == expected
     assert not (tmp_path / "pwned").exists()
+
+
+def test_a_full_disk_keeps_the_patterns_in_memory_and_leaves_no_partial_file(tmp_path, monkeypatch):
+    """ENOSPC while writing (a USB stick filled by logs): no half-written file stays behind to be
+    read, and the knowledge base works from memory."""
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(packed.os, "fsync", full)
+    with in_this_process():
+        kb = kb_in(tmp_path)
+    assert type(kb.patterns) is packed.Packed and kb.get(SHIPPED)["pattern_id"] == SHIPPED
+    assert files(tmp_path) == []
