@@ -159,12 +159,12 @@ class Filed(_ById):
 
     The file stays open (an fd, closed when this mapping is collected): a newer file replacing
     it, or its removal, changes nothing for a reader still holding this one. A read that does not
-    match the pattern's digest is never unpacked: ``on_damage`` (the knowledge base rebuilding its
-    patterns) gives the mapping that this one reads from from then on; without one,
-    :class:`Damaged` is raised.
+    match the pattern's digest is never unpacked: ``on_damage(this mapping)`` (the knowledge base
+    rebuilding its patterns, once however many readers met the damage) gives the mapping that this
+    one reads from from then on; without one, :class:`Damaged` is raised.
     """
 
-    def __init__(self, layout: Layout, on_damage: Callable[[], Mapping[str, dict]] | None = None):
+    def __init__(self, layout: Layout, on_damage: Callable[[Filed], Mapping[str, dict]] | None = None):
         self._fd = os.open(layout.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         weakref.finalize(self, os.close, self._fd)
         self.path = layout.path
@@ -186,6 +186,6 @@ class Filed(_ById):
             if self._on_damage is None:
                 raise Damaged(str(exc)) from None
             log.warning("packed patterns damaged (%s); rebuilding them", exc)
-            self._instead = self._on_damage()
+            self._instead = self._on_damage(self)
             return self._instead[pattern_id]
         return _unpack(blob)

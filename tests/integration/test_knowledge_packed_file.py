@@ -283,3 +283,33 @@ def test_a_full_disk_keeps_the_patterns_in_memory_and_leaves_no_partial_file(tmp
         kb = kb_in(tmp_path)
     assert type(kb.patterns) is packed.Packed and kb.get(SHIPPED)["pattern_id"] == SHIPPED
     assert files(tmp_path) == []
+
+
+def test_two_readers_meeting_the_same_damage_rebuild_once(tmp_path, written, monkeypatch):
+    """API threads read at once: two that find the same damaged read must rebuild the file once, not
+    count two incidents (a second incident leaves the patterns in memory until the next start)."""
+    kb = kb_in(tmp_path)
+    expected = KnowledgeBase(PATTERNS_DIR).get(SHIPPED)
+    both_read = threading.Barrier(2, timeout=10)
+    real, calls = os.pread, []
+
+    def short_read_twice(fd, n, offset):  # the first two reads come back short, once both are in
+        calls.append(n)
+        if len(calls) <= 2:
+            both_read.wait()
+            return b""
+        return real(fd, n, offset)
+
+    monkeypatch.setattr(packed.os, "pread", short_read_twice)
+    got = [None, None]
+
+    def read(i):
+        got[i] = kb.get(SHIPPED)
+
+    readers = [threading.Thread(target=read, args=(i,)) for i in range(2)]
+    for t in readers:
+        t.start()
+    for t in readers:
+        t.join(30)
+    assert got == [expected, expected]
+    assert isinstance(kb.patterns, packed.Filed)  # one incident: still read from the file
