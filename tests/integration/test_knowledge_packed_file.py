@@ -313,3 +313,16 @@ def test_two_readers_meeting_the_same_damage_rebuild_once(tmp_path, written, mon
         t.join(30)
     assert got == [expected, expected]
     assert isinstance(kb.patterns, packed.Filed)  # one incident: still read from the file
+
+
+def test_a_second_agent_on_the_same_data_dir_replacing_the_file_leaves_the_first_serving(tmp_path, written, caplog):
+    """The CLI builds its own agent on the daemon's data dir: an edit it saves writes a new file and
+    removes the daemon's, which keeps reading the one it opened (no rebuild, no warning)."""
+    daemon, cli = kb_in(tmp_path), kb_in(tmp_path)
+    shipped_title = daemon.get(SHIPPED)["title"]
+    cli.save_local(SHIPPED, yaml.safe_dump({**yaml.safe_load(cli.text(SHIPPED)), "title": "Edited by the CLI"},
+                                           sort_keys=False))
+    assert not os.path.exists(daemon.patterns.path) and files(tmp_path) == [os.path.basename(cli.patterns.path)]
+    with caplog.at_level(logging.WARNING):
+        assert daemon.get(SHIPPED)["title"] == shipped_title and cli.get(SHIPPED)["title"] == "Edited by the CLI"
+    assert "damaged" not in caplog.text and isinstance(daemon.patterns, packed.Filed)
