@@ -93,9 +93,15 @@ class KnowledgeBase:
         self.patterns, self.errors = patterns, errors
         self.index = matcher.Index(self.patterns)
 
-    def _repair(self) -> packed.Filed | packed.Packed:
-        """The patterns again, after a read found their file damaged: rebuilt once, then in memory."""
+    def _repair(self, damaged: packed.Filed) -> packed.Filed | packed.Packed:
+        """The patterns again, after a read found their file damaged: rebuilt once, then in memory.
+
+        Readers that met the same damage at once count it once: the first rebuilds, the others get
+        what it rebuilt.
+        """
         with self.lock:
+            if self.patterns is not damaged:
+                return self.patterns
             self._repairs += 1
             self.reload()
             return self.patterns

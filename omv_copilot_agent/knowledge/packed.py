@@ -9,8 +9,11 @@ title, category and ``findings:``) stays unpacked in the index (matcher.Index).
 The daemon keeps even the packed bytes out of its heap: :func:`keep` puts them in one file of its
 data dir, read with ``os.pread`` when a pattern is unpacked (:class:`Filed`). The boot medium is
 often a USB stick, so the file is named by the hash of its content and written only when the
-patterns changed (an upgrade, an admin's edit), never on a plain restart; each read is checked
-against the pattern's CRC-32 so a damaged file is noticed, never served.
+patterns changed (an upgrade, an admin's edit), never on a plain restart. Each read is checked
+against the BLAKE2b digest of what this process packed (held in memory, 16 bytes a pattern) before
+it is unpickled: a damaged file is noticed, never served, and a file that someone else wrote (a
+data dir on a share, a second process) can never make this one unpickle bytes it did not pack. A
+CRC would notice damage but not a forged blob, and unpickling runs code.
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ log = logging.getLogger(__name__)
 #: ``<data dir>/patterns-<hash>.packed``: the name holds the first 32 hex digits of the content's SHA-256
 PREFIX, SUFFIX = "patterns-", ".packed"
 _CHUNK = 1 << 16
+#: bytes of each pattern's BLAKE2b digest held in memory (128 bits: no second preimage to find)
+DIGEST_SIZE = 16
+
+
+def _digest(blob: bytes) -> bytes:
+    return hashlib.blake2b(blob, digest_size=DIGEST_SIZE).digest()
 
 
 def pack(patterns: Mapping[str, dict]) -> dict[str, bytes]:
@@ -40,7 +49,7 @@ def pack(patterns: Mapping[str, dict]) -> dict[str, bytes]:
 
 
 def _unpack(blob: bytes) -> dict:
-    return pickle.loads(zlib.decompress(blob))  # noqa: S301 - packed by pack() above (a file's bytes are CRC-checked first)
+    return pickle.loads(zlib.decompress(blob))  # noqa: S301 - packed by pack() above (a file's bytes are checked against its in-memory digest first)
 
 
 class _ById(Mapping):
@@ -76,17 +85,18 @@ class Packed(_ById):
 
 
 class Damaged(Exception):
-    """A pattern's bytes in the file are not what was written (short read, wrong CRC-32, I/O error)."""
+    """A pattern's bytes in the file are not what was written (short read, wrong digest, I/O error)."""
 
 
 @dataclass
 class Layout:
-    """Where each pattern is in a file :func:`keep` wrote: pattern i is ``bounds[i]:bounds[i + 1]``."""
+    """Where each pattern is in a file :func:`keep` wrote: pattern i is ``bounds[i]:bounds[i + 1]``,
+    and its BLAKE2b digest ``digests[i * DIGEST_SIZE:(i + 1) * DIGEST_SIZE]``."""
 
     path: str
     ids: list[str]
     bounds: array
-    crcs: array
+    digests: bytes
 
 
 def keep(directory: Path, packed: dict[str, bytes]) -> Layout:
@@ -98,10 +108,10 @@ def keep(directory: Path, packed: dict[str, bytes]) -> Layout:
     one. Older patterns files are removed afterwards. Raises OSError (the caller keeps the patterns
     in memory instead).
     """
-    ids, bounds, crcs, digest = list(packed), array("I", [0]), array("I"), hashlib.sha256()
+    ids, bounds, digests, digest = list(packed), array("I", [0]), bytearray(), hashlib.sha256()
     for blob in packed.values():
         bounds.append(bounds[-1] + len(blob))
-        crcs.append(zlib.crc32(blob))
+        digests += _digest(blob)
         digest.update(blob)
     path = directory / f"{PREFIX}{digest.hexdigest()[:32]}{SUFFIX}"
     if not intact(path):
@@ -110,7 +120,7 @@ def keep(directory: Path, packed: dict[str, bytes]) -> Layout:
     for old in [*directory.glob(f"{PREFIX}*{SUFFIX}"), *directory.glob(f".{PREFIX}*.tmp")]:
         if old != path:
             old.unlink(missing_ok=True)
-    return Layout(str(path), ids, bounds, crcs)
+    return Layout(str(path), ids, bounds, bytes(digests))
 
 
 def intact(path: Path) -> bool:
@@ -149,17 +159,17 @@ class Filed(_ById):
 
     The file stays open (an fd, closed when this mapping is collected): a newer file replacing
     it, or its removal, changes nothing for a reader still holding this one. A read that does not
-    match the pattern's CRC-32 is never unpacked: ``on_damage`` (the knowledge base rebuilding its
-    patterns) gives the mapping that this one reads from from then on; without one,
-    :class:`Damaged` is raised.
+    match the pattern's digest is never unpacked: ``on_damage(this mapping)`` (the knowledge base
+    rebuilding its patterns, once however many readers met the damage) gives the mapping that this
+    one reads from from then on; without one, :class:`Damaged` is raised.
     """
 
-    def __init__(self, layout: Layout, on_damage: Callable[[], Mapping[str, dict]] | None = None):
+    def __init__(self, layout: Layout, on_damage: Callable[[Filed], Mapping[str, dict]] | None = None):
         self._fd = os.open(layout.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         weakref.finalize(self, os.close, self._fd)
         self.path = layout.path
         self._by_id = {pid: i for i, pid in enumerate(layout.ids)}
-        self._bounds, self._crcs = layout.bounds, layout.crcs
+        self._bounds, self._digests = layout.bounds, layout.digests
         self._on_damage = on_damage
         self._instead: Mapping[str, dict] | None = None
 
@@ -170,12 +180,12 @@ class Filed(_ById):
         lo, hi = self._bounds[i], self._bounds[i + 1]
         try:
             blob = os.pread(self._fd, hi - lo, lo)
-            if len(blob) != hi - lo or zlib.crc32(blob) != self._crcs[i]:
-                raise Damaged(f"{self.path}: pattern {pattern_id} does not match its checksum")
+            if len(blob) != hi - lo or _digest(blob) != self._digests[i * DIGEST_SIZE:(i + 1) * DIGEST_SIZE]:
+                raise Damaged(f"{self.path}: pattern {pattern_id} does not match its digest")
         except (OSError, Damaged) as exc:
             if self._on_damage is None:
                 raise Damaged(str(exc)) from None
             log.warning("packed patterns damaged (%s); rebuilding them", exc)
-            self._instead = self._on_damage()
+            self._instead = self._on_damage(self)
             return self._instead[pattern_id]
         return _unpack(blob)

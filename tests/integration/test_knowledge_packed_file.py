@@ -6,7 +6,10 @@ nothing; and a damaged file must never crash the daemon or serve a wrong pattern
 
 from __future__ import annotations
 
+import errno
 import logging
+import pickle
+import zlib
 import os
 import threading
 from contextlib import contextmanager
@@ -198,3 +201,128 @@ def test_an_edit_through_the_api_is_served_from_the_new_file(live_server, tmp_pa
     assert srv.get(f"/api/v1/knowledge/patterns/{SHIPPED}").json()["title"] == edited["title"]
     assert srv.request("DELETE", f"/api/v1/knowledge/patterns/{SHIPPED}").status_code in (200, 204)
     assert files(data_dir) == [old]
+
+
+def _crc32_forged(blob: bytes, length: int, crc: int) -> bytes:
+    """``blob`` padded to ``length`` bytes whose CRC-32 is ``crc`` (CRC-32 is affine in its input's
+    bits for a fixed length, so the last 4 bytes are solved for over GF(2))."""
+    head = blob + bytes(length - len(blob) - 4)
+    base = zlib.crc32(head + bytes(4))
+    columns = [zlib.crc32(head + (1 << bit).to_bytes(4, "little")) ^ base for bit in range(32)]
+    rows = [(columns[bit], 1 << bit) for bit in range(32)]  # (crc contribution, tail bits) pairs
+    want, tail, basis = crc ^ base, 0, {}
+    for value, bits in rows:  # Gaussian elimination, keyed by each basis vector's top bit
+        for top in sorted(basis, reverse=True):
+            if value >> top & 1:
+                value, bits = value ^ basis[top][0], bits ^ basis[top][1]
+        if value:
+            basis[value.bit_length() - 1] = (value, bits)
+    for top in sorted(basis, reverse=True):
+        if want >> top & 1:
+            want, tail = want ^ basis[top][0], tail ^ basis[top][1]
+    assert want == 0
+    forged = blob + bytes(length - len(blob) - 4) + tail.to_bytes(4, "little")
+    assert len(forged) == length and zlib.crc32(forged) == crc
+    return forged
+
+
+class _Planted:
+    """A pickle that, when unpickled, creates a directory: proof that code from the file ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return os.mkdir, (self.marker,)
+
+
+def _plant(layout: packed.Layout, index: int, marker) -> None:
+    """Overwrite pattern ``index`` in the kept file, in place, with a code-running pickle that has
+    the same length and CRC-32 as the pattern it replaces (what anyone able to write the file can make)."""
+    lo, hi = layout.bounds[index], layout.bounds[index + 1]
+    with open(layout.path, "rb") as f:
+        real = os.pread(f.fileno(), hi - lo, lo)
+    evil = zlib.compress(pickle.dumps(_Planted(marker)), 0)
+    assert len(evil) + 4 <= hi - lo
+    with open(layout.path, "r+b") as f:
+        os.pwrite(f.fileno(), _crc32_forged(evil, hi - lo, zlib.crc32(real)), lo)
+
+
+def test_a_planted_pickle_with_the_right_length_and_crc_is_never_unpickled(tmp_path):
+    """The file is read back and unpickled, possibly by root (the CLI on the daemon's data dir): a
+    blob that is not byte for byte what this process packed must not be unpickled, whatever its
+    CRC-32 (a data_dir may be configured on a share others can write)."""
+    blobs = packed.pack({"a": {"x": 1}, "b": {"y": 2, "pad": os.urandom(400)}})  # 400 bytes zlib cannot shrink
+    layout = packed.keep(tmp_path, blobs)
+    filed = packed.Filed(layout)
+    _plant(layout, 1, tmp_path / "pwned")
+    with pytest.raises(packed.Damaged):
+        filed["b"]
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_the_knowledge_base_serves_the_real_pattern_over_a_planted_one(tmp_path, written):
+    kb = kb_in(tmp_path)
+    expected = KnowledgeBase(PATTERNS_DIR).get(SHIPPED)
+    (name,) = files(tmp_path)
+    ids = list(kb.patterns)
+    layout = packed.Layout(str(tmp_path / name), ids, kb.patterns._bounds, None)
+    _plant(layout, ids.index(SHIPPED), tmp_path / "pwned")
+    assert kb.get(SHIPPED) == expected
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_a_full_disk_keeps_the_patterns_in_memory_and_leaves_no_partial_file(tmp_path, monkeypatch):
+    """ENOSPC while writing (a USB stick filled by logs): no half-written file stays behind to be
+    read, and the knowledge base works from memory."""
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(packed.os, "fsync", full)
+    with in_this_process():
+        kb = kb_in(tmp_path)
+    assert type(kb.patterns) is packed.Packed and kb.get(SHIPPED)["pattern_id"] == SHIPPED
+    assert files(tmp_path) == []
+
+
+def test_two_readers_meeting_the_same_damage_rebuild_once(tmp_path, written, monkeypatch):
+    """API threads read at once: two that find the same damaged read must rebuild the file once, not
+    count two incidents (a second incident leaves the patterns in memory until the next start)."""
+    kb = kb_in(tmp_path)
+    expected = KnowledgeBase(PATTERNS_DIR).get(SHIPPED)
+    both_read = threading.Barrier(2, timeout=10)
+    real, calls = os.pread, []
+
+    def short_read_twice(fd, n, offset):  # the first two reads come back short, once both are in
+        calls.append(n)
+        if len(calls) <= 2:
+            both_read.wait()
+            return b""
+        return real(fd, n, offset)
+
+    monkeypatch.setattr(packed.os, "pread", short_read_twice)
+    got = [None, None]
+
+    def read(i):
+        got[i] = kb.get(SHIPPED)
+
+    readers = [threading.Thread(target=read, args=(i,)) for i in range(2)]
+    for t in readers:
+        t.start()
+    for t in readers:
+        t.join(30)
+    assert got == [expected, expected]
+    assert isinstance(kb.patterns, packed.Filed)  # one incident: still read from the file
+
+
+def test_a_second_agent_on_the_same_data_dir_replacing_the_file_leaves_the_first_serving(tmp_path, written, caplog):
+    """The CLI builds its own agent on the daemon's data dir: an edit it saves writes a new file and
+    removes the daemon's, which keeps reading the one it opened (no rebuild, no warning)."""
+    daemon, cli = kb_in(tmp_path), kb_in(tmp_path)
+    shipped_title = daemon.get(SHIPPED)["title"]
+    cli.save_local(SHIPPED, yaml.safe_dump({**yaml.safe_load(cli.text(SHIPPED)), "title": "Edited by the CLI"},
+                                           sort_keys=False))
+    assert not os.path.exists(daemon.patterns.path) and files(tmp_path) == [os.path.basename(cli.patterns.path)]
+    with caplog.at_level(logging.WARNING):
+        assert daemon.get(SHIPPED)["title"] == shipped_title and cli.get(SHIPPED)["title"] == "Edited by the CLI"
+    assert "damaged" not in caplog.text and isinstance(daemon.patterns, packed.Filed)
