@@ -30,7 +30,9 @@ FLOORS = {
     # eighth session: batch 3 (30 fresh cases, 12 of them tuned, no pattern written from them yet) added, and
     # kbH's patterns flipped the refit to the Platt map (one network case's context then goes to four general
     # apt patterns' votes): 0.925 / 0.97 / 0.947 on 133 (batches 1-2 alone 0.992 / 1.0 / 0.967)
-    "tuned": {"fix_top1": 0.92, "relevant_top3": 0.96, "context_ok": 0.94, "off_topic_handled": 1.0},
+    # -> 0.99 / 1.0 / 0.96 after kbI's and kbJ's patterns for batch 3's tuned cases (132/133, 133, 128; omv-478's fix
+    # key made OMV 7's: OMV_NFSD_MOUNTDOPTS does not exist there, a [mountd] drop-in in /etc/nfs.conf.d does)
+    "tuned": {"fix_top1": 0.99, "relevant_top3": 1.0, "context_ok": 0.96, "off_topic_handled": 1.0},
     # 0.416 -> 0.40 after kbA's 13 storage patterns, -> 0.45 after kbB's 16 services/network ones, -> 0.466 after kbD's 8 plugin ones
     # (merged on the tuned split's evidence; the held-out split decides no merge)
     # relevant@3 0.866 -> 0.85 after kbC's 8 access/performance/power patterns (one case)
@@ -48,7 +50,10 @@ FLOORS = {
     # of batches 1-2, fix@1 0.456-0.468 (36-37; 40 before: the new patterns and the refits moved them, not looked
     # at), relevant@3 0.873, context 0.734, off-topic 11/11 again. With batch 3 (18 fresh held-out cases:
     # fix@1 4/18, relevant@3 13/18, context 12/18) on 97: 0.422 / 0.845 / 0.731, off-topic 1.0.
-    "heldout": {"fix_top1": 0.422, "relevant_top3": 0.845, "context_ok": 0.731, "off_topic_handled": 1.0},
+    # After kbI's and kbJ's batch-3 patterns and the review's fixes (322 patterns), read after the merges:
+    # 0.402 (39/97) / 0.845 / 0.721 (70/97); their authors saw the held-out fix@1 fall one case each in the
+    # ratchet's message and did not tune for it.
+    "heldout": {"fix_top1": 0.402, "relevant_top3": 0.845, "context_ok": 0.721, "off_topic_handled": 1.0},
 }
 #: The right context on the tuned split with each case's own patterns left out (run.py --context-cv):
 #: what a held-out question meets. 0.669 with the top pattern alone deciding; 0.752 with the word model,
