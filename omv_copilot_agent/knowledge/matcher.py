@@ -13,7 +13,6 @@ a pattern was chosen.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from collections import Counter
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from omv_copilot_agent.findings import Finding
 from omv_copilot_agent.knowledge import signals as sig
-from omv_copilot_agent.knowledge.text import is_real_word, phrase_synonyms, tokens
+from omv_copilot_agent.knowledge.text import edit_distance, is_real_word, phrase_synonyms, tokens, typed_words
 
 #: How much a word in each field counts. Symptoms weigh least: they are users' sentences, often
 #: copied from the thread a pattern was written from, so a heavy weight ranks the pattern for its
@@ -142,25 +141,42 @@ class Index:
         self.by_length: dict[int, list[str]] = {}
         for term in self.vocab:
             self.by_length.setdefault(len(term), []).append(term)
+        self.typos: dict[tuple[str, str], tuple[str | None, str | None]] = {}
 
-    def _resolve(self, term: str) -> tuple[str | None, str | None]:
+    def _resolve(self, term: str, typed: str | None = None) -> tuple[str | None, str | None]:
         """The indexed term for a query token, tolerating typos ('smaba'→'samba').
 
         Only a token that is no word at all is a typo: an English or domain word that the
         patterns do not use ('bread', 'sick', 'fdisk') matches nothing rather than its nearest
         neighbour ('read', 'stick', 'disk'). A typo keeps its first letter (people rarely miss
-        the first one), which keeps 'static' away from 'stat' and 'swapped' from 'swap'.
+        the first one), which keeps 'static' away from 'stat' and 'swapped' from 'swap'. It is
+        at most one edit (two from nine letters) from a term or an inflection of it, as typed
+        ('workng' → 'working', 'degarded' → 'degraded'); among equally close terms the most
+        common wins, as the likelier word meant.
         """
         if term in self.idf:
             return term, None
-        if len(term) < 4 or not term.isalpha() or is_real_word(term):
+        typed = typed or term
+        if (term, typed) not in self.typos:
+            if len(self.typos) >= 256:  # a question's words meet it three times; questions differ
+                self.typos.clear()
+            self.typos[term, typed] = self._nearest(term, typed)
+        return self.typos[term, typed]
+
+    def _nearest(self, term: str, typed: str) -> tuple[str | None, str | None]:
+        if len(term) < 4 or not term.isalpha() or is_real_word(term) or is_real_word(typed):
             return None, None
-        # ratio 2M/(a+b) >= 0.8 needs |a-b| <= a/2: only those lengths can match (same result, fewer tries)
-        span = len(term) // 2
-        candidates = [t for n in range(len(term) - span, len(term) + span + 1) for t in self.by_length.get(n, ())
-                      if t[0] == term[0]]
-        close = difflib.get_close_matches(term, candidates, n=1, cutoff=0.8)
-        return (close[0], f"'{term}'≈'{close[0]}'") if close else (None, None)
+        limit = 1 if len(typed) < 9 else 2
+        best: tuple[int, float, str] | None = None
+        lengths = range(min(len(term), len(typed)) - limit - 3, max(len(term), len(typed)) + limit + 1)
+        for candidate in (t for n in lengths for t in self.by_length.get(n, ()) if t[0] == term[0]):
+            forms = {candidate, candidate + "s", candidate + "ed", candidate + "ing"}
+            if candidate.endswith("e"):
+                forms |= {candidate[:-1], candidate + "d", candidate[:-1] + "ing"}
+            distance = min([edit_distance(word, form, limit) for word in {term, typed} for form in forms])
+            if distance <= limit and (best is None or (distance, self.idf[candidate], candidate) < best):
+                best = (distance, self.idf[candidate], candidate)
+        return (best[2], f"'{typed}'≈'{best[2]}'") if best else (None, None)
 
     def word_weight(self, family: set[str]) -> float:
         """How much a word of the question counts towards coverage: the IDF of its rarest indexed
@@ -176,8 +192,9 @@ class Index:
         "filesystem not mounted after reboot" through all of them.
         """
         terms, notes = [], []
+        typed = typed_words(query)
         for tok in dict.fromkeys(tokens(query)):
-            resolved, note = self._resolve(tok)
+            resolved, note = self._resolve(tok, typed.get(tok))
             if resolved and resolved not in terms:
                 terms.append(resolved)
                 if note:
@@ -188,7 +205,7 @@ class Index:
         families = []
         for word in dict.fromkeys(tokens(query, synonyms=False)):
             extra = [tok for phrase, expansion in phrases if word in phrase for tok in expansion]
-            family = {self._resolve(t)[0] for t in dict.fromkeys([word, *tokens(word), *extra])}
+            family = {self._resolve(t, typed.get(t))[0] for t in dict.fromkeys([word, *tokens(word), *extra])}
             families.append(family & set(terms))
         weights = [self.word_weight(f) for f in families]
         out = {}

@@ -70,8 +70,8 @@ def _silent_e(base: str) -> bool:
 
 def stem(word: str) -> str:
     """Strip common English suffixes (light: 'mounting'→'mount', 'disks'→'disk', 'failed'→'fail')."""
-    if len(word) <= 3 or not word.isalpha():
-        return word
+    if len(word) <= 3 or not word.isalpha() or word.endswith("ss"):
+        return word  # 'access', 'address', 'wireless' are no plurals ('accessed' is already 'access')
     for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""), ("ly", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             base = word[: -len(suffix)] + repl
@@ -122,6 +122,33 @@ def phrase_synonyms(text: str) -> list[tuple[list[str], list[str]]]:
 def tokens(text: str, *, synonyms: bool = True) -> list[str]:
     raw = expand(text) if synonyms else _lower(text)
     return [stem(t) for t in _TOKEN.findall(raw) if t not in STOPWORDS]
+
+
+def typed_words(text: str) -> dict[str, str]:
+    """stem -> the word as typed, for the words of ``text``: a typo is judged on what was typed
+    ('acces' is one letter from 'access' though its stem 'acce' is two)."""
+    return {stem(t): t for t in _TOKEN.findall(_lower(text)) if t not in STOPWORDS}
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (insert, delete, replace, swap two neighbours), or
+    ``limit + 1`` as soon as it must exceed ``limit``. A swap counts once: 'degarded' is one edit
+    from 'degraded' (difflib's ratio saw 'dead' closer)."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        if min(row) > limit:
+            return limit + 1
+        prev2, prev = prev, row
+    return min(prev[-1], limit + 1)
 
 
 #: Debian's English word list (package wamerican). A token found there is a real word, not a typo:

@@ -55,6 +55,25 @@ def test_a_typo_is_still_understood(kb, typo, meant):
     assert resolved == stem(meant) and note
 
 
+@pytest.mark.parametrize("question,typed,meant", [
+    ("raid degarded after disk failure", "degarded", "degrade"),    # a swap: difflib saw 'dead' closer
+    ("webui login not workng", "workng", "work"),                   # an inflection: 'working', not 'worn'
+    ("nvme temprature 80 degrees", "temprature", "temperature"),
+    ("smaba share not acessible", "acessible", "accessible"),
+])
+def test_a_typo_in_a_question_is_read_as_the_word_meant(kb, question, typed, meant):
+    """Through the question's path, where the typo is stemmed first ('degarded' -> 'degard')."""
+    notes = [r for m in kb.search(question, limit=3) for r in m.reasons]
+    assert any(f"'{typed}'≈'{meant}'" in r for r in notes), notes
+
+
+def test_a_double_s_word_is_not_a_plural():
+    from omv_copilot_agent.knowledge.text import stem
+
+    assert stem("access") == stem("accessed") == stem("accesses") == "access"
+    assert stem("address") == "address" and stem("disks") == "disk"
+
+
 def test_a_raid_question_is_not_about_swap_memory(kb):
     ids = [m.pattern_id for m in kb.search("I swapped a disk and now my raid is degraded")]
     assert ids[0] == "mdadm-degraded" and "memory-swap-pressure" not in ids
