@@ -164,19 +164,25 @@ class Index:
         return self.typos[term, typed]
 
     def _nearest(self, term: str, typed: str) -> tuple[str | None, str | None]:
-        if len(term) < 4 or not term.isalpha() or is_real_word(term) or is_real_word(typed):
+        if len(term) < 4 or not term.isalpha():
             return None, None
-        limit = 1 if len(typed) < 9 else 2
+        # a real word is no typo: it may only be an inflection the light stemmer did not undo
+        # ('answered' -> 'answere' is 'answer', 'modified' -> 'modifi' is 'modify'), never a neighbour
+        limit = 0 if is_real_word(term) or is_real_word(typed) else 1 if len(typed) < 9 else 2
         best: tuple[int, float, str] | None = None
         lengths = range(min(len(term), len(typed)) - limit - 3, max(len(term), len(typed)) + limit + 1)
         for candidate in (t for n in lengths for t in self.by_length.get(n, ()) if t[0] == term[0]):
             forms = {candidate, candidate + "s", candidate + "ed", candidate + "ing"}
             if candidate.endswith("e"):
-                forms |= {candidate[:-1], candidate + "d", candidate[:-1] + "ing"}
+                forms |= {candidate + "d", candidate[:-1] + "ing"}
+            elif candidate.endswith("y"):
+                forms |= {candidate[:-1] + "ied", candidate[:-1] + "ies"}
             distance = min([edit_distance(word, form, limit) for word in {term, typed} for form in forms])
             if distance <= limit and (best is None or (distance, self.idf[candidate], candidate) < best):
                 best = (distance, self.idf[candidate], candidate)
-        return (best[2], f"'{typed}'≈'{best[2]}'") if best else (None, None)
+        if best is None:
+            return None, None
+        return best[2], (f"'{typed}'≈'{best[2]}'" if best[0] else None)
 
     def word_weight(self, family: set[str]) -> float:
         """How much a word of the question counts towards coverage: the IDF of its rarest indexed

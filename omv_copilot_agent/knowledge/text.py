@@ -163,7 +163,7 @@ systemctl journalctl dmesg syslog rsyslog logrotate crontab anacron rsnapshot rc
 snapraid mergerfs unionfs nfsd exportfs showmount smbd nmbd winbind testparm smbclient smbpasswd pdbedit
 wsdd avahi netplan ifupdown iproute ethtool iperf iperf3 nmcli dhclient dhcpcd resolvconf chrony ntpd
 dockerd containerd portainer podman kubectl nginx apache php phpfpm salt omv omvextras firstaid openmediavault
-apticron dpkg aptitude initramfs grub systemd udev udevadm nvme sata sas uasp uas hba lsi
+apticron dpkg aptitude ctrl initramfs grub systemd udev udevadm nvme sata sas uasp uas hba lsi
 iostat iotop vmstat htop sysstat collectd rrdcached rrdtool monit postfix sendmail msmtp upsmon upsc nut
 plex jellyfin emby nextcloud syncthing qbittorrent transmission sonarr radarr lidarr
 """.split())
