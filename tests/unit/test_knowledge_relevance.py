@@ -301,3 +301,13 @@ def test_a_symptom_sentence_weighs_less_than_the_title():
                           **{f"other-{i}": {"title": f"unrelated thing{i} with a long title here"} for i in range(10)})
     hits = matcher.Index(patterns).score("docker apparmor profile")
     assert hits["named"][0] > hits["echoed"][0]
+
+
+def test_a_real_word_is_joined_only_to_the_term_it_inflects(kb):
+    """'proceed' (stem 'proce') is 'proceed', not 'process'; 'answered' (stem 'answere') is 'answer'."""
+    from omv_copilot_agent.knowledge.text import typed_words
+
+    for question, meant in (("the installer did not proceed", "proceed"), ("port 53 answered nothing", "answer")):
+        typed = typed_words(question)
+        stem_of = next(s for s, word in typed.items() if word in question.split() and word.startswith(meant[:4]))
+        assert kb.index._resolve(stem_of, typed[stem_of]) == (meant, None)
