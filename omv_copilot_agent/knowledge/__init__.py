@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from omv_copilot_agent import findings, memory, paths
@@ -83,7 +84,7 @@ class KnowledgeBase:
         for err in errors:
             log.warning("pattern %s (%s) %s: %s", err["file"], err["pattern_id"], err["field"], err["reason"])
         try:
-            patterns = packed.Filed(kept, self._repair) if isinstance(kept, packed.Layout) else packed.Packed(kept)
+            patterns = packed.Filed(kept, _repairer(self)) if isinstance(kept, packed.Layout) else packed.Packed(kept)
         except OSError as exc:  # the file vanished or cannot be opened: keep them in memory
             log.warning("packed patterns file %s unreadable (%s); keeping the patterns in memory", kept.path, exc)
             patterns = packed.Packed(memory.in_child(_load_patterns, self.patterns_dir, self.local_dir, None)[3])
@@ -207,6 +208,23 @@ class KnowledgeBase:
         if pattern is None:
             raise KeyError(pattern_id)
         return sorted(pattern["solutions"], key=lambda s: s["priority"])
+
+
+def _repairer(kb: KnowledgeBase):
+    """``kb._repair``, holding ``kb`` weakly: its packed.Filed keeps its file open, and a strong
+    reference back from the mapping to the knowledge base would make a cycle that only the cycle
+    collector frees (after the daemon's gc.freeze, never). Without one, reference counting closes the
+    file as soon as nothing reads it any more: a reload or a replaced knowledge base leaves no
+    descriptor behind."""
+    repair = weakref.WeakMethod(kb._repair)
+
+    def on_damage(damaged: packed.Filed):
+        method = repair()
+        if method is None:  # a reader outlived its knowledge base: nothing to rebuild from
+            raise packed.Damaged(f"{damaged.path}: damaged, and its knowledge base is gone")
+        return method(damaged)
+
+    return on_damage
 
 
 def _load_patterns(patterns_dir: Path, local_dir: Path | None, keep_dir: Path | None):

@@ -157,8 +157,11 @@ def _write(path: Path, blobs) -> None:
 class Filed(_ById):
     """A read-only mapping pattern id -> pattern dict over a file :func:`keep` wrote.
 
-    The file stays open (an fd, closed when this mapping is collected): a newer file replacing
-    it, or its removal, changes nothing for a reader still holding this one. A read that does not
+    The file stays open (an fd, closed when this mapping is freed: reference counting frees it as
+    soon as no reader holds it, so nothing it refers to may refer back to it, e.g. its
+    ``on_damage``): a newer file replacing it, or its removal, changes nothing for a reader still
+    holding this one. It is never closed under a reader: a closed descriptor's number is reused by
+    the next open, and a read would then go to another file. A read that does not
     match the pattern's digest is never unpacked: ``on_damage(this mapping)`` (the knowledge base
     rebuilding its patterns, once however many readers met the damage) gives the mapping that this
     one reads from from then on; without one, :class:`Damaged` is raised.
@@ -185,7 +188,9 @@ class Filed(_ById):
         except (OSError, Damaged) as exc:
             if self._on_damage is None:
                 raise Damaged(str(exc)) from None
-            log.warning("packed patterns damaged (%s); rebuilding them", exc)
+            # the text, not the exception: a handler that keeps records (a test's) would keep its
+            # traceback's frames, and with them this mapping and its open file
+            log.warning("packed patterns damaged (%s); rebuilding them", str(exc))
             self._instead = self._on_damage(self)
             return self._instead[pattern_id]
         return _unpack(blob)

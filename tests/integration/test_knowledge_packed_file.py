@@ -7,6 +7,7 @@ nothing; and a damaged file must never crash the daemon or serve a wrong pattern
 from __future__ import annotations
 
 import errno
+import gc
 import logging
 import pickle
 import zlib
@@ -326,3 +327,34 @@ def test_a_second_agent_on_the_same_data_dir_replacing_the_file_leaves_the_first
     with caplog.at_level(logging.WARNING):
         assert daemon.get(SHIPPED)["title"] == shipped_title and cli.get(SHIPPED)["title"] == "Edited by the CLI"
     assert "damaged" not in caplog.text and isinstance(daemon.patterns, packed.Filed)
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts /proc/self/fd (Linux)")
+def test_reloading_replacing_and_dropping_the_knowledge_base_leaves_no_descriptor_open(tmp_path, written):
+    """The daemon freezes what start-up built (memory.settle: gc.freeze), so a reference cycle that
+    holds a patterns file open is never collected: each file must close as soon as nothing reads it,
+    with no help from the cycle collector."""
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        before = _open_fds()
+        kb = kb_in(tmp_path)
+        assert isinstance(kb.patterns, packed.Filed) and _open_fds() == before + 1
+        for _ in range(3):
+            kb.reload()
+            kb = kb_in(tmp_path)  # replaced: the one before is dropped
+        (name,) = files(tmp_path)
+        with open(tmp_path / name, "r+b") as f:  # a damaged read: the knowledge base rebuilds its file
+            f.truncate(10)
+        assert kb.get(SHIPPED)["pattern_id"] == SHIPPED and isinstance(kb.patterns, packed.Filed)
+        assert _open_fds() == before + 1
+        del kb
+        assert _open_fds() == before
+    finally:
+        if was_enabled:
+            gc.enable()
