@@ -23,6 +23,7 @@ import logging
 import os
 import pickle
 import tempfile
+import time
 import weakref
 import zlib
 from array import array
@@ -37,6 +38,11 @@ PREFIX, SUFFIX = "patterns-", ".packed"
 _CHUNK = 1 << 16
 #: bytes of each pattern's BLAKE2b digest held in memory (128 bits: no second preimage to find)
 DIGEST_SIZE = 16
+#: seconds after its last write that a temporary file counts as left by a write that died (a power
+#: cut): a younger one may be another process's write in progress (the CLI, run as root, and the
+#: daemon share a data dir), and removing it would make that write fail. Writing ~0.5 MB takes
+#: well under a second, even on a slow USB stick.
+STALE_TMP_S = 600
 
 
 def _digest(blob: bytes) -> bytes:
@@ -105,8 +111,11 @@ def keep(directory: Path, packed: dict[str, bytes]) -> Layout:
     A file with the same content hash is kept as it is (no write: a restart spares the flash); one
     whose bytes no longer hash to its name is rewritten. The write goes to a temporary file, is
     fsynced and renamed over, so a power cut leaves the old file or the new one, never half of
-    one. Older patterns files are removed afterwards. Raises OSError (the caller keeps the patterns
-    in memory instead).
+    one. Older patterns files are removed afterwards: a process still reading one keeps its open
+    descriptor (:class:`Filed`), and one that had not opened it yet keeps its patterns in memory.
+    The temporary file of a write that died is removed once it is stale (:data:`STALE_TMP_S`),
+    never while another process may still be writing it. Raises OSError (the caller keeps the
+    patterns in memory instead).
     """
     ids, bounds, digests, digest = list(packed), array("I", [0]), bytearray(), hashlib.sha256()
     for blob in packed.values():
@@ -116,10 +125,16 @@ def keep(directory: Path, packed: dict[str, bytes]) -> Layout:
     path = directory / f"{PREFIX}{digest.hexdigest()[:32]}{SUFFIX}"
     if not intact(path):
         _write(path, packed.values())
-    # older files, and the temporary file of a write a power cut interrupted
-    for old in [*directory.glob(f"{PREFIX}*{SUFFIX}"), *directory.glob(f".{PREFIX}*.tmp")]:
+    for old in directory.glob(f"{PREFIX}*{SUFFIX}"):
         if old != path:
             old.unlink(missing_ok=True)
+    stale = time.time() - STALE_TMP_S
+    for tmp in directory.glob(f".{PREFIX}*.tmp"):  # what a write a power cut interrupted left
+        try:
+            if tmp.lstat().st_mtime < stale:
+                tmp.unlink()
+        except FileNotFoundError:  # renamed into place, or removed, by its writer meanwhile
+            pass
     return Layout(str(path), ids, bounds, bytes(digests))
 
 

@@ -12,6 +12,7 @@ import logging
 import pickle
 import zlib
 import os
+import tempfile
 import threading
 from contextlib import contextmanager
 
@@ -183,9 +184,44 @@ def test_a_data_dir_that_cannot_be_written_keeps_the_patterns_in_memory_quietly(
 
 
 def test_a_leftover_temporary_file_is_removed(tmp_path):
-    (tmp_path / f".{packed.PREFIX}0123.packed.abc.tmp").write_bytes(b"half a write")
+    leftover = tmp_path / f".{packed.PREFIX}0123.packed.abc.tmp"
+    leftover.write_bytes(b"half a write")
+    an_hour_ago = leftover.stat().st_mtime - 3600
+    os.utime(leftover, (an_hour_ago, an_hour_ago))
     kb_in(tmp_path)
     assert [n for n in files(tmp_path) if n.endswith(".tmp")] == []
+
+
+def test_another_process_s_write_in_progress_is_left_alone(tmp_path):
+    """The CLI (as root) and the daemon may keep patterns in the same data dir at once: one's start
+    must not remove the temporary file the other is writing, or the other's rename fails."""
+    other = packed.pack({"a": {"x": 1}})
+    fd, tmp = tempfile.mkstemp(prefix=f".{packed.PREFIX}0123{packed.SUFFIX}.", suffix=".tmp", dir=tmp_path)
+    with os.fdopen(fd, "wb") as half:
+        half.write(other["a"][:5])  # half written, not yet renamed
+        kb = kb_in(tmp_path)
+        assert isinstance(kb.patterns, packed.Filed)
+        half.write(other["a"][5:])
+    os.replace(tmp, tmp_path / f"{packed.PREFIX}0123{packed.SUFFIX}")  # the other process's rename
+    assert (tmp_path / f"{packed.PREFIX}0123{packed.SUFFIX}").read_bytes() == other["a"]
+
+
+def test_a_file_removed_before_it_is_opened_leaves_the_patterns_in_memory(tmp_path, monkeypatch, caplog):
+    """Another process's keep() may remove this one's file between its write and its open (the
+    daemon reading it already keeps its descriptor): the patterns are then served from memory."""
+    real = packed.keep
+
+    def removed_at_once(directory, blobs):
+        layout = real(directory, blobs)
+        os.unlink(layout.path)  # another process's keep(), with other patterns, in between
+        return layout
+
+    monkeypatch.setattr(packed, "keep", removed_at_once)
+    with caplog.at_level(logging.WARNING), in_this_process():
+        kb = kb_in(tmp_path)
+    assert type(kb.patterns) is packed.Packed and "keeping the patterns in memory" in caplog.text
+    assert kb.get(SHIPPED) == KnowledgeBase(PATTERNS_DIR).get(SHIPPED)
+    assert kb.search("my raid is degraded", limit=1)[0].pattern_id == SHIPPED
 
 
 def test_an_edit_through_the_api_is_served_from_the_new_file(live_server, tmp_path):
