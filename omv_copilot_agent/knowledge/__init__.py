@@ -86,7 +86,8 @@ class KnowledgeBase:
         try:
             patterns = packed.Filed(kept, _repairer(self)) if isinstance(kept, packed.Layout) else packed.Packed(kept)
         except OSError as exc:  # the file vanished or cannot be opened: keep them in memory
-            log.warning("packed patterns file %s unreadable (%s); keeping the patterns in memory", kept.path, exc)
+            log.warning("packed patterns file %s unreadable (%s); keeping the patterns in memory", kept.path,
+                        exc.strerror or str(exc))
             patterns = packed.Packed(memory.in_child(_load_patterns, self.patterns_dir, self.local_dir, None)[3])
         self.shipped_ids = frozenset(shipped)
         self.files = {**files, **local_files}

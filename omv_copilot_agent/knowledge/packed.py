@@ -18,10 +18,12 @@ CRC would notice damage but not a forged blob, and unpickling runs code.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
 import pickle
+import stat
 import tempfile
 import time
 import weakref
@@ -138,13 +140,51 @@ def keep(directory: Path, packed: dict[str, bytes]) -> Layout:
     return Layout(str(path), ids, bounds, bytes(digests))
 
 
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a directory"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+class NotRegular(OSError):
+    """What is at a patterns file's path is not a regular file (a FIFO, a symbolic link, ...)."""
+
+
+def open_regular(path: str | Path) -> int:
+    """A read-only descriptor of ``path``, which must be a regular file and not a symbolic link.
+
+    Why: anything else planted at the path would hang the open (a FIFO waits for a writer: the
+    start-up child, and so the daemon's start, would wait for ever) or send the reads elsewhere (a
+    symbolic link). Opened with O_NOFOLLOW and O_NONBLOCK, so neither blocks nor follows, then
+    fstat-ed: the check is on what was opened, not on a name that may change in between. Raises
+    :class:`NotRegular` (an OSError) with what was found.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegular(errno.ELOOP, "a symbolic link, not followed", str(path)) from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+            raise NotRegular(errno.EINVAL, f"{kind}, not read", str(path))
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def intact(path: Path) -> bool:
-    """Whether ``path`` exists and its bytes still hash to the name :func:`keep` gave it."""
+    """Whether ``path`` is a regular file whose bytes still hash to the name :func:`keep` gave it."""
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
+        with os.fdopen(open_regular(path), "rb") as f:
             while chunk := f.read(_CHUNK):
                 digest.update(chunk)
+    except NotRegular as exc:
+        log.warning("packed patterns file %s is %s; replacing it with a file of the patterns", path, exc.strerror)
+        return False
     except OSError:
         return False
     return path.name == f"{PREFIX}{digest.hexdigest()[:32]}{SUFFIX}"
@@ -183,7 +223,7 @@ class Filed(_ById):
     """
 
     def __init__(self, layout: Layout, on_damage: Callable[[Filed], Mapping[str, dict]] | None = None):
-        self._fd = os.open(layout.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._fd = open_regular(layout.path)
         weakref.finalize(self, os.close, self._fd)
         self.path = layout.path
         self._by_id = {pid: i for i, pid in enumerate(layout.ids)}

@@ -12,6 +12,7 @@ import logging
 import pickle
 import zlib
 import os
+import stat
 import tempfile
 import threading
 from contextlib import contextmanager
@@ -394,3 +395,85 @@ def test_reloading_replacing_and_dropping_the_knowledge_base_leaves_no_descripto
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _within(seconds: float, fn, fifo=None):
+    """``fn()``, which must return within ``seconds``: a hang fails the test instead of the suite
+    (a reader blocked on ``fifo`` is let go by opening its other end)."""
+    box: dict = {}
+
+    def run():
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the test's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)  # a second thread: the load runs in this process
+    worker.start()
+    worker.join(seconds)
+    hung = worker.is_alive()
+    if hung and fifo is not None:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # the blocked open returns, reads EOF
+        worker.join(seconds)
+    assert not hung, f"hung for {seconds} s"
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _name_of_the_patterns_file(tmp_path) -> str:
+    """The name the shipped patterns' file gets (their content's hash), with no file left there."""
+    kb_in(tmp_path)
+    (name,) = files(tmp_path)
+    (tmp_path / name).unlink()
+    return name
+
+
+@pytest.mark.parametrize("planted", ["fifo", "symlink"])
+def test_a_fifo_or_symlink_at_the_files_path_is_replaced_not_read(tmp_path, planted, caplog):
+    """Whoever can write the data dir must not be able to hang the daemon's start (a FIFO blocks its
+    reader until a writer comes) or point its reads at another file (a symbolic link)."""
+    name = _name_of_the_patterns_file(tmp_path)
+    path, elsewhere = tmp_path / name, tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    if planted == "fifo":
+        os.mkfifo(path)
+    else:
+        kb_in(elsewhere)  # a copy with the right content: only the link is wrong
+        (elsewhere / name).rename(elsewhere / "target")
+        os.symlink(elsewhere / "target", path)
+    target_before = (elsewhere / "target").read_bytes() if planted == "symlink" else None
+    with caplog.at_level(logging.WARNING):
+        kb = _within(30, lambda: kb_in(tmp_path), fifo=path if planted == "fifo" else None)
+    assert f"is a {'FIFO' if planted == 'fifo' else 'symbolic link'}" in caplog.text
+    assert isinstance(kb.patterns, packed.Filed) and kb.get(SHIPPED)["pattern_id"] == SHIPPED
+    mode = os.lstat(path).st_mode
+    assert stat.S_ISREG(mode) and packed.intact(path)  # a regular file of the patterns in its place
+    if planted == "symlink":
+        assert (elsewhere / "target").read_bytes() == target_before
+
+
+@pytest.mark.parametrize("planted", ["fifo", "symlink"])
+def test_a_fifo_or_symlink_planted_before_the_open_leaves_the_patterns_in_memory(tmp_path, planted, monkeypatch,
+                                                                                 caplog):
+    """Planted between the write and the open: the open refuses it (it neither blocks nor follows),
+    and the knowledge base serves its patterns from memory."""
+    fifo = tmp_path / _name_of_the_patterns_file(tmp_path) if planted == "fifo" else None  # where plant() puts it
+    real = packed.keep
+
+    def plant(directory, blobs):
+        layout = real(directory, blobs)
+        if planted == "fifo":
+            os.unlink(layout.path)
+            os.mkfifo(layout.path)
+        else:
+            os.rename(layout.path, directory / "moved")
+            os.symlink(directory / "moved", layout.path)
+        return layout
+
+    monkeypatch.setattr(packed, "keep", plant)
+    with caplog.at_level(logging.WARNING):
+        kb = _within(30, lambda: kb_in(tmp_path), fifo=fifo)
+    kind = "a FIFO" if planted == "fifo" else "a symbolic link"
+    assert f"unreadable ({kind}, not " in caplog.text and "keeping the patterns in memory" in caplog.text
+    assert type(kb.patterns) is packed.Packed and kb.get(SHIPPED) == KnowledgeBase(PATTERNS_DIR).get(SHIPPED)
