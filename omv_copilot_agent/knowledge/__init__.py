@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from omv_copilot_agent import findings, memory, paths
@@ -79,14 +80,20 @@ class KnowledgeBase:
         and only where each one is comes back.
         """
         keep_dir = Path(self.data_dir) if self.data_dir and self._repairs < 2 else None
-        shipped, files, local_files, kept, errors = memory.in_child(_load_patterns, self.patterns_dir, self.local_dir, keep_dir)
+        shipped, files, local_files, kept, spare, errors = memory.in_child(_load_patterns, self.patterns_dir,
+                                                                          self.local_dir, keep_dir)
         for err in errors:
             log.warning("pattern %s (%s) %s: %s", err["file"], err["pattern_id"], err["field"], err["reason"])
-        try:
-            patterns = packed.Filed(kept, self._repair) if isinstance(kept, packed.Layout) else packed.Packed(kept)
-        except OSError as exc:  # the file vanished or cannot be opened: keep them in memory
-            log.warning("packed patterns file %s unreadable (%s); keeping the patterns in memory", kept.path, exc)
-            patterns = packed.Packed(memory.in_child(_load_patterns, self.patterns_dir, self.local_dir, None)[3])
+        if isinstance(kept, packed.Layout):
+            try:
+                patterns = packed.Filed(kept, _repairer(self))
+            except OSError as exc:  # the file vanished or cannot be opened: keep them in memory
+                log.warning("packed patterns file %s unreadable (%s); keeping the patterns in memory", kept.path,
+                            exc.strerror or str(exc))
+                patterns = packed.Packed(packed.split(kept, spare))
+        else:
+            patterns = packed.Packed(kept)
+        del spare  # the file holds them now (or the in-memory patterns do)
         self.shipped_ids = frozenset(shipped)
         self.files = {**files, **local_files}
         self.local_files = local_files
@@ -209,11 +216,31 @@ class KnowledgeBase:
         return sorted(pattern["solutions"], key=lambda s: s["priority"])
 
 
-def _load_patterns(patterns_dir: Path, local_dir: Path | None, keep_dir: Path | None):
-    """(shipped pattern ids, their files, overlay files, the merged patterns packed, errors).
+def _repairer(kb: KnowledgeBase):
+    """``kb._repair``, holding ``kb`` weakly: its packed.Filed keeps its file open, and a strong
+    reference back from the mapping to the knowledge base would make a cycle that only the cycle
+    collector frees (after the daemon's gc.freeze, never). Without one, reference counting closes the
+    file as soon as nothing reads it any more: a reload or a replaced knowledge base leaves no
+    descriptor behind."""
+    repair = weakref.WeakMethod(kb._repair)
 
-    With ``keep_dir`` the packed patterns are put in its patterns file and only their
-    packed.Layout is returned (a file that cannot be written: the packed patterns themselves).
+    def on_damage(damaged: packed.Filed):
+        method = repair()
+        if method is None:  # a reader outlived its knowledge base: nothing to rebuild from
+            raise packed.Damaged(f"{damaged.path}: damaged, and its knowledge base is gone")
+        return method(damaged)
+
+    return on_damage
+
+
+def _load_patterns(patterns_dir: Path, local_dir: Path | None, keep_dir: Path | None):
+    """(shipped pattern ids, their files, overlay files, the merged patterns packed, spare, errors).
+
+    With ``keep_dir`` the packed patterns are put in its patterns file and their packed.Layout is
+    returned, with ``spare``: the file's content in one bytes object, for the caller to keep them
+    in memory should it fail to open the file (packed.split), never to parse them again; it drops
+    it once the file is open. A file that cannot be written: the packed patterns themselves, and
+    ``spare`` None.
     """
     shipped, files, errors = loader.load_files(patterns_dir)
     patterns = dict(shipped)
@@ -226,12 +253,14 @@ def _load_patterns(patterns_dir: Path, local_dir: Path | None, keep_dir: Path | 
     loader.check_related(patterns, labels, errors)
     blobs = packed.pack(patterns)
     kept: packed.Layout | dict[str, bytes] = blobs
+    spare: bytes | None = None
     if keep_dir is not None and keep_dir.is_dir():  # not there: a CLI run before the daemon ever started
         try:
             kept = packed.keep(keep_dir, blobs)
+            spare = b"".join(blobs.values())
         except OSError as exc:  # e.g. a CLI user who may not write the daemon's data dir: no error of theirs
             log.info("cannot keep the packed patterns in %s (%s); keeping them in memory", keep_dir, exc)
-    return list(shipped), files, local_files, kept, errors
+    return list(shipped), files, local_files, kept, spare, errors
 
 
 def _settings(knowledge: dict, data_dir) -> dict:

@@ -18,11 +18,14 @@ CRC would notice damage but not a forged blob, and unpickling runs code.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
 import pickle
+import stat
 import tempfile
+import time
 import weakref
 import zlib
 from array import array
@@ -37,6 +40,11 @@ PREFIX, SUFFIX = "patterns-", ".packed"
 _CHUNK = 1 << 16
 #: bytes of each pattern's BLAKE2b digest held in memory (128 bits: no second preimage to find)
 DIGEST_SIZE = 16
+#: seconds after its last write that a temporary file counts as left by a write that died (a power
+#: cut): a younger one may be another process's write in progress (the CLI, run as root, and the
+#: daemon share a data dir), and removing it would make that write fail. Writing ~0.5 MB takes
+#: well under a second, even on a slow USB stick.
+STALE_TMP_S = 600
 
 
 def _digest(blob: bytes) -> bytes:
@@ -105,8 +113,11 @@ def keep(directory: Path, packed: dict[str, bytes]) -> Layout:
     A file with the same content hash is kept as it is (no write: a restart spares the flash); one
     whose bytes no longer hash to its name is rewritten. The write goes to a temporary file, is
     fsynced and renamed over, so a power cut leaves the old file or the new one, never half of
-    one. Older patterns files are removed afterwards. Raises OSError (the caller keeps the patterns
-    in memory instead).
+    one. Older patterns files are removed afterwards: a process still reading one keeps its open
+    descriptor (:class:`Filed`), and one that had not opened it yet keeps its patterns in memory.
+    The temporary file of a write that died is removed once it is stale (:data:`STALE_TMP_S`),
+    never while another process may still be writing it. Raises OSError (the caller keeps the
+    patterns in memory instead).
     """
     ids, bounds, digests, digest = list(packed), array("I", [0]), bytearray(), hashlib.sha256()
     for blob in packed.values():
@@ -116,20 +127,70 @@ def keep(directory: Path, packed: dict[str, bytes]) -> Layout:
     path = directory / f"{PREFIX}{digest.hexdigest()[:32]}{SUFFIX}"
     if not intact(path):
         _write(path, packed.values())
-    # older files, and the temporary file of a write a power cut interrupted
-    for old in [*directory.glob(f"{PREFIX}*{SUFFIX}"), *directory.glob(f".{PREFIX}*.tmp")]:
+    for old in directory.glob(f"{PREFIX}*{SUFFIX}"):
         if old != path:
             old.unlink(missing_ok=True)
+    stale = time.time() - STALE_TMP_S
+    for tmp in directory.glob(f".{PREFIX}*.tmp"):  # what a write a power cut interrupted left
+        try:
+            if tmp.lstat().st_mtime < stale:
+                tmp.unlink()
+        except FileNotFoundError:  # renamed into place, or removed, by its writer meanwhile
+            pass
     return Layout(str(path), ids, bounds, bytes(digests))
 
 
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a directory"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+class NotRegular(OSError):
+    """What is at a patterns file's path is not a regular file (a FIFO, a symbolic link, ...)."""
+
+
+def open_regular(path: str | Path) -> int:
+    """A read-only descriptor of ``path``, which must be a regular file and not a symbolic link.
+
+    Why: anything else planted at the path would hang the open (a FIFO waits for a writer: the
+    start-up child, and so the daemon's start, would wait for ever) or send the reads elsewhere (a
+    symbolic link). Opened with O_NOFOLLOW and O_NONBLOCK, so neither blocks nor follows, then
+    fstat-ed: the check is on what was opened, not on a name that may change in between. Raises
+    :class:`NotRegular` (an OSError) with what was found.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegular(errno.ELOOP, "a symbolic link, not followed", str(path)) from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+            raise NotRegular(errno.EINVAL, f"{kind}, not read", str(path))
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def split(layout: Layout, content: bytes) -> dict[str, bytes]:
+    """The packed patterns (what :class:`Packed` holds) out of the content of ``layout``'s file."""
+    bounds = layout.bounds
+    return {pid: content[bounds[i]:bounds[i + 1]] for i, pid in enumerate(layout.ids)}
+
+
 def intact(path: Path) -> bool:
-    """Whether ``path`` exists and its bytes still hash to the name :func:`keep` gave it."""
+    """Whether ``path`` is a regular file whose bytes still hash to the name :func:`keep` gave it."""
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
+        with os.fdopen(open_regular(path), "rb") as f:
             while chunk := f.read(_CHUNK):
                 digest.update(chunk)
+    except NotRegular as exc:
+        log.warning("packed patterns file %s is %s; replacing it with a file of the patterns", path, exc.strerror)
+        return False
     except OSError:
         return False
     return path.name == f"{PREFIX}{digest.hexdigest()[:32]}{SUFFIX}"
@@ -157,15 +218,18 @@ def _write(path: Path, blobs) -> None:
 class Filed(_ById):
     """A read-only mapping pattern id -> pattern dict over a file :func:`keep` wrote.
 
-    The file stays open (an fd, closed when this mapping is collected): a newer file replacing
-    it, or its removal, changes nothing for a reader still holding this one. A read that does not
+    The file stays open (an fd, closed when this mapping is freed: reference counting frees it as
+    soon as no reader holds it, so nothing it refers to may refer back to it, e.g. its
+    ``on_damage``): a newer file replacing it, or its removal, changes nothing for a reader still
+    holding this one. It is never closed under a reader: a closed descriptor's number is reused by
+    the next open, and a read would then go to another file. A read that does not
     match the pattern's digest is never unpacked: ``on_damage(this mapping)`` (the knowledge base
     rebuilding its patterns, once however many readers met the damage) gives the mapping that this
     one reads from from then on; without one, :class:`Damaged` is raised.
     """
 
     def __init__(self, layout: Layout, on_damage: Callable[[Filed], Mapping[str, dict]] | None = None):
-        self._fd = os.open(layout.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._fd = open_regular(layout.path)
         weakref.finalize(self, os.close, self._fd)
         self.path = layout.path
         self._by_id = {pid: i for i, pid in enumerate(layout.ids)}
@@ -185,7 +249,9 @@ class Filed(_ById):
         except (OSError, Damaged) as exc:
             if self._on_damage is None:
                 raise Damaged(str(exc)) from None
-            log.warning("packed patterns damaged (%s); rebuilding them", exc)
+            # the text, not the exception: a handler that keeps records (a test's) would keep its
+            # traceback's frames, and with them this mapping and its open file
+            log.warning("packed patterns damaged (%s); rebuilding them", str(exc))
             self._instead = self._on_damage(self)
             return self._instead[pattern_id]
         return _unpack(blob)

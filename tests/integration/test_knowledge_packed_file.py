@@ -7,10 +7,13 @@ nothing; and a damaged file must never crash the daemon or serve a wrong pattern
 from __future__ import annotations
 
 import errno
+import gc
 import logging
 import pickle
 import zlib
 import os
+import stat
+import tempfile
 import threading
 from contextlib import contextmanager
 
@@ -18,7 +21,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from omv_copilot_agent.knowledge import KnowledgeBase, packed
+from omv_copilot_agent.knowledge import KnowledgeBase, loader, packed
 
 PATTERNS_DIR = ROOT / "patterns"
 SHIPPED = "mdadm-degraded"
@@ -182,9 +185,54 @@ def test_a_data_dir_that_cannot_be_written_keeps_the_patterns_in_memory_quietly(
 
 
 def test_a_leftover_temporary_file_is_removed(tmp_path):
-    (tmp_path / f".{packed.PREFIX}0123.packed.abc.tmp").write_bytes(b"half a write")
+    leftover = tmp_path / f".{packed.PREFIX}0123.packed.abc.tmp"
+    leftover.write_bytes(b"half a write")
+    an_hour_ago = leftover.stat().st_mtime - 3600
+    os.utime(leftover, (an_hour_ago, an_hour_ago))
     kb_in(tmp_path)
     assert [n for n in files(tmp_path) if n.endswith(".tmp")] == []
+
+
+def test_another_process_s_write_in_progress_is_left_alone(tmp_path):
+    """The CLI (as root) and the daemon may keep patterns in the same data dir at once: one's start
+    must not remove the temporary file the other is writing, or the other's rename fails."""
+    other = packed.pack({"a": {"x": 1}})
+    fd, tmp = tempfile.mkstemp(prefix=f".{packed.PREFIX}0123{packed.SUFFIX}.", suffix=".tmp", dir=tmp_path)
+    with os.fdopen(fd, "wb") as half:
+        half.write(other["a"][:5])  # half written, not yet renamed
+        kb = kb_in(tmp_path)
+        assert isinstance(kb.patterns, packed.Filed)
+        half.write(other["a"][5:])
+    os.replace(tmp, tmp_path / f"{packed.PREFIX}0123{packed.SUFFIX}")  # the other process's rename
+    assert (tmp_path / f"{packed.PREFIX}0123{packed.SUFFIX}").read_bytes() == other["a"]
+
+
+def test_a_file_removed_before_it_is_opened_leaves_the_patterns_in_memory(tmp_path, monkeypatch, caplog):
+    """Another process's keep() may remove this one's file between its write and its open (the
+    daemon reading it already keeps its descriptor): the patterns are then served from memory,
+    parsed once (a parse is ~2 s of CPU, and at run time it happens in the daemon itself)."""
+    parsed, real_parse = [], loader.load_files
+
+    def counting(directory, *args, **kw):
+        parsed.append(directory)
+        return real_parse(directory, *args, **kw)
+
+    monkeypatch.setattr(loader, "load_files", counting)
+    real = packed.keep
+
+    def removed_at_once(directory, blobs):
+        layout = real(directory, blobs)
+        os.unlink(layout.path)  # another process's keep(), with other patterns, in between
+        return layout
+
+    monkeypatch.setattr(packed, "keep", removed_at_once)
+    with caplog.at_level(logging.WARNING), in_this_process():
+        kb = kb_in(tmp_path)
+    assert type(kb.patterns) is packed.Packed and "keeping the patterns in memory" in caplog.text
+    assert parsed == [PATTERNS_DIR]
+    plain = KnowledgeBase(PATTERNS_DIR)
+    assert list(kb.patterns) == list(plain.patterns) and all(kb.get(pid) == plain.get(pid) for pid in plain.patterns)
+    assert kb.search("my raid is degraded", limit=1)[0].pattern_id == SHIPPED
 
 
 def test_an_edit_through_the_api_is_served_from_the_new_file(live_server, tmp_path):
@@ -326,3 +374,116 @@ def test_a_second_agent_on_the_same_data_dir_replacing_the_file_leaves_the_first
     with caplog.at_level(logging.WARNING):
         assert daemon.get(SHIPPED)["title"] == shipped_title and cli.get(SHIPPED)["title"] == "Edited by the CLI"
     assert "damaged" not in caplog.text and isinstance(daemon.patterns, packed.Filed)
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts /proc/self/fd (Linux)")
+def test_reloading_replacing_and_dropping_the_knowledge_base_leaves_no_descriptor_open(tmp_path, written):
+    """The daemon freezes what start-up built (memory.settle: gc.freeze), so a reference cycle that
+    holds a patterns file open is never collected: each file must close as soon as nothing reads it,
+    with no help from the cycle collector."""
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        before = _open_fds()
+        kb = kb_in(tmp_path)
+        assert isinstance(kb.patterns, packed.Filed) and _open_fds() == before + 1
+        for _ in range(3):
+            kb.reload()
+            kb = kb_in(tmp_path)  # replaced: the one before is dropped
+        (name,) = files(tmp_path)
+        with open(tmp_path / name, "r+b") as f:  # a damaged read: the knowledge base rebuilds its file
+            f.truncate(10)
+        assert kb.get(SHIPPED)["pattern_id"] == SHIPPED and isinstance(kb.patterns, packed.Filed)
+        assert _open_fds() == before + 1
+        del kb
+        assert _open_fds() == before
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _within(seconds: float, fn, fifo=None):
+    """``fn()``, which must return within ``seconds``: a hang fails the test instead of the suite
+    (a reader blocked on ``fifo`` is let go by opening its other end)."""
+    box: dict = {}
+
+    def run():
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the test's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)  # a second thread: the load runs in this process
+    worker.start()
+    worker.join(seconds)
+    hung = worker.is_alive()
+    if hung and fifo is not None:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # the blocked open returns, reads EOF
+        worker.join(seconds)
+    assert not hung, f"hung for {seconds} s"
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _name_of_the_patterns_file(tmp_path) -> str:
+    """The name the shipped patterns' file gets (their content's hash), with no file left there."""
+    kb_in(tmp_path)
+    (name,) = files(tmp_path)
+    (tmp_path / name).unlink()
+    return name
+
+
+@pytest.mark.parametrize("planted", ["fifo", "symlink"])
+def test_a_fifo_or_symlink_at_the_files_path_is_replaced_not_read(tmp_path, planted, caplog):
+    """Whoever can write the data dir must not be able to hang the daemon's start (a FIFO blocks its
+    reader until a writer comes) or point its reads at another file (a symbolic link)."""
+    name = _name_of_the_patterns_file(tmp_path)
+    path, elsewhere = tmp_path / name, tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    if planted == "fifo":
+        os.mkfifo(path)
+    else:
+        kb_in(elsewhere)  # a copy with the right content: only the link is wrong
+        (elsewhere / name).rename(elsewhere / "target")
+        os.symlink(elsewhere / "target", path)
+    target_before = (elsewhere / "target").read_bytes() if planted == "symlink" else None
+    with caplog.at_level(logging.WARNING):
+        kb = _within(30, lambda: kb_in(tmp_path), fifo=path if planted == "fifo" else None)
+    assert f"is a {'FIFO' if planted == 'fifo' else 'symbolic link'}" in caplog.text
+    assert isinstance(kb.patterns, packed.Filed) and kb.get(SHIPPED)["pattern_id"] == SHIPPED
+    mode = os.lstat(path).st_mode
+    assert stat.S_ISREG(mode) and packed.intact(path)  # a regular file of the patterns in its place
+    if planted == "symlink":
+        assert (elsewhere / "target").read_bytes() == target_before
+
+
+@pytest.mark.parametrize("planted", ["fifo", "symlink"])
+def test_a_fifo_or_symlink_planted_before_the_open_leaves_the_patterns_in_memory(tmp_path, planted, monkeypatch,
+                                                                                 caplog):
+    """Planted between the write and the open: the open refuses it (it neither blocks nor follows),
+    and the knowledge base serves its patterns from memory."""
+    fifo = tmp_path / _name_of_the_patterns_file(tmp_path) if planted == "fifo" else None  # where plant() puts it
+    real = packed.keep
+
+    def plant(directory, blobs):
+        layout = real(directory, blobs)
+        if planted == "fifo":
+            os.unlink(layout.path)
+            os.mkfifo(layout.path)
+        else:
+            os.rename(layout.path, directory / "moved")
+            os.symlink(directory / "moved", layout.path)
+        return layout
+
+    monkeypatch.setattr(packed, "keep", plant)
+    with caplog.at_level(logging.WARNING):
+        kb = _within(30, lambda: kb_in(tmp_path), fifo=fifo)
+    kind = "a FIFO" if planted == "fifo" else "a symbolic link"
+    assert f"unreadable ({kind}, not " in caplog.text and "keeping the patterns in memory" in caplog.text
+    assert type(kb.patterns) is packed.Packed and kb.get(SHIPPED) == KnowledgeBase(PATTERNS_DIR).get(SHIPPED)
