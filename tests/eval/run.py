@@ -326,6 +326,8 @@ READ_BY_AUTHORS = {
     # held-out; the pattern drafted from them was deleted unused and uncommitted
     "https://github.com/OpenMediaVault-Plugin-Developers/installScript/issues/4",
     "https://github.com/OpenMediaVault-Plugin-Developers/installScript/issues/67",
+    # ninth session: s9-kbE's DNS search showed an excerpt of this one before the guard said held-out; not used or cited
+    "https://github.com/openmediavault/openmediavault/issues/1551",
 }
 
 
