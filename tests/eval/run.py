@@ -328,6 +328,13 @@ READ_BY_AUTHORS = {
     "https://github.com/OpenMediaVault-Plugin-Developers/installScript/issues/67",
     # ninth session: s9-kbE's DNS search showed an excerpt of this one before the guard said held-out; not used or cited
     "https://github.com/openmediavault/openmediavault/issues/1551",
+
+    # ninth session: s9-kbA's tracker searches showed excerpts of these before the guard said held-out;
+    # not used or cited
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-omvextrasorg/issues/26",
+    "https://github.com/openmediavault/openmediavault/issues/163",
+    "https://github.com/openmediavault/openmediavault/issues/1686",
+    "https://github.com/openmediavault/openmediavault/issues/1352",
 }
 
 
