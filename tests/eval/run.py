@@ -326,6 +326,10 @@ READ_BY_AUTHORS = {
     # held-out; the pattern drafted from them was deleted unused and uncommitted
     "https://github.com/OpenMediaVault-Plugin-Developers/installScript/issues/4",
     "https://github.com/OpenMediaVault-Plugin-Developers/installScript/issues/67",
+    # ninth session: s9-kbC's searches (FTP start, SSH login) showed excerpts of these before the guard said
+    # held-out (installScript/issues/4, listed above, too); not used or cited
+    "https://github.com/openmediavault/openmediavault/issues/1148",
+    "https://github.com/OpenMediaVault-Plugin-Developers/installScript/issues/39",
 }
 
 
