@@ -339,6 +339,13 @@ READ_BY_AUTHORS = {
     # ninth session: s9-kbB printed lines of the local docs/various/advset.rst (and of apt.rst, faq.rst, listed
     # above) before running the guard on them, which named all three held-out; nothing from them is used or cited.
     # Its searches also showed excerpts of omvextrasorg#87 and borgbackup#31 (listed above) before the guard.
+
+    # ninth session: s9-kbC's searches (FTP start, SSH login) showed excerpts of these before the guard said
+    # held-out (installScript/issues/4, listed above, too); not used or cited
+    "https://github.com/openmediavault/openmediavault/issues/1148",
+    "https://github.com/OpenMediaVault-Plugin-Developers/installScript/issues/39",
+    # s9-kbC grepped the local docs/various/advset.rst for one line (where OMV_* variables live) before the guard
+    # said held-out; nothing of it is used
     "https://docs.openmediavault.org/en/latest/various/advset.html",
 }
 
