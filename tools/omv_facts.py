@@ -334,7 +334,11 @@ def check_files(paths: list[Path], checker: Checker) -> list[Finding]:
     for path in paths:
         files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
         for file in files:
-            data = yaml.safe_load(file.read_text())
+            try:
+                data = yaml.safe_load(file.read_text())
+            except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:  # a finding, not a traceback
+                found.append(Finding(file.name, "(the file)", f"cannot be read as YAML: {' '.join(str(exc).split())}"))
+                continue
             if isinstance(data, dict):
                 found += checker.check_pattern(data, file.name)
     return found

@@ -127,8 +127,9 @@ def test_bench_script_runs_and_prints_its_table():
 #: threads (109 of 121 now lose a pattern, 100 before), and one of them (installscript-123, "relevant"
 #: before only through an unrelated pattern) then matches nothing: 0.364 / 0.727 on 249 patterns.
 #: Eighth session (313 patterns; batch 3's 12 tuned cases added, none of them with a pattern written from it):
-#: 0.376 / 0.752 on 133.
-UNSEEN_FLOORS = {"fix_top1": 0.37, "relevant_top3": 0.75}
+#: 0.376 / 0.752 on 133. Ninth session (334 patterns): 0.383 / 0.767 (51 / 102 of 133). Without the design
+#: patterns' exception in evalset.written_from it would read 41 / 95 (see there).
+UNSEEN_FLOORS = {"fix_top1": 0.38, "relevant_top3": 0.76}
 
 
 def test_ranking_of_problems_it_has_not_seen_holds_its_floor(kb):

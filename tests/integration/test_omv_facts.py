@@ -111,3 +111,12 @@ def test_findings_say_where(checker, tmp_path):
 def test_a_missing_source_tree_is_a_clear_error(tmp_path, capsys):
     assert omv_facts.main(["--source", str(tmp_path), str(ROOT / "patterns")]) == 2
     assert "no OMV source tree" in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_yaml_is_a_finding_not_a_traceback(checker, tmp_path):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("pattern_id: x\ntitle: [unclosed\n")
+    (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00garbage")
+    found = [str(f) for f in omv_facts.check_files([tmp_path], checker)]
+    assert len(found) == 2 and all("cannot be read as YAML" in f for f in found), found
+    assert any(f.startswith("broken.yaml:") for f in found)
