@@ -195,17 +195,17 @@ def small_tmpfs(where: Path, size: str):
 
 
 def fill_up(folder: Path) -> Path:
+    """Fill ``folder``'s file system. Unbuffered: a buffered file that met ENOSPC mid-write raises it
+    again from close() (where no suppress is), depending on how the free space happens to align."""
     filler = folder / "filler"
-    with open(filler, "wb") as fh:
+    with open(filler, "wb", buffering=0) as fh:
         with contextlib.suppress(OSError):
             while True:
                 fh.write(b"\0" * 65536)
-                fh.flush()
     with contextlib.suppress(OSError):  # the last partial block, too
-        with open(folder / "filler2", "wb") as fh:
+        with open(folder / "filler2", "wb", buffering=0) as fh:
             while True:
                 fh.write(b"\0" * 512)
-                fh.flush()
     return filler
 
 
