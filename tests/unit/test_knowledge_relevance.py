@@ -219,6 +219,7 @@ def test_written_from_reads_both_source_forms_and_never_leaves_the_design_out():
                 design: {"sources": [url]}, "other": {"sources": ["https://github.com/o/r/issues/70", {"x": 1}]},
                 "none": {}}
     assert evalset.written_from(patterns, url) == {"as-string", "as-dict"}
+    assert evalset.written_from(patterns, url, strict=True) == {"as-string", "as-dict", design}
 
 
 def test_the_map_is_fit_on_unseen_leaders_not_in_sample_ones():
