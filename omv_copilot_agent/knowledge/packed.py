@@ -175,12 +175,6 @@ def open_regular(path: str | Path) -> int:
     return fd
 
 
-def split(layout: Layout, content: bytes) -> dict[str, bytes]:
-    """The packed patterns (what :class:`Packed` holds) out of the content of ``layout``'s file."""
-    bounds = layout.bounds
-    return {pid: content[bounds[i]:bounds[i + 1]] for i, pid in enumerate(layout.ids)}
-
-
 def intact(path: Path) -> bool:
     """Whether ``path`` is a regular file whose bytes still hash to the name :func:`keep` gave it."""
     digest = hashlib.sha256()
