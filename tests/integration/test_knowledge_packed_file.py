@@ -486,6 +486,24 @@ def test_a_fifo_or_symlink_at_the_files_path_is_replaced_not_read(tmp_path, plan
         assert (elsewhere / "target").read_bytes() == target_before
 
 
+def test_a_directory_at_the_files_path_is_left_alone_and_said_so(tmp_path, caplog):
+    """No file can be renamed over a directory (and what is in one is not ours to remove): the log
+    must say what really happens (the patterns in memory), where, and what the admin can do, not
+    that the directory is being replaced."""
+    name = _name_of_the_patterns_file(tmp_path)
+    path = tmp_path / name
+    path.mkdir()
+    (path / "someone's").write_text("kept")
+    with caplog.at_level(logging.INFO), in_this_process():  # the child's log records would not reach caplog
+        kb = kb_in(tmp_path)
+    assert type(kb.patterns) is packed.Packed and kb.get(SHIPPED) == KnowledgeBase(PATTERNS_DIR).get(SHIPPED)
+    assert (path / "someone's").read_text() == "kept" and files(tmp_path) == [name]  # no temporary file left
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "replacing" not in caplog.text
+    assert f"packed patterns file {path} is a directory" in warning
+    assert "kept in memory" in warning and "move or remove that directory" in warning
+
+
 @pytest.mark.parametrize("planted", ["fifo", "symlink"])
 def test_a_fifo_or_symlink_planted_before_the_open_leaves_the_patterns_in_memory(tmp_path, planted, monkeypatch,
                                                                                  caplog):
