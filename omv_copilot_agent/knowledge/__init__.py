@@ -100,6 +100,16 @@ class KnowledgeBase:
         self.patterns, self.errors = patterns, errors
         self.index = matcher.Index(self.patterns)
 
+    def close(self) -> None:
+        """Let go of the patterns and of the events (the Agent's close, at shutdown): a patterns file
+        closes as soon as no reader holds its mapping, however long something keeps this knowledge
+        base, and the cycle through ``events`` (which holds ``apply_config``) is broken. Searches
+        find nothing after it; a reload (a settings change) loads the patterns again."""
+        with self.lock:
+            self.events = None
+            self.patterns = packed.Packed({})
+            self.index = matcher.Index(self.patterns)
+
     def _repair(self, damaged: packed.Filed) -> packed.Filed | packed.Packed:
         """The patterns again, after a read found their file damaged: rebuilt once, then in memory.
 
