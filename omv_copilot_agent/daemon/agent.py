@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 
 from omv_copilot_agent import __version__, events, probes
 from omv_copilot_agent.alerts import AlertService
@@ -55,8 +56,9 @@ class Agent:
         self._cycle_lock = threading.Lock()
         self.events = Events()
         self.knowledge = KnowledgeBase.from_config(config, store=self.store, events=self.events)
-        self.alerts = AlertService(config, self.store, lambda: self.snapshot, self.knowledge)
-        self.assist = AssistService(config, self.store, self.knowledge, lambda: self.snapshot, probes.recognise)
+        latest = _latest_of(self)
+        self.alerts = AlertService(config, self.store, latest, self.knowledge)
+        self.assist = AssistService(config, self.store, self.knowledge, latest, probes.recognise)
         self.history = History(self.store)
         self.events.subscribe(events.SNAPSHOT_COLLECTED, self.alerts.on_snapshot)
         self.events.subscribe(events.SNAPSHOT_COLLECTED, self.history.on_snapshot)
@@ -129,12 +131,29 @@ class Agent:
         return redact_config(dict(self.config))
 
     def close(self) -> None:
-        """Stop collecting (kills programs a hung source waits on), then the concerns, then the store."""
+        """Stop collecting (kills programs a hung source waits on), then the concerns, then the store;
+        the knowledge base lets go of its patterns (their file closes once no reader holds them)."""
         self.collector.close()
-        for service in (self.assist, self.alerts):
+        for service in (self.assist, self.alerts, self.knowledge):
             try:
                 service.close()
             except Exception:
                 log.exception("closing %s failed", type(service).__name__)
         self.persist.close()
         self.store.close()
+
+
+def _latest_of(agent: Agent):
+    """``agent.snapshot`` at each call, holding ``agent`` weakly (None once it is gone).
+
+    Why: the services keep this getter, and a strong reference back (``lambda: self.snapshot``)
+    put the Agent in reference cycles (Agent -> its Events -> a service's handler -> the service ->
+    the getter -> Agent) that only the cycle collector frees: after the daemon's gc.freeze, never.
+    """
+    ref = weakref.ref(agent)
+
+    def latest() -> Snapshot | None:
+        owner = ref()
+        return owner.snapshot if owner is not None else None
+
+    return latest

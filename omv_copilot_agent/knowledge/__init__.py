@@ -80,25 +80,35 @@ class KnowledgeBase:
         and only where each one is comes back.
         """
         keep_dir = Path(self.data_dir) if self.data_dir and self._repairs < 2 else None
-        shipped, files, local_files, kept, spare, errors = memory.in_child(_load_patterns, self.patterns_dir,
-                                                                          self.local_dir, keep_dir)
-        for err in errors:
-            log.warning("pattern %s (%s) %s: %s", err["file"], err["pattern_id"], err["field"], err["reason"])
+        shipped, files, local_files, kept, errors = memory.in_child(_load_patterns, self.patterns_dir,
+                                                                    self.local_dir, keep_dir)
         if isinstance(kept, packed.Layout):
             try:
                 patterns = packed.Filed(kept, _repairer(self))
-            except OSError as exc:  # the file vanished or cannot be opened: keep them in memory
+            except OSError as exc:  # the file vanished or cannot be opened: parse them again, into memory
                 log.warning("packed patterns file %s unreadable (%s); keeping the patterns in memory", kept.path,
                             exc.strerror or str(exc))
-                patterns = packed.Packed(packed.split(kept, spare))
-        else:
+                shipped, files, local_files, kept, errors = memory.in_child(_load_patterns, self.patterns_dir,
+                                                                            self.local_dir, None)
+        if not isinstance(kept, packed.Layout):
             patterns = packed.Packed(kept)
-        del spare  # the file holds them now (or the in-memory patterns do)
+        for err in errors:
+            log.warning("pattern %s (%s) %s: %s", err["file"], err["pattern_id"], err["field"], err["reason"])
         self.shipped_ids = frozenset(shipped)
         self.files = {**files, **local_files}
         self.local_files = local_files
         self.patterns, self.errors = patterns, errors
         self.index = matcher.Index(self.patterns)
+
+    def close(self) -> None:
+        """Let go of the patterns and of the events (the Agent's close, at shutdown): a patterns file
+        closes as soon as no reader holds its mapping, however long something keeps this knowledge
+        base, and the cycle through ``events`` (which holds ``apply_config``) is broken. Searches
+        find nothing after it; a reload (a settings change) loads the patterns again."""
+        with self.lock:
+            self.events = None
+            self.patterns = packed.Packed({})
+            self.index = matcher.Index(self.patterns)
 
     def _repair(self, damaged: packed.Filed) -> packed.Filed | packed.Packed:
         """The patterns again, after a read found their file damaged: rebuilt once, then in memory.
@@ -234,13 +244,12 @@ def _repairer(kb: KnowledgeBase):
 
 
 def _load_patterns(patterns_dir: Path, local_dir: Path | None, keep_dir: Path | None):
-    """(shipped pattern ids, their files, overlay files, the merged patterns packed, spare, errors).
+    """(shipped pattern ids, their files, overlay files, the merged patterns packed, errors).
 
-    With ``keep_dir`` the packed patterns are put in its patterns file and their packed.Layout is
-    returned, with ``spare``: the file's content in one bytes object, for the caller to keep them
-    in memory should it fail to open the file (packed.split), never to parse them again; it drops
-    it once the file is open. A file that cannot be written: the packed patterns themselves, and
-    ``spare`` None.
+    With ``keep_dir`` the packed patterns are put in its patterns file and only their packed.Layout
+    (where each one is) is returned: the patterns themselves never cross to the caller. Should the
+    caller then fail to open the file (another process removed it in between: rare), it parses them
+    again without ``keep_dir``. A file that cannot be written: the packed patterns themselves.
     """
     shipped, files, errors = loader.load_files(patterns_dir)
     patterns = dict(shipped)
@@ -253,14 +262,12 @@ def _load_patterns(patterns_dir: Path, local_dir: Path | None, keep_dir: Path | 
     loader.check_related(patterns, labels, errors)
     blobs = packed.pack(patterns)
     kept: packed.Layout | dict[str, bytes] = blobs
-    spare: bytes | None = None
     if keep_dir is not None and keep_dir.is_dir():  # not there: a CLI run before the daemon ever started
         try:
             kept = packed.keep(keep_dir, blobs)
-            spare = b"".join(blobs.values())
         except OSError as exc:  # e.g. a CLI user who may not write the daemon's data dir: no error of theirs
             log.info("cannot keep the packed patterns in %s (%s); keeping them in memory", keep_dir, exc)
-    return list(shipped), files, local_files, kept, spare, errors
+    return list(shipped), files, local_files, kept, errors
 
 
 def _settings(knowledge: dict, data_dir) -> dict:

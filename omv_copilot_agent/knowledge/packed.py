@@ -116,8 +116,8 @@ def keep(directory: Path, packed: dict[str, bytes]) -> Layout:
     one. Older patterns files are removed afterwards: a process still reading one keeps its open
     descriptor (:class:`Filed`), and one that had not opened it yet keeps its patterns in memory.
     The temporary file of a write that died is removed once it is stale (:data:`STALE_TMP_S`),
-    never while another process may still be writing it. Raises OSError (the caller keeps the
-    patterns in memory instead).
+    never while another process may still be writing it. A directory at the file's path is left as it
+    is (logged: no file can replace it). Raises OSError (the caller keeps the patterns in memory instead).
     """
     ids, bounds, digests, digest = list(packed), array("I", [0]), bytearray(), hashlib.sha256()
     for blob in packed.values():
@@ -126,7 +126,13 @@ def keep(directory: Path, packed: dict[str, bytes]) -> Layout:
         digest.update(blob)
     path = directory / f"{PREFIX}{digest.hexdigest()[:32]}{SUFFIX}"
     if not intact(path):
-        _write(path, packed.values())
+        try:
+            _write(path, packed.values())
+        except IsADirectoryError:  # no rename replaces a directory, and what is in one is not ours to remove
+            log.warning("packed patterns file %s is a directory, which no file can replace: the patterns are kept "
+                        "in memory instead (on every start until it is gone); move or remove that directory, "
+                        "then restart the daemon to keep them in the file", path)
+            raise
     for old in directory.glob(f"{PREFIX}*{SUFFIX}"):
         if old != path:
             old.unlink(missing_ok=True)
@@ -167,18 +173,12 @@ def open_regular(path: str | Path) -> int:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
-            raise NotRegular(errno.EINVAL, f"{kind}, not read", str(path))
+            raise NotRegular(errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL, f"{kind}, not read", str(path))
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
         raise
     return fd
-
-
-def split(layout: Layout, content: bytes) -> dict[str, bytes]:
-    """The packed patterns (what :class:`Packed` holds) out of the content of ``layout``'s file."""
-    bounds = layout.bounds
-    return {pid: content[bounds[i]:bounds[i + 1]] for i, pid in enumerate(layout.ids)}
 
 
 def intact(path: Path) -> bool:
@@ -189,7 +189,8 @@ def intact(path: Path) -> bool:
             while chunk := f.read(_CHUNK):
                 digest.update(chunk)
     except NotRegular as exc:
-        log.warning("packed patterns file %s is %s; replacing it with a file of the patterns", path, exc.strerror)
+        if exc.errno != errno.EISDIR:  # a directory cannot be replaced: keep() says what happens instead
+            log.warning("packed patterns file %s is %s; replacing it with a file of the patterns", path, exc.strerror)
         return False
     except OSError:
         return False

@@ -119,15 +119,22 @@ def phrase_synonyms(text: str) -> list[tuple[list[str], list[str]]]:
             for phrase in SYNONYMS if " " in phrase and SYNONYMS[phrase] and f" {phrase} " in padded]
 
 
+def _words(lowered: str) -> list[str]:
+    """The words of ``lowered`` (text :func:`_lower` or :func:`expand` made), stop words left out,
+    unstemmed: the one tokenising :func:`tokens` and :func:`typed_words` share, so the word a
+    typo is judged on is always the word its token was stemmed from."""
+    return [t for t in _TOKEN.findall(lowered) if t not in STOPWORDS]
+
+
 def tokens(text: str, *, synonyms: bool = True) -> list[str]:
-    raw = expand(text) if synonyms else _lower(text)
-    return [stem(t) for t in _TOKEN.findall(raw) if t not in STOPWORDS]
+    return [stem(t) for t in _words(expand(text) if synonyms else _lower(text))]
 
 
 def typed_words(text: str) -> dict[str, str]:
-    """stem -> the word as typed, for the words of ``text``: a typo is judged on what was typed
-    ('acces' is one letter from 'access' though its stem 'acce' is two)."""
-    return {stem(t): t for t in _TOKEN.findall(_lower(text)) if t not in STOPWORDS}
+    """stem -> the word as typed, for the words of ``text`` (those ``tokens(text, synonyms=False)``
+    stems): a typo is judged on what was typed ('acces' is one letter from 'access' though its
+    stem 'acce' is two)."""
+    return {stem(t): t for t in _words(_lower(text))}
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:

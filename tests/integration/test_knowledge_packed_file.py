@@ -209,8 +209,9 @@ def test_another_process_s_write_in_progress_is_left_alone(tmp_path):
 
 def test_a_file_removed_before_it_is_opened_leaves_the_patterns_in_memory(tmp_path, monkeypatch, caplog):
     """Another process's keep() may remove this one's file between its write and its open (the
-    daemon reading it already keeps its descriptor): the patterns are then served from memory,
-    parsed once (a parse is ~2 s of CPU, and at run time it happens in the daemon itself)."""
+    daemon reading it already keeps its descriptor): the patterns are then parsed again and served
+    from memory. A second parse (~2 s of CPU) on this rare path is what spares every other load
+    carrying the file's content back from the start-up child."""
     parsed, real_parse = [], loader.load_files
 
     def counting(directory, *args, **kw):
@@ -229,10 +230,32 @@ def test_a_file_removed_before_it_is_opened_leaves_the_patterns_in_memory(tmp_pa
     with caplog.at_level(logging.WARNING), in_this_process():
         kb = kb_in(tmp_path)
     assert type(kb.patterns) is packed.Packed and "keeping the patterns in memory" in caplog.text
-    assert parsed == [PATTERNS_DIR]
+    assert parsed == [PATTERNS_DIR, PATTERNS_DIR]  # parsed again, not kept from the first parse
+    assert files(tmp_path) == []  # the second parse kept them in memory: it wrote no file to lose again
     plain = KnowledgeBase(PATTERNS_DIR)
     assert list(kb.patterns) == list(plain.patterns) and all(kb.get(pid) == plain.get(pid) for pid in plain.patterns)
     assert kb.search("my raid is degraded", limit=1)[0].pattern_id == SHIPPED
+
+
+def test_a_load_brings_back_where_the_patterns_are_not_their_content(tmp_path, monkeypatch):
+    """The start-up child sends back only each pattern's place in the file (ids, bounds, digests):
+    the file's ~0.5 MB never crosses the pipe, nor sits in the daemon's heap while it loads."""
+    from omv_copilot_agent import memory
+
+    answers, real = [], memory.in_child
+
+    def measured(fn, *args):
+        answer = real(fn, *args)
+        answers.append(len(pickle.dumps(answer)))
+        return answer
+
+    monkeypatch.setattr(memory, "in_child", measured)
+    for _ in range(2):  # the load that writes the file, and a restart's that reuses it
+        kb = kb_in(tmp_path)
+        assert isinstance(kb.patterns, packed.Filed)
+    (name,) = files(tmp_path)
+    size = (tmp_path / name).stat().st_size
+    assert len(answers) == 2 and max(answers) < size // 4, (answers, size)
 
 
 def test_an_edit_through_the_api_is_served_from_the_new_file(live_server, tmp_path):
@@ -461,6 +484,24 @@ def test_a_fifo_or_symlink_at_the_files_path_is_replaced_not_read(tmp_path, plan
     assert stat.S_ISREG(mode) and packed.intact(path)  # a regular file of the patterns in its place
     if planted == "symlink":
         assert (elsewhere / "target").read_bytes() == target_before
+
+
+def test_a_directory_at_the_files_path_is_left_alone_and_said_so(tmp_path, caplog):
+    """No file can be renamed over a directory (and what is in one is not ours to remove): the log
+    must say what really happens (the patterns in memory), where, and what the admin can do, not
+    that the directory is being replaced."""
+    name = _name_of_the_patterns_file(tmp_path)
+    path = tmp_path / name
+    path.mkdir()
+    (path / "someone's").write_text("kept")
+    with caplog.at_level(logging.INFO), in_this_process():  # the child's log records would not reach caplog
+        kb = kb_in(tmp_path)
+    assert type(kb.patterns) is packed.Packed and kb.get(SHIPPED) == KnowledgeBase(PATTERNS_DIR).get(SHIPPED)
+    assert (path / "someone's").read_text() == "kept" and files(tmp_path) == [name]  # no temporary file left
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "replacing" not in caplog.text
+    assert f"packed patterns file {path} is a directory" in warning
+    assert "kept in memory" in warning and "move or remove that directory" in warning
 
 
 @pytest.mark.parametrize("planted", ["fifo", "symlink"])
