@@ -347,6 +347,9 @@ READ_BY_AUTHORS = {
     # s9-kbC grepped the local docs/various/advset.rst for one line (where OMV_* variables live) before the guard
     # said held-out; nothing of it is used
     "https://docs.openmediavault.org/en/latest/various/advset.html",
+    # tenth session: s10-kbC's search for macOS SMB classes showed an excerpt of this before the guard said
+    # held-out; not used or cited, and no macOS SMB pattern was written after it
+    "https://github.com/openmediavault/openmediavault/issues/1393",
 }
 
 
