@@ -347,6 +347,10 @@ READ_BY_AUTHORS = {
     # s9-kbC grepped the local docs/various/advset.rst for one line (where OMV_* variables live) before the guard
     # said held-out; nothing of it is used
     "https://docs.openmediavault.org/en/latest/various/advset.html",
+    # tenth session: s10-kbE's rsnapshot search showed excerpts of these before the guard said held-out;
+    # not used or cited
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-rsnapshot/issues/2",
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-rsnapshot/issues/25",
 }
 
 
