@@ -350,6 +350,11 @@ READ_BY_AUTHORS = {
     # tenth session: s10-kbC's search for macOS SMB classes showed an excerpt of this before the guard said
     # held-out; not used or cited, and no macOS SMB pattern was written after it
     "https://github.com/openmediavault/openmediavault/issues/1393",
+
+    # tenth session: s10-kbE's rsnapshot search showed excerpts of these before the guard said held-out;
+    # not used or cited
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-rsnapshot/issues/2",
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-rsnapshot/issues/25",
 }
 
 
