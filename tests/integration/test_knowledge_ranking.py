@@ -129,10 +129,12 @@ def test_bench_script_runs_and_prints_its_table():
 #: Eighth session (313 patterns; batch 3's 12 tuned cases added, none of them with a pattern written from it):
 #: 0.376 / 0.752 on 133. Ninth session (334 patterns): 0.383 / 0.767 (51 / 102 of 133). Without the design
 #: patterns' exception in evalset.written_from it would read 41 / 95 (see there).
-UNSEEN_FLOORS = {"fix_top1": 0.38, "relevant_top3": 0.76}
+#: Tenth session (344 patterns): 52 / 102.
+UNSEEN_FLOORS = {"fix_top1": 0.39, "relevant_top3": 0.76}
 #: The same with the design's patterns left out too when they cite the case (rank-unseen's "strict"
-#: line, tenth session: 41 / 96 of 133): the reading no design-pattern extension can lift.
-STRICT_FLOORS = {"fix_top1": 0.30, "relevant_top3": 0.72}
+#: line, tenth session: 41 / 96 of 133 at its start, 43 / 97 after its merges): the reading no
+#: design-pattern extension can lift.
+STRICT_FLOORS = {"fix_top1": 0.32, "relevant_top3": 0.72}
 
 
 def test_ranking_of_problems_it_has_not_seen_holds_its_floor(kb):
