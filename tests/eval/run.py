@@ -106,6 +106,10 @@ class KbOnlyAnswerer:
         self._tmp.cleanup()
 
 
+NOT_ADVICE = ("sources", "related_patterns")
+_NOT_ADVICE_BLOCK = re.compile(r"^(?:%s):(?:[ \t]*\[.*\])?[ \t]*\n(?:[ \t-].*\n|[ \t]*\n)*" % "|".join(NOT_ADVICE), re.M)
+
+
 def pattern_text_of(kb, pattern_id: str) -> str:
     """What a pattern says, lower case: its YAML file, or its parsed form when the file holds other
     patterns too (their words must not count as this pattern's) or cannot be read."""
@@ -117,7 +121,11 @@ def pattern_text_of(kb, pattern_id: str) -> str:
         except Exception:  # an unreadable file: judge the parsed form
             text = None
     if not text:
-        text = json.dumps(kb.get(pattern_id) or {}, ensure_ascii=False)
+        parsed = {k: v for k, v in (kb.get(pattern_id) or {}).items() if k not in NOT_ADVICE}
+        text = json.dumps(parsed, ensure_ascii=False)
+    # Where a pattern comes from and which others it links are no advice: a fix key met by a
+    # thread's URL or a related pattern's id ("pseudo" in nfs-v4-pseudo-root-options) is not a fix.
+    text = _NOT_ADVICE_BLOCK.sub("", text)
     # A file's diagnostics name probes and their parameters; judge them as users see them (name and command).
     shown = "".join(f"- name: {d.get('name', '')}\n  command: {d.get('command', '')}\n"
                     for d in (kb.get(pattern_id) or {}).get("diagnostics", []))

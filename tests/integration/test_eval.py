@@ -38,7 +38,9 @@ FLOORS = {
     # tenth session: context 0.95 -> 0.94. omv-384 (a storage pattern at 0.91 against two service ones at 0.40 and
     # 0.35) flipped with each of three unrelated new storage patterns alone (s10-kbD: mergerfs SQLite, TRIM), so the
     # ratchet was blocking coverage on one vote margin. The router's own measure is the context CV below (no lowering).
-    "tuned": {"fix_top1": 0.99, "relevant_top3": 1.0, "context_ok": 0.94, "off_topic_handled": 1.0},
+    # eleventh session: fix@1 0.99 -> 0.98. The judge no longer reads a pattern's sources: and related_patterns:
+    # (run.NOT_ADVICE): omv-1306's fix key had been met only by a related pattern's id (131/133).
+    "tuned": {"fix_top1": 0.98, "relevant_top3": 1.0, "context_ok": 0.94, "off_topic_handled": 1.0},
     # 0.416 -> 0.40 after kbA's 13 storage patterns, -> 0.45 after kbB's 16 services/network ones, -> 0.466 after kbD's 8 plugin ones
     # (merged on the tuned split's evidence; the held-out split decides no merge)
     # relevant@3 0.866 -> 0.85 after kbC's 8 access/performance/power patterns (one case)
@@ -66,7 +68,10 @@ FLOORS = {
     # (with it unseen relevant@3 98 vs 102 of 133, tuned context 126 vs 127); with it the held-out ECE read 0.109.
     # Tenth session (344 patterns; merged on tuned evidence, read after the merges): fix@1 41 -> 42, relevant@3
     # 80 -> 81, context 70 -> 71, off-topic 11/11.
-    "heldout": {"fix_top1": 0.43, "relevant_top3": 0.835, "context_ok": 0.73, "off_topic_handled": 1.0},
+    # Eleventh session, the judge's change alone (no pattern changed; sources: and related_patterns: are no
+    # advice), read after it: fix@1 42 -> 41, relevant@3 81 -> 78, context 71 -> 69 (the refit on the new labels
+    # raised the floor 0.100 -> 0.131), off-topic 11/11, ECE 0.095. A change of measure, not of ranking.
+    "heldout": {"fix_top1": 0.42, "relevant_top3": 0.80, "context_ok": 0.71, "off_topic_handled": 1.0},
 }
 #: The right context on the tuned split with each case's own patterns left out (run.py --context-cv):
 #: what a held-out question meets. 0.669 with the top pattern alone deciding; 0.752 with the word model,
@@ -76,7 +81,9 @@ FLOORS = {
 #: -> 0.760 with the router's general rule and smoothing 0.2 (0.769 after merging main's 263 patterns).
 #: Eighth session, batch 3 added (133 tuned cases): 0.774.
 #: Ninth session (334 patterns): 0.789 (105/133).
-CONTEXT_CV_FLOOR = 0.79  # tenth session: 106/133 (0.797)
+#: Eleventh session: 105/133 (0.789) when the judge stopped reading sources: and related_patterns: (the
+#: refit on its labels moved the floor and the calibration the router's vote reads).
+CONTEXT_CV_FLOOR = 0.78  # tenth session: 106/133 (0.797); eleventh: 105/133
 # ECE: tools/fit-relevance ships a Platt map (fit on the tuned questions ranked WITHOUT the patterns
 # written from their own source) only when grouped cross-validation on the tuned split says it
 # calibrates unseen problems better than the pair model's own probability; since the fifth session
@@ -220,6 +227,32 @@ def test_pattern_text_is_that_patterns_own_words():
     assert "omv-firstaid" not in run.pattern_text_of(kb, "pair-1")
     assert '"raid"' in run.pattern_text_of(kb, "pair-1")
     assert run.pattern_text_of(kb, "gone") == "{}"
+
+
+def test_sources_and_related_patterns_are_not_advice():
+    """A fix key met only by a thread's URL or a related pattern's id is no fix (kbC: 'pseudo' was met by
+    related_patterns: [nfs-v4-pseudo-root-options]); the rest of the file is judged as before."""
+    class StubKb:
+        files = {"p": "p.yaml", "q": "q.yaml", "q2": "q.yaml"}
+        text_of = {"p.yaml": ("id: p\nsources: [https://github.com/openmediavault/openmediavault/issues/1306]\n"
+                              "related_patterns:\n  - nfs-v4-pseudo-root-options\n\n  - vlan-interface-problems\n"
+                              "solutions:\n  - action: set the MTU\n")}
+        parsed = {"q": {"id": "q", "sources": ["https://x/pseudo"], "related_patterns": ["pseudo-root"],
+                        "solutions": [{"action": "export fsid=0"}]}}
+
+        def text(self, pid):
+            return self.text_of[self.files[pid]]
+
+        def get(self, pid):
+            return self.parsed.get(pid)
+
+    kb = StubKb()
+    text = run.pattern_text_of(kb, "p")
+    assert text == "id: p\nsolutions:\n  - action: set the mtu\n"
+    assert not run.satisfies(text, [["pseudo"]]) and not run.satisfies(text, [["1306"]])
+    assert run.satisfies(text, [["mtu"]])
+    parsed = run.pattern_text_of(kb, "q")  # a file holding two patterns: judged by the parsed form
+    assert "pseudo" not in parsed and "fsid=0" in parsed
 
 
 # A case's fix_keys may hold in at most this share of the shipped patterns, its relevant keys in

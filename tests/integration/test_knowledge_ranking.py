@@ -129,12 +129,14 @@ def test_bench_script_runs_and_prints_its_table():
 #: Eighth session (313 patterns; batch 3's 12 tuned cases added, none of them with a pattern written from it):
 #: 0.376 / 0.752 on 133. Ninth session (334 patterns): 0.383 / 0.767 (51 / 102 of 133). Without the design
 #: patterns' exception in evalset.written_from it would read 41 / 95 (see there).
-#: Tenth session (344 patterns): 52 / 102.
-UNSEEN_FLOORS = {"fix_top1": 0.39, "relevant_top3": 0.76}
+#: Tenth session (344 patterns): 52 / 102. Eleventh: 51 / 96 when the judge stopped reading a pattern's
+#: sources: and related_patterns: (tests/eval/run.py NOT_ADVICE; lowered for a change of measure: without the
+#: floor 52 / 113, and the refit on the new labels raised the floor 0.100 -> 0.131).
+UNSEEN_FLOORS = {"fix_top1": 0.38, "relevant_top3": 0.72}
 #: The same with the design's patterns left out too when they cite the case (rank-unseen's "strict"
 #: line, tenth session: 41 / 96 of 133 at its start, 43 / 97 after its merges): the reading no
-#: design-pattern extension can lift.
-STRICT_FLOORS = {"fix_top1": 0.32, "relevant_top3": 0.72}
+#: design-pattern extension can lift. Eleventh session, the stricter judge: 40 / 89.
+STRICT_FLOORS = {"fix_top1": 0.30, "relevant_top3": 0.66}
 
 
 def test_ranking_of_problems_it_has_not_seen_holds_its_floor(kb):
