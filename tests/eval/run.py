@@ -363,6 +363,12 @@ READ_BY_AUTHORS = {
     # not used or cited
     "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-rsnapshot/issues/2",
     "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-rsnapshot/issues/25",
+    # eleventh session: s11-kbA's search for omv-mkconf threads showed an excerpt of this (OMV_* variables ignored
+    # until 'omv-salt stage run prepare') before the guard said held-out; not used or cited
+    "https://github.com/openmediavault/openmediavault/issues/434",
+    # eleventh session: s11-kbA's search for the HSTS class showed an excerpt of this (an error after enabling SSL in
+    # the Workbench) before the guard said held-out; not used or cited, no pattern was changed after it
+    "https://github.com/openmediavault/openmediavault/issues/463",
 }
 
 
