@@ -11,7 +11,7 @@ into one list of eight checks helps nobody). When nothing matched, it says so pl
 
 from __future__ import annotations
 
-from omv_copilot_agent.assist import parse
+from omv_copilot_agent.assist import parse, router
 from omv_copilot_agent.knowledge import diagnostics, fill
 
 #: Generic next questions per specialist context when no pattern matched.
@@ -57,7 +57,7 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
     ``snapshot`` where that is unambiguous (``params``), and name the ones still needed (``needs``).
     """
     if not matches:
-        return _no_pattern(context, signals, reason)
+        return _no_pattern(context, signals, reason, snapshot)
     top, related = matches[0], matches[1:]
     pattern = top.get("pattern") or {}
     causes = [{"cause": c, "likelihood": likelihood(top["score"] * (1.0 if i == 0 else 0.8))}
@@ -96,13 +96,33 @@ def _diagnostic(diag: dict, top: dict, filled: dict[str, str]) -> dict:
     return row
 
 
-def _no_pattern(context: str, signals: list[dict], reason: str) -> dict:
-    """An honest answer when no pattern is relevant: what was checked, what to try next."""
+def signal_context(signal: dict) -> str | None:
+    """The specialist context of a pattern the box's state points to (its own ``context:``, else its category's)."""
+    return signal.get("context") or router.CATEGORY_CONTEXT.get(signal.get("category") or "")
+
+
+def _no_pattern(context: str, signals: list[dict], reason: str, snapshot=None) -> dict:
+    """An honest answer when no pattern is relevant: what was checked, what to try next.
+
+    The box's state is said only where it bears on the question: the problems it points to in the
+    question's own specialist context. "What's a good movie tonight" on a busy box got "the box
+    currently shows: Disk I/O bottleneck; High CPU usage", and "are my disks healthy" on a box with
+    a degraded array got that array as "unrelated to the question".
+    """
     lines = [f"Knowledge-base answer ({reason}).",
              "I have no pattern for this question: none of the knowledge base's patterns matches its words closely enough."]
-    if signals:
-        lines.append("Unrelated to the question, the box currently shows: "
-                     + "; ".join(s["title"] for s in signals[:3]) + " (see the Dashboard).")
+    bearing = [s for s in signals if context in FOLLOW_UPS and context != "general" and signal_context(s) == context]
+    if snapshot is None:
+        lines.append("Checked: the question against every pattern; this box's state has not been read yet.")
+    elif bearing:
+        lines.append(f"Checked: the question against every pattern, and this box's latest state, which points to "
+                     f"{context} problems that may bear on it: " + "; ".join(s["title"] for s in bearing[:3])
+                     + " (see the Dashboard).")
+    elif context != "general":
+        lines.append(f"Checked: the question against every pattern, and this box's latest state: nothing in it "
+                     f"points to a known {context} problem.")
+    else:
+        lines.append("Checked: the question against every pattern.")
     lines.append("Try naming the service, disk or share involved and the exact error message. "
                  "With an LLM provider configured (Settings → Assistant), Co-Pilot can also reason about "
                  "questions no pattern covers, using this box's state.")

@@ -54,3 +54,42 @@ def test_a_strong_best_match_keeps_the_seed_rule():
     assert kb_answer.confidence([0.96, 0.5]) == 0.96  # seed 0.98, at most the best match
     assert kb_answer.confidence([0.62, 0.6]) == 0.62  # seed 1.11 -> capped, then at most the best match
     assert kb_answer.confidence([]) == 0.5
+
+
+# -- the answer with no pattern: the box's state only where it bears on the question -------------
+
+def _box_titles(agent):
+    """The titles of the patterns the fixture box's state points to (its degraded md0 among them)."""
+    return [m.title for m in agent.knowledge.signals(agent.snapshot)[:5]]
+
+
+def test_an_off_topic_question_gets_no_box_state(agent, monkeypatch):
+    """The fixture box has a degraded array: a question about films is not about it."""
+    _stub_search(agent, monkeypatch, [])
+    answer = agent.assist.ask("what's a good movie to watch tonight", mode="kb_only")
+    assert answer["context"] == "general" and answer["confidence_label"] == "low"
+    text = answer["analysis"]
+    assert "I have no pattern for this question" in text and "LLM provider" in text
+    assert not any(title in text for title in _box_titles(agent)), text
+    assert "Checked: the question against every pattern." in text
+
+
+def test_a_storage_question_without_pattern_gets_the_storage_state_as_bearing(agent, monkeypatch):
+    _stub_search(agent, monkeypatch, [])
+    answer = agent.assist.ask("are my disks healthy", mode="kb_only")
+    assert answer["context"] == "storage"
+    text = answer["analysis"]
+    assert "Unrelated to the question" not in text
+    storage = [m.title for m in agent.knowledge.signals(agent.snapshot)[:5]
+               if kb_answer.signal_context({"category": m.category, "context": m.pattern.get("context")}) == "storage"]
+    assert storage and storage[0] in text and "may bear on it" in text, text
+
+
+def test_no_pattern_and_no_snapshot_says_the_state_was_not_read(make_config, monkeypatch):
+    agent = make_agent(make_config, snapshot=False)
+    try:
+        _stub_search(agent, monkeypatch, [])
+        answer = agent.assist.ask("are my disks healthy", mode="kb_only")
+        assert "this box's state has not been read yet" in answer["analysis"]
+    finally:
+        agent.close()
