@@ -67,8 +67,13 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
     actions = [{"action": s.get("action", ""), "command": s.get("command") or "", "risk": str(s.get("risk", "unknown")),
                 "explanation": s.get("explanation", "")}
                for s in sorted(pattern.get("solutions") or [], key=lambda s: s.get("priority", 99))[:MAX_ACTIONS]]
-    lines = [f"Knowledge-base answer ({reason}).",
-             f"Best match: {top['title']} (score {top['score']:.2f}, pattern {top['pattern_id']})."]
+    lines = [f"Knowledge-base answer ({reason})."]
+    if likelihood(top["score"]) == "low":  # a weak best match is offered as one, not as the answer
+        lines.append(f"No pattern matches this question well; the closest is a weak match: {top['title']} "
+                     f"(score {top['score']:.2f}, pattern {top['pattern_id']}). Check that its typical symptoms "
+                     "below are what you see before you follow its advice.")
+    else:
+        lines.append(f"Best match: {top['title']} (score {top['score']:.2f}, pattern {top['pattern_id']}).")
     if related:
         lines.append("Related: " + "; ".join(f"{m['title']} ({m['pattern_id']})" for m in related) + ".")
     bearing = [s for s in signals if s["pattern_id"] in {m["pattern_id"] for m in matches}]

@@ -93,3 +93,21 @@ def test_no_pattern_and_no_snapshot_says_the_state_was_not_read(make_config, mon
         assert "this box's state has not been read yet" in answer["analysis"]
     finally:
         agent.close()
+
+
+# -- a weak best match is said to be weak ----------------------------------------------------------
+
+def test_a_weak_best_match_is_offered_as_weak_not_as_the_answer(agent, monkeypatch):
+    """"is my raid ok" -> "Best match: Guest access to a public SMB share is refused (score 0.16)" with
+    its causes and actions as if they were the answer."""
+    _stub_search(agent, monkeypatch, [("smb-guest-share-access", 0.16), ("mdadm-degraded", 0.15)])
+    text = agent.assist.ask("is my raid ok", mode="kb_only")["analysis"]
+    assert "Best match" not in text
+    assert "No pattern matches this question well" in text and "weak match" in text and "smb-guest-share-access" in text
+    assert "typical symptoms" in text
+
+
+def test_a_good_best_match_is_the_best_match(agent, monkeypatch):
+    _stub_search(agent, monkeypatch, [("mdadm-degraded", 0.45), ("zfs-pool-degraded", 0.2)])
+    text = agent.assist.ask("my raid is degraded", mode="kb_only")["analysis"]
+    assert "Best match: " in text and "weak" not in text
