@@ -75,7 +75,9 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
     else:
         lines.append(f"Best match: {top['title']} (score {top['score']:.2f}, pattern {top['pattern_id']}).")
     if related:
-        lines.append("Related: " + "; ".join(f"{m['title']} ({m['pattern_id']})" for m in related) + ".")
+        # ids only: every client lists the matched patterns with their titles and scores (the CLI under
+        # "Matched patterns", the web UI as chips); five titles here again made the analysis ~900 characters
+        lines.append("Related: " + ", ".join(m["pattern_id"] for m in related) + " (see Matched patterns).")
     bearing = [s for s in signals if s["pattern_id"] in {m["pattern_id"] for m in matches}]
     if bearing:
         lines.append("The box's state bears on this: " + "; ".join(s["title"] for s in bearing[:3]) + ".")

@@ -134,8 +134,10 @@ def render(a: dict) -> str:
             if r.get("explanation"):
                 out.append(f"      {r['explanation']}")
     if a.get("matched_patterns"):
+        kb = a.get("mode") == "kb_only"  # the answer is the first one's; the others are related links
         out += ["", "Matched patterns"] + [f"  - {m['pattern_id']}: {m['title']} (score {m['score']:.2f})"
-                                           for m in a["matched_patterns"]]
+                                           + ((" - the answer above" if i == 0 else " - related") if kb else "")
+                                           for i, m in enumerate(a["matched_patterns"])]
     if a.get("follow_up_questions"):
         out += ["", "Follow-up questions"] + [f"  - {q}" for q in a["follow_up_questions"]]
     out += ["", f"conversation {a.get('conversation_id')} · trace {a.get('trace_id')}"]

@@ -111,3 +111,23 @@ def test_a_good_best_match_is_the_best_match(agent, monkeypatch):
     _stub_search(agent, monkeypatch, [("mdadm-degraded", 0.45), ("zfs-pool-degraded", 0.2)])
     text = agent.assist.ask("my raid is degraded", mode="kb_only")["analysis"]
     assert "Best match: " in text and "weak" not in text
+
+
+# -- the related matches once, not twice -------------------------------------------------------------
+
+def test_related_matches_are_named_once_by_id_in_the_analysis(agent, monkeypatch):
+    """Five related titles in the analysis repeated what every client lists under Matched patterns:
+    "wiped both old raid disks..." got a 900-character analysis paragraph."""
+    from omv_copilot_agent.cli.ask import render
+
+    related = [("mdadm-degraded", 0.27), ("disk-in-use-cannot-format-or-wipe", 0.23), ("mdadm-replace-disk-grow-remove", 0.2)]
+    _stub_search(agent, monkeypatch, [("capacity-smaller-than-expected", 0.39), *related])
+    answer = agent.assist.ask("wiped both old raid disks but md0 still has the old ext4", mode="kb_only")
+    text = answer["analysis"]
+    assert all(pid in text for pid, _ in related)
+    said = text.split("Related: ", 1)[1].split(". ", 1)[0]  # (the box's state may still name a related pattern it points to)
+    assert not any(agent.knowledge.patterns[pid]["title"] in said for pid, _ in related), said
+    assert len(said) < 120 and len(text) < 700, (len(said), len(text))
+    shown = render(answer).split("Matched patterns\n", 1)[1]
+    assert "capacity-smaller-than-expected" in shown.splitlines()[0] and "the answer above" in shown.splitlines()[0]
+    assert all(agent.knowledge.patterns[pid]["title"] in shown and "related" in shown for pid, _ in related)
