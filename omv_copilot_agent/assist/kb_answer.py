@@ -80,7 +80,7 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
         lines.append("Related: " + ", ".join(m["pattern_id"] for m in related) + " (see Matched patterns).")
     bearing = [s for s in signals if s["pattern_id"] in {m["pattern_id"] for m in matches}]
     if bearing:
-        lines.append("The box's state bears on this: " + "; ".join(s["title"] for s in bearing[:3]) + ".")
+        lines.append("The box's state bears on this: " + "; ".join(state_said(bearing)) + ".")
     lines += fill.none_on_box([n for d in diags for n in d.get("needs") or []], snapshot)
     symptoms = pattern.get("symptoms") or []
     explanation = ("Typical symptoms: " + "; ".join(symptoms[:3]) + ".") if symptoms else ""
@@ -103,6 +103,23 @@ def _diagnostic(diag: dict, top: dict, filled: dict[str, str]) -> dict:
     return row
 
 
+def state_said(signals: list[dict], limit: int = 3) -> list[str]:
+    """What the box's state shows, in its own measured words, for the patterns it points to.
+
+    A signal's reasons hold its findings (``finding: raid-degraded on md0: md0 is degraded (1/2 devices
+    active)``); the pattern's title ("Software RAID (mdadm) array degraded") is a topic, not what
+    this box shows, and is said only for a signal without a finding's words.
+    """
+    said: list[str] = []
+    for signal in signals:
+        words = [str(r).split(": ", 2)[2] for r in signal.get("reasons") or []
+                 if str(r).startswith("finding: ") and str(r).count(": ") >= 2]
+        for text in words or [signal["title"]]:
+            if text not in said:
+                said.append(text)
+    return said[:limit]
+
+
 def signal_context(signal: dict) -> str | None:
     """The specialist context of a pattern the box's state points to (its own ``context:``, else its category's)."""
     return signal.get("context") or router.CATEGORY_CONTEXT.get(signal.get("category") or "")
@@ -123,7 +140,7 @@ def _no_pattern(context: str, signals: list[dict], reason: str, snapshot=None) -
         lines.append("Checked: the question against every pattern; this box's state has not been read yet.")
     elif bearing:
         lines.append(f"Checked: the question against every pattern, and this box's latest state, which points to "
-                     f"{context} problems that may bear on it: " + "; ".join(s["title"] for s in bearing[:3])
+                     f"{context} problems that may bear on it: " + "; ".join(state_said(bearing))
                      + " (see the Dashboard).")
     elif context != "general":
         lines.append(f"Checked: the question against every pattern, and this box's latest state: nothing in it "

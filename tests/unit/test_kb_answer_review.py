@@ -80,9 +80,8 @@ def test_a_storage_question_without_pattern_gets_the_storage_state_as_bearing(ag
     assert answer["context"] == "storage"
     text = answer["analysis"]
     assert "Unrelated to the question" not in text
-    storage = [m.title for m in agent.knowledge.signals(agent.snapshot)[:5]
-               if kb_answer.signal_context({"category": m.category, "context": m.pattern.get("context")}) == "storage"]
-    assert storage and storage[0] in text and "may bear on it" in text, text
+    assert "which points to storage problems that may bear on it" in text, text
+    assert "Failed password" not in text  # the box's ssh finding is a security one, not a disk's
 
 
 def test_no_pattern_and_no_snapshot_says_the_state_was_not_read(make_config, monkeypatch):
@@ -131,3 +130,30 @@ def test_related_matches_are_named_once_by_id_in_the_analysis(agent, monkeypatch
     shown = render(answer).split("Matched patterns\n", 1)[1]
     assert "capacity-smaller-than-expected" in shown.splitlines()[0] and "the answer above" in shown.splitlines()[0]
     assert all(agent.knowledge.patterns[pid]["title"] in shown and "related" in shown for pid, _ in related)
+
+
+# -- the box's state in its measured words ----------------------------------------------------------
+
+def test_the_box_state_is_said_as_measured_not_as_a_pattern_title(agent, monkeypatch):
+    """"why is my nas slow right now" got "The box's state bears on this: Disk I/O bottleneck (high
+    iowait, one busy disk); High CPU usage, ..." - the titles of the patterns, not what the box
+    shows. The fixture box: md0 degraded (1/2 devices active), /dev/sdb failing SMART."""
+    _stub_search(agent, monkeypatch, [("mdadm-degraded", 0.9), ("smart-overall-failed", 0.5)])
+    text = agent.assist.ask("my raid is degraded", mode="kb_only")["analysis"]
+    said = text.split("The box's state bears on this: ", 1)[1]
+    assert "md0 is degraded (1/2 devices active)" in said and "/dev/sdb reports SMART overall health FAILED" in said
+    assert "Software RAID (mdadm) array degraded" not in said
+
+
+def test_no_pattern_storage_question_gets_the_measured_storage_state(agent, monkeypatch):
+    _stub_search(agent, monkeypatch, [])
+    text = agent.assist.ask("are my disks healthy", mode="kb_only")["analysis"]
+    assert "may bear on it: " in text and "md0 is degraded (1/2 devices active)" in text, text
+
+
+def test_state_said_keeps_each_fact_once_and_falls_back_to_the_title():
+    signals = [{"title": "A", "reasons": ["finding: x on md0: md0 is degraded", "words: raid"]},
+               {"title": "B", "reasons": ["finding: x on md0: md0 is degraded"]},
+               {"title": "C: a title", "reasons": []},
+               {"title": "D", "reasons": ["finding: y on ssh: 1 log line(s) like: Failed password for bernd"]}]
+    assert kb_answer.state_said(signals, limit=5) == ["md0 is degraded", "C: a title", "1 log line(s) like: Failed password for bernd"]
