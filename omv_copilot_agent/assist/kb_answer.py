@@ -29,6 +29,11 @@ FOLLOW_UPS = {
                 "When did it start, and what changed around then?"],
 }
 
+#: The snapshot's sources that tell about each specialist context: "nothing points to a storage
+#: problem" is only worth saying when they were read in full (a degraded SMART reading says nothing).
+CONTEXT_SOURCES = {"storage": ("storage", "smart"), "network": ("network",), "service": ("services", "logs"),
+                   "performance": ("system",), "security": ("logs", "omv")}
+
 #: How many checks and actions of the best match an answer shows.
 MAX_DIAGNOSTICS, MAX_ACTIONS = 5, 4
 
@@ -143,8 +148,11 @@ def _no_pattern(context: str, signals: list[dict], reason: str, snapshot=None) -
                      f"{context} problems that may bear on it: " + "; ".join(state_said(bearing))
                      + " (see the Dashboard).")
     elif context != "general":
+        unread = [f"{name} {snapshot.status(name) or 'not read'}" for name in CONTEXT_SOURCES.get(context, ())
+                  if snapshot.status(name) != "ok"]
         lines.append(f"Checked: the question against every pattern, and this box's latest state: nothing in it "
-                     f"points to a known {context} problem.")
+                     f"points to a known {context} problem"
+                     + (f" (but not all of it could be read: {', '.join(unread)})." if unread else "."))
     else:
         lines.append("Checked: the question against every pattern.")
     lines.append("Try naming the service, disk or share involved and the exact error message. "

@@ -157,3 +157,22 @@ def test_state_said_keeps_each_fact_once_and_falls_back_to_the_title():
                {"title": "C: a title", "reasons": []},
                {"title": "D", "reasons": ["finding: y on ssh: 1 log line(s) like: Failed password for bernd"]}]
     assert kb_answer.state_said(signals, limit=5) == ["md0 is degraded", "C: a title", "1 log line(s) like: Failed password for bernd"]
+
+
+def test_nothing_found_is_qualified_when_the_context_s_sources_were_not_read(make_config, monkeypatch):
+    """"are my disks healthy" on the daemon of this VM (SMART reading degraded) got "nothing in it
+    points to a known storage problem", as if the disks had been read."""
+    from omv_copilot_agent.collect.snapshot import SourceResult
+    from tests.assist_helpers import fixture_snapshot
+
+    agent = make_agent(make_config, snapshot=False)
+    try:
+        snap = fixture_snapshot()
+        snap.sources["storage"] = SourceResult(name="storage", status="ok", data={"raid": [], "zfs": []})
+        snap.sources["smart"] = SourceResult(name="smart", status="degraded", data={"disks": []}, reason="smartctl: not found")
+        agent.snapshot = snap
+        _stub_search(agent, monkeypatch, [])
+        text = agent.assist.ask("are my disks healthy", mode="kb_only")["analysis"]
+        assert "nothing in it points to a known storage problem (but not all of it could be read: smart degraded)" in text, text
+    finally:
+        agent.close()
