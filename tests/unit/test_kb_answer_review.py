@@ -127,7 +127,7 @@ def test_related_matches_are_named_once_by_id_in_the_analysis(agent, monkeypatch
     said = text.split("Related: ", 1)[1].split(". ", 1)[0]  # (the box's state may still name a related pattern it points to)
     assert not any(agent.knowledge.patterns[pid]["title"] in said for pid, _ in related), said
     assert len(said) < 120 and len(text) < 700, (len(said), len(text))
-    shown = render(answer).split("Matched patterns\n", 1)[1]
+    shown = render(answer, width=400).split("Matched patterns\n", 1)[1]
     assert "capacity-smaller-than-expected" in shown.splitlines()[0] and "the answer above" in shown.splitlines()[0]
     assert all(agent.knowledge.patterns[pid]["title"] in shown and "related" in shown for pid, _ in related)
 
@@ -176,3 +176,26 @@ def test_nothing_found_is_qualified_when_the_context_s_sources_were_not_read(mak
         assert "nothing in it points to a known storage problem (but not all of it could be read: smart degraded)" in text, text
     finally:
         agent.close()
+
+
+# -- the CLI's answer fits a terminal ---------------------------------------------------------------
+
+def test_the_cli_answer_fits_an_80_column_terminal_and_keeps_commands_whole(agent, monkeypatch):
+    """Before: 84 of the review's answer lines were longer than 200 characters (action explanations,
+    the analysis as one line), wrapping at the terminal's edge without their indent, and every check
+    of a KB answer repeated "[pattern <id>]" although all come from one pattern."""
+    from omv_copilot_agent.cli.ask import render
+
+    _stub_search(agent, monkeypatch, [("mdadm-degraded", 0.9), ("zfs-pool-degraded", 0.3)])
+    answer = agent.assist.ask("my raid is degraded", mode="kb_only")
+    text = render(answer, width=80)
+    commands = {d["command"] for d in answer["suggested_diagnostics"] if d.get("command")} | \
+               {r["command"] for r in answer["recommended_actions"] if r.get("command")}
+    assert commands and all(f"      $ {c}" in text.splitlines() for c in commands)  # whole, on their own line
+    prose = [ln for ln in text.splitlines()[1:-1] if not ln.lstrip().startswith(("$ ", "needs: "))]
+    assert max(len(ln) for ln in prose) <= 80, max(prose, key=len)
+    assert "[pattern " not in text.split("Diagnostics\n", 1)[1].split("\n\n", 1)[0]
+    # the words are all still there, only wrapped
+    flat = " ".join(text.split())
+    assert " ".join(answer["analysis"].split()) in flat
+    assert all(" ".join(r["explanation"].split()) in flat for r in answer["recommended_actions"] if r.get("explanation"))
