@@ -303,12 +303,10 @@ class Engine:
         # Patterns the state alone pointed to (a question whose words matched nothing) are shown
         # but do not make the answer more certain: how well the question was understood does.
         scores = [m["score"] for m in matches if from_text(m)]
-        kb_only = effective == "kb_only"
-        confidence = kb_answer.confidence(scores) if kb_only else parse.confidence(scores)
+        confidence = parse.confidence(scores)
         trace.step("confidence_calculation", t, inputs={"scores": scores},
                    outputs={"confidence": confidence, "label": parse.confidence_label(confidence),
-                            "rule": "0.5 + mean(scores), +0.1 if top > 0.7, cap 0.98"
-                                    + (", at most max(0.5, top) (KB answer)" if kb_only else "")})
+                            "rule": "0.5 + mean(scores), +0.1 if top > 0.7, cap 0.98"})
 
         # 9 response_assembly (risk of every command decided here, whatever the LLM or pattern claimed)
         t = point("response_assembly")

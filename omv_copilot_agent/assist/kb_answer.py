@@ -11,7 +11,7 @@ into one list of eight checks helps nobody). When nothing matched, it says so pl
 
 from __future__ import annotations
 
-from omv_copilot_agent.assist import parse, router
+from omv_copilot_agent.assist import router
 from omv_copilot_agent.knowledge import diagnostics, fill
 
 #: Generic next questions per specialist context when no pattern matched.
@@ -40,19 +40,6 @@ MAX_DIAGNOSTICS, MAX_ACTIONS = 5, 4
 
 def likelihood(score: float) -> str:
     return "high" if score >= 0.7 else "medium" if score >= 0.4 else "low"
-
-
-def confidence(scores: list[float]) -> float:
-    """A KB answer's confidence: the seed rule (``parse.confidence``), never above its best match's score.
-
-    Why: the answer advises from the best match alone, and a match's score is its calibrated chance
-    of holding the fix. The seed rule averages in 0.5, so a best match at 0.16 ("is my raid ok"
-    matching an SMB guest pattern) read as 65 % (medium): more sure than "I have no pattern" while
-    its advice is most likely wrong. Below 0.5 it stays at the no-pattern answer's 0.5 (low).
-    ``scores`` are the question's text matches, best first (as the engine passes them).
-    """
-    seed = parse.confidence(scores)
-    return seed if not scores else round(min(seed, max(0.5, max(scores))), 4)
 
 
 def compose(query: str, context: str, matches: list[dict], signals: list[dict], reason: str, snapshot=None) -> dict:

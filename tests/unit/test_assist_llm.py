@@ -139,7 +139,7 @@ def test_no_provider_is_kb_only_and_useful(agents):
     assert any(d["pattern_id"] == "mdadm-degraded" for d in answer["suggested_diagnostics"])
     assert answer["follow_up_questions"]
     scores = [m["score"] for m in answer["matched_patterns"]]
-    from omv_copilot_agent.assist.kb_answer import confidence  # the seed rule, at most the best match's score
+    from omv_copilot_agent.assist.parse import confidence
 
     assert answer["confidence"] == confidence(scores)
 
