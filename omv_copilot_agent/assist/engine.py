@@ -190,7 +190,8 @@ class Engine:
         else:
             try:
                 matches = [m.to_dict(with_pattern=True) for m in kb.search(about, snapshot, limit=5)]
-                signals = [m.to_dict() for m in kb.signals(snapshot)[:5]] if snapshot is not None else []
+                signals = [{**m.to_dict(), "context": router.pattern_context(m.pattern, m.category)}
+                           for m in kb.signals(snapshot)[:5]] if snapshot is not None else []
                 if context not in router.CONTEXTS:  # matched patterns know the context better than the words alone
                     chosen, details = router.by_pattern(chosen, details, [m for m in matches if from_text(m)])
                 trace.step("pattern_matching", t, outputs={"matched": [[m["pattern_id"], m["score"]] for m in matches],

@@ -11,6 +11,7 @@ into one list of eight checks helps nobody). When nothing matched, it says so pl
 
 from __future__ import annotations
 
+from omv_copilot_agent.assist import router
 from omv_copilot_agent.knowledge import diagnostics, fill
 
 #: Generic next questions per specialist context when no pattern matched.
@@ -28,6 +29,11 @@ FOLLOW_UPS = {
                 "When did it start, and what changed around then?"],
 }
 
+#: The snapshot's sources that tell about each specialist context: "nothing points to a storage
+#: problem" is only worth saying when they were read in full (a degraded SMART reading says nothing).
+CONTEXT_SOURCES = {"storage": ("storage", "smart"), "network": ("network",), "service": ("services", "logs"),
+                   "performance": ("system",), "security": ("logs", "omv")}
+
 #: How many checks and actions of the best match an answer shows.
 MAX_DIAGNOSTICS, MAX_ACTIONS = 5, 4
 
@@ -43,7 +49,7 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
     ``snapshot`` where that is unambiguous (``params``), and name the ones still needed (``needs``).
     """
     if not matches:
-        return _no_pattern(context, signals, reason)
+        return _no_pattern(context, signals, reason, snapshot)
     top, related = matches[0], matches[1:]
     pattern = top.get("pattern") or {}
     causes = [{"cause": c, "likelihood": likelihood(top["score"] * (1.0 if i == 0 else 0.8))}
@@ -53,13 +59,20 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
     actions = [{"action": s.get("action", ""), "command": s.get("command") or "", "risk": str(s.get("risk", "unknown")),
                 "explanation": s.get("explanation", "")}
                for s in sorted(pattern.get("solutions") or [], key=lambda s: s.get("priority", 99))[:MAX_ACTIONS]]
-    lines = [f"Knowledge-base answer ({reason}).",
-             f"Best match: {top['title']} (score {top['score']:.2f}, pattern {top['pattern_id']})."]
+    lines = [f"Knowledge-base answer ({reason})."]
+    if likelihood(top["score"]) == "low":  # a weak best match is offered as one, not as the answer
+        lines.append(f"No pattern matches this question well; the closest is a weak match: {top['title']} "
+                     f"(score {top['score']:.2f}, pattern {top['pattern_id']}). Check that its typical symptoms "
+                     "below are what you see before you follow its advice.")
+    else:
+        lines.append(f"Best match: {top['title']} (score {top['score']:.2f}, pattern {top['pattern_id']}).")
     if related:
-        lines.append("Related: " + "; ".join(f"{m['title']} ({m['pattern_id']})" for m in related) + ".")
+        # ids only: every client lists the matched patterns with their titles and scores (the CLI under
+        # "Matched patterns", the web UI as chips); five titles here again made the analysis ~900 characters
+        lines.append("Related: " + ", ".join(m["pattern_id"] for m in related) + " (see Matched patterns).")
     bearing = [s for s in signals if s["pattern_id"] in {m["pattern_id"] for m in matches}]
     if bearing:
-        lines.append("The box's state bears on this: " + "; ".join(s["title"] for s in bearing[:3]) + ".")
+        lines.append("The box's state bears on this: " + "; ".join(state_said(bearing)) + ".")
     lines += fill.none_on_box([n for d in diags for n in d.get("needs") or []], snapshot)
     symptoms = pattern.get("symptoms") or []
     explanation = ("Typical symptoms: " + "; ".join(symptoms[:3]) + ".") if symptoms else ""
@@ -82,13 +95,53 @@ def _diagnostic(diag: dict, top: dict, filled: dict[str, str]) -> dict:
     return row
 
 
-def _no_pattern(context: str, signals: list[dict], reason: str) -> dict:
-    """An honest answer when no pattern is relevant: what was checked, what to try next."""
+def state_said(signals: list[dict], limit: int = 3) -> list[str]:
+    """What the box's state shows, in its own measured words, for the patterns it points to.
+
+    A signal's reasons hold its findings (``finding: raid-degraded on md0: md0 is degraded (1/2 devices
+    active)``); the pattern's title ("Software RAID (mdadm) array degraded") is a topic, not what
+    this box shows, and is said only for a signal without a finding's words.
+    """
+    said: list[str] = []
+    for signal in signals:
+        words = [str(r).split(": ", 2)[2] for r in signal.get("reasons") or []
+                 if str(r).startswith("finding: ") and str(r).count(": ") >= 2]
+        for text in words or [signal["title"]]:
+            if text not in said:
+                said.append(text)
+    return said[:limit]
+
+
+def signal_context(signal: dict) -> str | None:
+    """The specialist context of a pattern the box's state points to (its own ``context:``, else its category's)."""
+    return signal.get("context") or router.CATEGORY_CONTEXT.get(signal.get("category") or "")
+
+
+def _no_pattern(context: str, signals: list[dict], reason: str, snapshot=None) -> dict:
+    """An honest answer when no pattern is relevant: what was checked, what to try next.
+
+    The box's state is said only where it bears on the question: the problems it points to in the
+    question's own specialist context. "What's a good movie tonight" on a busy box got "the box
+    currently shows: Disk I/O bottleneck; High CPU usage", and "are my disks healthy" on a box with
+    a degraded array got that array as "unrelated to the question".
+    """
     lines = [f"Knowledge-base answer ({reason}).",
              "I have no pattern for this question: none of the knowledge base's patterns matches its words closely enough."]
-    if signals:
-        lines.append("Unrelated to the question, the box currently shows: "
-                     + "; ".join(s["title"] for s in signals[:3]) + " (see the Dashboard).")
+    bearing = [s for s in signals if context in FOLLOW_UPS and context != "general" and signal_context(s) == context]
+    if snapshot is None:
+        lines.append("Checked: the question against every pattern; this box's state has not been read yet.")
+    elif bearing:
+        lines.append(f"Checked: the question against every pattern, and this box's latest state, which points to "
+                     f"{context} problems that may bear on it: " + "; ".join(state_said(bearing))
+                     + " (see the Dashboard).")
+    elif context != "general":
+        unread = [f"{name} {snapshot.status(name) or 'not read'}" for name in CONTEXT_SOURCES.get(context, ())
+                  if snapshot.status(name) != "ok"]
+        lines.append(f"Checked: the question against every pattern, and this box's latest state: nothing in it "
+                     f"points to a known {context} problem"
+                     + (f" (but not all of it could be read: {', '.join(unread)})." if unread else "."))
+    else:
+        lines.append("Checked: the question against every pattern.")
     lines.append("Try naming the service, disk or share involved and the exact error message. "
                  "With an LLM provider configured (Settings → Assistant), Co-Pilot can also reason about "
                  "questions no pattern covers, using this box's state.")

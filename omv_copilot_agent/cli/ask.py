@@ -107,36 +107,70 @@ def wait(client, job_id: str, limit: float) -> dict:
             sys.stderr.flush()
 
 
-def render(a: dict) -> str:
+def _width() -> int:
+    """The terminal's width for prose (at least 60 columns; 100 when there is no terminal)."""
+    import shutil
+
+    return max(60, shutil.get_terminal_size((100, 24)).columns)
+
+
+def _prose(text: str, indent: str, width: int, first: str | None = None) -> list[str]:
+    """``text`` wrapped at ``width`` with every line indented (its paragraphs kept); ``first`` replaces
+    the first line's indent (a list bullet). Words are never broken, so a path or a unit name stays whole."""
+    import textwrap
+
+    out: list[str] = []
+    for para in str(text).split("\n"):
+        out += textwrap.wrap(para, width=width, initial_indent=first if first is not None and not out else indent,
+                             subsequent_indent=indent, break_long_words=False, break_on_hyphens=False) or [indent]
+    return out
+
+
+def render(a: dict, width: int | None = None) -> str:
+    """The answer for a terminal: prose wrapped at ``width`` (default: the terminal's) under its
+    indent, commands on lines of their own and never wrapped (so they copy as they are)."""
+    width = width or _width()
+    kb = a.get("mode") == "kb_only"  # one pattern's advice: its checks need not each name it
     source = {"llm": f"LLM {a.get('provider')} ({a.get('model')})", "kb_only": "knowledge base only",
               "direct": "direct chat" + (f" with {a.get('provider')}" if a.get("provider") else "")}.get(a.get("mode"), a.get("mode"))
     out = [f"[{a.get('context')}] {source} — confidence {a.get('confidence', 0):.0%} ({a.get('confidence_label')})"]
     for notice in a.get("notices") or []:
-        out.append(f"! {notice}")
-    out += ["", "Analysis", "  " + (a.get("analysis") or "").replace("\n", "\n  ")]
+        out += _prose(notice, "  ", width, first="! ")
+    out += ["", "Analysis"] + _prose(a.get("analysis") or "", "  ", width)
     if a.get("explanation"):
-        out += ["", "Explanation", "  " + a["explanation"].replace("\n", "\n  ")]
+        out += ["", "Explanation"] + _prose(a["explanation"], "  ", width)
     if a.get("possible_causes"):
-        out += ["", "Possible causes"] + [f"  - {c['cause']} ({c.get('likelihood')})" for c in a["possible_causes"]]
+        out += ["", "Possible causes"]
+        for c in a["possible_causes"]:
+            out += _prose(f"{c['cause']} ({c.get('likelihood')})", "    ", width, first="  - ")
     if a.get("suggested_diagnostics"):
         out += ["", "Diagnostics"]
         for d in a["suggested_diagnostics"]:
-            out.append("  - " + (f"[{d.get('risk')}] " if d.get("command") else "") + d["name"] +
-                       (f": {d['command']}" if d.get("command") else "") +
-                       (f"   [pattern {d['pattern_id']}]" if d.get("pattern_id") else ""))
+            out += _prose(("[" + str(d.get("risk")) + "] " if d.get("command") else "") + d["name"]
+                          + (":" if d.get("command") else "")
+                          + (f"   [pattern {d['pattern_id']}]" if d.get("pattern_id") and not kb else ""),
+                          "    ", width, first="  - ")
+            if d.get("command"):
+                out.append(f"      $ {d['command']}")
             if d.get("needs"):
                 out.append("      needs: " + ", ".join(d["needs"]) + " (omv-copilot diagnose "
                            + d["pattern_id"] + " " + " ".join(f"--param {n}=..." for n in d["needs"]) + ")")
     if a.get("recommended_actions"):
         out += ["", "Recommended actions"]
         for r in a["recommended_actions"]:
-            out.append(f"  - [{r.get('risk')}] {r['action']}" + (f"\n      $ {r['command']}" if r.get("command") else ""))
+            out += _prose(f"[{r.get('risk')}] {r['action']}", "    ", width, first="  - ")
+            if r.get("command"):
+                out.append(f"      $ {r['command']}")
             if r.get("explanation"):
-                out.append(f"      {r['explanation']}")
+                out += _prose(r["explanation"], "      ", width)
     if a.get("matched_patterns"):
-        out += ["", "Matched patterns"] + [f"  - {m['pattern_id']}: {m['title']} (score {m['score']:.2f})"
-                                           for m in a["matched_patterns"]]
+        out += ["", "Matched patterns"]
+        for i, m in enumerate(a["matched_patterns"]):  # in a KB answer the first is the answer, the rest related links
+            out += _prose(f"{m['pattern_id']}: {m['title']} (score {m['score']:.2f})"
+                          + ((" - the answer above" if i == 0 else " - related") if kb else ""), "    ", width, first="  - ")
     if a.get("follow_up_questions"):
-        out += ["", "Follow-up questions"] + [f"  - {q}" for q in a["follow_up_questions"]]
+        out += ["", "Follow-up questions"]
+        for q in a["follow_up_questions"]:
+            out += _prose(q, "    ", width, first="  - ")
     out += ["", f"conversation {a.get('conversation_id')} · trace {a.get('trace_id')}"]
     return "\n".join(out)
