@@ -363,6 +363,11 @@ READ_BY_AUTHORS = {
     # not used or cited
     "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-rsnapshot/issues/2",
     "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-rsnapshot/issues/25",
+    # eleventh session: s11-kbD's searches (raid 5 disk replacement; dashboard disk temperatures) showed excerpts of
+    # these before the guard said held-out; not used or cited, the disk-temperature class was left alone
+    "https://github.com/openmediavault/openmediavault/issues/625",
+    "https://github.com/openmediavault/openmediavault/issues/640",
+    "https://github.com/openmediavault/openmediavault/issues/485",
 }
 
 
