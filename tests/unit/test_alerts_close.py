@@ -7,7 +7,6 @@ never come; with a real store and knowledge base that is about a thousand object
 
 from __future__ import annotations
 
-import gc
 import weakref
 
 import pytest
@@ -16,18 +15,7 @@ from omv_copilot_agent import config as config_mod
 from omv_copilot_agent.alerts import AlertService
 from omv_copilot_agent.collect import udev
 from omv_copilot_agent.store import Store
-
-
-@pytest.fixture
-def no_cycle_collector():
-    was_enabled = gc.isenabled()
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+from tests.unit.test_agent_close import no_cycle_collector  # noqa: F401  (a fixture: gc collected, then off)
 
 
 @pytest.fixture
