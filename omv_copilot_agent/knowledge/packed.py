@@ -147,7 +147,7 @@ def keep(directory: Path, packed: dict[str, bytes]) -> Layout:
         except FileNotFoundError:  # renamed into place, or removed, by its writer meanwhile
             pass
     if skipped:  # the new file is written and used all the same: only the clean-up is left undone
-        log.warning("packed patterns file %s written and in use, but its clean-up could not remove %s (left as "
+        log.warning("packed patterns file %s is in use, but the clean-up of older ones could not remove %s (left as "
                     "%s; move or remove %s)", path, "; ".join(skipped), "it is" if len(skipped) == 1 else "they are",
                     "it" if len(skipped) == 1 else "them")
     return Layout(str(path), ids, bounds, bytes(digests))

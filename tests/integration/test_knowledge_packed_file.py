@@ -552,4 +552,4 @@ def test_what_the_clean_up_cannot_remove_is_skipped_and_named_once(tmp_path, cap
     assert warning.levelno == logging.WARNING
     message = warning.getMessage()
     assert f"{old_dir} (a directory)" in message and f"{tmp_dir} (a directory)" in message
-    assert str(old_fifo) not in message and f"{tmp_path / name} written and in use" in message
+    assert str(old_fifo) not in message and f"{tmp_path / name} is in use" in message
