@@ -7,6 +7,7 @@ Contract: docs/contracts.md "Alerts".
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -36,14 +37,17 @@ class AlertService:
         #: held while a verification runs: each one collects afresh and runs probes, so they queue for nobody
         self.verifying = threading.Lock()
         self.rules = load_rules()
-        self._defaults: dict | None = None
+        # The Notifier and its Dispatcher get callables that hold the settings and the snapshot getter,
+        # not this service's bound methods: with those, service and notifier were a reference cycle
+        # that only the cycle collector frees (after the daemon's gc.freeze: never).
+        self._config = _LiveConfig(config)
         self.rule_of_finding = rule_of_finding()
         self._lock = threading.RLock()
         self._forecasts: dict[str, forecasting.Forecast] = {}
         self._forecast_at: float | None = None
         self.device_events: deque = deque(maxlen=200)
-        self.notifier = Notifier(self.config, self._notify_context,
-                                 dispatcher=Dispatcher(self.config, config.data_dir / "alerts-notify-state.json"))
+        self.notifier = Notifier(self._config, functools.partial(_notify_context, latest_snapshot),
+                                 dispatcher=Dispatcher(self._config, config.data_dir / "alerts-notify-state.json"))
         self.watcher = None
         self.last_evaluation: dict = {}
         self.last_report_at = time.time()  # the first daily report goes out a day after start
@@ -51,19 +55,8 @@ class AlertService:
 
     # -- config ------------------------------------------------------
     def config(self) -> dict:
-        from omv_copilot_agent import config as config_mod
-
-        if self._defaults is None:  # built once: defaults() walks the whole schema
-            self._defaults = config_mod.defaults()["alerts"]
-        base = self._defaults
-        live = self.settings.get_path("alerts", {}) or {}
-        cfg = {**base, **live}
-        switches = self.settings.get_path("notifications", {}) or {}  # OMV settings form's two switches
-        if switches.get("email"):
-            cfg["email"] = True
-        if switches.get("webhook_url") and not any(w.get("url") == switches["webhook_url"] for w in cfg["webhooks"] or []):
-            cfg["webhooks"] = [*(cfg["webhooks"] or []), {"url": switches["webhook_url"], "format": "generic"}]
-        return cfg
+        """The live ``alerts`` config section (defaults, settings, OMV's notification switches)."""
+        return self._config()
 
     def thresholds(self) -> Thresholds:
         """The findings thresholds of the live config (a settings change applies at the next evaluation)."""
@@ -73,18 +66,6 @@ class AlertService:
         """What the findings engine says about ``snapshot`` (default: the latest) now."""
         snapshot = snapshot if snapshot is not None else self.latest()
         return findings.evaluate(snapshot, self.thresholds())
-
-    def _notify_context(self) -> dict:
-        snap = self.latest()
-        if snap is None:
-            return {}
-        notifications = snap.data("omv").get("notifications") or {}
-        email = notifications.get("email") or {}
-        topic = next((t for t in notifications.get("topics") or [] if t.get("id") == "copilot"), None)
-        return {"hostname": snap.data("system").get("hostname"), "primaryemail": email.get("primaryemail"),
-                "sender": email.get("sender"),
-                # OMV's System > Notification switch for the "copilot" topic (None: not on OMV / never saved)
-                "copilot_topic_enabled": None if topic is None else bool(topic.get("enable"))}
 
     # -- evaluation --------------------------------------------------
     def on_snapshot(self, snapshot) -> None:
@@ -386,8 +367,47 @@ class AlertService:
         return self.notifier.send_report(subject, report.render(data))
 
     def close(self) -> None:
-        if self.watcher is not None:
-            self.watcher.stop()
+        """Stop the disk watcher and let go of it (it holds ``record_device_event``, a cycle back here)."""
+        watcher, self.watcher = self.watcher, None
+        if watcher is not None:
+            watcher.stop()
+
+
+class _LiveConfig:
+    """``()`` -> the live ``alerts`` config section; holds the settings only (no AlertService)."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self._defaults: dict | None = None
+
+    def __call__(self) -> dict:
+        from omv_copilot_agent import config as config_mod
+
+        if self._defaults is None:  # built once: defaults() walks the whole schema
+            self._defaults = config_mod.defaults()["alerts"]
+        base = self._defaults
+        live = self.settings.get_path("alerts", {}) or {}
+        cfg = {**base, **live}
+        switches = self.settings.get_path("notifications", {}) or {}  # OMV settings form's two switches
+        if switches.get("email"):
+            cfg["email"] = True
+        if switches.get("webhook_url") and not any(w.get("url") == switches["webhook_url"] for w in cfg["webhooks"] or []):
+            cfg["webhooks"] = [*(cfg["webhooks"] or []), {"url": switches["webhook_url"], "format": "generic"}]
+        return cfg
+
+
+def _notify_context(latest: Callable[[], object]) -> dict:
+    """What the Notifier needs from the newest snapshot: host name, OMV's notification settings."""
+    snap = latest()
+    if snap is None:
+        return {}
+    notifications = snap.data("omv").get("notifications") or {}
+    email = notifications.get("email") or {}
+    topic = next((t for t in notifications.get("topics") or [] if t.get("id") == "copilot"), None)
+    return {"hostname": snap.data("system").get("hostname"), "primaryemail": email.get("primaryemail"),
+            "sender": email.get("sender"),
+            # OMV's System > Notification switch for the "copilot" topic (None: not on OMV / never saved)
+            "copilot_topic_enabled": None if topic is None else bool(topic.get("enable"))}
 
 
 __all__ = ["AlertService", "Condition"]

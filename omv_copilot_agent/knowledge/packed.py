@@ -118,6 +118,8 @@ def keep(directory: Path, packed: dict[str, bytes]) -> Layout:
     The temporary file of a write that died is removed once it is stale (:data:`STALE_TMP_S`),
     never while another process may still be writing it. A directory at the file's path is left as it
     is (logged: no file can replace it). Raises OSError (the caller keeps the patterns in memory instead).
+    The clean-up never raises: what it cannot remove (a directory at an old file's name) is skipped
+    and named, with why, in one warning; the new file is used all the same.
     """
     ids, bounds, digests, digest = list(packed), array("I", [0]), bytearray(), hashlib.sha256()
     for blob in packed.values():
@@ -133,17 +135,34 @@ def keep(directory: Path, packed: dict[str, bytes]) -> Layout:
                         "in memory instead (on every start until it is gone); move or remove that directory, "
                         "then restart the daemon to keep them in the file", path)
             raise
+    skipped: list[str] = []
     for old in directory.glob(f"{PREFIX}*{SUFFIX}"):
         if old != path:
-            old.unlink(missing_ok=True)
+            _remove(old, skipped)
     stale = time.time() - STALE_TMP_S
     for tmp in directory.glob(f".{PREFIX}*.tmp"):  # what a write a power cut interrupted left
         try:
             if tmp.lstat().st_mtime < stale:
-                tmp.unlink()
+                _remove(tmp, skipped)
         except FileNotFoundError:  # renamed into place, or removed, by its writer meanwhile
             pass
+    if skipped:  # the new file is written and used all the same: only the clean-up is left undone
+        log.warning("packed patterns file %s is in use, but the clean-up of older ones could not remove %s (left as "
+                    "%s; move or remove %s)", path, "; ".join(skipped), "it is" if len(skipped) == 1 else "they are",
+                    "it" if len(skipped) == 1 else "them")
     return Layout(str(path), ids, bounds, bytes(digests))
+
+
+def _remove(path: Path, skipped: list[str]) -> None:
+    """Remove an old patterns file or a stale temporary one; what cannot be removed is added to
+    ``skipped`` with why (a directory there is not ours to remove, nor is it ever read)."""
+    try:
+        path.unlink()
+    except FileNotFoundError:  # removed meanwhile (another process's clean-up)
+        pass
+    except OSError as exc:
+        why = "a directory" if exc.errno in (errno.EISDIR, errno.EPERM) and path.is_dir() else exc.strerror or str(exc)
+        skipped.append(f"{path} ({why})")
 
 
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a directory"), (stat.S_ISSOCK, "a socket"),

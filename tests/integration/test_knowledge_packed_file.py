@@ -528,3 +528,28 @@ def test_a_fifo_or_symlink_planted_before_the_open_leaves_the_patterns_in_memory
     kind = "a FIFO" if planted == "fifo" else "a symbolic link"
     assert f"unreadable ({kind}, not " in caplog.text and "keeping the patterns in memory" in caplog.text
     assert type(kb.patterns) is packed.Packed and kb.get(SHIPPED) == KnowledgeBase(PATTERNS_DIR).get(SHIPPED)
+
+
+def test_what_the_clean_up_cannot_remove_is_skipped_and_named_once(tmp_path, caplog):
+    """A directory at an old patterns file's name (or a stale temporary one's) cannot be unlinked and
+    is not ours to remove: the new file, written just before, stays in use, the rest of the clean-up
+    still happens (a FIFO at another old name goes), and one warning names what was left and why."""
+    name = _name_of_the_patterns_file(tmp_path)  # so this load writes the file anew
+    old_dir, old_fifo = tmp_path / f"{packed.PREFIX}{'a' * 32}{packed.SUFFIX}", tmp_path / f"{packed.PREFIX}{'b' * 32}{packed.SUFFIX}"
+    old_dir.mkdir()
+    (old_dir / "someone's").write_text("kept")
+    os.mkfifo(old_fifo)
+    tmp_dir = tmp_path / f".{packed.PREFIX}{'c' * 32}.tmp"
+    tmp_dir.mkdir()
+    os.utime(tmp_dir, (1, 1))  # long stale
+    with caplog.at_level(logging.INFO), in_this_process():  # the child's log records would not reach caplog
+        kb = _within(30, lambda: kb_in(tmp_path), fifo=old_fifo)
+    assert isinstance(kb.patterns, packed.Filed) and kb.patterns.path == str(tmp_path / name)
+    assert kb.get(SHIPPED)["pattern_id"] == SHIPPED and packed.intact(tmp_path / name)
+    assert not os.path.lexists(old_fifo) and (old_dir / "someone's").read_text() == "kept" and tmp_dir.is_dir()
+    records = [r for r in caplog.records if "packed" in r.getMessage() or str(tmp_path) in r.getMessage()]
+    (warning,) = records  # once, at warning level: no second line (the caller's "keeping them in memory")
+    assert warning.levelno == logging.WARNING
+    message = warning.getMessage()
+    assert f"{old_dir} (a directory)" in message and f"{tmp_dir} (a directory)" in message
+    assert str(old_fifo) not in message and f"{tmp_path / name} is in use" in message

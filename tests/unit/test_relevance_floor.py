@@ -135,3 +135,27 @@ def test_the_shipped_model_carries_the_floor_audit():
     assert audit["shipped"]["rejects_tuned_and_OFF_TOPIC"].split("/")[0] == audit["shipped"]["rejects_tuned_and_OFF_TOPIC"].split("/")[1]
     assert [f["target"] for f in audit["measured"]["floors"]][0] == 0.995
     assert "offtopic_pool.yaml" in audit["pool"]
+
+
+def test_the_pool_s_questions_are_ranked_as_the_tuned_off_topic_ones(kb, monkeypatch):
+    """floor_audit compares the shipped floor with the pool's maxima and the tuned off-topic ones: both
+    must come from one ranking (prepare's candidates), or a change to one leaves the other behind
+    and the audit compares two different models. A ranking changed here must move both alike."""
+    tool = _fit_tool()
+    real = tool.candidates
+
+    def changed(index, question, texts, fix_keys):  # any change to how a question's patterns are ranked
+        return [(pid, [v / 2 for v in x], y) for pid, x, y in real(index, question, texts, fix_keys)]
+
+    monkeypatch.setattr(tool, "candidates", changed)
+    questions = ["how do I bake sourdough bread", "the fan in my car is very loud", "storage full on my phone"]
+    monkeypatch.setattr(tool, "load_pool", lambda: {"fit": questions[:1], "check": questions[1:]})
+    seen: list[list[float]] = []
+    real_rejects = tool.rejects
+    monkeypatch.setattr(tool, "rejects", lambda floor, maxima: seen.append(list(maxima)) or real_rejects(floor, maxima))
+    beta = [-4.0, 3.0, 2.0, 1.0]
+    prepared = tool.prepare(kb, [{"question": q, "off_topic": True} for q in questions])
+    tool.floor_audit(kb, beta, 0.5, prepared, lambda raw: raw)
+    ours, pool_fit, pool_check = seen[-3:]  # the shipped floor's three rejections: tuned + OFF_TOPIC, pool fit, pool check
+    assert len(ours) == 3 and any(p > 0 for p in ours)  # these questions do reach patterns
+    assert pool_fit + pool_check == ours
