@@ -369,12 +369,21 @@ READ_BY_AUTHORS = {
     # eleventh session: s11-kbA's search for the HSTS class showed an excerpt of this (an error after enabling SSL in
     # the Workbench) before the guard said held-out; not used or cited, no pattern was changed after it
     "https://github.com/openmediavault/openmediavault/issues/463",
-
     # eleventh session: s11-kbD's searches (raid 5 disk replacement; dashboard disk temperatures) showed excerpts of
     # these before the guard said held-out; not used or cited, the disk-temperature class was left alone
     "https://github.com/openmediavault/openmediavault/issues/625",
     "https://github.com/openmediavault/openmediavault/issues/640",
     "https://github.com/openmediavault/openmediavault/issues/485",
+    # eleventh session: s11-review's searches for user questions showed excerpts of these before the guard said
+    # held-out; not read further, not used or cited
+    "https://github.com/openmediavault/openmediavault/issues/1488",
+    "https://github.com/openmediavault/openmediavault/issues/1741",
+    "https://github.com/openmediavault/openmediavault/issues/1132",
+    "https://github.com/openmediavault/openmediavault/issues/1759",
+    "https://github.com/openmediavault/openmediavault/issues/163",
+    "https://github.com/openmediavault/openmediavault/issues/458",
+    "https://github.com/openmediavault/openmediavault/issues/797",
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-compose/issues/9",
 }
 
 
