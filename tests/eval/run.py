@@ -384,6 +384,13 @@ READ_BY_AUTHORS = {
     "https://github.com/openmediavault/openmediavault/issues/458",
     "https://github.com/openmediavault/openmediavault/issues/797",
     "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-compose/issues/9",
+
+    # eleventh session: s11-kbB saw a search excerpt of this one before the guard said held-out; not used or cited,
+    # and the class it belongs to (the compose plugin's env files) was not written
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-compose/issues/51",
+    # eleventh session: the same search sweep showed s11-kbB an excerpt of this one (an omv-extras install stopped by
+    # unmet gpg dependencies); not used or cited, nothing taken from it into plugin-install-unmet-dependencies
+    "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-omvextrasorg/issues/87",
 }
 
 
