@@ -15,7 +15,7 @@ there what why how when can cant can't cannot does doesnt doesn't do dont don't 
 into i'm im our we you your have has had just still will wont won't get getting got keeps keep
 too many much lot lots all anything everything something nothing very really became become becomes
 always suddenly again also now then ive isnt didnt wasnt werent arent havent hasnt couldnt wouldnt shouldnt
-youre thats theres whats""".split())
+youre thats theres whats ok okay""".split())
 
 #: phrase or word -> canonical tokens (applied before stemming).
 SYNONYMS = {

@@ -200,3 +200,12 @@ def test_each_pattern_of_an_overlapping_pair_wins_its_own_wording(kb, query, exp
     results = kb.search(query, limit=3)
     assert results and results[0].pattern_id == expected, \
         f"{query!r}: expected {expected} first, got {[(m.pattern_id, round(m.score, 2)) for m in results]}"
+
+
+def test_ok_is_a_stop_word_not_smb_configuration(kb):
+    """'ok' is how users end a question ("is my raid ok"); as a word it only names smb.conf's 'guest ok', so
+    the review of 2026-12-07 saw "is my raid ok" answered by the SMB guest pattern (0.15)."""
+    top = kb.search("is my raid ok", limit=1)
+    assert top and top[0].pattern_id.startswith("mdadm-"), top
+    assert kb.search("is my raid okay", limit=1)[0].pattern_id == top[0].pattern_id
+    assert kb.search("guests cannot write to my public smb share", limit=1)[0].pattern_id == "smb-guest-share-access"
