@@ -5,9 +5,21 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from tests.alerts_support import cycle, fs, make_agent, snapshot
 
-NOW = time.time()
+NOW = time.time()  # set again before each test: a snapshot older than stale_after_s costs health points
+
+
+@pytest.fixture(autouse=True)
+def _now():
+    """The snapshots are 'now' when the test runs, not when the module was imported (a long run made the
+    daily report's health score lose its freshness points: 80 instead of 90)."""
+    global NOW
+    NOW = time.time()
+
+
 FULL = {"filesystems": [fs("/srv/a", 97)]}
 OK = {"filesystems": [fs("/srv/a", 40)]}
 
