@@ -6,6 +6,8 @@ The probe lookup is the real catalogue's (``probes.recognise``, passed to the en
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import run_cli
@@ -130,7 +132,8 @@ def test_cli_shows_the_servers_risk(make_config, fake_llm):
     assert r.returncode == 0, r.stderr
     assert "[data-risk] Clean up" in r.stdout and "[data-risk] Recreate" in r.stdout
     assert "[read-only] Clean up" not in r.stdout and "[low]" not in r.stdout
-    assert "[data-risk] look at the array: rm -rf /srv/*" in r.stdout
+    # the server's label on the check, its command on the next line (the CLI never wraps a command)
+    assert re.search(r"\[data-risk\] look at the array:.*\n\s+\$ rm -rf /srv/\*\n", r.stdout), r.stdout
 
 
 def test_knowledge_base_diagnostics_are_probe_calls_with_run(live_server):

@@ -30,7 +30,8 @@ def _refs(svc):
     return weakref.ref(svc), weakref.ref(svc.notifier), weakref.ref(svc.notifier.dispatcher)
 
 
-def test_close_and_del_free_the_service_and_its_notifier_without_the_cycle_collector(service, no_cycle_collector):
+@pytest.mark.usefixtures("no_cycle_collector")
+def test_close_and_del_free_the_service_and_its_notifier_without_the_cycle_collector(service):
     svc = service()
     assert svc.config()["enabled"] in (True, False) and svc.notifier.channels() == []  # both ways used
     refs = _refs(svc)
@@ -39,7 +40,8 @@ def test_close_and_del_free_the_service_and_its_notifier_without_the_cycle_colle
     assert [r() is None for r in refs] == [True, True, True]  # service, notifier, dispatcher
 
 
-def test_a_disk_watcher_is_let_go_by_close(service, no_cycle_collector, monkeypatch):
+@pytest.mark.usefixtures("no_cycle_collector")
+def test_a_disk_watcher_is_let_go_by_close(service, monkeypatch):
     monkeypatch.setattr(udev.DeviceWatcher, "start", lambda self: False)  # no netlink needed
     svc = service()
     svc.start_watcher()
