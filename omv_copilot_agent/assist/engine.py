@@ -262,7 +262,7 @@ class Engine:
         elif not providers:  # direct without any provider
             trace.step("llm_request", point("llm_request"), error="no LLM provider configured")
             trace.step("llm_response", point("llm_response"), skipped=True)
-            llm_error = "direct chat needs an LLM provider; none is configured (Settings → assist.providers)"
+            llm_error = f"direct chat needs an LLM provider; none is configured (add one in {kb_answer.PROVIDER_PLACE['web']})"
         else:
             t = point("llm_request", f"asking {providers[0].model or providers[0].name}…")
             reply, errors = self._call(providers, sent, trace, cancel)

@@ -54,8 +54,8 @@ def run(args) -> int:
     answer = wait(client, job_id, args.wait)
     if args.direct and not answer.get("provider"):
         if "no LLM provider" in " ".join(answer.get("notices") or []) or not _providers(args):
-            raise CliError("no LLM provider is configured: add one under assist.providers in the config file "
-                           "(see README, 'LLM providers'), or ask without --direct for a knowledge-base answer")
+            raise CliError(f"no LLM provider is configured: add one under {_provider_place()}, "
+                           "or ask without --direct for a knowledge-base answer")
         raise CliError("direct chat got no answer: every LLM provider failed"
                        + (f" ({'; '.join(answer['notices'])})" if answer.get("notices") else ""))
     if args.json:
@@ -63,6 +63,13 @@ def run(args) -> int:
     else:
         print(render(answer))
     return 0
+
+
+def _provider_place() -> str:
+    """Where a shell user adds an LLM provider (kb_answer.PROVIDER_PLACE, said for the CLI)."""
+    from omv_copilot_agent.assist.kb_answer import PROVIDER_PLACE
+
+    return PROVIDER_PLACE["cli"]
 
 
 def _providers(args) -> list:
@@ -130,13 +137,15 @@ def render(a: dict, width: int | None = None) -> str:
     """The answer for a terminal: prose wrapped at ``width`` (default: the terminal's) under its
     indent, commands on lines of their own and never wrapped (so they copy as they are)."""
     width = width or _width()
+    from omv_copilot_agent.assist.kb_answer import for_surface  # the answer says the web UI's place for a provider
+
     kb = a.get("mode") == "kb_only"  # one pattern's advice: its checks need not each name it
     source = {"llm": f"LLM {a.get('provider')} ({a.get('model')})", "kb_only": "knowledge base only",
               "direct": "direct chat" + (f" with {a.get('provider')}" if a.get("provider") else "")}.get(a.get("mode"), a.get("mode"))
     out = [f"[{a.get('context')}] {source} — confidence {a.get('confidence', 0):.0%} ({a.get('confidence_label')})"]
     for notice in a.get("notices") or []:
-        out += _prose(notice, "  ", width, first="! ")
-    out += ["", "Analysis"] + _prose(a.get("analysis") or "", "  ", width)
+        out += _prose(for_surface(notice, "cli"), "  ", width, first="! ")
+    out += ["", "Analysis"] + _prose(for_surface(a.get("analysis") or "", "cli"), "  ", width)
     if a.get("explanation"):
         out += ["", "Explanation"] + _prose(a["explanation"], "  ", width)
     if a.get("possible_causes"):

@@ -1,0 +1,71 @@
+"""The KB-only answer as a NAS user reads it: second review (docs/review-2026-12-07-twelfth.md).
+
+Each test failed on the code before its fix. Matches are stubbed with fixed scores so the tests do
+not move when patterns are added or ranking is refit: they check how an answer is composed.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from omv_copilot_agent.assist import kb_answer
+from omv_copilot_agent.cli import ask as cli_ask
+from tests.assist_helpers import make_agent
+from tests.conftest import ROOT
+from tests.unit.test_kb_answer_review import _stub_search
+
+
+@pytest.fixture
+def agent(make_config):
+    made = make_agent(make_config)
+    yield made
+    made.close()
+
+
+# -- where to add an LLM provider: the real place, for the surface the user is on ------------------
+
+WEB_PATH = "Diagnostics → Co-Pilot → Settings"
+
+
+def test_the_no_pattern_answer_names_the_web_ui_s_real_menu_path(agent, monkeypatch):
+    """Before: "With an LLM provider configured (Settings → Assistant)": OMV has no such page; the
+    Co-Pilot entry sits under Diagnostics and its Settings page links the LLM providers list."""
+    _stub_search(agent, monkeypatch, [])
+    text = agent.assist.ask("how do I make sourdough bread", mode="kb_only")["analysis"]
+    assert "Settings → Assistant" not in text
+    assert f"(OMV: {WEB_PATH} → LLM providers)" in text, text
+
+
+def test_the_web_ui_banner_and_the_answers_say_the_same_path():
+    """The panel's banner (copilot-assistant.js, shown outside OMV) and the answers take one path."""
+    js = (ROOT / "webui-extjs/app/copilot-assistant.js").read_text(encoding="utf-8")
+    banner = re.search(r"Add an LLM provider \((OMV: [^;]+);", js).group(1)
+    assert kb_answer.PROVIDER_PLACE["web"].startswith(banner), (banner, kb_answer.PROVIDER_PLACE["web"])
+    # and the settings page it names has the providers list the answers send the user to
+    route = ROOT / "webui-extjs/omv/usr/share/openmediavault/workbench/route.d/copilot.settings.providers.yaml"
+    assert 'title: _("LLM providers")' in route.read_text(encoding="utf-8")
+
+
+def test_the_cli_says_the_config_file_not_a_web_ui_menu(agent, monkeypatch):
+    """In a shell the web UI's menu is not where the user is: the CLI names assist.providers in the
+    config file (there is no subcommand that edits the provider list)."""
+    _stub_search(agent, monkeypatch, [])
+    answer = agent.assist.ask("how do I make sourdough bread", mode="kb_only")
+    text = " ".join(cli_ask.render(answer, width=100).split())
+    assert "Diagnostics →" not in text and "Settings → Assistant" not in text
+    assert "With an LLM provider configured (assist.providers in /etc/omv-copilot/config.yaml or the file --config names;" in text, text
+
+
+def test_direct_chat_without_a_provider_names_the_real_place(agent):
+    """Before: "none is configured (Settings → assist.providers)", a page that does not exist."""
+    answer = agent.assist.ask("what is zfs", mode="direct")
+    assert answer["llm_error"] and "Settings → assist.providers" not in answer["llm_error"]
+    assert WEB_PATH in answer["llm_error"], answer["llm_error"]
+
+
+def test_the_cli_s_direct_chat_error_and_its_answers_name_one_place():
+    assert cli_ask._provider_place() == kb_answer.PROVIDER_PLACE["cli"]
+    assert kb_answer.for_surface("x (" + kb_answer.PROVIDER_PLACE["web"] + ") y", "cli") == \
+        "x (" + kb_answer.PROVIDER_PLACE["cli"] + ") y"
