@@ -133,6 +133,11 @@ def _prose(text: str, indent: str, width: int, first: str | None = None) -> list
     return out
 
 
+def _item(text: str, width: int) -> list[str]:
+    """One entry of an answer's list: a bullet, its text wrapped under it."""
+    return _prose(text, "    ", width, first="  - ")
+
+
 def render(a: dict, width: int | None = None) -> str:
     """The answer for a terminal: prose wrapped at ``width`` (default: the terminal's) under its
     indent, commands on lines of their own and never wrapped (so they copy as they are)."""
@@ -151,14 +156,13 @@ def render(a: dict, width: int | None = None) -> str:
     if a.get("possible_causes"):
         out += ["", "Possible causes"]
         for c in a["possible_causes"]:
-            out += _prose(f"{c['cause']} ({c.get('likelihood')})", "    ", width, first="  - ")
+            out += _item(f"{c['cause']} ({c.get('likelihood')})", width)
     if a.get("suggested_diagnostics"):
         out += ["", "Diagnostics"]
         for d in a["suggested_diagnostics"]:
-            out += _prose(("[" + str(d.get("risk")) + "] " if d.get("command") else "") + d["name"]
-                          + (":" if d.get("command") else "")
-                          + (f"   [pattern {d['pattern_id']}]" if d.get("pattern_id") and not kb else ""),
-                          "    ", width, first="  - ")
+            out += _item(("[" + str(d.get("risk")) + "] " if d.get("command") else "") + d["name"]
+                         + (":" if d.get("command") else "")
+                         + (f"   [pattern {d['pattern_id']}]" if d.get("pattern_id") and not kb else ""), width)
             if d.get("command"):
                 out.append(f"      $ {d['command']}")
             if d.get("needs"):
@@ -167,7 +171,7 @@ def render(a: dict, width: int | None = None) -> str:
     if a.get("recommended_actions"):
         out += ["", "Recommended actions"]
         for r in a["recommended_actions"]:
-            out += _prose(f"[{r.get('risk')}] {r['action']}", "    ", width, first="  - ")
+            out += _item(f"[{r.get('risk')}] {r['action']}", width)
             if r.get("command"):
                 out.append(f"      $ {r['command']}")
             if r.get("explanation"):
@@ -175,11 +179,11 @@ def render(a: dict, width: int | None = None) -> str:
     if a.get("matched_patterns"):
         out += ["", "Matched patterns"]
         for i, m in enumerate(a["matched_patterns"]):  # in a KB answer the first is the answer, the rest related links
-            out += _prose(f"{m['pattern_id']}: {m['title']} (score {m['score']:.2f})"
-                          + ((" - the answer above" if i == 0 else " - related") if kb else ""), "    ", width, first="  - ")
+            out += _item(f"{m['pattern_id']}: {m['title']} (score {m['score']:.2f})"
+                         + ((" - the answer above" if i == 0 else " - related") if kb else ""), width)
     if a.get("follow_up_questions"):
         out += ["", "Follow-up questions"]
         for q in a["follow_up_questions"]:
-            out += _prose(q, "    ", width, first="  - ")
+            out += _item(q, width)
     out += ["", f"conversation {a.get('conversation_id')} · trace {a.get('trace_id')}"]
     return "\n".join(out)

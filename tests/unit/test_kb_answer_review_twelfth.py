@@ -69,3 +69,13 @@ def test_the_cli_s_direct_chat_error_and_its_answers_name_one_place():
     assert cli_ask._provider_place() == kb_answer.PROVIDER_PLACE["cli"]
     assert kb_answer.for_surface("x (" + kb_answer.PROVIDER_PLACE["web"] + ") y", "cli") == \
         "x (" + kb_answer.PROVIDER_PLACE["cli"] + ") y"
+
+
+# -- the CLI's list layout is named once ------------------------------------------------------------
+
+def test_the_cli_s_bullet_layout_is_one_helper():
+    """Before: five list kinds each called _prose(text, "    ", width, first="  - ")."""
+    assert cli_ask._item("a short entry", 60) == ["  - a short entry"]
+    assert cli_ask._item("word " * 20, 40)[1].startswith("    word")
+    source = (ROOT / "omv_copilot_agent/cli/ask.py").read_text(encoding="utf-8")
+    assert source.count('first="  - "') == 1, "the bullet layout is spelled out more than once"
