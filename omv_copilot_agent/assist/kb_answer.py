@@ -145,7 +145,8 @@ def _no_pattern(context: str, signals: list[dict], reason: str, snapshot=None) -
     """
     lines = [f"Knowledge-base answer ({reason}).",
              "I have no pattern for this question: none of the knowledge base's patterns matches its words closely enough."]
-    bearing = [s for s in signals if context in FOLLOW_UPS and context != "general" and signal_context(s) == context]
+    specialist = context in FOLLOW_UPS and context != "general"  # "general" has no state that bears on it
+    bearing = [s for s in signals if signal_context(s) == context] if specialist else []
     if snapshot is None:
         lines.append("Checked: the question against every pattern; this box's state has not been read yet.")
     elif bearing:

@@ -79,3 +79,27 @@ def test_the_cli_s_bullet_layout_is_one_helper():
     assert cli_ask._item("word " * 20, 40)[1].startswith("    word")
     source = (ROOT / "omv_copilot_agent/cli/ask.py").read_text(encoding="utf-8")
     assert source.count('first="  - "') == 1, "the bullet layout is spelled out more than once"
+
+
+# -- the no-pattern answer decides once whether the box's state can bear on the question -------------
+
+class _CountingContext(str):
+    """A context name that counts how often it is looked up in a dict."""
+
+    lookups = 0
+
+    def __hash__(self):
+        type(self).lookups += 1
+        return str.__hash__(self)
+
+
+def test_no_pattern_checks_the_context_once_not_per_signal():
+    """Before: ``context in FOLLOW_UPS and context != "general"`` ran inside the comprehension, once
+    for every state signal."""
+    signals = [{"pattern_id": f"p{i}", "title": f"t{i}", "context": "storage", "reasons": []} for i in range(4)]
+    _CountingContext.lookups = 0
+    kb_answer._no_pattern(_CountingContext("storage"), signals, "test", snapshot=None)
+    in_bearing = _CountingContext.lookups
+    _CountingContext.lookups = 0
+    kb_answer._no_pattern(_CountingContext("storage"), [], "test", snapshot=None)
+    assert in_bearing - _CountingContext.lookups <= 1, in_bearing
