@@ -103,3 +103,28 @@ def test_no_pattern_checks_the_context_once_not_per_signal():
     _CountingContext.lookups = 0
     kb_answer._no_pattern(_CountingContext("storage"), [], "test", snapshot=None)
     assert in_bearing - _CountingContext.lookups <= 1, in_bearing
+
+
+# -- a box without the thing the best match is about: said both ways ---------------------------------
+
+class _Snap:
+    def __init__(self, storage):
+        self._storage = storage
+
+    def status(self, name):
+        return "ok" if name == "storage" else None
+
+    def data(self, name):
+        return self._storage if name == "storage" else {}
+
+
+def test_a_box_without_an_array_does_not_claim_one_should_be_there(agent, monkeypatch):
+    """S1 "is my raid ok" on a box with no md array, before: "This box shows no md RAID array right
+    now ...: an array that should be there is not assembled or its disks are missing", above the
+    degraded array's advice ("Back up the data now") - on a box that never had an array."""
+    from omv_copilot_agent.knowledge import fill
+
+    for names, thing in ((["md_device"], "array"), (["pool"], "pool")):
+        (said,) = fill.none_on_box(names, _Snap({"raid": [], "zfs": []}))
+        assert "that should be there" not in said, said
+        assert "if it has none, the advice below is not about this box" in said and f"if it should have one, the {thing}" in said
