@@ -138,6 +138,17 @@ def _item(text: str, width: int) -> list[str]:
     return _prose(text, "    ", width, first="  - ")
 
 
+def _first_role(score: float) -> str:
+    """What the first matched pattern of a KB answer is: the answer, or (a weak match) only the closest.
+
+    The analysis offers a best match below 0.4 as "the closest ... weak match", to be checked against
+    its symptoms; "the answer above" under Matched patterns said the opposite.
+    """
+    from omv_copilot_agent.assist.kb_answer import likelihood
+
+    return "the closest, weak match above (not an answer)" if likelihood(score) == "low" else "the answer above"
+
+
 def render(a: dict, width: int | None = None) -> str:
     """The answer for a terminal: prose wrapped at ``width`` (default: the terminal's) under its
     indent, commands on lines of their own and never wrapped (so they copy as they are)."""
@@ -180,7 +191,7 @@ def render(a: dict, width: int | None = None) -> str:
         out += ["", "Matched patterns"]
         for i, m in enumerate(a["matched_patterns"]):  # in a KB answer the first is the answer, the rest related links
             out += _item(f"{m['pattern_id']}: {m['title']} (score {m['score']:.2f})"
-                         + ((" - the answer above" if i == 0 else " - related") if kb else ""), width)
+                         + ((" - " + _first_role(m["score"]) if i == 0 else " - related") if kb else ""), width)
     if a.get("follow_up_questions"):
         out += ["", "Follow-up questions"]
         for q in a["follow_up_questions"]:

@@ -128,3 +128,21 @@ def test_a_box_without_an_array_does_not_claim_one_should_be_there(agent, monkey
         (said,) = fill.none_on_box(names, _Snap({"raid": [], "zfs": []}))
         assert "that should be there" not in said, said
         assert "if it has none, the advice below is not about this box" in said and f"if it should have one, the {thing}" in said
+
+
+# -- a weak best match is not "the answer above" under Matched patterns -----------------------------
+
+def test_a_weak_best_match_is_not_called_the_answer_in_the_cli_list(agent, monkeypatch):
+    """O2 "my printer shows offline in windows 11", before: the analysis said "No pattern matches this
+    question well; the closest is a weak match: ... (score 0.18 ...)", and Matched patterns then
+    called it "- the answer above"."""
+    _stub_search(agent, monkeypatch, [("smb-guest-share-access", 0.18), ("mdadm-degraded", 0.15)])
+    answer = agent.assist.ask("my printer shows offline in windows 11", mode="kb_only")
+    assert "the closest is a weak match" in answer["analysis"]
+    listed = cli_ask.render(answer, width=200).split("Matched patterns\n", 1)[1].splitlines()
+    assert "the answer above" not in listed[0] and "weak match" in listed[0], listed[0]
+    assert listed[1].endswith(" - related")
+    # a good best match still is the answer
+    _stub_search(agent, monkeypatch, [("mdadm-degraded", 0.9)])
+    listed = cli_ask.render(agent.assist.ask("my raid is degraded", mode="kb_only"), width=200)
+    assert "(score 0.90) - the answer above" in listed
