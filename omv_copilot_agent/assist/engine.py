@@ -290,8 +290,10 @@ class Engine:
                                                         "duration_ms": reply["duration_ms"], "usage": reply.get("usage")})
         if fields is None:
             if direct:  # said as a failure, not dressed as an answer
-                fields = {"analysis": f"Direct Chat got no answer: {llm_error}. Try again, or switch Direct Chat off "
-                                      "for an answer from the knowledge base.", "possible_causes": [],
+                # "try again" helps when a provider failed; with none configured only adding one does
+                fields = {"analysis": f"Direct Chat got no answer: {llm_error}. "
+                                      + ("Try again, or" if providers else "Add one, or")
+                                      + " switch Direct Chat off for an answer from the knowledge base.", "possible_causes": [],
                           "suggested_diagnostics": [], "recommended_actions": [], "explanation": "", "follow_up_questions": []}
             else:
                 reason = ("no LLM provider is configured" if not providers else

@@ -146,3 +146,9 @@ def test_a_weak_best_match_is_not_called_the_answer_in_the_cli_list(agent, monke
     _stub_search(agent, monkeypatch, [("mdadm-degraded", 0.9)])
     listed = cli_ask.render(agent.assist.ask("my raid is degraded", mode="kb_only"), width=200)
     assert "(score 0.90) - the answer above" in listed
+
+
+def test_direct_chat_without_a_provider_does_not_say_try_again(agent):
+    """Before: "none is configured (...). Try again, or switch Direct Chat off": trying again cannot help."""
+    text = agent.assist.ask("what is zfs", mode="direct")["analysis"]
+    assert "Try again" not in text and "Add one, or switch Direct Chat off" in text, text
