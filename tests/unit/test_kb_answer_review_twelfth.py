@@ -1,7 +1,6 @@
-"""The KB-only answer as a NAS user reads it: second review (docs/review-2026-12-07-twelfth.md).
-
-Each test failed on the code before its fix. Matches are stubbed with fixed scores so the tests do
-not move when patterns are added or ranking is refit: they check how an answer is composed.
+"""Second review of the KB-only answer (docs/review-2026-12-07-twelfth.md): one test per fix, each
+failing on the code before it. Like the first review's tests it stubs the matches (_stub_search),
+so what is tested is the composition, not the ranking.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from tests.unit.test_kb_answer_review import _stub_search
 
 @pytest.fixture
 def agent(make_config):
+    """The fixture box (a degraded md0, no LLM provider)."""
     made = make_agent(make_config)
     yield made
     made.close()
