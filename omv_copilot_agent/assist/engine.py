@@ -262,7 +262,7 @@ class Engine:
         elif not providers:  # direct without any provider
             trace.step("llm_request", point("llm_request"), error="no LLM provider configured")
             trace.step("llm_response", point("llm_response"), skipped=True)
-            llm_error = "direct chat needs an LLM provider; none is configured (Settings → assist.providers)"
+            llm_error = f"direct chat needs an LLM provider; none is configured (add one in {kb_answer.PROVIDER_PLACE['web']})"
         else:
             t = point("llm_request", f"asking {providers[0].model or providers[0].name}…")
             reply, errors = self._call(providers, sent, trace, cancel)
@@ -290,8 +290,10 @@ class Engine:
                                                         "duration_ms": reply["duration_ms"], "usage": reply.get("usage")})
         if fields is None:
             if direct:  # said as a failure, not dressed as an answer
-                fields = {"analysis": f"Direct Chat got no answer: {llm_error}. Try again, or switch Direct Chat off "
-                                      "for an answer from the knowledge base.", "possible_causes": [],
+                # "try again" helps when a provider failed; with none configured only adding one does
+                fields = {"analysis": f"Direct Chat got no answer: {llm_error}. "
+                                      + ("Try again, or" if providers else "Add one, or")
+                                      + " switch Direct Chat off for an answer from the knowledge base.", "possible_causes": [],
                           "suggested_diagnostics": [], "recommended_actions": [], "explanation": "", "follow_up_questions": []}
             else:
                 reason = ("no LLM provider is configured" if not providers else

@@ -34,6 +34,24 @@ FOLLOW_UPS = {
 CONTEXT_SOURCES = {"storage": ("storage", "smart"), "network": ("network",), "service": ("services", "logs"),
                    "performance": ("system",), "security": ("logs", "omv")}
 
+#: Where the user adds an LLM provider, said for the surface the user is on; every answer, notice and
+#: error that tells it takes it from here. The web UI (and the API, whose answers it renders): OMV's
+#: Diagnostics menu holds the Co-Pilot entry, whose Settings page links its LLM providers list
+#: (webui-extjs/omv/.../route.d/copilot.settings.providers.yaml; the panel's banner says the same path).
+#: The CLI has no command that edits the list: it is the config file's ``assist.providers``.
+PROVIDER_PLACE = {
+    "web": "OMV: Diagnostics → Co-Pilot → Settings → LLM providers",
+    "cli": "assist.providers in /etc/omv-copilot/config.yaml or the file --config names; docs/assist.md, "
+           "'Providers and fallback'",
+}
+
+
+def for_surface(text: str, surface: str) -> str:
+    """``text`` (an answer's words, written for the web UI and the API) with the place to add an LLM
+    provider said for ``surface`` ("web" or "cli")."""
+    return str(text).replace(PROVIDER_PLACE["web"], PROVIDER_PLACE[surface])
+
+
 #: How many checks and actions of the best match an answer shows.
 MAX_DIAGNOSTICS, MAX_ACTIONS = 5, 4
 
@@ -127,7 +145,8 @@ def _no_pattern(context: str, signals: list[dict], reason: str, snapshot=None) -
     """
     lines = [f"Knowledge-base answer ({reason}).",
              "I have no pattern for this question: none of the knowledge base's patterns matches its words closely enough."]
-    bearing = [s for s in signals if context in FOLLOW_UPS and context != "general" and signal_context(s) == context]
+    specialist = context in FOLLOW_UPS and context != "general"  # "general" has no state that bears on it
+    bearing = [s for s in signals if signal_context(s) == context] if specialist else []
     if snapshot is None:
         lines.append("Checked: the question against every pattern; this box's state has not been read yet.")
     elif bearing:
@@ -143,7 +162,7 @@ def _no_pattern(context: str, signals: list[dict], reason: str, snapshot=None) -
     else:
         lines.append("Checked: the question against every pattern.")
     lines.append("Try naming the service, disk or share involved and the exact error message. "
-                 "With an LLM provider configured (Settings → Assistant), Co-Pilot can also reason about "
+                 f"With an LLM provider configured ({PROVIDER_PLACE['web']}), Co-Pilot can also reason about "
                  "questions no pattern covers, using this box's state.")
     return {"analysis": " ".join(lines), "possible_causes": [], "suggested_diagnostics": [], "recommended_actions": [],
             "explanation": "", "related_patterns": [],

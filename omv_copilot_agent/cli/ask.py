@@ -54,8 +54,8 @@ def run(args) -> int:
     answer = wait(client, job_id, args.wait)
     if args.direct and not answer.get("provider"):
         if "no LLM provider" in " ".join(answer.get("notices") or []) or not _providers(args):
-            raise CliError("no LLM provider is configured: add one under assist.providers in the config file "
-                           "(see README, 'LLM providers'), or ask without --direct for a knowledge-base answer")
+            raise CliError(f"no LLM provider is configured: add one under {_provider_place()}, "
+                           "or ask without --direct for a knowledge-base answer")
         raise CliError("direct chat got no answer: every LLM provider failed"
                        + (f" ({'; '.join(answer['notices'])})" if answer.get("notices") else ""))
     if args.json:
@@ -63,6 +63,13 @@ def run(args) -> int:
     else:
         print(render(answer))
     return 0
+
+
+def _provider_place() -> str:
+    """Where a shell user adds an LLM provider (kb_answer.PROVIDER_PLACE, said for the CLI)."""
+    from omv_copilot_agent.assist.kb_answer import PROVIDER_PLACE
+
+    return PROVIDER_PLACE["cli"]
 
 
 def _providers(args) -> list:
@@ -126,30 +133,47 @@ def _prose(text: str, indent: str, width: int, first: str | None = None) -> list
     return out
 
 
+def _item(text: str, width: int) -> list[str]:
+    """One entry of an answer's list: a bullet, its text wrapped under it."""
+    return _prose(text, "    ", width, first="  - ")
+
+
+def _first_role(score: float) -> str:
+    """What the first matched pattern of a KB answer is: the answer, or (a weak match) only the closest.
+
+    The analysis offers a best match below 0.4 as "the closest ... weak match", to be checked against
+    its symptoms; "the answer above" under Matched patterns said the opposite.
+    """
+    from omv_copilot_agent.assist.kb_answer import likelihood
+
+    return "the closest, weak match above (not an answer)" if likelihood(score) == "low" else "the answer above"
+
+
 def render(a: dict, width: int | None = None) -> str:
     """The answer for a terminal: prose wrapped at ``width`` (default: the terminal's) under its
     indent, commands on lines of their own and never wrapped (so they copy as they are)."""
     width = width or _width()
+    from omv_copilot_agent.assist.kb_answer import for_surface  # the answer says the web UI's place for a provider
+
     kb = a.get("mode") == "kb_only"  # one pattern's advice: its checks need not each name it
     source = {"llm": f"LLM {a.get('provider')} ({a.get('model')})", "kb_only": "knowledge base only",
               "direct": "direct chat" + (f" with {a.get('provider')}" if a.get("provider") else "")}.get(a.get("mode"), a.get("mode"))
     out = [f"[{a.get('context')}] {source} — confidence {a.get('confidence', 0):.0%} ({a.get('confidence_label')})"]
     for notice in a.get("notices") or []:
-        out += _prose(notice, "  ", width, first="! ")
-    out += ["", "Analysis"] + _prose(a.get("analysis") or "", "  ", width)
+        out += _prose(for_surface(notice, "cli"), "  ", width, first="! ")
+    out += ["", "Analysis"] + _prose(for_surface(a.get("analysis") or "", "cli"), "  ", width)
     if a.get("explanation"):
         out += ["", "Explanation"] + _prose(a["explanation"], "  ", width)
     if a.get("possible_causes"):
         out += ["", "Possible causes"]
         for c in a["possible_causes"]:
-            out += _prose(f"{c['cause']} ({c.get('likelihood')})", "    ", width, first="  - ")
+            out += _item(f"{c['cause']} ({c.get('likelihood')})", width)
     if a.get("suggested_diagnostics"):
         out += ["", "Diagnostics"]
         for d in a["suggested_diagnostics"]:
-            out += _prose(("[" + str(d.get("risk")) + "] " if d.get("command") else "") + d["name"]
-                          + (":" if d.get("command") else "")
-                          + (f"   [pattern {d['pattern_id']}]" if d.get("pattern_id") and not kb else ""),
-                          "    ", width, first="  - ")
+            out += _item(("[" + str(d.get("risk")) + "] " if d.get("command") else "") + d["name"]
+                         + (":" if d.get("command") else "")
+                         + (f"   [pattern {d['pattern_id']}]" if d.get("pattern_id") and not kb else ""), width)
             if d.get("command"):
                 out.append(f"      $ {d['command']}")
             if d.get("needs"):
@@ -158,7 +182,7 @@ def render(a: dict, width: int | None = None) -> str:
     if a.get("recommended_actions"):
         out += ["", "Recommended actions"]
         for r in a["recommended_actions"]:
-            out += _prose(f"[{r.get('risk')}] {r['action']}", "    ", width, first="  - ")
+            out += _item(f"[{r.get('risk')}] {r['action']}", width)
             if r.get("command"):
                 out.append(f"      $ {r['command']}")
             if r.get("explanation"):
@@ -166,11 +190,11 @@ def render(a: dict, width: int | None = None) -> str:
     if a.get("matched_patterns"):
         out += ["", "Matched patterns"]
         for i, m in enumerate(a["matched_patterns"]):  # in a KB answer the first is the answer, the rest related links
-            out += _prose(f"{m['pattern_id']}: {m['title']} (score {m['score']:.2f})"
-                          + ((" - the answer above" if i == 0 else " - related") if kb else ""), "    ", width, first="  - ")
+            out += _item(f"{m['pattern_id']}: {m['title']} (score {m['score']:.2f})"
+                         + ((" - " + _first_role(m["score"]) if i == 0 else " - related") if kb else ""), width)
     if a.get("follow_up_questions"):
         out += ["", "Follow-up questions"]
         for q in a["follow_up_questions"]:
-            out += _prose(q, "    ", width, first="  - ")
+            out += _item(q, width)
     out += ["", f"conversation {a.get('conversation_id')} · trace {a.get('trace_id')}"]
     return "\n".join(out)

@@ -91,12 +91,15 @@ def values(diags: list[dict], query: str, snapshot) -> dict[str, str]:
 
 
 #: A placeholder the box has none of, when the source that lists them was read: (source, key, what to say).
-#: Why: "mdadm --detail {md_device}" on a box that shows no array at all is itself the finding.
+#: Why: "mdadm --detail {md_device}" on a box that shows no array at all is itself the finding. It is
+#: said both ways: "is my raid ok" on a box that never had an array is answered by "there is none",
+#: not by "an array that should be there is not assembled" above a degraded array's advice.
 NONE_ON_BOX = {
     "md_device": ("storage", "raid", "This box shows no md RAID array right now (the last reading of /proc/mdstat "
-                                     "lists none): an array that should be there is not assembled or its disks are missing."),
-    "pool": ("storage", "zfs", "This box shows no ZFS pool right now: a pool that should be there is not imported "
-                               "(or the ZFS module is not loaded)."),
+                                     "lists none): if it should have one, the array is not assembled or its disks are "
+                                     "missing; if it has none, the advice below is not about this box."),
+    "pool": ("storage", "zfs", "This box shows no ZFS pool right now: if it should have one, the pool is not imported "
+                               "(or the ZFS module is not loaded); if it has none, the advice below is not about this box."),
 }
 
 
