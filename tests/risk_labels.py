@@ -88,10 +88,12 @@ _PLACEHOLDER = re.compile(r"<[A-Za-z][\w.-]*>")
 
 
 def _arg_matches(arg: str, option: str) -> bool:
-    """``arg`` is ``option`` or it with its value (``--vacuum-size=1G``); a subcommand in any case, an option exact."""
+    """``arg`` is ``option`` or it with its value (``--vacuum-size=1G``); a subcommand in any case."""
     if not option.startswith("-"):
         return arg.lower() == option
-    return arg == option or arg.startswith(option + "=")
+    name = arg.split("=", 1)[0]
+    # a long option may be shortened while it stays unambiguous (getopt_long: --vacuum-t=1s)
+    return name == option or (option.startswith("--") and len(name) > 4 and option.startswith(name))
 
 
 def _hdparm_sets(args: list[str]) -> bool:

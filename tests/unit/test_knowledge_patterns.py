@@ -134,6 +134,7 @@ LYING = [
     ("echo 4096 > /sys/block/md0/md/stripe_cache_size", "changes-config"),
     ("cat /proc/mdstat; echo check >> /sys/block/md0/md/sync_action", "changes-config"),
     ("docker restart plex", "restarts-service"), ("journalctl --vacuum-size=200M", "changes-config"),
+    ("journalctl --vacuum-t=1s", "changes-config"),
     ("hdparm -S 120 /dev/sda", "changes-config"), ("omv-rpc -u admin Config applyChanges '{\"modules\": []}'", "changes-config"),
 ]
 #: Read-only commands as patterns show them: not findings (a quoted ">", 2>/dev/null, a <placeholder>, list subcommands).
