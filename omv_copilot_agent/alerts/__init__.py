@@ -367,10 +367,12 @@ class AlertService:
         return self.notifier.send_report(subject, report.render(data))
 
     def close(self) -> None:
-        """Stop the disk watcher and let go of it (it holds ``record_device_event``, a cycle back here)."""
+        """Stop the disk watcher and let go of it (it holds ``record_device_event``, a cycle back here);
+        stop the notifier's worker (what it has queued is still sent, for up to 10 s: Notifier.close)."""
         watcher, self.watcher = self.watcher, None
         if watcher is not None:
             watcher.stop()
+        self.notifier.close()
 
 
 class _LiveConfig:

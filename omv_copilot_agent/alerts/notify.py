@@ -139,20 +139,30 @@ def webhook_digest_request(fmt: str, msg: Message, subject: str, text: str, host
                      "items": [{"event": i["event"], "ts": i["ts"], "alert": i["alert"]} for i in msg.items]}}
 
 
+#: put on the queue by :meth:`Notifier.close`, behind whatever was queued before: the worker ends there
+_STOP = ("stop", None, None)
+
+
 class Notifier:
-    """Queue + worker thread; ``config()`` returns the live ``alerts`` config section."""
+    """Queue + worker thread; ``config()`` returns the live ``alerts`` config section.
+
+    ``sleep``: the wait between retries (default: a wait that :meth:`close` cuts short).
+    """
 
     def __init__(self, config: Callable[[], dict], context: Callable[[], dict] | None = None,
-                 sleep: Callable[[float], None] = time.sleep, dispatcher: Dispatcher | None = None):
+                 sleep: Callable[[float], None] | None = None, dispatcher: Dispatcher | None = None):
         self._config = config
         self.dispatcher = dispatcher or Dispatcher(config)
         self._context = context or (lambda: {})
-        self._sleep = sleep
+        self._closed = threading.Event()  # close() was called: no new items, no more retries
+        self._abandon = threading.Event()  # close()'s time is up: the worker sends nothing more
+        self._sleep = sleep or self._closed.wait
         self._queue: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._idle = threading.Condition()
         self._pending = 0
+        self.dropped = 0  # notifications not sent because the notifier was closed
         self.deliveries: deque = deque(maxlen=200)
 
     # -- public ------------------------------------------------------
@@ -225,26 +235,85 @@ class Notifier:
                 self._idle.wait(left)
         return True
 
+    def close(self, timeout: float = 10.0) -> int:
+        """Stop the worker thread; returns how many queued notifications were dropped.
+
+        What was queued before close() is still sent, one attempt each (no further retries, a
+        retry's wait ends at once), for up to ``timeout`` seconds; what is left then is dropped and
+        logged as a warning with its count. Why send rather than drop: the daemon closes on every
+        restart (a settings change, a package upgrade, a reboot), and the mail saying an array went
+        degraded a second earlier is the one a NAS owner must not lose; why bounded: a hung mail
+        server must not hold up the shutdown (systemd kills the unit after 90 s). A notification
+        submitted after close() is dropped (counted and logged). Idempotent.
+        """
+        with self._lock:
+            if self._closed.is_set():
+                return 0
+            self._closed.set()
+            thread = self._thread
+            if thread is not None:
+                self._queue.put(_STOP)
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():  # time is up: the worker is in a send; it drops what is still queued
+                self._abandon.set()
+                self._drop_queued()
+                thread.join(1.0)
+                if thread.is_alive():
+                    log.warning("notifier: a delivery is still in progress at shutdown; it is abandoned")
+        dropped = self.dropped
+        if dropped:
+            log.warning("notifier closed: %d queued notification(s) dropped unsent", dropped)
+        return dropped
+
     # -- worker ------------------------------------------------------
     def _put(self, item) -> None:
-        with self._idle:
-            self._pending += 1
-        self._queue.put(item)
         with self._lock:
+            if self._closed.is_set():
+                self.dropped += 1
+                log.warning("notifier closed: a %s notification is dropped unsent", item[0])
+                return
+            with self._idle:
+                self._pending += 1
+            self._queue.put(item)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="alert-notifier", daemon=True)
                 self._thread.start()
 
+    def _drop_queued(self) -> None:
+        """Take what is still queued off the queue, counted as dropped (the stop mark goes back)."""
+        n = 0
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not _STOP:
+                n += 1
+        self._queue.put(_STOP)
+        with self._idle:
+            self.dropped += n
+            self._pending -= n
+            self._idle.notify_all()
+
     def _run(self) -> None:
         while True:
             try:
-                kind, event, payload = self._queue.get(timeout=30)
+                item = self._queue.get(timeout=30)
             except queue.Empty:
                 with self._lock:
                     if self._queue.empty():
                         self._thread = None
                         return
                 continue
+            if item is _STOP or self._abandon.is_set():
+                if item is not _STOP:
+                    self._queue.put(item)
+                    self._drop_queued()
+                with self._lock:
+                    self._thread = None
+                return
+            kind, event, payload = item
             try:
                 if kind == "message":
                     self._send(payload)
@@ -288,8 +357,11 @@ class Notifier:
             except Exception as exc:  # every transport error is retried the same way
                 error = f"{exc.__class__.__name__}: {exc}"[:300]
                 log.warning("notification via %s failed (attempt %d): %s", channel, attempt, error)
-                if attempt <= retries:
-                    self._sleep(backoff * 2 ** (attempt - 1))
+                if attempt > retries or self._closed.is_set():  # closing: one attempt, no waiting
+                    break
+                self._sleep(backoff * 2 ** (attempt - 1))
+                if self._closed.is_set():
+                    break
         self.deliveries.append({"ts": time.time(), "channel": channel, "event": event, "kind": msg.kind if msg else event,
                                 "items": len(msg.items) if msg else 0, "alert_id": (alert or {}).get("id"),
                                 "ok": error is None, "attempts": attempt, "error": error})

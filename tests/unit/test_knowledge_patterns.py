@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests import risk_labels
 from tests.conftest import ROOT
 from omv_copilot_agent import probes
 from omv_copilot_agent.knowledge import KnowledgeBase, diagnostics, loader
@@ -105,6 +106,85 @@ def test_solutions_are_ordered_and_risk_labelled(kb):
         assert all(s["risk"] in ("read-only", "changes-config", "restarts-service", "data-risk") for s in ordered)
         for s in ordered:  # shown to a human, never filled or run: use /dev/sdX-style examples, not {placeholders}
             assert not diagnostics.placeholders(s.get("command") or ""), f"{pid}: solution command has a placeholder"
+
+
+#: A read-only label on a command that changes the box, planted: the lint must catch each (label it needs).
+LYING = [
+    ("rm -rf /srv/dev-disk-by-uuid-1234/media/.recycle", "data-risk"), ("wipefs -a /dev/sdb", "data-risk"),
+    ("dd if=/dev/zero of=/dev/sdb bs=1M count=10", "data-risk"), ("mkfs.ext4 /dev/sdb1", "data-risk"),
+    ("mdadm --manage /dev/md0 --remove /dev/sdb", "data-risk"), ("mdadm /dev/md0 --fail /dev/sdb", "data-risk"),
+    ("mdadm --zero-superblock /dev/sdb", "data-risk"), ("mdadm --create /dev/md0 --level=1 --raid-devices=2 /dev/sd[bc]",
+                                                        "data-risk"),
+    ("mdadm --assemble --scan", "changes-config"), ("zpool destroy tank", "data-risk"),
+    ("zpool import -f tank", "changes-config"), ("zpool export tank", "data-risk"),
+    ("mv /etc/openmediavault/config.xml /root/", "changes-config"), ("reboot", "restarts-service"),
+    ("shutdown -h now", "restarts-service"), ("poweroff", "restarts-service"),
+    ("systemctl restart smbd", "restarts-service"), ("sudo systemctl stop nfs-server", "restarts-service"),
+    ("systemctl start collectd", "restarts-service"), ("systemctl disable --now rrdcached", "changes-config"),
+    ("systemctl enable smartmontools", "changes-config"), ("systemctl mask systemd-networkd-wait-online", "changes-config"),
+    ("apt install --reinstall openmediavault", "changes-config"), ("apt-get remove -y nfs-common", "data-risk"),
+    ("apt-get purge openmediavault-compose", "data-risk"), ("apt-get upgrade", "changes-config"),
+    ("dpkg -i ./openmediavault-omvextrasorg_latest_all7.deb", "changes-config"), ("dpkg -r plexmediaserver", "changes-config"),
+    ("dpkg --purge plexmediaserver", "changes-config"), ("omv-salt deploy run samba", "changes-config"),
+    ("chmod 775 /srv/dev-disk-by-uuid-1234/media", "changes-config"),
+    ("chown -R nobody:users /srv/dev-disk-by-uuid-1234/media", "data-risk"),
+    ("setfacl -m u:alice:rwx /srv/dev-disk-by-uuid-1234/media", "changes-config"),
+    ("sed -i 's/^#DefaultLimitNOFILE=/DefaultLimitNOFILE=65536/' /etc/systemd/system.conf", "changes-config"),
+    ("echo 'vm.swappiness=10' | tee /etc/sysctl.d/99-swap.conf", "changes-config"),
+    ("echo 4096 > /sys/block/md0/md/stripe_cache_size", "changes-config"),
+    ("cat /proc/mdstat; echo check >> /sys/block/md0/md/sync_action", "changes-config"),
+    ("docker restart plex", "restarts-service"), ("journalctl --vacuum-size=200M", "changes-config"),
+    ("journalctl --vacuum-t=1s", "changes-config"),
+    ("hdparm -S 120 /dev/sda", "changes-config"), ("omv-rpc -u admin Config applyChanges '{\"modules\": []}'", "changes-config"),
+]
+#: Read-only commands as patterns show them: not findings (a quoted ">", 2>/dev/null, a <placeholder>, list subcommands).
+READ_ONLY = ["cat /proc/mdstat", "mdadm --detail /dev/md0", "smartctl -a /dev/sda", "zpool status -v",
+             "systemctl status smbd --no-pager", "systemctl status <unit> --no-pager; journalctl -u <unit> -b -n 50",
+             "journalctl -u smbd -b --no-pager 2>/dev/null | tail -n 50", "awk '$5 > 90' /proc/self/mounts",
+             "grep -c '>' /var/log/syslog", "omv-salt deploy list-dirty", "dpkg -l | grep openmediavault",
+             "apt list --upgradable", "getfacl /srv/dev-disk-by-uuid-1234/media", "sed -n '1,20p' /etc/fstab",
+             "hdparm -I /dev/sda", "hdparm -B /dev/sda", "omv-rpc -u admin ShareMgmt getList '{\"start\": 0}'",
+             "docker logs --tail 50 plex", "ls -l /dev/disk/by-uuid/ > /dev/null"]
+
+
+@pytest.mark.parametrize("command,needs", LYING, ids=[c for c, _ in LYING])
+def test_a_read_only_label_on_a_command_that_changes_the_box_is_a_finding(command, needs):
+    pattern = {"solutions": [{"priority": 1, "action": "check", "explanation": "x", "risk": "read-only",
+                              "command": command}]}
+    found = risk_labels.lying_read_only_labels({"planted": pattern})
+    assert [(pid, prio, label) for pid, prio, _cmd, label, _why in found] == [("planted", 1, needs)], found
+    pattern["solutions"][0]["risk"] = needs  # labelled as the lint says: no finding
+    assert risk_labels.lying_read_only_labels({"planted": pattern}) == []
+
+
+@pytest.mark.parametrize("command", READ_ONLY)
+def test_a_read_only_command_is_not_a_finding(command):
+    assert risk_labels.changes_the_box(command) is None
+
+
+#: The shipped patterns' read-only labels the lint finds (twelfth session), for the lead to relabel:
+#: (pattern id, solution priority, the label the lint says the command needs).
+KNOWN_LYING = [
+    ("btrfs-transid-will-not-mount", 1, "changes-config"),  # mount -o ro,rescue=...: a mount (ro, no write)
+    ("btrfs-transid-will-not-mount", 2, "data-risk"),  # btrfs restore (risk.py's data-risk; it copies files off)
+    ("config-database-corrupt", 1, "changes-config"),  # cp -a config.xml /root/...: writes a copy
+    ("zfs-pool-import-from-other-system", 2, "changes-config"),  # zpool import -o readonly=on: imports the pool
+]
+
+
+def _shipped_lying(kb) -> list[tuple[str, int, str]]:
+    return [(pid, prio, label) for pid, prio, _cmd, label, _why in risk_labels.lying_read_only_labels(kb.patterns)]
+
+
+def test_no_new_read_only_label_lies(kb):
+    """A read-only label added or changed on a command that changes the box fails now; the known ones wait below."""
+    assert [f for f in _shipped_lying(kb) if f not in KNOWN_LYING] == []
+
+
+@pytest.mark.xfail(strict=True, reason=f"shipped patterns with read-only labels that lie: {KNOWN_LYING}; once "
+                                       "relabelled, this passes (XPASS fails): drop the marker and KNOWN_LYING")
+def test_no_read_only_label_lies(kb):
+    assert _shipped_lying(kb) == []
 
 
 def test_references_are_https(kb):
