@@ -164,27 +164,9 @@ def test_a_read_only_command_is_not_a_finding(command):
 
 #: The shipped patterns' read-only labels the lint finds (twelfth session), for the lead to relabel:
 #: (pattern id, solution priority, the label the lint says the command needs).
-KNOWN_LYING = [
-    ("btrfs-transid-will-not-mount", 1, "changes-config"),  # mount -o ro,rescue=...: a mount (ro, no write)
-    ("btrfs-transid-will-not-mount", 2, "data-risk"),  # btrfs restore (risk.py's data-risk; it copies files off)
-    ("config-database-corrupt", 1, "changes-config"),  # cp -a config.xml /root/...: writes a copy
-    ("zfs-pool-import-from-other-system", 2, "changes-config"),  # zpool import -o readonly=on: imports the pool
-]
-
-
-def _shipped_lying(kb) -> list[tuple[str, int, str]]:
-    return [(pid, prio, label) for pid, prio, _cmd, label, _why in risk_labels.lying_read_only_labels(kb.patterns)]
-
-
-def test_no_new_read_only_label_lies(kb):
-    """A read-only label added or changed on a command that changes the box fails now; the known ones wait below."""
-    assert [f for f in _shipped_lying(kb) if f not in KNOWN_LYING] == []
-
-
-@pytest.mark.xfail(strict=True, reason=f"shipped patterns with read-only labels that lie: {KNOWN_LYING}; once "
-                                       "relabelled, this passes (XPASS fails): drop the marker and KNOWN_LYING")
 def test_no_read_only_label_lies(kb):
-    assert _shipped_lying(kb) == []
+    """A solution labelled read-only shows no command that changes the box (tests/risk_labels.py says what does)."""
+    assert [(pid, prio, label) for pid, prio, _cmd, label, _why in risk_labels.lying_read_only_labels(kb.patterns)] == []
 
 
 def test_references_are_https(kb):
