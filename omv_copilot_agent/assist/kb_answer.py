@@ -60,6 +60,12 @@ def likelihood(score: float) -> str:
     return "high" if score >= 0.7 else "medium" if score >= 0.4 else "low"
 
 
+def weak(score: float) -> bool:
+    """A best match this weak is offered as the closest one, to be checked against its symptoms, not as
+    the answer (the analysis here and the CLI's list of matched patterns say the same)."""
+    return likelihood(score) == "low"
+
+
 def compose(query: str, context: str, matches: list[dict], signals: list[dict], reason: str, snapshot=None) -> dict:
     """Answer fields from ``matches`` (Match.to_dict(with_pattern=True), best first) and state ``signals``.
 
@@ -78,7 +84,7 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
                 "explanation": s.get("explanation", "")}
                for s in sorted(pattern.get("solutions") or [], key=lambda s: s.get("priority", 99))[:MAX_ACTIONS]]
     lines = [f"Knowledge-base answer ({reason})."]
-    if likelihood(top["score"]) == "low":  # a weak best match is offered as one, not as the answer
+    if weak(top["score"]):
         lines.append(f"No pattern matches this question well; the closest is a weak match: {top['title']} "
                      f"(score {top['score']:.2f}, pattern {top['pattern_id']}). Check that its typical symptoms "
                      "below are what you see before you follow its advice.")
@@ -130,11 +136,6 @@ def state_said(signals: list[dict], limit: int = 3) -> list[str]:
     return said[:limit]
 
 
-def signal_context(signal: dict) -> str | None:
-    """The specialist context of a pattern the box's state points to (its own ``context:``, else its category's)."""
-    return signal.get("context") or router.CATEGORY_CONTEXT.get(signal.get("category") or "")
-
-
 def _no_pattern(context: str, signals: list[dict], reason: str, snapshot=None) -> dict:
     """An honest answer when no pattern is relevant: what was checked, what to try next.
 
@@ -146,7 +147,7 @@ def _no_pattern(context: str, signals: list[dict], reason: str, snapshot=None) -
     lines = [f"Knowledge-base answer ({reason}).",
              "I have no pattern for this question: none of the knowledge base's patterns matches its words closely enough."]
     specialist = context in FOLLOW_UPS and context != "general"  # "general" has no state that bears on it
-    bearing = [s for s in signals if signal_context(s) == context] if specialist else []
+    bearing = [s for s in signals if router.pattern_context(s) == context] if specialist else []
     if snapshot is None:
         lines.append("Checked: the question against every pattern; this box's state has not been read yet.")
     elif bearing:

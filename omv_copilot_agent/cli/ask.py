@@ -139,14 +139,10 @@ def _item(text: str, width: int) -> list[str]:
 
 
 def _first_role(score: float) -> str:
-    """What the first matched pattern of a KB answer is: the answer, or (a weak match) only the closest.
+    """What the first matched pattern of a KB answer is: the answer, or (a weak match) only the closest."""
+    from omv_copilot_agent.assist.kb_answer import weak
 
-    The analysis offers a best match below 0.4 as "the closest ... weak match", to be checked against
-    its symptoms; "the answer above" under Matched patterns said the opposite.
-    """
-    from omv_copilot_agent.assist.kb_answer import likelihood
-
-    return "the closest, weak match above (not an answer)" if likelihood(score) == "low" else "the answer above"
+    return "the closest, weak match above (not an answer)" if weak(score) else "the answer above"
 
 
 def render(a: dict, width: int | None = None) -> str:
