@@ -19,8 +19,10 @@ import re
 import shlex
 from typing import Callable
 
-#: The probe lookup (``omv_copilot_agent.probes.recognise``): argv → a ProbeCall or None.
-Recognise = Callable[[list[str]], object]
+from omv_copilot_agent.probes import OPEN_SLOT
+
+#: The probe lookup (``omv_copilot_agent.probes.recognise``): argv (and ``open_slots=True``) → a ProbeCall or None.
+Recognise = Callable[..., object]
 
 UNVERIFIED = "unverified"
 #: How severe a label is; unknown labels count as unverified.
@@ -126,18 +128,34 @@ def data_risk(command: str) -> str | None:
     return None
 
 
-def classify(command: str, recognise: Recognise) -> dict:
-    """{risk, reason, probe}: the server's verdict for ``command`` (``probe`` = {name, params, argv} or None)."""
-    words = _split(command) if command else None
-    call = recognise(words) if words else None
-    shown_filter = None
-    if call is None and words and "|" in words:  # a probe with its display filter, as patterns show them
+def _call(words: list[str], recognise: Recognise, **how) -> tuple[object, str | None]:
+    """(probe call or None, its display filter): ``words`` as a probe call, alone or with the filter patterns show
+    (``| grep -i -E X``, applied by a bounded regex)."""
+    call = recognise(words, **how)
+    if call is None and "|" in words:
         cut = words.index("|")
         if words[cut + 1:cut + 4] == ["grep", "-i", "-E"] and len(words) == cut + 5:
-            call, shown_filter = recognise(words[:cut]), words[cut + 4]
+            return recognise(words[:cut], **how), words[cut + 4]
+    return call, None
+
+
+def classify(command: str, recognise: Recognise) -> dict:
+    """{risk, reason, probe}: the server's verdict for ``command`` (``probe`` = {name, params, argv} or None).
+
+    A probe call that still shows a ``{placeholder}`` ("mdadm --detail {md_device}", the value the
+    answer asks for) is that probe's, read-only, but not runnable as shown: ``probe`` is None and
+    ``needs`` names what to fill in.
+    """
+    words = _split(command) if command else None
+    call, shown_filter = _call(words, recognise) if words else (None, None)
     if call is not None:
         return {"risk": "read-only", "reason": _REASONS["read-only"] + f" ({call.name})",
                 "probe": {"name": call.name, "params": dict(call.params), "argv": list(call.argv), "filter": shown_filter}}
+    if words and any(OPEN_SLOT.match(w) for w in words):
+        call, _ = _call(words, recognise, open_slots=True)
+        if call is not None:
+            return {"risk": "read-only", "probe": None, "needs": call.open,
+                    "reason": f"{_REASONS['read-only']} ({call.name}) once {', '.join(call.open)} is filled in"}
     reason = data_risk(command)
     if reason:
         return {"risk": "data-risk", "reason": reason, "probe": None}

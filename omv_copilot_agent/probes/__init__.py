@@ -23,6 +23,8 @@ __all__ = ["Probe", "ProbeCall", "ParamError", "UnknownProbe", "catalogue", "get
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
 #: A parameter slot: one whole argument, or a fixed prefix then the value (``/proc/net/bonding/{bond}``).
 _SLOT = re.compile(r"^([^{}]*)\{([a-z_]+)\}$")
+#: A whole argument a pattern shows for a value the user still has to give (``{md_device}``).
+OPEN_SLOT = re.compile(r"^\{[a-z_]{1,32}\}$")
 
 
 class UnknownProbe(KeyError):
@@ -81,6 +83,11 @@ class ProbeCall:
     def argv(self) -> list[str]:
         return render(self.name, self.params)
 
+    @property
+    def open(self) -> list[str]:
+        """Parameters still holding a ``{placeholder}`` (only from ``recognise(..., open_slots=True)``)."""
+        return sorted(p for p, v in self.params.items() if OPEN_SLOT.match(v))
+
 
 def _load(path: Path) -> dict[str, Probe]:
     import yaml  # here, not at import: the daemon parses the catalogue in a child (cli/daemon.py)
@@ -135,15 +142,18 @@ def get(name: str) -> Probe:
         raise UnknownProbe(name) from None
 
 
-def problems(name: str, params: dict) -> list[str]:
-    """Every reason ``name`` with ``params`` cannot run (unknown probe, missing/extra/invalid parameter)."""
+def problems(name: str, params: dict, *, still_open: frozenset | set = frozenset()) -> list[str]:
+    """Every reason ``name`` with ``params`` cannot run (unknown probe, missing/extra/invalid parameter).
+
+    Parameters in ``still_open`` are present but not checked: their value is a placeholder (recognise).
+    """
     try:
         probe = get(name)
     except UnknownProbe as exc:
         return [str(exc)]
     if not isinstance(params, dict):
         return [f"probe {name!r}: params must be a mapping"]
-    out = [probe.check_param(p, v) for p, v in params.items()]
+    out = [probe.check_param(p, v) for p, v in params.items() if p not in still_open]
     out += [f"probe {name!r} needs parameter {p!r} ({TYPES[t].expected})" for p, t in probe.params.items() if p not in params]
     return [reason for reason in out if reason]
 
@@ -161,8 +171,14 @@ def render(name: str, params: dict | None = None) -> list[str]:
     return argv
 
 
-def recognise(argv: list[str]) -> ProbeCall | None:
-    """The probe call that renders exactly ``argv`` (tool by name, every literal equal, every slot valid), else None."""
+def recognise(argv: list[str], *, open_slots: bool = False) -> ProbeCall | None:
+    """The probe call that renders exactly ``argv`` (tool by name, every literal equal, every slot valid), else None.
+
+    ``open_slots``: a slot may also hold a whole ``{placeholder}``, the value a KB answer asks for
+    ("mdadm --detail {md_device}" on a box that shows no array). Such a call is that probe's, so it
+    is read-only once filled, but it cannot run as shown: its open parameters keep the placeholder,
+    and ``argv`` raises ParamError until they are given (:attr:`ProbeCall.open`).
+    """
     if not isinstance(argv, (list, tuple)) or not argv or not all(isinstance(a, str) for a in argv):
         return None
     for probe in catalogue().values():
@@ -176,6 +192,7 @@ def recognise(argv: list[str]) -> ProbeCall | None:
             elif token != arg:
                 break
         else:
-            if not problems(probe.name, params):
+            still_open = {p for p, v in params.items() if open_slots and OPEN_SLOT.match(v)}
+            if not problems(probe.name, params, still_open=still_open):
                 return ProbeCall(probe.name, params)
     return None

@@ -158,6 +158,9 @@ def run_probe(call: Call) -> dict:
     body = call.body(PROBE_SCHEMA)
     svc = service(call)
     verdict = risk.classify(body["command"], svc.recognise)
+    if verdict.get("needs"):
+        raise invalid(f"{call.field('command')}: fill in {', '.join(verdict['needs'])} first (the command shows "
+                      "a placeholder there); then it runs as a catalogue probe", "needs_params")
     if verdict["probe"] is None:
         raise invalid(f"{call.field('command')}: {verdict['reason']}; only catalogue probes run "
                       f"(this one is {verdict['risk']})", "not_a_probe")

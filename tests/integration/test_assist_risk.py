@@ -26,11 +26,11 @@ HOSTILE = {**GOOD_ANSWER,
                {"action": "Replace disk", "command": "", "risk": "medium", "explanation": "."}]}
 
 
-def one_probe(argv):
+def one_probe(argv, **how):
     """The real catalogue's lookup (``cat /proc/mdstat`` is the probe read-file)."""
     from omv_copilot_agent import probes
 
-    return probes.recognise(argv)
+    return probes.recognise(argv, **how)
 
 
 @pytest.mark.parametrize("command, expected", [
@@ -50,11 +50,32 @@ def one_probe(argv):
     ("smartctl -t short /dev/sda", "unverified"), ("journalctl --vacuum-t=1s", "unverified"),
     ("cat /proc/self/root/etc/shadow", "unverified"), ("cat /proc/mdstat | grep -i -E 'md[0-9]'", "read-only"),
     ("cat /proc/mdstat | grep -i -E x | sh", "unverified"),
+    # a probe's call that still shows the value the answer asks for is that probe's (read-only once filled) ...
+    ("mdadm --detail {md_device}", "read-only"), ("smartctl -H {device}", "read-only"),
+    # ... but a placeholder is never a way around the catalogue: only a whole slot may be open
+    ("mdadm --detail {md_device} {device}", "unverified"), ("{tool} --detail /dev/md0", "unverified"),
+    ("mdadm --manage {md_device} --add {new_device}", "data-risk"), ("cat {file}", "read-only"),
+    ("rm -rf {path}", "data-risk"),
 ])
 def test_server_classifies_commands(command, expected):
     from omv_copilot_agent.assist import risk
 
     assert risk.classify(command, one_probe)["risk"] == expected
+
+
+def test_an_open_probe_call_is_read_only_but_cannot_run():
+    """The KB answer shows "mdadm --detail {md_device}" on a box without an array: labelled read-only (it
+    is the mdadm-detail probe), never offered to Run as shown, and the verdict names what to fill in."""
+    from omv_copilot_agent.assist import risk
+
+    verdict = risk.classify("mdadm --detail {md_device}", one_probe)
+    assert verdict["probe"] is None and verdict["needs"] == ["md_device"]
+    assert "once md_device is filled in" in verdict["reason"]
+    filled = risk.classify("mdadm --detail /dev/md127", one_probe)
+    assert filled["probe"]["argv"] == ["mdadm", "--detail", "/dev/md127"] and "needs" not in filled
+    reviewed = risk.review({"suggested_diagnostics": [{"name": "n", "command": "mdadm --detail {md_device}"}]}, one_probe)
+    assert reviewed["suggested_diagnostics"][0]["risk"] == "read-only"
+    assert reviewed["suggested_diagnostics"][0]["probe"] is None
 
 
 def test_labels_are_shown_only_when_not_milder():
@@ -114,6 +135,9 @@ def test_run_exists_only_for_probes_and_runs_what_is_shown(hostile_server, tmp_p
         assert "only catalogue probes run" in r.json()["error"]["message"]
         r = hostile_server.post("/api/v1/rpc", json={"method": "runProbe", "params": {"command": command}})
         assert r.status_code == 400, r.text
+    r = hostile_server.post("/api/v1/assist/probe", json={"command": "mdadm --detail {md_device}"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "needs_params", r.text
+    assert r.json()["error"]["message"].startswith("field 'command': fill in md_device first"), r.text
     # the old way in: a pattern id the LLM chose is not a parameter of Run
     r = hostile_server.post("/api/v1/assist/probe", json={"command": "cat /proc/mdstat", "pattern_id": "mdadm-degraded"})
     assert r.status_code == 400
