@@ -263,17 +263,35 @@ def by_pattern(chosen: str, details: dict, matches: list[dict]) -> tuple[str, di
     matches, best first, each with its ``pattern``. An explicitly requested context is never
     passed here. When no pattern matched at all and the words are unsure (``_unsure``), the
     question is general: nothing here knows it, so no specialist should pretend to.
+
+    Weak votes: a question naming no part of the NAS ("only the user section is shown after I log
+    in", "the option I set is ignored after a restart") has no trigger word, so the words alone call
+    it general. When no match is confident enough to vote either, every match the knowledge base
+    returned (each already past its relevance floor, so an off-topic question has none) votes the
+    same way, with the patterns' word model: the knowledge base found related problems, and the
+    area they are in is a better guess than "no area". A trigger word or a confident pattern is
+    stronger evidence and, where there is one, the weak matches do not vote.
     """
     if not matches and _unsure(details):
         return "general", {**details, "reason": "nothing confident", "by_words": chosen}
-    votes: dict[str, float] = {}
-    for match in matches[:PATTERN_VOTERS]:
-        context = pattern_context(match.get("pattern") or {}, match.get("category"))
-        if match["score"] >= PATTERN_ROUTE_MIN and context in CONTEXTS:
-            votes[context] = votes.get(context, 0.0) + PATTERN_WEIGHT * match["score"]
+    votes = _votes(matches, PATTERN_ROUTE_MIN)
+    reason = "patterns"
+    if not votes and details.get("reason") == "no trigger word":
+        # no part named and no confident pattern: the weaker matches say whose area it is (weak_votes)
+        votes, reason = _votes(matches, 0.0), "weak patterns"
     if not votes:
         return chosen, details
     words = details.get("total") or {}
     total = {c: words.get(c, 0.0) + votes.get(c, 0.0) for c in CONTEXTS}
-    return _best(total), {**details, "reason": "patterns", "votes": _rounded(votes),
+    return _best(total), {**details, "reason": reason, "votes": _rounded(votes),
                           "pattern": matches[0]["pattern_id"], "by_words": chosen}
+
+
+def _votes(matches: list[dict], floor: float) -> dict[str, float]:
+    """PATTERN_WEIGHT × score per context, of the best PATTERN_VOTERS matches scoring at least ``floor``."""
+    votes: dict[str, float] = {}
+    for match in matches[:PATTERN_VOTERS]:
+        context = pattern_context(match.get("pattern") or {}, match.get("category"))
+        if match["score"] >= floor and context in CONTEXTS:
+            votes[context] = votes.get(context, 0.0) + PATTERN_WEIGHT * match["score"]
+    return votes

@@ -125,3 +125,35 @@ def test_question_words_are_no_evidence_of_a_context(words):
     assert model.posterior("where should i mount a bird house") == model.posterior("mount")
     assert {"where", "should"} <= model.vocab  # the patterns' counts are kept: only the question's are passed over
     assert model.posterior("where should") == {}
+
+
+def _weak(pid: str, score: float | None = None) -> dict:
+    """A match of PATTERNS[pid] scoring under PATTERN_ROUTE_MIN (too weak to vote on its own)."""
+    pattern = PATTERNS[pid]
+    return {"pattern_id": pid, "category": pattern["category"], "pattern": pattern,
+            "score": router.PATTERN_ROUTE_MIN / 2 if score is None else score}
+
+
+def test_a_question_naming_no_part_follows_its_weak_matches(words):
+    """Thirteenth session: a question with no trigger word was general whenever no match reached
+    PATTERN_ROUTE_MIN, although the knowledge base had matched related patterns (the old code
+    returned general here)."""
+    question = "only one section shows up after the update"
+    assert not any(router.score(question).values())
+    ctx, details = _context(question, words, [_weak("s1"), _weak("v1", router.PATTERN_ROUTE_MIN / 3)])
+    assert ctx == "security" and details["reason"] == "weak patterns"
+    assert details["by_words"] == "general" and set(details["votes"]) == {"security", "service"}
+    # two weak service matches outweigh one weak security match, as confident votes would
+    assert _context(question, words, [_weak("s1"), _weak("v1"), _weak("v2")])[0] == "service"
+
+
+def test_weak_matches_do_not_vote_against_stronger_evidence(words):
+    # a trigger word decides when no match is confident: "samba" stays service
+    ctx, details = _context("samba section shows up empty", words, [_weak("s1")])
+    assert ctx == "service" and details.get("reason") == "score" and "votes" not in details
+    # a confident match votes alone: the weak one beside it adds nothing
+    strong = {**_weak("v1"), "score": 0.8}
+    ctx, details = _context("only one section shows up", words, [strong, _weak("s1")])
+    assert ctx == "service" and details["reason"] == "patterns" and set(details["votes"]) == {"service"}
+    # no match at all (an off-topic question): still general
+    assert _context("only one section shows up", words, [])[0] == "general"
