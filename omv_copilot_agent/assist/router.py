@@ -277,7 +277,7 @@ def by_pattern(chosen: str, details: dict, matches: list[dict]) -> tuple[str, di
     votes = _votes(matches, PATTERN_ROUTE_MIN)
     reason = "patterns"
     if not votes and details.get("reason") == "no trigger word":
-        # no part named and no confident pattern: the weaker matches say whose area it is (weak_votes)
+        # no part named and no confident pattern: the weaker matches say whose area it is
         votes, reason = _votes(matches, 0.0), "weak patterns"
     if not votes:
         return chosen, details
