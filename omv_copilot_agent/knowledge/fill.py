@@ -35,8 +35,8 @@ def _one(values: list[str]) -> list[str]:
     return values if len(values) == 1 else []
 
 
-def candidates(query: str, snapshot) -> dict[str, list[str]]:
-    """Values per placeholder name, best first: named in the question, then the box's only candidate."""
+def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
+    """Per placeholder name: (the values the question names, in its order; the box's only candidate, or none)."""
     storage, smart = _data(snapshot, "storage"), _data(snapshot, "smart")
     words = list(dict.fromkeys(w.strip(".:,;!?").lower() for w in _WORD.findall(query or "")))  # in the question's order
     named_devs = [m.group(1) for m in _DEV.finditer(query or "")]
@@ -48,25 +48,31 @@ def candidates(query: str, snapshot) -> dict[str, list[str]]:
     unit_names = {str(u["name"]).lower(): str(u["name"]) for u in units}
     users = [str(u.get("name")) for u in _data(snapshot, "omv").get("users") or [] if isinstance(u, dict) and u.get("name")]
     pools = [p for p in storage.get("zfs") or [] if isinstance(p, dict) and p.get("name")]
-    out: dict[str, list[str]] = {
-        "md_device": ["/dev/" + d for d in named_devs if d.startswith("md")]
-        + _one(["/dev/" + a["name"] for a in raid if a.get("degraded") or a.get("state") == "inactive"]
-               or ["/dev/" + a["name"] for a in raid]),
-        "device": ["/dev/" + d for d in named_devs if not d.startswith("md")]
-        + (_one([d["device"] for d in disks if d.get("passed") is False])
-           or _one(["/dev/" + m for a in raid if a.get("degraded") for m in a.get("failed") or []])
-           or _one([d["device"] for d in disks])),
-        "interface": [i["name"] for i in ifaces if str(i["name"]).lower() in words] + _one(real_up),
-        "unit": [unit_names[w] for w in words if w in unit_names]
-        + _one([str(u["name"]) for u in units if u.get("active_state") == "failed"]),
-        "user": [u for u in users if u.lower() in words],
-        "pool": [p["name"] for p in pools if str(p["name"]).lower() in words]
-        + _one([p["name"] for p in pools if str(p.get("health", "ONLINE")).upper() != "ONLINE"] or [p["name"] for p in pools]),
-        "path": _PATH.findall(query or ""),
-        "host": _IP.findall(query or ""),
-        "client_ip": _IP.findall(query or ""),
+    return {
+        "md_device": (["/dev/" + d for d in named_devs if d.startswith("md")],
+                      _one(["/dev/" + a["name"] for a in raid if a.get("degraded") or a.get("state") == "inactive"]
+                           or ["/dev/" + a["name"] for a in raid])),
+        "device": (["/dev/" + d for d in named_devs if not d.startswith("md")],
+                   _one([d["device"] for d in disks if d.get("passed") is False])
+                   or _one(["/dev/" + m for a in raid if a.get("degraded") for m in a.get("failed") or []])
+                   or _one([d["device"] for d in disks])),
+        "interface": ([i["name"] for i in ifaces if str(i["name"]).lower() in words], _one(real_up)),
+        "unit": ([unit_names[w] for w in words if w in unit_names],
+                 _one([str(u["name"]) for u in units if u.get("active_state") == "failed"])),
+        "user": ([u for u in users if u.lower() in words], []),
+        "pool": ([p["name"] for p in pools if str(p["name"]).lower() in words],
+                 _one([p["name"] for p in pools if str(p.get("health", "ONLINE")).upper() != "ONLINE"]
+                      or [p["name"] for p in pools])),
+        "path": (_PATH.findall(query or ""), []),
+        "host": (_IP.findall(query or ""), []),
+        "client_ip": (_IP.findall(query or ""), []),
     }
-    return {k: list(dict.fromkeys(v)) for k, v in out.items() if v}
+
+
+def candidates(query: str, snapshot) -> dict[str, list[str]]:
+    """Values per placeholder name, best first: named in the question, then the box's only candidate."""
+    out = {name: list(dict.fromkeys(named + box)) for name, (named, box) in _sources(query, snapshot).items()}
+    return {k: v for k, v in out.items() if v}
 
 
 def _fits(diags: list[dict], name: str, value: str) -> bool:
