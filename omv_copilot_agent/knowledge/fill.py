@@ -135,3 +135,90 @@ def apply(diag: dict, filled: dict[str, str]) -> tuple[dict, list[str]]:
             needs.append(m.group(1))
         params[param] = value
     return params, needs
+
+
+# -- a solution's command ----------------------------------------------------------------------
+#
+# A solution's ``command:`` is text shown to the admin to copy, never run. It may name the
+# placeholders below as ``{name}``; anything else in braces (docker's ``{{.Names}}``, find's ``{}``,
+# JSON) is literal text, and a ``{word}`` that is not one of these names is refused by the loader.
+
+#: Filled like a diagnostic's: from the question, else the box's only candidate.
+FILLED = ("md_device", "device", "interface", "unit", "user", "pool", "path", "host", "client_ip")
+#: Never filled from the box: what it would point to is the wrong thing (the failed member is not the
+#: disk to add), so the answer always asks. Name -> what to put there.
+ASK_ONLY = {
+    "new_device": "the new disk to add (not the failed one; find it in lsblk or Storage > Disks)",
+    "old_device": "the disk taken out of the array (its md superblock is cleared)",
+    "member_device": "a disk of the file system that is still there",
+    "copy_partition": "the partition of the copy (not the one OMV mounts)",
+    "missing_devid": "the devid btrfs filesystem show lists as missing",
+}
+SOLUTION_NAMES = frozenset(FILLED) | frozenset(ASK_ONLY)
+
+#: ``{name}`` in a command: one brace each side (``{{.Names}}`` is a Go template, not a placeholder).
+IN_COMMAND = re.compile(r"(?<!\{)\{([a-z_]{1,32})\}(?!\})")
+
+#: What a value may look like to be put into a command the admin copies: the shapes fill's own patterns
+#: read (device and interface names, units, IPv4 addresses, data paths). Nothing a shell would read as
+#: more than one word, a redirection or another command; never a leading "-" (an option).
+SAFE = {
+    "md_device": re.compile(r"/dev/md\d{1,3}"),
+    "device": re.compile(r"/dev/(?:sd[a-z]{1,2}|nvme\d{1,2}n\d{1,2}|mmcblk\d{1,2}|vd[a-z])"),
+    "interface": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}"),
+    "unit": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@:-]{0,99}"),
+    "user": re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}"),
+    "pool": re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}"),
+    "path": re.compile(r"/(?:srv|mnt|media|export|etc|var/log)(?:/(?!\.\.?(?:/|$))[\w.@+-]+)*"),
+    "host": re.compile(r"\d{1,3}(?:\.\d{1,3}){3}"),
+    "client_ip": re.compile(r"\d{1,3}(?:\.\d{1,3}){3}"),
+}
+
+
+def in_command(command) -> list[str]:
+    """Every ``{name}`` a command shows, known or not, in order."""
+    return list(dict.fromkeys(IN_COMMAND.findall(command))) if isinstance(command, str) else []
+
+
+def unknown_in_command(command) -> list[str]:
+    """The ``{names}`` of a command that are no placeholder (the loader refuses them)."""
+    return [n for n in in_command(command) if n not in SOLUTION_NAMES]
+
+
+def command_values(command: str, query: str, snapshot, *, strict: bool = False) -> dict[str, str]:
+    """The placeholders of solution ``command`` this question and box fill, each with a safe value.
+
+    ``strict`` (a data-risk command): only a value the question names alone, or (the question naming
+    none) the box's only candidate; two arrays named in the question leave it asked for, not the first.
+    """
+    names = [n for n in in_command(command) if n in FILLED]
+    if not names:
+        return {}
+    found = _sources(query, snapshot)
+    out = {}
+    for name in names:
+        named, box = (list(dict.fromkeys(v for v in vals if isinstance(v, str) and SAFE[name].fullmatch(v)))
+                      for vals in found.get(name, ([], [])))
+        if strict:
+            pick = named or box
+            value = pick[0] if len(pick) == 1 else None
+        else:
+            value = next(iter(named + box), None)
+        if value:
+            out[name] = value
+    return out
+
+
+def apply_command(command: str, filled: dict[str, str]) -> tuple[str, list[str]]:
+    """``command`` with the known placeholders filled (each only with a SAFE value), and the names still asked for."""
+    needs: list[str] = []
+
+    def put(m):
+        name = m.group(1)
+        value = filled.get(name)
+        if name in FILLED and isinstance(value, str) and SAFE[name].fullmatch(value):
+            return value
+        if name in SOLUTION_NAMES and name not in needs:
+            needs.append(name)
+        return m.group(0)
+    return IN_COMMAND.sub(put, command), needs
