@@ -124,3 +124,105 @@ def test_units_named_in_the_question_come_in_its_order_in_every_process():
     seen = {subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(8)}
     assert seen == {"['nmbd', 'smbd']\n"}, seen
+
+
+# -- a solution's command: its {placeholders} filled the same way, or asked for -------------------------------
+
+def _md127(snap):
+    storage = copy.deepcopy(snap.sources["storage"].data)
+    storage["raid"] = [dict(storage["raid"][0], name="md127")]
+    snap.sources["storage"] = SourceResult(name="storage", status="ok", data=storage)
+
+
+def _recover(answer):
+    assert answer["matched_patterns"][0]["pattern_id"] == "mdadm-degraded", answer["matched_patterns"]
+    rows = [r for r in answer["recommended_actions"] if "--add" in r.get("command", "")]
+    assert len(rows) == 1, answer["recommended_actions"]
+    return rows[0]
+
+
+def test_the_recover_command_names_the_boxs_degraded_array_and_asks_for_the_new_disk(srv):
+    """md127 is the box's one degraded array: the command says it; the disk to add is the new one, which the
+    box cannot know (its failed sdb is the disk to replace, not the one to add), so it stays asked for."""
+    row = _recover(_ask(srv(_md127), "my raid is degraded"))
+    assert row["command"] == "mdadm --manage /dev/md127 --add {new_device}", row
+    assert row["needs"] == ["new_device"] and row["params"] == {"md_device": "/dev/md127"}
+    assert row["risk"] == "data-risk"
+
+
+def test_the_array_the_question_names_wins_over_the_box(srv):
+    row = _recover(_ask(srv(_md127), "my raid /dev/md5 is degraded"))
+    assert row["command"] == "mdadm --manage /dev/md5 --add {new_device}" and row["needs"] == ["new_device"], row
+
+
+def test_no_array_on_the_box_keeps_the_placeholder_and_says_why(srv):
+    def no_raid(snap):
+        storage = copy.deepcopy(snap.sources["storage"].data)
+        storage["raid"] = []
+        snap.sources["storage"] = SourceResult(name="storage", status="ok", data=storage)
+    answer = _ask(srv(no_raid), "my raid is degraded")
+    row = _recover(answer)
+    assert row["command"] == "mdadm --manage {md_device} --add {new_device}", row
+    assert row["needs"] == ["md_device", "new_device"] and row["params"] == {}
+    assert answer["analysis"].count("This box shows no md RAID array right now") == 1
+
+
+def test_a_question_with_shell_in_it_fills_only_the_device_name(srv):
+    row = _recover(_ask(srv(), "raid degraded /dev/md0;rm -rf / $(reboot) `id`"))
+    assert row["command"] == "mdadm --manage /dev/md0 --add {new_device}", row
+
+
+def test_only_values_of_fills_shapes_reach_a_command():
+    """Whatever a value looks like, it fills a command only in the shape of its name: a box's odd array or
+    interface name, or a value handed in directly, leaves the placeholder."""
+    for bad in ("/dev/md0;rm -rf /", "/dev/md0 /dev/sda", "$(reboot)", "-/dev/md0", "/dev/md0\n", "/dev/sdb"):
+        assert fill.apply_command("mdadm --readwrite {md_device}", {"md_device": bad}) == (
+            "mdadm --readwrite {md_device}", ["md_device"]), bad
+    assert fill.apply_command("mdadm --readwrite {md_device}", {"md_device": "/dev/md1"}) == ("mdadm --readwrite /dev/md1", [])
+    assert fill.apply_command("ip link show {interface}", {"interface": "eth0;reboot"})[1] == ["interface"]
+    assert fill.apply_command("ls {path}", {"path": "/srv/../etc/shadow"})[1] == ["path"]
+    # an ask-only name is never filled, even when a value is at hand
+    assert fill.apply_command("mdadm --add {new_device}", {"new_device": "/dev/sdc"}) == ("mdadm --add {new_device}", ["new_device"])
+
+    class Snap:
+        def data(self, source):
+            return {"raid": [{"name": "md0;reboot", "degraded": True}]} if source == "storage" else \
+                {"interfaces": [{"name": "eth0 $(id)", "up": True}]} if source == "network" else {}
+    assert fill.command_values("mdadm --readwrite {md_device} && ip link show {interface}", "raid slow", Snap()) == {}
+
+
+def test_a_data_risk_command_is_not_filled_from_a_guess():
+    """Two arrays named in the question: a data-risk command asks which; a read-only one takes the first."""
+    snap = fixture_snapshot()
+    command = "mdadm --manage {md_device} --add {new_device}"
+    assert fill.command_values(command, "md0 and md5 both degraded", snap, strict=True) == {}
+    assert fill.command_values(command, "md0 and md5 both degraded", snap) == {"md_device": "/dev/md0"}
+    assert fill.command_values(command, "is it degraded", snap, strict=True) == {"md_device": "/dev/md0"}  # the box's one
+    two = copy.deepcopy(snap.sources["storage"].data)
+    two["raid"] = [dict(two["raid"][0]), dict(two["raid"][0], name="md1")]
+    snap.sources["storage"] = SourceResult(name="storage", status="ok", data=two)
+    assert fill.command_values(command, "is it degraded", snap, strict=True) == {}
+
+
+def test_other_braces_in_a_command_are_literal_text():
+    """docker's Go templates, find's {}, JSON and awk blocks are no placeholders: kept as written, needing nothing."""
+    for command in ("docker ps -a --format '{{.Names}} {{.Ports}}'",
+                    "find /srv/x -type d -exec chmod 2775 {} +",
+                    "omv-rpc -u admin 'ShareMgmt' 'createSnapshot' '{\"uuid\": \"<shared folder uuid>\"}'",
+                    "docker inspect --format '{{device}}' plex", "awk '{ print $1 }' /proc/mdstat"):
+        assert fill.in_command(command) == [] and fill.apply_command(command, {"device": "/dev/sda"}) == (command, []), command
+
+
+def test_the_loader_refuses_an_unknown_placeholder_in_a_solution_command():
+    from omv_copilot_agent.knowledge import loader
+    from tests.conftest import ROOT
+    import yaml
+
+    pattern = yaml.safe_load((ROOT / "patterns" / "storage--mdadm-degraded.yaml").read_text())
+    assert loader.validate(pattern) == []
+    pattern["solutions"][1]["command"] = "mdadm --manage {md_device} --add {new_disk}"
+    problems = loader.validate(pattern)
+    assert [f for f, _ in problems] == ["solutions.1.command"] and "unknown placeholder '{new_disk}'" in problems[0][1], problems
+    for literal in ("docker ps --format '{{.Names}}'", "find /srv -exec ls {} +", "awk '{ print }' x"):
+        pattern["solutions"][1]["command"] = literal
+        assert loader.validate(pattern) == [], literal
