@@ -226,3 +226,14 @@ def test_the_loader_refuses_an_unknown_placeholder_in_a_solution_command():
     for literal in ("docker ps --format '{{.Names}}'", "find /srv -exec ls {} +", "awk '{ print }' x"):
         pattern["solutions"][1]["command"] = literal
         assert loader.validate(pattern) == [], literal
+
+
+def test_the_cli_shows_the_filled_command_and_what_is_still_to_fill_in():
+    from omv_copilot_agent.cli.ask import render
+
+    answer = {"mode": "kb_only", "context": "storage", "recommended_actions": [
+        {"action": "Recover", "risk": "data-risk", "command": "mdadm --manage /dev/md127 --add {new_device}",
+         "needs": ["new_device"], "params": {"md_device": "/dev/md127"}, "explanation": "rebuilds"}]}
+    text = render(answer, width=200)
+    assert "      $ mdadm --manage /dev/md127 --add {new_device}\n" in text
+    assert "needs: {new_device} = the new disk to add (not the failed one" in text and "(fill in before you run it)" in text
