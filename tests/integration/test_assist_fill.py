@@ -35,6 +35,13 @@ def _md_rows(answer):
     return [d for d in answer["suggested_diagnostics"] if "mdadm --detail" in d["command"]]
 
 
+def _recover(answer):
+    assert answer["matched_patterns"][0]["pattern_id"] == "mdadm-degraded", answer["matched_patterns"]
+    rows = [r for r in answer["recommended_actions"] if "--add" in r.get("command", "")]
+    assert len(rows) == 1, answer["recommended_actions"]
+    return rows[0]
+
+
 def test_degraded_array_of_the_box_fills_the_md_check(srv):
     """The fixture box has md0 degraded (sdb failed): the check reads `mdadm --detail /dev/md0`, runnable as shown."""
     rows = _md_rows(_ask(srv(), "my raid is degraded"))
@@ -42,16 +49,25 @@ def test_degraded_array_of_the_box_fills_the_md_check(srv):
     assert rows[0]["params"] == {"md_device": "/dev/md0"} and rows[0]["needs"] == []
 
 
-def test_box_without_arrays_asks_which_array(srv):
-    def no_raid(snap):
+def _raid(*names):
+    """An edit of the fixture box: its md arrays are copies of its degraded md0 named ``names`` (none: no array)."""
+    def edit(snap):
         storage = copy.deepcopy(snap.sources["storage"].data)
-        storage["raid"] = []
+        storage["raid"] = [dict(storage["raid"][0], name=name) for name in names]
         snap.sources["storage"] = SourceResult(name="storage", status="ok", data=storage)
-    answer = _ask(srv(no_raid), "my raid is degraded")
+    return edit
+
+
+def test_box_without_arrays_asks_which_array(srv):
+    answer = _ask(srv(_raid()), "my raid is degraded")
     rows = _md_rows(answer)
     assert rows and "{md_device}" in rows[0]["command"] and rows[0]["needs"] == ["md_device"], rows
-    # and the box having no array at all is said: it bears on the question
-    assert "This box shows no md RAID array right now" in answer["analysis"]
+    # and the box having no array at all is said (once, though the check and the Recover action both ask)
+    assert answer["analysis"].count("This box shows no md RAID array right now") == 1
+    # the Recover action keeps its placeholders and lists them
+    row = _recover(answer)
+    assert row["command"] == "mdadm --manage {md_device} --add {new_device}", row
+    assert row["needs"] == ["md_device", "new_device"] and row["params"] == {}
 
 
 def test_an_array_on_the_box_or_an_unread_source_says_nothing_of_none():
@@ -70,13 +86,9 @@ def test_an_array_on_the_box_or_an_unread_source_says_nothing_of_none():
 
 
 def test_two_degraded_arrays_are_not_guessed(srv):
-    def two(snap):
-        storage = copy.deepcopy(snap.sources["storage"].data)
-        storage["raid"] = [dict(storage["raid"][0]), dict(storage["raid"][0], name="md1")]
-        snap.sources["storage"] = SourceResult(name="storage", status="ok", data=storage)
-    rows = _md_rows(_ask(srv(two), "my raid is degraded"))
+    rows = _md_rows(_ask(srv(_raid("md0", "md1")), "my raid is degraded"))
     assert rows[0]["needs"] == ["md_device"]
-    rows = _md_rows(_ask(srv(two), "my raid md1 is degraded"))
+    rows = _md_rows(_ask(srv(_raid("md0", "md1")), "my raid md1 is degraded"))
     assert rows[0]["params"] == {"md_device": "/dev/md1"}, rows
 
 
@@ -128,43 +140,18 @@ def test_units_named_in_the_question_come_in_its_order_in_every_process():
 
 # -- a solution's command: its {placeholders} filled the same way, or asked for -------------------------------
 
-def _md127(snap):
-    storage = copy.deepcopy(snap.sources["storage"].data)
-    storage["raid"] = [dict(storage["raid"][0], name="md127")]
-    snap.sources["storage"] = SourceResult(name="storage", status="ok", data=storage)
-
-
-def _recover(answer):
-    assert answer["matched_patterns"][0]["pattern_id"] == "mdadm-degraded", answer["matched_patterns"]
-    rows = [r for r in answer["recommended_actions"] if "--add" in r.get("command", "")]
-    assert len(rows) == 1, answer["recommended_actions"]
-    return rows[0]
-
-
 def test_the_recover_command_names_the_boxs_degraded_array_and_asks_for_the_new_disk(srv):
     """md127 is the box's one degraded array: the command says it; the disk to add is the new one, which the
     box cannot know (its failed sdb is the disk to replace, not the one to add), so it stays asked for."""
-    row = _recover(_ask(srv(_md127), "my raid is degraded"))
+    row = _recover(_ask(srv(_raid("md127")), "my raid is degraded"))
     assert row["command"] == "mdadm --manage /dev/md127 --add {new_device}", row
     assert row["needs"] == ["new_device"] and row["params"] == {"md_device": "/dev/md127"}
     assert row["risk"] == "data-risk"
 
 
 def test_the_array_the_question_names_wins_over_the_box(srv):
-    row = _recover(_ask(srv(_md127), "my raid /dev/md5 is degraded"))
+    row = _recover(_ask(srv(_raid("md127")), "my raid /dev/md5 is degraded"))
     assert row["command"] == "mdadm --manage /dev/md5 --add {new_device}" and row["needs"] == ["new_device"], row
-
-
-def test_no_array_on_the_box_keeps_the_placeholder_and_says_why(srv):
-    def no_raid(snap):
-        storage = copy.deepcopy(snap.sources["storage"].data)
-        storage["raid"] = []
-        snap.sources["storage"] = SourceResult(name="storage", status="ok", data=storage)
-    answer = _ask(srv(no_raid), "my raid is degraded")
-    row = _recover(answer)
-    assert row["command"] == "mdadm --manage {md_device} --add {new_device}", row
-    assert row["needs"] == ["md_device", "new_device"] and row["params"] == {}
-    assert answer["analysis"].count("This box shows no md RAID array right now") == 1
 
 
 def test_a_question_with_shell_in_it_fills_only_the_device_name(srv):
@@ -198,9 +185,7 @@ def test_a_data_risk_command_is_not_filled_from_a_guess():
     assert fill.command_values(command, "md0 and md5 both degraded", snap, strict=True) == {}
     assert fill.command_values(command, "md0 and md5 both degraded", snap) == {"md_device": "/dev/md0"}
     assert fill.command_values(command, "is it degraded", snap, strict=True) == {"md_device": "/dev/md0"}  # the box's one
-    two = copy.deepcopy(snap.sources["storage"].data)
-    two["raid"] = [dict(two["raid"][0]), dict(two["raid"][0], name="md1")]
-    snap.sources["storage"] = SourceResult(name="storage", status="ok", data=two)
+    _raid("md0", "md1")(snap)
     assert fill.command_values(command, "is it degraded", snap, strict=True) == {}
 
 
