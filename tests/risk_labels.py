@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from omv_copilot_agent.assist import risk
+from omv_copilot_agent.knowledge import fill
 
 RESTARTS, CHANGES, DATA = "restarts-service", "changes-config", "data-risk"
 
@@ -83,8 +84,8 @@ _WHEN["docker-compose"] = _WHEN["docker"]
 #: writes through a shell redirection (a quoted ">" is an argument, not a redirection; /dev/null is no change)
 _REDIRECT = re.compile(r"(?<![0-9&>])>>?(?!&)\s*(?!/dev/(?:null|stdout|stderr)\b)([^\s;&|]+)")
 _QUOTED = re.compile(r"'[^']*'|\"(?:[^\"\\]|\\.)*\"")
-#: a placeholder a solution shows for the admin to fill in (``<unit>``): not a redirection
-_PLACEHOLDER = re.compile(r"<[A-Za-z][\w.-]*>")
+#: a placeholder a solution shows for the admin to fill in (``<unit>``, or fill's ``{md_device}``): not a redirection
+_PLACEHOLDER = re.compile(r"<[A-Za-z][\w.-]*>|" + fill.IN_COMMAND.pattern)
 
 
 def _arg_matches(arg: str, option: str) -> bool:

@@ -69,8 +69,9 @@ def weak(score: float) -> bool:
 def compose(query: str, context: str, matches: list[dict], signals: list[dict], reason: str, snapshot=None) -> dict:
     """Answer fields from ``matches`` (Match.to_dict(with_pattern=True), best first) and state ``signals``.
 
-    The best match's checks come with their ``{placeholders}`` filled from the question and
-    ``snapshot`` where that is unambiguous (``params``), and name the ones still needed (``needs``).
+    The best match's checks and its actions' commands come with their ``{placeholders}`` filled from
+    the question and ``snapshot`` where that is unambiguous (``params``), and name the ones still
+    needed (``needs``; the command keeps them as ``{name}``).
     """
     if not matches:
         return _no_pattern(context, signals, reason, snapshot)
@@ -80,8 +81,7 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
               for i, c in enumerate(pattern.get("causes") or [])]
     shown = (pattern.get("diagnostics") or [])[:MAX_DIAGNOSTICS]
     diags = [_diagnostic(d, top, fill.values(shown, query, snapshot)) for d in shown]
-    actions = [{"action": s.get("action", ""), "command": s.get("command") or "", "risk": str(s.get("risk", "unknown")),
-                "explanation": s.get("explanation", "")}
+    actions = [_action(s, query, snapshot)
                for s in sorted(pattern.get("solutions") or [], key=lambda s: s.get("priority", 99))[:MAX_ACTIONS]]
     lines = [f"Knowledge-base answer ({reason})."]
     if weak(top["score"]):
@@ -97,7 +97,7 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
     bearing = [s for s in signals if s["pattern_id"] in {m["pattern_id"] for m in matches}]
     if bearing:
         lines.append("The box's state bears on this: " + "; ".join(state_said(bearing)) + ".")
-    lines += fill.none_on_box([n for d in diags for n in d.get("needs") or []], snapshot)
+    lines += fill.none_on_box([n for row in diags + actions for n in row.get("needs") or []], snapshot)
     symptoms = pattern.get("symptoms") or []
     explanation = ("Typical symptoms: " + "; ".join(symptoms[:3]) + ".") if symptoms else ""
     return {"analysis": " ".join(lines), "possible_causes": causes, "suggested_diagnostics": diags,
@@ -116,6 +116,20 @@ def _diagnostic(diag: dict, top: dict, filled: dict[str, str]) -> dict:
         row["needs"] = needs
         if row["params"]:
             row["command"] = diagnostics.display({**diag, "params": params})
+    return row
+
+
+def _action(solution: dict, query: str, snapshot) -> dict:
+    """One solution of the best match as an answer row; a command naming ``{placeholders}`` comes with the
+    ones the question or the box fill (``params``; a data-risk command only from what the question names
+    alone or the box's only candidate) and the ones still to fill in (``needs``), shown as ``{name}``."""
+    risk = str(solution.get("risk", "unknown"))
+    row = {"action": solution.get("action", ""), "command": solution.get("command") or "", "risk": risk,
+           "explanation": solution.get("explanation", "")}
+    if fill.in_command(row["command"]):
+        filled = fill.command_values(row["command"], query, snapshot, strict=risk == "data-risk")
+        row["command"], row["needs"] = fill.apply_command(row["command"], filled)
+        row["params"] = {name: value for name, value in filled.items() if name not in row["needs"]}
     return row
 
 

@@ -181,6 +181,10 @@ def render(a: dict, width: int | None = None) -> str:
             out += _item(f"[{r.get('risk')}] {r['action']}", width)
             if r.get("command"):
                 out.append(f"      $ {r['command']}")
+            if r.get("needs"):
+                from omv_copilot_agent.knowledge.fill import ASK_ONLY  # what each ask-only name stands for
+                out += _prose("needs: " + "; ".join("{" + n + "}" + (f" = {ASK_ONLY[n]}" if n in ASK_ONLY else "")
+                                                     for n in r["needs"]) + " (fill in before you run it)", "      ", width)
             if r.get("explanation"):
                 out += _prose(r["explanation"], "      ", width)
     if a.get("matched_patterns"):

@@ -35,8 +35,8 @@ def _one(values: list[str]) -> list[str]:
     return values if len(values) == 1 else []
 
 
-def candidates(query: str, snapshot) -> dict[str, list[str]]:
-    """Values per placeholder name, best first: named in the question, then the box's only candidate."""
+def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
+    """Per placeholder name: (the values the question names, in its order; the box's only candidate, or none)."""
     storage, smart = _data(snapshot, "storage"), _data(snapshot, "smart")
     words = list(dict.fromkeys(w.strip(".:,;!?").lower() for w in _WORD.findall(query or "")))  # in the question's order
     named_devs = [m.group(1) for m in _DEV.finditer(query or "")]
@@ -48,25 +48,31 @@ def candidates(query: str, snapshot) -> dict[str, list[str]]:
     unit_names = {str(u["name"]).lower(): str(u["name"]) for u in units}
     users = [str(u.get("name")) for u in _data(snapshot, "omv").get("users") or [] if isinstance(u, dict) and u.get("name")]
     pools = [p for p in storage.get("zfs") or [] if isinstance(p, dict) and p.get("name")]
-    out: dict[str, list[str]] = {
-        "md_device": ["/dev/" + d for d in named_devs if d.startswith("md")]
-        + _one(["/dev/" + a["name"] for a in raid if a.get("degraded") or a.get("state") == "inactive"]
-               or ["/dev/" + a["name"] for a in raid]),
-        "device": ["/dev/" + d for d in named_devs if not d.startswith("md")]
-        + (_one([d["device"] for d in disks if d.get("passed") is False])
-           or _one(["/dev/" + m for a in raid if a.get("degraded") for m in a.get("failed") or []])
-           or _one([d["device"] for d in disks])),
-        "interface": [i["name"] for i in ifaces if str(i["name"]).lower() in words] + _one(real_up),
-        "unit": [unit_names[w] for w in words if w in unit_names]
-        + _one([str(u["name"]) for u in units if u.get("active_state") == "failed"]),
-        "user": [u for u in users if u.lower() in words],
-        "pool": [p["name"] for p in pools if str(p["name"]).lower() in words]
-        + _one([p["name"] for p in pools if str(p.get("health", "ONLINE")).upper() != "ONLINE"] or [p["name"] for p in pools]),
-        "path": _PATH.findall(query or ""),
-        "host": _IP.findall(query or ""),
-        "client_ip": _IP.findall(query or ""),
+    return {
+        "md_device": (["/dev/" + d for d in named_devs if d.startswith("md")],
+                      _one(["/dev/" + a["name"] for a in raid if a.get("degraded") or a.get("state") == "inactive"]
+                           or ["/dev/" + a["name"] for a in raid])),
+        "device": (["/dev/" + d for d in named_devs if not d.startswith("md")],
+                   _one([d["device"] for d in disks if d.get("passed") is False])
+                   or _one(["/dev/" + m for a in raid if a.get("degraded") for m in a.get("failed") or []])
+                   or _one([d["device"] for d in disks])),
+        "interface": ([i["name"] for i in ifaces if str(i["name"]).lower() in words], _one(real_up)),
+        "unit": ([unit_names[w] for w in words if w in unit_names],
+                 _one([str(u["name"]) for u in units if u.get("active_state") == "failed"])),
+        "user": ([u for u in users if u.lower() in words], []),
+        "pool": ([p["name"] for p in pools if str(p["name"]).lower() in words],
+                 _one([p["name"] for p in pools if str(p.get("health", "ONLINE")).upper() != "ONLINE"]
+                      or [p["name"] for p in pools])),
+        "path": (_PATH.findall(query or ""), []),
+        "host": (_IP.findall(query or ""), []),
+        "client_ip": (_IP.findall(query or ""), []),
     }
-    return {k: list(dict.fromkeys(v)) for k, v in out.items() if v}
+
+
+def candidates(query: str, snapshot) -> dict[str, list[str]]:
+    """Values per placeholder name, best first: named in the question, then the box's only candidate."""
+    out = {name: list(dict.fromkeys(named + box)) for name, (named, box) in _sources(query, snapshot).items()}
+    return {k: v for k, v in out.items() if v}
 
 
 def _fits(diags: list[dict], name: str, value: str) -> bool:
@@ -129,3 +135,90 @@ def apply(diag: dict, filled: dict[str, str]) -> tuple[dict, list[str]]:
             needs.append(m.group(1))
         params[param] = value
     return params, needs
+
+
+# -- a solution's command ----------------------------------------------------------------------
+#
+# A solution's ``command:`` is text shown to the admin to copy, never run. It may name the
+# placeholders below as ``{name}``; anything else in braces (docker's ``{{.Names}}``, find's ``{}``,
+# JSON) is literal text, and a ``{word}`` that is not one of these names is refused by the loader.
+
+#: Filled like a diagnostic's: from the question, else the box's only candidate.
+FILLED = ("md_device", "device", "interface", "unit", "user", "pool", "path", "host", "client_ip")
+#: Never filled from the box: what it would point to is the wrong thing (the failed member is not the
+#: disk to add), so the answer always asks. Name -> what to put there.
+ASK_ONLY = {
+    "new_device": "the new disk to add (not the failed one; find it in lsblk or Storage > Disks)",
+    "old_device": "the disk taken out of the array (its md superblock is cleared)",
+    "member_device": "a disk of the file system that is still there",
+    "copy_partition": "the partition of the copy (not the one OMV mounts)",
+    "missing_devid": "the devid btrfs filesystem show lists as missing",
+}
+SOLUTION_NAMES = frozenset(FILLED) | frozenset(ASK_ONLY)
+
+#: ``{name}`` in a command: one brace each side (``{{.Names}}`` is a Go template, not a placeholder).
+IN_COMMAND = re.compile(r"(?<!\{)\{([a-z_]{1,32})\}(?!\})")
+
+#: What a value may look like to be put into a command the admin copies: the shapes fill's own patterns
+#: read (device and interface names, units, IPv4 addresses, data paths). Nothing a shell would read as
+#: more than one word, a redirection or another command; never a leading "-" (an option).
+SAFE = {
+    "md_device": re.compile(r"/dev/md\d{1,3}"),
+    "device": re.compile(r"/dev/(?:sd[a-z]{1,2}|nvme\d{1,2}n\d{1,2}|mmcblk\d{1,2}|vd[a-z])"),
+    "interface": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}"),
+    "unit": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@:-]{0,99}"),
+    "user": re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}"),
+    "pool": re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}"),
+    "path": re.compile(r"/(?:srv|mnt|media|export|etc|var/log)(?:/(?!\.\.?(?:/|$))[\w.@+-]+)*"),
+    "host": re.compile(r"\d{1,3}(?:\.\d{1,3}){3}"),
+    "client_ip": re.compile(r"\d{1,3}(?:\.\d{1,3}){3}"),
+}
+
+
+def in_command(command) -> list[str]:
+    """Every ``{name}`` a command shows, known or not, in order."""
+    return list(dict.fromkeys(IN_COMMAND.findall(command))) if isinstance(command, str) else []
+
+
+def unknown_in_command(command) -> list[str]:
+    """The ``{names}`` of a command that are no placeholder (the loader refuses them)."""
+    return [n for n in in_command(command) if n not in SOLUTION_NAMES]
+
+
+def command_values(command: str, query: str, snapshot, *, strict: bool = False) -> dict[str, str]:
+    """The placeholders of solution ``command`` this question and box fill, each with a safe value.
+
+    ``strict`` (a data-risk command): only a value the question names alone, or (the question naming
+    none) the box's only candidate; two arrays named in the question leave it asked for, not the first.
+    """
+    names = [n for n in in_command(command) if n in FILLED]
+    if not names:
+        return {}
+    found = _sources(query, snapshot)
+    out = {}
+    for name in names:
+        named, box = (list(dict.fromkeys(v for v in vals if isinstance(v, str) and SAFE[name].fullmatch(v)))
+                      for vals in found.get(name, ([], [])))
+        if strict:
+            pick = named or box
+            value = pick[0] if len(pick) == 1 else None
+        else:
+            value = next(iter(named + box), None)
+        if value:
+            out[name] = value
+    return out
+
+
+def apply_command(command: str, filled: dict[str, str]) -> tuple[str, list[str]]:
+    """``command`` with the known placeholders filled (each only with a SAFE value), and the names still asked for."""
+    needs: list[str] = []
+
+    def put(m):
+        name = m.group(1)
+        value = filled.get(name)
+        if name in FILLED and isinstance(value, str) and SAFE[name].fullmatch(value):
+            return value
+        if name in SOLUTION_NAMES and name not in needs:
+            needs.append(name)
+        return m.group(0)
+    return IN_COMMAND.sub(put, command), needs

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 from omv_copilot_agent.findings import CATALOGUE
-from omv_copilot_agent.knowledge import diagnostics
+from omv_copilot_agent.knowledge import diagnostics, fill
 from omv_copilot_agent.knowledge.signals import unknown_ids
 
 SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
@@ -34,6 +34,13 @@ def schema() -> dict:
 #: What an old-style ``command:`` diagnostic is told: patterns name probes, they cannot hold commands.
 COMMAND_REFUSED = ("patterns cannot run commands; name a catalogue probe instead, e.g. "
                    "'probe: smart-health' with 'params: {device: \"{device}\"}' (GET /api/v1/knowledge/probes lists them)")
+
+
+def unknown_placeholder(name: str) -> str:
+    """What a solution command's ``{word}`` that names no placeholder is told."""
+    return (f"unknown placeholder '{{{name[:32]}}}': a solution command may name only "
+            + ", ".join("{" + n + "}" for n in sorted(fill.SOLUTION_NAMES))
+            + " (write other braces with a space inside, e.g. awk '{ print }')")
 
 
 def validate(pattern) -> list[tuple[str, str]]:
@@ -59,6 +66,8 @@ def validate(pattern) -> list[tuple[str, str]]:
         out += [("findings", f"unknown finding id '{fid}' (known: {', '.join(sorted(CATALOGUE))})") for fid in unknown_ids(pattern)]
         for i, step in enumerate(steps):
             out += [(f"diagnostics.{i}.{field}", reason[:300]) for field, reason in diagnostics.problems(step)]
+        out += [(f"solutions.{i}.command", unknown_placeholder(name))
+                for i, s in enumerate(pattern.get("solutions") or []) for name in fill.unknown_in_command(s.get("command"))]
     return out
 
 

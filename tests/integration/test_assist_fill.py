@@ -35,6 +35,13 @@ def _md_rows(answer):
     return [d for d in answer["suggested_diagnostics"] if "mdadm --detail" in d["command"]]
 
 
+def _recover(answer):
+    assert answer["matched_patterns"][0]["pattern_id"] == "mdadm-degraded", answer["matched_patterns"]
+    rows = [r for r in answer["recommended_actions"] if "--add" in r.get("command", "")]
+    assert len(rows) == 1, answer["recommended_actions"]
+    return rows[0]
+
+
 def test_degraded_array_of_the_box_fills_the_md_check(srv):
     """The fixture box has md0 degraded (sdb failed): the check reads `mdadm --detail /dev/md0`, runnable as shown."""
     rows = _md_rows(_ask(srv(), "my raid is degraded"))
@@ -42,16 +49,25 @@ def test_degraded_array_of_the_box_fills_the_md_check(srv):
     assert rows[0]["params"] == {"md_device": "/dev/md0"} and rows[0]["needs"] == []
 
 
-def test_box_without_arrays_asks_which_array(srv):
-    def no_raid(snap):
+def _raid(*names):
+    """An edit of the fixture box: its md arrays are copies of its degraded md0 named ``names`` (none: no array)."""
+    def edit(snap):
         storage = copy.deepcopy(snap.sources["storage"].data)
-        storage["raid"] = []
+        storage["raid"] = [dict(storage["raid"][0], name=name) for name in names]
         snap.sources["storage"] = SourceResult(name="storage", status="ok", data=storage)
-    answer = _ask(srv(no_raid), "my raid is degraded")
+    return edit
+
+
+def test_box_without_arrays_asks_which_array(srv):
+    answer = _ask(srv(_raid()), "my raid is degraded")
     rows = _md_rows(answer)
     assert rows and "{md_device}" in rows[0]["command"] and rows[0]["needs"] == ["md_device"], rows
-    # and the box having no array at all is said: it bears on the question
-    assert "This box shows no md RAID array right now" in answer["analysis"]
+    # and the box having no array at all is said (once, though the check and the Recover action both ask)
+    assert answer["analysis"].count("This box shows no md RAID array right now") == 1
+    # the Recover action keeps its placeholders and lists them
+    row = _recover(answer)
+    assert row["command"] == "mdadm --manage {md_device} --add {new_device}", row
+    assert row["needs"] == ["md_device", "new_device"] and row["params"] == {}
 
 
 def test_an_array_on_the_box_or_an_unread_source_says_nothing_of_none():
@@ -70,13 +86,9 @@ def test_an_array_on_the_box_or_an_unread_source_says_nothing_of_none():
 
 
 def test_two_degraded_arrays_are_not_guessed(srv):
-    def two(snap):
-        storage = copy.deepcopy(snap.sources["storage"].data)
-        storage["raid"] = [dict(storage["raid"][0]), dict(storage["raid"][0], name="md1")]
-        snap.sources["storage"] = SourceResult(name="storage", status="ok", data=storage)
-    rows = _md_rows(_ask(srv(two), "my raid is degraded"))
+    rows = _md_rows(_ask(srv(_raid("md0", "md1")), "my raid is degraded"))
     assert rows[0]["needs"] == ["md_device"]
-    rows = _md_rows(_ask(srv(two), "my raid md1 is degraded"))
+    rows = _md_rows(_ask(srv(_raid("md0", "md1")), "my raid md1 is degraded"))
     assert rows[0]["params"] == {"md_device": "/dev/md1"}, rows
 
 
@@ -124,3 +136,89 @@ def test_units_named_in_the_question_come_in_its_order_in_every_process():
     seen = {subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(8)}
     assert seen == {"['nmbd', 'smbd']\n"}, seen
+
+
+# -- a solution's command: its {placeholders} filled the same way, or asked for -------------------------------
+
+def test_the_recover_command_names_the_boxs_degraded_array_and_asks_for_the_new_disk(srv):
+    """md127 is the box's one degraded array: the command says it; the disk to add is the new one, which the
+    box cannot know (its failed sdb is the disk to replace, not the one to add), so it stays asked for."""
+    row = _recover(_ask(srv(_raid("md127")), "my raid is degraded"))
+    assert row["command"] == "mdadm --manage /dev/md127 --add {new_device}", row
+    assert row["needs"] == ["new_device"] and row["params"] == {"md_device": "/dev/md127"}
+    assert row["risk"] == "data-risk"
+
+
+def test_the_array_the_question_names_wins_over_the_box(srv):
+    row = _recover(_ask(srv(_raid("md127")), "my raid /dev/md5 is degraded"))
+    assert row["command"] == "mdadm --manage /dev/md5 --add {new_device}" and row["needs"] == ["new_device"], row
+
+
+def test_a_question_with_shell_in_it_fills_only_the_device_name(srv):
+    row = _recover(_ask(srv(), "raid degraded /dev/md0;rm -rf / $(reboot) `id`"))
+    assert row["command"] == "mdadm --manage /dev/md0 --add {new_device}", row
+
+
+def test_only_values_of_fills_shapes_reach_a_command():
+    """Whatever a value looks like, it fills a command only in the shape of its name: a box's odd array or
+    interface name, or a value handed in directly, leaves the placeholder."""
+    for bad in ("/dev/md0;rm -rf /", "/dev/md0 /dev/sda", "$(reboot)", "-/dev/md0", "/dev/md0\n", "/dev/sdb"):
+        assert fill.apply_command("mdadm --readwrite {md_device}", {"md_device": bad}) == (
+            "mdadm --readwrite {md_device}", ["md_device"]), bad
+    assert fill.apply_command("mdadm --readwrite {md_device}", {"md_device": "/dev/md1"}) == ("mdadm --readwrite /dev/md1", [])
+    assert fill.apply_command("ip link show {interface}", {"interface": "eth0;reboot"})[1] == ["interface"]
+    assert fill.apply_command("ls {path}", {"path": "/srv/../etc/shadow"})[1] == ["path"]
+    # an ask-only name is never filled, even when a value is at hand
+    assert fill.apply_command("mdadm --add {new_device}", {"new_device": "/dev/sdc"}) == ("mdadm --add {new_device}", ["new_device"])
+
+    class Snap:
+        def data(self, source):
+            return {"raid": [{"name": "md0;reboot", "degraded": True}]} if source == "storage" else \
+                {"interfaces": [{"name": "eth0 $(id)", "up": True}]} if source == "network" else {}
+    assert fill.command_values("mdadm --readwrite {md_device} && ip link show {interface}", "raid slow", Snap()) == {}
+
+
+def test_a_data_risk_command_is_not_filled_from_a_guess():
+    """Two arrays named in the question: a data-risk command asks which; a read-only one takes the first."""
+    snap = fixture_snapshot()
+    command = "mdadm --manage {md_device} --add {new_device}"
+    assert fill.command_values(command, "md0 and md5 both degraded", snap, strict=True) == {}
+    assert fill.command_values(command, "md0 and md5 both degraded", snap) == {"md_device": "/dev/md0"}
+    assert fill.command_values(command, "is it degraded", snap, strict=True) == {"md_device": "/dev/md0"}  # the box's one
+    _raid("md0", "md1")(snap)
+    assert fill.command_values(command, "is it degraded", snap, strict=True) == {}
+
+
+def test_other_braces_in_a_command_are_literal_text():
+    """docker's Go templates, find's {}, JSON and awk blocks are no placeholders: kept as written, needing nothing."""
+    for command in ("docker ps -a --format '{{.Names}} {{.Ports}}'",
+                    "find /srv/x -type d -exec chmod 2775 {} +",
+                    "omv-rpc -u admin 'ShareMgmt' 'createSnapshot' '{\"uuid\": \"<shared folder uuid>\"}'",
+                    "docker inspect --format '{{device}}' plex", "awk '{ print $1 }' /proc/mdstat"):
+        assert fill.in_command(command) == [] and fill.apply_command(command, {"device": "/dev/sda"}) == (command, []), command
+
+
+def test_the_loader_refuses_an_unknown_placeholder_in_a_solution_command():
+    from omv_copilot_agent.knowledge import loader
+    from tests.conftest import ROOT
+    import yaml
+
+    pattern = yaml.safe_load((ROOT / "patterns" / "storage--mdadm-degraded.yaml").read_text())
+    assert loader.validate(pattern) == []
+    pattern["solutions"][1]["command"] = "mdadm --manage {md_device} --add {new_disk}"
+    problems = loader.validate(pattern)
+    assert [f for f, _ in problems] == ["solutions.1.command"] and "unknown placeholder '{new_disk}'" in problems[0][1], problems
+    for literal in ("docker ps --format '{{.Names}}'", "find /srv -exec ls {} +", "awk '{ print }' x"):
+        pattern["solutions"][1]["command"] = literal
+        assert loader.validate(pattern) == [], literal
+
+
+def test_the_cli_shows_the_filled_command_and_what_is_still_to_fill_in():
+    from omv_copilot_agent.cli.ask import render
+
+    answer = {"mode": "kb_only", "context": "storage", "recommended_actions": [
+        {"action": "Recover", "risk": "data-risk", "command": "mdadm --manage /dev/md127 --add {new_device}",
+         "needs": ["new_device"], "params": {"md_device": "/dev/md127"}, "explanation": "rebuilds"}]}
+    text = render(answer, width=200)
+    assert "      $ mdadm --manage /dev/md127 --add {new_device}\n" in text
+    assert "needs: {new_device} = the new disk to add (not the failed one" in text and "(fill in before you run it)" in text

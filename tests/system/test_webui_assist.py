@@ -298,6 +298,10 @@ def test_raid_question_on_a_box_without_arrays_and_a_question_no_pattern_covers(
     log = _log(driver)
     assert "Software RAID (mdadm) array degraded" in log and "mdadm --detail {md_device}" in log, log[:600]
     assert "This box shows no md RAID array right now" in log, log[:1200]
+    # the Recover action's command keeps both placeholders, marked as such, and says what to fill in
+    assert "mdadm --manage {md_device} --add {new_device}" in log and "Fill in before you run it: {md_device}, {new_device}" in log, log
+    assert _js(driver, "return [].map.call(document.querySelectorAll('.ocp-answer code var.copilot-as-placeholder'), "
+                       "function (v) { return v.textContent; });") == ["{md_device}", "{new_device}"]
     _js(driver, "document.querySelector('.ocp-answer').scrollIntoView();")
     _shot(driver, "raid-degraded")
     _ask(driver, "how do i bake sourdough bread")

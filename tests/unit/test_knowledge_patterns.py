@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import os
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -15,7 +16,7 @@ import yaml
 from tests import risk_labels
 from tests.conftest import ROOT
 from omv_copilot_agent import probes
-from omv_copilot_agent.knowledge import KnowledgeBase, diagnostics, loader
+from omv_copilot_agent.knowledge import KnowledgeBase, diagnostics, fill, loader
 
 PATTERNS_DIR = ROOT / "patterns"
 FILES = sorted(PATTERNS_DIR.glob("*.yaml"))
@@ -104,8 +105,26 @@ def test_solutions_are_ordered_and_risk_labelled(kb):
         ordered = kb.solutions(pid)
         assert [s["priority"] for s in ordered] == sorted(priorities)
         assert all(s["risk"] in ("read-only", "changes-config", "restarts-service", "data-risk") for s in ordered)
-        for s in ordered:  # shown to a human, never filled or run: use /dev/sdX-style examples, not {placeholders}
-            assert not diagnostics.placeholders(s.get("command") or ""), f"{pid}: solution command has a placeholder"
+        for s in ordered:  # shown to a human, never run: its {placeholders} are fill's names, filled only in fill's shapes
+            command = s.get("command") or ""
+            assert fill.unknown_in_command(command) == [], f"{pid}: solution command names an unknown placeholder"
+            shown, needs = fill.apply_command(command, SAMPLE_PARAMS)
+            assert needs == [n for n in fill.in_command(command) if n in fill.ASK_ONLY], (pid, command, needs)
+            assert fill.in_command(shown) == needs, (pid, shown)
+
+
+#: The patterns whose solution commands name their devices as {placeholders} (thirteenth session); others still
+#: show /dev/sdX examples, to be converted by their authors.
+CONVERTED = ("mdadm-degraded", "mdadm-replace-disk-grow-remove", "mdadm-array-vanished-disk-removed", "mdadm-resync-slow",
+             "raid-grown-filesystem-not-bigger", "btrfs-multi-device-missing-disk", "fs-duplicate-uuid-cloned-disk",
+             "disk-device-names-change", "usb-enclosure-duplicate-serial")
+
+
+def test_converted_solution_commands_name_no_box_device_literally(kb):
+    """/dev/md0 in a command copied on a box whose array is md127 is the wrong array (issue 16): name {md_device}."""
+    for pid in CONVERTED:
+        for s in kb.patterns[pid]["solutions"]:
+            assert not re.search(r"/dev/(md\d|sd[a-zX]\b)", s.get("command") or ""), (pid, s["command"])
 
 
 #: A read-only label on a command that changes the box, planted: the lint must catch each (label it needs).

@@ -58,6 +58,15 @@
   var CONTEXTS = [['', 'Auto'], ['storage', 'Storage'], ['network', 'Network'], ['service', 'Services'],
     ['performance', 'Performance'], ['security', 'Security'], ['general', 'General']];
 
+  /** An action's escaped command with each {name} it still needs marked as a placeholder to replace (the
+   *  server fills what the question or the box names; the rest stays {name}, and Copy copies it as shown). */
+  function placeholders(html, needs) {
+    return (needs || []).reduce(function (out, n) {
+      var token = '{' + C.h(n) + '}';
+      return out.split(token).join('<var class="copilot-as-placeholder">' + token + '</var>');
+    }, html);
+  }
+
   /** Answer JSON (contracts.md "Assist") -> HTML with data-* hooks for the click handler. */
   C.renderAnswer = function (a, idx, feedback) {
     var h = C.h, out = [];
@@ -104,7 +113,9 @@
     if ((a.recommended_actions || []).length) {
       out.push('<h4>Actions</h4><ul class="ocp-list">' + a.recommended_actions.map(function (r, i) {
         return '<li><span title="' + h(r.risk_reason) + '">' + C.severityBadge(r.risk || 'unknown') + '</span> <b>' + h(r.action) + '</b>' +
-          (r.command ? '<div><code>' + h(r.command) + '</code> <a href="#" class="ocp-btn" data-copy="' + idx + ':' + i + '">Copy</a></div>' : '') +
+          (r.command ? '<div><code>' + placeholders(h(r.command), r.needs) + '</code> <a href="#" class="ocp-btn" data-copy="' + idx + ':' + i + '">Copy</a></div>' : '') +
+          ((r.needs || []).length ? '<div class="ocp-muted copilot-as-needs">Fill in before you run it: ' +
+            r.needs.map(function (n) { return '<var class="copilot-as-placeholder">{' + h(n) + '}</var>'; }).join(', ') + '</div>' : '') +
           (r.explanation ? '<div class="ocp-muted">' + h(r.explanation) + '</div>' : '') + '</li>';
       }).join('') + '</ul>');
     }
