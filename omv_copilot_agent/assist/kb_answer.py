@@ -56,6 +56,13 @@ def for_surface(text: str, surface: str) -> str:
 MAX_DIAGNOSTICS, MAX_ACTIONS = 5, 4
 
 
+#: A pattern's causes are alternatives, most frequent first (docs/knowledge.md, "Editing"): the first
+#: takes the pattern's score, each later one CAUSE_DECAY of the one before. Every later cause at 0.8 of
+#: the first made all nine causes of an apt-update-fails answer "high"; one problem rarely has nine
+#: likely causes at once.
+CAUSE_DECAY = 0.8
+
+
 def likelihood(score: float) -> str:
     return "high" if score >= 0.7 else "medium" if score >= 0.4 else "low"
 
@@ -77,7 +84,7 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
         return _no_pattern(context, signals, reason, snapshot)
     top, related = matches[0], matches[1:]
     pattern = top.get("pattern") or {}
-    causes = [{"cause": c, "likelihood": likelihood(top["score"] * (1.0 if i == 0 else 0.8))}
+    causes = [{"cause": c, "likelihood": likelihood(top["score"] * CAUSE_DECAY ** i)}
               for i, c in enumerate(pattern.get("causes") or [])]
     shown = (pattern.get("diagnostics") or [])[:MAX_DIAGNOSTICS]
     diags = [_diagnostic(d, top, fill.values(shown, query, snapshot)) for d in shown]

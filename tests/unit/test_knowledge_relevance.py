@@ -348,3 +348,17 @@ def test_a_real_word_is_joined_only_to_the_term_it_inflects(kb):
         typed = typed_words(question)
         stem_of = next(s for s, word in typed.items() if word in question.split() and word.startswith(meant[:4]))
         assert kb.index._resolve(stem_of, typed[stem_of]) == (meant, None)
+
+
+def test_cause_likelihoods_fall_with_their_order():
+    """A hub's causes are alternatives, most frequent first: nine causes of a 0.95 match are not all
+    "high" (they were, when every later cause got 0.8 of the first), the first keeps the match's label,
+    and no cause is more likely than one listed before it."""
+    from omv_copilot_agent.assist import kb_answer
+
+    causes = [f"cause {i}" for i in range(9)]
+    match = {"pattern_id": "p", "title": "t", "score": 0.95, "pattern": {"causes": causes, "symptoms": ["s"]}}
+    labels = [c["likelihood"] for c in kb_answer.compose("q", "general", [match], [], "test")["possible_causes"]]
+    order = {"high": 2, "medium": 1, "low": 0}
+    assert labels[0] == "high" and labels.count("high") < 9 and "low" in labels
+    assert all(order[a] >= order[b] for a, b in zip(labels, labels[1:])), labels
