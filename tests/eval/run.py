@@ -391,6 +391,9 @@ READ_BY_AUTHORS = {
     # eleventh session: the same search sweep showed s11-kbB an excerpt of this one (an omv-extras install stopped by
     # unmet gpg dependencies); not used or cited, nothing taken from it into plugin-install-unmet-dependencies
     "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-omvextrasorg/issues/87",
+    # thirteenth session: s13-kbB saw a search excerpt of this one (an install on an SBC stopped by I/O errors) before
+    # the guard said held-out; not used or cited, and the class (a failing card during the install) was not written
+    "https://github.com/OpenMediaVault-Plugin-Developers/docs/issues/17",
 }
 
 
