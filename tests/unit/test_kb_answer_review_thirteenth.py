@@ -1,0 +1,77 @@
+"""Third review of the KB-only answer (docs/review-2026-12-07-thirteenth.md): one test per fix, each
+failing on the code before it. The matches and the box's signals are stubbed, so what is tested is
+the composition, not the ranking.
+"""
+
+from __future__ import annotations
+
+from omv_copilot_agent.assist import kb_answer
+from tests.assist_helpers import fixture_snapshot
+
+
+def _match(pid: str, score: float, **pattern) -> dict:
+    return {"pattern_id": pid, "title": pid.replace("-", " "), "category": "storage", "score": score,
+            "reasons": ["words: stub"], "pattern": {"causes": ["a cause"], "symptoms": ["a symptom"], **pattern}}
+
+
+def _signal(pid: str, finding: str, context: str = "storage") -> dict:
+    return {"pattern_id": pid, "title": pid.replace("-", " "), "category": context, "score": 0.9,
+            "reasons": [f"finding: {finding}"], "context": context}
+
+
+SSH_DOWN = _signal("omv-service-enabled-not-running", "service-down on ssh: SSH is enabled in OMV but not running",
+                   "service")
+MD127 = _signal("mdadm-degraded", "raid-degraded on md127: md127 is degraded (1/2 devices active)")
+
+
+# -- the box's state only where it bears on the question ------------------------------------------
+
+def test_state_about_another_service_does_not_bear_on_a_question_naming_one():
+    """N9 "nfs is disabled in omv but the dashboard shows the nfs service running", before: "The box's
+    state bears on this: SSH is enabled in OMV but not running." (the service pattern was a related match)."""
+    q = "nfs is disabled in omv but the dashboard shows the nfs service running"
+    matches = [_match("shared-folder-references", 0.86), _match("omv-service-enabled-not-running", 0.78)]
+    text = kb_answer.compose(q, "service", matches, [SSH_DOWN], "stub")["analysis"]
+    assert "SSH" not in text, text
+    # the same state does bear on a question about ssh, or one naming no service
+    for q in ("ssh shows as not running", "a service is not running"):
+        text = kb_answer.compose(q, "service", matches, [SSH_DOWN], "stub")["analysis"]
+        assert "The box's state bears on this: SSH is enabled in OMV but not running." in text, text
+
+
+def test_no_pattern_answer_leaves_out_state_about_another_service():
+    """N7 "networking.service times out ... enp2s0", before: "this box's latest state, which points to service
+    problems that may bear on it: SSH is enabled in OMV but not running"."""
+    q = "networking.service times out after 5 minutes when enp2s0 has both ipv4 and ipv6 enabled"
+    text = kb_answer.compose(q, "service", [], [SSH_DOWN], "stub", fixture_snapshot())["analysis"]
+    assert "SSH" not in text and "I have no pattern" in text, text
+    text = kb_answer.compose("ssh times out", "service", [], [SSH_DOWN], "stub", fixture_snapshot())["analysis"]
+    assert "service problems that may bear on it: SSH is enabled in OMV but not running" in text, text
+
+
+def test_state_about_the_array_the_question_names_is_said_whatever_matched():
+    """N13 "is md127 still rebuilding" on a box whose md127 is degraded (1/2 active), before: the weak match
+    mdadm-resync-slow's advice and not a word of the box's md127 (its signal's pattern was not matched)."""
+    q = "is md127 still rebuilding"
+    text = kb_answer.compose(q, "storage", [_match("mdadm-resync-slow", 0.16)], [MD127], "stub")["analysis"]
+    assert "The box's state bears on this: md127 is degraded (1/2 devices active)." in text, text
+    # named with /dev/ the same; another array's state is not about it
+    text = kb_answer.compose("is /dev/md127 rebuilding", "storage", [_match("mdadm-resync-slow", 0.16)], [MD127],
+                             "stub")["analysis"]
+    assert "md127 is degraded" in text, text
+    text = kb_answer.compose("is md0 still rebuilding", "storage", [_match("mdadm-resync-slow", 0.16)], [MD127],
+                             "stub")["analysis"]
+    assert "md127" not in text, text
+    # and in a no-pattern answer, whatever the context
+    text = kb_answer.compose(q, "general", [], [MD127], "stub", fixture_snapshot())["analysis"]
+    assert "points to problems that may bear on it: md127 is degraded (1/2 devices active)" in text, text
+
+
+def test_a_matched_state_about_another_disk_is_not_said_for_the_disk_asked_about():
+    """A failing /dev/sdb is not what "smartd mails me every day about /dev/sdd" asks about."""
+    sdb = _signal("smart-pending-sectors", "smart-attribute on /dev/sdb: /dev/sdb: 197 Current_Pending_Sector raw=8")
+    matches = [_match("smart-error-count-mails", 0.87), _match("smart-pending-sectors", 0.31)]
+    text = kb_answer.compose("smartd emails me every day about /dev/sdd", "storage", matches, [sdb], "stub")["analysis"]
+    assert "/dev/sdb" not in text, text
+    text = kb_answer.compose("smartd emails me every day about sdb", "storage", matches, [sdb], "stub")["analysis"]
+    assert "/dev/sdb: 197 Current_Pending_Sector raw=8" in text, text
