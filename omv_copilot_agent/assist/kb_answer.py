@@ -106,7 +106,9 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
     bearing = bearing_signals(query, signals, {m["pattern_id"] for m in matches})
     if bearing:
         lines.append("The box's state bears on this: " + "; ".join(state_said(bearing)) + ".")
-    lines += fill.none_on_box([n for row in diags + actions for n in row.get("needs") or []], snapshot)
+    absent, none_names = fill.absent_named(query, snapshot)
+    lines += fill.none_on_box([n for row in diags + actions for n in row.get("needs") or []] + none_names, snapshot)
+    lines += absent
     symptoms = pattern.get("symptoms") or []
     explanation = ("Typical symptoms: " + "; ".join(symptoms[:3]) + ".") if symptoms else ""
     return {"analysis": " ".join(lines), "possible_causes": causes, "suggested_diagnostics": diags,

@@ -75,3 +75,49 @@ def test_a_matched_state_about_another_disk_is_not_said_for_the_disk_asked_about
     assert "/dev/sdb" not in text, text
     text = kb_answer.compose("smartd emails me every day about sdb", "storage", matches, [sdb], "stub")["analysis"]
     assert "/dev/sdb: 197 Current_Pending_Sector raw=8" in text, text
+
+
+# -- an array or disk the question names that the box does not show --------------------------------
+
+class _Box:
+    """A box whose storage reading (read in full) lists these md arrays and disks."""
+
+    def __init__(self, arrays, disks, status="ok"):
+        self._storage = {"raid": [{"name": a, "degraded": False} for a in arrays],
+                         "block_devices": [{"name": d, "type": "disk"} for d in disks], "zfs": []}
+        self._status = status
+
+    def status(self, name):
+        return self._status if name == "storage" else None
+
+    def data(self, name):
+        return self._storage if name == "storage" else {}
+
+
+RESYNC = _match("mdadm-resync-slow", 0.16, solutions=[{"action": "Let it finish", "risk": "read-only"}])
+
+
+def test_an_array_the_question_names_and_the_box_lacks_is_said():
+    """S1 "is md127 still rebuilding" on this VM (no md array), before: the resync pattern's advice and not a
+    word that the box has no md127; with the box's md0 only, the same."""
+    text = kb_answer.compose("is md127 still rebuilding", "storage", [RESYNC], [], "stub", _Box([], ["vda"]))["analysis"]
+    assert "This box shows no md RAID array right now" in text, text
+    text = kb_answer.compose("is md127 still rebuilding", "storage", [RESYNC], [], "stub",
+                             _Box(["md0"], ["sda", "sdb"]))["analysis"]
+    assert "This box shows no /dev/md127 right now (its md arrays: /dev/md0)" in text, text
+    # the box has it, or its storage was not read in full: nothing said
+    for box in (_Box(["md127"], ["sda"]), _Box([], ["sda"], status="degraded")):
+        text = kb_answer.compose("is md127 still rebuilding", "storage", [RESYNC], [], "stub", box)["analysis"]
+        assert "This box shows no" not in text, text
+
+
+def test_a_disk_the_question_names_and_the_box_lacks_is_said():
+    """N2 "smartd Device: /dev/sdc 8 Currently unreadable (pending) sectors" on a box whose one disk is vda:
+    before, `smartctl -A /dev/sdc` was offered as if the box had it."""
+    m = _match("smart-pending-sectors", 0.49)
+    text = kb_answer.compose("smartd says /dev/sdc has 8 pending sectors", "storage", [m], [], "stub",
+                             _Box([], ["vda"]))["analysis"]
+    assert "This box shows no disk /dev/sdc right now (its disks: /dev/vda)" in text, text
+    text = kb_answer.compose("smartd says sdc has 8 pending sectors", "storage", [m], [], "stub",
+                             _Box([], ["sda", "sdc"]))["analysis"]
+    assert "This box shows no" not in text, text
