@@ -144,14 +144,18 @@ def absent_named(query: str, snapshot) -> tuple[list[str], list[str]]:
     if missing_md and "raid" in storage and not arrays:
         names.append("md_device")
     elif missing_md and arrays:
+        one = len(missing_md) == 1
         said.append(f"This box shows no {', '.join('/dev/' + d for d in missing_md)} right now (its md arrays: "
-                    f"{', '.join('/dev/' + a for a in arrays)}): check the name; if it is right, that array is not "
-                    "assembled.")
+                    f"{', '.join('/dev/' + a for a in arrays)}): check the "
+                    + ("name; if it is right, that array is not assembled." if one else
+                       "names; if they are right, those arrays are not assembled."))
     missing = [d for d in named if not d.startswith("md") and d not in disks]
     if missing and disks:
-        said.append(f"This box shows no disk {', '.join('/dev/' + d for d in missing)} right now (its disks: "
-                    f"{', '.join('/dev/' + d for d in disks)}): check the name (it may have changed at boot), or "
-                    "the disk is not connected.")
+        one = len(missing) == 1
+        said.append(f"This box shows no {'disk' if one else 'disks'} {', '.join('/dev/' + d for d in missing)} right "
+                    f"now (its disks: {', '.join('/dev/' + d for d in disks)}): check the "
+                    f"{'name (it may have changed at boot), or the disk is' if one else 'names (they may have changed at boot), or the disks are'}"
+                    " not connected.")
     return said, names
 
 

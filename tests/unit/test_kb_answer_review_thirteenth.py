@@ -121,3 +121,10 @@ def test_a_disk_the_question_names_and_the_box_lacks_is_said():
     text = kb_answer.compose("smartd says sdc has 8 pending sectors", "storage", [m], [], "stub",
                              _Box([], ["sda", "sdc"]))["analysis"]
     assert "This box shows no" not in text, text
+
+
+def test_two_disks_the_box_lacks_are_said_in_the_plural():
+    """N8 "... even after quick wipe of sda and sdb" on the VM: "no disk /dev/sda, /dev/sdb" read wrong."""
+    m = _match("disk-in-use-cannot-format-or-wipe", 0.39)
+    text = kb_answer.compose("quick wipe of sda and sdb", "storage", [m], [], "stub", _Box([], ["vda"]))["analysis"]
+    assert "This box shows no disks /dev/sda, /dev/sdb right now (its disks: /dev/vda): check the names" in text, text
