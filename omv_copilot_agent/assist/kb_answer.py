@@ -244,7 +244,7 @@ def _no_pattern(context: str, signals: list[dict], reason: str, snapshot=None, q
     if snapshot is None:
         lines.append("Checked: the question against every pattern; this box's state has not been read yet.")
     elif bearing:
-        lines.append(f"Checked: the question against every pattern, and this box's latest state, which points to "
+        lines.append("Checked: the question against every pattern, and this box's latest state, which points to "
                      + (f"{context} " if specialist else "") + "problems that may bear on it: " + "; ".join(state_said(bearing))
                      + " (see the Dashboard).")
     elif context != "general":
