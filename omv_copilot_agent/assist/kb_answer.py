@@ -11,6 +11,8 @@ into one list of eight checks helps nobody). When nothing matched, it says so pl
 
 from __future__ import annotations
 
+import re
+
 from omv_copilot_agent.assist import router
 from omv_copilot_agent.knowledge import diagnostics, fill
 
@@ -81,7 +83,7 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
     needed (``needs``; the command keeps them as ``{name}``).
     """
     if not matches:
-        return _no_pattern(context, signals, reason, snapshot)
+        return _no_pattern(context, signals, reason, snapshot, query)
     top, related = matches[0], matches[1:]
     pattern = top.get("pattern") or {}
     causes = [{"cause": c, "likelihood": likelihood(top["score"] * CAUSE_DECAY ** i)}
@@ -101,10 +103,12 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
         # ids only: every client lists the matched patterns with their titles and scores (the CLI under
         # "Matched patterns", the web UI as chips); five titles here again made the analysis ~900 characters
         lines.append("Related: " + ", ".join(m["pattern_id"] for m in related) + " (see Matched patterns).")
-    bearing = [s for s in signals if s["pattern_id"] in {m["pattern_id"] for m in matches}]
+    bearing = bearing_signals(query, signals, {m["pattern_id"] for m in matches})
     if bearing:
         lines.append("The box's state bears on this: " + "; ".join(state_said(bearing)) + ".")
-    lines += fill.none_on_box([n for row in diags + actions for n in row.get("needs") or []], snapshot)
+    absent, none_names = fill.absent_named(query, snapshot)
+    lines += fill.none_on_box([n for row in diags + actions for n in row.get("needs") or []] + none_names, snapshot)
+    lines += absent
     symptoms = pattern.get("symptoms") or []
     explanation = ("Typical symptoms: " + "; ".join(symptoms[:3]) + ".") if symptoms else ""
     return {"analysis": " ".join(lines), "possible_causes": causes, "suggested_diagnostics": diags,
@@ -140,6 +144,72 @@ def _action(solution: dict, query: str, snapshot) -> dict:
     return row
 
 
+#: The services a finding can be about (its "on <subject>"), each with the words a question names it
+#: by (collect.services.UNITS' units and OMV names, and the everyday words for them).
+SERVICE_WORDS = {
+    "samba": {"smb", "samba", "cifs", "smbd", "nmbd"},
+    "nfs": {"nfs", "nfsd", "nfs-server", "nfs-kernel-server"},
+    "ssh": {"ssh", "sshd", "openssh"},
+    "rsyncd": {"rsync", "rsyncd"},
+    "ftp": {"ftp", "proftpd"},
+    "docker": {"docker", "dockerd"},
+    "nginx": {"nginx"},
+    "networking": {"networking", "systemd-networkd", "netplan"},
+    "smartmontools": {"smartd", "smartmontools"},
+}
+_SUBJECT = re.compile(r"finding: \S+ on (.+?): ")
+_MD, _DISK = re.compile(r"md\d{1,3}"), re.compile(r"sd[a-z]{1,2}|nvme\d{1,2}n\d{1,2}|mmcblk\d{1,2}|vd[a-z]")
+_TOKEN = re.compile(r"[\w./-]+")
+
+
+def _subject(subject: str) -> tuple[str | None, str]:
+    """A finding's subject as (kind, key): ("md", "md0"), ("disk", "sdb"), ("service", "nfs"), or no kind."""
+    s = str(subject).lower().removeprefix("/dev/").removesuffix(".service")
+    if _MD.fullmatch(s):
+        return "md", s
+    if _DISK.fullmatch(s):
+        return "disk", s
+    group = next((g for g, words in SERVICE_WORDS.items() if s == g or s in words), None)
+    return ("service", group) if group else (None, s)
+
+
+def _named(query: str) -> dict[str, set[str]]:
+    """What the question names, per kind of subject (the md arrays, disks and services it speaks of)."""
+    named: dict[str, set[str]] = {"md": set(), "disk": set(), "service": set()}
+    for token in _TOKEN.findall(str(query or "").lower()):
+        kind, key = _subject(token.strip(".,;:!?-").rstrip("/"))
+        if kind:
+            named[kind].add(key)
+    return named
+
+
+def bearing_signals(query: str, signals: list[dict], matched: set[str] | None = None) -> list[dict]:
+    """The state signals that bear on the question: one about a subject the question names ("is md127 still
+    rebuilding" and the box's md127 is degraded), whatever the pattern; else one whose pattern is among the
+    ``matched`` ones (None: every signal is a candidate), unless the question names other subjects of its kind
+    only ("nfs shows running although disabled" is not answered with "SSH is enabled but not running")."""
+    named = _named(query)
+    out = []
+    for signal in signals:
+        subjects = _subjects(signal)
+        if names_subject(query, signal, named):
+            out.append(signal)
+        elif (matched is None or signal["pattern_id"] in matched) and (
+                not subjects or any(kind is None or not named[kind] for kind, _ in subjects)):
+            out.append(signal)
+    return out
+
+
+def _subjects(signal: dict) -> list[tuple[str | None, str]]:
+    return [_subject(m.group(1)) for r in signal.get("reasons") or [] for m in [_SUBJECT.match(str(r))] if m]
+
+
+def names_subject(query: str, signal: dict, named: dict[str, set[str]] | None = None) -> bool:
+    """Does the question name what the signal's finding is about (its md array, disk or service)?"""
+    named = named if named is not None else _named(query)
+    return any(kind and key in named[kind] for kind, key in _subjects(signal))
+
+
 def state_said(signals: list[dict], limit: int = 3) -> list[str]:
     """What the box's state shows, in its own measured words, for the patterns it points to.
 
@@ -157,23 +227,25 @@ def state_said(signals: list[dict], limit: int = 3) -> list[str]:
     return said[:limit]
 
 
-def _no_pattern(context: str, signals: list[dict], reason: str, snapshot=None) -> dict:
+def _no_pattern(context: str, signals: list[dict], reason: str, snapshot=None, query: str = "") -> dict:
     """An honest answer when no pattern is relevant: what was checked, what to try next.
 
     The box's state is said only where it bears on the question: the problems it points to in the
-    question's own specialist context. "What's a good movie tonight" on a busy box got "the box
-    currently shows: Disk I/O bottleneck; High CPU usage", and "are my disks healthy" on a box with
-    a degraded array got that array as "unrelated to the question".
+    question's own specialist context, or about what the question names (its md array, disk or
+    service), and not about another one of those it does not name. "What's a good movie tonight" on a busy
+    box got "the box currently shows: Disk I/O bottleneck; High CPU usage", and "are my disks healthy" on a
+    box with a degraded array got that array as "unrelated to the question".
     """
     lines = [f"Knowledge-base answer ({reason}).",
              "I have no pattern for this question: none of the knowledge base's patterns matches its words closely enough."]
     specialist = context in FOLLOW_UPS and context != "general"  # "general" has no state that bears on it
-    bearing = [s for s in signals if router.pattern_context(s) == context] if specialist else []
+    bearing = [s for s in bearing_signals(query, signals)
+               if (specialist and router.pattern_context(s) == context) or names_subject(query, s)]
     if snapshot is None:
         lines.append("Checked: the question against every pattern; this box's state has not been read yet.")
     elif bearing:
-        lines.append(f"Checked: the question against every pattern, and this box's latest state, which points to "
-                     f"{context} problems that may bear on it: " + "; ".join(state_said(bearing))
+        lines.append("Checked: the question against every pattern, and this box's latest state, which points to "
+                     + (f"{context} " if specialist else "") + "problems that may bear on it: " + "; ".join(state_said(bearing))
                      + " (see the Dashboard).")
     elif context != "general":
         unread = [f"{name} {snapshot.status(name) or 'not read'}" for name in CONTEXT_SOURCES.get(context, ())

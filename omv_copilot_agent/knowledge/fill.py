@@ -124,6 +124,41 @@ def none_on_box(names, snapshot) -> list[str]:
     return said
 
 
+def absent_named(query: str, snapshot) -> tuple[list[str], list[str]]:
+    """The md arrays and disks the question names that the box does not show, from a storage reading read in
+    full: (sentences to say, placeholders whose none_on_box sentence says it instead).
+
+    Why: "is md127 still rebuilding" on a box with no md127 got a resync pattern's advice, and its commands,
+    for an array that is not there; that the box shows none is the first thing to say. A box with no array
+    at all says so by ``none_on_box("md_device")``.
+    """
+    if snapshot is None or snapshot.status("storage") != "ok":
+        return [], []
+    storage = _data(snapshot, "storage")
+    named = list(dict.fromkeys(m.group(1) for m in _DEV.finditer(query or "")))
+    arrays = [str(a["name"]) for a in storage.get("raid") or [] if isinstance(a, dict) and a.get("name")]
+    disks = [str(d["name"]) for d in storage.get("block_devices") or []
+             if isinstance(d, dict) and d.get("name") and d.get("type") == "disk"]
+    said, names = [], []
+    missing_md = [d for d in named if d.startswith("md") and d not in arrays]
+    if missing_md and "raid" in storage and not arrays:
+        names.append("md_device")
+    elif missing_md and arrays:
+        one = len(missing_md) == 1
+        said.append(f"This box shows no {', '.join('/dev/' + d for d in missing_md)} right now (its md arrays: "
+                    f"{', '.join('/dev/' + a for a in arrays)}): check the "
+                    + ("name; if it is right, that array is not assembled." if one else
+                       "names; if they are right, those arrays are not assembled."))
+    missing = [d for d in named if not d.startswith("md") and d not in disks]
+    if missing and disks:
+        one = len(missing) == 1
+        said.append(f"This box shows no {'disk' if one else 'disks'} {', '.join('/dev/' + d for d in missing)} right "
+                    f"now (its disks: {', '.join('/dev/' + d for d in disks)}): check the "
+                    f"{'name (it may have changed at boot), or the disk is' if one else 'names (they may have changed at boot), or the disks are'}"
+                    " not connected.")
+    return said, names
+
+
 def apply(diag: dict, filled: dict[str, str]) -> tuple[dict, list[str]]:
     """``diag``'s parameters with the known placeholders filled, and the names still asked for."""
     params, needs = {}, []
