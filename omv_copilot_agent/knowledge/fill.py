@@ -185,6 +185,7 @@ FILLED = ("md_device", "device", "interface", "unit", "user", "pool", "path", "h
 ASK_ONLY = {
     "new_device": "the new disk to add (not the failed one; find it in lsblk or Storage > Disks)",
     "old_device": "the disk taken out of the array (its md superblock is cleared)",
+    "old_md_device": "the old array that holds the disk (cat /proc/mdstat; never an array in use)",
     "member_device": "a disk of the file system that is still there",
     "copy_partition": "the partition of the copy (not the one OMV mounts)",
     "missing_devid": "the devid btrfs filesystem show lists as missing",

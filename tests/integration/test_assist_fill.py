@@ -4,6 +4,7 @@ the named interface — and asked for when the box does not say which one (never
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 
@@ -187,6 +188,22 @@ def test_a_data_risk_command_is_not_filled_from_a_guess():
     assert fill.command_values(command, "is it degraded", snap, strict=True) == {"md_device": "/dev/md0"}  # the box's one
     _raid("md0", "md1")(snap)
     assert fill.command_values(command, "is it degraded", snap, strict=True) == {}
+
+
+def test_the_array_to_stop_and_wipe_for_a_disk_in_use_is_never_the_boxs():
+    """disk-in-use-cannot-format-or-wipe stops and wipes the *old* array that holds a disk the user wants to
+    reuse; the box's one array is as likely the one holding their data, so the command always asks, even
+    on a box with a single array and a question that names it."""
+    from omv_copilot_agent.knowledge import KnowledgeBase
+
+    pattern = KnowledgeBase(Path(__file__).resolve().parents[2] / "patterns").patterns["disk-in-use-cannot-format-or-wipe"]
+    wipes = [s["command"] for s in pattern["solutions"] if s.get("risk") == "data-risk" and s.get("command")]
+    assert wipes and all("{old_md_device}" in c for c in wipes), wipes
+    snap = fixture_snapshot()  # one array, md0, holding the user's data
+    for command in wipes:
+        for query in ("cannot wipe the disk, it is in use", "cannot wipe /dev/sdc, mdadm says /dev/md0 holds it"):
+            filled = fill.command_values(command, query, snap, strict=True)
+            assert fill.apply_command(command, filled) == (command, ["old_md_device"]), (command, query)
 
 
 def test_other_braces_in_a_command_are_literal_text():
