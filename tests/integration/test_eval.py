@@ -78,7 +78,9 @@ FLOORS = {
     # authors saw this ratchet fail on their branches (kbC: context, after its NFS client-tools pattern; kbB:
     # relevant@3, after its four patterns) and did not look further; the merges were decided on the tuned split
     # and its unseen proxies (all held or rose), so reverting one now would decide it on this split.
-    "heldout": {"fix_top1": 0.42, "relevant_top3": 0.82, "context_ok": 0.70, "off_topic_handled": 1.0},
+    # Thirteenth session (381 patterns, the router's weak votes; merged on tuned evidence, read once after the
+    # merges): fix@1 41, fix@3 57, relevant@3 80 -> 81, context 68 -> 71, off-topic 11/11, ECE 0.112. Raised.
+    "heldout": {"fix_top1": 0.42, "relevant_top3": 0.83, "context_ok": 0.73, "off_topic_handled": 1.0},
 }
 #: The right context on the tuned split with each case's own patterns left out (run.py --context-cv):
 #: what a held-out question meets. 0.669 with the top pattern alone deciding; 0.752 with the word model,
@@ -90,7 +92,9 @@ FLOORS = {
 #: Ninth session (334 patterns): 0.789 (105/133).
 #: Eleventh session: 105/133 (0.789) when the judge stopped reading sources: and related_patterns: (the
 #: refit on its labels moved the floor and the calibration the router's vote reads).
-CONTEXT_CV_FLOOR = 0.78  # tenth session: 106/133 (0.797); eleventh: 105/133
+#: Thirteenth session: 104 -> 107/133 with the router's weak votes for a question that names no part
+#: (s13-route), 106/133 (0.797) after the session's 10 new patterns.
+CONTEXT_CV_FLOOR = 0.79  # tenth session: 106/133 (0.797); eleventh: 105/133; thirteenth: 106/133
 # ECE: tools/fit-relevance ships a Platt map (fit on the tuned questions ranked WITHOUT the patterns
 # written from their own source) only when grouped cross-validation on the tuned split says it
 # calibrates unseen problems better than the pair model's own probability; since the fifth session
