@@ -123,14 +123,22 @@ def _width() -> int:
 
 def _prose(text: str, indent: str, width: int, first: str | None = None) -> list[str]:
     """``text`` wrapped at ``width`` with every line indented (its paragraphs kept); ``first`` replaces
-    the first line's indent (a list bullet). Words are never broken, so a path or a unit name stays whole."""
+    the first line's indent (a list bullet). Words are never broken, so a path or a unit name stays whole,
+    and neither is a step of a web UI path ("Storage > Disks"): a line that starts with "> Disks" reads as
+    a quote or a shell prompt, not as the rest of a menu path."""
     import textwrap
 
     out: list[str] = []
     for para in str(text).split("\n"):
-        out += textwrap.wrap(para, width=width, initial_indent=first if first is not None and not out else indent,
-                             subsequent_indent=indent, break_long_words=False, break_on_hyphens=False) or [indent]
+        lines = textwrap.wrap(para.replace(" > ", _GLUED), width=width,
+                              initial_indent=first if first is not None and not out else indent, subsequent_indent=indent,
+                              break_long_words=False, break_on_hyphens=False) or [indent]
+        out += [line.replace(_GLUED, " > ") for line in lines]
     return out
+
+
+#: " > " of a web UI path while wrapping: the same width, no space to break at.
+_GLUED = "\x1f>\x1f"
 
 
 def _item(text: str, width: int) -> list[str]:

@@ -152,3 +152,12 @@ def test_direct_chat_without_a_provider_does_not_say_try_again(agent):
     """Before: "none is configured (...). Try again, or switch Direct Chat off": trying again cannot help."""
     text = agent.assist.ask("what is zfs", mode="direct")["analysis"]
     assert "Try again" not in text and "Add one, or switch Direct Chat off" in text, text
+
+
+def test_the_cli_never_starts_a_line_with_the_rest_of_a_web_ui_path():
+    """Before (thirteenth session's docs): "... find it in lsblk or Storage" / "> Disks) (fill in ...)"."""
+    text = "needs: {new_device} = the new disk to add (not the failed one; find it in lsblk or Storage > Disks) (fill in)"
+    for width in range(30, 120):
+        lines = cli_ask._prose(text, "      ", width)
+        assert not any(line.lstrip().startswith(">") for line in lines), (width, lines)
+        assert " ".join(line.strip() for line in lines) == text, (width, lines)
