@@ -394,6 +394,9 @@ READ_BY_AUTHORS = {
     # thirteenth session: s13-kbB saw a search excerpt of this one (an install on an SBC stopped by I/O errors) before
     # the guard said held-out; not used or cited, and the class (a failing card during the install) was not written
     "https://github.com/OpenMediaVault-Plugin-Developers/docs/issues/17",
+    # thirteenth session: s13-review's searches showed an excerpt of this page before the guard said held-out (with
+    # omv#640, #625 and #1759, already listed); not used or cited
+    "https://docs.openmediavault.org/en/latest/administration/storage/raid.html",
 }
 
 
