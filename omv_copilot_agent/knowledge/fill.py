@@ -40,7 +40,7 @@ def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
     storage, smart = _data(snapshot, "storage"), _data(snapshot, "smart")
     words = list(dict.fromkeys(w.strip(".:,;!?").lower() for w in _WORD.findall(query or "")))  # in the question's order
     named_devs = [m.group(1) for m in _DEV.finditer(query or "")]
-    raid = [a for a in storage.get("raid") or [] if isinstance(a, dict) and a.get("name")]
+    raid = _arrays(snapshot)
     disks = [d for d in smart.get("disks") or [] if isinstance(d, dict) and d.get("device")]
     ifaces = [i for i in _data(snapshot, "network").get("interfaces") or [] if isinstance(i, dict) and i.get("name")]
     real_up = [i["name"] for i in ifaces if i.get("up") and not is_virtual(i["name"])]
@@ -50,8 +50,7 @@ def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
     pools = [p for p in storage.get("zfs") or [] if isinstance(p, dict) and p.get("name")]
     return {
         "md_device": (["/dev/" + d for d in named_devs if d.startswith("md")],
-                      _one(["/dev/" + a["name"] for a in raid if a.get("degraded") or a.get("state") == "inactive"]
-                           or ["/dev/" + a["name"] for a in raid])),
+                      _one(troubled_arrays(snapshot) or ["/dev/" + a["name"] for a in raid])),
         "device": (["/dev/" + d for d in named_devs if not d.startswith("md")],
                    _one([d["device"] for d in disks if d.get("passed") is False])
                    or _one(["/dev/" + m for a in raid if a.get("degraded") for m in a.get("failed") or []])
@@ -67,6 +66,16 @@ def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
         "host": (_IP.findall(query or ""), []),
         "client_ip": (_IP.findall(query or ""), []),
     }
+
+
+def _arrays(snapshot) -> list[dict]:
+    """The box's md arrays (storage reading), each a dict with a name."""
+    return [a for a in _data(snapshot, "storage").get("raid") or [] if isinstance(a, dict) and a.get("name")]
+
+
+def troubled_arrays(snapshot) -> list[str]:
+    """The box's md arrays that are degraded or inactive, as /dev paths: what a repair is about."""
+    return ["/dev/" + a["name"] for a in _arrays(snapshot) if a.get("degraded") or a.get("state") == "inactive"]
 
 
 def candidates(query: str, snapshot) -> dict[str, list[str]]:
@@ -136,7 +145,7 @@ def absent_named(query: str, snapshot) -> tuple[list[str], list[str]]:
         return [], []
     storage = _data(snapshot, "storage")
     named = list(dict.fromkeys(m.group(1) for m in _DEV.finditer(query or "")))
-    arrays = [str(a["name"]) for a in storage.get("raid") or [] if isinstance(a, dict) and a.get("name")]
+    arrays = [str(a["name"]) for a in _arrays(snapshot)]
     disks = [str(d["name"]) for d in storage.get("block_devices") or []
              if isinstance(d, dict) and d.get("name") and d.get("type") == "disk"]
     said, names = [], []
@@ -226,6 +235,9 @@ def command_values(command: str, query: str, snapshot, *, strict: bool = False) 
 
     ``strict`` (a data-risk command): only a value the question names alone, or (the question naming
     none) the box's only candidate; two arrays named in the question leave it asked for, not the first.
+    The box's array fills a data-risk command only when it is degraded or inactive: its one healthy
+    array is as likely the one the data lives on as the one the question is about ("mdadm --stop" of
+    a vanished array must not become a stop of the array in use).
     """
     names = [n for n in in_command(command) if n in FILLED]
     if not names:
@@ -235,6 +247,8 @@ def command_values(command: str, query: str, snapshot, *, strict: bool = False) 
     for name in names:
         named, box = (list(dict.fromkeys(v for v in vals if isinstance(v, str) and SAFE[name].fullmatch(v)))
                       for vals in found.get(name, ([], [])))
+        if strict and name == "md_device":
+            box = [v for v in box if v in troubled_arrays(snapshot)]
         if strict:
             pick = named or box
             value = pick[0] if len(pick) == 1 else None

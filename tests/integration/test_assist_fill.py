@@ -239,3 +239,16 @@ def test_the_cli_shows_the_filled_command_and_what_is_still_to_fill_in():
     text = render(answer, width=200)
     assert "      $ mdadm --manage /dev/md127 --add {new_device}\n" in text
     assert "needs: {new_device} = the new disk to add (not the failed one" in text and "(fill in before you run it)" in text
+
+
+def test_a_data_risk_command_takes_the_boxs_array_only_when_it_is_in_trouble():
+    """A box with one healthy array: a read-only command may name it, a data-risk one (mdadm --stop of an
+    array that vanished) asks: the healthy array is as likely the one the data lives on."""
+    snap = fixture_snapshot()
+    storage = copy.deepcopy(snap.sources["storage"].data)
+    storage["raid"] = [dict(storage["raid"][0], name="md0", degraded=False, state="clean", failed=[])]
+    snap.sources["storage"] = SourceResult(name="storage", status="ok", data=storage)
+    command = "mdadm --stop {md_device} && mdadm --assemble --run {md_device}"
+    assert fill.command_values(command, "my raid vanished", snap, strict=True) == {}
+    assert fill.command_values(command, "my raid vanished", snap) == {"md_device": "/dev/md0"}
+    assert fill.command_values(command, "my raid /dev/md1 vanished", snap, strict=True) == {"md_device": "/dev/md1"}
