@@ -158,7 +158,7 @@ SERVICE_WORDS = {
     "smartmontools": {"smartd", "smartmontools"},
 }
 _SUBJECT = re.compile(r"finding: \S+ on (.+?): ")
-_MD, _DISK = re.compile(r"md\d{1,3}"), re.compile(r"sd[a-z]{1,2}|nvme\d{1,2}n\d{1,2}|mmcblk\d{1,2}|vd[a-z]")
+_MD, _DISK = re.compile(fill.MD_NAME), re.compile(fill.DISK_NAME)
 _TOKEN = re.compile(r"[\w./-]+")
 
 

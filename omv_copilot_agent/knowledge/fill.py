@@ -19,7 +19,9 @@ from omv_copilot_agent import probes
 from omv_copilot_agent.collect.network import is_virtual
 from omv_copilot_agent.knowledge.diagnostics import PLACEHOLDER, placeholders
 
-_DEV = re.compile(r"(?<![\w/])(?:/dev/)?((?:sd[a-z]{1,2}|nvme\d{1,2}n\d{1,2}|mmcblk\d{1,2}|md\d{1,3}|vd[a-z]))\b")
+#: The kernel names of a disk and of an md array, as the question, the box and a command show them.
+DISK_NAME, MD_NAME = r"sd[a-z]{1,2}|nvme\d{1,2}n\d{1,2}|mmcblk\d{1,2}|vd[a-z]", r"md\d{1,3}"
+_DEV = re.compile(rf"(?<![\w/])(?:/dev/)?((?:{DISK_NAME}|{MD_NAME}))\b")
 _IP = re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3})\b")
 _PATH = re.compile(r"(?<![\w.])(/(?:srv|mnt|media|export|etc|var/log)(?:/[\w.@+-]+)*)")
 _WORD = re.compile(r"[\w.@:-]+")
@@ -208,8 +210,8 @@ IN_COMMAND = re.compile(r"(?<!\{)\{([a-z_]{1,32})\}(?!\})")
 #: read (device and interface names, units, IPv4 addresses, data paths). Nothing a shell would read as
 #: more than one word, a redirection or another command; never a leading "-" (an option).
 SAFE = {
-    "md_device": re.compile(r"/dev/md\d{1,3}"),
-    "device": re.compile(r"/dev/(?:sd[a-z]{1,2}|nvme\d{1,2}n\d{1,2}|mmcblk\d{1,2}|vd[a-z])"),
+    "md_device": re.compile(rf"/dev/(?:{MD_NAME})"),
+    "device": re.compile(rf"/dev/(?:{DISK_NAME})"),
     "interface": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}"),
     "unit": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@:-]{0,99}"),
     "user": re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}"),
