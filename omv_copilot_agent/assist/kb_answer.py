@@ -192,7 +192,7 @@ def bearing_signals(query: str, signals: list[dict], matched: set[str] | None = 
     out = []
     for signal in signals:
         subjects = _subjects(signal)
-        if names_subject(query, signal, named):
+        if _names_one_of(named, subjects):
             out.append(signal)
         elif (matched is None or signal["pattern_id"] in matched) and (
                 not subjects or any(kind is None or not named[kind] for kind, _ in subjects)):
@@ -204,10 +204,9 @@ def _subjects(signal: dict) -> list[tuple[str | None, str]]:
     return [_subject(m.group(1)) for r in signal.get("reasons") or [] for m in [_SUBJECT.match(str(r))] if m]
 
 
-def names_subject(query: str, signal: dict, named: dict[str, set[str]] | None = None) -> bool:
-    """Does the question name what the signal's finding is about (its md array, disk or service)?"""
-    named = named if named is not None else _named(query)
-    return any(kind and key in named[kind] for kind, key in _subjects(signal))
+def _names_one_of(named: dict[str, set[str]], subjects: list[tuple[str | None, str]]) -> bool:
+    """Does the question (``named``: what it names, by kind) name one of a finding's ``subjects``?"""
+    return any(kind and key in named[kind] for kind, key in subjects)
 
 
 def state_said(signals: list[dict], limit: int = 3) -> list[str]:
@@ -239,8 +238,9 @@ def _no_pattern(context: str, signals: list[dict], reason: str, snapshot=None, q
     lines = [f"Knowledge-base answer ({reason}).",
              "I have no pattern for this question: none of the knowledge base's patterns matches its words closely enough."]
     specialist = context in FOLLOW_UPS and context != "general"  # "general" has no state that bears on it
+    named = _named(query)
     bearing = [s for s in bearing_signals(query, signals)
-               if (specialist and router.pattern_context(s) == context) or names_subject(query, s)]
+               if (specialist and router.pattern_context(s) == context) or _names_one_of(named, _subjects(s))]
     if snapshot is None:
         lines.append("Checked: the question against every pattern; this box's state has not been read yet.")
     elif bearing:
