@@ -111,7 +111,7 @@ def changes_the_box(command: str) -> tuple[str, str] | None:
     if target:
         return CHANGES, f"writes {target.group(1)} through a redirection"
     worst = None
-    for cmd in risk._simple_commands(risk._split(command) or []):
+    for cmd in risk.simple_commands(command) or []:
         tool, args = cmd[0].rsplit("/", 1)[-1], cmd[1:]
         found = None
         if tool in _ALWAYS:

@@ -55,6 +55,16 @@ def rank(label: str | None) -> int:
     return _RANK.get(str(label or "").strip().lower(), _RANK[UNVERIFIED])
 
 
+def simple_commands(command: str) -> list[list[str]] | None:
+    """Each command a shell line runs, as its words (None: the line cannot be parsed).
+
+    Why here: what a line runs is decided once, for this module's labels and for the tests'
+    pattern-label lint (tests/risk_labels.py), with ``sudo``/``timeout``/``xargs`` unwrapped so a
+    wrapped ``rm`` is still seen."""
+    words = _split(command)
+    return None if words is None else _simple_commands(words)
+
+
 def _simple_commands(words: list[str]) -> list[list[str]]:
     out, cur = [], []
     for w in words:
@@ -88,12 +98,12 @@ def _split(command: str) -> list[str] | None:
 
 def data_risk(command: str) -> str | None:
     """Why ``command`` can destroy data (the first reason found), else None."""
-    words = _split(command)
-    if words is None:
+    commands = simple_commands(command)
+    if commands is None:
         return "cannot be parsed (unbalanced quotes)"
     for redirect in re.finditer(r"(?<![0-9&])>>?\s*(/dev/(?!null\b|stdout\b|stderr\b)\S+)", command):
         return f"writes to the device {redirect.group(1)}"
-    for cmd in _simple_commands(words):
+    for cmd in commands:
         tool = cmd[0].rsplit("/", 1)[-1]
         args = cmd[1:]
         lower = [a.lower() for a in args]
