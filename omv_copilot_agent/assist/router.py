@@ -15,6 +15,14 @@ them: a word model over the patterns' own title/symptoms/triggers/keywords, each
 labelled with its context (``ContextWords``), and the best matched patterns'
 contexts weighted by their scores (``by_pattern``). Neither decides alone: a
 question without a trigger word and without a matched pattern is general.
+
+Some words name a part or a problem plainly to anyone running a NAS but were missing from the
+first lists: "fail2ban banned my ip" is about who may get in (security), "fsck", "noexec" or "bad
+sectors" about the disks and their filesystems (storage), "ipv6", "vlan" or a "bridge" about the
+network, "iowait" or a "bottleneck" about speed. Each such word was kept only where the patterns'
+own text agrees: the patterns that use it are mostly (two thirds or more, counted per pattern and
+scaled by how many patterns each context has) of that same context. "failed" or "systemd" are not
+service words by that measure (the patterns say them about disks and installs as often).
 """
 
 from __future__ import annotations
@@ -32,17 +40,21 @@ CONTEXTS = ("storage", "network", "service", "performance", "security", "general
 TRIGGERS: dict[str, tuple[str, ...]] = {
     "storage": ("disk", "disks", "storage", "zfs", "raid", "filesystem", "filesystems", "mdadm", "smart", "array",
                 "degraded", "mount", "drive", "drives", "ssd", "hdd", "btrfs", "ext4", "full", "space", "luks",
-                "encrypted", "mergerfs", "snapraid", "unmount", "partition"),
+                "encrypted", "mergerfs", "snapraid", "unmount", "partition",
+                "noexec", "fsck", "sata", "sectors", "parity", "resync", "rebuild", "xfs", "quota", "spindown", "hdparm",
+                "reallocated", "superblock", "inode", "inodes"),
     "network": ("network", "connection", "firewall", "vpn", "interface", "ip", "dns", "ethernet", "wifi", "ping",
-                "gateway", "route", "unreachable", "wireguard", "netplan", "dhcp", "nic", "wol", "lan"),
+                "gateway", "route", "unreachable", "wireguard", "netplan", "dhcp", "nic", "wol", "lan",
+                "ipv6", "ipv4", "subnet", "hostname", "bond", "bonding", "vlan", "bridge", "nics", "reachable"),
     "service": ("smb", "nfs", "ftp", "ssh", "plex", "service", "services", "samba", "cifs", "rsync", "docker",
                 "daemon", "share", "shares", "vm", "kvm", "container", "containers", "compose", "mail",
                 "email", "notification", "notifications", "postfix", "nginx"),
     "performance": ("slow", "performance", "cpu", "memory", "load", "ram", "swap", "latency", "sluggish", "hang", "lag",
-                    "speed", "speeds", "throughput", "bandwidth", "gbit", "mbit", "mbps"),
+                    "speed", "speeds", "throughput", "bandwidth", "gbit", "mbit", "mbps", "bottleneck", "iowait"),
     "security": ("permission", "permissions", "access", "security", "auth", "vulnerability", "password", "login",
                  "denied", "acl", "certificate", "ssl", "tls", "locked", "lockout", "passwd", "passwords", "credentials",
-                 "unauthorized", "faillock", "fail2ban", "sshd", "sshd_config", "allowusers"),
+                 "unauthorized", "faillock", "fail2ban", "sshd", "sshd_config", "allowusers",
+                 "ban", "banned", "bans", "brute", "chmod", "ownership", "privileges", "privilege", "ransomware"),
 }
 #: Phrases read before the words, each a hit for its context ("" = none): the web UI's names hold
 #: "interface", a 502 names a "gateway", and "log in" is two words.

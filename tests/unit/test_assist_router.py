@@ -157,3 +157,44 @@ def test_weak_matches_do_not_vote_against_stronger_evidence(words):
     assert ctx == "service" and details["reason"] == "patterns" and set(details["votes"]) == {"service"}
     # no match at all (an off-topic question): still general
     assert _context("only one section shows up", words, [])[0] == "general"
+
+
+#: Fourteenth session: words a NAS user says for a part or a problem that the first trigger lists missed.
+PLAIN_WORDS = {"security": ("ban", "banned", "bans", "brute", "chmod", "ownership", "privileges", "privilege", "ransomware"),
+               "storage": ("noexec", "fsck", "sata", "sectors", "parity", "resync", "rebuild", "xfs", "quota", "spindown",
+                           "hdparm", "reallocated", "superblock", "inode", "inodes"),
+               "performance": ("bottleneck", "iowait"),
+               "network": ("ipv6", "ipv4", "subnet", "hostname", "bond", "bonding", "vlan", "bridge", "nics", "reachable")}
+
+
+def test_plain_nas_words_name_their_context():
+    """The old lists called a banned IP a network question and had nothing for fsck, a VLAN or iowait."""
+    assert router.route("how many ip addresses got banned today")[0] == "security"  # was network ("ip")
+    assert router.route("fsck reports errors at every boot")[0] == "storage"  # was general (no trigger word)
+    assert router.route("my vlan gets no ipv6 address")[0] == "network"
+    assert router.route("iowait sits at 40 percent")[0] == "performance"
+    assert router.hits("the data filesystem is mounted with noexec")["storage"] == ["filesystem", "noexec"]
+    for ctx, plain in PLAIN_WORDS.items():
+        assert [c for c, ws in router.hits(" ".join(plain)).items() if ws] == [ctx]
+
+
+def test_the_patterns_use_each_plain_word_mostly_in_its_context(shipped):
+    """Each added word was kept because the shipped patterns that use it belong mostly to its context
+    (counted per pattern, scaled by each context's number of patterns); "failed" is the counter-example
+    the rule turned away (the patterns say it about disks and installs as often as about services)."""
+    model = router.ContextWords(shipped.index)
+    sizes: dict[str, int] = {}
+    for pid in shipped.index.docs:
+        ctx = router.pattern_context(shipped.index.patterns[pid])
+        sizes[ctx] = sizes.get(ctx, 0) + 1
+
+    def lean(word: str) -> dict[str, float]:
+        term = (router.tokens(word) or [word])[0]
+        return {c: model.counts[c].get(term, 0) / sizes[c] for c in model.counts}
+
+    for ctx, plain in PLAIN_WORDS.items():
+        for word in plain:
+            rates = lean(word)
+            assert max(rates, key=rates.get) == ctx, (word, rates)
+    failed = lean("failed")
+    assert max(failed.values()) < 2 / 3 * sum(failed.values())
