@@ -103,7 +103,10 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
         # ids only: every client lists the matched patterns with their titles and scores (the CLI under
         # "Matched patterns", the web UI as chips); five titles here again made the analysis ~900 characters
         lines.append("Related: " + ", ".join(m["pattern_id"] for m in related) + " (see Matched patterns).")
-    bearing = bearing_signals(query, signals, {m["pattern_id"] for m in matches})
+    # a related match this weak shares words with the question, not its topic: the state its signal
+    # shows ("CPU 100% busy" for a login that hangs on sendmail) does not bear on it
+    topical = {top["pattern_id"]} | {m["pattern_id"] for m in related if not weak(m["score"])}
+    bearing = bearing_signals(query, signals, topical)
     if bearing:
         lines.append("The box's state bears on this: " + "; ".join(state_said(bearing)) + ".")
     absent, none_names = fill.absent_named(query, snapshot)
