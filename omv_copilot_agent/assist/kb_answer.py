@@ -36,10 +36,15 @@ FOLLOW_UPS = {
 #: the user for what they wrote.
 _SPEED = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:[kmg]i?b(?:it)?(?:/s|ps)|[kmg]bps)\b", re.I)
 _MOUNT = re.compile(r"(?:^|\s)/(?:srv|mnt|media|export)/\S+")
+#: A message the question quotes: in double quotes or backticks, after "says"/"saying"/"reads" (two words or
+#: more), or after "error:"/"failed:"; "gives an error" mentions one without quoting it.
+_QUOTED = re.compile(r"[\"“`][^\"”`]{4,}[\"”`]|\b(?:says|saying|reads)\s+\w+\W+\w+|\b(?:error|failed|fails)\s*:\s*\S", re.I)
 ANSWERED_BY = {
     FOLLOW_UPS["storage"][0]: lambda named, query: bool(named["disk"] or named["md"] or _MOUNT.search(query)),
     FOLLOW_UPS["service"][0]: lambda named, query: bool(named["service"]),
     FOLLOW_UPS["performance"][1]: lambda named, query: bool(_SPEED.search(query)),
+    FOLLOW_UPS["service"][1]: lambda named, query: bool(_QUOTED.search(query)),
+    FOLLOW_UPS["security"][1]: lambda named, query: bool(_QUOTED.search(query)),
 }
 
 

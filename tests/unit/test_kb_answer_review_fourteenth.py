@@ -56,7 +56,7 @@ def test_follow_ups_do_not_ask_for_the_disk_the_question_names():
 def test_follow_ups_do_not_ask_which_service_when_the_question_names_one():
     """N5 "... postfix says relayhost configuration problem", N7 "my rsync job ...", N4 "... compose plugin ...",
     before: "Which service and which client show the problem?" under the postfix, rsync and compose answers."""
-    for q in ("set the notification smtp server to localhost and now postfix says relayhost configuration problem",
+    for q in ("set the notification smtp server to localhost and now postfix does not relay any mail",
               "my rsync job to a remote server fails when the internet drops",
               "changing the compose and data shared folders in the compose plugin settings fails when I apply"):
         ups = kb_answer.compose(q, "service", [_match("a-pattern", 0.9)], [], "stub")["follow_up_questions"]
@@ -75,3 +75,20 @@ def test_follow_ups_do_not_ask_how_fast_when_the_question_says_it():
         assert not any(u.startswith("How fast") for u in ups), (q, ups)
     ups = kb_answer.compose("my share is slow", "performance", [], [], "stub")["follow_up_questions"]
     assert "How fast is it compared to what you expect (MB/s)?" in ups, ups
+
+
+def test_follow_ups_do_not_ask_for_the_message_the_question_quotes():
+    """N5 "... postfix says relayhost configuration problem ...", N7 "... syslog only says The synchronisation
+    failed", before: "What exact error message does the client show?" under answers matched on those words."""
+    for q, context in (("now postfix says relayhost configuration problem and no mails go out", "service"),
+                       ("my rsync job fails, syslog only says The synchronisation failed", "service"),
+                       ('apply fails with "Job for nfs-server.service canceled"', "service"),
+                       ("omv-salt deploy run nfs gives error: Dependency failed for NFS server", "service"),
+                       ("ssh login refused, auth.log says Permission denied (publickey)", "security")):
+        ups = kb_answer.compose(q, context, [_match("a-pattern", 0.9)], [], "stub")["follow_up_questions"]
+        assert not any("exact" in u for u in ups), (q, ups)
+    # an error the question only mentions is still asked for
+    for q, context in (("adding enp8s0 gives an error", "service"), ("I can't log in, it's refused", "security"),
+                       ("omv-salt deploy run compose errors", "service")):
+        ups = kb_answer.compose(q, context, [_match("a-pattern", 0.9)], [], "stub")["follow_up_questions"]
+        assert any("exact" in u for u in ups), (q, ups)
