@@ -6,19 +6,10 @@ the composition, not the ranking.
 from __future__ import annotations
 
 from omv_copilot_agent.assist import kb_answer
+from tests.unit.test_kb_answer_review_thirteenth import _match, _signal  # the stubs of one match and one signal
 
 
-def _match(pid: str, score: float, **pattern) -> dict:
-    return {"pattern_id": pid, "title": pid.replace("-", " "), "category": "service", "score": score,
-            "reasons": ["words: stub"], "pattern": {"causes": ["a cause"], "symptoms": ["a symptom"], **pattern}}
-
-
-def _signal(pid: str, finding: str, context: str = "performance") -> dict:
-    return {"pattern_id": pid, "title": pid.replace("-", " "), "category": context, "score": 0.9,
-            "reasons": [f"finding: {finding}"], "context": context}
-
-
-CPU_BUSY = _signal("high-cpu-process", "cpu-busy on cpu: CPU 100% busy (threshold 90%)")
+CPU_BUSY = _signal("high-cpu-process", "cpu-busy on cpu: CPU 100% busy (threshold 90%)", "performance")
 
 
 # -- the box's state only where it bears on the question ------------------------------------------
