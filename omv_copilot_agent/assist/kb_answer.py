@@ -31,6 +31,30 @@ FOLLOW_UPS = {
                 "When did it start, and what changed around then?"],
 }
 
+#: The follow-up questions a question can already answer itself, each with what says so in it (what it
+#: names, by kind, and its words): "Which disk …?" under "hdparm -C /dev/sdb always says active/idle" asks
+#: the user for what they wrote.
+_SPEED = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:[kmg]i?b(?:it)?(?:/s|ps)|[kmg]bps)\b", re.I)
+_MOUNT = re.compile(r"(?:^|\s)/(?:srv|mnt|media|export)/\S+")
+#: A message the question quotes: in double quotes or backticks, after "says"/"saying"/"reads" (two words or
+#: more), or after "error:"/"failed:"; "gives an error" mentions one without quoting it.
+_QUOTED = re.compile(r"[\"“`][^\"”`]{4,}[\"”`]|\b(?:says|saying|reads)\s+\w+\W+\w+|\b(?:error|failed|fails)\s*:\s*\S", re.I)
+ANSWERED_BY = {
+    FOLLOW_UPS["storage"][0]: lambda named, query: bool(named["disk"] or named["md"] or _MOUNT.search(query)),
+    FOLLOW_UPS["service"][0]: lambda named, query: bool(named["service"]),
+    FOLLOW_UPS["performance"][1]: lambda named, query: bool(_SPEED.search(query)),
+    FOLLOW_UPS["service"][1]: lambda named, query: bool(_QUOTED.search(query)),
+    FOLLOW_UPS["security"][1]: lambda named, query: bool(_QUOTED.search(query)),
+}
+
+
+def follow_ups(context: str, query: str) -> list[str]:
+    """The context's next questions, less the ones the question already answers."""
+    named, query = _named(query), str(query or "")
+    return [q for q in FOLLOW_UPS.get(context, FOLLOW_UPS["general"])
+            if not (q in ANSWERED_BY and ANSWERED_BY[q](named, query))]
+
+
 #: The snapshot's sources that tell about each specialist context: "nothing points to a storage
 #: problem" is only worth saying when they were read in full (a degraded SMART reading says nothing).
 CONTEXT_SOURCES = {"storage": ("storage", "smart"), "network": ("network",), "service": ("services", "logs"),
@@ -103,7 +127,10 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
         # ids only: every client lists the matched patterns with their titles and scores (the CLI under
         # "Matched patterns", the web UI as chips); five titles here again made the analysis ~900 characters
         lines.append("Related: " + ", ".join(m["pattern_id"] for m in related) + " (see Matched patterns).")
-    bearing = bearing_signals(query, signals, {m["pattern_id"] for m in matches})
+    # a related match this weak shares words with the question, not its topic: the state its signal
+    # shows ("CPU 100% busy" for a login that hangs on sendmail) does not bear on it
+    topical = {top["pattern_id"]} | {m["pattern_id"] for m in related if not weak(m["score"])}
+    bearing = bearing_signals(query, signals, topical)
     if bearing:
         lines.append("The box's state bears on this: " + "; ".join(state_said(bearing)) + ".")
     absent, none_names = fill.absent_named(query, snapshot)
@@ -114,7 +141,7 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
     return {"analysis": " ".join(lines), "possible_causes": causes, "suggested_diagnostics": diags,
             "recommended_actions": actions, "explanation": explanation,
             "related_patterns": [{"pattern_id": m["pattern_id"], "title": m["title"], "score": m["score"]} for m in related],
-            "follow_up_questions": list(FOLLOW_UPS.get(context, FOLLOW_UPS["general"]))}
+            "follow_up_questions": follow_ups(context, query)}
 
 
 def _diagnostic(diag: dict, top: dict, filled: dict[str, str]) -> dict:
@@ -152,7 +179,10 @@ SERVICE_WORDS = {
     "ssh": {"ssh", "sshd", "openssh"},
     "rsyncd": {"rsync", "rsyncd"},
     "ftp": {"ftp", "proftpd"},
-    "docker": {"docker", "dockerd"},
+    "docker": {"docker", "dockerd", "compose", "docker-compose"},
+    "postfix": {"postfix"},
+    "cron": {"cron", "crond", "anacron"},
+    "engined": {"openmediavault-engined", "engined", "omv-engined"},
     "nginx": {"nginx"},
     "networking": {"networking", "systemd-networkd", "netplan"},
     "smartmontools": {"smartd", "smartmontools"},
@@ -260,4 +290,4 @@ def _no_pattern(context: str, signals: list[dict], reason: str, snapshot=None, q
                  "questions no pattern covers, using this box's state.")
     return {"analysis": " ".join(lines), "possible_causes": [], "suggested_diagnostics": [], "recommended_actions": [],
             "explanation": "", "related_patterns": [],
-            "follow_up_questions": list(FOLLOW_UPS.get(context, FOLLOW_UPS["general"]))}
+            "follow_up_questions": follow_ups(context, query)}
