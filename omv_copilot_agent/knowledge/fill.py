@@ -56,7 +56,7 @@ def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
     return {
         "md_device": (["/dev/" + d for d in named_devs if d.startswith("md")],
                       _one(troubled_arrays(snapshot) or ["/dev/" + a["name"] for a in raid])),
-        "device": (["/dev/" + d for d in named_devs if not d.startswith("md")],
+        "device": (["/dev/" + d for d in _disks_in_order(query)],
                    _one([d["device"] for d in disks if d.get("passed") is False])
                    or _one(["/dev/" + m for a in raid if a.get("degraded") for m in a.get("failed") or []])
                    or _one([d["device"] for d in disks])),
@@ -74,6 +74,19 @@ def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
         "host": (_IP.findall(query or ""), []),
         "client_ip": (_IP.findall(query or ""), []),
     }
+
+
+def _disks_in_order(query: str, *, partitions: bool = True) -> list[str]:
+    """The disks the question names, in its order: by name, or as the disk of a partition it names (sdb1 is on
+    sdb, nvme0n1p1 on nvme0n1), so "/dev/sdb1 will not mount" checks sdb's SMART, not the box's only disk.
+    A data-risk command takes only a disk named as such (``partitions=False``)."""
+    found = [(m.start(), m.group(1)) for m in _DEV.finditer(query or "") if not m.group(1).startswith("md")]
+    found += [(m.start(), disk.group(1)) for m in _PART.finditer(query or "") if partitions
+              for disk in [_PART_DISK.fullmatch(m.group(1))] if disk]
+    return list(dict.fromkeys(name for _, name in sorted(found)))
+
+
+_PART_DISK = re.compile(rf"({DISK_NAME})p?\d{{1,3}}")
 
 
 def _arrays(snapshot) -> list[dict]:
@@ -276,6 +289,11 @@ def command_values(command: str, query: str, snapshot, *, strict: bool = False) 
     for name in names:
         named, box = (list(dict.fromkeys(v for v in vals if isinstance(v, str) and SAFE[name].fullmatch(v)))
                       for vals in found.get(name, ([], [])))
+        if strict and name == "device" and named:
+            # a disk by its own name only: "wipe sdb1" is no wipe of sdb, nor of the box's failing disk: it asks
+            named = [v for v in named if v in ["/dev/" + d for d in _disks_in_order(query, partitions=False)]]
+            if not named:
+                continue
         if strict and name in _STRICT_BOX:
             box = [v for v in box if v in _STRICT_BOX[name](snapshot)]
         if strict:

@@ -54,11 +54,28 @@ def test_the_disk_the_question_names_gets_the_long_self_test(srv):
 
 
 def test_the_partition_the_question_names_is_the_one_checked(srv):
-    rows = _actions(srv(), "/dev/sdb1 will not mount, fsck needed", "fs-mount-fails-needs-fsck")
+    server = srv()
+    rows = _actions(server, "/dev/sdb1 will not mount, fsck needed", "fs-mount-fails-needs-fsck")
     row = _row(rows, "umount")
     assert row["command"] == "umount /dev/sdb1 && e2fsck -f /dev/sdb1" and row["risk"] == "data-risk", row
     assert row["params"] == {"partition": "/dev/sdb1"} and row["needs"] == []
+    assert "For XFS run xfs_repair /dev/sdb1;" in row["explanation"]  # the explanation names the same partition
     assert _row(rows, "e2fsck -b")["command"] == "e2fsck -b 32768 /dev/sdb1"
+    # and the SMART check goes to the partition's disk, not the box's one failing disk or only disk
+    answer = server.post("/api/v1/assist/query", json={"query": "/dev/sdb1 will not mount, fsck needed",
+                                                       "mode": "kb_only"}).json()
+    smart = [d for d in answer["suggested_diagnostics"] if d["command"].startswith("smartctl")]
+    assert smart and smart[0]["command"].endswith("/dev/sdb"), smart
+
+
+def test_a_partition_names_its_disk_for_a_check_never_for_a_data_risk_command():
+    assert fill.candidates("nvme0n1p2 and mmcblk0p1 and vda3 fail", None)["device"] == [
+        "/dev/nvme0n1", "/dev/mmcblk0", "/dev/vda"]
+    snap = fixture_snapshot()  # md0 lost sdb: the box's one candidate disk
+    assert fill.command_values("smartctl -a {device}", "sdc1 is read-only", snap) == {"device": "/dev/sdc"}
+    # "wipe sdc1" is no wipe of the whole sdc, nor of the box's sdb: a data-risk command asks
+    assert fill.command_values("wipefs -a {device}", "wipe sdc1", snap, strict=True) == {}
+    assert fill.command_values("wipefs -a {device}", "wipe sdc", snap, strict=True) == {"device": "/dev/sdc"}
 
 
 def test_no_partition_named_keeps_the_fsck_asking(srv):
