@@ -6,23 +6,12 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-
 from omv_copilot_agent.collect.snapshot import SourceResult
 from omv_copilot_agent.knowledge import fill
 from tests.assist_helpers import fixture_snapshot
+from tests.integration import test_assist_fill
 
-
-@pytest.fixture
-def srv(live_server):
-    def _start(edit=None):
-        server = live_server({"assist": {"providers": []}}, cycle=False)
-        snap = fixture_snapshot()
-        if edit:
-            edit(snap)
-        server.agent.snapshot = snap
-        return server
-    return _start
+srv = test_assist_fill.srv  # the fixture: a KB-only server on the fixture box, its snapshot edited or not
 
 
 def _actions(server, query, pattern_id):
