@@ -160,7 +160,8 @@ def _diagnostic(diag: dict, top: dict, filled: dict[str, str]) -> dict:
 def _action(solution: dict, query: str, snapshot) -> dict:
     """One solution of the best match as an answer row; a command naming ``{placeholders}`` comes with the
     ones the question or the box fill (``params``; a data-risk command only from what the question names
-    alone or the box's only candidate) and the ones still to fill in (``needs``), shown as ``{name}``."""
+    alone or the box's only candidate) and the ones still to fill in (``needs``), shown as ``{name}``; its
+    explanation's mentions of the same placeholders get the same values."""
     risk = str(solution.get("risk", "unknown"))
     row = {"action": solution.get("action", ""), "command": solution.get("command") or "", "risk": risk,
            "explanation": solution.get("explanation", "")}
@@ -168,6 +169,9 @@ def _action(solution: dict, query: str, snapshot) -> dict:
         filled = fill.command_values(row["command"], query, snapshot, strict=risk == "data-risk")
         row["command"], row["needs"] = fill.apply_command(row["command"], filled)
         row["params"] = {name: value for name, value in filled.items() if name not in row["needs"]}
+        # an explanation that names the command's device ("for XFS run xfs_repair {partition}") says the same value
+        row["explanation"] = fill.apply_command(row["explanation"], filled)[0] if fill.in_command(row["explanation"]) \
+            else row["explanation"]
     return row
 
 

@@ -190,8 +190,8 @@ def render(a: dict, width: int | None = None) -> str:
             if r.get("command"):
                 out.append(f"      $ {r['command']}")
             if r.get("needs"):
-                from omv_copilot_agent.knowledge.fill import ASK_ONLY  # what each ask-only name stands for
-                out += _prose("needs: " + "; ".join("{" + n + "}" + (f" = {ASK_ONLY[n]}" if n in ASK_ONLY else "")
+                from omv_copilot_agent.knowledge.fill import DESCRIBED  # what an ask-only name (or {partition}) stands for
+                out += _prose("needs: " + "; ".join("{" + n + "}" + (f" = {DESCRIBED[n]}" if n in DESCRIBED else "")
                                                      for n in r["needs"]) + " (fill in before you run it)", "      ", width)
             if r.get("explanation"):
                 out += _prose(r["explanation"], "      ", width)

@@ -21,7 +21,10 @@ from omv_copilot_agent.knowledge.diagnostics import PLACEHOLDER, placeholders
 
 #: The kernel names of a disk and of an md array, as the question, the box and a command show them.
 DISK_NAME, MD_NAME = r"sd[a-z]{1,2}|nvme\d{1,2}n\d{1,2}|mmcblk\d{1,2}|vd[a-z]", r"md\d{1,3}"
+#: A file system's block device: a disk's partition (sdb1, nvme0n1p1, mmcblk0p2, vda1) or an md array.
+PARTITION_NAME = rf"sd[a-z]{{1,2}}\d{{1,3}}|(?:nvme\d{{1,2}}n\d{{1,2}}|mmcblk\d{{1,2}})p\d{{1,3}}|vd[a-z]\d{{1,3}}|{MD_NAME}"
 _DEV = re.compile(rf"(?<![\w/])(?:/dev/)?((?:{DISK_NAME}|{MD_NAME}))\b")
+_PART = re.compile(rf"(?<![\w/])(?:/dev/)?((?:{PARTITION_NAME}))\b")
 _IP = re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3})\b")
 _PATH = re.compile(r"(?<![\w.])(/(?:srv|mnt|media|export|etc|var/log)(?:/[\w.@+-]+)*)")
 _WORD = re.compile(r"[\w.@:-]+")
@@ -53,7 +56,7 @@ def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
     return {
         "md_device": (["/dev/" + d for d in named_devs if d.startswith("md")],
                       _one(troubled_arrays(snapshot) or ["/dev/" + a["name"] for a in raid])),
-        "device": (["/dev/" + d for d in named_devs if not d.startswith("md")],
+        "device": (["/dev/" + d for d in _disks_in_order(query)],
                    _one([d["device"] for d in disks if d.get("passed") is False])
                    or _one(["/dev/" + m for a in raid if a.get("degraded") for m in a.get("failed") or []])
                    or _one([d["device"] for d in disks])),
@@ -64,10 +67,26 @@ def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
         "pool": ([p["name"] for p in pools if str(p["name"]).lower() in words],
                  _one([p["name"] for p in pools if str(p.get("health", "ONLINE")).upper() != "ONLINE"]
                       or [p["name"] for p in pools])),
+        # only from the question: the box lists its file systems (a read-only or unmounted one among them), but not
+        # which one a question about "my file system" means, and tune2fs or fsck on a guess is worse than asking
+        "partition": (["/dev/" + m.group(1) for m in _PART.finditer(query or "")], []),
         "path": (_PATH.findall(query or ""), []),
         "host": (_IP.findall(query or ""), []),
         "client_ip": (_IP.findall(query or ""), []),
     }
+
+
+def _disks_in_order(query: str, *, partitions: bool = True) -> list[str]:
+    """The disks the question names, in its order: by name, or as the disk of a partition it names (sdb1 is on
+    sdb, nvme0n1p1 on nvme0n1), so "/dev/sdb1 will not mount" checks sdb's SMART, not the box's only disk.
+    A data-risk command takes only a disk named as such (``partitions=False``)."""
+    found = [(m.start(), m.group(1)) for m in _DEV.finditer(query or "") if not m.group(1).startswith("md")]
+    found += [(m.start(), disk.group(1)) for m in _PART.finditer(query or "") if partitions
+              for disk in [_PART_DISK.fullmatch(m.group(1))] if disk]
+    return list(dict.fromkeys(name for _, name in sorted(found)))
+
+
+_PART_DISK = re.compile(rf"({DISK_NAME})p?\d{{1,3}}")
 
 
 def _arrays(snapshot) -> list[dict]:
@@ -78,6 +97,17 @@ def _arrays(snapshot) -> list[dict]:
 def troubled_arrays(snapshot) -> list[str]:
     """The box's md arrays that are degraded or inactive, as /dev paths: what a repair is about."""
     return ["/dev/" + a["name"] for a in _arrays(snapshot) if a.get("degraded") or a.get("state") == "inactive"]
+
+
+def troubled_pools(snapshot) -> list[str]:
+    """The box's ZFS pools whose health is not ONLINE (DEGRADED, FAULTED, ...): what a zpool replace is about."""
+    return [str(p["name"]) for p in _data(snapshot, "storage").get("zfs") or []
+            if isinstance(p, dict) and p.get("name") and str(p.get("health", "ONLINE")).upper() != "ONLINE"]
+
+
+#: For a data-risk command, the box's candidates that count: only an array or pool in trouble (its one
+#: healthy array or pool is as likely the one holding the data as the one the question is about).
+_STRICT_BOX = {"md_device": troubled_arrays, "pool": troubled_pools}
 
 
 def candidates(query: str, snapshot) -> dict[str, list[str]]:
@@ -190,17 +220,25 @@ def apply(diag: dict, filled: dict[str, str]) -> tuple[dict, list[str]]:
 # JSON) is literal text, and a ``{word}`` that is not one of these names is refused by the loader.
 
 #: Filled like a diagnostic's: from the question, else the box's only candidate.
-FILLED = ("md_device", "device", "interface", "unit", "user", "pool", "path", "host", "client_ip")
+FILLED = ("md_device", "device", "partition", "interface", "unit", "user", "pool", "path", "host", "client_ip")
 #: Never filled from the box: what it would point to is the wrong thing (the failed member is not the
 #: disk to add), so the answer always asks. Name -> what to put there.
 ASK_ONLY = {
-    "new_device": "the new disk to add (not the failed one; find it in lsblk or Storage > Disks)",
+    "new_device": "the new disk to add (not the failed one; find it in lsblk or Storage > Disks; for ZFS its "
+                  "/dev/disk/by-id name)",
     "old_device": "the disk taken out of the array (its md superblock is cleared)",
     "old_md_device": "the old array that holds the disk (cat /proc/mdstat; never an array in use)",
     "member_device": "a disk of the file system that is still there",
     "copy_partition": "the partition of the copy (not the one OMV mounts)",
     "missing_devid": "the devid btrfs filesystem show lists as missing",
+    "failed_member": "the pool's failed or missing disk, as zpool status -v names it (a by-id name or a number)",
+    "target_disk": "the whole disk this writes to (everything on it is overwritten): check lsblk and "
+                   "/dev/disk/by-id; never a data disk",
+    "rescue_dir": "a folder on another, healthy disk for the rescued files (never on the damaged file system)",
 }
+#: What a filled name stands for when the answer still asks for it (the CLI's ``needs:`` line says it).
+DESCRIBED = {**ASK_ONLY, "partition": "the file system's partition, e.g. /dev/sdb1 (lsblk -f; Storage > File "
+                                      "Systems shows its device)"}
 SOLUTION_NAMES = frozenset(FILLED) | frozenset(ASK_ONLY)
 
 #: ``{name}`` in a command: one brace each side (``{{.Names}}`` is a Go template, not a placeholder).
@@ -212,6 +250,7 @@ IN_COMMAND = re.compile(r"(?<!\{)\{([a-z_]{1,32})\}(?!\})")
 SAFE = {
     "md_device": re.compile(rf"/dev/(?:{MD_NAME})"),
     "device": re.compile(rf"/dev/(?:{DISK_NAME})"),
+    "partition": re.compile(rf"/dev/(?:{PARTITION_NAME})"),
     "interface": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}"),
     "unit": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@:-]{0,99}"),
     "user": re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}"),
@@ -237,9 +276,10 @@ def command_values(command: str, query: str, snapshot, *, strict: bool = False) 
 
     ``strict`` (a data-risk command): only a value the question names alone, or (the question naming
     none) the box's only candidate; two arrays named in the question leave it asked for, not the first.
-    The box's array fills a data-risk command only when it is degraded or inactive: its one healthy
-    array is as likely the one the data lives on as the one the question is about ("mdadm --stop" of
-    a vanished array must not become a stop of the array in use).
+    The box's array (pool) fills a data-risk command only when it is degraded or inactive (not ONLINE):
+    its one healthy array is as likely the one the data lives on as the one the question is about
+    ("mdadm --stop" of a vanished array must not become a stop of the array in use). A partition
+    comes only from the question: ``e2fsck -f {partition}`` asks unless the question names one.
     """
     names = [n for n in in_command(command) if n in FILLED]
     if not names:
@@ -249,8 +289,13 @@ def command_values(command: str, query: str, snapshot, *, strict: bool = False) 
     for name in names:
         named, box = (list(dict.fromkeys(v for v in vals if isinstance(v, str) and SAFE[name].fullmatch(v)))
                       for vals in found.get(name, ([], [])))
-        if strict and name == "md_device":
-            box = [v for v in box if v in troubled_arrays(snapshot)]
+        if strict and name == "device" and named:
+            # a disk by its own name only: "wipe sdb1" is no wipe of sdb, nor of the box's failing disk: it asks
+            named = [v for v in named if v in ["/dev/" + d for d in _disks_in_order(query, partitions=False)]]
+            if not named:
+                continue
+        if strict and name in _STRICT_BOX:
+            box = [v for v in box if v in _STRICT_BOX[name](snapshot)]
         if strict:
             pick = named or box
             value = pick[0] if len(pick) == 1 else None

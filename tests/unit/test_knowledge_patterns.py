@@ -24,7 +24,8 @@ FILES_BY_ID = {yaml.safe_load(f.read_text())["pattern_id"]: f for f in FILES}
 CATEGORIES = ("storage", "network", "services", "performance", "security", "hardware", "backup")
 
 #: A valid value for every placeholder the patterns may use (what an admin would pass).
-SAMPLE_PARAMS = {"device": "/dev/sda", "md_device": "/dev/md0", "disk": "sda", "share": "media", "interface": "eth0",
+SAMPLE_PARAMS = {"device": "/dev/sda", "md_device": "/dev/md0", "partition": "/dev/sdb1", "disk": "sda", "share": "media",
+                 "interface": "eth0",
                  "unit": "smbd.service", "user": "alice", "host": "example.org",
                  "path": "/srv/dev-disk-by-uuid-1234/media", "mountpoint": "/srv/dev-disk-by-uuid-1234",
                  "pool": "tank", "ups": "ups@localhost", "container": "plex",
