@@ -397,6 +397,11 @@ READ_BY_AUTHORS = {
     # thirteenth session: s13-review's searches showed an excerpt of this page before the guard said held-out (with
     # omv#640, #625 and #1759, already listed); not used or cited
     "https://docs.openmediavault.org/en/latest/administration/storage/raid.html",
+    # fourteenth session: s14-kbB's search for Docker-in-compose errors showed an excerpt of this one (an external
+    # macvlan network not found on Up) before the guard said held-out; not used or cited, no pattern changed after it
+    # (its searches also showed openmediavault-zfs#98, compose#30, omvextrasorg#87, omv#1069, omv#458 and borgbackup#31,
+    # and its apt check printed lines of apt.rst/faq.rst, all listed above)
+    "https://github.com/openmediavault/openmediavault/issues/1820",
 }
 
 
