@@ -52,6 +52,8 @@ SYNONYMS = {
     "something wrong": "", "something is wrong": "", "something went wrong": "", "what is wrong": "",
     "whats wrong": "", "what's wrong": "", "is everything ok": "", "everything ok": "", "check my nas": "",
     "any problems": "", "help me": "", "not working": "fail", "broken": "fail",
+    "spin down": "spindown", "spin-down": "spindown", "spun down": "spindown", "spins down": "spindown",
+    "spinning down": "spindown",
     "wont mount": "mount fail", "won't mount": "mount fail", "doesnt mount": "mount fail",
 }
 
