@@ -231,6 +231,7 @@ ASK_ONLY = {
     "member_device": "a disk of the file system that is still there",
     "copy_partition": "the partition of the copy (not the one OMV mounts)",
     "missing_devid": "the devid btrfs filesystem show lists as missing",
+    "task_uuid": "the rsync task's uuid (its file in /var/lib/openmediavault/cron.d is rsync-<uuid>)",
     "failed_member": "the pool's failed or missing disk, as zpool status -v names it (a by-id name or a number)",
     "target_disk": "the whole disk this writes to (everything on it is overwritten): check lsblk and "
                    "/dev/disk/by-id; never a data disk",
