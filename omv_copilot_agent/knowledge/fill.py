@@ -60,7 +60,9 @@ def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
                    _one([d["device"] for d in disks if d.get("passed") is False])
                    or _one(["/dev/" + m for a in raid if a.get("degraded") for m in a.get("failed") or []])
                    or _one([d["device"] for d in disks])),
-        "interface": ([i["name"] for i in ifaces if str(i["name"]).lower() in words], _one(real_up)),
+        # the question's own interface names first, also one the box lacks ("eth1" on a box with eth0 is not eth0)
+        "interface": (list(dict.fromkeys(interfaces_named(query) + [i["name"] for i in ifaces if str(i["name"]).lower() in words])),
+                      _one(real_up)),
         "unit": ([unit_names[w] for w in words if w in unit_names],
                  _one([str(u["name"]) for u in units if u.get("active_state") == "failed"])),
         "user": ([u for u in users if u.lower() in words], []),
@@ -74,6 +76,17 @@ def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
         "host": (_IP.findall(query or ""), []),
         "client_ip": (_IP.findall(query or ""), []),
     }
+
+
+#: A network interface's name as users write it: eth0, eth0.10, enp3s0, eno1, ens18, enx<mac>, em1, wlan0, wlp2s0,
+#: bond0, br0, vlan10.
+IFACE_NAME = r"(?:eth|wlan|bond|br|vlan|em)\d{1,3}(?:\.\d{1,4})?|en[opsx][0-9a-f]*\d[0-9a-z]*|wl[opsx][0-9a-z]*\d[0-9a-z]*"
+_IFACE = re.compile(rf"(?<![\w/.-])({IFACE_NAME})(?![\w-])")
+
+
+def interfaces_named(query: str) -> list[str]:
+    """The network interfaces the question names, in its order (lower-cased)."""
+    return list(dict.fromkeys(m.group(1) for m in _IFACE.finditer(str(query or "").lower())))
 
 
 def _disks_in_order(query: str, *, partitions: bool = True) -> list[str]:
@@ -166,13 +179,33 @@ def none_on_box(names, snapshot) -> list[str]:
 
 
 def absent_named(query: str, snapshot) -> tuple[list[str], list[str]]:
-    """The md arrays and disks the question names that the box does not show, from a storage reading read in
-    full: (sentences to say, placeholders whose none_on_box sentence says it instead).
+    """The md arrays, disks and network interfaces the question names that the box does not show, each from a
+    reading of its source in full: (sentences to say, placeholders whose none_on_box sentence says it instead).
 
     Why: "is md127 still rebuilding" on a box with no md127 got a resync pattern's advice, and its commands,
-    for an array that is not there; that the box shows none is the first thing to say. A box with no array
-    at all says so by ``none_on_box("md_device")``.
+    for an array that is not there; "eth1 only links at 100Mb/s" on a box whose one port is eth0 got
+    ``ethtool eth0``. That the box shows none is the first thing to say. A box with no array at all says so
+    by ``none_on_box("md_device")``.
     """
+    said, names = _absent_storage(query, snapshot)
+    return said + _absent_interfaces(query, snapshot), names
+
+
+def _absent_interfaces(query: str, snapshot) -> list[str]:
+    if snapshot is None or snapshot.status("network") != "ok":
+        return []
+    ifaces = [str(i["name"]) for i in _data(snapshot, "network").get("interfaces") or []
+              if isinstance(i, dict) and i.get("name") and not is_virtual(i["name"])]
+    missing = [n for n in interfaces_named(query) if n not in {i.lower() for i in ifaces}]
+    if not missing or not ifaces:
+        return []
+    one = len(missing) == 1
+    return [f"This box shows no network {'interface' if one else 'interfaces'} {', '.join(missing)} right now (its "
+            f"interfaces: {', '.join(ifaces)}): check the {'name' if one else 'names'} (an upgrade, a new board or a "
+            "moved disk can rename them)."]
+
+
+def _absent_storage(query: str, snapshot) -> tuple[list[str], list[str]]:
     if snapshot is None or snapshot.status("storage") != "ok":
         return [], []
     storage = _data(snapshot, "storage")
