@@ -161,6 +161,14 @@ def test_ranking_of_problems_it_has_not_seen_holds_its_floor(kb):
     assert result["unseen"]["fix_top1"]["hits"] <= result["unseen_ceiling"]["fix_top1"]["hits"]
     row = next(r for r in result["rows"] if r["left_out"])
     assert not set(row["left_out"]) & set(row["unseen"]["top"])  # the left-out patterns are really out
+    # where the nearest holder of each fix ranks: every case counted once; a fix on top after the floor was on
+    # top before it; "no pattern holds it" is what the ceiling leaves out
+    holder = result["unseen_holder"]
+    assert sum(holder.values()) == result["cases"]
+    assert holder["top"] >= result["unseen"]["fix_top1"]["hits"]
+    assert holder["none"] == result["cases"] - result["unseen_ceiling"]["fix_top1"]["hits"]
+    ranks = {r["id"]: r["unseen_holder_rank"] for r in result["rows"]}
+    assert all(ranks[r["id"]] == 1 for r in result["rows"] if r["unseen"]["fix_top1"])
 
 
 def test_rank_unseen_without_the_floor_measures_the_ranking_alone(kb):
