@@ -47,7 +47,7 @@ def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
     named_devs = [m.group(1) for m in _DEV.finditer(query or "")]
     raid = _arrays(snapshot)
     disks = [d for d in smart.get("disks") or [] if isinstance(d, dict) and d.get("device")]
-    ifaces = [i for i in _data(snapshot, "network").get("interfaces") or [] if isinstance(i, dict) and i.get("name")]
+    ifaces = _interfaces(snapshot)
     real_up = [i["name"] for i in ifaces if i.get("up") and not is_virtual(i["name"])]
     units = [u for u in _data(snapshot, "services").get("units") or [] if isinstance(u, dict) and u.get("name")]
     unit_names = {str(u["name"]).lower(): str(u["name"]) for u in units}
@@ -67,8 +67,7 @@ def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
                  _one([str(u["name"]) for u in units if u.get("active_state") == "failed"])),
         "user": ([u for u in users if u.lower() in words], []),
         "pool": ([p["name"] for p in pools if str(p["name"]).lower() in words],
-                 _one([p["name"] for p in pools if str(p.get("health", "ONLINE")).upper() != "ONLINE"]
-                      or [p["name"] for p in pools])),
+                 _one(troubled_pools(snapshot) or [p["name"] for p in pools])),
         # only from the question: the box lists its file systems (a read-only or unmounted one among them), but not
         # which one a question about "my file system" means, and tune2fs or fsck on a guess is worse than asking
         "partition": (["/dev/" + m.group(1) for m in _PART.finditer(query or "")], []),
@@ -100,6 +99,11 @@ def _disks_in_order(query: str, *, partitions: bool = True) -> list[str]:
 
 
 _PART_DISK = re.compile(rf"({DISK_NAME})p?\d{{1,3}}")
+
+
+def _interfaces(snapshot) -> list[dict]:
+    """The box's network interfaces (network reading), each a dict with a name."""
+    return [i for i in _data(snapshot, "network").get("interfaces") or [] if isinstance(i, dict) and i.get("name")]
 
 
 def _arrays(snapshot) -> list[dict]:
@@ -194,9 +198,9 @@ def absent_named(query: str, snapshot) -> tuple[list[str], list[str]]:
 def _absent_interfaces(query: str, snapshot) -> list[str]:
     if snapshot is None or snapshot.status("network") != "ok":
         return []
-    ifaces = [str(i["name"]) for i in _data(snapshot, "network").get("interfaces") or []
-              if isinstance(i, dict) and i.get("name") and not is_virtual(i["name"])]
-    missing = [n for n in interfaces_named(query) if n not in {i.lower() for i in ifaces}]
+    ifaces = [str(i["name"]) for i in _interfaces(snapshot) if not is_virtual(i["name"])]
+    known = {i.lower() for i in ifaces}
+    missing = [n for n in interfaces_named(query) if n not in known]
     if not missing or not ifaces:
         return []
     one = len(missing) == 1
