@@ -201,6 +201,33 @@ def test_the_score_is_calibrated_on_unseen_problems_by_cross_validation():
     assert unseen["fix_top1"] < cv["seen"]["fix_top1"] - 0.3
 
 
+def test_the_ece_a_perfectly_calibrated_score_would_show_is_computed_exactly():
+    """The sampling part of an ECE: answers whose top pattern holds the fix exactly as often as its
+    score says still read an ECE above 0 with a hundred answers in 10 bins. Exact values (no draws)."""
+    tool = _fit_tool()
+    assert tool.expected_ece([]) == 0.0
+    assert tool.expected_ece([0.0, 1.0, 1.0]) == 0.0  # certain outcomes: no sampling error
+    assert tool.expected_ece([0.5]) == pytest.approx(0.5)  # one answer: |0 or 1 - 0.5|
+    # two answers in the 0.5-0.6 bin: 0, 1 or 2 hold the fix (0.2025, 0.495, 0.3025) against 0.55
+    assert tool.expected_ece([0.55, 0.55]) == pytest.approx(0.2025 * 0.55 + 0.495 * 0.05 + 0.3025 * 0.45)
+    # bins are weighed by their answers, as tests/eval/run.calibration weighs them
+    assert tool.expected_ece([0.55, 0.55, 0.0, 0.0]) == pytest.approx(tool.expected_ece([0.55, 0.55]) / 2)
+    # it shrinks with more answers per bin: ~1/sqrt(n)
+    small, large = tool.expected_ece([0.3] * 25), tool.expected_ece([0.3] * 100)
+    assert 0.4 < large / small < 0.6
+
+
+def test_the_cross_validation_reports_its_spread_and_the_sampling_floor():
+    """Fifteenth session (s15-calib): a calibration map is only better than another by more than the
+    partitions' spread, and no map gets under the ECE a perfectly calibrated score would read on the
+    same number of answers. Both are written next to the ECE they qualify."""
+    unseen = _shipped_model()["cross_validation"]["unseen"]
+    for key in ("ece_raw_spread", "ece_calibrated_spread", "ece_if_calibrated"):
+        assert 0 < unseen[key] < 0.2, (key, unseen)
+    # ~120 answers in 10 bins: a right score reads several hundredths of ECE from sampling alone
+    assert unseen["ece_if_calibrated"] > 0.05
+
+
 def test_the_calibration_keeps_the_ranking_and_the_matched_set(kb, monkeypatch):
     """The same questions through the pair model alone (identity map, its own floor) match the same
     patterns in the same order: calibration changes what a score says, not what is matched."""
