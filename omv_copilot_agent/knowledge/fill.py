@@ -146,10 +146,26 @@ def _fits(diags: list[dict], name: str, value: str) -> bool:
     return True
 
 
+#: The probes that read a disk's everyday state (is it spun down), not its health: for them the box's disk in
+#: trouble (failing SMART, failed out of its array) is no better a guess than any of its other disks. "My disks
+#: wake up every 30 minutes" on a box whose md array lost sdb got ``hdparm -C /dev/sdb``: the failed member, the
+#: one disk that is not spinning down and up as the others do. Only a disk the question names, or the box's only
+#: disk, fills them.
+ANY_DISK_PROBES = frozenset({"disk-power-state"})
+
+
+def _any_disk(query: str, snapshot) -> list[str]:
+    """The disks for a check about any disk: the question's, else the box's only one (never the one in trouble)."""
+    disks = [d["device"] for d in _data(snapshot, "smart").get("disks") or [] if isinstance(d, dict) and d.get("device")]
+    return list(dict.fromkeys(["/dev/" + d for d in _disks_in_order(query)] + _one(disks)))
+
+
 def values(diags: list[dict], query: str, snapshot) -> dict[str, str]:
     """The placeholders of ``diags`` this question and box fill, each with a value its probes accept."""
     wanted = sorted({n for d in diags for n in placeholders(d)})
     found = candidates(query, snapshot)
+    if any(d.get("probe") in ANY_DISK_PROBES and "device" in placeholders(d) for d in diags):
+        found["device"] = _any_disk(query, snapshot)
     return {name: v for name in wanted
             for v in [next((c for c in found.get(name, []) if _fits(diags, name, c)), None)] if v}
 

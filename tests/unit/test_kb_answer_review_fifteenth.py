@@ -1,0 +1,36 @@
+"""Fifth review of the KB-only answer (docs/review-2026-12-07-fifteenth.md): one test per fix, each
+failing on the code before it. The matches are stubbed and the box is the assist fixture's (md0
+degraded, /dev/sdb failed out of it and failing SMART) or a stub, so what is tested is the
+composition, not the ranking.
+"""
+
+from __future__ import annotations
+
+from omv_copilot_agent.assist import kb_answer
+from tests.assist_helpers import fixture_snapshot
+from tests.unit.test_kb_answer_review_thirteenth import _match  # the stub of one match
+
+POWER_STATE = {"name": "Power state of the disk (does not wake it)", "probe": "disk-power-state",
+               "params": {"device": "{device}"}}
+SMART_ATTRS = {"name": "SMART attributes", "probe": "smart-attributes", "params": {"device": "{device}"}}
+
+
+def _checks(query: str, *diags, snapshot=None) -> list[tuple[dict, list]]:
+    """Each check's (filled values, names still asked for)."""
+    answer = kb_answer.compose(query, "storage", [_match("smart-wakes-disks", 0.9, diagnostics=list(diags))], [],
+                               "stub", snapshot if snapshot is not None else fixture_snapshot())
+    return [(d["params"], d["needs"]) for d in answer["suggested_diagnostics"]]
+
+
+# -- a placeholder filled with the right disk, or asked for ---------------------------------------
+
+def test_a_spin_down_check_is_not_filled_with_the_disk_that_failed_out_of_the_array():
+    """N2 "my disks spin down but wake up again every 30 minutes, stopping smartd makes them stay asleep" on the
+    fixture box, before: "Power state of the disk: hdparm -C /dev/sdb" - the member that failed out of md0 (and fails
+    SMART), the one disk that is not spinning down and up with the others. Now asked for, unless the question
+    names the disk, or the box has only one."""
+    q = "my disks spin down but wake up again every 30 minutes, stopping smartd makes them stay asleep"
+    assert _checks(q, POWER_STATE) == [({}, ["device"])]
+    assert _checks("hdparm -C /dev/sda says active all the time", POWER_STATE) == [({"device": "/dev/sda"}, [])]
+    # a health check of the same box still reads the disk in trouble
+    assert _checks("a disk shows SMART errors", SMART_ATTRS) == [({"device": "/dev/sdb"}, [])]
