@@ -133,8 +133,10 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
     bearing = bearing_signals(query, signals, topical)
     if bearing:
         lines.append("The box's state bears on this: " + "; ".join(state_said(bearing)) + ".")
-    absent, none_names = fill.absent_named(query, snapshot)
-    lines += fill.none_on_box([n for row in diags + actions for n in row.get("needs") or []] + none_names, snapshot)
+    needs = [n for row in diags + actions for n in row.get("needs") or []]
+    uses = needs + [n for row in diags + actions for n in row.get("params") or {}]  # what the advice is about
+    absent, none_names = fill.absent_named(query, snapshot, uses)
+    lines += fill.none_on_box(needs + none_names, snapshot)
     lines += absent
     symptoms = pattern.get("symptoms") or []
     explanation = ("Typical symptoms: " + "; ".join(symptoms[:3]) + ".") if symptoms else ""

@@ -198,16 +198,19 @@ def none_on_box(names, snapshot) -> list[str]:
     return said
 
 
-def absent_named(query: str, snapshot) -> tuple[list[str], list[str]]:
+def absent_named(query: str, snapshot, uses=()) -> tuple[list[str], list[str]]:
     """The md arrays, disks and network interfaces the question names that the box does not show, each from a
     reading of its source in full: (sentences to say, placeholders whose none_on_box sentence says it instead).
 
     Why: "is md127 still rebuilding" on a box with no md127 got a resync pattern's advice, and its commands,
     for an array that is not there; "eth1 only links at 100Mb/s" on a box whose one port is eth0 got
     ``ethtool eth0``. That the box shows none is the first thing to say. A box with no array at all says so
-    by ``none_on_box("md_device")``.
+    by ``none_on_box("md_device")`` when the advice is about an array (``uses``: the placeholders it fills or
+    asks for), else by a sentence about the array the question names: "the disks in my /dev/md0 never go to
+    standby" is answered with SMART settings, which are about this box's disks whatever arrays it has, and
+    "if it has none, the advice below is not about this box" above them told the user to ignore them.
     """
-    said, names = _absent_storage(query, snapshot)
+    said, names = _absent_storage(query, snapshot, uses)
     return said + _absent_interfaces(query, snapshot), names
 
 
@@ -225,7 +228,7 @@ def _absent_interfaces(query: str, snapshot) -> list[str]:
             "moved disk can rename them)."]
 
 
-def _absent_storage(query: str, snapshot) -> tuple[list[str], list[str]]:
+def _absent_storage(query: str, snapshot, uses=()) -> tuple[list[str], list[str]]:
     if snapshot is None or snapshot.status("storage") != "ok":
         return [], []
     storage = _data(snapshot, "storage")
@@ -235,8 +238,14 @@ def _absent_storage(query: str, snapshot) -> tuple[list[str], list[str]]:
              if isinstance(d, dict) and d.get("name") and d.get("type") == "disk"]
     said, names = [], []
     missing_md = [d for d in named if d.startswith("md") and d not in arrays]
-    if missing_md and "raid" in storage and not arrays:
+    if missing_md and "raid" in storage and not arrays and "md_device" in uses:
         names.append("md_device")
+    elif missing_md and "raid" in storage and not arrays:
+        one = len(missing_md) == 1
+        said.append(f"This box shows no {', '.join('/dev/' + d for d in missing_md)} right now (no md RAID array at "
+                    "all: the last reading of /proc/mdstat lists none): check the " + ("name; if it is right, that "
+                    "array is not assembled or its disks are missing." if one else "names; if they are right, those "
+                    "arrays are not assembled or their disks are missing."))
     elif missing_md and arrays:
         one = len(missing_md) == 1
         said.append(f"This box shows no {', '.join('/dev/' + d for d in missing_md)} right now (its md arrays: "

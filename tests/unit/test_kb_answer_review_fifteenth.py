@@ -34,3 +34,40 @@ def test_a_spin_down_check_is_not_filled_with_the_disk_that_failed_out_of_the_ar
     assert _checks("hdparm -C /dev/sda says active all the time", POWER_STATE) == [({"device": "/dev/sda"}, [])]
     # a health check of the same box still reads the disk in trouble
     assert _checks("a disk shows SMART errors", SMART_ATTRS) == [({"device": "/dev/sdb"}, [])]
+
+
+class _Box:
+    """A stub box read in full: its storage reading (md arrays, block devices) and SMART's disks."""
+
+    def __init__(self, raid=(), disks=("vda",)):
+        self._data = {"storage": {"raid": list(raid), "zfs": [],
+                                  "block_devices": [{"name": d, "type": "disk"} for d in disks]},
+                      "smart": {"disks": [{"device": "/dev/" + d, "passed": True} for d in disks]}}
+
+    def status(self, name):
+        return "ok" if name in self._data else None
+
+    def data(self, name):
+        return self._data.get(name, {})
+
+
+MD_DETAIL = {"name": "Array detail", "probe": "md-detail", "params": {"md_device": "{md_device}"}}
+
+
+# -- the box's state said only as it bears on the advice --------------------------------------------
+
+def test_no_array_on_the_box_does_not_disown_advice_that_is_not_about_an_array():
+    """Fourteenth review's N10 "the disks in my /dev/md0 never go to standby" on a box with no md array, before:
+    "This box shows no md RAID array right now ...: if it has none, the advice below is not about this box." above
+    smart-wakes-disks' SMART settings, which are about the box's disks whatever arrays it has. Now the array the
+    question names is said to be absent, and the advice is not disowned."""
+    q = "the disks in my /dev/md0 never go to standby"
+    text = kb_answer.compose(q, "storage", [_match("smart-wakes-disks", 0.78, diagnostics=[POWER_STATE])], [],
+                             "stub", _Box())["analysis"]
+    assert "the advice below is not about this box" not in text, text
+    assert "This box shows no /dev/md0 right now (no md RAID array at all" in text, text
+    # advice about an array (its check asks for one) still says the box has none, once
+    text = kb_answer.compose(q, "storage", [_match("mdadm-degraded", 0.8, diagnostics=[MD_DETAIL])], [],
+                             "stub", _Box())["analysis"]
+    assert text.count("This box shows no md RAID array right now") == 1, text
+    assert "the advice below is not about this box" in text and "/dev/md0 right now" not in text, text
