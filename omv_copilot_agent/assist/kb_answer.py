@@ -37,8 +37,12 @@ FOLLOW_UPS = {
 _SPEED = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:[kmg]i?b(?:it)?(?:/s|ps)|[kmg]bps)\b", re.I)
 _MOUNT = re.compile(r"(?:^|\s)/(?:srv|mnt|media|export)/\S+")
 #: A message the question quotes: in double quotes or backticks, after "says"/"saying"/"reads" (two words or
-#: more), or after "error:"/"failed:"; "gives an error" mentions one without quoting it.
-_QUOTED = re.compile(r"[\"“`][^\"”`]{4,}[\"”`]|\b(?:says|saying|reads)\s+\w+\W+\w+|\b(?:error|failed|fails)\s*:\s*\S", re.I)
+#: more), after "error:"/"failed:", or as a log line's words after its program, path or unit and a colon
+#: ("libusb1: Could not open any HID devices", "/usr/bin/smbd: libldb.so.2: version ... not found",
+#: "smbd[2350]: ..."; the name has a digit, dot, slash, @, _ or bracket); "gives an error" mentions one without
+#: quoting it.
+_QUOTED = re.compile(r"[\"“`][^\"”`]{4,}[\"”`]|\b(?:says|saying|reads)\s+\w+\W+\w+|\b(?:error|failed|fails)\s*:\s*\S"
+                     r"|(?<!\S)[a-z/][\w./@\[\]-]*[\d./@_\]][\w./@\[\]-]*:\s+\S+\s+\S", re.I)
 ANSWERED_BY = {
     FOLLOW_UPS["storage"][0]: lambda named, query: bool(named["disk"] or named["md"] or _MOUNT.search(query)),
     FOLLOW_UPS["service"][0]: lambda named, query: bool(named["service"]),
@@ -195,18 +199,20 @@ SERVICE_WORDS = {
 }
 _SUBJECT = re.compile(r"finding: \S+ on (.+?): ")
 _MD, _DISK = re.compile(fill.MD_NAME), re.compile(fill.DISK_NAME)
-_TOKEN = re.compile(r"[\w./-]+")
+_TOKEN = re.compile(r"[\w./@-]+")
 
 
 def _subject(subject: str) -> tuple[str | None, str]:
-    """A finding's subject as (kind, key): ("md", "md0"), ("disk", "sdb"), ("service", "nfs"), or no kind."""
+    """A finding's subject as (kind, key): ("md", "md0"), ("disk", "sdb"), ("service", "nfs"), or no kind.
+    A systemd unit by its name ("nut-driver@ups.service") is a service, one of SERVICE_WORDS or not."""
+    unit = str(subject).lower().endswith(".service")
     s = str(subject).lower().removeprefix("/dev/").removesuffix(".service")
     if _MD.fullmatch(s):
         return "md", s
     if _DISK.fullmatch(s):
         return "disk", s
     group = next((g for g, words in SERVICE_WORDS.items() if s == g or s in words), None)
-    return ("service", group) if group else (None, s)
+    return ("service", group) if group else ("service", s) if unit and s else (None, s)
 
 
 def _named(query: str) -> dict[str, set[str]]:

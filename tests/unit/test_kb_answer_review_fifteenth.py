@@ -71,3 +71,26 @@ def test_no_array_on_the_box_does_not_disown_advice_that_is_not_about_an_array()
                              "stub", _Box())["analysis"]
     assert text.count("This box shows no md RAID array right now") == 1, text
     assert "the advice below is not about this box" in text and "/dev/md0 right now" not in text, text
+
+
+# -- follow-ups and what to try do not ask for what the question says ---------------------------------
+
+NUT = ("nut-driver@ups.service keeps failing on omv 7 with libusb1: Could not open any HID devices: insufficient "
+       "permissions, but my nut plugin is in netclient mode")
+SMBD = ("smbd won't start after an update: /usr/bin/smbd: libldb.so.2: version LDB_2.10.0 not found, smb.service main "
+        "process exited status=1/FAILURE")
+
+
+def test_follow_ups_do_not_ask_for_the_unit_or_the_log_line_the_question_gives():
+    """N8 (a unit by its systemd name, the driver's log line after its name and a colon), before: "Which service and
+    which client show the problem?" and "What exact error message does the client show?"; N10 the latter."""
+    for q in (NUT, SMBD, "smbd[2350]: change_to_user_internal: chdir_current_service() failed! on every open"):
+        for matches in ([_match("nut-netclient-driver-errors", 0.97)], []):
+            ups = kb_answer.compose(q, "service", matches, [], "stub")["follow_up_questions"]
+            assert ups == [], (q, ups)
+    # a unit named without its message, a message without a name: the other one is still asked
+    ups = kb_answer.compose("nut-driver@ups.service keeps failing", "service", [], [], "stub")["follow_up_questions"]
+    assert ups == ["What exact error message does the client show?"], ups
+    ups = kb_answer.compose("a service fails with an error", "service", [], [], "stub")["follow_up_questions"]
+    assert len(ups) == 2, ups
+
