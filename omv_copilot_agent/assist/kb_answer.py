@@ -297,8 +297,13 @@ def _no_pattern(context: str, signals: list[dict], reason: str, snapshot=None, q
                      + (f" (but not all of it could be read: {', '.join(unread)})." if unread else "."))
     else:
         lines.append("Checked: the question against every pattern.")
-    lines.append("Try naming the service, disk or share involved and the exact error message. "
-                 f"With an LLM provider configured ({PROVIDER_PLACE['web']}), Co-Pilot can also reason about "
+    # what to try is what the question lacks: "smbd won't start: /usr/bin/smbd: libldb.so.2: version ... not
+    # found" named its service and quoted its message, and was told to name the service and the exact message
+    lacking = ([] if any(named.values()) or _MOUNT.search(str(query or "")) else ["the service, disk or share involved"]) \
+        + ([] if _QUOTED.search(str(query or "")) else ["the exact error message"])
+    lines.append((f"Try naming {' and '.join(lacking)}. " if lacking else
+                  "Try other words for it: what you did, what you expected, and what happened instead. ")
+                 + f"With an LLM provider configured ({PROVIDER_PLACE['web']}), Co-Pilot can also reason about "
                  "questions no pattern covers, using this box's state.")
     return {"analysis": " ".join(lines), "possible_causes": [], "suggested_diagnostics": [], "recommended_actions": [],
             "explanation": "", "related_patterns": [],

@@ -94,3 +94,15 @@ def test_follow_ups_do_not_ask_for_the_unit_or_the_log_line_the_question_gives()
     ups = kb_answer.compose("a service fails with an error", "service", [], [], "stub")["follow_up_questions"]
     assert len(ups) == 2, ups
 
+
+def test_no_pattern_answer_does_not_tell_the_user_to_name_what_the_question_named():
+    """N10, no pattern matched, before: "Try naming the service, disk or share involved and the exact error
+    message." under a question that named smbd (smb.service) and quoted its error."""
+    text = kb_answer.compose(SMBD, "service", [], [], "stub")["analysis"]
+    assert "Try naming" not in text and "Try other words for it" in text, text
+    assert "With an LLM provider configured" in text, text
+    text = kb_answer.compose("smbd fails to start", "service", [], [], "stub")["analysis"]
+    assert "Try naming the exact error message." in text, text
+    for q in ("how long should I boil an egg for a soft yolk", "which tennis racket is best for a beginner"):
+        text = kb_answer.compose(q, "general", [], [], "stub")["analysis"]
+        assert "Try naming the service, disk or share involved and the exact error message." in text, text
