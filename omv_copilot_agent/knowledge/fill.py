@@ -66,7 +66,9 @@ def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
         "unit": ([unit_names[w] for w in words if w in unit_names],
                  _one([str(u["name"]) for u in units if u.get("active_state") == "failed"])),
         "user": ([u for u in users if u.lower() in words], []),
-        "pool": ([p["name"] for p in pools if str(p["name"]).lower() in words],
+        # a pool the box has, by its name anywhere in the question; any pool by a zpool command's or "pool named"
+        # words ("until I run zpool import tank": the pool not imported is the one the box does not list)
+        "pool": (list(dict.fromkeys([p["name"] for p in pools if str(p["name"]).lower() in words] + pools_named(query))),
                  _one(troubled_pools(snapshot) or [p["name"] for p in pools])),
         # only from the question: the box lists its file systems (a read-only or unmounted one among them), but not
         # which one a question about "my file system" means, and tune2fs or fsck on a guess is worse than asking
@@ -86,6 +88,24 @@ _IFACE = re.compile(rf"(?<![\w/.-])({IFACE_NAME})(?![\w-])")
 def interfaces_named(query: str) -> list[str]:
     """The network interfaces the question names, in its order (lower-cased)."""
     return list(dict.fromkeys(m.group(1) for m in _IFACE.finditer(str(query or "").lower())))
+
+
+#: A ZFS pool the question names by a zpool command that takes one ("zpool import tank", "zpool status -v
+#: tank") or as a "pool named/called <name>"; "my pool is gone" names none.
+_POOL = re.compile(r"\bzpool\s+(?:import|export|status|scrub|clear|upgrade|online|history)\s+(?:-[a-zA-Z]+\s+)*"
+                   r"([A-Za-z][\w.:-]{0,63})(?![\w/])|\bpool\s+(?:named|called)\s+[\"'`]?([A-Za-z][\w.:-]{0,63})")
+
+
+#: Words that follow "zpool status" in a sentence and are no pool ("zpool status says DEGRADED").
+_NOT_POOL = frozenset("says said shows showed show reports reported gives gave lists listed returns returned prints "
+                      "printed tells told output is was are were and but or hangs hung fails failed works worked "
+                      "command then again now only still too the a my all".split())
+
+
+def pools_named(query: str) -> list[str]:
+    """The ZFS pools the question names, in its order."""
+    found = ((m.group(1) or m.group(2)).rstrip(".:") for m in _POOL.finditer(str(query or "")))
+    return list(dict.fromkeys(p for p in found if p.lower() not in _NOT_POOL))
 
 
 def _disks_in_order(query: str, *, partitions: bool = True) -> list[str]:
@@ -252,6 +272,15 @@ def _absent_storage(query: str, snapshot, uses=()) -> tuple[list[str], list[str]
                     f"{', '.join('/dev/' + a for a in arrays)}): check the "
                     + ("name; if it is right, that array is not assembled." if one else
                        "names; if they are right, those arrays are not assembled."))
+    pools = [str(p["name"]) for p in storage.get("zfs") or [] if isinstance(p, dict) and p.get("name")]
+    missing_pools = [p for p in pools_named(query) if p not in pools]
+    if missing_pools and "zfs" in storage and not pools and "pool" in uses:
+        names.append("pool")
+    elif missing_pools and pools:
+        one = len(missing_pools) == 1
+        said.append(f"This box shows no ZFS {'pool' if one else 'pools'} {', '.join(missing_pools)} right now (its "
+                    f"pools: {', '.join(pools)}): check the {'name; if it is right, that pool is' if one else 'names; if they are right, those pools are'}"
+                    " not imported.")
     missing = [d for d in named if not d.startswith("md") and d not in disks]
     if missing and disks:
         one = len(missing) == 1

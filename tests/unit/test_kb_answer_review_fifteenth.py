@@ -106,3 +106,34 @@ def test_no_pattern_answer_does_not_tell_the_user_to_name_what_the_question_name
     for q in ("how long should I boil an egg for a soft yolk", "which tennis racket is best for a beginner"):
         text = kb_answer.compose(q, "general", [], [], "stub")["analysis"]
         assert "Try naming the service, disk or share involved and the exact error message." in text, text
+
+
+# -- the ZFS pool the question names ----------------------------------------------------------------
+
+IMPORT = {"action": "Import the pool and record it in the cache file", "risk": "unverified",
+          "command": "zpool import -d /dev/disk/by-id {pool} && zpool set cachefile=/etc/zfs/zpool.cache {pool}"}
+ZPOOL = "my zfs pool tank is gone after every reboot, zpool list says no pools available until I run zpool import tank"
+
+
+def _pool_answer(query, box):
+    return kb_answer.compose(query, "storage", [_match("zfs-pool-not-imported-at-boot", 0.95, solutions=[IMPORT])],
+                             [], "stub", box)
+
+
+def test_the_pool_the_question_names_fills_the_command_the_box_cannot():
+    """N5, before: "zpool import -d /dev/disk/by-id {pool} && ... {pool}" with "needs: {pool}" under a question that
+    names the pool twice ("my zfs pool tank", "zpool import tank"): the box cannot list a pool that is not imported."""
+    answer = _pool_answer(ZPOOL, _Box())
+    (action,) = answer["recommended_actions"]
+    assert action["command"].startswith("zpool import -d /dev/disk/by-id tank && ") and action["needs"] == [], action
+    # the box having no pool at all is still said (the advice is about one)
+    assert "This box shows no ZFS pool right now" in answer["analysis"], answer["analysis"]
+    # a box with other pools: the named one is said to be absent
+    box = _Box()
+    box._data["storage"]["zfs"] = [{"name": "media", "health": "ONLINE"}]
+    answer = _pool_answer(ZPOOL, box)
+    assert "This box shows no ZFS pool tank right now (its pools: media)" in answer["analysis"], answer["analysis"]
+    assert "tank" in answer["recommended_actions"][0]["command"]
+    # "zpool status says DEGRADED" names no pool; "my pool is gone" neither: asked for
+    for q in ("zpool status says DEGRADED after a reboot", "my pool is gone after a reboot"):
+        assert _pool_answer(q, _Box())["recommended_actions"][0]["needs"] == ["pool"], q
