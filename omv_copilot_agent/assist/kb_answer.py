@@ -44,7 +44,8 @@ _MOUNT = re.compile(r"(?:^|\s)/(?:srv|mnt|media|export)/\S+")
 _QUOTED = re.compile(r"[\"“`][^\"”`]{4,}[\"”`]|\b(?:says|saying|reads)\s+\w+\W+\w+|\b(?:error|failed|fails)\s*:\s*\S"
                      r"|(?<!\S)[a-z/][\w./@\[\]-]*[\d./@_\]][\w./@\[\]-]*:\s+\S+\s+\S", re.I)
 ANSWERED_BY = {
-    FOLLOW_UPS["storage"][0]: lambda named, query: bool(named["disk"] or named["md"] or _MOUNT.search(query)),
+    FOLLOW_UPS["storage"][0]: lambda named, query: bool(named["disk"] or named["md"] or _MOUNT.search(query)
+                                                        or fill.pools_named(query)),
     FOLLOW_UPS["service"][0]: lambda named, query: bool(named["service"]),
     FOLLOW_UPS["performance"][1]: lambda named, query: bool(_SPEED.search(query)),
     FOLLOW_UPS["service"][1]: lambda named, query: bool(_QUOTED.search(query)),

@@ -137,3 +137,11 @@ def test_the_pool_the_question_names_fills_the_command_the_box_cannot():
     # "zpool status says DEGRADED" names no pool; "my pool is gone" neither: asked for
     for q in ("zpool status says DEGRADED after a reboot", "my pool is gone after a reboot"):
         assert _pool_answer(q, _Box())["recommended_actions"][0]["needs"] == ["pool"], q
+
+
+def test_follow_ups_do_not_ask_which_disk_when_the_question_names_its_pool():
+    """N5, before: "Which disk or filesystem is affected (device or mount point)?" under "... until I run zpool import
+    tank" - the pool is what is affected."""
+    assert not any(u.startswith("Which disk") for u in _pool_answer(ZPOOL, _Box())["follow_up_questions"])
+    ups = _pool_answer("my pool is gone after a reboot", _Box())["follow_up_questions"]
+    assert "Which disk or filesystem is affected (device or mount point)?" in ups, ups
