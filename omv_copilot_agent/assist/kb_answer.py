@@ -37,10 +37,15 @@ FOLLOW_UPS = {
 _SPEED = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:[kmg]i?b(?:it)?(?:/s|ps)|[kmg]bps)\b", re.I)
 _MOUNT = re.compile(r"(?:^|\s)/(?:srv|mnt|media|export)/\S+")
 #: A message the question quotes: in double quotes or backticks, after "says"/"saying"/"reads" (two words or
-#: more), or after "error:"/"failed:"; "gives an error" mentions one without quoting it.
-_QUOTED = re.compile(r"[\"“`][^\"”`]{4,}[\"”`]|\b(?:says|saying|reads)\s+\w+\W+\w+|\b(?:error|failed|fails)\s*:\s*\S", re.I)
+#: more), after "error:"/"failed:", or as a log line's words after its program, path or unit and a colon
+#: ("libusb1: Could not open any HID devices", "/usr/bin/smbd: libldb.so.2: version ... not found",
+#: "smbd[2350]: ..."; the name has a digit, dot, slash, @, _ or bracket); "gives an error" mentions one without
+#: quoting it.
+_QUOTED = re.compile(r"[\"“`][^\"”`]{4,}[\"”`]|\b(?:says|saying|reads)\s+\w+\W+\w+|\b(?:error|failed|fails)\s*:\s*\S"
+                     r"|(?<!\S)[a-z/][\w./@\[\]-]*[\d./@_\]][\w./@\[\]-]*:\s+\S+\s+\S", re.I)
 ANSWERED_BY = {
-    FOLLOW_UPS["storage"][0]: lambda named, query: bool(named["disk"] or named["md"] or _MOUNT.search(query)),
+    FOLLOW_UPS["storage"][0]: lambda named, query: bool(named["disk"] or named["md"] or _MOUNT.search(query)
+                                                        or fill.pools_named(query)),
     FOLLOW_UPS["service"][0]: lambda named, query: bool(named["service"]),
     FOLLOW_UPS["performance"][1]: lambda named, query: bool(_SPEED.search(query)),
     FOLLOW_UPS["service"][1]: lambda named, query: bool(_QUOTED.search(query)),
@@ -133,8 +138,10 @@ def compose(query: str, context: str, matches: list[dict], signals: list[dict], 
     bearing = bearing_signals(query, signals, topical)
     if bearing:
         lines.append("The box's state bears on this: " + "; ".join(state_said(bearing)) + ".")
-    absent, none_names = fill.absent_named(query, snapshot)
-    lines += fill.none_on_box([n for row in diags + actions for n in row.get("needs") or []] + none_names, snapshot)
+    needs = [n for row in diags + actions for n in row.get("needs") or []]
+    uses = needs + [n for row in diags + actions for n in row.get("params") or {}]  # what the advice is about
+    absent, none_names = fill.absent_named(query, snapshot, uses)
+    lines += fill.none_on_box(needs + none_names, snapshot)
     lines += absent
     symptoms = pattern.get("symptoms") or []
     explanation = ("Typical symptoms: " + "; ".join(symptoms[:3]) + ".") if symptoms else ""
@@ -193,18 +200,20 @@ SERVICE_WORDS = {
 }
 _SUBJECT = re.compile(r"finding: \S+ on (.+?): ")
 _MD, _DISK = re.compile(fill.MD_NAME), re.compile(fill.DISK_NAME)
-_TOKEN = re.compile(r"[\w./-]+")
+_TOKEN = re.compile(r"[\w./@-]+")
 
 
 def _subject(subject: str) -> tuple[str | None, str]:
-    """A finding's subject as (kind, key): ("md", "md0"), ("disk", "sdb"), ("service", "nfs"), or no kind."""
+    """A finding's subject as (kind, key): ("md", "md0"), ("disk", "sdb"), ("service", "nfs"), or no kind.
+    A systemd unit by its name ("nut-driver@ups.service") is a service, one of SERVICE_WORDS or not."""
+    unit = str(subject).lower().endswith(".service")
     s = str(subject).lower().removeprefix("/dev/").removesuffix(".service")
     if _MD.fullmatch(s):
         return "md", s
     if _DISK.fullmatch(s):
         return "disk", s
     group = next((g for g, words in SERVICE_WORDS.items() if s == g or s in words), None)
-    return ("service", group) if group else (None, s)
+    return ("service", group) if group else ("service", s) if unit and s else (None, s)
 
 
 def _named(query: str) -> dict[str, set[str]]:
@@ -289,8 +298,13 @@ def _no_pattern(context: str, signals: list[dict], reason: str, snapshot=None, q
                      + (f" (but not all of it could be read: {', '.join(unread)})." if unread else "."))
     else:
         lines.append("Checked: the question against every pattern.")
-    lines.append("Try naming the service, disk or share involved and the exact error message. "
-                 f"With an LLM provider configured ({PROVIDER_PLACE['web']}), Co-Pilot can also reason about "
+    # what to try is what the question lacks: "smbd won't start: /usr/bin/smbd: libldb.so.2: version ... not
+    # found" named its service and quoted its message, and was told to name the service and the exact message
+    lacking = ([] if any(named.values()) or _MOUNT.search(str(query or "")) else ["the service, disk or share involved"]) \
+        + ([] if _QUOTED.search(str(query or "")) else ["the exact error message"])
+    lines.append((f"Try naming {' and '.join(lacking)}. " if lacking else
+                  "Try other words for it: what you did, what you expected, and what happened instead. ")
+                 + f"With an LLM provider configured ({PROVIDER_PLACE['web']}), Co-Pilot can also reason about "
                  "questions no pattern covers, using this box's state.")
     return {"analysis": " ".join(lines), "possible_causes": [], "suggested_diagnostics": [], "recommended_actions": [],
             "explanation": "", "related_patterns": [],

@@ -66,7 +66,9 @@ def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
         "unit": ([unit_names[w] for w in words if w in unit_names],
                  _one([str(u["name"]) for u in units if u.get("active_state") == "failed"])),
         "user": ([u for u in users if u.lower() in words], []),
-        "pool": ([p["name"] for p in pools if str(p["name"]).lower() in words],
+        # a pool the box has, by its name anywhere in the question; any pool by a zpool command's or "pool named"
+        # words ("until I run zpool import tank": the pool not imported is the one the box does not list)
+        "pool": (list(dict.fromkeys([p["name"] for p in pools if str(p["name"]).lower() in words] + pools_named(query))),
                  _one(troubled_pools(snapshot) or [p["name"] for p in pools])),
         # only from the question: the box lists its file systems (a read-only or unmounted one among them), but not
         # which one a question about "my file system" means, and tune2fs or fsck on a guess is worse than asking
@@ -86,6 +88,24 @@ _IFACE = re.compile(rf"(?<![\w/.-])({IFACE_NAME})(?![\w-])")
 def interfaces_named(query: str) -> list[str]:
     """The network interfaces the question names, in its order (lower-cased)."""
     return list(dict.fromkeys(m.group(1) for m in _IFACE.finditer(str(query or "").lower())))
+
+
+#: A ZFS pool the question names by a zpool command that takes one ("zpool import tank", "zpool status -v
+#: tank") or as a "pool named/called <name>"; "my pool is gone" names none.
+_POOL = re.compile(r"\bzpool\s+(?:import|export|status|scrub|clear|upgrade|online|history)\s+(?:-[a-zA-Z]+\s+)*"
+                   r"([A-Za-z][\w.:-]{0,63})(?![\w/])|\bpool\s+(?:named|called)\s+[\"'`]?([A-Za-z][\w.:-]{0,63})")
+
+
+#: Words that follow "zpool status" in a sentence and are no pool ("zpool status says DEGRADED").
+_NOT_POOL = frozenset("says said shows showed show reports reported gives gave lists listed returns returned prints "
+                      "printed tells told output is was are were and but or hangs hung fails failed works worked "
+                      "command then again now only still too the a my all".split())
+
+
+def pools_named(query: str) -> list[str]:
+    """The ZFS pools the question names, in its order."""
+    found = ((m.group(1) or m.group(2)).rstrip(".:") for m in _POOL.finditer(str(query or "")))
+    return list(dict.fromkeys(p for p in found if p.lower() not in _NOT_POOL))
 
 
 def _disks_in_order(query: str, *, partitions: bool = True) -> list[str]:
@@ -146,10 +166,26 @@ def _fits(diags: list[dict], name: str, value: str) -> bool:
     return True
 
 
+#: The probes that read a disk's everyday state (is it spun down), not its health: for them the box's disk in
+#: trouble (failing SMART, failed out of its array) is no better a guess than any of its other disks. "My disks
+#: wake up every 30 minutes" on a box whose md array lost sdb got ``hdparm -C /dev/sdb``: the failed member, the
+#: one disk that is not spinning down and up as the others do. Only a disk the question names, or the box's only
+#: disk, fills them.
+ANY_DISK_PROBES = frozenset({"disk-power-state"})
+
+
+def _any_disk(query: str, snapshot) -> list[str]:
+    """The disks for a check about any disk: the question's, else the box's only one (never the one in trouble)."""
+    disks = [d["device"] for d in _data(snapshot, "smart").get("disks") or [] if isinstance(d, dict) and d.get("device")]
+    return list(dict.fromkeys(["/dev/" + d for d in _disks_in_order(query)] + _one(disks)))
+
+
 def values(diags: list[dict], query: str, snapshot) -> dict[str, str]:
     """The placeholders of ``diags`` this question and box fill, each with a value its probes accept."""
     wanted = sorted({n for d in diags for n in placeholders(d)})
     found = candidates(query, snapshot)
+    if any(d.get("probe") in ANY_DISK_PROBES and "device" in placeholders(d) for d in diags):
+        found["device"] = _any_disk(query, snapshot)
     return {name: v for name in wanted
             for v in [next((c for c in found.get(name, []) if _fits(diags, name, c)), None)] if v}
 
@@ -182,16 +218,19 @@ def none_on_box(names, snapshot) -> list[str]:
     return said
 
 
-def absent_named(query: str, snapshot) -> tuple[list[str], list[str]]:
+def absent_named(query: str, snapshot, uses=()) -> tuple[list[str], list[str]]:
     """The md arrays, disks and network interfaces the question names that the box does not show, each from a
     reading of its source in full: (sentences to say, placeholders whose none_on_box sentence says it instead).
 
     Why: "is md127 still rebuilding" on a box with no md127 got a resync pattern's advice, and its commands,
     for an array that is not there; "eth1 only links at 100Mb/s" on a box whose one port is eth0 got
     ``ethtool eth0``. That the box shows none is the first thing to say. A box with no array at all says so
-    by ``none_on_box("md_device")``.
+    by ``none_on_box("md_device")`` when the advice is about an array (``uses``: the placeholders it fills or
+    asks for), else by a sentence about the array the question names: "the disks in my /dev/md0 never go to
+    standby" is answered with SMART settings, which are about this box's disks whatever arrays it has, and
+    "if it has none, the advice below is not about this box" above them told the user to ignore them.
     """
-    said, names = _absent_storage(query, snapshot)
+    said, names = _absent_storage(query, snapshot, uses)
     return said + _absent_interfaces(query, snapshot), names
 
 
@@ -209,7 +248,7 @@ def _absent_interfaces(query: str, snapshot) -> list[str]:
             "moved disk can rename them)."]
 
 
-def _absent_storage(query: str, snapshot) -> tuple[list[str], list[str]]:
+def _absent_storage(query: str, snapshot, uses=()) -> tuple[list[str], list[str]]:
     if snapshot is None or snapshot.status("storage") != "ok":
         return [], []
     storage = _data(snapshot, "storage")
@@ -219,14 +258,29 @@ def _absent_storage(query: str, snapshot) -> tuple[list[str], list[str]]:
              if isinstance(d, dict) and d.get("name") and d.get("type") == "disk"]
     said, names = [], []
     missing_md = [d for d in named if d.startswith("md") and d not in arrays]
-    if missing_md and "raid" in storage and not arrays:
+    if missing_md and "raid" in storage and not arrays and "md_device" in uses:
         names.append("md_device")
+    elif missing_md and "raid" in storage and not arrays:
+        one = len(missing_md) == 1
+        said.append(f"This box shows no {', '.join('/dev/' + d for d in missing_md)} right now (no md RAID array at "
+                    "all: the last reading of /proc/mdstat lists none): check the " + ("name; if it is right, that "
+                    "array is not assembled or its disks are missing." if one else "names; if they are right, those "
+                    "arrays are not assembled or their disks are missing."))
     elif missing_md and arrays:
         one = len(missing_md) == 1
         said.append(f"This box shows no {', '.join('/dev/' + d for d in missing_md)} right now (its md arrays: "
                     f"{', '.join('/dev/' + a for a in arrays)}): check the "
                     + ("name; if it is right, that array is not assembled." if one else
                        "names; if they are right, those arrays are not assembled."))
+    pools = [str(p["name"]) for p in storage.get("zfs") or [] if isinstance(p, dict) and p.get("name")]
+    missing_pools = [p for p in pools_named(query) if p not in pools]
+    if missing_pools and "zfs" in storage and not pools and "pool" in uses:
+        names.append("pool")
+    elif missing_pools and pools:
+        one = len(missing_pools) == 1
+        said.append(f"This box shows no ZFS {'pool' if one else 'pools'} {', '.join(missing_pools)} right now (its "
+                    f"pools: {', '.join(pools)}): check the {'name; if it is right, that pool is' if one else 'names; if they are right, those pools are'}"
+                    " not imported.")
     missing = [d for d in named if not d.startswith("md") and d not in disks]
     if missing and disks:
         one = len(missing) == 1

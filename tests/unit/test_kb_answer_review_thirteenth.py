@@ -94,7 +94,10 @@ class _Box:
         return self._storage if name == "storage" else {}
 
 
-RESYNC = _match("mdadm-resync-slow", 0.16, solutions=[{"action": "Let it finish", "risk": "read-only"}])
+RESYNC = _match("mdadm-resync-slow", 0.16, solutions=[{"action": "Let it finish", "risk": "read-only"},
+                                                      # as the pattern's: its advice is about an array
+                                                      {"action": "Make it writable", "risk": "changes-config",
+                                                       "command": "mdadm --readwrite {md_device}"}])
 
 
 def test_an_array_the_question_names_and_the_box_lacks_is_said():
