@@ -42,17 +42,16 @@ def _one(values: list[str]) -> list[str]:
 
 def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
     """Per placeholder name: (the values the question names, in its order; the box's only candidate, or none)."""
-    storage, smart = _data(snapshot, "storage"), _data(snapshot, "smart")
     words = list(dict.fromkeys(w.strip(".:,;!?").lower() for w in _WORD.findall(query or "")))  # in the question's order
     named_devs = [m.group(1) for m in _DEV.finditer(query or "")]
     raid = _arrays(snapshot)
-    disks = [d for d in smart.get("disks") or [] if isinstance(d, dict) and d.get("device")]
+    disks = _smart_disks(snapshot)
     ifaces = _interfaces(snapshot)
     real_up = [i["name"] for i in ifaces if i.get("up") and not is_virtual(i["name"])]
     units = [u for u in _data(snapshot, "services").get("units") or [] if isinstance(u, dict) and u.get("name")]
     unit_names = {str(u["name"]).lower(): str(u["name"]) for u in units}
     users = [str(u.get("name")) for u in _data(snapshot, "omv").get("users") or [] if isinstance(u, dict) and u.get("name")]
-    pools = [p for p in storage.get("zfs") or [] if isinstance(p, dict) and p.get("name")]
+    pools = _pools(snapshot)
     return {
         "md_device": (["/dev/" + d for d in named_devs if d.startswith("md")],
                       _one(troubled_arrays(snapshot) or ["/dev/" + a["name"] for a in raid])),
@@ -131,6 +130,16 @@ def _arrays(snapshot) -> list[dict]:
     return [a for a in _data(snapshot, "storage").get("raid") or [] if isinstance(a, dict) and a.get("name")]
 
 
+def _pools(snapshot) -> list[dict]:
+    """The box's ZFS pools (storage reading), each a dict with a name."""
+    return [p for p in _data(snapshot, "storage").get("zfs") or [] if isinstance(p, dict) and p.get("name")]
+
+
+def _smart_disks(snapshot) -> list[dict]:
+    """The box's disks (SMART reading), each a dict with a device."""
+    return [d for d in _data(snapshot, "smart").get("disks") or [] if isinstance(d, dict) and d.get("device")]
+
+
 def troubled_arrays(snapshot) -> list[str]:
     """The box's md arrays that are degraded or inactive, as /dev paths: what a repair is about."""
     return ["/dev/" + a["name"] for a in _arrays(snapshot) if a.get("degraded") or a.get("state") == "inactive"]
@@ -138,8 +147,7 @@ def troubled_arrays(snapshot) -> list[str]:
 
 def troubled_pools(snapshot) -> list[str]:
     """The box's ZFS pools whose health is not ONLINE (DEGRADED, FAULTED, ...): what a zpool replace is about."""
-    return [str(p["name"]) for p in _data(snapshot, "storage").get("zfs") or []
-            if isinstance(p, dict) and p.get("name") and str(p.get("health", "ONLINE")).upper() != "ONLINE"]
+    return [str(p["name"]) for p in _pools(snapshot) if str(p.get("health", "ONLINE")).upper() != "ONLINE"]
 
 
 #: For a data-risk command, the box's candidates that count: only an array or pool in trouble (its one
@@ -176,7 +184,7 @@ ANY_DISK_PROBES = frozenset({"disk-power-state"})
 
 def _any_disk(query: str, snapshot) -> list[str]:
     """The disks for a check about any disk: the question's, else the box's only one (never the one in trouble)."""
-    disks = [d["device"] for d in _data(snapshot, "smart").get("disks") or [] if isinstance(d, dict) and d.get("device")]
+    disks = [d["device"] for d in _smart_disks(snapshot)]
     return list(dict.fromkeys(["/dev/" + d for d in _disks_in_order(query)] + _one(disks)))
 
 
@@ -272,7 +280,7 @@ def _absent_storage(query: str, snapshot, uses=()) -> tuple[list[str], list[str]
                     f"{', '.join('/dev/' + a for a in arrays)}): check the "
                     + ("name; if it is right, that array is not assembled." if one else
                        "names; if they are right, those arrays are not assembled."))
-    pools = [str(p["name"]) for p in storage.get("zfs") or [] if isinstance(p, dict) and p.get("name")]
+    pools = [str(p["name"]) for p in _pools(snapshot)]
     missing_pools = [p for p in pools_named(query) if p not in pools]
     if missing_pools and "zfs" in storage and not pools and "pool" in uses:
         names.append("pool")
