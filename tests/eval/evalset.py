@@ -201,9 +201,9 @@ def index_without(patterns: dict[str, dict], gone: set[str], full):
     case's source): a case asked as an unseen problem is ranked on it. ``full``, the index of all of
     ``patterns``, is returned as it is when nothing is left out, so it is built once, not per case.
 
-    Why here: tools/rank-unseen and tools/ece-noise leave the same patterns out the same way, and
-    rank-unseen's hyphenated file name keeps one tool from importing the other. matcher is imported
-    on call, so this module still loads without the project."""
+    Why here: tools/rank-unseen, tools/ece-noise, tools/fit-relevance and run.py's ``--context-cv`` leave
+    the same patterns out the same way, and the tools' hyphenated file names keep one from importing
+    another. matcher is imported on call, so this module still loads without the project."""
     if not gone:
         return full
     from omv_copilot_agent.knowledge import matcher
