@@ -242,13 +242,10 @@ def start_engine_daemon(tmp: Path, **sections):
 
 
 def stop_daemon(proc):
-    """SIGTERM, then SIGKILL if the daemon has not exited within 30 s."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=30)
+    """SIGTERM, then SIGKILL if the daemon has not exited within 30 s (the benches' ``stop``)."""
+    from bench._common import stop
+
+    stop(proc)
 
 
 def run_cli(*args, env=None, timeout=120, input=None):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from omv_copilot_agent.cli.client import connect
-from omv_copilot_agent.cli.output import print_json, table
+from omv_copilot_agent.cli.output import show, table
 
 
 def register(sub) -> None:
@@ -28,16 +28,8 @@ def _get(args, path: str, params: dict | None = None) -> dict:
         client.close()
 
 
-def _show(args, out: dict, render, code: int = 0) -> int:
-    if args.json:
-        print_json(out)
-    else:
-        print(render(out))
-    return code
-
-
 def run_pending(args) -> int:
-    return _show(args, _get(args, "/api/v1/changes/pending"), render_pending)
+    return show(args, _get(args, "/api/v1/changes/pending"), render_pending)
 
 
 def render_pending(out: dict) -> str:
@@ -58,7 +50,7 @@ def render_pending(out: dict) -> str:
 
 def run_preflight(args) -> int:
     out = _get(args, "/api/v1/changes/preflight", {"release": "true"} if args.release else None)
-    return _show(args, out, render_preflight, 0 if out["verdict"] == "go" else 1)
+    return show(args, out, render_preflight, 0 if out["verdict"] == "go" else 1)
 
 
 def render_preflight(out: dict) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -238,5 +239,17 @@ def connect(args, *, allow_in_process: bool = True, announce: bool = True) -> Cl
     client = InProcessClient(config)
     client.why = why
     if announce:
-        NOTICES.append(f"omv-copilot: collected now, not by the daemon ({why})")
+        NOTICES.append(_wrapped(f"omv-copilot: collected now, not by the daemon ({why})"))
     return client
+
+
+def _wrapped(notice: str) -> str:
+    """``notice`` wrapped for stderr the way ``ask`` wraps its prose (a path stays whole), at the width
+    of the terminal stderr writes to (80 when it is not a terminal); its later lines indented."""
+    from omv_copilot_agent.cli.ask import _prose  # ask imports this module: the import waits until here
+
+    try:
+        width = os.get_terminal_size(sys.stderr.fileno()).columns or 80
+    except (AttributeError, OSError, ValueError):  # not a terminal, or a stream without a file (a test's)
+        width = 80
+    return "\n".join(_prose(notice, "  ", width, first=""))

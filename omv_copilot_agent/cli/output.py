@@ -43,6 +43,15 @@ def print_json(data) -> None:
     sys.stdout.write("\n")
 
 
+def show(args, data, render, code: int = 0) -> int:
+    """Print a command's answer: as JSON with ``--json``, else as ``render(data)``; return ``code``."""
+    if args.json:
+        print_json(data)
+    else:
+        print(render(data))
+    return code
+
+
 def table(headers: Sequence[str], rows: Iterable[Sequence], *, title: str | None = None) -> str:
     rows = [["" if c is None else str(c) for c in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]

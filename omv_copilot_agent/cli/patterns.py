@@ -13,7 +13,7 @@ import textwrap
 
 from omv_copilot_agent.cli import CliError
 from omv_copilot_agent.cli.client import ApiReply, connect, quote
-from omv_copilot_agent.cli.output import print_json, table
+from omv_copilot_agent.cli.output import print_json, show, table
 
 CATEGORIES = ("storage", "network", "services", "performance", "security", "hardware", "backup")
 
@@ -83,12 +83,7 @@ def run_list(args) -> int:
 def run_show(args) -> int:
     path = f"/api/v1/knowledge/patterns/{check_id(args.pattern_id)}"
     client = connect(args)
-    pattern = call(client, "GET", path)
-    if args.json:
-        print_json(pattern)
-        return 0
-    print(render(pattern))
-    return 0
+    return show(args, call(client, "GET", path), render)
 
 
 def render(p: dict) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from omv_copilot_agent.cli.client import connect
-from omv_copilot_agent.cli.output import human_bytes, print_json, table
+from omv_copilot_agent.cli.output import human_bytes, show, table
 
 
 def register(sub) -> None:
@@ -23,11 +23,7 @@ def run(args) -> int:
     status["answered_by"] = client.mode
     if client.mode != "daemon":
         status["answered_by_reason"] = getattr(client, "why", None)
-    if args.json:
-        print_json(status)
-        return 0
-    print(render(status))
-    return 0
+    return show(args, status, render)
 
 
 def render(status: dict) -> str:

@@ -196,6 +196,21 @@ def written_from(patterns: dict[str, dict], source: str, *, strict: bool = False
             if (strict or pid not in DESIGN_PATTERNS) and key in {source_key(u) for u in source_urls(p.get("sources"))}}
 
 
+def index_without(patterns: dict[str, dict], gone: set[str], full):
+    """The matcher index of ``patterns`` without those in ``gone`` (the patterns :func:`written_from` a
+    case's source): a case asked as an unseen problem is ranked on it. ``full``, the index of all of
+    ``patterns``, is returned as it is when nothing is left out, so it is built once, not per case.
+
+    Why here: tools/rank-unseen, tools/ece-noise, tools/fit-relevance and run.py's ``--context-cv`` leave
+    the same patterns out the same way, and the tools' hyphenated file names keep one from importing
+    another. matcher is imported on call, so this module still loads without the project."""
+    if not gone:
+        return full
+    from omv_copilot_agent.knowledge import matcher
+
+    return matcher.Index({pid: p for pid, p in patterns.items() if pid not in gone})
+
+
 def heldout_sources(cases: list[dict] | None = None) -> set[str]:
     """The threads and pages the held-out cases come from, as :func:`source_key` spells them."""
     return {source_key(c["source"]) for c in (load() if cases is None else cases)

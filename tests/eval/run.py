@@ -446,15 +446,13 @@ def context_cv(cases: list[dict], answerer: KbOnlyAnswerer) -> dict:
     everything built from the index, the router's word model too, follows). Off-topic controls
     cite nothing and are answered as they are. The held-out split is never read.
     """
-    from omv_copilot_agent.knowledge import matcher
-
     kb = answerer.agent.knowledge
     full = kb.index
     rows = []
     try:
         for case in (c for c in cases if c["split"] == "tuned"):
             gone = set() if case.get("off_topic") else evalset.written_from(kb.patterns, case["source"])
-            kb.index = matcher.Index({pid: p for pid, p in kb.patterns.items() if pid not in gone}) if gone else full
+            kb.index = evalset.index_without(kb.patterns, gone, full)
             answer = answerer(case["question"])
             rows.append({"id": case["id"], "category": case["category"], "off_topic": bool(case.get("off_topic")),
                          "left_out": sorted(gone), "context": answer.get("context"),

@@ -151,6 +151,21 @@ def test_every_command_says_it_answered_without_the_daemon(cli, args):
         json.loads(r.stdout)
 
 
+def test_the_no_daemon_notice_is_wrapped_at_80_columns_off_a_terminal(cli, tmp_path):
+    """The notice naming an unreadable token file was one line of ~130 characters: it wraps like ``ask``'s
+    prose (80 columns when stderr is not a terminal), its later lines indented, its path kept whole."""
+    r = cli("patterns", "--json")
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.splitlines()
+    assert lines[0].startswith("omv-copilot: collected now, not by the daemon (cannot read the token file")
+    assert all(len(line) <= 80 for line in lines) and len(lines) > 1, r.stderr
+    assert all(line.startswith("  ") for line in lines[1:]), r.stderr
+    token = str(tmp_path / "token")
+    assert " ".join(line.strip() for line in lines) == (
+        f"omv-copilot: collected now, not by the daemon (cannot read the token file {token}: No such file or directory)")
+    json.loads(r.stdout)
+
+
 def test_a_user_who_cannot_write_the_data_dir_is_told_so(make_config, tmp_path):
     """The real case behind the bug: an admin without root runs the CLI while the daemon is down."""
     import os

@@ -24,6 +24,18 @@ def test_clean_removes_control_sequences_and_keeps_text(seq):
     assert not any(ord(c) < 32 and c not in "\t\n" or 0x7f <= ord(c) <= 0x9f for c in out)
 
 
+def test_show_prints_json_with_json_and_the_rendering_without_it_and_returns_the_code(capsys):
+    from types import SimpleNamespace
+
+    from omv_copilot_agent.cli.output import show
+
+    data = {"verdict": "wait", "n": 2}
+    assert show(SimpleNamespace(json=True), data, lambda d: "never called", 1) == 1
+    assert json.loads(capsys.readouterr().out) == data
+    assert show(SimpleNamespace(json=False), data, lambda d: f"verdict {d['verdict']}") == 0
+    assert capsys.readouterr().out == "verdict wait\n"
+
+
 def test_ask_prints_no_escape_sequence_from_an_answer(make_config, fake_llm):
     answer = {**GOOD_ANSWER, "analysis": f"Array degraded.{OSC52}\x1b[2K\x1b[1AAll good!",
               "recommended_actions": [{"action": "Check\x1b[8m hidden\x1b[0m", "command": "cat /proc/mdstat\r rm -rf /",

@@ -285,6 +285,32 @@ def test_written_from_reads_both_source_forms_and_never_leaves_the_design_out():
     assert evalset.written_from(patterns, url, strict=True) == {"as-string", "as-dict", design}
 
 
+def test_index_without_leaves_out_the_patterns_gone_and_keeps_the_full_index_when_none_is(kb):
+    """The one leave-own-source-out index of tools/rank-unseen and tools/ece-noise: the full index
+    itself when nothing is written from the case's source, else one without those patterns."""
+    from omv_copilot_agent.knowledge import matcher
+
+    assert evalset.index_without(kb.patterns, set(), kb.index) is kb.index
+    new = next(pid for pid, p in kb.patterns.items() if pid not in evalset.DESIGN_PATTERNS and p.get("sources"))
+    gone = evalset.written_from(kb.patterns, kb.patterns[new]["sources"][0])
+    unseen = evalset.index_without(kb.patterns, gone, kb.index)
+    assert set(unseen.patterns) == set(kb.patterns) - gone and new not in unseen.patterns
+    question = kb.patterns[new]["title"]
+    assert new in {m.pattern_id for m in matcher.rank(kb.index, question)}
+    assert not gone & {m.pattern_id for m in matcher.rank(unseen, question, min_score=0.0)}
+
+
+@pytest.mark.parametrize("argv", [["--draws", "0"], ["5", "0"], ["--draws", "x"], ["-3"]])
+def test_ece_noise_refuses_a_size_or_a_number_of_draws_below_one_in_one_line(argv, capsys):
+    """0 draws ended in statistics' traceback, a size 0 in a TypeError: argparse's usage error instead."""
+    from tests.conftest import load_tool
+
+    with pytest.raises(SystemExit) as exit:
+        load_tool("ece-noise").main(argv)
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and "is not a whole number from 1" in err and "Traceback" not in err
+
+
 def test_the_map_is_fit_on_unseen_leaders_not_in_sample_ones():
     """Leaders that hold the fix as written but not once their own pattern is gone: the map must
     learn the second (a fit in sample would say 'always right')."""
