@@ -269,26 +269,19 @@ def _absent_storage(query: str, snapshot, uses=()) -> tuple[list[str], list[str]
     if missing_md and "raid" in storage and not arrays and "md_device" in uses:
         names.append("md_device")
     elif missing_md and "raid" in storage and not arrays:
-        one = len(missing_md) == 1
-        said.append(f"This box shows no {', '.join('/dev/' + d for d in missing_md)} right now (no md RAID array at "
-                    "all: the last reading of /proc/mdstat lists none): check the " + ("name; if it is right, that "
-                    "array is not assembled or its disks are missing." if one else "names; if they are right, those "
-                    "arrays are not assembled or their disks are missing."))
+        said.append(_not_shown(["/dev/" + d for d in missing_md], "no md RAID array at all: the last reading of "
+                               "/proc/mdstat lists none", ("array", "arrays"),
+                               ("not assembled or its disks are missing", "not assembled or their disks are missing")))
     elif missing_md and arrays:
-        one = len(missing_md) == 1
-        said.append(f"This box shows no {', '.join('/dev/' + d for d in missing_md)} right now (its md arrays: "
-                    f"{', '.join('/dev/' + a for a in arrays)}): check the "
-                    + ("name; if it is right, that array is not assembled." if one else
-                       "names; if they are right, those arrays are not assembled."))
+        said.append(_not_shown(["/dev/" + d for d in missing_md], "its md arrays: " + ", ".join("/dev/" + a for a in arrays),
+                               ("array", "arrays"), ("not assembled",) * 2))
     pools = [str(p["name"]) for p in _pools(snapshot)]
     missing_pools = [p for p in pools_named(query) if p not in pools]
     if missing_pools and "zfs" in storage and not pools and "pool" in uses:
         names.append("pool")
     elif missing_pools and pools:
-        one = len(missing_pools) == 1
-        said.append(f"This box shows no ZFS {'pool' if one else 'pools'} {', '.join(missing_pools)} right now (its "
-                    f"pools: {', '.join(pools)}): check the {'name; if it is right, that pool is' if one else 'names; if they are right, those pools are'}"
-                    " not imported.")
+        said.append(_not_shown(missing_pools, "its pools: " + ", ".join(pools), ("pool", "pools"), ("not imported",) * 2,
+                               kind=("ZFS pool", "ZFS pools")))
     missing = [d for d in named if not d.startswith("md") and d not in disks]
     if missing and disks:
         one = len(missing) == 1
@@ -297,6 +290,17 @@ def _absent_storage(query: str, snapshot, uses=()) -> tuple[list[str], list[str]
                     f"{'name (it may have changed at boot), or the disk is' if one else 'names (they may have changed at boot), or the disks are'}"
                     " not connected.")
     return said, names
+
+
+def _not_shown(missing: list[str], shown: str, noun: tuple[str, str], state: tuple[str, str],
+               kind: tuple[str, str] = ("", "")) -> str:
+    """One way to say that the box does not show the md arrays or ZFS pools the question names: ``shown`` is what
+    it shows instead, ``noun``, ``state`` and ``kind`` the words for one and for more ("array"/"arrays", "not
+    assembled", "ZFS pool"/"ZFS pools")."""
+    i = 0 if len(missing) == 1 else 1
+    return (f"This box shows no {kind[i] + ' ' if kind[i] else ''}{', '.join(missing)} right now ({shown}): check the "
+            + ("name; if it is right, that" if i == 0 else "names; if they are right, those")
+            + f" {noun[i]} {'is' if i == 0 else 'are'} {state[i]}.")
 
 
 def apply(diag: dict, filled: dict[str, str]) -> tuple[dict, list[str]]:

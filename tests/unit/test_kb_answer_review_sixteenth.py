@@ -1,0 +1,55 @@
+"""Sixth review of the KB-only answer (docs/review-2026-12-07-sixteenth.md): one test per fix, each failing on
+the code before it (the wording refactor's test shows its output unchanged). Matches are stubbed and the box is a
+stub read in full, so what is tested is the composition and the filling, not the ranking.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from omv_copilot_agent.knowledge import fill
+
+
+class _Box:
+    """A stub box read in full: its md arrays, ZFS pools, disks and interfaces."""
+
+    def __init__(self, raid=(), zfs=(), disks=("vda",), addresses=()):
+        self._data = {"storage": {"raid": [{"name": a} for a in raid],
+                                  "zfs": [{"name": p, "health": "ONLINE"} for p in zfs],
+                                  "block_devices": [{"name": d, "type": "disk"} for d in disks]},
+                      "smart": {"disks": [{"device": "/dev/" + d, "passed": True} for d in disks]},
+                      "network": {"interfaces": [{"name": "eth0", "up": True, "addresses": list(addresses)}]}}
+
+    def status(self, name):
+        return "ok" if name in self._data else None
+
+    def data(self, name):
+        return self._data.get(name, {})
+
+
+# -- (b) one way to say that a named array or pool is not on the box ---------------------------------
+
+@pytest.mark.parametrize("query, box, said", [
+    ("is /dev/md5 ok", _Box(raid=["md0"]),
+     "This box shows no /dev/md5 right now (its md arrays: /dev/md0): check the name; if it is right, that array is "
+     "not assembled."),
+    ("are md5 and md6 ok", _Box(raid=["md0", "md1"]),
+     "This box shows no /dev/md5, /dev/md6 right now (its md arrays: /dev/md0, /dev/md1): check the names; if they "
+     "are right, those arrays are not assembled."),
+    ("zpool import tank fails", _Box(zfs=["data"]),
+     "This box shows no ZFS pool tank right now (its pools: data): check the name; if it is right, that pool is not "
+     "imported."),
+    ("zpool import tank and zpool import backup", _Box(zfs=["data", "x"]),
+     "This box shows no ZFS pools tank, backup right now (its pools: data, x): check the names; if they are right, "
+     "those pools are not imported."),
+    ("is /dev/md5 ok", _Box(),
+     "This box shows no /dev/md5 right now (no md RAID array at all: the last reading of /proc/mdstat lists none): "
+     "check the name; if it is right, that array is not assembled or its disks are missing."),
+    ("are md5 and md6 ok", _Box(),
+     "This box shows no /dev/md5, /dev/md6 right now (no md RAID array at all: the last reading of /proc/mdstat lists "
+     "none): check the names; if they are right, those arrays are not assembled or their disks are missing."),
+])
+def test_a_missing_array_and_a_missing_pool_are_said_as_before(query, box, said):
+    """The missing-array and missing-pool sentences were two near-copies in fill._absent_storage; one helper
+    (fill._not_shown) words them now, with the same output for one and for two names."""
+    assert fill.absent_named(query, box, ()) == ([said], [])
