@@ -74,8 +74,22 @@ def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
         "partition": (["/dev/" + m.group(1) for m in _PART.finditer(query or "")], []),
         "path": (_PATH.findall(query or ""), []),
         "host": (_IP.findall(query or ""), []),
-        "client_ip": (_IP.findall(query or ""), []),
+        "client_ip": (clients_named(query, snapshot), []),
     }
+
+
+#: An address the question writes as a server's: the NFS export it mounts (``192.168.1.10:/export/media``) or the
+#: SMB share it opens (``//192.168.1.10/media``, ``\\192.168.1.10\media``).
+_SERVER_IP = re.compile(r"(?:(?<=//)|(?<=\\\\))(\d{1,3}(?:\.\d{1,3}){3})\b|\b(\d{1,3}(?:\.\d{1,3}){3}):/")
+
+
+def clients_named(query: str, snapshot) -> list[str]:
+    """The client addresses the question names, in its order: neither one it writes as a server's (the NAS it mounts
+    from) nor one of the box's own. "nfs mount of 192.168.1.10:/export/media fails ... on 10.6.0.19" got
+    ``ping 192.168.1.10`` as the client's reachability check: the NAS pinging itself."""
+    servers = {a or b for a, b in _SERVER_IP.findall(query or "")}
+    own = {str(a.get("address")) for i in _interfaces(snapshot) for a in i.get("addresses") or [] if isinstance(a, dict)}
+    return [ip for ip in dict.fromkeys(_IP.findall(query or "")) if ip not in servers | own]
 
 
 #: A network interface's name as users write it: eth0, eth0.10, enp3s0, eno1, ens18, enx<mac>, em1, wlan0, wlp2s0,

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from omv_copilot_agent.assist import kb_answer
 from omv_copilot_agent.knowledge import fill
+from tests.unit.test_kb_answer_review_thirteenth import _match  # the stub of one match
 
 
 class _Box:
@@ -53,3 +55,31 @@ def test_a_missing_array_and_a_missing_pool_are_said_as_before(query, box, said)
     """The missing-array and missing-pool sentences were two near-copies in fill._absent_storage; one helper
     (fill._not_shown) words them now, with the same output for one and for two names."""
     assert fill.absent_named(query, box, ()) == ([said], [])
+
+
+# -- a placeholder filled with the right value ---------------------------------------------------------
+
+PING_CLIENT = {"name": "Client reachability", "probe": "ping", "params": {"count": "2", "host": "{client_ip}"}}
+NFS_Q = ("nfs mount of 192.168.1.10:/export/media fails with permission denied, state 13, when my app runs as a "
+         "normal user on 10.6.0.19, as root it mounts fine")
+
+
+def _filled(query: str, diag: dict, box=None) -> tuple[dict, list]:
+    answer = kb_answer.compose(query, "security", [_match("nfs-mount-denied", 0.53, diagnostics=[diag])], [], "stub",
+                               box if box is not None else _Box())
+    row = answer["suggested_diagnostics"][0]
+    return row["params"], row["needs"]
+
+
+def test_the_client_to_reach_is_not_the_nas_the_question_mounts_from():
+    """N8: "nfs mount of 192.168.1.10:/export/media fails ... on 10.6.0.19", before: "Client reachability: ping -c 2
+    192.168.1.10" - the NAS itself (the server of the server:/path the client mounts), pinged from the NAS. An
+    address written as a server's (``IP:/path``, ``//IP/share``) or one of the box's own is no client."""
+    assert _filled(NFS_Q, PING_CLIENT) == ({"client_ip": "10.6.0.19"}, [])
+    assert _filled(r"\\192.168.1.10\media asks for a password on the pc 192.168.1.23", PING_CLIENT) == (
+        {"client_ip": "192.168.1.23"}, [])
+    own = _Box(addresses=[{"family": "ipv4", "address": "192.168.1.10", "netmask": "255.255.255.0"}])
+    assert _filled("jumbo frames: 192.168.1.10 cannot ping 192.168.1.50 with mtu 9000", PING_CLIENT, own) == (
+        {"client_ip": "192.168.1.50"}, [])
+    # the question naming only the NAS leaves the client asked for
+    assert _filled("mount 192.168.1.10:/export/media fails with access denied", PING_CLIENT) == ({}, ["client_ip"])
