@@ -40,9 +40,12 @@ _MOUNT = re.compile(r"(?:^|\s)/(?:srv|mnt|media|export)/\S+")
 #: more), after "error:"/"failed:", or as a log line's words after its program, path or unit and a colon
 #: ("libusb1: Could not open any HID devices", "/usr/bin/smbd: libldb.so.2: version ... not found",
 #: "smbd[2350]: ..."; the name has a digit, dot, slash, @, _ or bracket); "gives an error" mentions one without
-#: quoting it.
+#: quoting it; an HTTP status with its reason ("I get 502 Bad Gateway", "413 Request Entity Too Large") is the
+#: message a browser shows, "502 errors" is not.
 _QUOTED = re.compile(r"[\"“`][^\"”`]{4,}[\"”`]|\b(?:says|saying|reads)\s+\w+\W+\w+|\b(?:error|failed|fails)\s*:\s*\S"
-                     r"|(?<!\S)[a-z/][\w./@\[\]-]*[\d./@_\]][\w./@\[\]-]*:\s+\S+\s+\S", re.I)
+                     r"|(?<!\S)[a-z/][\w./@\[\]-]*[\d./@_\]][\w./@\[\]-]*:\s+\S+\s+\S"
+                     r"|\b[45]\d\d\s+(?:bad\s+gateway|gateway\s+time-?\s?out|internal\s+server\s+error|forbidden|not\s+found"
+                     r"|unauthori[sz]ed|service\s+unavailable|request\s+entity\s+too\s+large|payload\s+too\s+large)\b", re.I)
 ANSWERED_BY = {
     FOLLOW_UPS["storage"][0]: lambda named, query: bool(named["disk"] or named["md"] or _MOUNT.search(query)
                                                         or fill.pools_named(query)),

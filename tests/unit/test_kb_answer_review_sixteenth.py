@@ -83,3 +83,23 @@ def test_the_client_to_reach_is_not_the_nas_the_question_mounts_from():
         {"client_ip": "192.168.1.50"}, [])
     # the question naming only the NAS leaves the client asked for
     assert _filled("mount 192.168.1.10:/export/media fails with access denied", PING_CLIENT) == ({}, ["client_ip"])
+
+
+# -- follow-ups do not ask for what the question says ------------------------------------------------
+
+@pytest.mark.parametrize("query", [
+    "after updating omv 5 to 6 and then to 7 I get 502 Bad Gateway right after logging in to the web ui, nginx, "
+    "php7.4-fpm and openmediavault-engined are all active and running",
+    "after I disabled the auto logout in the web ui settings nginx only answers 502 bad gateway, I use ssl only",
+    "uploading a plugin file gives 413 Request Entity Too Large",
+    "the dashboard shows 504 gateway time-out when I open it",
+])
+def test_an_http_status_the_question_gives_is_the_exact_message(query):
+    """N2 and N3 ("I get 502 Bad Gateway right after logging in", "nginx only answers 502 bad gateway"), before:
+    "What exact error message does the client show?" - the browser's message is the status line they quoted."""
+    assert kb_answer.FOLLOW_UPS["service"][1] not in kb_answer.follow_ups("service", query)
+
+
+def test_an_error_mentioned_but_not_given_is_still_asked_for():
+    assert kb_answer.FOLLOW_UPS["service"][1] in kb_answer.follow_ups("service", "the web ui shows an error after the update")
+    assert kb_answer.FOLLOW_UPS["service"][1] in kb_answer.follow_ups("service", "502 errors since the update")
