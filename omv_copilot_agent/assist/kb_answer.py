@@ -36,6 +36,10 @@ FOLLOW_UPS = {
 #: the user for what they wrote.
 _SPEED = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:[kmg]i?b(?:it)?(?:/s|ps)|[kmg]bps)\b", re.I)
 _MOUNT = re.compile(r"(?:^|\s)/(?:srv|mnt|media|export)/\S+")
+#: The root file system by its name ("root file system", "rootfs", "the os disk") or its mount point with what it
+#: shows ("df shows / at 100%", "/ is full"): a question about it names the file system it is about.
+_ROOT_FS = re.compile(r"\broot\s*(?:file\s*system|filesystem|fs|partition)\b|\brootfs\b|\b(?:os|system|boot)\s+(?:disk|drive)\b"
+                      r"|(?<!\S)/(?=\s+(?:is|at|was|has|shows|full|fills|filled)\b)", re.I)
 #: A message the question quotes: in double quotes or backticks, after "says"/"saying"/"reads" (two words or
 #: more), after "error:"/"failed:", or as a log line's words after its program, path or unit and a colon
 #: ("libusb1: Could not open any HID devices", "/usr/bin/smbd: libldb.so.2: version ... not found",
@@ -48,7 +52,7 @@ _QUOTED = re.compile(r"[\"“`][^\"”`]{4,}[\"”`]|\b(?:says|saying|reads)\s+\
                      r"|unauthori[sz]ed|service\s+unavailable|request\s+entity\s+too\s+large|payload\s+too\s+large)\b", re.I)
 ANSWERED_BY = {
     FOLLOW_UPS["storage"][0]: lambda named, query: bool(named["disk"] or named["md"] or _MOUNT.search(query)
-                                                        or fill.pools_named(query)),
+                                                        or _ROOT_FS.search(query) or fill.pools_named(query)),
     FOLLOW_UPS["service"][0]: lambda named, query: bool(named["service"]),
     FOLLOW_UPS["performance"][1]: lambda named, query: bool(_SPEED.search(query)),
     FOLLOW_UPS["service"][1]: lambda named, query: bool(_QUOTED.search(query)),

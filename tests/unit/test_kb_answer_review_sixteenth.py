@@ -103,3 +103,22 @@ def test_an_http_status_the_question_gives_is_the_exact_message(query):
 def test_an_error_mentioned_but_not_given_is_still_asked_for():
     assert kb_answer.FOLLOW_UPS["service"][1] in kb_answer.follow_ups("service", "the web ui shows an error after the update")
     assert kb_answer.FOLLOW_UPS["service"][1] in kb_answer.follow_ups("service", "502 errors since the update")
+
+
+@pytest.mark.parametrize("query", [
+    "my omv runs from a 16GB usb stick, df shows / at 100% and now it turned read-only, I never installed the "
+    "flashmemory plugin",
+    "how full is my root file system right now",
+    "rootfs is full after installing docker",
+    "the root filesystem keeps filling up",
+    "my os disk is full",
+])
+def test_the_root_file_system_named_answers_which_file_system(query):
+    """N9 ("df shows / at 100%") and S1 ("how full is my root file system"), before: "Which disk or filesystem is
+    affected (device or mount point)?" - the question named it: the root file system, mounted at /."""
+    assert kb_answer.FOLLOW_UPS["storage"][0] not in kb_answer.follow_ups("storage", query)
+
+
+def test_a_file_system_not_named_is_still_asked_for():
+    for query in ("a file system is full", "my disk is full of errors", "the share root is read-only for users"):
+        assert kb_answer.FOLLOW_UPS["storage"][0] in kb_answer.follow_ups("storage", query), query
