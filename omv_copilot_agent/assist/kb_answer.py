@@ -111,6 +111,20 @@ def weak(score: float) -> bool:
     return likelihood(score) == "low"
 
 
+def confidence_label(answer: dict) -> str | None:
+    """The confidence label a client shows for ``answer``: the seed rule's (``confidence_label``), but "low" for a
+    knowledge-base answer whose best match is weak. The rule's number counts every matched pattern's score over a
+    base of 0.5, so a best match at 0.17 with its related ones read "65 % (medium)" above "No pattern matches this
+    question well; the closest is a weak match": the label, not the words, was wrong (a pattern score is the
+    relevance model's estimate that the pattern is the right one, and 0.17 is no medium certainty). The number
+    stays the rule's."""
+    label = answer.get("confidence_label")
+    top = (answer.get("matched_patterns") or [None])[0]
+    if answer.get("mode") == "kb_only" and isinstance(top, dict) and weak(float(top.get("score") or 0)):
+        return "low"
+    return label
+
+
 def compose(query: str, context: str, matches: list[dict], signals: list[dict], reason: str, snapshot=None) -> dict:
     """Answer fields from ``matches`` (Match.to_dict(with_pattern=True), best first) and state ``signals``.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from omv_copilot_agent.assist import kb_answer
+from omv_copilot_agent.cli import ask as cli_ask
 from omv_copilot_agent.knowledge import fill
 from tests.unit.test_kb_answer_review_thirteenth import _match  # the stub of one match
 
@@ -122,3 +123,66 @@ def test_the_root_file_system_named_answers_which_file_system(query):
 def test_a_file_system_not_named_is_still_asked_for():
     for query in ("a file system is full", "my disk is full of errors", "the share root is read-only for users"):
         assert kb_answer.FOLLOW_UPS["storage"][0] in kb_answer.follow_ups("storage", query), query
+
+
+# -- (a) the confidence label agrees with the words ---------------------------------------------------
+
+def _weak_answer(score: float, confidence: float, label: str, mode: str = "kb_only") -> dict:
+    top = _match("release-upgrade-how-to", score)
+    fields = kb_answer.compose("how do I go from omv 6 to omv 7", "general", [top, _match("apt-update-fails", 0.13)],
+                               [], "stub", _Box())
+    return {"mode": mode, "context": "general", "confidence": confidence, "confidence_label": label, **fields,
+            "matched_patterns": [{k: m[k] for k in ("pattern_id", "title", "category", "score", "reasons")}
+                                 for m in (top, _match("apt-update-fails", 0.13))]}
+
+
+def test_a_weak_best_match_does_not_read_medium_confidence():
+    """Fifteenth review's N9 "how do I go from omv 6 to omv 7": release-upgrade-how-to at 0.17, confidence 65 %
+    by the seed rule (0.5 + the mean score), before: "confidence 65% (medium)" above "No pattern matches this
+    question well; the closest is a weak match". The label was wrong; the number stays the rule's."""
+    answer = _weak_answer(0.17, 0.65, "medium")
+    assert "No pattern matches this question well" in answer["analysis"]
+    head = cli_ask.render(answer, width=100).splitlines()[0]
+    assert head.endswith("confidence 65% (low)"), head
+    # a best match that is not weak keeps the rule's label; an LLM answer is not the KB's to relabel
+    assert cli_ask.render(_weak_answer(0.45, 0.82, "high"), width=100).splitlines()[0].endswith("(high)")
+    assert kb_answer.confidence_label(_weak_answer(0.17, 0.65, "medium", mode="llm")) == "medium"
+
+
+#: copilot-core.js and copilot-assistant.js loaded in node with the few browser globals they touch at load time,
+#: and one answer (JSON on stdin) rendered by OmvCopilot.renderAnswer.
+_RENDER_JS = r"""
+const fs = require('fs'), vm = require('vm');
+const ctx = {console};
+ctx.window = ctx;
+ctx.Ext6 = {String: {htmlEncode: s => s.replace(/[&<>"']/g, c => '&#' + c.charCodeAt(0) + ';')}};
+ctx.document = {currentScript: null, querySelector: () => true, head: {appendChild() {}},
+                createElement: () => ({setAttribute() {}})};
+vm.createContext(ctx);
+for (const f of ['copilot-core.js', 'copilot-assistant.js'])
+  vm.runInContext(fs.readFileSync(process.argv[1] + '/' + f, 'utf8'), ctx);
+process.stdout.write(ctx.OmvCopilot.renderAnswer(JSON.parse(fs.readFileSync(0, 'utf8')), 0, null));
+"""
+
+
+def test_the_web_ui_reads_the_same_label_as_the_cli():
+    """The web UI's answer head said "65% (medium)" above the same weak-match analysis."""
+    import json
+    import pathlib
+    import shutil
+    import subprocess
+
+    node = shutil.which("node") or shutil.which("nodejs")
+    if not node:
+        pytest.skip("no node to run the web UI's renderer")
+    app = pathlib.Path(__file__).resolve().parents[2] / "webui-extjs" / "app"
+    assert "var WEAK_SCORE = 0.4;" in (app / "copilot-assistant.js").read_text(encoding="utf-8")
+    assert kb_answer.weak(0.399) and not kb_answer.weak(0.4)  # the same threshold as kb_answer.weak
+
+    def head(answer):
+        html = subprocess.run([node, "-e", _RENDER_JS, str(app)], input=json.dumps(answer), capture_output=True,
+                              text=True, check=True, timeout=60).stdout
+        return html[html.index('class="ocp-conf"'):html.index("</span></div>")]
+
+    assert head(_weak_answer(0.17, 0.65, "medium")).endswith("65% (low)")
+    assert head(_weak_answer(0.45, 0.82, "high")).endswith("82% (high)")
