@@ -216,9 +216,9 @@ def values(diags: list[dict], query: str, snapshot) -> dict[str, str]:
 #: Why: "mdadm --detail {md_device}" on a box that shows no array at all is itself the finding. It is
 #: said both ways: "is my raid ok" on a box that never had an array is answered by "there is none",
 #: not by "an array that should be there is not assembled" above a degraded array's advice.
+NO_MD = "This box shows no md RAID array right now (the last reading of /proc/mdstat lists none)"
 NONE_ON_BOX = {
-    "md_device": ("storage", "raid", "This box shows no md RAID array right now (the last reading of /proc/mdstat "
-                                     "lists none): if it should have one, the array is not assembled or its disks are "
+    "md_device": ("storage", "raid", NO_MD + ": if it should have one, the array is not assembled or its disks are "
                                      "missing; if it has none, the advice below is not about this box."),
     "pool": ("storage", "zfs", "This box shows no ZFS pool right now: if it should have one, the pool is not imported "
                                "(or the ZFS module is not loaded); if it has none, the advice below is not about this box."),
@@ -270,6 +270,13 @@ def _absent_interfaces(query: str, snapshot) -> list[str]:
             "moved disk can rename them)."]
 
 
+#: A question about "the raid" (md's words: raid, raid1, mdadm, array) and not about another kind of one (ZFS, btrfs,
+#: SnapRAID, mergerfs, LVM): on a box with no md array, that it has none bears on it ("which of my disks dropped out
+#: of the raid" got raid advice with no word about it), even when the advice names no array ({md_device}).
+_RAID = re.compile(r"\b(?:raid\s?(?:[0-9]{1,2})?|mdadm|(?:md|software|raid)\s+array|array)\b", re.I)
+_OTHER_RAID = re.compile(r"\b(?:zfs|zpool|raidz\d?|btrfs|snapraid|mergerfs|lvm|pool)\b", re.I)
+
+
 def _absent_storage(query: str, snapshot, uses=()) -> tuple[list[str], list[str]]:
     if snapshot is None or snapshot.status("storage") != "ok":
         return [], []
@@ -279,13 +286,17 @@ def _absent_storage(query: str, snapshot, uses=()) -> tuple[list[str], list[str]
     disks = [str(d["name"]) for d in storage.get("block_devices") or []
              if isinstance(d, dict) and d.get("name") and d.get("type") == "disk"]
     said, names = [], []
-    missing_md = [d for d in named if d.startswith("md") and d not in arrays]
+    named_md = [d for d in named if d.startswith("md")]
+    missing_md = [d for d in named_md if d not in arrays]
     if missing_md and "raid" in storage and not arrays and "md_device" in uses:
         names.append("md_device")
     elif missing_md and "raid" in storage and not arrays:
         said.append(_not_shown(["/dev/" + d for d in missing_md], "no md RAID array at all: the last reading of "
                                "/proc/mdstat lists none", ("array", "arrays"),
                                ("not assembled or its disks are missing", "not assembled or their disks are missing")))
+    elif not named_md and "raid" in storage and not arrays and "md_device" not in uses and _RAID.search(query or "") \
+            and not _OTHER_RAID.search(query or ""):
+        said.append(NO_MD + ": if one should be there, it is not assembled or its disks are missing.")
     elif missing_md and arrays:
         said.append(_not_shown(["/dev/" + d for d in missing_md], "its md arrays: " + ", ".join("/dev/" + a for a in arrays),
                                ("array", "arrays"), ("not assembled",) * 2))

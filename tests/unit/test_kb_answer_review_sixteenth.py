@@ -186,3 +186,37 @@ def test_the_web_ui_reads_the_same_label_as_the_cli():
 
     assert head(_weak_answer(0.17, 0.65, "medium")).endswith("65% (low)")
     assert head(_weak_answer(0.45, 0.82, "high")).endswith("82% (high)")
+
+
+# -- (c) "the raid" on a box with no md array ----------------------------------------------------------
+
+NO_MD = "This box shows no md RAID array right now (the last reading of /proc/mdstat lists none)"
+
+
+def _analysis(query: str, box, *diags) -> str:
+    return kb_answer.compose(query, "storage", [_match("raid-create-no-candidate-disks", 0.46, diagnostics=list(diags))],
+                             [], "stub", box)["analysis"]
+
+
+def test_a_question_about_the_raid_is_told_the_box_has_no_md_array():
+    """Fifteenth review's S1 "which of my disks dropped out of the raid" on a box with no md array, before: nothing
+    said it has none, as the top pattern has no {md_device}. The box's md arrays bear on a question about its raid:
+    that it shows none is the first thing to know (said once, and not as "the advice below is not about this box",
+    which the advice need not be)."""
+    text = _analysis("which of my disks dropped out of the raid", _Box())
+    assert NO_MD + ": if one should be there, it is not assembled or its disks are missing." in text, text
+    assert "the advice below is not about this box" not in text
+    # advice about an array says it by its own sentence, once
+    text = _analysis("which of my disks dropped out of the raid", _Box(), {"name": "Array detail", "probe": "md-detail",
+                                                                           "params": {"md_device": "{md_device}"}})
+    assert text.count(NO_MD) == 1 and "the advice below is not about this box" in text, text
+
+
+@pytest.mark.parametrize("query, box", [
+    ("which of my disks dropped out of the raid", _Box(raid=["md0"])),      # the box has an array
+    ("my zfs raidz pool shows a disk missing", _Box()),                       # another kind of raid
+    ("my btrfs raid1 is degraded", _Box()),
+    ("a disk dropped out and the share is gone", _Box()),                     # no raid spoken of
+])
+def test_no_md_array_is_said_only_when_it_bears_on_the_question(query, box):
+    assert NO_MD not in _analysis(query, box)
