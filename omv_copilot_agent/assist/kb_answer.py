@@ -215,13 +215,14 @@ SERVICE_WORDS = {
     "postfix": {"postfix"},
     "cron": {"cron", "crond", "anacron"},
     "engined": {"openmediavault-engined", "engined", "omv-engined"},
-    "nginx": {"nginx"},
+    "nginx": {"nginx", "webui", "webgui"},  # the web UI is nginx's site (and PHP-FPM's pool); "web ui" is read as one word
     "networking": {"networking", "systemd-networkd", "netplan"},
     "smartmontools": {"smartd", "smartmontools"},
 }
 _SUBJECT = re.compile(r"finding: \S+ on (.+?): ")
 _MD, _DISK = re.compile(fill.MD_NAME), re.compile(fill.DISK_NAME)
 _TOKEN = re.compile(r"[\w./@-]+")
+_WEB_UI = re.compile(r"\bweb[\s-]?(?:ui|gui|interface)\b")
 
 
 def _subject(subject: str) -> tuple[str | None, str]:
@@ -240,7 +241,7 @@ def _subject(subject: str) -> tuple[str | None, str]:
 def _named(query: str) -> dict[str, set[str]]:
     """What the question names, per kind of subject (the md arrays, disks and services it speaks of)."""
     named: dict[str, set[str]] = {"md": set(), "disk": set(), "service": set()}
-    for token in _TOKEN.findall(str(query or "").lower()):
+    for token in _TOKEN.findall(_WEB_UI.sub("webui", str(query or "").lower())):
         kind, key = _subject(token.strip(".,;:!?-").rstrip("/"))
         if kind:
             named[kind].add(key)

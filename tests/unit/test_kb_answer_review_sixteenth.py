@@ -220,3 +220,16 @@ def test_a_question_about_the_raid_is_told_the_box_has_no_md_array():
 ])
 def test_no_md_array_is_said_only_when_it_bears_on_the_question(query, box):
     assert NO_MD not in _analysis(query, box)
+
+
+@pytest.mark.parametrize("query", [
+    "can't log in to the webui, it shows 502 bad gateway, and omv-firstaid \"configure web control panel\" says ERROR: "
+    "[Errno 11] Resource temporarily unavailable",
+    "the web interface hangs on Loading... since yesterday",
+    "web ui login page is blank after the update",
+])
+def test_the_web_ui_named_is_the_service(query):
+    """N4 "can't log in to the webui, it shows 502 bad gateway ...", before: "Which service and which client show the
+    problem?" - the web UI (served by nginx, which the question naming it already counted) in a browser."""
+    assert kb_answer.FOLLOW_UPS["service"][0] not in kb_answer.follow_ups("service", query)
+
