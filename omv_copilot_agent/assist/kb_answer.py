@@ -36,6 +36,9 @@ FOLLOW_UPS = {
 #: the user for what they wrote.
 _SPEED = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:[kmg]i?b(?:it)?(?:/s|ps)|[kmg]bps)\b", re.I)
 _MOUNT = re.compile(r"(?:^|\s)/(?:srv|mnt|media|export)/\S+")
+#: A share by its network path: an NFS export (``192.168.1.10:/export/media``, also what _MOUNT reads) or an SMB
+#: share (``//nas/photos``, ``\\nas\photos``).
+_SHARE = re.compile(r"(?:^|\s)(?://|\\\\)[\w.-]+[/\\]\w|\S:/(?:srv|mnt|media|export)/\S+")
 #: The root file system by its name ("root file system", "rootfs", "the os disk") or its mount point with what it
 #: shows ("df shows / at 100%", "/ is full"): a question about it names the file system it is about.
 _ROOT_FS = re.compile(r"\broot\s*(?:file\s*system|filesystem|fs|partition)\b|\brootfs\b|\b(?:os|system|boot)\s+(?:disk|drive)\b"
@@ -54,6 +57,7 @@ ANSWERED_BY = {
     FOLLOW_UPS["storage"][0]: lambda named, query: bool(named["disk"] or named["md"] or _MOUNT.search(query)
                                                         or _ROOT_FS.search(query) or fill.pools_named(query)),
     FOLLOW_UPS["service"][0]: lambda named, query: bool(named["service"]),
+    FOLLOW_UPS["security"][0]: lambda named, query: bool(_MOUNT.search(query) or _SHARE.search(query)),
     FOLLOW_UPS["performance"][1]: lambda named, query: bool(_SPEED.search(query)),
     FOLLOW_UPS["service"][1]: lambda named, query: bool(_QUOTED.search(query)),
     FOLLOW_UPS["security"][1]: lambda named, query: bool(_QUOTED.search(query)),

@@ -233,3 +233,10 @@ def test_the_web_ui_named_is_the_service(query):
     problem?" - the web UI (served by nginx, which the question naming it already counted) in a browser."""
     assert kb_answer.FOLLOW_UPS["service"][0] not in kb_answer.follow_ups("service", query)
 
+
+def test_a_share_path_named_answers_which_share():
+    """N8 "nfs mount of 192.168.1.10:/export/media fails with permission denied ...", before: "Which user or share is
+    affected?" - it named the share's path."""
+    assert kb_answer.FOLLOW_UPS["security"][0] not in kb_answer.follow_ups("security", NFS_Q)
+    assert kb_answer.FOLLOW_UPS["security"][0] not in kb_answer.follow_ups("security", r"\\nas\photos says access denied")
+    assert kb_answer.FOLLOW_UPS["security"][0] in kb_answer.follow_ups("security", "access denied on a share")
