@@ -39,6 +39,10 @@ _MOUNT = re.compile(r"(?:^|\s)/(?:srv|mnt|media|export)/\S+")
 #: A share by its network path: an NFS export (``192.168.1.10:/export/media``, also what _MOUNT reads) or an SMB
 #: share (``//nas/photos``, ``\\nas\photos``).
 _SHARE = re.compile(r"(?:^|\s)(?://|\\\\)[\w.-]+[/\\]\w|\S:/(?:srv|mnt|media|export)/\S+")
+#: The "denied" or login message itself, in the question's words: "fails with permission denied", "access is
+#: denied", "NT_STATUS_LOGON_FAILURE"; "I cannot get into the share" gives none.
+_DENIED = re.compile(r"\b(?:permission|access)\s+(?:is\s+)?denied\b|\bNT_STATUS_[A-Z_]+\b|\b(?:login|logon|authentication)\s+failed?\b"
+                     r"|\bauthentication\s+failure\b", re.I)
 #: The root file system by its name ("root file system", "rootfs", "the os disk") or its mount point with what it
 #: shows ("df shows / at 100%", "/ is full"): a question about it names the file system it is about.
 _ROOT_FS = re.compile(r"\broot\s*(?:file\s*system|filesystem|fs|partition)\b|\brootfs\b|\b(?:os|system|boot)\s+(?:disk|drive)\b"
@@ -60,7 +64,7 @@ ANSWERED_BY = {
     FOLLOW_UPS["security"][0]: lambda named, query: bool(_MOUNT.search(query) or _SHARE.search(query)),
     FOLLOW_UPS["performance"][1]: lambda named, query: bool(_SPEED.search(query)),
     FOLLOW_UPS["service"][1]: lambda named, query: bool(_QUOTED.search(query)),
-    FOLLOW_UPS["security"][1]: lambda named, query: bool(_QUOTED.search(query)),
+    FOLLOW_UPS["security"][1]: lambda named, query: bool(_QUOTED.search(query) or _DENIED.search(query)),
 }
 
 

@@ -240,3 +240,12 @@ def test_a_share_path_named_answers_which_share():
     assert kb_answer.FOLLOW_UPS["security"][0] not in kb_answer.follow_ups("security", NFS_Q)
     assert kb_answer.FOLLOW_UPS["security"][0] not in kb_answer.follow_ups("security", r"\\nas\photos says access denied")
     assert kb_answer.FOLLOW_UPS["security"][0] in kb_answer.follow_ups("security", "access denied on a share")
+
+
+def test_a_denied_message_the_question_gives_is_not_asked_for():
+    """N8 "... fails with permission denied, state 13 ...", before: "What exact 'denied' or login message do you
+    see?" - it gave it."""
+    for query in (NFS_Q, "mount.nfs: access denied by server while mounting", "windows says Access is denied",
+                  "smbclient fails with NT_STATUS_LOGON_FAILURE"):
+        assert kb_answer.FOLLOW_UPS["security"][1] not in kb_answer.follow_ups("security", query), query
+    assert kb_answer.FOLLOW_UPS["security"][1] in kb_answer.follow_ups("security", "I cannot get into the share")
