@@ -36,20 +36,35 @@ FOLLOW_UPS = {
 #: the user for what they wrote.
 _SPEED = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:[kmg]i?b(?:it)?(?:/s|ps)|[kmg]bps)\b", re.I)
 _MOUNT = re.compile(r"(?:^|\s)/(?:srv|mnt|media|export)/\S+")
+#: A share by its network path: an NFS export (``192.168.1.10:/export/media``, also what _MOUNT reads) or an SMB
+#: share (``//nas/photos``, ``\\nas\photos``).
+_SHARE = re.compile(r"(?:^|\s)(?://|\\\\)[\w.-]+[/\\]\w|\S:/(?:srv|mnt|media|export)/\S+")
+#: The "denied" or login message itself, in the question's words: "fails with permission denied", "access is
+#: denied", "NT_STATUS_LOGON_FAILURE"; "I cannot get into the share" gives none.
+_DENIED = re.compile(r"\b(?:permission|access)\s+(?:is\s+)?denied\b|\bNT_STATUS_[A-Z_]+\b|\b(?:login|logon|authentication)\s+failed?\b"
+                     r"|\bauthentication\s+failure\b", re.I)
+#: The root file system by its name ("root file system", "rootfs", "the os disk") or its mount point with what it
+#: shows ("df shows / at 100%", "/ is full"): a question about it names the file system it is about.
+_ROOT_FS = re.compile(r"\broot\s*(?:file\s*system|filesystem|fs|partition)\b|\brootfs\b|\b(?:os|system|boot)\s+(?:disk|drive)\b"
+                      r"|(?<!\S)/(?=\s+(?:is|at|was|has|shows|full|fills|filled)\b)", re.I)
 #: A message the question quotes: in double quotes or backticks, after "says"/"saying"/"reads" (two words or
 #: more), after "error:"/"failed:", or as a log line's words after its program, path or unit and a colon
 #: ("libusb1: Could not open any HID devices", "/usr/bin/smbd: libldb.so.2: version ... not found",
 #: "smbd[2350]: ..."; the name has a digit, dot, slash, @, _ or bracket); "gives an error" mentions one without
-#: quoting it.
+#: quoting it; an HTTP status with its reason ("I get 502 Bad Gateway", "413 Request Entity Too Large") is the
+#: message a browser shows, "502 errors" is not.
 _QUOTED = re.compile(r"[\"“`][^\"”`]{4,}[\"”`]|\b(?:says|saying|reads)\s+\w+\W+\w+|\b(?:error|failed|fails)\s*:\s*\S"
-                     r"|(?<!\S)[a-z/][\w./@\[\]-]*[\d./@_\]][\w./@\[\]-]*:\s+\S+\s+\S", re.I)
+                     r"|(?<!\S)[a-z/][\w./@\[\]-]*[\d./@_\]][\w./@\[\]-]*:\s+\S+\s+\S"
+                     r"|\b[45]\d\d\s+(?:bad\s+gateway|gateway\s+time-?\s?out|internal\s+server\s+error|forbidden|not\s+found"
+                     r"|unauthori[sz]ed|service\s+unavailable|request\s+entity\s+too\s+large|payload\s+too\s+large)\b", re.I)
 ANSWERED_BY = {
     FOLLOW_UPS["storage"][0]: lambda named, query: bool(named["disk"] or named["md"] or _MOUNT.search(query)
-                                                        or fill.pools_named(query)),
+                                                        or _ROOT_FS.search(query) or fill.pools_named(query)),
     FOLLOW_UPS["service"][0]: lambda named, query: bool(named["service"]),
+    FOLLOW_UPS["security"][0]: lambda named, query: bool(_MOUNT.search(query) or _SHARE.search(query)),
     FOLLOW_UPS["performance"][1]: lambda named, query: bool(_SPEED.search(query)),
     FOLLOW_UPS["service"][1]: lambda named, query: bool(_QUOTED.search(query)),
-    FOLLOW_UPS["security"][1]: lambda named, query: bool(_QUOTED.search(query)),
+    FOLLOW_UPS["security"][1]: lambda named, query: bool(_QUOTED.search(query) or _DENIED.search(query)),
 }
 
 
@@ -102,6 +117,20 @@ def weak(score: float) -> bool:
     """A best match this weak is offered as the closest one, to be checked against its symptoms, not as
     the answer (the analysis here and the CLI's list of matched patterns say the same)."""
     return likelihood(score) == "low"
+
+
+def confidence_label(answer: dict) -> str | None:
+    """The confidence label a client shows for ``answer``: the seed rule's (``confidence_label``), but "low" for a
+    knowledge-base answer whose best match is weak. The rule's number counts every matched pattern's score over a
+    base of 0.5, so a best match at 0.17 with its related ones read "65 % (medium)" above "No pattern matches this
+    question well; the closest is a weak match": the label, not the words, was wrong (a pattern score is the
+    relevance model's estimate that the pattern is the right one, and 0.17 is no medium certainty). The number
+    stays the rule's."""
+    label = answer.get("confidence_label")
+    top = (answer.get("matched_patterns") or [None])[0]
+    if answer.get("mode") == "kb_only" and isinstance(top, dict) and weak(float(top.get("score") or 0)):
+        return "low"
+    return label
 
 
 def compose(query: str, context: str, matches: list[dict], signals: list[dict], reason: str, snapshot=None) -> dict:
@@ -194,13 +223,14 @@ SERVICE_WORDS = {
     "postfix": {"postfix"},
     "cron": {"cron", "crond", "anacron"},
     "engined": {"openmediavault-engined", "engined", "omv-engined"},
-    "nginx": {"nginx"},
+    "nginx": {"nginx", "webui", "webgui"},  # the web UI is nginx's site (and PHP-FPM's pool); "web ui" is read as one word
     "networking": {"networking", "systemd-networkd", "netplan"},
     "smartmontools": {"smartd", "smartmontools"},
 }
 _SUBJECT = re.compile(r"finding: \S+ on (.+?): ")
 _MD, _DISK = re.compile(fill.MD_NAME), re.compile(fill.DISK_NAME)
 _TOKEN = re.compile(r"[\w./@-]+")
+_WEB_UI = re.compile(r"\bweb[\s-]?(?:ui|gui|interface)\b")
 
 
 def _subject(subject: str) -> tuple[str | None, str]:
@@ -219,7 +249,7 @@ def _subject(subject: str) -> tuple[str | None, str]:
 def _named(query: str) -> dict[str, set[str]]:
     """What the question names, per kind of subject (the md arrays, disks and services it speaks of)."""
     named: dict[str, set[str]] = {"md": set(), "disk": set(), "service": set()}
-    for token in _TOKEN.findall(str(query or "").lower()):
+    for token in _TOKEN.findall(_WEB_UI.sub("webui", str(query or "").lower())):
         kind, key = _subject(token.strip(".,;:!?-").rstrip("/"))
         if kind:
             named[kind].add(key)

@@ -74,8 +74,22 @@ def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
         "partition": (["/dev/" + m.group(1) for m in _PART.finditer(query or "")], []),
         "path": (_PATH.findall(query or ""), []),
         "host": (_IP.findall(query or ""), []),
-        "client_ip": (_IP.findall(query or ""), []),
+        "client_ip": (clients_named(query, snapshot), []),
     }
+
+
+#: An address the question writes as a server's: the NFS export it mounts (``192.168.1.10:/export/media``) or the
+#: SMB share it opens (``//192.168.1.10/media``, ``\\192.168.1.10\media``).
+_SERVER_IP = re.compile(r"(?:(?<=//)|(?<=\\\\))(\d{1,3}(?:\.\d{1,3}){3})\b|\b(\d{1,3}(?:\.\d{1,3}){3}):/")
+
+
+def clients_named(query: str, snapshot) -> list[str]:
+    """The client addresses the question names, in its order: neither one it writes as a server's (the NAS it mounts
+    from) nor one of the box's own. "nfs mount of 192.168.1.10:/export/media fails ... on 10.6.0.19" got
+    ``ping 192.168.1.10`` as the client's reachability check: the NAS pinging itself."""
+    servers = {a or b for a, b in _SERVER_IP.findall(query or "")}
+    own = {str(a.get("address")) for i in _interfaces(snapshot) for a in i.get("addresses") or [] if isinstance(a, dict)}
+    return [ip for ip in dict.fromkeys(_IP.findall(query or "")) if ip not in servers | own]
 
 
 #: A network interface's name as users write it: eth0, eth0.10, enp3s0, eno1, ens18, enx<mac>, em1, wlan0, wlp2s0,
@@ -202,9 +216,9 @@ def values(diags: list[dict], query: str, snapshot) -> dict[str, str]:
 #: Why: "mdadm --detail {md_device}" on a box that shows no array at all is itself the finding. It is
 #: said both ways: "is my raid ok" on a box that never had an array is answered by "there is none",
 #: not by "an array that should be there is not assembled" above a degraded array's advice.
+NO_MD = "This box shows no md RAID array right now (the last reading of /proc/mdstat lists none)"
 NONE_ON_BOX = {
-    "md_device": ("storage", "raid", "This box shows no md RAID array right now (the last reading of /proc/mdstat "
-                                     "lists none): if it should have one, the array is not assembled or its disks are "
+    "md_device": ("storage", "raid", NO_MD + ": if it should have one, the array is not assembled or its disks are "
                                      "missing; if it has none, the advice below is not about this box."),
     "pool": ("storage", "zfs", "This box shows no ZFS pool right now: if it should have one, the pool is not imported "
                                "(or the ZFS module is not loaded); if it has none, the advice below is not about this box."),
@@ -256,6 +270,13 @@ def _absent_interfaces(query: str, snapshot) -> list[str]:
             "moved disk can rename them)."]
 
 
+#: A question about "the raid" (md's words: raid, raid1, mdadm, array) and not about another kind of one (ZFS, btrfs,
+#: SnapRAID, mergerfs, LVM): on a box with no md array, that it has none bears on it ("which of my disks dropped out
+#: of the raid" got raid advice with no word about it), even when the advice names no array ({md_device}).
+_RAID = re.compile(r"\b(?:raid\s?(?:[0-9]{1,2})?|mdadm|(?:md|software|raid)\s+array|array)\b", re.I)
+_OTHER_RAID = re.compile(r"\b(?:zfs|zpool|raidz\d?|btrfs|snapraid|mergerfs|lvm|pool)\b", re.I)
+
+
 def _absent_storage(query: str, snapshot, uses=()) -> tuple[list[str], list[str]]:
     if snapshot is None or snapshot.status("storage") != "ok":
         return [], []
@@ -265,30 +286,27 @@ def _absent_storage(query: str, snapshot, uses=()) -> tuple[list[str], list[str]
     disks = [str(d["name"]) for d in storage.get("block_devices") or []
              if isinstance(d, dict) and d.get("name") and d.get("type") == "disk"]
     said, names = [], []
-    missing_md = [d for d in named if d.startswith("md") and d not in arrays]
+    named_md = [d for d in named if d.startswith("md")]
+    missing_md = [d for d in named_md if d not in arrays]
     if missing_md and "raid" in storage and not arrays and "md_device" in uses:
         names.append("md_device")
     elif missing_md and "raid" in storage and not arrays:
-        one = len(missing_md) == 1
-        said.append(f"This box shows no {', '.join('/dev/' + d for d in missing_md)} right now (no md RAID array at "
-                    "all: the last reading of /proc/mdstat lists none): check the " + ("name; if it is right, that "
-                    "array is not assembled or its disks are missing." if one else "names; if they are right, those "
-                    "arrays are not assembled or their disks are missing."))
+        said.append(_not_shown(["/dev/" + d for d in missing_md], "no md RAID array at all: the last reading of "
+                               "/proc/mdstat lists none", ("array", "arrays"),
+                               ("not assembled or its disks are missing", "not assembled or their disks are missing")))
+    elif not named_md and "raid" in storage and not arrays and "md_device" not in uses and _RAID.search(query or "") \
+            and not _OTHER_RAID.search(query or ""):
+        said.append(NO_MD + ": if one should be there, it is not assembled or its disks are missing.")
     elif missing_md and arrays:
-        one = len(missing_md) == 1
-        said.append(f"This box shows no {', '.join('/dev/' + d for d in missing_md)} right now (its md arrays: "
-                    f"{', '.join('/dev/' + a for a in arrays)}): check the "
-                    + ("name; if it is right, that array is not assembled." if one else
-                       "names; if they are right, those arrays are not assembled."))
+        said.append(_not_shown(["/dev/" + d for d in missing_md], "its md arrays: " + ", ".join("/dev/" + a for a in arrays),
+                               ("array", "arrays"), ("not assembled",) * 2))
     pools = [str(p["name"]) for p in _pools(snapshot)]
     missing_pools = [p for p in pools_named(query) if p not in pools]
     if missing_pools and "zfs" in storage and not pools and "pool" in uses:
         names.append("pool")
     elif missing_pools and pools:
-        one = len(missing_pools) == 1
-        said.append(f"This box shows no ZFS {'pool' if one else 'pools'} {', '.join(missing_pools)} right now (its "
-                    f"pools: {', '.join(pools)}): check the {'name; if it is right, that pool is' if one else 'names; if they are right, those pools are'}"
-                    " not imported.")
+        said.append(_not_shown(missing_pools, "its pools: " + ", ".join(pools), ("pool", "pools"), ("not imported",) * 2,
+                               kind=("ZFS pool", "ZFS pools")))
     missing = [d for d in named if not d.startswith("md") and d not in disks]
     if missing and disks:
         one = len(missing) == 1
@@ -297,6 +315,17 @@ def _absent_storage(query: str, snapshot, uses=()) -> tuple[list[str], list[str]
                     f"{'name (it may have changed at boot), or the disk is' if one else 'names (they may have changed at boot), or the disks are'}"
                     " not connected.")
     return said, names
+
+
+def _not_shown(missing: list[str], shown: str, noun: tuple[str, str], state: tuple[str, str],
+               kind: tuple[str, str] = ("", "")) -> str:
+    """One way to say that the box does not show the md arrays or ZFS pools the question names: ``shown`` is what
+    it shows instead, ``noun``, ``state`` and ``kind`` the words for one and for more ("array"/"arrays", "not
+    assembled", "ZFS pool"/"ZFS pools")."""
+    i = 0 if len(missing) == 1 else 1
+    return (f"This box shows no {kind[i] + ' ' if kind[i] else ''}{', '.join(missing)} right now ({shown}): check the "
+            + ("name; if it is right, that" if i == 0 else "names; if they are right, those")
+            + f" {noun[i]} {'is' if i == 0 else 'are'} {state[i]}.")
 
 
 def apply(diag: dict, filled: dict[str, str]) -> tuple[dict, list[str]]:

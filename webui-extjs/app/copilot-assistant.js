@@ -9,6 +9,9 @@
   var C = window.OmvCopilot;
   var POLL_MS = 1000;
   var SETTINGS_URL = '/#/diagnostics/copilot/settings';
+  /** A knowledge-base answer's best match below this score is weak (kb_answer.weak): its analysis says no pattern
+   *  matches well, so its confidence reads "low" whatever the seed rule's number (kb_answer.confidence_label). */
+  var WEAK_SCORE = 0.4;
 
   /** The assistant's own stylesheet (copilot-assistant.css, classes copilot-as-*), added once next to this script. */
   (function addStylesheet() {
@@ -78,14 +81,16 @@
     }
     var conf = Math.max(0, Math.min(1, Number(a.confidence) || 0));
     var confCls = conf >= 0.7 ? 'ocp-ok' : (conf >= 0.4 ? 'ocp-warn' : 'ocp-bad');
+    var top = (a.matched_patterns || [])[0];
+    var label = a.mode === 'kb_only' && top && Number(top.score) < WEAK_SCORE ? 'low' : a.confidence_label;
     out.push('<div class="ocp-answer-head">');
     if (a.mode === 'kb_only') { out.push(C.badge('KB-only', 'ocp-info ocp-kbonly')); }
     if (a.mode === 'direct') { out.push(C.badge('Direct Chat', 'ocp-warn ocp-direct')); }
     if (a.mode === 'llm') { out.push(C.badge((a.provider || 'LLM') + (a.model ? ' · ' + a.model : ''))); }
     if (a.context) { out.push(C.badge('Specialist: ' + a.context, 'ocp-context')); }
-    out.push('<span class="ocp-conf" title="confidence ' + h(a.confidence_label || '') + '">Confidence ' +
+    out.push('<span class="ocp-conf" title="confidence ' + h(label || '') + '">Confidence ' +
       '<span class="ocp-bar ocp-bar-small"><span class="ocp-bar-fill ' + confCls + '" style="width:' + Math.round(conf * 100) + '%"></span></span> ' +
-      Math.round(conf * 100) + '%' + (a.confidence_label ? ' (' + h(a.confidence_label) + ')' : '') + '</span>');
+      Math.round(conf * 100) + '%' + (label ? ' (' + h(label) + ')' : '') + '</span>');
     out.push('</div>');
     (a.notices || []).forEach(function (n) { out.push('<div class="ocp-notice">' + h(typeof n === 'string' ? n : (n.message || JSON.stringify(n))) + '</div>'); });
     if (a.mode === 'kb_only' && a.llm_configured === false) { out.push(addLlmHtml()); }
