@@ -224,7 +224,7 @@ def test_ok_is_a_stop_word_not_smb_configuration(kb):
     assert kb.search("guests cannot write to my public smb share", limit=1)[0].pattern_id == "smb-guest-share-access"
 
 
-#: The fifteenth session's answer review (docs/review-2026-12-07-fifteenth.md, questions N6, N7, N9, S1):
+#: The fifteenth session's answer review (docs/review-2026-12-07-fifteenth.md, questions N4, N6, N7, N9, S1):
 #: each question's topic must rank first, and its answer must hold the fix (a substring of the top pattern's text).
 REVIEW_FIFTEENTH = [
     ("net use to the share works but when I open the drive windows says Access is denied, smbd logs "
@@ -232,6 +232,8 @@ REVIEW_FIFTEENTH = [
     ("my raid1 file system is not mounted automatically after a reboot anymore, mount -a mounts it fine",
      "fs-not-mounted-after-reboot", "/proc/mdstat"),
     ("which of my disks dropped out of the raid", "mdadm-degraded", "(f)"),
+    ("smart keeps warning me about 8 reallocated sectors on sdc every day, the number never changes",
+     "smart-reallocated-sectors", "-r 5!"),
     ("how do I go from omv 6 to omv 7 and keep all my settings, can omv-regen do it", "release-upgrade-how-to",
      "omv-regen"),
 ]
