@@ -222,3 +222,35 @@ def test_ok_is_a_stop_word_not_smb_configuration(kb):
     assert top and top[0].pattern_id.startswith("mdadm-"), top
     assert kb.search("is my raid okay", limit=1)[0].pattern_id == top[0].pattern_id
     assert kb.search("guests cannot write to my public smb share", limit=1)[0].pattern_id == "smb-guest-share-access"
+
+
+#: The fifteenth session's answer review (docs/review-2026-12-07-fifteenth.md, questions N4, N6, N7, N9, S1):
+#: each question's topic must rank first, and its answer must hold the fix (a substring of the top pattern's text).
+REVIEW_FIFTEENTH = [
+    ("net use to the share works but when I open the drive windows says Access is denied, smbd logs "
+     "change_to_user_internal: chdir_current_service() failed", "smb-permission-denied", "chdir_current_service"),
+    ("my raid1 file system is not mounted automatically after a reboot anymore, mount -a mounts it fine",
+     "fs-not-mounted-after-reboot", "/proc/mdstat"),
+    ("which of my disks dropped out of the raid", "mdadm-degraded", "(f)"),
+    ("smart keeps warning me about 8 reallocated sectors on sdc every day, the number never changes",
+     "smart-reallocated-sectors", "-r 5!"),
+    ("how do I go from omv 6 to omv 7 and keep all my settings, can omv-regen do it", "release-upgrade-how-to",
+     "omv-regen"),
+]
+
+
+@pytest.mark.parametrize("query,expected,fix", REVIEW_FIFTEENTH, ids=[e for _, e, _ in REVIEW_FIFTEENTH])
+def test_review_questions_get_their_topic_first_with_the_fix(kb, query, expected, fix):
+    results = kb.search(query, limit=3)
+    assert results and results[0].pattern_id == expected, \
+        f"{query!r}: expected {expected} first, got {[(m.pattern_id, round(m.score, 2)) for m in results]}"
+    import yaml
+    body = {k: v for k, v in kb.patterns[expected].items() if k not in ("sources", "related_patterns")}
+    assert fix in yaml.safe_dump(body, width=10**6).lower()
+
+
+def test_a_spin_down_question_about_the_home_assistant_integration_does_not_list_the_password_pattern(kb):
+    """N1 of the fifteenth review: webui-password-lost came second (0.22) through 'anymore' and the integration."""
+    ids = [m.pattern_id for m in kb.search("since I installed the home assistant openmediavault integration my "
+                                           "disks sdb and sdc never spin down anymore, they wake up right away")]
+    assert ids and ids[0] == "smart-wakes-disks" and "webui-password-lost" not in ids[:3]
