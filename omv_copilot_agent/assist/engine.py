@@ -322,6 +322,7 @@ class Engine:
         trace.step("response_assembly", t, outputs={"mode": effective, "provider": provider_name,
                                                     "causes": len(fields["possible_causes"]),
                                                     "actions": len(fields["recommended_actions"])})
+        answer["confidence_label"] = kb_answer.confidence_label(answer)  # one label for the API, the CLI and the web UI
         answer["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
         self._save(trace, answer, conversation_id, query)
         return answer

@@ -157,12 +157,12 @@ def render(a: dict, width: int | None = None) -> str:
     """The answer for a terminal: prose wrapped at ``width`` (default: the terminal's) under its
     indent, commands on lines of their own and never wrapped (so they copy as they are)."""
     width = width or _width()
-    from omv_copilot_agent.assist.kb_answer import confidence_label, for_surface  # for_surface: the answer says the web UI's place for a provider
+    from omv_copilot_agent.assist.kb_answer import for_surface  # for_surface: the answer says the web UI's place for a provider
 
     kb = a.get("mode") == "kb_only"  # one pattern's advice: its checks need not each name it
     source = {"llm": f"LLM {a.get('provider')} ({a.get('model')})", "kb_only": "knowledge base only",
               "direct": "direct chat" + (f" with {a.get('provider')}" if a.get("provider") else "")}.get(a.get("mode"), a.get("mode"))
-    out = [f"[{a.get('context')}] {source} — confidence {a.get('confidence', 0):.0%} ({confidence_label(a)})"]
+    out = [f"[{a.get('context')}] {source} — confidence {a.get('confidence', 0):.0%} ({a.get('confidence_label')})"]
     for notice in a.get("notices") or []:
         out += _prose(for_surface(notice, "cli"), "  ", width, first="! ")
     out += ["", "Analysis"] + _prose(for_surface(a.get("analysis") or "", "cli"), "  ", width)

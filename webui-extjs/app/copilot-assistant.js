@@ -9,9 +9,6 @@
   var C = window.OmvCopilot;
   var POLL_MS = 1000;
   var SETTINGS_URL = '/#/diagnostics/copilot/settings';
-  /** A knowledge-base answer's best match below this score is weak (kb_answer.weak): its analysis says no pattern
-   *  matches well, so its confidence reads "low" whatever the seed rule's number (kb_answer.confidence_label). */
-  var WEAK_SCORE = 0.4;
 
   /** The assistant's own stylesheet (copilot-assistant.css, classes copilot-as-*), added once next to this script. */
   (function addStylesheet() {
@@ -81,8 +78,7 @@
     }
     var conf = Math.max(0, Math.min(1, Number(a.confidence) || 0));
     var confCls = conf >= 0.7 ? 'ocp-ok' : (conf >= 0.4 ? 'ocp-warn' : 'ocp-bad');
-    var top = (a.matched_patterns || [])[0];
-    var label = a.mode === 'kb_only' && top && Number(top.score) < WEAK_SCORE ? 'low' : a.confidence_label;
+    var label = a.confidence_label;  // the engine's (kb_answer.confidence_label): "low" for a weak best match
     out.push('<div class="ocp-answer-head">');
     if (a.mode === 'kb_only') { out.push(C.badge('KB-only', 'ocp-info ocp-kbonly')); }
     if (a.mode === 'direct') { out.push(C.badge('Direct Chat', 'ocp-warn ocp-direct')); }
