@@ -134,14 +134,15 @@ def test_bench_script_runs_and_prints_its_table():
 #: floor 52 / 113, and the refit on the new labels raised the floor 0.100 -> 0.131).
 #: After the eleventh session's patterns (358): 54 / 100. Twelfth (371): 55 / 101. Thirteenth (381): 55 / 100.
 #: Fourteenth (390): 59 / 102 (kbA's web UI and Apply wordings: 55 -> 61 on its branch; two near-ties,
-#: omv-720 and omv-1141, flip with most refits, so two cases of slack are kept).
-UNSEEN_FLOORS = {"fix_top1": 0.425, "relevant_top3": 0.75}
+#: omv-720 and omv-1141, flip with most refits, so two cases of slack are kept). Fifteenth (397): 59 / 103.
+#: Sixteenth (410): 61 / 103 (kbB's pam_tally2 pattern, from threads other than the case's; two cases of slack).
+UNSEEN_FLOORS = {"fix_top1": 0.44, "relevant_top3": 0.75}
 #: The same with the design's patterns left out too when they cite the case (rank-unseen's "strict"
 #: line, tenth session: 41 / 96 of 133 at its start, 43 / 97 after its merges): the reading no
 #: design-pattern extension can lift. Eleventh session, the stricter judge: 40 / 89.
 #: After the eleventh session's patterns: 44 / 93. Twelfth: 46 / 96 (one case of slack kept: most refits move
-#: a case on the floor's edge). Fourteenth: 50 / 97 (two cases of slack kept, as above).
-STRICT_FLOORS = {"fix_top1": 0.36, "relevant_top3": 0.71}
+#: a case on the floor's edge). Fourteenth: 50 / 97 (two cases of slack kept, as above). Sixteenth: 52 / 98.
+STRICT_FLOORS = {"fix_top1": 0.375, "relevant_top3": 0.71}
 
 
 def test_ranking_of_problems_it_has_not_seen_holds_its_floor(kb):
