@@ -120,7 +120,7 @@ def _until(t: float) -> str:
 
 def run_policy_actions(args, client) -> int:
     """policy | snooze | unsnooze | maintenance."""
-    from omv_copilot_agent.cli.client import _unwrap
+    from omv_copilot_agent.cli.client import unwrap
 
     if args.action == "policy":
         data = client.get("/api/v1/alerts/policy")
@@ -149,11 +149,11 @@ def run_policy_actions(args, client) -> int:
     if args.action == "unsnooze":
         if not _number(args.id):
             raise CliError("'alerts unsnooze' needs the snooze's number (omv-copilot alerts policy lists them)", 2)
-        data = _unwrap(client.request("DELETE", f"/api/v1/alerts/snooze/{quote(int(args.id))}"))
+        data = unwrap(client.request("DELETE", f"/api/v1/alerts/snooze/{quote(int(args.id))}"))
         print_json(data) if args.json else print(f"snooze {args.id} ended")
         return 0
     if args.end is not None:
-        data = _unwrap(client.request("DELETE", f"/api/v1/alerts/maintenance/{quote(args.end)}"))
+        data = unwrap(client.request("DELETE", f"/api/v1/alerts/maintenance/{quote(args.end)}"))
         print_json(data) if args.json else print(f"maintenance window {args.end} ended; held notifications go out now")
         return 0
     body = {"for_s": duration(args.duration, "alerts maintenance"), **({"reason": args.reason} if args.reason else {})}

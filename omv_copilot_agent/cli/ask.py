@@ -14,7 +14,7 @@ import time
 
 from omv_copilot_agent.cli import CliError
 from omv_copilot_agent.cli.client import connect, quote
-from omv_copilot_agent.cli.output import print_json
+from omv_copilot_agent.cli.output import print_json, width as _width, wrap as _prose
 
 CONTEXTS = ("storage", "network", "service", "performance", "security", "general")
 
@@ -112,33 +112,6 @@ def wait(client, job_id: str, limit: float) -> dict:
         if tty:
             sys.stderr.write("\r" + " " * 60 + "\r")
             sys.stderr.flush()
-
-
-def _width() -> int:
-    """The terminal's width for prose (at least 60 columns; 100 when there is no terminal)."""
-    import shutil
-
-    return max(60, shutil.get_terminal_size((100, 24)).columns)
-
-
-def _prose(text: str, indent: str, width: int, first: str | None = None) -> list[str]:
-    """``text`` wrapped at ``width`` with every line indented (its paragraphs kept); ``first`` replaces
-    the first line's indent (a list bullet). Words are never broken, so a path or a unit name stays whole,
-    and neither is a step of a web UI path ("Storage > Disks"): a line that starts with "> Disks" reads as
-    a quote or a shell prompt, not as the rest of a menu path."""
-    import textwrap
-
-    out: list[str] = []
-    for para in str(text).split("\n"):
-        lines = textwrap.wrap(para.replace(" > ", _GLUED), width=width,
-                              initial_indent=first if first is not None and not out else indent, subsequent_indent=indent,
-                              break_long_words=False, break_on_hyphens=False) or [indent]
-        out += [line.replace(_GLUED, " > ") for line in lines]
-    return out
-
-
-#: " > " of a web UI path while wrapping: the same width, no space to break at.
-_GLUED = "\x1f>\x1f"
 
 
 def _item(text: str, width: int) -> list[str]:

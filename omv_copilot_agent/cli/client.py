@@ -15,6 +15,7 @@ from pathlib import Path
 
 from omv_copilot_agent import config as config_mod
 from omv_copilot_agent.cli import CliError
+from omv_copilot_agent.cli.output import wrap
 
 
 # Lines main() prints on stderr once the command has finished without an error
@@ -49,10 +50,10 @@ class Client:
         return ApiReply(response.status_code, data)
 
     def get(self, path: str, **params) -> dict:
-        return _unwrap(self.request("GET", path, params={k: v for k, v in params.items() if v is not None}))
+        return unwrap(self.request("GET", path, params={k: v for k, v in params.items() if v is not None}))
 
     def post(self, path: str, body: dict | None = None) -> dict:
-        return _unwrap(self.request("POST", path, body=body or {}))
+        return unwrap(self.request("POST", path, body=body or {}))
 
     def close(self) -> None:
         """Release what the client holds (nothing for the daemon's API)."""
@@ -184,7 +185,7 @@ class InProcessClient(Client):
         self.agent.close()
 
 
-def _unwrap(reply: ApiReply) -> dict:
+def unwrap(reply: ApiReply) -> dict:
     if reply.status >= 400:
         error = reply.body.get("error", {}) if isinstance(reply.body, dict) else {}
         raise CliError(error.get("message") or f"HTTP {reply.status}")
@@ -210,7 +211,7 @@ def connect(args, *, allow_in_process: bool = True, announce: bool = True) -> Cl
 
     exposed = world_readable_secret(config)
     if exposed:
-        NOTICES.append(f"omv-copilot: warning: {exposed}")
+        NOTICES.append(_wrapped(f"omv-copilot: warning: {exposed}"))
     url = config.daemon.url
     try:
         token = config.token_file.read_text().strip()
@@ -246,10 +247,8 @@ def connect(args, *, allow_in_process: bool = True, announce: bool = True) -> Cl
 def _wrapped(notice: str) -> str:
     """``notice`` wrapped for stderr the way ``ask`` wraps its prose (a path stays whole), at the width
     of the terminal stderr writes to (80 when it is not a terminal); its later lines indented."""
-    from omv_copilot_agent.cli.ask import _prose  # ask imports this module: the import waits until here
-
     try:
         width = os.get_terminal_size(sys.stderr.fileno()).columns or 80
     except (AttributeError, OSError, ValueError):  # not a terminal, or a stream without a file (a test's)
         width = 80
-    return "\n".join(_prose(notice, "  ", width, first=""))
+    return "\n".join(wrap(notice, "  ", width, first=""))

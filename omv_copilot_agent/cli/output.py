@@ -1,4 +1,4 @@
-"""Plain-text tables and JSON output for CLI commands (no colour libraries).
+"""Plain-text tables, wrapped prose and JSON output for CLI commands (no colour libraries).
 
 What the CLI prints comes largely from elsewhere (LLM answers, log lines, disk and share
 names), so every byte written goes through :class:`SafeStream`: terminal control
@@ -76,3 +76,30 @@ def human_bytes(value) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return str(value)
+
+
+def width() -> int:
+    """The terminal's width for prose (at least 60 columns; 100 when there is no terminal)."""
+    import shutil
+
+    return max(60, shutil.get_terminal_size((100, 24)).columns)
+
+
+def wrap(text: str, indent: str, width: int, first: str | None = None) -> list[str]:
+    """``text`` wrapped at ``width`` with every line indented (its paragraphs kept); ``first`` replaces
+    the first line's indent (a list bullet). Words are never broken, so a path or a unit name stays whole,
+    and neither is a step of a web UI path ("Storage > Disks"): a line that starts with "> Disks" reads as
+    a quote or a shell prompt, not as the rest of a menu path."""
+    import textwrap
+
+    out: list[str] = []
+    for para in str(text).split("\n"):
+        lines = textwrap.wrap(para.replace(" > ", _GLUED), width=width,
+                              initial_indent=first if first is not None and not out else indent, subsequent_indent=indent,
+                              break_long_words=False, break_on_hyphens=False) or [indent]
+        out += [line.replace(_GLUED, " > ") for line in lines]
+    return out
+
+
+#: " > " of a web UI path while wrapping: the same width, no space to break at.
+_GLUED = "\x1f>\x1f"
