@@ -270,3 +270,12 @@ def test_the_api_answer_carries_the_label_the_clients_show(make_config, monkeypa
         assert agent.assist.ask("how do I go from omv 6 to omv 7", mode="kb_only")["confidence_label"] == "high"
     finally:
         agent.close()
+
+
+def test_the_error_message_follow_up_does_not_assume_a_client():
+    """The sixteenth review's N6/N7 (a borg job that never runs) and N10 (a missing menu) were asked "What exact
+    error message does the client show?": a scheduled job or a page of the web UI has no client."""
+    for query in ("my borgbackup archive never runs at 5 past the hour", "the omv-extras page has no docker drop-down"):
+        asked = kb_answer.follow_ups("service", query)
+        assert any("error message" in q for q in asked), asked
+        assert not any("client show" in q for q in asked), asked  # the old wordings both said so
