@@ -364,6 +364,8 @@ ASK_ONLY = {
     "target_disk": "the whole disk this writes to (everything on it is overwritten): check lsblk and "
                    "/dev/disk/by-id; never a data disk",
     "rescue_dir": "a folder on another, healthy disk for the rescued files (never on the damaged file system)",
+    "target_partition": "the partition this writes to (everything on it is overwritten): check lsblk -f; never a "
+                        "data disk's",
 }
 #: What a filled name stands for when the answer still asks for it (the CLI's ``needs:`` line says it).
 DESCRIBED = {**ASK_ONLY, "partition": "the file system's partition, e.g. /dev/sdb1 (lsblk -f; Storage > File "

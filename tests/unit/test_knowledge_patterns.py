@@ -118,14 +118,14 @@ def test_solutions_are_ordered_and_risk_labelled(kb):
 #: show /dev/sdX examples, to be converted by their authors.
 CONVERTED = ("mdadm-degraded", "mdadm-replace-disk-grow-remove", "mdadm-array-vanished-disk-removed", "mdadm-resync-slow",
              "raid-grown-filesystem-not-bigger", "btrfs-multi-device-missing-disk", "fs-duplicate-uuid-cloned-disk",
-             "disk-device-names-change", "usb-enclosure-duplicate-serial")
+             "disk-device-names-change", "usb-enclosure-duplicate-serial", "system-backup-restore")
 
 
 def test_converted_solution_commands_name_no_box_device_literally(kb):
     """/dev/md0 in a command copied on a box whose array is md127 is the wrong array (issue 16): name {md_device}."""
     for pid in CONVERTED:
         for s in kb.patterns[pid]["solutions"]:
-            assert not re.search(r"/dev/(md\d|sd[a-zX]\b)", s.get("command") or ""), (pid, s["command"])
+            assert not re.search(r"/dev/(md\d|sd[a-zX]\b|[A-Z_]+\b)", s.get("command") or ""), (pid, s["command"])
 
 
 #: A read-only label on a command that changes the box, planted: the lint must catch each (label it needs).
