@@ -154,16 +154,29 @@ def test_every_command_says_it_answered_without_the_daemon(cli, args):
 def test_the_no_daemon_notice_is_wrapped_at_80_columns_off_a_terminal(cli, tmp_path):
     """The notice naming an unreadable token file was one line of ~130 characters: it wraps like ``ask``'s
     prose (80 columns when stderr is not a terminal), its later lines indented, its path kept whole."""
-    r = cli("patterns", "--json")
+    r = cli("patterns", "--json", env={"COLUMNS": ""})
     assert r.returncode == 0, r.stderr
     lines = r.stderr.splitlines()
     assert lines[0].startswith("omv-copilot: collected now, not by the daemon (cannot read the token file")
     assert all(len(line) <= 80 for line in lines) and len(lines) > 1, r.stderr
+    assert any(len(line) > 60 for line in lines), r.stderr
     assert all(line.startswith("  ") for line in lines[1:]), r.stderr
     token = str(tmp_path / "token")
     assert " ".join(line.strip() for line in lines) == (
         f"omv-copilot: collected now, not by the daemon (cannot read the token file {token}: No such file or directory)")
     json.loads(r.stdout)
+
+
+def test_columns_sets_the_notices_width_too(cli):
+    """Before: the notice ignored COLUMNS (80 columns off a terminal) while the answer took it, so
+    ``COLUMNS=60 omv-copilot ask ... 2>&1 | less`` showed the notice wider than the answer under it."""
+    r = cli("ask", "--kb-only", "my raid is degraded", env={"COLUMNS": "60"})
+    assert r.returncode == 0, r.stderr
+    notice = r.stderr.splitlines()
+    assert notice[0].startswith("omv-copilot: collected now, not by the daemon ("), r.stderr
+    assert len(notice) > 1 and all(len(line) <= 60 or " " not in line.strip() for line in notice), r.stderr  # a path stays whole
+    analysis = r.stdout.split("\nAnalysis\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(analysis) > 1 and all(len(line) <= 60 for line in analysis), r.stdout  # the answer's width
 
 
 def test_a_user_who_cannot_write_the_data_dir_is_told_so(make_config, tmp_path):
