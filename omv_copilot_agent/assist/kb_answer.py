@@ -125,8 +125,13 @@ def confidence_label(answer: dict) -> str | None:
     base of 0.5, so a best match at 0.17 with its related ones read "65 % (medium)" above "No pattern matches this
     question well; the closest is a weak match": the label, not the words, was wrong (a pattern score is the
     relevance model's estimate that the pattern is the right one, and 0.17 is no medium certainty). The number
-    stays the rule's."""
-    label = answer.get("confidence_label")
+    stays the rule's. The seed rule's label is worked out from the answer's number, not read from it: an answer
+    stored before this rule (or before it had a label) shows what the engine says today (services.assist)."""
+    from omv_copilot_agent.assist.parse import confidence_label as seed_label
+
+    number = answer.get("confidence")
+    label = seed_label(float(number)) if isinstance(number, (int, float)) and not isinstance(number, bool) \
+        else answer.get("confidence_label")
     top = (answer.get("matched_patterns") or [None])[0]
     if answer.get("mode") == "kb_only" and isinstance(top, dict) and weak(float(top.get("score") or 0)):
         return "low"

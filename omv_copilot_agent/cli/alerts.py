@@ -7,7 +7,7 @@ import time
 
 from omv_copilot_agent.cli import CliError
 from omv_copilot_agent.cli.client import connect, quote
-from omv_copilot_agent.cli.output import print_json, table
+from omv_copilot_agent.cli.output import print_json, show, table
 
 
 LIMIT_MAX = 1000  # the API's maximum page (services/alerts.py paging)
@@ -123,21 +123,7 @@ def run_policy_actions(args, client) -> int:
     from omv_copilot_agent.cli.client import unwrap
 
     if args.action == "policy":
-        data = client.get("/api/v1/alerts/policy")
-        if args.json:
-            print_json(data)
-            return 0
-        modes = lambda m: f"{m['mail']}/{m['webhook']}" + (f", remind {m['reminder_s'] // 3600:g} h" if m["reminder_s"] else "")  # noqa: E731
-        print(table(["CLASS", "CRITICAL (mail/webhook)", "WARNING", "INFO"],
-                    [[c["class"], modes(c["critical"]), modes(c["warning"]), modes(c["info"])] for c in data["classes"]]))
-        for s in data["snoozes"]:
-            print(f"snooze {s['id']}: {s['rule']}{':' + s['subject'] if s['subject'] else ''} until {_until(s['until'])}"
-                  + (f" ({s['reason']})" if s.get("reason") else ""))
-        for w in data["maintenance"]:
-            print(f"maintenance {w['id']}: {_until(w['start'])} to {_until(w['end'])}" + (f" ({w['reason']})" if w.get("reason") else ""))
-        if data["unknown_classes"]:
-            print(f"alerts.policies names unknown classes: {', '.join(data['unknown_classes'])}")
-        return 0
+        return show(args, client.get("/api/v1/alerts/policy"), _render_policy)
     client.require_durable(f"the {args.action}")
     if args.action == "snooze":
         body = {**_snooze_target(args.id), "for_s": duration(args.duration, "alerts snooze"),
@@ -166,6 +152,44 @@ def run_policy_actions(args, client) -> int:
     return 0
 
 
+def _render_policy(data: dict) -> str:
+    modes = lambda m: f"{m['mail']}/{m['webhook']}" + (f", remind {m['reminder_s'] // 3600:g} h" if m["reminder_s"] else "")  # noqa: E731
+    lines = [table(["CLASS", "CRITICAL (mail/webhook)", "WARNING", "INFO"],
+                   [[c["class"], modes(c["critical"]), modes(c["warning"]), modes(c["info"])] for c in data["classes"]])]
+    lines += [f"snooze {s['id']}: {s['rule']}{':' + s['subject'] if s['subject'] else ''} until {_until(s['until'])}"
+              + (f" ({s['reason']})" if s.get("reason") else "") for s in data["snoozes"]]
+    lines += [f"maintenance {w['id']}: {_until(w['start'])} to {_until(w['end'])}" + (f" ({w['reason']})" if w.get("reason") else "")
+              for w in data["maintenance"]]
+    if data["unknown_classes"]:
+        lines.append(f"alerts.policies names unknown classes: {', '.join(data['unknown_classes'])}")
+    return "\n".join(lines)
+
+
+def _render_list(data: dict) -> str:
+    return (table(["ID", "SEVERITY", "STATE", "ALERT", "SUBJECT", "LAST SEEN", "COUNT"],
+                  [[a["id"], a["severity"], a["state"], a["title"], a["subject"], _ts(a["last_seen"]), a["count"]]
+                   for a in data["alerts"]])
+            + f"\n{data['total']} alert(s)" + (f", showing {len(data['alerts'])}" if data["total"] > len(data["alerts"]) else ""))
+
+
+def _render_forecasts(data: dict) -> str:
+    return table(["MOUNTPOINT", "STATUS", "RATE/DAY", "FULL AT", "DAYS LEFT", "NOTE"],
+                 [[f["mountpoint"], f["status"], f"{f['rate_bytes_per_day'] / 2**30:.2f} GiB" if f["rate_bytes_per_day"] is not None else "-",
+                   _ts(f["full_at"]), f"{f['days_left']:.1f}" if f["days_left"] is not None else "-", f["reason"] or ""]
+                  for f in data["forecasts"]])
+
+
+def _render_alert(data: dict) -> str:
+    lines = [f"#{data['id']} [{data['severity']}] {data['title']} — {data['state']}\n{data['message']}\n"
+             f"rule {data['rule']}, subject {data['subject']}, first {_ts(data['first_seen'])}, last {_ts(data['last_seen'])}, "
+             f"{data['count']} cycle(s)" + (f", resolved {_ts(data['resolved_at'])}" if data["resolved_at"] else "")]
+    lines += [f"  {line}" for line in evidence_lines(data.get("evidence"))]
+    if data.get("resolution"):
+        lines.append("  " + _resolution(data["resolution"]))
+    lines += [f"  note {_ts(n['created_at'])}: {n['text']}" for n in data.get("notes") or []]
+    return "\n".join(lines)
+
+
 def run_alerts(args) -> int:
     _limit(args.limit, LIMIT_MAX)
     if args.action in ("list", "forecasts", "test-notify", "policy", "maintenance") and args.id is not None:
@@ -176,25 +200,9 @@ def run_alerts(args) -> int:
     if args.action in ("policy", "snooze", "unsnooze", "maintenance"):
         return run_policy_actions(args, client)
     if args.action == "list":
-        data = client.get("/api/v1/alerts", state=args.state, severity=args.severity, limit=args.limit)
-        if args.json:
-            print_json(data)
-            return 0
-        print(table(["ID", "SEVERITY", "STATE", "ALERT", "SUBJECT", "LAST SEEN", "COUNT"],
-                    [[a["id"], a["severity"], a["state"], a["title"], a["subject"], _ts(a["last_seen"]), a["count"]]
-                     for a in data["alerts"]]))
-        print(f"{data['total']} alert(s)" + (f", showing {len(data['alerts'])}" if data["total"] > len(data["alerts"]) else ""))
-        return 0
+        return show(args, client.get("/api/v1/alerts", state=args.state, severity=args.severity, limit=args.limit), _render_list)
     if args.action == "forecasts":
-        data = client.get("/api/v1/alerts/forecasts")
-        if args.json:
-            print_json(data)
-            return 0
-        print(table(["MOUNTPOINT", "STATUS", "RATE/DAY", "FULL AT", "DAYS LEFT", "NOTE"],
-                    [[f["mountpoint"], f["status"], f"{f['rate_bytes_per_day'] / 2**30:.2f} GiB" if f["rate_bytes_per_day"] is not None else "-",
-                      _ts(f["full_at"]), f"{f['days_left']:.1f}" if f["days_left"] is not None else "-", f["reason"] or ""]
-                     for f in data["forecasts"]]))
-        return 0
+        return show(args, client.get("/api/v1/alerts/forecasts"), _render_forecasts)
     if args.action == "test-notify":
         data = client.post("/api/v1/alerts/test-notification")
         print_json(data) if args.json else print(f"test notification sent via {', '.join(data['channels'])}")
@@ -205,20 +213,7 @@ def run_alerts(args) -> int:
         data = client.post(f"/api/v1/alerts/acknowledge/{quote(alert_id)}", {"note": args.note} if args.note else {})
         print_json(data) if args.json else print(f"alert {alert_id} is {data['state']}: {data['title']}")
         return 0
-    data = client.get(f"/api/v1/alerts/{quote(alert_id)}")
-    if args.json:
-        print_json(data)
-        return 0
-    print(f"#{data['id']} [{data['severity']}] {data['title']} — {data['state']}\n{data['message']}\n"
-          f"rule {data['rule']}, subject {data['subject']}, first {_ts(data['first_seen'])}, last {_ts(data['last_seen'])}, "
-          f"{data['count']} cycle(s)" + (f", resolved {_ts(data['resolved_at'])}" if data["resolved_at"] else ""))
-    for line in evidence_lines(data.get("evidence")):
-        print(f"  {line}")
-    if data.get("resolution"):
-        print("  " + _resolution(data["resolution"]))
-    for n in data.get("notes") or []:
-        print(f"  note {_ts(n['created_at'])}: {n['text']}")
-    return 0
+    return show(args, client.get(f"/api/v1/alerts/{quote(alert_id)}"), _render_alert)
 
 
 def evidence_lines(evidence: dict | None) -> list[str]:
@@ -240,20 +235,21 @@ def run_verify(args) -> int:
     client.require_durable("the verification")
     body = {"collect": not args.no_collect, **({"pattern_id": args.pattern} if args.pattern else {})}
     data = client.post(f"/api/v1/history/issues/verify/{quote(args.id)}", body)
-    if args.json:
-        print_json(data)
-        return 0 if data["outcome"] == "fixed" else 1
+    return show(args, data, lambda d: _render_verification(args.id, d), 0 if data["outcome"] == "fixed" else 1)
+
+
+def _render_verification(issue: str, data: dict) -> str:
     title = (data.get("alert") or {}).get("title") or data.get("question") or ""
-    print(f"{args.id} {title}: {data['outcome'].replace('_', ' ')} — {data['reason']}")
+    lines = [f"{issue} {title}: {data['outcome'].replace('_', ' ')} — {data['reason']}"]
     if not data.get("fresh_collection"):
-        print("  (judged on the last snapshot: no fresh collection)")
+        lines.append("  (judged on the last snapshot: no fresh collection)")
     for r in data.get("readings") or []:
         verdict = {True: "healthy", False: "NOT healthy", None: "ran" if r.get("ok") else "failed"}[r.get("matched_expected")]
-        print(f"  {r.get('name')}: {verdict}" + (f" ({r['error']})" if r.get("error") else "")
-              + (f"\n    {r['excerpt']}" if r.get("excerpt") else ""))
+        lines.append(f"  {r.get('name')}: {verdict}" + (f" ({r['error']})" if r.get("error") else "")
+                     + (f"\n    {r['excerpt']}" if r.get("excerpt") else ""))
     if data.get("ttr_s") is not None:
-        print(f"  time to resolution: {data['ttr_s'] / 3600:.1f} h")
-    return 0 if data["outcome"] == "fixed" else 1
+        lines.append(f"  time to resolution: {data['ttr_s'] / 3600:.1f} h")
+    return "\n".join(lines)
 
 
 def run_health(args) -> int:
@@ -265,14 +261,12 @@ def run_health(args) -> int:
         else:
             sys.stdout.write(data["html" if args.html else "text"])
         return 0
-    data = client.get("/api/v1/health")
-    if args.json:
-        print_json(data)
-        return 0
-    print(f"Health score {data['score']}/100 (grade {data['grade']})")
-    for d in data["deductions"]:
-        print(f"  -{d['points']:<3} {d['reason']}")
-    return 0
+    return show(args, client.get("/api/v1/health"), _render_health)
+
+
+def _render_health(data: dict) -> str:
+    return "\n".join([f"Health score {data['score']}/100 (grade {data['grade']})"]
+                     + [f"  -{d['points']:<3} {d['reason']}" for d in data["deductions"]])
 
 
 def run_history(args) -> int:
@@ -288,28 +282,29 @@ def run_history(args) -> int:
         print_json(data) if args.json else print(f"note {data['id']} saved")
         return 0
     if args.action == "diff":
-        data = client.get("/api/v1/history/snapshots/diff", **{"from": args.from_id, "to": args.to_id})
-        if args.json:
-            print_json(data)
-            return 0
-        print(f"configuration changes from snapshot {data['from']['id']} ({_ts(data['from']['taken_at'])}) "
-              f"to {data['to']['id']} ({_ts(data['to']['taken_at'])}): {data['total']}")
-        for c in data["changes"]:
-            print(f"  {c['change']:8} {c['path']}")
-        return 0
+        return show(args, client.get("/api/v1/history/snapshots/diff", **{"from": args.from_id, "to": args.to_id}), _render_diff)
     path = {"issues": "/api/v1/history/issues", "snapshots": "/api/v1/history/snapshots", "notes": "/api/v1/history/notes"}[args.action]
     data = client.get(path, limit=args.limit, **({"kind": "all"} if args.action == "issues" and args.questions else {}))
-    if args.json:
-        print_json(data)
-        return 0
-    if args.action == "issues":
-        # Two kinds of rows: alerts (subject, resolved_at) and assistant questions (neither).
-        print(table(["ID", "KIND", "SEVERITY", "ISSUE", "SUBJECT", "FIRST SEEN", "OUTCOME", "RESOLVED"],
-                    [[i.get("id"), i.get("kind") or "alert", i.get("severity") or "-", i.get("title"), i.get("subject") or "-",
-                      _ts(i.get("first_seen")), i.get("outcome"), _ts(i.get("resolved_at"))]
-                     for i in data["issues"]]))
-    elif args.action == "snapshots":
-        print(table(["ID", "TAKEN", "REASON", "HASH"], [[s["id"], _ts(s["taken_at"]), s["reason"], s["hash"][:12]] for s in data["snapshots"]]))
-    else:
-        print(table(["ID", "WHEN", "ALERT", "NOTE"], [[n["id"], _ts(n["created_at"]), n["alert_id"] or "-", n["text"]] for n in data["notes"]]))
-    return 0
+    return show(args, data, {"issues": _render_issues, "snapshots": _render_snapshots, "notes": _render_notes}[args.action])
+
+
+def _render_diff(data: dict) -> str:
+    return "\n".join([f"configuration changes from snapshot {data['from']['id']} ({_ts(data['from']['taken_at'])}) "
+                      f"to {data['to']['id']} ({_ts(data['to']['taken_at'])}): {data['total']}"]
+                     + [f"  {c['change']:8} {c['path']}" for c in data["changes"]])
+
+
+def _render_issues(data: dict) -> str:
+    # Two kinds of rows: alerts (subject, resolved_at) and assistant questions (neither).
+    return table(["ID", "KIND", "SEVERITY", "ISSUE", "SUBJECT", "FIRST SEEN", "OUTCOME", "RESOLVED"],
+                 [[i.get("id"), i.get("kind") or "alert", i.get("severity") or "-", i.get("title"), i.get("subject") or "-",
+                   _ts(i.get("first_seen")), i.get("outcome"), _ts(i.get("resolved_at"))]
+                  for i in data["issues"]])
+
+
+def _render_snapshots(data: dict) -> str:
+    return table(["ID", "TAKEN", "REASON", "HASH"], [[s["id"], _ts(s["taken_at"]), s["reason"], s["hash"][:12]] for s in data["snapshots"]])
+
+
+def _render_notes(data: dict) -> str:
+    return table(["ID", "WHEN", "ALERT", "NOTE"], [[n["id"], _ts(n["created_at"]), n["alert_id"] or "-", n["text"]] for n in data["notes"]])

@@ -14,7 +14,8 @@ import time
 
 from omv_copilot_agent.cli import CliError
 from omv_copilot_agent.cli.client import connect, quote
-from omv_copilot_agent.cli.output import print_json, width as _width, wrap as _prose
+from omv_copilot_agent.cli import output
+from omv_copilot_agent.cli.output import print_json
 
 CONTEXTS = ("storage", "network", "service", "performance", "security", "general")
 
@@ -116,7 +117,7 @@ def wait(client, job_id: str, limit: float) -> dict:
 
 def _item(text: str, width: int) -> list[str]:
     """One entry of an answer's list: a bullet, its text wrapped under it."""
-    return _prose(text, "    ", width, first="  - ")
+    return output.wrap(text, "    ", width, first="  - ")
 
 
 def _first_role(score: float) -> str:
@@ -129,7 +130,7 @@ def _first_role(score: float) -> str:
 def render(a: dict, width: int | None = None) -> str:
     """The answer for a terminal: prose wrapped at ``width`` (default: the terminal's) under its
     indent, commands on lines of their own and never wrapped (so they copy as they are)."""
-    width = width or _width()
+    width = width or output.width()
     from omv_copilot_agent.assist.kb_answer import for_surface  # for_surface: the answer says the web UI's place for a provider
 
     kb = a.get("mode") == "kb_only"  # one pattern's advice: its checks need not each name it
@@ -137,10 +138,10 @@ def render(a: dict, width: int | None = None) -> str:
               "direct": "direct chat" + (f" with {a.get('provider')}" if a.get("provider") else "")}.get(a.get("mode"), a.get("mode"))
     out = [f"[{a.get('context')}] {source} — confidence {a.get('confidence', 0):.0%} ({a.get('confidence_label')})"]
     for notice in a.get("notices") or []:
-        out += _prose(for_surface(notice, "cli"), "  ", width, first="! ")
-    out += ["", "Analysis"] + _prose(for_surface(a.get("analysis") or "", "cli"), "  ", width)
+        out += output.wrap(for_surface(notice, "cli"), "  ", width, first="! ")
+    out += ["", "Analysis"] + output.wrap(for_surface(a.get("analysis") or "", "cli"), "  ", width)
     if a.get("explanation"):
-        out += ["", "Explanation"] + _prose(a["explanation"], "  ", width)
+        out += ["", "Explanation"] + output.wrap(a["explanation"], "  ", width)
     if a.get("possible_causes"):
         out += ["", "Possible causes"]
         for c in a["possible_causes"]:
@@ -164,10 +165,10 @@ def render(a: dict, width: int | None = None) -> str:
                 out.append(f"      $ {r['command']}")
             if r.get("needs"):
                 from omv_copilot_agent.knowledge.fill import DESCRIBED  # what an ask-only name (or {partition}) stands for
-                out += _prose("needs: " + "; ".join("{" + n + "}" + (f" = {DESCRIBED[n]}" if n in DESCRIBED else "")
+                out += output.wrap("needs: " + "; ".join("{" + n + "}" + (f" = {DESCRIBED[n]}" if n in DESCRIBED else "")
                                                      for n in r["needs"]) + " (fill in before you run it)", "      ", width)
             if r.get("explanation"):
-                out += _prose(r["explanation"], "      ", width)
+                out += output.wrap(r["explanation"], "      ", width)
     if a.get("matched_patterns"):
         out += ["", "Matched patterns"]
         for i, m in enumerate(a["matched_patterns"]):  # in a KB answer the first is the answer, the rest related links

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from omv_copilot_agent import config as config_mod
 from omv_copilot_agent.cli import CliError
-from omv_copilot_agent.cli.output import wrap
+from omv_copilot_agent.cli.output import width, wrap
 
 
 # Lines main() prints on stderr once the command has finished without an error
@@ -245,10 +245,6 @@ def connect(args, *, allow_in_process: bool = True, announce: bool = True) -> Cl
 
 
 def _wrapped(notice: str) -> str:
-    """``notice`` wrapped for stderr the way ``ask`` wraps its prose (a path stays whole), at the width
-    of the terminal stderr writes to (80 when it is not a terminal); its later lines indented."""
-    try:
-        width = os.get_terminal_size(sys.stderr.fileno()).columns or 80
-    except (AttributeError, OSError, ValueError):  # not a terminal, or a stream without a file (a test's)
-        width = 80
-    return "\n".join(wrap(notice, "  ", width, first=""))
+    """``notice`` wrapped for stderr the way ``ask`` wraps its prose (a path stays whole), at
+    :func:`~omv_copilot_agent.cli.output.width` of stderr (80 columns off a terminal); its later lines indented."""
+    return "\n".join(wrap(notice, "  ", width(sys.stderr, 80), first=""))

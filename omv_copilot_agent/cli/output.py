@@ -78,11 +78,28 @@ def human_bytes(value) -> str:
     return str(value)
 
 
-def width() -> int:
-    """The terminal's width for prose (at least 60 columns; 100 when there is no terminal)."""
-    import shutil
+def width(stream=None, fallback: int = 100) -> int:
+    """The width to wrap prose at for ``stream`` (``sys.stdout`` when None): ``COLUMNS`` when it is set
+    to a positive number, else the width of the terminal ``stream`` writes to, else ``fallback`` (the
+    stream is a pipe, a file or a test's); never under 60 columns, so a narrow window still gets lines
+    worth reading.
 
-    return max(60, shutil.get_terminal_size((100, 24)).columns)
+    ``COLUMNS`` wins for every stream, stderr's notices included: whoever runs
+    ``COLUMNS=60 omv-copilot ask ... 2>&1 | less`` asked for 60 columns for all of it, and the notices
+    land in the same pager as the answer. Off a terminal without ``COLUMNS`` each caller keeps its own
+    fallback (the answer 100, a notice 80)."""
+    import os
+
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size((stream or sys.stdout).fileno()).columns
+        except (AttributeError, OSError, ValueError):  # not a terminal, or a stream without a file (a test's)
+            columns = 0
+    return max(60, columns or fallback)
 
 
 def wrap(text: str, indent: str, width: int, first: str | None = None) -> list[str]:

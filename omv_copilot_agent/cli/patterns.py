@@ -69,15 +69,15 @@ def run_list(args) -> int:
     client = connect(args)
     body = call(client, "GET", "/api/v1/knowledge/patterns",
                 params={k: v for k, v in {"category": args.category, "limit": 500}.items() if v is not None})
-    if args.json:
-        print_json(body)
-        return 0
-    print(table(["ID", "CATEGORY", "SIGNALS", "TITLE"],
-                [[p["pattern_id"], p["category"], "yes" if p["has_signals"] else "", p["title"]] for p in body["data"]]))
-    print(f"\n{body['total']} patterns" + (f" in {args.category}" if args.category else ""))
-    for err in body.get("errors") or []:
-        print(f"invalid pattern file {err['file']} ({err['pattern_id']}) {err['field']}: {err['reason']}")
-    return 0
+    return show(args, body, lambda body: _render_list(body, args.category))
+
+
+def _render_list(body: dict, category: str | None) -> str:
+    return "\n".join([table(["ID", "CATEGORY", "SIGNALS", "TITLE"],
+                            [[p["pattern_id"], p["category"], "yes" if p["has_signals"] else "", p["title"]] for p in body["data"]]),
+                      f"\n{body['total']} patterns" + (f" in {category}" if category else "")]
+                     + [f"invalid pattern file {err['file']} ({err['pattern_id']}) {err['field']}: {err['reason']}"
+                        for err in body.get("errors") or []])
 
 
 def run_show(args) -> int:
@@ -113,18 +113,15 @@ def run_search(args) -> int:
         raise CliError("--limit must be between 1 and 50", 2)
     client = connect(args)
     body = call(client, "GET", "/api/v1/knowledge/search", params={"q": query, "limit": args.limit})
-    if args.json:
-        print_json(body)
-        return 0
+    return show(args, body, lambda body: _render_search(body, query))
+
+
+def _render_search(body: dict, query: str) -> str:
     if not body["results"]:
-        print(f"no pattern matches {query!r}")
-        return 0
-    print(table(["SCORE", "ID", "CATEGORY", "TITLE"],
-                [[f"{m['score']:.2f}", m["pattern_id"], m["category"], m["title"]] for m in body["results"]]))
-    print()
-    for m in body["results"]:
-        print(f"{m['pattern_id']}: " + "; ".join(m["reasons"]))
-    return 0
+        return f"no pattern matches {query!r}"
+    return "\n".join([table(["SCORE", "ID", "CATEGORY", "TITLE"],
+                            [[f"{m['score']:.2f}", m["pattern_id"], m["category"], m["title"]] for m in body["results"]]), ""]
+                     + [f"{m['pattern_id']}: " + "; ".join(m["reasons"]) for m in body["results"]])
 
 
 def known_ids(args) -> set[str]:

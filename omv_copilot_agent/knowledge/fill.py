@@ -264,10 +264,8 @@ def _absent_interfaces(query: str, snapshot) -> list[str]:
     missing = [n for n in interfaces_named(query) if n not in known]
     if not missing or not ifaces:
         return []
-    one = len(missing) == 1
-    return [f"This box shows no network {'interface' if one else 'interfaces'} {', '.join(missing)} right now (its "
-            f"interfaces: {', '.join(ifaces)}): check the {'name' if one else 'names'} (an upgrade, a new board or a "
-            "moved disk can rename them)."]
+    return [_not_shown(missing, "its interfaces: " + ", ".join(ifaces), kind=("network interface", "network interfaces"),
+                       tail=(" (an upgrade, a new board or a moved disk can rename them)",) * 2)]
 
 
 #: A question about "the raid" (md's words: raid, raid1, mdadm, array) and not about another kind of one (ZFS, btrfs,
@@ -309,23 +307,23 @@ def _absent_storage(query: str, snapshot, uses=()) -> tuple[list[str], list[str]
                                kind=("ZFS pool", "ZFS pools")))
     missing = [d for d in named if not d.startswith("md") and d not in disks]
     if missing and disks:
-        one = len(missing) == 1
-        said.append(f"This box shows no {'disk' if one else 'disks'} {', '.join('/dev/' + d for d in missing)} right "
-                    f"now (its disks: {', '.join('/dev/' + d for d in disks)}): check the "
-                    f"{'name (it may have changed at boot), or the disk is' if one else 'names (they may have changed at boot), or the disks are'}"
-                    " not connected.")
+        said.append(_not_shown(["/dev/" + d for d in missing], "its disks: " + ", ".join("/dev/" + d for d in disks),
+                               kind=("disk", "disks"), tail=(" (it may have changed at boot), or the disk is not connected",
+                                                             " (they may have changed at boot), or the disks are not connected")))
     return said, names
 
 
-def _not_shown(missing: list[str], shown: str, noun: tuple[str, str], state: tuple[str, str],
-               kind: tuple[str, str] = ("", "")) -> str:
-    """One way to say that the box does not show the md arrays or ZFS pools the question names: ``shown`` is what
-    it shows instead, ``noun``, ``state`` and ``kind`` the words for one and for more ("array"/"arrays", "not
-    assembled", "ZFS pool"/"ZFS pools")."""
+def _not_shown(missing: list[str], shown: str, noun: tuple[str, str] = ("", ""), state: tuple[str, str] = ("", ""),
+               kind: tuple[str, str] = ("", ""), tail: tuple[str, str] | None = None) -> str:
+    """One way to say that the box does not show the md arrays, ZFS pools, disks or network interfaces the question
+    names: ``shown`` is what it shows instead; each pair is the words for one and for more. ``kind`` goes before the
+    names ("ZFS pool"/"ZFS pools", "disk"/"disks"); ``tail`` follows "check the name(s)" (why it may be wrong), by
+    default "; if it is right, that {noun} is {state}" ("array"/"arrays", "not assembled")."""
     i = 0 if len(missing) == 1 else 1
+    if tail is None:
+        tail = (f"; if it is right, that {noun[0]} is {state[0]}", f"; if they are right, those {noun[1]} are {state[1]}")
     return (f"This box shows no {kind[i] + ' ' if kind[i] else ''}{', '.join(missing)} right now ({shown}): check the "
-            + ("name; if it is right, that" if i == 0 else "names; if they are right, those")
-            + f" {noun[i]} {'is' if i == 0 else 'are'} {state[i]}.")
+            f"{'name' if i == 0 else 'names'}{tail[i]}.")
 
 
 def apply(diag: dict, filled: dict[str, str]) -> tuple[dict, list[str]]:

@@ -106,6 +106,11 @@ def conversation(call: Call) -> dict:
     turns = call.agent.store.turns(conversation_id, limit=200)
     if not turns:
         raise not_found(f"no conversation '{conversation_id}'")
+    from omv_copilot_agent.assist.kb_answer import confidence_label
+
+    for turn in turns:  # an answer stored before the engine's label rule (or without a label) shows today's
+        if isinstance(turn.get("answer"), dict):
+            turn["answer"]["confidence_label"] = confidence_label(turn["answer"])
     return {"conversation_id": conversation_id, "id": conversation_id, "turns": turns}
 
 

@@ -35,7 +35,9 @@ def issues(call: Call) -> dict:
                 r["duration_s"] = round(r["resolved_at"] - r["first_seen"], 1)
         total, items = total + n, items + rows
     if kind in ("question", "all"):
-        n, rows = call.agent.store.question_history(limit=offset + limit)
+        from omv_copilot_agent.assist.kb_answer import confidence_label  # an old stored answer shows today's label
+
+        n, rows = call.agent.store.question_history(limit=offset + limit, label=confidence_label)
         resolutions = call.agent.store.latest_resolutions([int(r["id"][1:]) for r in rows], of="turn_id")
         for r in rows:
             r["resolution"] = _resolution(resolutions.get(int(r["id"][1:])))

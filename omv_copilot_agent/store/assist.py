@@ -101,8 +101,10 @@ class AssistMixin:
         with self.write() as conn:
             return conn.execute("DELETE FROM assist_traces WHERE created_at < ?", (before,)).rowcount
 
-    def question_history(self, limit: int = 100) -> tuple[int, list[dict]]:
-        """Assistant questions (newest first) for the issue history; empty before the assist migration."""
+    def question_history(self, limit: int = 100, label=None) -> tuple[int, list[dict]]:
+        """Assistant questions (newest first) for the issue history; empty before the assist migration. A question's
+        outcome is its answer's confidence label: ``label(answer)`` when given (the engine's rule, which this layer
+        cannot import), else the stored one."""
         try:
             total = self.query("SELECT COUNT(*) FROM assist_turns")[0][0]
             rows = self.query("SELECT id, conversation_id, created_at, query, answer FROM assist_turns ORDER BY created_at DESC, id DESC LIMIT ?",
@@ -115,9 +117,10 @@ class AssistMixin:
                 answer = json.loads(r["answer"])
             except ValueError:
                 answer = {}
+            answer = answer if isinstance(answer, dict) else {}
             out.append({"id": f"q{r['id']}", "kind": "question", "title": r["query"], "conversation_id": r["conversation_id"],
                         "first_seen": r["created_at"], "last_seen": r["created_at"], "severity": None, "state": "answered",
-                        "outcome": answer.get("confidence_label") or answer.get("mode") or "answered",
+                        "outcome": (label(answer) if label else answer.get("confidence_label")) or answer.get("mode") or "answered",
                         "mode": answer.get("mode"), "confidence": answer.get("confidence"),
                         "matched_patterns": [m.get("pattern_id") for m in answer.get("matched_patterns") or [] if isinstance(m, dict)]})
         return total, out

@@ -154,16 +154,29 @@ def test_every_command_says_it_answered_without_the_daemon(cli, args):
 def test_the_no_daemon_notice_is_wrapped_at_80_columns_off_a_terminal(cli, tmp_path):
     """The notice naming an unreadable token file was one line of ~130 characters: it wraps like ``ask``'s
     prose (80 columns when stderr is not a terminal), its later lines indented, its path kept whole."""
-    r = cli("patterns", "--json")
+    r = cli("patterns", "--json", env={"COLUMNS": ""})
     assert r.returncode == 0, r.stderr
     lines = r.stderr.splitlines()
     assert lines[0].startswith("omv-copilot: collected now, not by the daemon (cannot read the token file")
     assert all(len(line) <= 80 for line in lines) and len(lines) > 1, r.stderr
+    assert any(len(line) > 60 for line in lines), r.stderr
     assert all(line.startswith("  ") for line in lines[1:]), r.stderr
     token = str(tmp_path / "token")
     assert " ".join(line.strip() for line in lines) == (
         f"omv-copilot: collected now, not by the daemon (cannot read the token file {token}: No such file or directory)")
     json.loads(r.stdout)
+
+
+def test_columns_sets_the_notices_width_too(cli):
+    """Before: the notice ignored COLUMNS (80 columns off a terminal) while the answer took it, so
+    ``COLUMNS=60 omv-copilot ask ... 2>&1 | less`` showed the notice wider than the answer under it."""
+    r = cli("ask", "--kb-only", "my raid is degraded", env={"COLUMNS": "60"})
+    assert r.returncode == 0, r.stderr
+    notice = r.stderr.splitlines()
+    assert notice[0].startswith("omv-copilot: collected now, not by the daemon ("), r.stderr
+    assert len(notice) > 1 and all(len(line) <= 60 or " " not in line.strip() for line in notice), r.stderr  # a path stays whole
+    analysis = r.stdout.split("\nAnalysis\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(analysis) > 1 and all(len(line) <= 60 for line in analysis), r.stdout  # the answer's width
 
 
 def test_a_user_who_cannot_write_the_data_dir_is_told_so(make_config, tmp_path):
@@ -203,3 +216,45 @@ def _run_as_nobody(make_config, top):
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and "saved" not in r.stdout, (r.stdout, r.stderr)
     assert str(data) in _one_line(r.stderr)
+
+
+#: Answers as an earlier release stored them: one labelled by the seed rule alone ("medium" over a best match at
+#: 0.17, before kb_answer.confidence_label), one with no label at all.
+OLD_ANSWERS = [
+    ("how do I go from omv 6 to omv 7",
+     {"mode": "kb_only", "context": "general", "confidence": 0.65, "confidence_label": "medium", "analysis": "old",
+      "matched_patterns": [{"pattern_id": "release-upgrade-how-to", "title": "t", "score": 0.17},
+                           {"pattern_id": "apt-update-fails", "title": "t", "score": 0.13}]}, "low"),
+    ("my raid is degraded",
+     {"mode": "kb_only", "context": "storage", "confidence": 0.98, "analysis": "old",
+      "matched_patterns": [{"pattern_id": "mdadm-degraded", "title": "t", "score": 0.95}]}, "high"),
+]
+
+
+def test_an_answer_stored_before_the_label_rule_shows_today_s_label(cli, make_config, tmp_path):
+    """Before: ``history --questions`` showed a stored answer's own label: "medium" for the weak best match the
+    engine now calls "low", and "kb_only" (its mode) for an answer stored without a label; the conversation the
+    web UI shows said the same. Both now show the label the engine's rule gives (kb_answer.confidence_label)."""
+    import sqlite3
+
+    from omv_copilot_agent.cli.client import InProcessClient
+
+    db = sqlite3.connect(tmp_path / "data" / "copilot.db")
+    with db:
+        for n, (query, answer, _) in enumerate(OLD_ANSWERS):
+            db.execute("INSERT INTO assist_turns (conversation_id, created_at, query, answer) VALUES (?, ?, ?, ?)",
+                       (f"c{n}", 1_700_000_000 + n, query, json.dumps(answer)))
+    db.close()
+    issues = json.loads(cli("history", "--questions", "--json").stdout)["issues"]
+    assert {i["title"]: i["outcome"] for i in issues} == {q: label for q, _, label in OLD_ANSWERS}, issues
+    table = cli("history", "--questions").stdout
+    for query, _, label in OLD_ANSWERS:
+        assert any(query in line and f" {label} " in line for line in table.splitlines()), table
+    config, _ = make_config({"data_dir": str(tmp_path / "data"), "collect": QUICK, "omv_rpc": NO_OMV})
+    client = InProcessClient(config)
+    try:
+        for n, (_, _, label) in enumerate(OLD_ANSWERS):
+            (turn,) = client.get(f"/api/v1/assist/conversations/c{n}")["turns"]
+            assert turn["answer"]["confidence_label"] == label, turn
+    finally:
+        client.close()

@@ -3,6 +3,7 @@ may reach the terminal — OSC 52 would fill the clipboard, CSI could repaint or
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -52,3 +53,41 @@ def test_ask_prints_no_escape_sequence_from_an_answer(make_config, fake_llm):
     fake_llm.script({"answer": answer})
     r = run_cli("--config", str(path), "ask", "--json", "raid degraded?")
     assert "\x1b" not in r.stdout and json.loads(r.stdout)["analysis"].startswith("Array degraded.\x1b]52")
+
+
+@contextlib.contextmanager
+def _terminal(columns: int):
+    """A pseudo-terminal's writing end, ``columns`` wide."""
+    import fcntl
+    import os
+    import struct
+    import termios
+
+    leader, follower = os.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    try:
+        with open(follower, "w") as stream:
+            yield stream
+    finally:
+        os.close(leader)
+
+
+def test_width_is_the_width_of_the_stream_s_own_terminal(monkeypatch):
+    """One helper for the answer (stdout, 100 off a terminal) and the notices (stderr, 80): before,
+    client.py measured stderr on its own and output.width measured only stdout."""
+    import io
+
+    from omv_copilot_agent.cli.output import width
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    with _terminal(72) as tty, _terminal(130) as wide:
+        assert width(tty, 80) == 72 and width(wide, 100) == 130
+        assert width(io.StringIO(), 80) == 80 and width(io.StringIO(), 100) == 100  # a pipe, a file, a test's stream
+        monkeypatch.setattr("sys.stdout", wide)
+        assert width() == 130  # stdout by default
+        with _terminal(30) as narrow:
+            assert width(narrow, 80) == 60  # never under 60
+        monkeypatch.setenv("COLUMNS", "64")
+        assert width(tty, 80) == 64 and width(io.StringIO(), 100) == 64  # COLUMNS wins, for every stream
+        monkeypatch.setenv("COLUMNS", "junk")
+        assert width(tty, 80) == 72

@@ -11,6 +11,7 @@ import pytest
 
 from omv_copilot_agent.assist import kb_answer
 from omv_copilot_agent.cli import ask as cli_ask
+from omv_copilot_agent.cli import output
 from tests.assist_helpers import make_agent
 from tests.conftest import ROOT
 from tests.unit.test_kb_answer_review import _stub_search
@@ -74,7 +75,7 @@ def test_the_cli_s_direct_chat_error_and_its_answers_name_one_place():
 # -- the CLI's list layout is named once ------------------------------------------------------------
 
 def test_the_cli_s_bullet_layout_is_one_helper():
-    """Before: five list kinds each called _prose(text, "    ", width, first="  - ")."""
+    """Before: five list kinds each called output.wrap(text, "    ", width, first="  - ")."""
     assert cli_ask._item("a short entry", 60) == ["  - a short entry"]
     assert cli_ask._item("word " * 20, 40)[1].startswith("    word")
     source = (ROOT / "omv_copilot_agent/cli/ask.py").read_text(encoding="utf-8")
@@ -158,6 +159,6 @@ def test_the_cli_never_starts_a_line_with_the_rest_of_a_web_ui_path():
     """Before (thirteenth session's docs): "... find it in lsblk or Storage" / "> Disks) (fill in ...)"."""
     text = "needs: {new_device} = the new disk to add (not the failed one; find it in lsblk or Storage > Disks) (fill in)"
     for width in range(30, 120):
-        lines = cli_ask._prose(text, "      ", width)
+        lines = output.wrap(text, "      ", width)
         assert not any(line.lstrip().startswith(">") for line in lines), (width, lines)
         assert " ".join(line.strip() for line in lines) == text, (width, lines)
