@@ -57,6 +57,12 @@ _QUOTED = re.compile(r"[\"“`][^\"”`]{4,}[\"”`]|\b(?:says|saying|reads)\s+\
                      r"|(?<!\S)[a-z/][\w./@\[\]-]*[\d./@_\]][\w./@\[\]-]*:\s+\S+\s+\S"
                      r"|\b[45]\d\d\s+(?:bad\s+gateway|gateway\s+time-?\s?out|internal\s+server\s+error|forbidden|not\s+found"
                      r"|unauthori[sz]ed|service\s+unavailable|request\s+entity\s+too\s+large|payload\s+too\s+large)\b", re.I)
+#: The change the problem followed, in the question's words: "after upgrading omv 7 to 8", "after the omv update to
+#: 6.7.0-1", "after uninstalling the mergerfs plugin", "since I added my big drives", "after I edited the rsync
+#: modules". "after a reboot" says when, not what changed; "changing the time server fails" is the failing step.
+_CHANGED = re.compile(r"\b(?:after|since)(?:\s+[\w.'-]+){0,3}?\s+(?:upgrad|updat|install|uninstall|reinstall|remov|add|"
+                      r"creat|replac|chang|mov|edit|switch|enabl|disabl|restor|migrat|swap|plug|unplug|delet|format|"
+                      r"wip|convert|renam)(?:e|es|ed|ing|s|ped|ping|ted|ting|ged|ging|ion|ation)?\b", re.I)
 ANSWERED_BY = {
     FOLLOW_UPS["storage"][0]: lambda named, query: bool(named["disk"] or named["md"] or _MOUNT.search(query)
                                                         or _ROOT_FS.search(query) or fill.pools_named(query)),
@@ -65,6 +71,8 @@ ANSWERED_BY = {
     FOLLOW_UPS["performance"][1]: lambda named, query: bool(_SPEED.search(query)),
     FOLLOW_UPS["service"][1]: lambda named, query: bool(_QUOTED.search(query)),
     FOLLOW_UPS["security"][1]: lambda named, query: bool(_QUOTED.search(query) or _DENIED.search(query)),
+    FOLLOW_UPS["storage"][1]: lambda named, query: bool(_CHANGED.search(query)),
+    FOLLOW_UPS["general"][1]: lambda named, query: bool(_CHANGED.search(query)),
 }
 
 

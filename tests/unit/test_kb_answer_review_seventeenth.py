@@ -38,3 +38,33 @@ def test_the_unit_the_question_names_fills_the_unit_placeholder():
 ])
 def test_units_named(query, units):
     assert fill.units_named(query) == units
+
+
+# -- 2. "what changed?" under a question saying what changed ------------------------------------------------------
+
+@pytest.mark.parametrize("query, context, asked", [
+    ("several dashboard widgets are down after the omv update to 6.7.0-1 on my raspberry pi, even after a full reboot",
+     "general", "When did it start, and what changed around then?"),
+    ("after upgrading omv 7 to 8 and installing omv-extras the plugins are not found in the plugins page",
+     "general", "When did it start, and what changed around then?"),
+    ("after uninstalling the mergerfs plugin I get error 500 Internal Server Error", "general",
+     "When did it start, and what changed around then?"),
+    ("boot takes forever at the quota service since I added my big drives, I don't think I even use quota",
+     "storage", "Did anything change recently (new disk, power loss, OMV update)?"),
+    ("after I created an ext4 file system quota.service fails at boot", "storage",
+     "Did anything change recently (new disk, power loss, OMV update)?"),
+])
+def test_a_question_saying_what_changed_is_not_asked_what_changed(query, context, asked):
+    """N5, N7, N8 (general), N2, N3 (storage), before: the question says what the problem followed (an update, an
+    upgrade, an uninstalled plugin, added drives, a new file system) and the answer asked what changed."""
+    assert asked not in kb_answer.follow_ups(context, query)
+    assert asked in kb_answer.compose("what did change recently", context, [], [], "stub")["follow_up_questions"]
+
+
+@pytest.mark.parametrize("query", [
+    "my raid1 file system is not mounted automatically after a reboot anymore",  # when, not what changed
+    "changing the time server fails",  # the failing step, not an earlier change
+    "after movies are copied the share is slow",
+])
+def test_a_question_not_saying_what_changed_is_still_asked(query):
+    assert "When did it start, and what changed around then?" in kb_answer.follow_ups("general", query)
