@@ -76,9 +76,29 @@ ANSWERED_BY = {
 }
 
 
+#: A question that asks for a reading, a capability or the way to do something ("how much memory is my nas using
+#: right now", "is the clock on my nas in sync", "can omv join my active directory domain", "how do I add a disk")
+#: and reports no problem: every generic follow-up asks about a problem ("Which service shows the problem",
+#: "What exact error message do you see"), which it has none of.
+_ASKS = re.compile(r"^\W*(?:can|could|does|do|is|are|will|should|which|what(?:'s|\s+is|\s+are)?|how\s+(?:much|many|full|"
+                   r"hot|warm|big|long|old|often|fast|do|can|should|would)|where)\b", re.I)
+_PROBLEM = re.compile(r"n't\b|\b(?:not|never|no\s+longer|cannot|fail\w*|error\w*|errno|broken|denied|refus\w*|missing|"
+                      r"stuck|down|wrong|slow\w*|crash\w*|degraded|dead|gone|lost|drop\w*|hang\w*|hung|disappear\w*|"
+                      r"problems?|issues?|warn\w*|unable|unreachable|offline|bad|corrupt\w*)\b|\b100\s*%", re.I)
+
+
+def asks(query: str) -> bool:
+    """Whether the question asks for something (a reading, a capability, a how-to) and reports no problem."""
+    query = str(query or "")
+    return bool(_ASKS.search(query)) and not _PROBLEM.search(query)
+
+
 def follow_ups(context: str, query: str) -> list[str]:
-    """The context's next questions, less the ones the question already answers."""
+    """The context's next questions, less the ones the question already answers; none for a question that asks
+    for something and reports no problem."""
     named, query = _named(query), str(query or "")
+    if asks(query):
+        return []
     return [q for q in FOLLOW_UPS.get(context, FOLLOW_UPS["general"])
             if not (q in ANSWERED_BY and ANSWERED_BY[q](named, query))]
 

@@ -58,7 +58,7 @@ def test_a_question_saying_what_changed_is_not_asked_what_changed(query, context
     """N5, N7, N8 (general), N2, N3 (storage), before: the question says what the problem followed (an update, an
     upgrade, an uninstalled plugin, added drives, a new file system) and the answer asked what changed."""
     assert asked not in kb_answer.follow_ups(context, query)
-    assert asked in kb_answer.compose("what did change recently", context, [], [], "stub")["follow_up_questions"]
+    assert asked in kb_answer.compose("it stopped working", context, [], [], "stub")["follow_up_questions"]
 
 
 @pytest.mark.parametrize("query", [
@@ -68,3 +68,37 @@ def test_a_question_saying_what_changed_is_not_asked_what_changed(query, context
 ])
 def test_a_question_not_saying_what_changed_is_still_asked(query):
     assert "When did it start, and what changed around then?" in kb_answer.follow_ups("general", query)
+
+
+# -- 3. no problem follow-ups under a question that asks for something and reports no problem -----------------------
+
+@pytest.mark.parametrize("query, context, before", [
+    ("how much memory is my nas using right now", "performance",
+     ["Is it slow all the time or only during transfers or backups?", "How fast is it compared to what you expect (MB/s)?"]),
+    ("is the clock on my nas in sync right now", "service",
+     ["Which service shows the problem (and on which client, if one is involved)?",
+      "What exact error message do you see, and where (web UI, a client, a log or a job's mail)?"]),
+    ("can omv join my active directory domain and use its users and groups for the shares", "service",
+     ["Which service shows the problem (and on which client, if one is involved)?",
+      "What exact error message do you see, and where (web UI, a client, a log or a job's mail)?"]),
+    ("how do I descale my espresso machine", "general",
+     ["What did you expect to happen, and what happened instead?", "When did it start, and what changed around then?"]),
+])
+def test_a_question_asking_for_something_gets_no_problem_follow_ups(query, context, before):
+    """S1, S2, N10, O1, before: a reading ("how much memory … right now", "is the clock … in sync"), a capability
+    ("can omv join my active directory domain") and an off-topic how-to were asked which service shows the problem,
+    the exact error message, whether it is slow and what changed."""
+    assert kb_answer.asks(query)
+    assert kb_answer.follow_ups(context, query) == []
+    assert kb_answer.compose(query, context, [_match("stub", 0.7)], [], "stub")["follow_up_questions"] == []
+    assert kb_answer.compose("it stopped working", context, [], [], "stub")["follow_up_questions"] == before
+
+
+@pytest.mark.parametrize("query", [
+    "can't log in to the webui", "is my raid degraded", "which of my disks dropped out of the raid",
+    "is it normal that my disks never spin down", "how do i replace a failed disk", "what is error 13 on nfs",
+    "is it ok that the cpu is at 100 % all the time", "my nas uses 90% memory",
+])
+def test_a_question_reporting_a_problem_still_gets_follow_ups(query):
+    assert not kb_answer.asks(query)
+    assert kb_answer.follow_ups("general", query)
