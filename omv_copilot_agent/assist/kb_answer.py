@@ -63,6 +63,9 @@ _QUOTED = re.compile(r"[\"“`][^\"”`]{4,}[\"”`]|\b(?:says|saying|reads)\s+\
 _CHANGED = re.compile(r"\b(?:after|since)(?:\s+[\w.'-]+){0,3}?\s+(?:upgrad|updat|install|uninstall|reinstall|remov|add|"
                       r"creat|replac|chang|mov|edit|switch|enabl|disabl|restor|migrat|swap|plug|unplug|delet|format|"
                       r"wip|convert|renam)(?:e|es|ed|ing|s|ped|ping|ted|ting|ged|ging|ion|ation)?\b", re.I)
+#: "What happened instead" is the message a question quotes: "after uninstalling the mergerfs plugin I get error 500
+#: Internal Server Error: No file system backend exists for fuse.mergerfs" says what happened and what was expected
+#: (no error).
 ANSWERED_BY = {
     FOLLOW_UPS["storage"][0]: lambda named, query: bool(named["disk"] or named["md"] or _MOUNT.search(query)
                                                         or _ROOT_FS.search(query) or fill.pools_named(query)),
@@ -71,6 +74,7 @@ ANSWERED_BY = {
     FOLLOW_UPS["performance"][1]: lambda named, query: bool(_SPEED.search(query)),
     FOLLOW_UPS["service"][1]: lambda named, query: bool(_QUOTED.search(query)),
     FOLLOW_UPS["security"][1]: lambda named, query: bool(_QUOTED.search(query) or _DENIED.search(query)),
+    FOLLOW_UPS["general"][0]: lambda named, query: bool(_QUOTED.search(query)),
     FOLLOW_UPS["storage"][1]: lambda named, query: bool(_CHANGED.search(query)),
     FOLLOW_UPS["general"][1]: lambda named, query: bool(_CHANGED.search(query)),
 }

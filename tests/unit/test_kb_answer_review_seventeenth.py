@@ -102,3 +102,19 @@ def test_a_question_asking_for_something_gets_no_problem_follow_ups(query, conte
 def test_a_question_reporting_a_problem_still_gets_follow_ups(query):
     assert not kb_answer.asks(query)
     assert kb_answer.follow_ups("general", query)
+
+
+# -- 4. "what happened instead?" under a question quoting what happened ----------------------------------------------
+
+@pytest.mark.parametrize("query", [
+    "after uninstalling the mergerfs plugin I get error 500 Internal Server Error: No file system backend exists for "
+    "fuse.mergerfs",
+    "the plugins are not found in the plugins page, omv-aptclean says omv-mkaptidx: no such file or directory",
+])
+def test_a_question_quoting_the_error_is_not_asked_what_happened(query):
+    """N8, N7, before: "What did you expect to happen, and what happened instead?" under a question quoting the
+    error it got (the general context's first follow-up; the service context's "What exact error message" already
+    counted a quoted message)."""
+    assert "What did you expect to happen, and what happened instead?" not in kb_answer.follow_ups("general", query)
+    assert "What did you expect to happen, and what happened instead?" in kb_answer.follow_ups(
+        "general", "several dashboard widgets are down")
