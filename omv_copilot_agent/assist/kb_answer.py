@@ -97,6 +97,15 @@ def asks(query: str) -> bool:
     return bool(_ASKS.search(query)) and not _PROBLEM.search(query)
 
 
+#: A speed problem in the question's words: the performance context's follow-ups ask how slow and how fast ("How fast
+#: is it compared to what you expect (MB/s)?"), which a question about memory, CPU or load ("my nas uses 90% memory
+#: all the time") has no answer to.
+_SLOWNESS = re.compile(r"\b(?:slow\w*|sluggish|lag\w*|laggy|latency|speeds?|fast|throughput|bandwidth|bottleneck|"
+                       r"hang\w*|hung|stutter\w*|buffer\w*|takes?\s+(?:ages|forever|long)|transfer\w*|copy\w*|"
+                       r"copies|[kmg]bit|[kmg]bps)\b", re.I)
+ASKED_ONLY_IF = {q: lambda query: bool(_SLOWNESS.search(query) or _SPEED.search(query)) for q in FOLLOW_UPS["performance"]}
+
+
 def follow_ups(context: str, query: str) -> list[str]:
     """The context's next questions, less the ones the question already answers; none for a question that asks
     for something and reports no problem."""
@@ -104,7 +113,7 @@ def follow_ups(context: str, query: str) -> list[str]:
     if asks(query):
         return []
     return [q for q in FOLLOW_UPS.get(context, FOLLOW_UPS["general"])
-            if not (q in ANSWERED_BY and ANSWERED_BY[q](named, query))]
+            if not (q in ANSWERED_BY and ANSWERED_BY[q](named, query)) and ASKED_ONLY_IF.get(q, lambda _: True)(query)]
 
 
 #: The snapshot's sources that tell about each specialist context: "nothing points to a storage

@@ -91,7 +91,7 @@ def test_a_question_asking_for_something_gets_no_problem_follow_ups(query, conte
     assert kb_answer.asks(query)
     assert kb_answer.follow_ups(context, query) == []
     assert kb_answer.compose(query, context, [_match("stub", 0.7)], [], "stub")["follow_up_questions"] == []
-    assert kb_answer.compose("it stopped working", context, [], [], "stub")["follow_up_questions"] == before
+    assert kb_answer.compose("it got slow", context, [], [], "stub")["follow_up_questions"] == before
 
 
 @pytest.mark.parametrize("query", [
@@ -118,3 +118,18 @@ def test_a_question_quoting_the_error_is_not_asked_what_happened(query):
     assert "What did you expect to happen, and what happened instead?" not in kb_answer.follow_ups("general", query)
     assert "What did you expect to happen, and what happened instead?" in kb_answer.follow_ups(
         "general", "several dashboard widgets are down")
+
+
+# -- 5. the speed follow-ups only under a speed problem ------------------------------------------------------------
+
+@pytest.mark.parametrize("query, asked", [
+    ("my nas uses 90% memory all the time", []),
+    ("cpu load is always at 100 percent", []),
+    ("the nas is sluggish", ["Is it slow all the time or only during transfers or backups?",
+                             "How fast is it compared to what you expect (MB/s)?"]),
+    ("smb copy is slow, only 20 MB/s", ["Is it slow all the time or only during transfers or backups?"]),
+])
+def test_the_speed_follow_ups_come_only_under_a_speed_problem(query, asked):
+    """S1's neighbour, before: a memory or CPU question routed to the performance context was asked "Is it slow all
+    the time …?" and "How fast is it compared to what you expect (MB/s)?"."""
+    assert kb_answer.follow_ups("performance", query) == asked
