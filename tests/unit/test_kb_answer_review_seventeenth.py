@@ -81,6 +81,9 @@ def test_a_question_not_saying_what_changed_is_still_asked(query):
     ("can omv join my active directory domain and use its users and groups for the shares", "service",
      ["Which service shows the problem (and on which client, if one is involved)?",
       "What exact error message do you see, and where (web UI, a client, a log or a job's mail)?"]),
+    ("how full is my root file system right now", "storage",
+     ["Which disk or filesystem is affected (device or mount point)?",
+      "Did anything change recently (new disk, power loss, OMV update)?"]),
     ("how do I descale my espresso machine", "general",
      ["What did you expect to happen, and what happened instead?", "When did it start, and what changed around then?"]),
 ])
