@@ -57,6 +57,15 @@ _QUOTED = re.compile(r"[\"“`][^\"”`]{4,}[\"”`]|\b(?:says|saying|reads)\s+\
                      r"|(?<!\S)[a-z/][\w./@\[\]-]*[\d./@_\]][\w./@\[\]-]*:\s+\S+\s+\S"
                      r"|\b[45]\d\d\s+(?:bad\s+gateway|gateway\s+time-?\s?out|internal\s+server\s+error|forbidden|not\s+found"
                      r"|unauthori[sz]ed|service\s+unavailable|request\s+entity\s+too\s+large|payload\s+too\s+large)\b", re.I)
+#: The change the problem followed, in the question's words: "after upgrading omv 7 to 8", "after the omv update to
+#: 6.7.0-1", "after uninstalling the mergerfs plugin", "since I added my big drives", "after I edited the rsync
+#: modules". "after a reboot" says when, not what changed; "changing the time server fails" is the failing step.
+_CHANGED = re.compile(r"\b(?:after|since)(?:\s+[\w.'-]+){0,3}?\s+(?:upgrad|updat|install|uninstall|reinstall|remov|add|"
+                      r"creat|replac|chang|mov|edit|switch|enabl|disabl|restor|migrat|swap|plug|unplug|delet|format|"
+                      r"wip|convert|renam)(?:e|es|ed|ing|s|ped|ping|ted|ting|ged|ging|ion|ation)?\b", re.I)
+#: "What happened instead" is the message a question quotes: "after uninstalling the mergerfs plugin I get error 500
+#: Internal Server Error: No file system backend exists for fuse.mergerfs" says what happened and what was expected
+#: (no error).
 ANSWERED_BY = {
     FOLLOW_UPS["storage"][0]: lambda named, query: bool(named["disk"] or named["md"] or _MOUNT.search(query)
                                                         or _ROOT_FS.search(query) or fill.pools_named(query)),
@@ -65,14 +74,46 @@ ANSWERED_BY = {
     FOLLOW_UPS["performance"][1]: lambda named, query: bool(_SPEED.search(query)),
     FOLLOW_UPS["service"][1]: lambda named, query: bool(_QUOTED.search(query)),
     FOLLOW_UPS["security"][1]: lambda named, query: bool(_QUOTED.search(query) or _DENIED.search(query)),
+    FOLLOW_UPS["general"][0]: lambda named, query: bool(_QUOTED.search(query)),
+    FOLLOW_UPS["storage"][1]: lambda named, query: bool(_CHANGED.search(query)),
+    FOLLOW_UPS["general"][1]: lambda named, query: bool(_CHANGED.search(query)),
 }
 
 
+#: A question that asks for a reading, a capability or the way to do something ("how much memory is my nas using
+#: right now", "is the clock on my nas in sync", "can omv join my active directory domain", "how do I add a disk")
+#: and reports no problem: every generic follow-up asks about a problem ("Which service shows the problem",
+#: "What exact error message do you see"), which it has none of.
+_ASKS = re.compile(r"^\W*(?:can|could|does|do|is|are|will|should|which|what(?:'s|\s+is|\s+are)?|how\s+(?:much|many|full|"
+                   r"hot|warm|big|long|old|often|fast|do|can|should|would)|where)\b", re.I)
+_PROBLEM = re.compile(r"n't\b|\b(?:not|never|no\s+longer|cannot|fail\w*|error\w*|errno|broken|denied|refus\w*|missing|"
+                      r"stuck|down|wrong|slow\w*|crash\w*|degraded|dead|gone|lost|drop\w*|hang\w*|hung|disappear\w*|"
+                      r"problems?|issues?|warn\w*|unable|unreachable|offline|bad|corrupt\w*)\b|\b100\s*%", re.I)
+
+
+def asks(query: str) -> bool:
+    """Whether the question asks for something (a reading, a capability, a how-to) and reports no problem."""
+    query = str(query or "")
+    return bool(_ASKS.search(query)) and not _PROBLEM.search(query)
+
+
+#: A speed problem in the question's words: the performance context's follow-ups ask how slow and how fast ("How fast
+#: is it compared to what you expect (MB/s)?"), which a question about memory, CPU or load ("my nas uses 90% memory
+#: all the time") has no answer to.
+_SLOWNESS = re.compile(r"\b(?:slow\w*|sluggish|lag\w*|laggy|latency|speeds?|fast|throughput|bandwidth|bottleneck|"
+                       r"hang\w*|hung|stutter\w*|buffer\w*|takes?\s+(?:ages|forever|long)|transfer\w*|copy\w*|"
+                       r"copies|[kmg]bit|[kmg]bps)\b", re.I)
+ASKED_ONLY_IF = {q: lambda query: bool(_SLOWNESS.search(query) or _SPEED.search(query)) for q in FOLLOW_UPS["performance"]}
+
+
 def follow_ups(context: str, query: str) -> list[str]:
-    """The context's next questions, less the ones the question already answers."""
+    """The context's next questions, less the ones the question already answers; none for a question that asks
+    for something and reports no problem."""
     named, query = _named(query), str(query or "")
+    if asks(query):
+        return []
     return [q for q in FOLLOW_UPS.get(context, FOLLOW_UPS["general"])
-            if not (q in ANSWERED_BY and ANSWERED_BY[q](named, query))]
+            if not (q in ANSWERED_BY and ANSWERED_BY[q](named, query)) and ASKED_ONLY_IF.get(q, lambda _: True)(query)]
 
 
 #: The snapshot's sources that tell about each specialist context: "nothing points to a storage

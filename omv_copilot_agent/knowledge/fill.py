@@ -62,7 +62,9 @@ def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
         # the question's own interface names first, also one the box lacks ("eth1" on a box with eth0 is not eth0)
         "interface": (list(dict.fromkeys(interfaces_named(query) + [i["name"] for i in ifaces if str(i["name"]).lower() in words])),
                       _one(real_up)),
-        "unit": ([unit_names[w] for w in words if w in unit_names],
+        # a unit the box lists, by any of its names; any unit by its systemd name ("Job for chrony.service failed"):
+        # the service the question's salt output names is the one to read, listed by the box or not
+        "unit": (list(dict.fromkeys([unit_names[w] for w in words if w in unit_names] + units_named(query))),
                  _one([str(u["name"]) for u in units if u.get("active_state") == "failed"])),
         "user": ([u for u in users if u.lower() in words], []),
         # a pool the box has, by its name anywhere in the question; any pool by a zpool command's or "pool named"
@@ -76,6 +78,16 @@ def _sources(query: str, snapshot) -> dict[str, tuple[list[str], list[str]]]:
         "host": (_IP.findall(query or ""), []),
         "client_ip": (clients_named(query, snapshot), []),
     }
+
+
+#: A systemd unit by its full name, as salt's and systemd's messages write it ("Job for chrony.service failed",
+#: "nut-driver@ups.service"); "chrony fails" names a program, not a unit.
+_UNIT = re.compile(r"(?<![\w@.-])([A-Za-z0-9][\w@.:-]*\.(?:service|socket|timer|mount|path|target))(?![\w@-]|\.\w)")
+
+
+def units_named(query: str) -> list[str]:
+    """The systemd units the question names by their full name, in its order."""
+    return list(dict.fromkeys(_UNIT.findall(str(query or ""))))
 
 
 #: An address the question writes as a server's: the NFS export it mounts (``192.168.1.10:/export/media``) or the
