@@ -513,20 +513,28 @@ READERS = {"filesystem": _filesystems, "disk_temperature": _temperatures, "disk_
            "disk_health": _health, "array": _arrays, "memory": _memory, "cpu": _cpu, "uptime": _uptime}
 
 
+#: What a no-pattern answer says when readings answer the question: its own sentence about having no pattern
+#: (kb_answer._no_pattern) is replaced when it is there, else this is said after the answer's first sentence.
+NO_PATTERN = "I have no pattern for this question: none of the knowledge base's patterns matches its words closely enough."
+ANSWERED = ("The readings above are this box's latest values for what the question asks; no pattern of the knowledge "
+            "base matches it as a problem.")
+
+
 def first(compose):
     """``kb_answer.compose`` with the readings the question asks for (``readings``, shown before the analysis by
-    every client). A question no pattern matches that asks only for readings ("how long has it been up") is
-    answered by them: its analysis says so instead of "I have no pattern for this question … try naming the
-    service", and it asks no follow-up questions about a problem it did not report."""
+    every client). When no pattern matched, the analysis says that the readings above answer what the question asks
+    instead of only "I have no pattern for this question"; what it says of the box's state and what to try stays."""
     @functools.wraps(compose)
     def composed(query, context, matches, signals, reason, snapshot=None):
         fields = compose(query, context, matches, signals, reason, snapshot)
         rows = of(query, snapshot)
         fields["readings"] = rows
         if rows and not matches:
-            fields["analysis"] = (f"Knowledge-base answer ({reason}). The readings above are this box's latest values for "
-                                  "what the question asks. No pattern of the knowledge base matches it as a problem: if "
-                                  "something is wrong, say what you see (and the exact error message) for advice.")
-            fields["follow_up_questions"] = []
+            text = str(fields.get("analysis") or "")
+            if NO_PATTERN in text:
+                fields["analysis"] = text.replace(NO_PATTERN, ANSWERED, 1)
+            else:
+                head, sep, rest = text.partition(". ")
+                fields["analysis"] = f"{head}{sep}{ANSWERED} {rest}".strip() if sep else f"{text} {ANSWERED}".strip()
         return fields
     return composed

@@ -134,8 +134,8 @@ def test_a_problem_keeps_the_patterns_advice_with_the_reading_above_it():
 def test_a_reading_no_pattern_matches_is_answered_by_its_values():
     fields = kb_answer.compose("how long has it been up", "general", [], [], "stub", _box())
     assert [r["kind"] for r in fields["readings"]] == ["uptime"]
-    assert "readings above" in fields["analysis"] and "I have no pattern" not in fields["analysis"]
-    assert fields["follow_up_questions"] == []
+    assert readings.ANSWERED in fields["analysis"] and "I have no pattern" not in fields["analysis"]
+    assert fields["analysis"].startswith("Knowledge-base answer (stub). " + readings.ANSWERED)
 
 
 def test_the_cli_shows_the_readings_first():
