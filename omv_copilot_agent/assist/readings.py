@@ -78,6 +78,12 @@ _UPTIME = re.compile(r"\bup\s?time\b|\bhow long\b[^?.!]{0,40}\b(?:been\s+)?(?:up
 _NOT_THE_BOX = re.compile(r"\b(?:containers?|docker|disks?|drives?|hdds?|services?|jobs?|backups?|scrubs?|rebuild|resync|"
                           r"tests?|vms?|process(?:es)?|shares?|arrays?|raids?|pools?|ups|scripts?|transfers?|copy|upload)\b")
 
+#: A question about another device ("android phone says storage full") or about what to buy or need ("how much ram
+#: do i need for video editing") asks for no reading of this box.
+_ELSEWHERE = re.compile(r"\b(?:phones?|android|iphone|ipad|tablets?|laptops?|macbook|pc|computer|desktop|tv"
+                        r"|camera|console|xbox|playstation)\b|\b(?:do i need|would i need|should i (?:buy|get|use)|to buy"
+                        r"|recommend(?:ed)?|minimum|requirements?)\b")
+
 #: The root file system by name ("root file system", "rootfs", "the os drive", "/" alone, "root" ending the question).
 _ROOT = re.compile(r"\broot\s*(?:file\s*system|filesystem|fs|partition|drive|disk|volume)s?\b|\brootfs\b"
                    r"|\b(?:os|system|boot)\s+(?:disk|drive|partition|ssd|volume)\b|(?<![\w/])/(?=[\s?.,!:;)]|$)"
@@ -99,6 +105,8 @@ def _phrase(text: str, words: tuple[str, ...]) -> bool:
 def asked(query: str) -> list[str]:
     """The reading kinds ``query`` asks for (``KINDS`` order, then ``uptime``), from its words alone."""
     text = " ".join(str(query or "").lower().split())
+    if _ELSEWHERE.search(text):
+        return []
     kinds = [kind for kind, words in KINDS.items()
              if _phrase(text, words["ask"]) and (_phrase(text, words["about"]) or _named_about(kind, text))]
     if _UPTIME.search(text) and not _NOT_THE_BOX.search(text):

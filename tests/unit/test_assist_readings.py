@@ -71,7 +71,7 @@ def test_every_file_system_the_fullest_first_when_the_question_names_none():
 @pytest.mark.parametrize("query", [
     "how full is my fridge", "how hot is it outside", "how long is a piece of string", "how do I add more swap",
     "how long has the rebuild been running", "how do I create a raid", "what is the best movie tonight",
-    "give root full access to the share"])
+    "give root full access to the share", "my android phone says storage full", "how much ram do i need for omv"])
 def test_no_reading_for_a_question_that_asks_none(query):
     assert readings.of(query, _box(), now=NOW) == []
 
