@@ -217,21 +217,20 @@ def _unread(kind: str, source: str, snapshot, what: str) -> list[dict]:
 
 def _filesystems(query: str, snapshot) -> list[dict]:
     data = snapshot.data("storage")
-    filesystems = [f for f in data.get("filesystems") or [] if isinstance(f, dict) and f.get("mountpoint") is not None]
+    filesystems = [f for f in data.get("filesystems") or [] if isinstance(f, dict) and (f.get("mountpoint") or f.get("device"))]
+    at = _collected(snapshot, "storage")
     if not filesystems:
         if snapshot.status("storage") != "ok":
             return _unread("filesystem", "storage", snapshot, "File systems")
-    at = _collected(snapshot, "storage")
+        return [{"kind": "filesystem", "subject": None, "label": "File systems", "value": "none in the latest snapshot",
+                 "held": True, "read_at": at}]
     chosen = _chosen_filesystems(query, filesystems)
     if chosen is None:  # names none: every mounted one, the fullest first
-        chosen = sorted(filesystems, key=lambda f: (not f.get("mounted", True), -float(f.get("percent") or 0)))
-        if not chosen:
-            return [{"kind": "filesystem", "subject": None, "label": "File systems", "value": "none in the latest snapshot",
-                     "held": True, "read_at": at}]
+        chosen = sorted(filesystems, key=lambda f: (f.get("mounted") is False, -float(f.get("percent") or 0)))
     elif not chosen:
         return [{"kind": "filesystem", "subject": None, "label": "File system",
                  "value": "the latest snapshot holds none of the file systems the question names (its mount points: "
-                          + ", ".join(str(f.get("mountpoint")) for f in filesystems[:LIMIT]) + ")",
+                          + ", ".join(str(f.get("mountpoint") or f.get("device")) for f in filesystems[:LIMIT]) + ")",
                  "held": False, "read_at": at}]
     return [_filesystem_row(f, at) for f in chosen[:LIMIT]]
 
@@ -295,8 +294,11 @@ def _under(path: str, mountpoint: str) -> bool:
 
 
 def _filesystem_row(f: dict, at) -> dict:
-    mountpoint, device = str(f.get("mountpoint")), str(f.get("device") or "")
-    if mountpoint == "/":
+    mountpoint, device = str(f.get("mountpoint") or ""), str(f.get("device") or "")
+    if not mountpoint:  # an OMV file system that is not mounted has no mount point
+        label = device + (f" (label {f['label']})" if f.get("label") else "")
+        mountpoint = device
+    elif mountpoint == "/":
         label = "/ (the OS drive" + (f", {device})" if device else ")")
     else:
         extra = [f"label {f['label']}"] if f.get("label") else []

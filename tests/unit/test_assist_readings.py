@@ -147,3 +147,12 @@ def test_the_cli_shows_the_readings_first():
                         "  - / (the OS drive, /dev/sda1): 71 % used, 4.1 of 5.8 GiB, 1.7 GiB free, read 2 min ago"]
     assert out.index("Analysis") > 3
     assert "Readings" not in cli_ask.render(dict(answer, readings=[]), 120)
+
+
+def test_a_file_system_omv_knows_that_is_not_mounted_has_no_usage_to_read():
+    snap = _box()
+    snap.data("storage")["filesystems"].append({"device": "/dev/sdc1", "mountpoint": None, "fstype": "ext4", "label": "backup",
+                                                "total": None, "used": None, "free": None, "percent": None, "mounted": False})
+    assert _texts("how full are my disks", snap)[-1] == "/dev/sdc1 (label backup): not mounted: no usage to read, read 2 min ago"
+    snap.data("storage")["filesystems"] = []
+    assert _texts("how full are my disks", snap) == ["File systems: none in the latest snapshot, read 2 min ago"]
