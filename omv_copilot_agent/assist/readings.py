@@ -19,10 +19,13 @@ words and returned as text for every client to show as text, never as markup or 
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import time
 
 from omv_copilot_agent.knowledge.fill import DISK_NAME, MD_NAME, PARTITION_NAME
+
+log = logging.getLogger(__name__)
 
 #: The readings a question can ask for: each kind's words that ask for a value (``ask``) and the words that say
 #: what the value is about (``about``). A kind is read when the question has one of each (or, for ``uptime``, its
@@ -136,7 +139,10 @@ def of(query: str, snapshot, now: float | None = None) -> list[dict]:
     now = time.time() if now is None else now
     rows: list[dict] = []
     for kind in asked(query):
-        rows += READERS[kind](str(query or ""), snapshot)
+        try:
+            rows += READERS[kind](str(query or ""), snapshot)
+        except Exception:  # a snapshot of an unexpected shape must not lose the question's answer
+            log.exception("could not read the %s reading from the snapshot", kind)
     out = []
     for row in rows:
         at = row.get("read_at")

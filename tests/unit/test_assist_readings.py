@@ -156,3 +156,10 @@ def test_a_file_system_omv_knows_that_is_not_mounted_has_no_usage_to_read():
     assert _texts("how full are my disks", snap)[-1] == "/dev/sdc1 (label backup): not mounted: no usage to read, read 2 min ago"
     snap.data("storage")["filesystems"] = []
     assert _texts("how full are my disks", snap) == ["File systems: none in the latest snapshot, read 2 min ago"]
+
+
+def test_a_snapshot_of_an_unexpected_shape_loses_the_reading_not_the_answer():
+    snap = _box()
+    snap.data("system")["memory"] = {"percent": "lots", "total": 1}
+    assert readings.of("how much ram is used", snap, now=NOW) == []
+    assert [r["kind"] for r in readings.of("how much ram is used and how long has it been up", snap, now=NOW)] == ["uptime"]
