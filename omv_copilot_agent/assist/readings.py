@@ -105,13 +105,15 @@ def _phrase(text: str, words: tuple[str, ...]) -> bool:
     return any(re.search(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", text) for w in words)
 
 
-def asked(query: str) -> list[str]:
-    """The reading kinds ``query`` asks for (``KINDS`` order, then ``uptime``), from its words alone."""
+def asked(query: str, snapshot=None) -> list[str]:
+    """The reading kinds ``query`` asks for (``KINDS`` order, then ``uptime``), from its words and the names of
+    ``snapshot``'s file systems and disks it uses (a label, a model)."""
     text = " ".join(str(query or "").lower().split())
     if _ELSEWHERE.search(text):
         return []
     kinds = [kind for kind, words in KINDS.items()
-             if _phrase(text, words["ask"]) and (_phrase(text, words["about"]) or _named_about(kind, text))]
+             if _phrase(text, words["ask"]) and (_phrase(text, words["about"]) or _named_about(kind, text)
+                                                 or _box_named(kind, text, snapshot))]
     if _UPTIME.search(text) and not _NOT_THE_BOX.search(text):
         kinds.append("uptime")
     return kinds
@@ -129,6 +131,30 @@ def _named_about(kind: str, text: str) -> bool:
     return False
 
 
+def _box_named(kind: str, text: str, snapshot) -> bool:
+    """Does the question name one of the box's file systems by its label ("how full is media") or one of its disks
+    by its model ("how hot is the WD40EFRX")? The names are compared as words, never used as patterns."""
+    if snapshot is None:
+        return False
+    words = set(_WORDS.findall(text))
+    if kind == "filesystem":
+        return any(_label(f) in words for f in snapshot.data("storage").get("filesystems") or [] if isinstance(f, dict))
+    if kind in ("disk_temperature", "disk_power", "disk_health"):
+        return any(_model_named(d, words) for d in snapshot.data("smart").get("disks") or [] if isinstance(d, dict))
+    return False
+
+
+def _label(f: dict) -> str | None:
+    """A file system's label as a question would say it, or None for one too short or too common to name it."""
+    label = str(f.get("label") or "").lower()
+    return label if len(label) >= 3 and label not in _COMMON else None
+
+
+def _model_named(d: dict, words: set[str]) -> bool:
+    model, serial = str(d.get("model") or "").lower(), str(d.get("serial") or "").lower()
+    return any(len(w) >= 5 and any(c.isdigit() for c in w) and (w in model or w == serial) for w in words)
+
+
 def of(query: str, snapshot, now: float | None = None) -> list[dict]:
     """The readings ``query`` asks for, from ``snapshot`` (None: none). Each row: ``kind``, ``subject`` (what it
     is about, the box's own name), ``label`` (the subject in words), ``value`` (the reading in words, or why there
@@ -138,7 +164,7 @@ def of(query: str, snapshot, now: float | None = None) -> list[dict]:
         return []
     now = time.time() if now is None else now
     rows: list[dict] = []
-    for kind in asked(query):
+    for kind in asked(query, snapshot):
         try:
             rows += READERS[kind](str(query or ""), snapshot)
         except Exception:  # a snapshot of an unexpected shape must not lose the question's answer
@@ -280,8 +306,7 @@ def _chosen_filesystems(query: str, filesystems: list[dict]) -> list[dict] | Non
                 add(f)
     words = set(_WORDS.findall(low))
     for f in filesystems:
-        label = str(f.get("label") or "").lower()
-        if len(label) >= 3 and label in words and label not in _COMMON:
+        if _label(f) in words:
             named_any = True
             add(f)
     return named if named_any else None
@@ -334,9 +359,8 @@ def _disks(query: str, snapshot, kind: str) -> tuple[list[dict], list[dict] | No
                      "held": True, "read_at": _collected(snapshot, "smart")}]
     low = query.lower()
     names = {m.group(1) for m in _DISK.finditer(low)}
-    tokens = {w for w in _WORDS.findall(low) if len(w) >= 5 and any(c.isdigit() for c in w)}
-    chosen = [d for d in disks if _disk_name(d) in names
-              or any(t in str(d.get("model") or "").lower() or t == str(d.get("serial") or "").lower() for t in tokens)]
+    words = set(_WORDS.findall(low))
+    chosen = [d for d in disks if _disk_name(d) in names or _model_named(d, words)]
     if names and not chosen:
         return [], [{"kind": kind, "subject": None, "label": "Disk " + ", ".join(sorted(names)),
                      "value": "not in the latest SMART reading (its disks: " + ", ".join(_disk_name(d) for d in disks[:LIMIT]) + ")",

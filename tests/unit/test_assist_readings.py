@@ -163,3 +163,9 @@ def test_a_snapshot_of_an_unexpected_shape_loses_the_reading_not_the_answer():
     snap.data("system")["memory"] = {"percent": "lots", "total": 1}
     assert readings.of("how much ram is used", snap, now=NOW) == []
     assert [r["kind"] for r in readings.of("how much ram is used and how long has it been up", snap, now=NOW)] == ["uptime"]
+
+
+def test_a_label_or_a_model_of_the_box_names_its_subject():
+    assert [r["subject"] for r in readings.of("how full is data", _box(), now=NOW)] == ["/srv/dev-disk-by-uuid-1c2d3e4f"]
+    assert [r["subject"] for r in readings.of("how hot is the WD40EFRX", _box(), now=NOW)] == ["sda"]
+    assert readings.of("how full is data", None) == [] and readings.asked("how full is data") == []
