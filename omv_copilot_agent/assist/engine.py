@@ -17,7 +17,7 @@ import uuid
 from typing import Callable
 
 from omv_copilot_agent import findings
-from omv_copilot_agent.assist import kb_answer, parse, prompt, redact, risk, router
+from omv_copilot_agent.assist import kb_answer, parse, prompt, readings, redact, risk, router
 from omv_copilot_agent.assist import providers as llm
 from omv_copilot_agent.assist.trace import Trace
 from omv_copilot_agent.findings import Thresholds
@@ -313,6 +313,8 @@ class Engine:
         # 9 response_assembly (risk of every command decided here, whatever the LLM or pattern claimed)
         t = point("response_assembly")
         fields = risk.review(fields, self.recognise)
+        # the values the question asks for, read from the same snapshot (a KB answer has them from compose)
+        fields.setdefault("readings", [] if direct else readings.of(about, snapshot))
         answer = {"query_id": trace.id, "conversation_id": conversation_id, "query": query, "context": chosen,
                   "mode": effective, "provider": provider_name, "model": model, **fields,
                   "confidence": confidence, "confidence_label": parse.confidence_label(confidence),

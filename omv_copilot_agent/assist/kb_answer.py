@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from omv_copilot_agent.assist import router
+from omv_copilot_agent.assist import readings  # the values a question asks for, shown first (readings.first)
 from omv_copilot_agent.knowledge import diagnostics, fill
 
 #: Generic next questions per specialist context when no pattern matched.
@@ -179,6 +180,7 @@ def confidence_label(answer: dict) -> str | None:
     return label
 
 
+@readings.first
 def compose(query: str, context: str, matches: list[dict], signals: list[dict], reason: str, snapshot=None) -> dict:
     """Answer fields from ``matches`` (Match.to_dict(with_pattern=True), best first) and state ``signals``.
 

@@ -137,6 +137,8 @@ def render(a: dict, width: int | None = None) -> str:
     source = {"llm": f"LLM {a.get('provider')} ({a.get('model')})", "kb_only": "knowledge base only",
               "direct": "direct chat" + (f" with {a.get('provider')}" if a.get("provider") else "")}.get(a.get("mode"), a.get("mode"))
     out = [f"[{a.get('context')}] {source} — confidence {a.get('confidence', 0):.0%} ({a.get('confidence_label')})"]
+    if a.get("readings"):  # the values the question asked for, first (assist/readings.py)
+        out += ["", "Readings (this box's latest snapshot)"] + [x for r in a["readings"] for x in _item(r["text"], width)]
     for notice in a.get("notices") or []:
         out += output.wrap(for_surface(notice, "cli"), "  ", width, first="! ")
     out += ["", "Analysis"] + output.wrap(for_surface(a.get("analysis") or "", "cli"), "  ", width)

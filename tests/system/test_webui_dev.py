@@ -36,6 +36,16 @@ ANSWER = {
     "notices": ["No LLM configured: answered from the knowledge base only."], "trace_id": None,
 }
 
+#: Readings (assist/readings.py) as the answer carries them: one held, one a sleeping disk's, with a hostile model.
+READINGS = [
+    {"kind": "filesystem", "subject": "/", "label": "/ (the OS drive, /dev/sda1)", "value": "71 % used, 4.1 of 5.8 GiB",
+     "held": True, "read_at": 1764800000.0, "age_s": 120,
+     "text": "/ (the OS drive, /dev/sda1): 71 % used, 4.1 of 5.8 GiB, read 2 min ago"},
+    {"kind": "disk_temperature", "subject": "sdb", "label": "sdb (<img src=x onerror=document.title=2>)",
+     "value": "asleep (standby): its temperature now is not read, so as not to wake it", "held": False, "read_at": None,
+     "age_s": None, "text": "sdb (<img src=x onerror=document.title=2>): asleep (standby): its temperature now is not read, "
+                            "so as not to wake it"},
+]
 
 # ---------------------------------------------------------------- /ui/ blueprint (no browser)
 
@@ -233,11 +243,18 @@ def test_assistant_renders_a_contract_answer_and_its_controls_work(driver, ui):
     """Rendering of an answer shaped as docs/contracts.md says, with the real daemon behind the clicks."""
     _open(driver, ui)
     _tab(driver, "Assistant")
-    _js(driver, f"{_q('#assistant')}.showAnswer(arguments[0], 'docker filled my disk');", ANSWER)
+    _js(driver, f"{_q('#assistant')}.showAnswer(arguments[0], 'docker filled my disk');", dict(ANSWER, readings=READINGS))
     answer = wb.wait(driver, lambda d: _js(d, "var a = document.querySelector('.ocp-answer'); return a && a.textContent;"))
-    for part in ("KB-only", "Specialist: storage", "Confidence", "62%", "Analysis", "Possible causes", "Diagnostics",
+    for part in ("KB-only", "Specialist: storage", "Confidence", "62%", "Readings", "Analysis", "Possible causes", "Diagnostics",
                  "Actions", "Follow-up questions", "data-risk", "read-only", "docker system prune -a"):
         assert part in answer, part
+    # The readings come first, as text (a box's names are never markup), the one the snapshot does not hold marked.
+    assert answer.index("Readings") < answer.index("Analysis")
+    rows = _js(driver, "return Array.from(document.querySelectorAll('.ocp-answer .copilot-as-readings li')).map("
+                       "function (li) { return [li.textContent, li.className, li.title]; });")
+    assert [r[0] for r in rows] == [r["text"] for r in READINGS]
+    assert [r[1] for r in rows] == ["", "copilot-as-unheld"] and rows[0][2].startswith("read at ")
+    assert _js(driver, "return document.querySelectorAll('.ocp-answer img').length") == 0
     # Risk labels are coloured by what they risk.
     assert _js(driver, "return Array.from(document.querySelectorAll('.ocp-answer .ocp-badge.ocp-bad')).some(function (b) { return b.textContent === 'data-risk'; })")
     assert _js(driver, "return Array.from(document.querySelectorAll('.ocp-answer .ocp-badge.ocp-ok')).some(function (b) { return b.textContent === 'read-only'; })")

@@ -88,6 +88,14 @@
       '<span class="ocp-bar ocp-bar-small"><span class="ocp-bar-fill ' + confCls + '" style="width:' + Math.round(conf * 100) + '%"></span></span> ' +
       Math.round(conf * 100) + '%' + (label ? ' (' + h(label) + ')' : '') + '</span>');
     out.push('</div>');
+    if ((a.readings || []).length) {
+      // The values the question asked for, from the box's latest snapshot (assist/readings.py), before the advice.
+      out.push('<h4>Readings</h4><ul class="ocp-list copilot-as-readings">' + a.readings.map(function (r) {
+        var at = r.read_at ? new Date(r.read_at * 1000).toLocaleString() : '';
+        return '<li' + (r.held === false ? ' class="copilot-as-unheld"' : '') + (at ? ' title="read at ' + h(at) + '"' : '') + '>' +
+          h(r.text || ((r.label || '') + ': ' + (r.value || ''))) + '</li>';
+      }).join('') + '</ul>');
+    }
     (a.notices || []).forEach(function (n) { out.push('<div class="ocp-notice">' + h(typeof n === 'string' ? n : (n.message || JSON.stringify(n))) + '</div>'); });
     if (a.mode === 'kb_only' && a.llm_configured === false) { out.push(addLlmHtml()); }
     if ((a.matched_patterns || []).length) {
