@@ -255,3 +255,39 @@ def test_a_spin_down_question_about_the_home_assistant_integration_does_not_list
     ids = [m.pattern_id for m in kb.search("since I installed the home assistant openmediavault integration my "
                                            "disks sdb and sdc never spin down anymore, they wake up right away")]
     assert ids and ids[0] == "smart-wakes-disks" and "webui-password-lost" not in ids[:3]
+
+
+
+#: The sixteenth session's answer review (docs/review-2026-12-07-sixteenth.md, "Pattern defects for the lead": N1,
+#: N9) and a defect the seventeenth session's authors left: each question's topic must rank first, and its answer
+#: must hold the fix (a substring of the top pattern's text).
+REVIEW_SIXTEENTH = [
+    ("omv-salt deploy run compose fails with exit code 1 when I save the compose settings, the state ID: docker "
+     "Function: service.running shows Result: False", "apply-service-start-failed", "journalctl -u {unit}"),
+    ("my omv runs from a 16GB usb stick, df shows / at 100% and now it turned read-only, I never installed the "
+     "flashmemory plugin", "os-flash-media-worn", "df -h /"),
+    ("the time in the web ui is wrong", "time-ntp-wrong", "chrony"),
+]
+
+
+@pytest.mark.parametrize("query,expected,fix", REVIEW_SIXTEENTH, ids=[e for _, e, _ in REVIEW_SIXTEENTH])
+def test_sixteenth_review_questions_get_their_topic_first_with_the_fix(kb, query, expected, fix):
+    test_review_questions_get_their_topic_first_with_the_fix(kb, query, expected, fix)
+
+
+def test_an_apply_that_cannot_start_a_service_is_the_services_problem(kb):
+    """N1: by docs/knowledge.md's context convention Apply only reports a service that does not start; the pattern
+    was labelled general, so a compose apply failure got the general context's follow-ups."""
+    from omv_copilot_agent.assist import router
+
+    assert router.pattern_context(kb.patterns["apply-service-start-failed"]) == "service"
+
+
+def test_a_raid1_size_question_that_names_no_btrfs_is_not_a_sure_btrfs_answer(kb):
+    """'my raid1 shows the wrong size' went to btrfs-raid-size-shows-raw-total at 0.97: a trigger said RAID1
+    without Btrfs and its words held 'wrong size' (an md RAID1 or a mergerfs pool is as likely). With Btrfs
+    named it still leads."""
+    plain = {m.pattern_id: m.score for m in kb.search("my raid1 shows the wrong size", limit=5)}
+    assert plain.get("btrfs-raid-size-shows-raw-total", 0.0) < 0.9, plain
+    named = kb.search("my btrfs raid1 shows double the size of one disk", limit=1)
+    assert named and named[0].pattern_id == "btrfs-raid-size-shows-raw-total" and named[0].score >= 0.9
