@@ -384,6 +384,9 @@ READ_BY_AUTHORS = {
     "https://github.com/openmediavault/openmediavault/issues/458",
     "https://github.com/openmediavault/openmediavault/issues/797",
     "https://github.com/OpenMediaVault-Plugin-Developers/openmediavault-compose/issues/9",
+    # seventeenth session: s17-review's and s17-kbD's searches showed an excerpt of this one before the guard said
+    # held-out; not opened, used or cited
+    "https://github.com/openmediavault/openmediavault/issues/107",
 
     # eleventh session: s11-kbB saw a search excerpt of this one before the guard said held-out; not used or cited,
     # and the class it belongs to (the compose plugin's env files) was not written
