@@ -180,7 +180,7 @@ def confidence_label(answer: dict) -> str | None:
     return label
 
 
-@readings.first
+@readings.first(asks)
 def compose(query: str, context: str, matches: list[dict], signals: list[dict], reason: str, snapshot=None) -> dict:
     """Answer fields from ``matches`` (Match.to_dict(with_pattern=True), best first) and state ``signals``.
 

@@ -558,23 +558,39 @@ READERS = {"filesystem": _filesystems, "disk_temperature": _temperatures, "disk_
 NO_PATTERN = "I have no pattern for this question: none of the knowledge base's patterns matches its words closely enough."
 ANSWERED = ("The readings above are this box's latest values for what the question asks; no pattern of the knowledge "
             "base matches it as a problem.")
+#: What an answer with patterns says when the question only asks for a reading ("how long has it been up") and
+#: reports no problem (``kb_answer.asks``): the patterns its words reached are advice for a problem nobody reported,
+#: so the analysis says the readings are the answer before it names the best match.
+READING_ASKED = ("The readings above answer what the question asks; the patterns below are advice only if something "
+                 "is wrong.")
 
 
-def first(compose):
+def first(asks_only):
     """``kb_answer.compose`` with the readings the question asks for (``readings``, shown before the analysis by
     every client). When no pattern matched, the analysis says that the readings above answer what the question asks
-    instead of only "I have no pattern for this question"; what it says of the box's state and what to try stays."""
-    @functools.wraps(compose)
-    def composed(query, context, matches, signals, reason, snapshot=None):
-        fields = compose(query, context, matches, signals, reason, snapshot)
-        rows = of(query, snapshot)
-        fields["readings"] = rows
-        if rows and not matches:
-            text = str(fields.get("analysis") or "")
-            if NO_PATTERN in text:
-                fields["analysis"] = text.replace(NO_PATTERN, ANSWERED, 1)
-            else:
-                head, sep, rest = text.partition(". ")
-                fields["analysis"] = f"{head}{sep}{ANSWERED} {rest}".strip() if sep else f"{text} {ANSWERED}".strip()
-        return fields
-    return composed
+    instead of only "I have no pattern for this question"; what it says of the box's state and what to try stays.
+    When patterns matched a question that only asks (``asks_only``, kb_answer.asks), the analysis says the readings
+    are the answer and the patterns advice in case something is wrong, before it names the best match."""
+    def decorate(compose):
+        @functools.wraps(compose)
+        def composed(query, context, matches, signals, reason, snapshot=None):
+            return _with_readings(compose(query, context, matches, signals, reason, snapshot), query, matches, snapshot,
+                                  asks_only)
+        return composed
+    return decorate
+
+
+def _with_readings(fields: dict, query: str, matches: list, snapshot, asks_only) -> dict:
+    """The composed answer's fields with its readings, and the analysis's sentence about them (see ``first``)."""
+    rows = of(query, snapshot)
+    fields["readings"] = rows
+    text = str(fields.get("analysis") or "")
+    if rows and matches and asks_only(query):
+        fields["analysis"] = text.replace("Best match: ", f"{READING_ASKED} Best match: ", 1)
+    elif rows and not matches:
+        if NO_PATTERN in text:
+            fields["analysis"] = text.replace(NO_PATTERN, ANSWERED, 1)
+        else:
+            head, sep, rest = text.partition(". ")
+            fields["analysis"] = f"{head}{sep}{ANSWERED} {rest}".strip() if sep else f"{text} {ANSWERED}".strip()
+    return fields

@@ -131,6 +131,19 @@ def test_a_problem_keeps_the_patterns_advice_with_the_reading_above_it():
     assert kb_answer.compose("how full is my fridge", "general", [], [], "stub", _box())["readings"] == []
 
 
+def test_a_question_that_only_asks_says_its_readings_are_the_answer_and_the_patterns_advice():
+    # "how long has it been up" reached smart-scheduled-test-not-running (0.73) through "long": the analysis named it
+    # as the best match of a question that reports no problem (s17-readings' report)
+    fields = kb_answer.compose("how long has it been up", "storage", [_match("smart-scheduled-test-not-running", 0.73)],
+                               [], "stub", _box())
+    assert [r["kind"] for r in fields["readings"]] == ["uptime"]
+    assert f"{readings.READING_ASKED} Best match: " in fields["analysis"]
+    # a problem with a reading keeps the analysis as it was
+    problem = kb_answer.compose("my root file system is full, what do I do", "storage", [_match("docker-fills-root", 0.9)],
+                                [], "stub", _box())
+    assert problem["readings"] and readings.READING_ASKED not in problem["analysis"]
+
+
 def test_a_reading_no_pattern_matches_is_answered_by_its_values():
     fields = kb_answer.compose("how long has it been up", "general", [], [], "stub", _box())
     assert [r["kind"] for r in fields["readings"]] == ["uptime"]
