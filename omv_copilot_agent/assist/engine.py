@@ -313,8 +313,9 @@ class Engine:
         # 9 response_assembly (risk of every command decided here, whatever the LLM or pattern claimed)
         t = point("response_assembly")
         fields = risk.review(fields, self.recognise)
-        # the values the question asks for, read from the same snapshot (a KB answer has them from compose)
-        fields.setdefault("readings", [] if direct else readings.of(about, snapshot))
+        # the values the question asks for, read from the same snapshot (a KB answer has them from compose: not read twice)
+        if "readings" not in fields:
+            fields["readings"] = [] if direct else readings.of(about, snapshot)
         answer = {"query_id": trace.id, "conversation_id": conversation_id, "query": query, "context": chosen,
                   "mode": effective, "provider": provider_name, "model": model, **fields,
                   "confidence": confidence, "confidence_label": parse.confidence_label(confidence),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from omv_copilot_agent.assist import router
+from omv_copilot_agent.assist import parse, router
 from omv_copilot_agent.assist import readings  # the values a question asks for, shown first (readings.first)
 from omv_copilot_agent.knowledge import diagnostics, fill
 
@@ -64,9 +64,6 @@ _QUOTED = re.compile(r"[\"“`][^\"”`]{4,}[\"”`]|\b(?:says|saying|reads)\s+\
 _CHANGED = re.compile(r"\b(?:after|since)(?:\s+[\w.'-]+){0,3}?\s+(?:upgrad|updat|install|uninstall|reinstall|remov|add|"
                       r"creat|replac|chang|mov|edit|switch|enabl|disabl|restor|migrat|swap|plug|unplug|delet|format|"
                       r"wip|convert|renam)(?:e|es|ed|ing|s|ped|ping|ted|ting|ged|ging|ion|ation)?\b", re.I)
-#: "What happened instead" is the message a question quotes: "after uninstalling the mergerfs plugin I get error 500
-#: Internal Server Error: No file system backend exists for fuse.mergerfs" says what happened and what was expected
-#: (no error).
 ANSWERED_BY = {
     FOLLOW_UPS["storage"][0]: lambda named, query: bool(named["disk"] or named["md"] or _MOUNT.search(query)
                                                         or _ROOT_FS.search(query) or fill.pools_named(query)),
@@ -75,6 +72,8 @@ ANSWERED_BY = {
     FOLLOW_UPS["performance"][1]: lambda named, query: bool(_SPEED.search(query)),
     FOLLOW_UPS["service"][1]: lambda named, query: bool(_QUOTED.search(query)),
     FOLLOW_UPS["security"][1]: lambda named, query: bool(_QUOTED.search(query) or _DENIED.search(query)),
+    # "What happened instead" is the message a question quotes: "after uninstalling the mergerfs plugin I get error 500
+    # Internal Server Error: No file system backend exists for fuse.mergerfs" says what happened and what was expected
     FOLLOW_UPS["general"][0]: lambda named, query: bool(_QUOTED.search(query)),
     FOLLOW_UPS["storage"][1]: lambda named, query: bool(_CHANGED.search(query)),
     FOLLOW_UPS["general"][1]: lambda named, query: bool(_CHANGED.search(query)),
@@ -169,10 +168,8 @@ def confidence_label(answer: dict) -> str | None:
     relevance model's estimate that the pattern is the right one, and 0.17 is no medium certainty). The number
     stays the rule's. The seed rule's label is worked out from the answer's number, not read from it: an answer
     stored before this rule (or before it had a label) shows what the engine says today (services.assist)."""
-    from omv_copilot_agent.assist.parse import confidence_label as seed_label
-
     number = answer.get("confidence")
-    label = seed_label(float(number)) if isinstance(number, (int, float)) and not isinstance(number, bool) \
+    label = parse.confidence_label(float(number)) if isinstance(number, (int, float)) and not isinstance(number, bool) \
         else answer.get("confidence_label")
     top = (answer.get("matched_patterns") or [None])[0]
     if answer.get("mode") == "kb_only" and isinstance(top, dict) and weak(float(top.get("score") or 0)):
